@@ -1,0 +1,212 @@
+import type { TaskContext } from './context.js'
+import { guardInputs } from './inputs.js'
+import type { IsJson, JsonValue } from './json.js'
+import { assertValidName, type CheckName } from './names.js'
+import { buildPlan, type PipelinePlan } from './plan.js'
+import type { PodRunOptions, PodSpec } from './pod-spec.js'
+import type { AnySchema, SchemaInput, SchemaOutput } from './schema.js'
+import type { InlineTaskDefinition, PodTaskDefinition, TaskDefinition } from './task-definition.js'
+import { resolveTaskOptions, type TaskOptions } from './task-options.js'
+import type { PodlineTypeError } from './type-error.js'
+
+type Simplify<T> = { [K in keyof T]: T[K] } & {}
+type AddOutput<Outputs, N extends string, O> = Simplify<Outputs & { [K in N]: O }>
+type Awaitable<T> = T | Promise<T>
+
+/** `unknown` (no constraint) when `N` is a fresh, valid task name; otherwise a readable error. */
+type ValidTaskName<N extends string, Existing> = N extends keyof Existing
+  ? PodlineTypeError<`a task named "${N}" already exists in this pipeline; task names must be unique`>
+  : CheckName<N> extends N
+    ? unknown
+    : CheckName<N>
+
+/** `unknown` when the function's result is JSON; otherwise a readable error. */
+type JsonResult<R> = IsJson<Awaited<R>> extends true
+  ? unknown
+  : PodlineTypeError<'a task must return JSON (plain objects, arrays, strings, finite numbers, booleans, null): not a function, Date, Map, class instance, bigint or undefined'>
+
+/** The inputs a task receives: the outputs of exactly the tasks it needs. */
+export type InputsOf<Outputs, Needs extends readonly PropertyKey[]> = Simplify<Pick<Outputs, Needs[number] & keyof Outputs>>
+
+export interface PodTaskOptions<Needs extends readonly string[], S extends AnySchema | undefined>
+  extends TaskOptions<Needs>,
+    PodRunOptions {
+  /** A Standard Schema for what the pod writes; its output type is the task's output. Use `json<T>()` for a type alone. */
+  output?: S
+}
+
+export interface PipelineOptions<S extends AnySchema | undefined> {
+  /** A Standard Schema (zod, valibot, arktype, …) for the run's parameters; its output type is `ctx.params`. */
+  params?: S
+  /** Mixed into the version hash: bump it when task code changes in a way old workers must not run. */
+  version?: string
+}
+
+/** The type-level state of a builder, for `runLocal` and friends. */
+export interface PipelineTypes<Params, ParamsInput, Outputs> {
+  params: Params
+  paramsInput: ParamsInput
+  outputs: Outputs
+}
+
+/**
+ * An immutable pipeline: every method returns a new pipeline, so a half-built one can be branched.
+ * `Outputs` maps each task name to the type of what it returns.
+ */
+export interface Pipeline<Params = Record<string, never>, ParamsInput = Params, Outputs = {}> {
+  readonly name: string
+  readonly paramsSchema: AnySchema | undefined
+  /** Tasks in definition order, which is a topological order. */
+  readonly tasks: readonly TaskDefinition[]
+  /** Type-level only: never present at run time. */
+  readonly '~types'?: PipelineTypes<Params, ParamsInput, Outputs>
+
+  /**
+   * An inline task: `fn` runs in the worker's process. Its result must be JSON and becomes the
+   * task's output, which later tasks receive typed when they list this task in `needs`.
+   * @example
+   * pipeline('demo').task('extract', async (_inputs, ctx) => ({ rows: 12, day: ctx.runId }))
+   */
+  task<const N extends string, R>(
+    name: N & ValidTaskName<N, Outputs>,
+    fn: ((inputs: {}, ctx: TaskContext<Params>) => R) & JsonResult<R>,
+  ): Pipeline<Params, ParamsInput, AddOutput<Outputs, N, Awaited<R>>>
+  /**
+   * @example
+   * p.task('report', { needs: ['extract'], retries: 2 }, async ({ extract }) => extract.rows * 2)
+   */
+  task<const N extends string, const Needs extends readonly (keyof Outputs & string)[], R>(
+    name: N & ValidTaskName<N, Outputs>,
+    options: TaskOptions<Needs>,
+    fn: ((inputs: InputsOf<Outputs, Needs>, ctx: TaskContext<Params>) => R) & JsonResult<R>,
+  ): Pipeline<Params, ParamsInput, AddOutput<Outputs, N, Awaited<R>>>
+
+  /**
+   * A pod task: runs `spec` as a Kubernetes pod (container `base`). The container writes its result
+   * as JSON to `$PODLINE_XCOM_PATH` (`/airflow/xcom/return.json`); `options.output` types and checks it.
+   * @example
+   * p.pod('count', { needs: ['extract'], output: z.object({ count: z.number() }) },
+   *   ({ extract }) => ({ image: 'alpine:3.20', command: ['sh', '-c', `echo '{"count":${extract.rows}}' > $PODLINE_XCOM_PATH`] }))
+   */
+  pod<
+    const N extends string,
+    const Needs extends readonly (keyof Outputs & string)[] = [],
+    S extends AnySchema | undefined = undefined,
+  >(
+    name: N & ValidTaskName<N, Outputs>,
+    options: PodTaskOptions<Needs, S>,
+    spec: PodSpec | ((inputs: InputsOf<Outputs, Needs>, ctx: TaskContext<Params>) => Awaitable<PodSpec>),
+  ): Pipeline<Params, ParamsInput, AddOutput<Outputs, N, S extends AnySchema ? SchemaOutput<S> : JsonValue>>
+
+  /** The structure as JSON, with a version hash that changes exactly when the structure does. */
+  plan(): PipelinePlan
+}
+
+/** Any pipeline, whatever its types: what the runner and the CLI accept. */
+// biome-ignore lint/suspicious/noExplicitAny: the widest pipeline type must accept every Params/Outputs.
+export type AnyPipeline = Pipeline<any, any, any>
+export type ParamsOf<P> = P extends Pipeline<infer Params, unknown, unknown> ? Params : never
+export type ParamsInputOf<P> = NonNullable<P extends { '~types'?: infer T } ? T : never> extends PipelineTypes<unknown, infer I, unknown> ? I : never
+export type OutputsOf<P> = NonNullable<P extends { '~types'?: infer T } ? T : never> extends PipelineTypes<unknown, unknown, infer O> ? O : never
+
+const PIPELINE_BRAND = Symbol.for('podline.pipeline')
+
+/** True for values built by {@link pipeline}, even across copies of this package. */
+export function isPipeline(value: unknown): value is AnyPipeline {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[PIPELINE_BRAND] === true
+}
+
+export class PipelineDefinitionError extends Error {
+  override readonly name = 'PipelineDefinitionError'
+}
+
+/**
+ * Starts a pipeline.
+ * @example
+ * const p = pipeline('nightly-etl', { params: z.object({ date: z.string() }) })
+ *   .task('extract', async (_in, { params }) => ({ uri: `s3://raw/${params.date}.csv` }))
+ */
+export function pipeline<const S extends AnySchema | undefined = undefined>(
+  name: string,
+  options: PipelineOptions<S> = {},
+): Pipeline<
+  S extends AnySchema ? SchemaOutput<S> : Record<string, never>,
+  S extends AnySchema ? SchemaInput<S> : Record<string, never> | undefined,
+  {}
+> {
+  assertValidName('pipeline', name)
+  return createPipeline(name, options.params, options.version, [])
+}
+
+function createPipeline(
+  name: string,
+  paramsSchema: AnySchema | undefined,
+  userVersion: string | undefined,
+  tasks: readonly TaskDefinition[],
+  // biome-ignore lint/suspicious/noExplicitAny: the public interface carries the types; this is the untyped core.
+): any {
+  let plan: PipelinePlan | undefined
+  const add = (def: TaskDefinition) => createPipeline(name, paramsSchema, userVersion, Object.freeze([...tasks, def]))
+  const checkTask = (taskName: unknown, needs: unknown) => {
+    assertValidName('task', taskName)
+    if (tasks.some((t) => t.name === taskName)) {
+      throw new PipelineDefinitionError(`pipeline "${name}": a task named "${taskName}" already exists; task names must be unique`)
+    }
+    if (needs !== undefined && !Array.isArray(needs)) {
+      throw new PipelineDefinitionError(`task "${taskName}": needs must be an array of task names`)
+    }
+    for (const need of (needs ?? []) as unknown[]) {
+      if (!tasks.some((t) => t.name === need)) {
+        throw new PipelineDefinitionError(
+          `task "${taskName}" needs "${String(need)}", which is not defined before it in pipeline "${name}"` +
+            ` (defined so far: ${tasks.map((t) => t.name).join(', ') || 'none'}); declare a task before the tasks that need it`,
+        )
+      }
+    }
+    return [...new Set((needs ?? []) as string[])]
+  }
+  return Object.freeze({
+    [PIPELINE_BRAND]: true,
+    name,
+    paramsSchema,
+    tasks,
+    task(taskName: string, optionsOrFn: unknown, maybeFn?: unknown) {
+      const [options, fn] = typeof optionsOrFn === 'function' ? [{}, optionsOrFn] : [optionsOrFn ?? {}, maybeFn]
+      if (typeof fn !== 'function') throw new PipelineDefinitionError(`task "${taskName}": the last argument must be the task function`)
+      const needs = checkTask(taskName, (options as TaskOptions).needs)
+      const def: InlineTaskDefinition = Object.freeze({
+        kind: 'task',
+        name: taskName,
+        needs,
+        options: resolveTaskOptions(taskName, options as TaskOptions),
+        run: (inputs: Record<string, unknown>, ctx: TaskContext<unknown>) => fn(guardInputs(taskName, needs, inputs), ctx),
+      })
+      return add(def)
+    },
+    pod(taskName: string, options: PodTaskOptions<readonly string[], AnySchema | undefined>, spec: unknown) {
+      if (typeof options !== 'object' || options === null) throw new PipelineDefinitionError(`pod "${taskName}": options must be an object`)
+      if (typeof spec !== 'function' && (typeof spec !== 'object' || spec === null || typeof (spec as PodSpec).image !== 'string')) {
+        throw new PipelineDefinitionError(`pod "${taskName}": the spec must be an object with an image, or a function returning one`)
+      }
+      const needs = checkTask(taskName, options.needs)
+      const { needs: _n, retries, retryDelay, timeout, triggerRule, priority, output, ...run } = options
+      const def: PodTaskDefinition = Object.freeze({
+        kind: 'pod',
+        name: taskName,
+        needs,
+        options: resolveTaskOptions(taskName, { retries, retryDelay, timeout, triggerRule, priority }),
+        spec:
+          typeof spec === 'function'
+            ? (inputs: Record<string, unknown>, ctx: TaskContext<unknown>) => spec(guardInputs(taskName, needs, inputs), ctx)
+            : (spec as PodSpec),
+        output,
+        pod: run,
+      })
+      return add(def)
+    },
+    plan() {
+      plan ??= buildPlan(name, tasks, paramsSchema !== undefined, userVersion)
+      return structuredClone(plan)
+    },
+  })
+}

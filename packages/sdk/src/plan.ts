@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto'
+import type { PodRunOptions } from './pod-spec.js'
+import type { TaskDefinition } from './task-definition.js'
+import type { ResolvedTaskOptions } from './task-options.js'
+
+/** A pipeline's structure as JSON: what the runner stores, compares and shows. */
+export interface PipelinePlan {
+  name: string
+  /** A hash of the structure below (and of the pipeline's `version` option), stable across processes. */
+  version: string
+  hasParams: boolean
+  tasks: PlanTask[]
+}
+
+export interface PlanTask {
+  name: string
+  kind: 'task' | 'pod'
+  needs: string[]
+  options: ResolvedTaskOptions
+  /** Pod tasks only. */
+  pod?: { hasOutput: boolean; spec: 'static' | 'dynamic'; run: PodRunOptions }
+}
+
+export function buildPlan(name: string, tasks: readonly TaskDefinition[], hasParams: boolean, userVersion?: string): PipelinePlan {
+  const planTasks: PlanTask[] = tasks.map((t) => ({
+    name: t.name,
+    kind: t.kind,
+    needs: [...t.needs],
+    options: t.options,
+    ...(t.kind === 'pod'
+      ? { pod: { hasOutput: t.output !== undefined, spec: typeof t.spec === 'function' ? 'dynamic' : 'static', run: t.pod } }
+      : {}),
+  }))
+  const hash = createHash('sha256')
+    .update(canonicalJson({ name, hasParams, userVersion: userVersion ?? null, tasks: planTasks }))
+    .digest('hex')
+  return { name, version: hash.slice(0, 16), hasParams, tasks: planTasks }
+}
+
+/** JSON with object keys sorted, so the hash does not depend on the order options were written in. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`
+  }
+  return JSON.stringify(value) ?? 'null'
+}

@@ -1,0 +1,92 @@
+/** When a task may run, given how the tasks it needs ended (Airflow's names and meanings). */
+export const TRIGGER_RULES = ['all_success', 'all_done', 'all_failed', 'one_success', 'one_failed', 'none_failed'] as const
+export type TriggerRule = (typeof TRIGGER_RULES)[number]
+
+/** A duration in milliseconds, or a string such as `'30s'`, `'5m'`, `'1h'`, `'250ms'`. */
+export type Duration = number | `${number}${'ms' | 's' | 'm' | 'h'}`
+
+export interface RetryDelay {
+  /** Delay before the first retry. Default 1s. */
+  initial?: Duration
+  /** Each further retry waits `factor` times longer. Default 2. */
+  factor?: number
+  /** Upper bound of a single delay. Default 5m. */
+  max?: Duration
+  /** Fraction (0–1) of each delay that is randomised, so retries of many tasks spread out. Default 0.2. */
+  jitter?: number
+}
+
+export interface TaskOptions<Needs extends readonly string[] = readonly string[]> {
+  /** The earlier tasks whose outputs this task receives, keyed by name. */
+  needs?: Needs
+  /** How many times a failed attempt is retried. Default 0. */
+  retries?: number
+  /** Backoff between retries: a fixed duration or exponential settings. */
+  retryDelay?: Duration | RetryDelay
+  /** An attempt running longer is aborted (its `ctx.signal` fires) and fails. */
+  timeout?: Duration
+  /** Default `all_success`. */
+  triggerRule?: TriggerRule
+  /** Higher runs first when workers are saturated. Default 0. */
+  priority?: number
+}
+
+/** The options of a task as stored in a plan: every default applied, durations in milliseconds. */
+export interface ResolvedTaskOptions {
+  retries: number
+  retryDelay: { initialMs: number; factor: number; maxMs: number; jitter: number }
+  timeoutMs: number | null
+  triggerRule: TriggerRule
+  priority: number
+}
+
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const
+
+export function parseDuration(value: Duration, what: string): number {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value) || value < 0) throw new TypeError(`${what} must be a non-negative number of milliseconds`)
+    return value
+  }
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value)
+  if (!match) throw new TypeError(`${what} ${JSON.stringify(value)} is not a duration: use milliseconds or '250ms', '30s', '5m', '1h'`)
+  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS]
+}
+
+export function resolveTaskOptions(task: string, options: TaskOptions): ResolvedTaskOptions {
+  const retries = options.retries ?? 0
+  if (!Number.isInteger(retries) || retries < 0) throw new TypeError(`task "${task}": retries must be a non-negative integer`)
+  const rd = options.retryDelay
+  const delay: RetryDelay = typeof rd === 'object' ? rd : rd === undefined ? {} : { initial: rd, factor: 1 }
+  const factor = delay.factor ?? 2
+  const jitter = delay.jitter ?? 0.2
+  if (!(factor >= 1)) throw new TypeError(`task "${task}": retryDelay.factor must be >= 1`)
+  if (!(jitter >= 0 && jitter <= 1)) throw new TypeError(`task "${task}": retryDelay.jitter must be between 0 and 1`)
+  const triggerRule = options.triggerRule ?? 'all_success'
+  if (!TRIGGER_RULES.includes(triggerRule)) {
+    throw new TypeError(`task "${task}": unknown triggerRule ${JSON.stringify(triggerRule)}; use one of ${TRIGGER_RULES.join(', ')}`)
+  }
+  const priority = options.priority ?? 0
+  if (!Number.isInteger(priority)) throw new TypeError(`task "${task}": priority must be an integer`)
+  return {
+    retries,
+    retryDelay: {
+      initialMs: parseDuration(delay.initial ?? 1000, `task "${task}": retryDelay.initial`),
+      factor,
+      maxMs: parseDuration(delay.max ?? 300_000, `task "${task}": retryDelay.max`),
+      jitter,
+    },
+    timeoutMs: options.timeout === undefined ? null : parseDuration(options.timeout, `task "${task}": timeout`),
+    triggerRule,
+    priority,
+  }
+}
+
+/**
+ * The delay before retry number `retry` (1 for the first retry): exponential, capped, with jitter.
+ * `random` is injectable so tests can pin it.
+ */
+export function retryDelayMs(delay: ResolvedTaskOptions['retryDelay'], retry: number, random = Math.random): number {
+  const base = Math.min(delay.maxMs, delay.initialMs * delay.factor ** Math.max(0, retry - 1))
+  const spread = base * delay.jitter
+  return Math.max(0, Math.round(base - spread + random() * 2 * spread))
+}
