@@ -1,0 +1,47 @@
+import type { JsonValue, TaskContext } from '@podline/sdk'
+
+/**
+ * One attempt of one task, as the worker hands it to an executor. The worker owns the lease and
+ * heartbeats it; the executor only runs the work and returns the output (or throws a TaskFailure).
+ */
+export interface TaskExecution {
+  readonly pipeline: string
+  readonly pipelineVersion: string
+  readonly runId: string
+  readonly taskRunId: string
+  readonly task: string
+  readonly attempt: number
+  /** Outputs of the tasks in `needs`, keyed by task name (already guarded by the SDK). */
+  readonly inputs: Record<string, unknown>
+  readonly ctx: TaskContext<unknown>
+  /**
+   * Stores an XCom for this attempt right away (fenced: refused once the lease is lost).
+   * Pod tasks use it for `pod_name` and `pod_namespace` as soon as the pod exists.
+   */
+  putXcom(key: string, value: JsonValue): Promise<void>
+}
+
+export type FailureClass =
+  /** The task's own failure (non-zero exit, exception): retried while retries remain. */
+  | 'task'
+  /** Infrastructure (eviction, node loss, API 5xx after retries): retried while retries remain. */
+  | 'infra'
+  /** Will fail the same way again (bad image, invalid output, quota): no retry. */
+  | 'fatal'
+
+/** An executor's verdict on a failed attempt, with the reason the user reads in `podline status`. */
+export class TaskFailure extends Error {
+  override readonly name = 'TaskFailure'
+  constructor(
+    message: string,
+    readonly failureClass: FailureClass = 'task',
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+  }
+}
+
+/** Thrown by an executor to end the attempt as `skipped` (e.g. `skipOnExitCode`). */
+export class TaskSkipped extends Error {
+  override readonly name = 'TaskSkipped'
+}

@@ -1,0 +1,80 @@
+import type { PipelinePlan } from '@podline/sdk'
+import { and, asc, desc, eq } from 'drizzle-orm'
+import type { Database } from './store/database.js'
+import { events, pipelines, runs, taskLogs, taskRuns, xcoms } from './store/schema.js'
+
+/** The read side, for the CLI's operator verbs. Every query here is an ordinary drizzle query. */
+
+export async function latestPlan(database: Database, name: string): Promise<PipelinePlan | undefined> {
+  const [row] = await database.db
+    .select({ plan: pipelines.plan })
+    .from(pipelines)
+    .where(eq(pipelines.name, name))
+    .orderBy(desc(pipelines.createdAt))
+    .limit(1)
+  return row?.plan as PipelinePlan | undefined
+}
+
+export async function pipelineNames(database: Database): Promise<string[]> {
+  const rows = await database.db.selectDistinct({ name: pipelines.name }).from(pipelines).orderBy(pipelines.name)
+  return rows.map((r) => r.name)
+}
+
+export function listRuns(database: Database, options: { pipeline?: string; limit?: number } = {}) {
+  return database.db
+    .select()
+    .from(runs)
+    .where(options.pipeline ? eq(runs.pipeline, options.pipeline) : undefined)
+    .orderBy(desc(runs.createdAt))
+    .limit(options.limit ?? 50)
+}
+
+export async function runStatus(database: Database, runId: string) {
+  const [run] = await database.db.select().from(runs).where(eq(runs.id, runId))
+  if (!run) return undefined
+  const tasks = await database.db
+    .select({
+      task: taskRuns.task,
+      kind: taskRuns.kind,
+      state: taskRuns.state,
+      attempt: taskRuns.attempt,
+      maxAttempts: taskRuns.maxAttempts,
+      startedAt: taskRuns.startedAt,
+      finishedAt: taskRuns.finishedAt,
+      error: taskRuns.error,
+      errorStack: taskRuns.errorStack,
+    })
+    .from(taskRuns)
+    .where(eq(taskRuns.runId, runId))
+    .orderBy(asc(taskRuns.id))
+  return { run, tasks }
+}
+export type RunStatus = NonNullable<Awaited<ReturnType<typeof runStatus>>>
+
+export function runEvents(database: Database, runId: string) {
+  return database.db.select().from(events).where(eq(events.runId, runId)).orderBy(asc(events.id))
+}
+
+export function taskLogLines(database: Database, runId: string, task?: string) {
+  return database.db
+    .select()
+    .from(taskLogs)
+    .where(task ? and(eq(taskLogs.runId, runId), eq(taskLogs.task, task)) : eq(taskLogs.runId, runId))
+    .orderBy(asc(taskLogs.id))
+}
+
+export function taskXcoms(database: Database, runId: string, task: string) {
+  return database.db
+    .select({ key: xcoms.key, value: xcoms.value, size: xcoms.size, attempt: xcoms.attempt })
+    .from(xcoms)
+    .where(and(eq(xcoms.runId, runId), eq(xcoms.task, task)))
+    .orderBy(asc(xcoms.key))
+}
+
+export async function runOutputs(database: Database, runId: string): Promise<Record<string, unknown>> {
+  const rows = await database.db
+    .select({ task: xcoms.task, value: xcoms.value })
+    .from(xcoms)
+    .where(and(eq(xcoms.runId, runId), eq(xcoms.key, 'return_value')))
+  return Object.fromEntries(rows.map((r) => [r.task, r.value]))
+}

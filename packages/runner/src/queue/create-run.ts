@@ -1,0 +1,40 @@
+import { randomUUID } from 'node:crypto'
+import type { JsonValue, PipelinePlan } from '@podline/sdk'
+import { sql } from 'drizzle-orm'
+import type { Database } from '../store/database.js'
+import { events, runs, taskRuns } from '../store/schema.js'
+import { QUEUE_CHANNEL } from './sql-values.js'
+
+/**
+ * Creates a run and its task runs in one transaction: tasks without needs start queued, the rest
+ * pending. Params must already be validated: nothing is written for invalid input.
+ */
+export async function createRun(database: Database, plan: PipelinePlan, params: JsonValue): Promise<string> {
+  const runId = randomUUID()
+  const needed = new Set(plan.tasks.flatMap((t) => t.needs))
+  await database.db.transaction(async (tx) => {
+    await tx.insert(runs).values({ id: runId, pipeline: plan.name, version: plan.version, params, state: 'queued' })
+    await tx.insert(taskRuns).values(
+      plan.tasks.map((t) => ({
+        runId,
+        pipeline: plan.name,
+        version: plan.version,
+        task: t.name,
+        kind: t.kind,
+        needs: t.needs,
+        isLeaf: !needed.has(t.name),
+        triggerRule: t.options.triggerRule,
+        state: t.needs.length === 0 ? ('queued' as const) : ('pending' as const),
+        maxAttempts: t.options.retries + 1,
+        priority: t.options.priority,
+        timeoutMs: t.options.timeoutMs,
+      })),
+    )
+    await tx.insert(events).values([
+      { runId, toState: 'queued', message: `run of ${plan.name}@${plan.version} created` },
+      ...plan.tasks.map((t) => ({ runId, task: t.name, toState: t.needs.length === 0 ? 'queued' : 'pending' })),
+    ])
+    await tx.execute(sql`select pg_notify(${QUEUE_CHANNEL}, ${plan.version})`)
+  })
+  return runId
+}

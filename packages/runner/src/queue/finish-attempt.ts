@@ -1,0 +1,84 @@
+import type { JsonValue } from '@podline/sdk'
+import { sql } from 'drizzle-orm'
+import type { Database } from '../store/database.js'
+import type { TaskState } from '../store/schema.js'
+import { promoteDownstream } from './promote-downstream.js'
+
+/** How an attempt ended, as the worker reports it. */
+export type AttemptOutcome =
+  | { state: 'success'; output: JsonValue | undefined; size: number }
+  | { state: 'failed' | 'up_for_retry'; error: string; stack?: string; retryAt?: Date }
+  | { state: 'skipped'; reason: string }
+
+export class LeaseLostError extends Error {
+  override readonly name = 'LeaseLostError'
+}
+
+export interface AttemptRef {
+  id: number
+  runId: string
+  task: string
+  attempt: number
+  workerId: string
+}
+
+/*
+ * Completion in one transaction. The first statement is fenced: it matches only while this worker
+ * still holds the lease of this attempt, so a worker presumed dead cannot overwrite a newer attempt.
+ * The same statement stores the return_value XCom and the event, then downstream tasks are promoted.
+ */
+export async function finishAttempt(database: Database, ref: AttemptRef, outcome: AttemptOutcome): Promise<void> {
+  const next: TaskState = outcome.state
+  const error = outcome.state === 'failed' || outcome.state === 'up_for_retry' ? outcome.error : null
+  const stack = outcome.state === 'failed' || outcome.state === 'up_for_retry' ? (outcome.stack ?? null) : null
+  const message = outcome.state === 'skipped' ? outcome.reason : error
+  const retryAt = outcome.state === 'up_for_retry' ? (outcome.retryAt ?? new Date()) : null
+  const output = outcome.state === 'success' && outcome.output !== undefined ? JSON.stringify(outcome.output) : null
+  const size = outcome.state === 'success' ? outcome.size : 0
+  await database.db.transaction(async (tx) => {
+    const [row] = await database.rows<{ ok: boolean }>(
+      sql`
+        with done as (
+          update podline.task_runs
+          set state = ${next}, finished_at = now(), lease_owner = null, lease_expires_at = null, timeout_at = null,
+              error = ${error}, error_stack = ${stack},
+              available_at = coalesce(${retryAt?.toISOString() ?? null}::timestamptz, available_at)
+          where id = ${ref.id} and lease_owner = ${ref.workerId} and attempt = ${ref.attempt} and state = 'running'
+          returning run_id, task, attempt
+        ), stored as (
+          insert into podline.xcoms (run_id, task, key, value, size, attempt)
+          select run_id, task, 'return_value', ${output}::jsonb, ${size}, attempt from done where ${output}::jsonb is not null
+          on conflict (run_id, task, key) do update set value = excluded.value, size = excluded.size, attempt = excluded.attempt, created_at = now()
+        ), logged as (
+          insert into podline.events (run_id, task, attempt, from_state, to_state, worker, message)
+          select run_id, task, attempt, 'running', ${next}, ${ref.workerId}, ${message} from done
+        )
+        select exists(select 1 from done) as ok`,
+      tx,
+    )
+    if (!row?.ok) {
+      throw new LeaseLostError(
+        `task "${ref.task}" attempt ${ref.attempt} of run ${ref.runId}: this worker no longer holds its lease ` +
+          '(it expired or the run was cancelled); the result was discarded and the current attempt stands',
+      )
+    }
+    if (next !== 'up_for_retry') await promoteDownstream(database, tx, ref.runId, [ref.task], ref.workerId)
+    else await tx.execute(sql`select pg_notify('podline_queue', '')`)
+  })
+}
+
+/** Stores an XCom of a running attempt right away (pod_name, pod_namespace), fenced like completion. */
+export async function putXcom(database: Database, ref: AttemptRef, key: string, value: JsonValue): Promise<void> {
+  const json = JSON.stringify(value)
+  const [row] = await database.rows<{ ok: boolean }>(sql`
+    with live as (
+      select run_id, task, attempt from podline.task_runs
+      where id = ${ref.id} and lease_owner = ${ref.workerId} and attempt = ${ref.attempt} and state = 'running'
+    ), stored as (
+      insert into podline.xcoms (run_id, task, key, value, size, attempt)
+      select run_id, task, ${key}, ${json}::jsonb, ${Buffer.byteLength(json)}, attempt from live
+      on conflict (run_id, task, key) do update set value = excluded.value, size = excluded.size, attempt = excluded.attempt, created_at = now()
+    )
+    select exists(select 1 from live) as ok`)
+  if (!row?.ok) throw new LeaseLostError(`task "${ref.task}" attempt ${ref.attempt}: lease lost, XCom ${key} not stored`)
+}

@@ -1,0 +1,21 @@
+import { sql } from 'drizzle-orm'
+import type { Database } from '../store/database.js'
+import { bigintArray } from './sql-values.js'
+
+/**
+ * Extends the leases of the task runs this worker holds, in one statement, and returns the ids it
+ * still holds: any id missing was taken away (lease expired and requeued, or run cancelled), and the
+ * worker must stop that work since it can no longer complete it.
+ */
+export async function heartbeat(database: Database, workerId: string, ids: readonly number[], leaseMs: number): Promise<Set<number>> {
+  const rows = await database.rows<{ id: number }>(sql`
+    with held as (
+      update podline.task_runs set lease_expires_at = now() + ${leaseMs} * interval '1 millisecond'
+      where id = any(${bigintArray(ids)}) and lease_owner = ${workerId} and state = 'running'
+      returning id
+    ), beat as (
+      update podline.workers set heartbeat_at = now() where id = ${workerId}
+    )
+    select id::int as id from held`)
+  return new Set(rows.map((r) => r.id))
+}

@@ -1,0 +1,104 @@
+import type { TriggerRule } from '@podline/sdk'
+import { sql } from 'drizzle-orm'
+import { decidePromotion, type Promotion, type UpstreamCounts } from '../engine/trigger-rules.js'
+import type { Database, Executor } from '../store/database.js'
+import { QUEUE_CHANNEL, textArray } from './sql-values.js'
+
+const TERMINAL = sql`('success', 'failed', 'skipped', 'upstream_failed', 'cancelled')`
+
+interface PendingRow extends UpstreamCounts {
+  id: number
+  task: string
+  triggerRule: TriggerRule
+}
+
+/**
+ * After tasks of a run reach a terminal state: promote each pending downstream task whose trigger
+ * rule is now decided (queued, skipped or upstream_failed), cascade through tasks that end without
+ * running, then finalise the run when every task is terminal. Runs inside the caller's transaction.
+ * Returns whether anything was queued (the caller then NOTIFYs).
+ */
+export async function promoteDownstream(
+  database: Database,
+  tx: Executor,
+  runId: string,
+  finishedTasks: readonly string[],
+  workerId: string | null,
+): Promise<{ queued: number; runFinished: boolean }> {
+  let finished = [...finishedTasks]
+  let queued = 0
+  while (finished.length > 0) {
+    const pending = await database.rows<PendingRow>(
+      sql`
+        select d.id::int as id, d.task, d.trigger_rule as "triggerRule",
+               count(*)::int as total,
+               (count(*) filter (where u.state = 'success'))::int as success,
+               (count(*) filter (where u.state in ('failed', 'upstream_failed')))::int as failed,
+               (count(*) filter (where u.state = 'skipped'))::int as skipped,
+               (count(*) filter (where u.state in ${TERMINAL}))::int as done
+        from podline.task_runs d
+        join podline.task_runs u on u.run_id = d.run_id and u.task = any(d.needs)
+        where d.run_id = ${runId}::uuid and d.state = 'pending' and d.needs && ${textArray(finished)}
+        group by d.id, d.task, d.trigger_rule`,
+      tx,
+    )
+    const decided = pending
+      .map((row) => ({ row, promotion: decidePromotion(row.triggerRule, row) }))
+      .filter((d): d is { row: PendingRow; promotion: Exclude<Promotion, 'wait'> } => d.promotion !== 'wait')
+    if (decided.length === 0) break
+    const states = decided.map((d) =>
+      d.promotion === 'queue' ? 'queued' : d.promotion === 'skip' ? 'skipped' : 'upstream_failed',
+    )
+    await tx.execute(sql`
+      with v as (
+        select * from jsonb_to_recordset(${JSON.stringify(decided.map((d, i) => ({ id: d.row.id, state: states[i] })))}::jsonb)
+          as v(id bigint, state text)
+      ), moved as (
+        update podline.task_runs t
+        set state = v.state, available_at = now(),
+            finished_at = case when v.state = 'queued' then null else now() end,
+            error = case when v.state = 'upstream_failed' then 'an upstream task failed' else null end
+        from v where t.id = v.id and t.state = 'pending'
+        returning t.run_id, t.task, t.state
+      )
+      insert into podline.events (run_id, task, attempt, from_state, to_state, worker, message)
+      select run_id, task, 0, 'pending', state, ${workerId}, 'trigger rule decided' from moved`)
+    queued += states.filter((s) => s === 'queued').length
+    finished = decided.filter((_, i) => states[i] !== 'queued').map((d) => d.row.task)
+  }
+  if (queued > 0) await tx.execute(sql`select pg_notify(${QUEUE_CHANNEL}, '')`)
+  const runFinished = await finalizeRunIfDone(database, tx, runId, workerId)
+  return { queued, runFinished }
+}
+
+/** Ends the run when no task is left to run: failed if a leaf task failed, else success. */
+export async function finalizeRunIfDone(
+  database: Database,
+  tx: Executor,
+  runId: string,
+  workerId: string | null,
+): Promise<boolean> {
+  const [row] = await database.rows<{ finished: boolean }>(
+    sql`
+      with status as (
+        select count(*) filter (where state not in ${TERMINAL}) as open,
+               bool_or(is_leaf and state in ('failed', 'upstream_failed')) as leaf_failed,
+               string_agg(task || ': ' || coalesce(error, state), '; ') filter (where state = 'failed') as errors
+        from podline.task_runs where run_id = ${runId}::uuid
+      ), ended as (
+        update podline.runs r
+        set state = case when s.leaf_failed then 'failed' else 'success' end, finished_at = now(),
+            error = case when s.leaf_failed then s.errors else null end
+        from status s
+        where r.id = ${runId}::uuid and s.open = 0 and r.state in ('queued', 'running')
+        returning r.id, r.state
+      ), logged as (
+        insert into podline.events (run_id, from_state, to_state, worker)
+        select id, 'running', state, ${workerId} from ended
+      )
+      select exists(select 1 from ended) as finished`,
+    tx,
+  )
+  if (row?.finished) await tx.execute(sql`select pg_notify('podline_run_finished', ${runId})`)
+  return row?.finished ?? false
+}

@@ -1,0 +1,96 @@
+import type { AnyPipeline, OutputsOf, ParamsInputOf } from '@podline/sdk'
+import { eq } from 'drizzle-orm'
+import { runOutputs, runStatus } from './queries.js'
+import { openStore, type StoreOptions } from './store.js'
+import { runs } from './store/schema.js'
+import { triggerPipeline } from './trigger.js'
+import type { WorkerLog } from './worker/log-sink.js'
+import { createPodRuntime, type PodRuntimeOptions } from './worker/pod-runtime.js'
+import { type AttemptEvent, Worker } from './worker/worker.js'
+
+export interface RunLocalOptions extends StoreOptions, PodRuntimeOptions {
+  /** Task runs processed at once. Default 4. */
+  concurrency?: number
+  xcomSizeLimitBytes?: number
+  log?: WorkerLog
+  onAttempt?: (event: AttemptEvent) => void
+  /** Called once the run exists, before any task runs. */
+  onRun?: (runId: string) => void
+}
+
+/** Thrown by runLocal when the run fails: the failing task's error, with its message and stack. */
+export class TaskRunError extends Error {
+  override readonly name = 'TaskRunError'
+  constructor(
+    readonly runId: string,
+    readonly task: string,
+    message: string,
+    stack: string | null,
+  ) {
+    super(`task "${task}" failed: ${message}`)
+    if (stack) this.stack = `${this.name}: ${this.message}\n${stack.split('\n').slice(1).join('\n')}`
+  }
+}
+
+export class RunCancelledError extends Error {
+  override readonly name = 'RunCancelledError'
+}
+
+/**
+ * Runs a whole pipeline in this process: on the embedded store under `.podline/` (or `DATABASE_URL`),
+ * with an in-process worker that takes only this run's tasks. Resolves to every task's output, typed;
+ * rejects with the failing task's error.
+ * @example
+ * if (isMain(import.meta)) console.log(await runLocal(etl, { date: '2026-11-21' }))
+ */
+export async function runLocal<P extends AnyPipeline>(
+  p: P,
+  ...[params, options = {}]: {} extends ParamsInputOf<P>
+    ? [params?: ParamsInputOf<P>, options?: RunLocalOptions]
+    : [params: ParamsInputOf<P>, options?: RunLocalOptions]
+): Promise<OutputsOf<P>> {
+  const store = await openStore(options)
+  const { database } = store
+  try {
+    const runId = await triggerPipeline(database, p, params)
+    options.onRun?.(runId)
+    const ended = new Promise<void>((resolve) => {
+      const check = async () => {
+        const [row] = await database.db.select({ state: runs.state }).from(runs).where(eq(runs.id, runId))
+        if (row && row.state !== 'queued' && row.state !== 'running') resolve()
+      }
+      void database.listen('podline_run_finished', (id) => id === runId && resolve()).then((unlisten) => {
+        store.onClose(unlisten)
+        void check()
+      })
+      const poll = setInterval(() => void check().catch(() => {}), 500)
+      store.onClose(async () => clearInterval(poll))
+    })
+    const hasPods = p.tasks.some((t) => t.kind === 'pod')
+    const worker = new Worker({
+      database,
+      pipelines: [p],
+      runId,
+      concurrency: options.concurrency ?? 4,
+      ...(options.xcomSizeLimitBytes ? { xcomSizeLimitBytes: options.xcomSizeLimitBytes } : {}),
+      ...(options.log ? { log: options.log } : {}),
+      ...(options.onAttempt ? { onAttempt: options.onAttempt } : {}),
+      ...(hasPods ? { pods: await createPodRuntime(options) } : {}),
+      pollMs: 1000,
+    })
+    await worker.start()
+    try {
+      await ended
+    } finally {
+      await worker.stop({ drainMs: 5000 })
+    }
+    const status = await runStatus(database, runId)
+    if (status?.run.state === 'success') return (await runOutputs(database, runId)) as OutputsOf<P>
+    if (status?.run.state === 'cancelled') throw new RunCancelledError(`run ${runId} of ${p.name} was cancelled`)
+    const failed = status?.tasks.find((t) => t.state === 'failed')
+    if (failed) throw new TaskRunError(runId, failed.task, failed.error ?? 'failed', failed.errorStack)
+    throw new Error(`run ${runId} of ${p.name} ended ${status?.run.state}: ${status?.run.error ?? 'no error recorded'}`)
+  } finally {
+    await store.close()
+  }
+}

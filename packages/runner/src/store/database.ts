@@ -1,0 +1,136 @@
+import { mkdirSync } from 'node:fs'
+import { resolve } from 'node:path'
+import type { PGlite } from '@electric-sql/pglite'
+import type { SQL } from 'drizzle-orm'
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import type { Sql } from 'postgres'
+import { MIGRATIONS_FOLDER } from './migrations-folder.js'
+import * as schema from './schema.js'
+
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
+export type Executor = Db | Tx
+
+export interface DatabaseOptions {
+  /** A PostgreSQL URL. Without it (and without `DATABASE_URL`), the embedded store is used. */
+  databaseUrl?: string
+  /** Folder of the embedded store. Default `.podline/` in the current folder. */
+  dataDir?: string
+  /** Connections of the postgres.js pool. Default 4. */
+  poolSize?: number
+}
+
+/** One store over two drivers: the same schema and the same SQL on PostgreSQL and on embedded PGlite. */
+export interface Database {
+  readonly db: Db
+  readonly driver: 'postgres' | 'pglite'
+  /** Where the data lives, with any password removed: what error messages and logs show. */
+  readonly location: string
+  /** Runs raw SQL (through drizzle's `sql`) and returns its rows, whichever the driver. */
+  rows<T>(query: SQL, executor?: Executor): Promise<T[]>
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>
+  /** Applies the checked-in migrations that have not run yet (safe when many workers start together). */
+  migrate(): Promise<void>
+  close(): Promise<void>
+}
+
+export class DatabaseUnreachableError extends Error {
+  override readonly name = 'DatabaseUnreachableError'
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url)
+    if (u.password) u.password = '***'
+    return u.toString()
+  } catch {
+    return '(an unparseable DATABASE_URL)'
+  }
+}
+
+export async function openDatabase(options: DatabaseOptions = {}): Promise<Database> {
+  const url = options.databaseUrl ?? process.env.DATABASE_URL
+  return url ? openPostgres(url, options.poolSize ?? 4) : openPglite(resolve(options.dataDir ?? '.podline'))
+}
+
+async function openPostgres(url: string, poolSize: number): Promise<Database> {
+  const { default: postgres } = await import('postgres')
+  const { drizzle } = await import('drizzle-orm/postgres-js')
+  const location = redactUrl(url)
+  const client: Sql = postgres(url, {
+    max: poolSize,
+    onnotice: () => {},
+    connect_timeout: 10,
+    // Every value is a parameter and postgres.js prepares each distinct statement once per connection.
+    prepare: true,
+  })
+  try {
+    await client`select 1`
+  } catch (error) {
+    await client.end({ timeout: 0 }).catch(() => {})
+    const reason = error instanceof Error ? error.message : String(error)
+    throw new DatabaseUnreachableError(
+      `cannot reach PostgreSQL at ${location}: ${reason}. Check that the server runs and DATABASE_URL is right, or unset DATABASE_URL to use the embedded store.`,
+      { cause: error },
+    )
+  }
+  const db = drizzle({ client, schema }) as unknown as Db
+  return {
+    db,
+    driver: 'postgres',
+    location,
+    async rows<T>(query: SQL, executor: Executor = db) {
+      return (await executor.execute(query)) as unknown as T[]
+    },
+    async listen(channel, onNotify) {
+      const sub = await client.listen(channel, (payload) => onNotify(payload))
+      return () => sub.unlisten()
+    },
+    async migrate() {
+      // One dedicated connection holds a session advisory lock, so concurrent starts migrate once.
+      const { migrate } = await import('drizzle-orm/postgres-js/migrator')
+      const one = postgres(url, { max: 1, onnotice: () => {} })
+      try {
+        await one`select pg_advisory_lock(hashtext('podline.migrate'))`
+        await migrate(drizzle({ client: one }), { migrationsFolder: MIGRATIONS_FOLDER })
+      } finally {
+        await one.end({ timeout: 5 })
+      }
+    },
+    close: () => client.end({ timeout: 5 }),
+  }
+}
+
+async function openPglite(dataDir: string): Promise<Database> {
+  const { PGlite } = await import('@electric-sql/pglite')
+  const { drizzle } = await import('drizzle-orm/pglite')
+  mkdirSync(dataDir, { recursive: true })
+  let client: PGlite
+  try {
+    client = await PGlite.create(resolve(dataDir, 'pgdata'))
+  } catch (error) {
+    throw new DatabaseUnreachableError(
+      `cannot open the embedded store in ${dataDir}: ${error instanceof Error ? error.message : String(error)}. ` +
+        'Another podline process may hold it; stop it, or point DATABASE_URL at PostgreSQL.',
+      { cause: error },
+    )
+  }
+  const db = drizzle({ client, schema }) as unknown as Db
+  return {
+    db,
+    driver: 'pglite',
+    location: dataDir,
+    async rows<T>(query: SQL, executor: Executor = db) {
+      return ((await executor.execute(query)) as unknown as { rows: T[] }).rows
+    },
+    async listen(channel, onNotify) {
+      const unlisten = await client.listen(channel, onNotify)
+      return unlisten
+    },
+    async migrate() {
+      const { migrate } = await import('drizzle-orm/pglite/migrator')
+      await migrate(drizzle({ client }), { migrationsFolder: MIGRATIONS_FOLDER })
+    },
+    close: () => client.close(),
+  }
+}

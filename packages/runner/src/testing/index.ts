@@ -1,0 +1,1 @@
+export { freshDatabase, TEST_SERVER_URL } from './fresh-database.js'

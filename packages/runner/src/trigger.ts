@@ -1,0 +1,46 @@
+import {
+  type AnyPipeline,
+  type JsonValue,
+  findNotJson,
+  type PipelinePlan,
+  SchemaValidationError,
+  validateWith,
+} from '@podline/sdk'
+import { createRun } from './queue/create-run.js'
+import { registerPlans } from './queue/register-pipelines.js'
+import type { Database } from './store/database.js'
+
+export class InvalidParamsError extends Error {
+  override readonly name = 'InvalidParamsError'
+}
+
+/**
+ * Validates params against the pipeline's schema and creates a run. Nothing is written when the
+ * params are invalid. The params are stored as given; workers apply the schema again (it may transform).
+ */
+export async function triggerPipeline(database: Database, p: AnyPipeline, params: unknown): Promise<string> {
+  const plan = p.plan()
+  const stored = await checkParams(p, params)
+  await registerPlans(database, [plan])
+  return createRun(database, plan, stored)
+}
+
+export async function checkParams(p: AnyPipeline, params: unknown): Promise<JsonValue> {
+  const given = params ?? {}
+  if (p.paramsSchema) {
+    try {
+      await validateWith(p.paramsSchema, given, `params of pipeline "${p.name}"`)
+    } catch (error) {
+      if (error instanceof SchemaValidationError) throw new InvalidParamsError(`${error.message}; no run was created`)
+      throw error
+    }
+  }
+  const issue = findNotJson(given, 'params')
+  if (issue) throw new InvalidParamsError(`${issue.path} is ${issue.found}: params must be JSON; no run was created`)
+  return given as JsonValue
+}
+
+/** Creates a run from a stored plan (the CLI's `trigger`, which has no pipeline code loaded). */
+export async function triggerPlan(database: Database, plan: PipelinePlan, params: JsonValue): Promise<string> {
+  return createRun(database, plan, params)
+}

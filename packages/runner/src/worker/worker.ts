@@ -1,0 +1,361 @@
+import { eq } from 'drizzle-orm'
+import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
+import {
+  type AnyPipeline,
+  type JsonValue,
+  type PodTaskDefinition,
+  type TaskContext,
+  type TaskDefinition,
+  validateWith,
+} from '@podline/sdk'
+import type { TaskExecution } from '../executors/task-execution.js'
+import { claimTaskRuns, type ClaimedTaskRun } from '../queue/claim-task-runs.js'
+import { type AttemptOutcome, type AttemptRef, finishAttempt, LeaseLostError, putXcom } from '../queue/finish-attempt.js'
+import { heartbeat } from '../queue/heartbeat.js'
+import { reconcile } from '../queue/reconcile.js'
+import { registerPlans } from '../queue/register-pipelines.js'
+import { releaseTaskRuns } from '../queue/release-task-runs.js'
+import { CANCEL_CHANNEL, QUEUE_CHANNEL } from '../queue/sql-values.js'
+import type { Database } from '../store/database.js'
+import { workers } from '../store/schema.js'
+import { failureOutcome, successOutcome, TaskTimeoutError } from './attempt-outcome.js'
+import { LogSink, silentLog, type WorkerLog } from './log-sink.js'
+
+/** Runs pod tasks; the Kubernetes launcher and the process runtime both implement it. */
+export interface PodExecutor {
+  execute(exec: TaskExecution, def: PodTaskDefinition): Promise<JsonValue | undefined>
+  /** Deletes Podline pods whose task run no longer runs; returns how many. */
+  collectOrphans?(isLive: (ref: { runId: string; task: string; attempt: number }) => Promise<boolean>): Promise<number>
+  close?(): Promise<void>
+}
+
+export interface WorkerOptions {
+  database: Database
+  pipelines: readonly AnyPipeline[]
+  /** Task runs processed at once. Default 4. */
+  concurrency?: number
+  /** A claimed task run is this worker's for this long unless renewed. Default 30 s. */
+  leaseMs?: number
+  /** Default a third of the lease. */
+  heartbeatMs?: number
+  /** Backstop poll when no NOTIFY arrives. Default 2 s. */
+  pollMs?: number
+  /** Default 5 s. */
+  reconcileMs?: number
+  /** Largest return_value stored. Default 1 MiB. */
+  xcomSizeLimitBytes?: number
+  /** Claim only task runs of this run (runLocal on a shared database). */
+  runId?: string
+  pods?: PodExecutor
+  log?: WorkerLog
+  /** Called on each attempt start and end, for progress displays and metrics. */
+  onAttempt?: (event: AttemptEvent) => void
+  id?: string
+}
+
+export type AttemptEvent =
+  | { type: 'started'; runId: string; task: string; attempt: number }
+  | { type: 'finished'; runId: string; task: string; attempt: number; state: AttemptOutcome['state'] | 'lost'; error?: string }
+
+interface Held {
+  ref: AttemptRef
+  controller: AbortController
+  done: Promise<void>
+}
+
+const DEFAULT_XCOM_LIMIT = 1024 * 1024
+
+/**
+ * A worker: claims task runs of the pipeline versions it has loaded, runs them N at a time, keeps
+ * their leases alive, completes them (fenced), and reconciles. `stop()` drains.
+ */
+export class Worker {
+  readonly id: string
+  readonly #o: Required<Pick<WorkerOptions, 'concurrency' | 'leaseMs' | 'heartbeatMs' | 'pollMs' | 'reconcileMs' | 'xcomSizeLimitBytes'>> &
+    WorkerOptions
+  readonly #tasks = new Map<string, { pipeline: AnyPipeline; def: TaskDefinition }>()
+  readonly #versions: string[]
+  readonly #held = new Map<number, Held>()
+  readonly #params = new Map<string, Promise<unknown>>()
+  readonly #logs: LogSink
+  readonly #log: WorkerLog
+  #stopping = false
+  #wake: (() => void) | undefined
+  #loop: Promise<void> | undefined
+  #timers: NodeJS.Timeout[] = []
+  #unlisten: Array<() => Promise<void>> = []
+  #lastBeat = Date.now()
+  claimed = 0
+
+  constructor(options: WorkerOptions) {
+    const leaseMs = options.leaseMs ?? 30_000
+    this.#o = {
+      concurrency: 4,
+      heartbeatMs: Math.floor(leaseMs / 3),
+      pollMs: 2000,
+      reconcileMs: 5000,
+      xcomSizeLimitBytes: DEFAULT_XCOM_LIMIT,
+      ...options,
+      leaseMs,
+    }
+    this.id = options.id ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`
+    this.#log = options.log ?? silentLog
+    this.#logs = new LogSink(options.database, this.#log)
+    const versions = new Set<string>()
+    for (const p of options.pipelines) {
+      const version = p.plan().version
+      versions.add(version)
+      for (const def of p.tasks) this.#tasks.set(`${version}\0${def.name}`, { pipeline: p, def })
+    }
+    this.#versions = [...versions]
+  }
+
+  get running(): number {
+    return this.#held.size
+  }
+
+  /** Registers the pipelines, subscribes to wake-ups and starts claiming. */
+  async start(): Promise<void> {
+    const { database } = this.#o
+    await registerPlans(database, this.#o.pipelines.map((p) => p.plan()))
+    await database.db
+      .insert(workers)
+      .values({ id: this.id, hostname: hostname(), pid: process.pid, versions: this.#versions, concurrency: this.#o.concurrency })
+      .onConflictDoNothing()
+    this.#unlisten.push(await database.listen(QUEUE_CHANNEL, () => this.#wakeUp()))
+    this.#unlisten.push(await database.listen(CANCEL_CHANNEL, (runId) => this.#abortRun(runId, 'the run was cancelled')))
+    this.#timers.push(setInterval(() => void this.#heartbeat(), this.#o.heartbeatMs))
+    this.#timers.push(setInterval(() => void this.#reconcile(), this.#o.reconcileMs))
+    this.#loop = this.#claimLoop()
+    this.#log('info', `worker ${this.id} started`, { versions: this.#versions, concurrency: this.#o.concurrency })
+  }
+
+  /**
+   * Stops claiming, lets running attempts finish for up to `drainMs`, then aborts what is left and
+   * releases it back to the queue (the lease is dropped so another worker takes it at once).
+   */
+  async stop(options: { drainMs?: number } = {}): Promise<void> {
+    if (this.#stopping) return
+    this.#stopping = true
+    this.#wakeUp()
+    await this.#loop
+    const drained = Promise.all([...this.#held.values()].map((h) => h.done))
+    const timeout = new Promise<'timeout'>((r) => setTimeout(r, options.drainMs ?? 30_000, 'timeout').unref())
+    if ((await Promise.race([drained, timeout])) === 'timeout') {
+      for (const h of this.#held.values()) h.controller.abort(new Error('the worker is shutting down'))
+      await this.#release([...this.#held.keys()])
+      await Promise.race([drained, new Promise((r) => setTimeout(r, 2000).unref())])
+    }
+    for (const t of this.#timers) clearInterval(t)
+    for (const unlisten of this.#unlisten) await unlisten().catch(() => {})
+    await this.#logs.flush()
+    await this.#o.pods?.close?.()
+    await this.#o.database.db.update(workers).set({ stoppedAt: new Date() }).where(eq(workers.id, this.id)).catch(() => {})
+    this.#log('info', `worker ${this.id} stopped`)
+  }
+
+  #wakeUp(): void {
+    const wake = this.#wake
+    this.#wake = undefined
+    wake?.()
+  }
+
+  async #claimLoop(): Promise<void> {
+    let backoff = 100
+    while (!this.#stopping) {
+      const free = this.#o.concurrency - this.#held.size
+      let batch: ClaimedTaskRun[] = []
+      if (free > 0) {
+        try {
+          batch = await claimTaskRuns(this.#o.database, {
+            workerId: this.id,
+            versions: this.#versions,
+            limit: free,
+            leaseMs: this.#o.leaseMs,
+            ...(this.#o.runId ? { runId: this.#o.runId } : {}),
+          })
+          backoff = 100
+        } catch (error) {
+          // The database restarted or the network dropped: keep trying, never crash the worker.
+          this.#log('warn', `claim failed, retrying in ${backoff} ms: ${(error as Error).message}`)
+          await sleep(backoff)
+          backoff = Math.min(backoff * 2, 5000)
+          continue
+        }
+        this.claimed += batch.length
+        for (const claimed of batch) this.#startAttempt(claimed)
+      }
+      if (batch.length > 0 && batch.length === free) continue
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve
+        setTimeout(() => this.#wakeUp(), this.#o.pollMs).unref()
+      })
+    }
+  }
+
+  #startAttempt(c: ClaimedTaskRun): void {
+    const ref: AttemptRef = { id: c.id, runId: c.runId, task: c.task, attempt: c.attempt, workerId: this.id }
+    const controller = new AbortController()
+    const held: Held = { ref, controller, done: Promise.resolve() }
+    this.#held.set(c.id, held)
+    this.#o.onAttempt?.({ type: 'started', runId: c.runId, task: c.task, attempt: c.attempt })
+    held.done = this.#runAttempt(c, ref, controller).finally(() => {
+      this.#held.delete(c.id)
+      this.#wakeUp()
+    })
+  }
+
+  async #runAttempt(c: ClaimedTaskRun, ref: AttemptRef, controller: AbortController): Promise<void> {
+    const found = this.#tasks.get(`${c.version}\0${c.task}`)
+    let outcome: AttemptOutcome
+    let timer: NodeJS.Timeout | undefined
+    if (!found) {
+      outcome = { state: 'failed', error: `this worker has no task "${c.task}" in ${c.pipeline}@${c.version}` }
+    } else {
+      const { pipeline, def } = found
+      try {
+        const params = await this.#paramsOf(pipeline, c)
+        const log = this.#logs.forTask(c.runId, c.task, c.attempt)
+        const ctx: TaskContext<unknown> = {
+          params,
+          signal: controller.signal,
+          runId: c.runId,
+          attempt: c.attempt,
+          pipeline: c.pipeline,
+          task: c.task,
+          log,
+        }
+        const aborted = new Promise<never>((_, reject) => {
+          controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true })
+        })
+        aborted.catch(() => {})
+        if (def.options.timeoutMs !== null) {
+          const ms = def.options.timeoutMs
+          timer = setTimeout(
+            () => controller.abort(new TaskTimeoutError(`task "${c.task}" timed out after ${ms} ms (attempt ${c.attempt})`)),
+            ms,
+          )
+        }
+        // A task that ignores its signal still ends here: the attempt is decided when the signal fires.
+        const value = await Promise.race([this.#execute(def, c, ctx, ref), aborted])
+        outcome = successOutcome(c.task, value, this.#o.xcomSizeLimitBytes)
+      } catch (error) {
+        outcome = failureOutcome(error, c.attempt, c.maxAttempts, def.options)
+      } finally {
+        clearTimeout(timer)
+      }
+    }
+    if (controller.signal.aborted && !(controller.signal.reason instanceof TaskTimeoutError)) {
+      // Cancelled, lease lost or shutting down: someone else decides this attempt.
+      this.#o.onAttempt?.({ type: 'finished', runId: c.runId, task: c.task, attempt: c.attempt, state: 'lost' })
+      return
+    }
+    await this.#logs.flush()
+    const state = await this.#finish(ref, outcome)
+    this.#o.onAttempt?.({
+      type: 'finished',
+      runId: c.runId,
+      task: c.task,
+      attempt: c.attempt,
+      state,
+      ...('error' in outcome ? { error: outcome.error } : {}),
+    })
+  }
+
+  async #execute(def: TaskDefinition, c: ClaimedTaskRun, ctx: TaskContext<unknown>, ref: AttemptRef): Promise<unknown> {
+    if (def.kind === 'task') return def.run(c.inputs, ctx)
+    const pods = this.#o.pods
+    if (!pods) throw new Error(`task "${c.task}" is a pod task, but this worker was started without a pod runtime`)
+    return pods.execute(
+      {
+        pipeline: c.pipeline,
+        pipelineVersion: c.version,
+        runId: c.runId,
+        taskRunId: String(c.id),
+        task: c.task,
+        attempt: c.attempt,
+        inputs: c.inputs,
+        ctx,
+        putXcom: (key, value) => putXcom(this.#o.database, ref, key, value),
+      },
+      def,
+    )
+  }
+
+  /** The run's params through the pipeline's schema, once per run (the schema may transform them). */
+  #paramsOf(pipeline: AnyPipeline, c: ClaimedTaskRun): Promise<unknown> {
+    let params = this.#params.get(c.runId)
+    if (!params) {
+      params = pipeline.paramsSchema
+        ? validateWith(pipeline.paramsSchema, c.params, `params of run ${c.runId}`)
+        : Promise.resolve(c.params ?? {})
+      if (this.#params.size > 1000) this.#params.clear()
+      this.#params.set(c.runId, params)
+    }
+    return params
+  }
+
+  /** Completes an attempt, retrying through a database outage for as long as the lease could still be valid. */
+  async #finish(ref: AttemptRef, outcome: AttemptOutcome): Promise<AttemptOutcome['state'] | 'lost'> {
+    const deadline = Date.now() + this.#o.leaseMs
+    for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+      try {
+        await finishAttempt(this.#o.database, ref, outcome)
+        return outcome.state
+      } catch (error) {
+        if (error instanceof LeaseLostError) {
+          this.#log('warn', error.message, { runId: ref.runId, task: ref.task })
+          return 'lost'
+        }
+        if (Date.now() > deadline) {
+          this.#log('error', `could not record the end of ${ref.task}: ${(error as Error).message}; the reconciler will requeue it`)
+          return 'lost'
+        }
+        await sleep(delay)
+      }
+    }
+  }
+
+  async #heartbeat(): Promise<void> {
+    const ids = [...this.#held.keys()]
+    try {
+      const still = await heartbeat(this.#o.database, this.id, ids, this.#o.leaseMs)
+      this.#lastBeat = Date.now()
+      for (const id of ids) {
+        if (!still.has(id)) this.#held.get(id)?.controller.abort(new LeaseLostError('the lease of this attempt was taken away'))
+      }
+    } catch (error) {
+      // Cut off from the database for longer than the lease: another worker may already run these
+      // tasks, and this one could never complete them, so stop them now.
+      if (Date.now() - this.#lastBeat > this.#o.leaseMs) {
+        for (const h of this.#held.values()) h.controller.abort(new LeaseLostError('lost the database for longer than the lease'))
+      }
+      this.#log('warn', `heartbeat failed: ${(error as Error).message}`)
+    }
+  }
+
+  async #reconcile(): Promise<void> {
+    try {
+      const report = await reconcile(this.#o.database, this.id)
+      if (report.requeued || report.failed) this.#log('info', 'reconciled expired leases', { ...report })
+    } catch (error) {
+      this.#log('warn', `reconcile failed: ${(error as Error).message}`)
+    }
+  }
+
+  #abortRun(runId: string, reason: string): void {
+    for (const h of this.#held.values()) if (h.ref.runId === runId) h.controller.abort(new Error(reason))
+  }
+
+  async #release(ids: number[]): Promise<void> {
+    await releaseTaskRuns(this.#o.database, this.id, ids).catch((error: Error) => {
+      this.#log('warn', `could not release ${ids.length} task runs (their leases will expire): ${error.message}`)
+    })
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+
+
