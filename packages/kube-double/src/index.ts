@@ -1,1 +1,14 @@
-export {}
+export type { RbacDenial, RequestFailure, ResourceQuotaRule } from './api/admission-faults.js'
+export type { RequestAttributes, RequestCounts } from './api/request-counter.js'
+export type { KubeDouble, KubeDoubleOptions } from './kube-double.js'
+export { startKubeDouble } from './kube-double.js'
+export type { KubeDoubleFaults } from './kube-double-faults.js'
+export type { FakeNode } from './kubelet/fake-node.js'
+export type {
+  ContainerState,
+  ContainerStatusJson,
+  EventJson,
+  PodCondition,
+  PodJson,
+  StatusJson,
+} from './wire-types.js'

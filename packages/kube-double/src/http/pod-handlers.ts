@@ -1,0 +1,127 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { ApiError, statuses } from '../api/api-error.js'
+import { podFilter } from '../api/pod-filter.js'
+import { validatePod } from '../api/pod-validation.js'
+import { qosClassOf } from '../kubelet/pod-status.js'
+import type { PodJson } from '../wire-types.js'
+import type { DoubleContext } from './double-context.js'
+import { readJson, sendJson } from './http-io.js'
+import type { Route } from './parse-route.js'
+
+const GENERATED_NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789'
+
+/** List items carry no kind/apiVersion in the API's JSON; single objects and watch events do. */
+function withKind(pod: PodJson): PodJson {
+  return { kind: 'Pod', apiVersion: 'v1', ...structuredClone(pod) }
+}
+
+function listItem(pod: PodJson): PodJson {
+  const { kind: _kind, apiVersion: _apiVersion, ...rest } = structuredClone(pod)
+  return rest
+}
+
+export async function createPod(
+  ctx: DoubleContext,
+  route: Route,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const body = (await readJson(request)) as PodJson | undefined
+  if (!body || typeof body !== 'object' || !body.metadata) {
+    throw new ApiError(statuses.badRequest('the object provided is unrecognized (must be of type Pod)'))
+  }
+  body.spec ??= { containers: [] }
+  if (body.metadata.namespace && body.metadata.namespace !== route.namespace) {
+    throw new ApiError(
+      statuses.badRequest(
+        'the namespace of the provided object does not match the namespace sent on the request',
+      ),
+    )
+  }
+  if (!body.metadata.name && body.metadata.generateName) {
+    const suffix = Array.from(
+      { length: 5 },
+      () => GENERATED_NAME_CHARS[Math.floor(Math.random() * GENERATED_NAME_CHARS.length)],
+    ).join('')
+    body.metadata.name = `${body.metadata.generateName}${suffix}`
+  }
+  validatePod(body)
+  const name = body.metadata.name ?? ''
+  ctx.admission.checkPodQuota({ ...body, metadata: { ...body.metadata, namespace: route.namespace } })
+  if (ctx.store.getPod(route.namespace, name)) throw new ApiError(statuses.alreadyExists('pods', name))
+
+  // The API server's defaulting, for the fields clients read back.
+  const pod: PodJson = {
+    kind: 'Pod',
+    apiVersion: 'v1',
+    metadata: { ...body.metadata, namespace: route.namespace },
+    spec: {
+      restartPolicy: 'Always',
+      terminationGracePeriodSeconds: 30,
+      dnsPolicy: 'ClusterFirst',
+      schedulerName: 'default-scheduler',
+      serviceAccountName: 'default',
+      ...body.spec,
+      containers: body.spec.containers.map((c) => ({ imagePullPolicy: defaultPullPolicy(c.image), ...c })),
+      ...(body.spec.initContainers
+        ? {
+            initContainers: body.spec.initContainers.map((c) => ({
+              imagePullPolicy: defaultPullPolicy(c.image),
+              ...c,
+            })),
+          }
+        : {}),
+    },
+    status: { phase: 'Pending', qosClass: qosClassOf(body) },
+  }
+  delete pod.metadata.resourceVersion
+  ctx.store.createPod(pod)
+  ctx.kubelet.admit(route.namespace, name)
+  sendJson(response, 201, withKind(pod))
+}
+
+function defaultPullPolicy(image: string | undefined): string {
+  const tag = /:([\w][\w.-]*)$/.exec(image?.split('/').pop() ?? '')?.[1]
+  return !tag || tag === 'latest' ? 'Always' : 'IfNotPresent'
+}
+
+export function getPod(ctx: DoubleContext, route: Route, response: ServerResponse): void {
+  const pod = ctx.store.getPod(route.namespace, route.name ?? '')
+  if (!pod) throw new ApiError(statuses.notFound('pods', route.name ?? ''))
+  sendJson(response, 200, withKind(pod))
+}
+
+export function listPods(ctx: DoubleContext, route: Route, response: ServerResponse): void {
+  const matches = podFilter(route.query)
+  const items = ctx.store
+    .listPods(route.allNamespaces ? undefined : route.namespace)
+    .filter(matches)
+    .sort((a, b) =>
+      `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(
+        `${b.metadata.namespace}/${b.metadata.name}`,
+      ),
+    )
+    .map(listItem)
+  sendJson(response, 200, {
+    kind: 'PodList',
+    apiVersion: 'v1',
+    metadata: { resourceVersion: ctx.store.resourceVersion },
+    items,
+  })
+}
+
+export async function deletePod(
+  ctx: DoubleContext,
+  route: Route,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const name = route.name ?? ''
+  const options = ((await readJson(request)) ?? {}) as { gracePeriodSeconds?: number }
+  const pod = ctx.store.getPod(route.namespace, name)
+  if (!pod) throw new ApiError(statuses.notFound('pods', name))
+  const queryGrace = route.query.get('gracePeriodSeconds')
+  const grace = queryGrace !== null ? Number(queryGrace) : options.gracePeriodSeconds
+  if (!pod.metadata.deletionTimestamp) ctx.kubelet.delete(route.namespace, name, grace)
+  sendJson(response, 200, withKind(ctx.store.getPod(route.namespace, name) ?? pod))
+}

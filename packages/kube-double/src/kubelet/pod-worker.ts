@@ -1,0 +1,452 @@
+import { randomBytes } from 'node:crypto'
+import { mkdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import {
+  type ContainerExit,
+  type ContainerProcess,
+  type ContainerProcessSpec,
+  ContainerStartError,
+  exitCodeOf,
+  parseMemoryBytes,
+  startContainerProcess,
+  toHostPath,
+  type VolumeMount,
+} from '@podline/container-process'
+import { now, type ResourceStore } from '../api/resource-store.js'
+import type { ContainerJson, ContainerStatusJson, EventJson, PodJson } from '../wire-types.js'
+import { ContainerConfigError, containerCommand, containerEnvironment } from './container-environment.js'
+import { ContainerLog } from './container-log.js'
+import { type FakeNode, unschedulableReason } from './fake-node.js'
+import { imageIdOf, parseImage } from './image-reference.js'
+import { findContainerStatus, isSidecar, refreshPodStatus, setCondition } from './pod-status.js'
+
+export interface KubeletSettings {
+  readonly store: ResourceStore
+  readonly node: FakeNode
+  /** Bind-mount volumes at their mountPath; otherwise PODLINE_XCOM_PATH is rewritten to the host folder. */
+  readonly bindMounts: boolean
+  readonly volumesRoot: string
+  readonly imagePullBackOffMs: number
+  readonly isImageMissing: (image: string) => boolean
+}
+
+interface RunningContainer {
+  readonly process: ContainerProcess
+  readonly finished: Promise<ContainerExit>
+  forcedOom: boolean
+}
+
+/** Why the kubelet stops a pod, which decides the grace period and how the stop is reported. */
+export type StopCause =
+  | { kind: 'delete'; gracePeriodSeconds: number }
+  | { kind: 'evict'; message: string }
+  | { kind: 'node-lost' }
+  | { kind: 'shutdown' }
+
+/**
+ * The kubelet's work for one pod: schedule it on the node, pull (or refuse) images, run init
+ * containers in order, native sidecars alongside, then the containers, and report every transition
+ * through the store, as status writes the watchers see.
+ */
+export class PodWorker {
+  readonly logs = new Map<string, ContainerLog>()
+  /** The spec each container ran with, so exec runs with the same environment and mounts. */
+  readonly processSpecs = new Map<string, Omit<ContainerProcessSpec, 'command'>>()
+  private readonly running = new Map<string, RunningContainer>()
+  private readonly timers = new Set<NodeJS.Timeout>()
+  private stopping = false
+  private volumeDir: string | undefined
+  unscheduled = false
+  done: Promise<void> = Promise.resolve()
+
+  constructor(
+    private readonly settings: KubeletSettings,
+    readonly namespace: string,
+    readonly name: string,
+  ) {}
+
+  start(): void {
+    this.unscheduled = false
+    this.done = this.run().catch((error: unknown) => {
+      // A bug here must not take the double down; it shows on the pod as the kubelet's would.
+      this.update((pod) => {
+        pod.status.message = `kube-double: ${error instanceof Error ? error.message : String(error)}`
+      })
+    })
+  }
+
+  get hasRunningContainers(): boolean {
+    return this.running.size > 0
+  }
+
+  /** Stops every container: SIGTERM, then SIGKILL after the grace period; regular ones before sidecars. */
+  async stop(cause: StopCause): Promise<void> {
+    this.stopping = true
+    for (const timer of this.timers) clearTimeout(timer)
+    this.timers.clear()
+    // Eviction here is the kubelet's hard eviction and node loss takes the processes with it: no grace.
+    const graceMs = cause.kind === 'delete' ? cause.gracePeriodSeconds * 1000 : 0
+    if (cause.kind === 'evict') {
+      this.update((pod) => {
+        pod.status.reason = 'Evicted'
+        pod.status.message = cause.message
+        setCondition(pod, 'DisruptionTarget', 'True', 'TerminationByKubelet', cause.message)
+      })
+      this.event('Warning', 'Evicted', cause.message)
+    }
+    const deadline = Date.now() + graceMs
+    const regular = this.pod()?.spec.containers.map((c) => c.name) ?? []
+    await Promise.all(regular.map((name) => this.stopContainer(name, deadline, cause.kind !== 'shutdown')))
+    await this.stopSidecars(deadline, cause.kind !== 'shutdown')
+    await this.done
+    if (cause.kind === 'evict') {
+      this.update((pod) => {
+        pod.status.phase = 'Failed'
+        refreshPodStatus(pod)
+      })
+    }
+  }
+
+  /** SIGKILLs a container as the kernel's OOM killer would, so it reports OOMKilled. */
+  oomKill(containerName?: string): boolean {
+    const pod = this.pod()
+    const name = containerName ?? pod?.spec.containers.find((c) => this.running.has(c.name))?.name
+    const container = name ? this.running.get(name) : undefined
+    if (!container) return false
+    container.forcedOom = true
+    container.process.kill('SIGKILL')
+    return true
+  }
+
+  async removeVolumes(): Promise<void> {
+    if (this.volumeDir) await rm(this.volumeDir, { recursive: true, force: true })
+  }
+
+  private pod(): PodJson | undefined {
+    return this.settings.store.getPod(this.namespace, this.name)
+  }
+
+  private update(change: (pod: PodJson) => void): void {
+    this.settings.store.updatePod(this.namespace, this.name, change)
+  }
+
+  private event(
+    type: EventJson['type'],
+    reason: string,
+    message: string,
+    container?: string,
+    component = 'kubelet',
+  ): void {
+    const pod = this.pod()
+    if (!pod) return
+    this.settings.store.recordEvent({
+      involvedObject: {
+        kind: 'Pod',
+        namespace: this.namespace,
+        name: this.name,
+        uid: pod.metadata.uid,
+        apiVersion: 'v1',
+        resourceVersion: pod.metadata.resourceVersion,
+        ...(container ? { fieldPath: this.fieldPath(pod, container) } : {}),
+      },
+      reason,
+      message,
+      source: component === 'kubelet' ? { component, host: this.settings.node.name } : { component },
+      type,
+      eventTime: null,
+      reportingComponent: component,
+      reportingInstance: component === 'kubelet' ? this.settings.node.name : '',
+    })
+  }
+
+  private fieldPath(pod: PodJson, container: string): string {
+    const init = pod.spec.initContainers?.some((c) => c.name === container)
+    return `spec.${init ? 'initContainers' : 'containers'}{${container}}`
+  }
+
+  private async run(): Promise<void> {
+    const pod = this.pod()
+    if (!pod) return
+    const refusal = unschedulableReason(pod, this.settings.node)
+    if (refusal) {
+      this.unscheduled = true
+      this.update((p) => setCondition(p, 'PodScheduled', 'False', 'Unschedulable', refusal))
+      this.event('Warning', 'FailedScheduling', refusal, undefined, 'default-scheduler')
+      return
+    }
+    this.update((p) => {
+      p.spec.nodeName = this.settings.node.name
+      setCondition(p, 'PodScheduled', 'True')
+    })
+    this.event(
+      'Normal',
+      'Scheduled',
+      `Successfully assigned ${this.namespace}/${this.name} to ${this.settings.node.name}`,
+      undefined,
+      'default-scheduler',
+    )
+
+    await this.createVolumes(pod)
+    const hasInit = (pod.spec.initContainers ?? []).length > 0
+    this.update((p) => {
+      const ip = this.settings.node.ip
+      Object.assign(p.status, {
+        hostIP: ip,
+        hostIPs: [{ ip }],
+        podIP: ip,
+        podIPs: [{ ip }],
+        startTime: now(),
+      })
+      const waiting = (c: ContainerJson, reason: string): ContainerStatusJson => ({
+        name: c.name,
+        image: c.image ?? '',
+        imageID: '',
+        ready: false,
+        started: false,
+        restartCount: 0,
+        state: { waiting: { reason } },
+        lastState: {},
+      })
+      if (hasInit)
+        p.status.initContainerStatuses = (p.spec.initContainers ?? []).map((c) =>
+          waiting(c, 'PodInitializing'),
+        )
+      p.status.containerStatuses = p.spec.containers.map((c) =>
+        waiting(c, hasInit ? 'PodInitializing' : 'ContainerCreating'),
+      )
+      setCondition(p, 'PodReadyToStartContainers', 'True')
+      refreshPodStatus(p)
+    })
+
+    for (const init of pod.spec.initContainers ?? []) {
+      if (this.stopping) return
+      const started = await this.startContainer(init)
+      if (!started) return
+      if (isSidecar(init)) continue
+      const exit = await started
+      if (exitCodeOf(exit) !== 0 || this.stopping) {
+        await this.stopSidecars(Date.now() + this.graceMs(), true)
+        return
+      }
+    }
+    if (this.stopping) return
+    const started = await Promise.all(pod.spec.containers.map((c) => this.startContainer(c)))
+    await Promise.all(started)
+    // A container that never started (bad image) keeps the pod Pending, sidecars included.
+    if (this.stopping || started.some((s) => s === undefined)) return
+    await this.stopSidecars(Date.now() + this.graceMs(), true)
+  }
+
+  private graceMs(): number {
+    return (this.pod()?.spec.terminationGracePeriodSeconds ?? 30) * 1000
+  }
+
+  private setStatus(name: string, change: (status: ContainerStatusJson) => void): void {
+    this.update((pod) => {
+      const status = findContainerStatus(pod, name)
+      if (status) change(status)
+      refreshPodStatus(pod)
+    })
+  }
+
+  /** Pulls (or fails to) and starts one container; resolves to its exit, or undefined if it never started. */
+  private async startContainer(container: ContainerJson): Promise<Promise<ContainerExit> | undefined> {
+    const pod = this.pod()
+    if (!pod) return undefined
+    const image = container.image ?? ''
+    const parsed = parseImage(image)
+    if (!parsed.valid) {
+      this.setStatus(container.name, (s) => {
+        s.state = { waiting: { reason: 'InvalidImageName', message: parsed.message } }
+      })
+      this.event('Warning', 'InspectFailed', parsed.message, container.name)
+      this.event('Warning', 'Failed', 'Error: InvalidImageName', container.name)
+      return undefined
+    }
+    if (this.settings.isImageMissing(image)) {
+      this.failPull(container, parsed.normalized)
+      return undefined
+    }
+    this.event('Normal', 'Pulled', `Container image "${image}" already present on machine`, container.name)
+
+    let env: Record<string, string>
+    let mounts: VolumeMount[]
+    try {
+      env = containerEnvironment(pod, container)
+      mounts = this.mountsOf(pod, container)
+    } catch (error) {
+      if (!(error instanceof ContainerConfigError)) throw error
+      this.setStatus(container.name, (s) => {
+        s.state = { waiting: { reason: 'CreateContainerConfigError', message: error.message } }
+      })
+      this.event('Warning', 'Failed', `Error: ${error.message}`, container.name)
+      return undefined
+    }
+    const workingDir = container.workingDir
+    const processSpec: Omit<ContainerProcessSpec, 'command'> = {
+      name: container.name,
+      env: this.settings.bindMounts ? env : this.rewriteXcomPath(env, mounts),
+      mounts: this.settings.bindMounts ? mounts : [],
+      ...(workingDir
+        ? { workingDir: this.settings.bindMounts ? workingDir : toHostPath(workingDir, mounts) }
+        : {}),
+    }
+    this.processSpecs.set(container.name, processSpec)
+    const memoryLimit = container.resources?.limits?.memory
+    const log = new ContainerLog()
+    this.logs.set(container.name, log)
+    const containerID = `containerd://${randomBytes(32).toString('hex')}`
+    const imageID = imageIdOf(parsed.repository, parsed.normalized)
+    this.event('Normal', 'Created', `Created container: ${container.name}`, container.name)
+    const startedAt = now()
+    let proc: ContainerProcess
+    try {
+      proc = await startContainerProcess({
+        ...processSpec,
+        command: containerCommand(container, env),
+        ...(memoryLimit !== undefined ? { memoryLimitBytes: parseMemoryBytes(memoryLimit) } : {}),
+        onOutput: (chunk) => log.append(chunk),
+      })
+    } catch (error) {
+      if (!(error instanceof ContainerStartError)) throw error
+      const message = `failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: ${error.message}: unknown`
+      log.end()
+      this.setStatus(container.name, (s) => {
+        Object.assign(s, { containerID, imageID, started: false })
+        s.state = {
+          terminated: {
+            exitCode: 128,
+            reason: 'StartError',
+            message,
+            startedAt: '1970-01-01T00:00:00Z',
+            finishedAt: now(),
+            containerID,
+          },
+        }
+      })
+      this.event('Warning', 'Failed', `Error: ${message}`, container.name)
+      return Promise.resolve({ exitCode: 128, signal: null, oomKilled: false })
+    }
+    const running: RunningContainer = {
+      process: proc,
+      forcedOom: false,
+      finished: proc.exited.then((exit) => {
+        this.running.delete(container.name)
+        log.end()
+        const exitCode = exitCodeOf(exit)
+        const oom = exit.oomKilled || running.forcedOom
+        this.setStatus(container.name, (s) => {
+          s.ready = false
+          s.started = false
+          s.state = {
+            terminated: {
+              exitCode,
+              reason: oom ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error',
+              startedAt,
+              finishedAt: now(),
+              containerID,
+            },
+          }
+        })
+        return exit
+      }),
+    }
+    this.running.set(container.name, running)
+    // The pod was stopped while this container was starting: it must not outlive the stop.
+    if (this.stopping) proc.kill('SIGKILL')
+    this.setStatus(container.name, (s) => {
+      Object.assign(s, { containerID, imageID, image: parsed.normalized, started: true, ready: true })
+      s.state = { running: { startedAt } }
+    })
+    this.event('Normal', 'Started', `Started container ${container.name}`, container.name)
+    return running.finished
+  }
+
+  private failPull(container: ContainerJson, normalized: string): void {
+    const image = container.image ?? ''
+    if (container.imagePullPolicy === 'Never') {
+      const message = `Container image "${image}" is not present with pull policy of Never`
+      this.setStatus(container.name, (s) => {
+        s.state = { waiting: { reason: 'ErrImageNeverPull', message } }
+      })
+      this.event('Warning', 'ErrImageNeverPull', message, container.name)
+      return
+    }
+    const cause = `rpc error: code = NotFound desc = failed to pull and unpack image "${normalized}": failed to resolve reference "${normalized}": ${normalized}: not found`
+    this.event('Normal', 'Pulling', `Pulling image "${image}"`, container.name)
+    this.event('Warning', 'Failed', `Failed to pull image "${image}": ${cause}`, container.name)
+    this.event('Warning', 'Failed', 'Error: ErrImagePull', container.name)
+    this.setStatus(container.name, (s) => {
+      s.state = { waiting: { reason: 'ErrImagePull', message: cause } }
+    })
+    const timer = setTimeout(() => {
+      this.timers.delete(timer)
+      const message = `Back-off pulling image "${image}"`
+      this.setStatus(container.name, (s) => {
+        s.state = { waiting: { reason: 'ImagePullBackOff', message } }
+      })
+      this.event('Normal', 'BackOff', message, container.name)
+      this.event('Warning', 'Failed', 'Error: ImagePullBackOff', container.name)
+    }, this.settings.imagePullBackOffMs)
+    this.timers.add(timer)
+  }
+
+  private async createVolumes(pod: PodJson): Promise<void> {
+    this.volumeDir = join(
+      this.settings.volumesRoot,
+      `${this.namespace}_${this.name}_${pod.metadata.uid ?? ''}`,
+    )
+    for (const volume of pod.spec.volumes ?? []) {
+      if (volume.emptyDir) await mkdir(join(this.volumeDir, volume.name), { recursive: true })
+    }
+  }
+
+  private mountsOf(pod: PodJson, container: ContainerJson): VolumeMount[] {
+    return (container.volumeMounts ?? []).map((mount) => {
+      const volume = pod.spec.volumes?.find((v) => v.name === mount.name)
+      const hostPathSource = volume?.hostPath as { path?: string } | undefined
+      let hostPath: string
+      if (volume?.emptyDir) hostPath = join(this.volumeDir ?? '', volume.name)
+      else if (hostPathSource?.path) hostPath = hostPathSource.path
+      else {
+        const kind = volume?.configMap ? 'configmap' : volume?.secret ? 'secret' : 'volume'
+        const source = (volume?.configMap ?? volume?.secret) as
+          | { name?: string; secretName?: string }
+          | undefined
+        throw new ContainerConfigError(
+          `${kind} "${source?.name ?? source?.secretName ?? mount.name}" not found`,
+        )
+      }
+      return {
+        hostPath: mount.subPath ? join(hostPath, mount.subPath) : hostPath,
+        containerPath: mount.mountPath,
+        readOnly: mount.readOnly ?? false,
+      }
+    })
+  }
+
+  /** Without bind mounts, a script finds its result file through PODLINE_XCOM_PATH on the host. */
+  private rewriteXcomPath(env: Record<string, string>, mounts: VolumeMount[]): Record<string, string> {
+    const xcomPath = env.PODLINE_XCOM_PATH
+    if (xcomPath === undefined) return env
+    return { ...env, PODLINE_XCOM_PATH: toHostPath(xcomPath, mounts) }
+  }
+
+  private async stopContainer(name: string, deadline: number, announce: boolean): Promise<void> {
+    const container = this.running.get(name)
+    if (!container) return
+    if (announce) this.event('Normal', 'Killing', `Stopping container ${name}`, name)
+    const remaining = Math.max(0, deadline - Date.now())
+    if (remaining === 0) container.process.kill('SIGKILL')
+    else container.process.kill('SIGTERM')
+    const timer = setTimeout(() => container.process.kill('SIGKILL'), remaining)
+    await container.finished
+    clearTimeout(timer)
+  }
+
+  /** Sidecars stop after the containers they serve, in reverse order, sharing one grace period (KEP-753). */
+  private async stopSidecars(deadline: number, announce: boolean): Promise<void> {
+    const sidecars = (this.pod()?.spec.initContainers ?? []).filter(isSidecar).reverse()
+    for (const sidecar of sidecars) await this.stopContainer(sidecar.name, deadline, announce)
+  }
+}
