@@ -16,7 +16,10 @@ export async function latestPlan(database: Database, name: string): Promise<Pipe
 }
 
 export async function pipelineNames(database: Database): Promise<string[]> {
-  const rows = await database.db.selectDistinct({ name: pipelines.name }).from(pipelines).orderBy(pipelines.name)
+  const rows = await database.db
+    .selectDistinct({ name: pipelines.name })
+    .from(pipelines)
+    .orderBy(pipelines.name)
   return rows.map((r) => r.name)
 }
 

@@ -1,8 +1,8 @@
 import type { AnyPipeline, OutputsOf, ParamsInputOf } from '@podline/sdk'
 import { eq } from 'drizzle-orm'
 import { runOutputs, runStatus } from './queries.js'
-import { openStore, type StoreOptions } from './store.js'
 import { runs } from './store/schema.js'
+import { openStore, type StoreOptions } from './store.js'
 import { triggerPipeline } from './trigger.js'
 import type { WorkerLog } from './worker/log-sink.js'
 import { createPodRuntime, type PodRuntimeOptions } from './worker/pod-runtime.js'
@@ -59,10 +59,12 @@ export async function runLocal<P extends AnyPipeline>(
         const [row] = await database.db.select({ state: runs.state }).from(runs).where(eq(runs.id, runId))
         if (row && row.state !== 'queued' && row.state !== 'running') resolve()
       }
-      void database.listen('podline_run_finished', (id) => id === runId && resolve()).then((unlisten) => {
-        store.onClose(unlisten)
-        void check()
-      })
+      void database
+        .listen('podline_run_finished', (id) => id === runId && resolve())
+        .then((unlisten) => {
+          store.onClose(unlisten)
+          void check()
+        })
       const poll = setInterval(() => void check().catch(() => {}), 500)
       store.onClose(async () => clearInterval(poll))
     })
@@ -86,10 +88,13 @@ export async function runLocal<P extends AnyPipeline>(
     }
     const status = await runStatus(database, runId)
     if (status?.run.state === 'success') return (await runOutputs(database, runId)) as OutputsOf<P>
-    if (status?.run.state === 'cancelled') throw new RunCancelledError(`run ${runId} of ${p.name} was cancelled`)
+    if (status?.run.state === 'cancelled')
+      throw new RunCancelledError(`run ${runId} of ${p.name} was cancelled`)
     const failed = status?.tasks.find((t) => t.state === 'failed')
     if (failed) throw new TaskRunError(runId, failed.task, failed.error ?? 'failed', failed.errorStack)
-    throw new Error(`run ${runId} of ${p.name} ended ${status?.run.state}: ${status?.run.error ?? 'no error recorded'}`)
+    throw new Error(
+      `run ${runId} of ${p.name} ended ${status?.run.state}: ${status?.run.error ?? 'no error recorded'}`,
+    )
   } finally {
     await store.close()
   }

@@ -1,7 +1,7 @@
 import {
   type AnyPipeline,
-  type JsonValue,
   findNotJson,
+  type JsonValue,
   type PipelinePlan,
   SchemaValidationError,
   validateWith,
@@ -31,16 +31,22 @@ export async function checkParams(p: AnyPipeline, params: unknown): Promise<Json
     try {
       await validateWith(p.paramsSchema, given, `params of pipeline "${p.name}"`)
     } catch (error) {
-      if (error instanceof SchemaValidationError) throw new InvalidParamsError(`${error.message}; no run was created`)
+      if (error instanceof SchemaValidationError)
+        throw new InvalidParamsError(`${error.message}; no run was created`)
       throw error
     }
   }
   const issue = findNotJson(given, 'params')
-  if (issue) throw new InvalidParamsError(`${issue.path} is ${issue.found}: params must be JSON; no run was created`)
+  if (issue)
+    throw new InvalidParamsError(`${issue.path} is ${issue.found}: params must be JSON; no run was created`)
   return given as JsonValue
 }
 
 /** Creates a run from a stored plan (the CLI's `trigger`, which has no pipeline code loaded). */
-export async function triggerPlan(database: Database, plan: PipelinePlan, params: JsonValue): Promise<string> {
+export async function triggerPlan(
+  database: Database,
+  plan: PipelinePlan,
+  params: JsonValue,
+): Promise<string> {
   return createRun(database, plan, params)
 }

@@ -1,10 +1,9 @@
 export type { TaskContext, TaskLogger } from './context.js'
 export { guardInputs, InputAccessError } from './inputs.js'
 export { isMain } from './is-main.js'
-export { assertJson, findNotJson, NotJsonError } from './json.js'
 export type { IsJson, JsonObject, JsonPrimitive, JsonValue, NotJsonIssue } from './json.js'
+export { assertJson, findNotJson, NotJsonError } from './json.js'
 export { assertValidName, InvalidNameError, MAX_NAME_LENGTH, NAME_PATTERN } from './names.js'
-export { isPipeline, pipeline, PipelineDefinitionError } from './pipeline-builder.js'
 export type {
   AnyPipeline,
   InputsOf,
@@ -16,12 +15,13 @@ export type {
   PipelineTypes,
   PodTaskOptions,
 } from './pipeline-builder.js'
-export { buildPlan, canonicalJson } from './plan.js'
+export { isPipeline, PipelineDefinitionError, pipeline } from './pipeline-builder.js'
 export type { PipelinePlan, PlanTask } from './plan.js'
+export { buildPlan, canonicalJson } from './plan.js'
 export type * from './pod-spec.js'
-export { formatIssues, json, SchemaValidationError, validateWith } from './schema.js'
 export type { AnySchema, SchemaInput, SchemaOutput, StandardSchemaV1 } from './schema.js'
+export { formatIssues, json, SchemaValidationError, validateWith } from './schema.js'
 export type { InlineTaskDefinition, PodTaskDefinition, TaskDefinition } from './task-definition.js'
-export { parseDuration, resolveTaskOptions, retryDelayMs, TRIGGER_RULES } from './task-options.js'
 export type { Duration, ResolvedTaskOptions, RetryDelay, TaskOptions, TriggerRule } from './task-options.js'
+export { parseDuration, resolveTaskOptions, retryDelayMs, TRIGGER_RULES } from './task-options.js'
 export type { PodlineTypeError } from './type-error.js'

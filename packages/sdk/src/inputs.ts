@@ -8,14 +8,27 @@ export class InputAccessError extends Error {
 }
 
 // Read by await, JSON.stringify, util.inspect and test matchers on any object: never an error.
-const PASS_THROUGH = new Set(['then', 'toJSON', 'constructor', 'asymmetricMatch', '$$typeof', 'nodeType', 'length'])
+const PASS_THROUGH = new Set([
+  'then',
+  'toJSON',
+  'constructor',
+  'asymmetricMatch',
+  '$$typeof',
+  'nodeType',
+  'length',
+])
 
-export function guardInputs(task: string, needs: readonly string[], values: Record<string, unknown>): Record<string, unknown> {
+export function guardInputs(
+  task: string,
+  needs: readonly string[],
+  values: Record<string, unknown>,
+): Record<string, unknown> {
   const top: Record<string, unknown> = {}
   for (const name of needs) top[name] = guardValue(task, name, values[name])
   return new Proxy(top, {
     get(target, key, receiver) {
-      if (typeof key === 'symbol' || key in target || PASS_THROUGH.has(key)) return Reflect.get(target, key, receiver)
+      if (typeof key === 'symbol' || key in target || PASS_THROUGH.has(key))
+        return Reflect.get(target, key, receiver)
       throw new InputAccessError(
         `task "${task}" read the output of "${key}", but "${key}" is not in its needs ` +
           `(${needs.length ? needs.map((n) => `"${n}"`).join(', ') : 'none'}); add it to needs: [...] to receive it`,

@@ -36,7 +36,9 @@ type IsJsonMember<T, D extends number> = T extends JsonPrimitive
           : false
         : IsJson<E, Depth[D]>
       : T extends object
-        ? false extends { [K in keyof T]-?: K extends symbol ? false : IsJson<Exclude<T[K], undefined>, Depth[D]> }[keyof T]
+        ? false extends {
+            [K in keyof T]-?: K extends symbol ? false : IsJson<Exclude<T[K], undefined>, Depth[D]>
+          }[keyof T]
           ? false
           : true
         : false

@@ -21,12 +21,15 @@ type ValidTaskName<N extends string, Existing> = N extends keyof Existing
     : CheckName<N>
 
 /** `unknown` when the function's result is JSON; otherwise a readable error. */
-type JsonResult<R> = IsJson<Awaited<R>> extends true
-  ? unknown
-  : PodlineTypeError<'a task must return JSON (plain objects, arrays, strings, finite numbers, booleans, null): not a function, Date, Map, class instance, bigint or undefined'>
+type JsonResult<R> =
+  IsJson<Awaited<R>> extends true
+    ? unknown
+    : PodlineTypeError<'a task must return JSON (plain objects, arrays, strings, finite numbers, booleans, null): not a function, Date, Map, class instance, bigint or undefined'>
 
 /** The inputs a task receives: the outputs of exactly the tasks it needs. */
-export type InputsOf<Outputs, Needs extends readonly PropertyKey[]> = Simplify<Pick<Outputs, Needs[number] & keyof Outputs>>
+export type InputsOf<Outputs, Needs extends readonly PropertyKey[]> = Simplify<
+  Pick<Outputs, Needs[number] & keyof Outputs>
+>
 
 export interface PodTaskOptions<Needs extends readonly string[], S extends AnySchema | undefined>
   extends TaskOptions<Needs>,
@@ -106,14 +109,22 @@ export interface Pipeline<Params = Record<string, never>, ParamsInput = Params, 
 // biome-ignore lint/suspicious/noExplicitAny: the widest pipeline type must accept every Params/Outputs.
 export type AnyPipeline = Pipeline<any, any, any>
 export type ParamsOf<P> = P extends Pipeline<infer Params, unknown, unknown> ? Params : never
-export type ParamsInputOf<P> = NonNullable<P extends { '~types'?: infer T } ? T : never> extends PipelineTypes<unknown, infer I, unknown> ? I : never
-export type OutputsOf<P> = NonNullable<P extends { '~types'?: infer T } ? T : never> extends PipelineTypes<unknown, unknown, infer O> ? O : never
+export type ParamsInputOf<P> =
+  NonNullable<P extends { '~types'?: infer T } ? T : never> extends PipelineTypes<unknown, infer I, unknown>
+    ? I
+    : never
+export type OutputsOf<P> =
+  NonNullable<P extends { '~types'?: infer T } ? T : never> extends PipelineTypes<unknown, unknown, infer O>
+    ? O
+    : never
 
 const PIPELINE_BRAND = Symbol.for('podline.pipeline')
 
 /** True for values built by {@link pipeline}, even across copies of this package. */
 export function isPipeline(value: unknown): value is AnyPipeline {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[PIPELINE_BRAND] === true
+  return (
+    typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[PIPELINE_BRAND] === true
+  )
 }
 
 export class PipelineDefinitionError extends Error {
@@ -146,11 +157,14 @@ function createPipeline(
   // biome-ignore lint/suspicious/noExplicitAny: the public interface carries the types; this is the untyped core.
 ): any {
   let plan: PipelinePlan | undefined
-  const add = (def: TaskDefinition) => createPipeline(name, paramsSchema, userVersion, Object.freeze([...tasks, def]))
+  const add = (def: TaskDefinition) =>
+    createPipeline(name, paramsSchema, userVersion, Object.freeze([...tasks, def]))
   const checkTask = (taskName: unknown, needs: unknown) => {
     assertValidName('task', taskName)
     if (tasks.some((t) => t.name === taskName)) {
-      throw new PipelineDefinitionError(`pipeline "${name}": a task named "${taskName}" already exists; task names must be unique`)
+      throw new PipelineDefinitionError(
+        `pipeline "${name}": a task named "${taskName}" already exists; task names must be unique`,
+      )
     }
     if (needs !== undefined && !Array.isArray(needs)) {
       throw new PipelineDefinitionError(`task "${taskName}": needs must be an array of task names`)
@@ -171,22 +185,31 @@ function createPipeline(
     paramsSchema,
     tasks,
     task(taskName: string, optionsOrFn: unknown, maybeFn?: unknown) {
-      const [options, fn] = typeof optionsOrFn === 'function' ? [{}, optionsOrFn] : [optionsOrFn ?? {}, maybeFn]
-      if (typeof fn !== 'function') throw new PipelineDefinitionError(`task "${taskName}": the last argument must be the task function`)
+      const [options, fn] =
+        typeof optionsOrFn === 'function' ? [{}, optionsOrFn] : [optionsOrFn ?? {}, maybeFn]
+      if (typeof fn !== 'function')
+        throw new PipelineDefinitionError(`task "${taskName}": the last argument must be the task function`)
       const needs = checkTask(taskName, (options as TaskOptions).needs)
       const def: InlineTaskDefinition = Object.freeze({
         kind: 'task',
         name: taskName,
         needs,
         options: resolveTaskOptions(taskName, options as TaskOptions),
-        run: (inputs: Record<string, unknown>, ctx: TaskContext<unknown>) => fn(guardInputs(taskName, needs, inputs), ctx),
+        run: (inputs: Record<string, unknown>, ctx: TaskContext<unknown>) =>
+          fn(guardInputs(taskName, needs, inputs), ctx),
       })
       return add(def)
     },
     pod(taskName: string, options: PodTaskOptions<readonly string[], AnySchema | undefined>, spec: unknown) {
-      if (typeof options !== 'object' || options === null) throw new PipelineDefinitionError(`pod "${taskName}": options must be an object`)
-      if (typeof spec !== 'function' && (typeof spec !== 'object' || spec === null || typeof (spec as PodSpec).image !== 'string')) {
-        throw new PipelineDefinitionError(`pod "${taskName}": the spec must be an object with an image, or a function returning one`)
+      if (typeof options !== 'object' || options === null)
+        throw new PipelineDefinitionError(`pod "${taskName}": options must be an object`)
+      if (
+        typeof spec !== 'function' &&
+        (typeof spec !== 'object' || spec === null || typeof (spec as PodSpec).image !== 'string')
+      ) {
+        throw new PipelineDefinitionError(
+          `pod "${taskName}": the spec must be an object with an image, or a function returning one`,
+        )
       }
       const needs = checkTask(taskName, options.needs)
       const { needs: _n, retries, retryDelay, timeout, triggerRule, priority, output, ...run } = options
@@ -197,7 +220,8 @@ function createPipeline(
         options: resolveTaskOptions(taskName, { retries, retryDelay, timeout, triggerRule, priority }),
         spec:
           typeof spec === 'function'
-            ? (inputs: Record<string, unknown>, ctx: TaskContext<unknown>) => spec(guardInputs(taskName, needs, inputs), ctx)
+            ? (inputs: Record<string, unknown>, ctx: TaskContext<unknown>) =>
+                spec(guardInputs(taskName, needs, inputs), ctx)
             : (spec as PodSpec),
         output,
         pod: run,

@@ -21,14 +21,25 @@ export interface PlanTask {
   pod?: { hasOutput: boolean; spec: 'static' | 'dynamic'; run: PodRunOptions }
 }
 
-export function buildPlan(name: string, tasks: readonly TaskDefinition[], hasParams: boolean, userVersion?: string): PipelinePlan {
+export function buildPlan(
+  name: string,
+  tasks: readonly TaskDefinition[],
+  hasParams: boolean,
+  userVersion?: string,
+): PipelinePlan {
   const planTasks: PlanTask[] = tasks.map((t) => ({
     name: t.name,
     kind: t.kind,
     needs: [...t.needs],
     options: t.options,
     ...(t.kind === 'pod'
-      ? { pod: { hasOutput: t.output !== undefined, spec: typeof t.spec === 'function' ? 'dynamic' : 'static', run: t.pod } }
+      ? {
+          pod: {
+            hasOutput: t.output !== undefined,
+            spec: typeof t.spec === 'function' ? 'dynamic' : 'static',
+            run: t.pod,
+          },
+        }
       : {}),
   }))
   const hash = createHash('sha256')

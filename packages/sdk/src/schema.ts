@@ -51,7 +51,9 @@ export function json<T extends JsonValue = JsonValue>(): StandardSchemaV1<T, T> 
       vendor: 'podline',
       validate(value) {
         const issue = findNotJson(value, 'value')
-        return issue ? { issues: [{ message: `${issue.path} is ${issue.found}, not JSON` }] } : { value: value as T }
+        return issue
+          ? { issues: [{ message: `${issue.path} is ${issue.found}, not JSON` }] }
+          : { value: value as T }
       },
     },
   }

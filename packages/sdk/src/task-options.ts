@@ -1,5 +1,12 @@
 /** When a task may run, given how the tasks it needs ended (Airflow's names and meanings). */
-export const TRIGGER_RULES = ['all_success', 'all_done', 'all_failed', 'one_success', 'one_failed', 'none_failed'] as const
+export const TRIGGER_RULES = [
+  'all_success',
+  'all_done',
+  'all_failed',
+  'one_success',
+  'one_failed',
+  'none_failed',
+] as const
 export type TriggerRule = (typeof TRIGGER_RULES)[number]
 
 /** A duration in milliseconds, or a string such as `'30s'`, `'5m'`, `'1h'`, `'250ms'`. */
@@ -44,26 +51,34 @@ const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const
 
 export function parseDuration(value: Duration, what: string): number {
   if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value < 0) throw new TypeError(`${what} must be a non-negative number of milliseconds`)
+    if (!Number.isFinite(value) || value < 0)
+      throw new TypeError(`${what} must be a non-negative number of milliseconds`)
     return value
   }
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value)
-  if (!match) throw new TypeError(`${what} ${JSON.stringify(value)} is not a duration: use milliseconds or '250ms', '30s', '5m', '1h'`)
+  if (!match)
+    throw new TypeError(
+      `${what} ${JSON.stringify(value)} is not a duration: use milliseconds or '250ms', '30s', '5m', '1h'`,
+    )
   return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS]
 }
 
 export function resolveTaskOptions(task: string, options: TaskOptions): ResolvedTaskOptions {
   const retries = options.retries ?? 0
-  if (!Number.isInteger(retries) || retries < 0) throw new TypeError(`task "${task}": retries must be a non-negative integer`)
+  if (!Number.isInteger(retries) || retries < 0)
+    throw new TypeError(`task "${task}": retries must be a non-negative integer`)
   const rd = options.retryDelay
   const delay: RetryDelay = typeof rd === 'object' ? rd : rd === undefined ? {} : { initial: rd, factor: 1 }
   const factor = delay.factor ?? 2
   const jitter = delay.jitter ?? 0.2
   if (!(factor >= 1)) throw new TypeError(`task "${task}": retryDelay.factor must be >= 1`)
-  if (!(jitter >= 0 && jitter <= 1)) throw new TypeError(`task "${task}": retryDelay.jitter must be between 0 and 1`)
+  if (!(jitter >= 0 && jitter <= 1))
+    throw new TypeError(`task "${task}": retryDelay.jitter must be between 0 and 1`)
   const triggerRule = options.triggerRule ?? 'all_success'
   if (!TRIGGER_RULES.includes(triggerRule)) {
-    throw new TypeError(`task "${task}": unknown triggerRule ${JSON.stringify(triggerRule)}; use one of ${TRIGGER_RULES.join(', ')}`)
+    throw new TypeError(
+      `task "${task}": unknown triggerRule ${JSON.stringify(triggerRule)}; use one of ${TRIGGER_RULES.join(', ')}`,
+    )
   }
   const priority = options.priority ?? 0
   if (!Number.isInteger(priority)) throw new TypeError(`task "${task}": priority must be an integer`)
@@ -75,7 +90,8 @@ export function resolveTaskOptions(task: string, options: TaskOptions): Resolved
       maxMs: parseDuration(delay.max ?? 300_000, `task "${task}": retryDelay.max`),
       jitter,
     },
-    timeoutMs: options.timeout === undefined ? null : parseDuration(options.timeout, `task "${task}": timeout`),
+    timeoutMs:
+      options.timeout === undefined ? null : parseDuration(options.timeout, `task "${task}": timeout`),
     triggerRule,
     priority,
   }
@@ -85,7 +101,11 @@ export function resolveTaskOptions(task: string, options: TaskOptions): Resolved
  * The delay before retry number `retry` (1 for the first retry): exponential, capped, with jitter.
  * `random` is injectable so tests can pin it.
  */
-export function retryDelayMs(delay: ResolvedTaskOptions['retryDelay'], retry: number, random = Math.random): number {
+export function retryDelayMs(
+  delay: ResolvedTaskOptions['retryDelay'],
+  retry: number,
+  random = Math.random,
+): number {
   const base = Math.min(delay.maxMs, delay.initialMs * delay.factor ** Math.max(0, retry - 1))
   const spread = base * delay.jitter
   return Math.max(0, Math.round(base - spread + random() * 2 * spread))

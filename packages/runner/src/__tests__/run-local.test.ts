@@ -4,13 +4,17 @@ import { join } from 'node:path'
 import { pipeline } from '@podline/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { freshDatabase } from '../testing/index.js'
 import { runLocal, TaskRunError } from '../index.js'
+import { freshDatabase } from '../testing/index.js'
 
 const etl = pipeline('etl', { params: z.object({ day: z.string() }) })
   .task('extract', async (_in, ctx) => ({ rows: 3, day: ctx.params.day }))
   .task('transform', { needs: ['extract'] }, async ({ extract }) => extract.rows * 2)
-  .task('load', { needs: ['extract', 'transform'] }, async ({ extract, transform }) => `${extract.day}:${transform}`)
+  .task(
+    'load',
+    { needs: ['extract', 'transform'] },
+    async ({ extract, transform }) => `${extract.day}:${transform}`,
+  )
 
 const failing = pipeline('boom').task('explode', async () => {
   throw new Error('kaboom')

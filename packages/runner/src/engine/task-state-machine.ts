@@ -42,11 +42,27 @@ export function nextTaskState(from: TaskState, t: TaskTransition): TaskState {
     .with(['pending', { type: 'promote', to: 'queue' }], () => 'queued' as const)
     .with(['pending', { type: 'promote', to: 'skip' }], () => 'skipped' as const)
     .with(['pending', { type: 'promote', to: 'upstream_failed' }], () => 'upstream_failed' as const)
-    .with([P.union('pending', 'queued', 'running', 'up_for_retry'), { type: 'cancel' }], () => 'cancelled' as const)
-    .with([P.union('failed', 'upstream_failed', 'cancelled', 'skipped'), { type: 'retry' }], () => 'pending' as const)
+    .with(
+      [P.union('pending', 'queued', 'running', 'up_for_retry'), { type: 'cancel' }],
+      () => 'cancelled' as const,
+    )
+    .with(
+      [P.union('failed', 'upstream_failed', 'cancelled', 'skipped'), { type: 'retry' }],
+      () => 'pending' as const,
+    )
     .with(
       [
-        P.union('pending', 'queued', 'running', 'success', 'failed', 'up_for_retry', 'skipped', 'upstream_failed', 'cancelled'),
+        P.union(
+          'pending',
+          'queued',
+          'running',
+          'success',
+          'failed',
+          'up_for_retry',
+          'skipped',
+          'upstream_failed',
+          'cancelled',
+        ),
         P._,
       ],
       illegal,

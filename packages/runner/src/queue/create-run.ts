@@ -13,7 +13,9 @@ export async function createRun(database: Database, plan: PipelinePlan, params: 
   const runId = randomUUID()
   const needed = new Set(plan.tasks.flatMap((t) => t.needs))
   await database.db.transaction(async (tx) => {
-    await tx.insert(runs).values({ id: runId, pipeline: plan.name, version: plan.version, params, state: 'queued' })
+    await tx
+      .insert(runs)
+      .values({ id: runId, pipeline: plan.name, version: plan.version, params, state: 'queued' })
     await tx.insert(taskRuns).values(
       plan.tasks.map((t) => ({
         runId,
@@ -32,7 +34,11 @@ export async function createRun(database: Database, plan: PipelinePlan, params: 
     )
     await tx.insert(events).values([
       { runId, toState: 'queued', message: `run of ${plan.name}@${plan.version} created` },
-      ...plan.tasks.map((t) => ({ runId, task: t.name, toState: t.needs.length === 0 ? 'queued' : 'pending' })),
+      ...plan.tasks.map((t) => ({
+        runId,
+        task: t.name,
+        toState: t.needs.length === 0 ? 'queued' : 'pending',
+      })),
     ])
     await tx.execute(sql`select pg_notify(${QUEUE_CHANNEL}, ${plan.version})`)
   })

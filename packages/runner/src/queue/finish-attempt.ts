@@ -27,13 +27,19 @@ export interface AttemptRef {
  * still holds the lease of this attempt, so a worker presumed dead cannot overwrite a newer attempt.
  * The same statement stores the return_value XCom and the event, then downstream tasks are promoted.
  */
-export async function finishAttempt(database: Database, ref: AttemptRef, outcome: AttemptOutcome): Promise<void> {
+export async function finishAttempt(
+  database: Database,
+  ref: AttemptRef,
+  outcome: AttemptOutcome,
+): Promise<void> {
   const next: TaskState = outcome.state
   const error = outcome.state === 'failed' || outcome.state === 'up_for_retry' ? outcome.error : null
-  const stack = outcome.state === 'failed' || outcome.state === 'up_for_retry' ? (outcome.stack ?? null) : null
+  const stack =
+    outcome.state === 'failed' || outcome.state === 'up_for_retry' ? (outcome.stack ?? null) : null
   const message = outcome.state === 'skipped' ? outcome.reason : error
   const retryAt = outcome.state === 'up_for_retry' ? (outcome.retryAt ?? new Date()) : null
-  const output = outcome.state === 'success' && outcome.output !== undefined ? JSON.stringify(outcome.output) : null
+  const output =
+    outcome.state === 'success' && outcome.output !== undefined ? JSON.stringify(outcome.output) : null
   const size = outcome.state === 'success' ? outcome.size : 0
   await database.db.transaction(async (tx) => {
     const [row] = await database.rows<{ ok: boolean }>(
@@ -68,7 +74,12 @@ export async function finishAttempt(database: Database, ref: AttemptRef, outcome
 }
 
 /** Stores an XCom of a running attempt right away (pod_name, pod_namespace), fenced like completion. */
-export async function putXcom(database: Database, ref: AttemptRef, key: string, value: JsonValue): Promise<void> {
+export async function putXcom(
+  database: Database,
+  ref: AttemptRef,
+  key: string,
+  value: JsonValue,
+): Promise<void> {
   const json = JSON.stringify(value)
   const [row] = await database.rows<{ ok: boolean }>(sql`
     with live as (
@@ -80,5 +91,6 @@ export async function putXcom(database: Database, ref: AttemptRef, key: string, 
       on conflict (run_id, task, key) do update set value = excluded.value, size = excluded.size, attempt = excluded.attempt, created_at = now()
     )
     select exists(select 1 from live) as ok`)
-  if (!row?.ok) throw new LeaseLostError(`task "${ref.task}" attempt ${ref.attempt}: lease lost, XCom ${key} not stored`)
+  if (!row?.ok)
+    throw new LeaseLostError(`task "${ref.task}" attempt ${ref.attempt}: lease lost, XCom ${key} not stored`)
 }

@@ -7,7 +7,12 @@ import { bigintArray } from './sql-values.js'
  * still holds: any id missing was taken away (lease expired and requeued, or run cancelled), and the
  * worker must stop that work since it can no longer complete it.
  */
-export async function heartbeat(database: Database, workerId: string, ids: readonly number[], leaseMs: number): Promise<Set<number>> {
+export async function heartbeat(
+  database: Database,
+  workerId: string,
+  ids: readonly number[],
+  leaseMs: number,
+): Promise<Set<number>> {
   const rows = await database.rows<{ id: number }>(sql`
     with held as (
       update podline.task_runs set lease_expires_at = now() + ${leaseMs} * interval '1 millisecond'

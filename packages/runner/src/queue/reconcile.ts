@@ -19,7 +19,10 @@ export interface ReconcileReport {
  */
 export async function reconcile(database: Database, workerId: string | null): Promise<ReconcileReport> {
   return database.db.transaction(async (tx) => {
-    const [lock] = await database.rows<{ ok: boolean }>(sql`select pg_try_advisory_xact_lock(hashtext('podline.reconcile')) as ok`, tx)
+    const [lock] = await database.rows<{ ok: boolean }>(
+      sql`select pg_try_advisory_xact_lock(hashtext('podline.reconcile')) as ok`,
+      tx,
+    )
     if (!lock?.ok) return { requeued: 0, failed: 0, finalized: 0 }
     const expired = await database.rows<{ runId: string; task: string; state: string }>(
       sql`
@@ -40,7 +43,8 @@ export async function reconcile(database: Database, workerId: string | null): Pr
       tx,
     )
     const failedByRun = new Map<string, string[]>()
-    for (const e of expired) if (e.state === 'failed') failedByRun.set(e.runId, [...(failedByRun.get(e.runId) ?? []), e.task])
+    for (const e of expired)
+      if (e.state === 'failed') failedByRun.set(e.runId, [...(failedByRun.get(e.runId) ?? []), e.task])
     for (const [runId, tasks] of failedByRun) await promoteDownstream(database, tx, runId, tasks, workerId)
     if (expired.length > failedByRun.size) await tx.execute(sql`select pg_notify('podline_queue', '')`)
     const stuck = await database.rows<{ id: string }>(
@@ -52,6 +56,10 @@ export async function reconcile(database: Database, workerId: string | null): Pr
     )
     let finalized = 0
     for (const run of stuck) if (await finalizeRunIfDone(database, tx, run.id, workerId)) finalized++
-    return { requeued: expired.length - [...failedByRun.values()].flat().length, failed: [...failedByRun.values()].flat().length, finalized }
+    return {
+      requeued: expired.length - [...failedByRun.values()].flat().length,
+      failed: [...failedByRun.values()].flat().length,
+      finalized,
+    }
   })
 }

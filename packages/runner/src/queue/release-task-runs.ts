@@ -3,7 +3,11 @@ import type { Database } from '../store/database.js'
 import { bigintArray, QUEUE_CHANNEL } from './sql-values.js'
 
 /** Hands task runs back to the queue when a draining worker gives up on them, so nobody waits for a lease to expire. */
-export async function releaseTaskRuns(database: Database, workerId: string, ids: readonly number[]): Promise<void> {
+export async function releaseTaskRuns(
+  database: Database,
+  workerId: string,
+  ids: readonly number[],
+): Promise<void> {
   if (ids.length === 0) return
   await database.db.transaction(async (tx) => {
     await tx.execute(sql`

@@ -13,7 +13,10 @@ export class RetryError extends Error {
  */
 export async function retryRun(database: Database, runId: string, task?: string): Promise<number> {
   return database.db.transaction(async (tx) => {
-    const [run] = await database.rows<{ state: string }>(sql`select state from podline.runs where id = ${runId}::uuid for update`, tx)
+    const [run] = await database.rows<{ state: string }>(
+      sql`select state from podline.runs where id = ${runId}::uuid for update`,
+      tx,
+    )
     if (!run) throw new RetryError(`no run ${runId}; list runs with: podline runs`)
     if (run.state === 'queued' || run.state === 'running') {
       throw new RetryError(`run ${runId} is still ${run.state}; wait for it to end or cancel it first`)
@@ -23,7 +26,10 @@ export async function retryRun(database: Database, runId: string, task?: string)
         sql`select count(*)::int as n from podline.task_runs where run_id = ${runId}::uuid and task = ${task}`,
         tx,
       )
-      if (!known?.n) throw new RetryError(`run ${runId} has no task "${task}"; see its tasks with: podline status ${runId}`)
+      if (!known?.n)
+        throw new RetryError(
+          `run ${runId} has no task "${task}"; see its tasks with: podline status ${runId}`,
+        )
     }
     // The chosen task and its descendants, or every task that did not succeed.
     const reset = await database.rows<{ task: string }>(

@@ -165,4 +165,10 @@ export const TASK_STATES = [
 export type TaskState = (typeof TASK_STATES)[number]
 export const RUN_STATES = ['queued', 'running', 'success', 'failed', 'cancelled'] as const
 export type RunState = (typeof RUN_STATES)[number]
-export const TERMINAL_TASK_STATES = ['success', 'failed', 'skipped', 'upstream_failed', 'cancelled'] as const satisfies readonly TaskState[]
+export const TERMINAL_TASK_STATES = [
+  'success',
+  'failed',
+  'skipped',
+  'upstream_failed',
+  'cancelled',
+] as const satisfies readonly TaskState[]

@@ -18,7 +18,9 @@ const TEMPLATE = 'podline_test_template'
  * once per schema change (CREATE DATABASE … TEMPLATE is a file copy, much faster than migrating).
  * Returns its URL and a drop function.
  */
-export async function freshDatabase(prefix = 'podline_test'): Promise<{ url: string; drop(): Promise<void> }> {
+export async function freshDatabase(
+  prefix = 'podline_test',
+): Promise<{ url: string; drop(): Promise<void> }> {
   const admin = postgres(TEST_SERVER_URL, { max: 1, onnotice: () => {} })
   const name = `${prefix}_${randomUUID().replaceAll('-', '').slice(0, 12)}`
   try {
@@ -27,7 +29,10 @@ export async function freshDatabase(prefix = 'podline_test'): Promise<{ url: str
       const [exists] = await admin`select 1 from pg_database where datname = ${TEMPLATE}`
       if (!exists) await admin.unsafe(`create database ${TEMPLATE}`)
       // Migrating is idempotent and cheap when nothing is pending; it keeps the template current.
-      const template = await openDatabase({ databaseUrl: withDatabase(TEST_SERVER_URL, TEMPLATE), poolSize: 1 })
+      const template = await openDatabase({
+        databaseUrl: withDatabase(TEST_SERVER_URL, TEMPLATE),
+        poolSize: 1,
+      })
       try {
         await template.migrate()
       } finally {

@@ -1,4 +1,10 @@
-import { assertJson, type JsonValue, NotJsonError, type ResolvedTaskOptions, retryDelayMs } from '@podline/sdk'
+import {
+  assertJson,
+  type JsonValue,
+  NotJsonError,
+  type ResolvedTaskOptions,
+  retryDelayMs,
+} from '@podline/sdk'
 import { nextTaskState } from '../engine/task-state-machine.js'
 import { TaskFailure, TaskSkipped } from '../executors/task-execution.js'
 import type { AttemptOutcome } from '../queue/finish-attempt.js'

@@ -1,4 +1,3 @@
-import { eq } from 'drizzle-orm'
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import {
@@ -9,9 +8,16 @@ import {
   type TaskDefinition,
   validateWith,
 } from '@podline/sdk'
+import { eq } from 'drizzle-orm'
 import type { TaskExecution } from '../executors/task-execution.js'
-import { claimTaskRuns, type ClaimedTaskRun } from '../queue/claim-task-runs.js'
-import { type AttemptOutcome, type AttemptRef, finishAttempt, LeaseLostError, putXcom } from '../queue/finish-attempt.js'
+import { type ClaimedTaskRun, claimTaskRuns } from '../queue/claim-task-runs.js'
+import {
+  type AttemptOutcome,
+  type AttemptRef,
+  finishAttempt,
+  LeaseLostError,
+  putXcom,
+} from '../queue/finish-attempt.js'
 import { heartbeat } from '../queue/heartbeat.js'
 import { reconcile } from '../queue/reconcile.js'
 import { registerPlans } from '../queue/register-pipelines.js'
@@ -26,7 +32,9 @@ import { LogSink, silentLog, type WorkerLog } from './log-sink.js'
 export interface PodExecutor {
   execute(exec: TaskExecution, def: PodTaskDefinition): Promise<JsonValue | undefined>
   /** Deletes Podline pods whose task run no longer runs; returns how many. */
-  collectOrphans?(isLive: (ref: { runId: string; task: string; attempt: number }) => Promise<boolean>): Promise<number>
+  collectOrphans?(
+    isLive: (ref: { runId: string; task: string; attempt: number }) => Promise<boolean>,
+  ): Promise<number>
   close?(): Promise<void>
 }
 
@@ -56,7 +64,14 @@ export interface WorkerOptions {
 
 export type AttemptEvent =
   | { type: 'started'; runId: string; task: string; attempt: number }
-  | { type: 'finished'; runId: string; task: string; attempt: number; state: AttemptOutcome['state'] | 'lost'; error?: string }
+  | {
+      type: 'finished'
+      runId: string
+      task: string
+      attempt: number
+      state: AttemptOutcome['state'] | 'lost'
+      error?: string
+    }
 
 interface Held {
   ref: AttemptRef
@@ -72,7 +87,12 @@ const DEFAULT_XCOM_LIMIT = 1024 * 1024
  */
 export class Worker {
   readonly id: string
-  readonly #o: Required<Pick<WorkerOptions, 'concurrency' | 'leaseMs' | 'heartbeatMs' | 'pollMs' | 'reconcileMs' | 'xcomSizeLimitBytes'>> &
+  readonly #o: Required<
+    Pick<
+      WorkerOptions,
+      'concurrency' | 'leaseMs' | 'heartbeatMs' | 'pollMs' | 'reconcileMs' | 'xcomSizeLimitBytes'
+    >
+  > &
     WorkerOptions
   readonly #tasks = new Map<string, { pipeline: AnyPipeline; def: TaskDefinition }>()
   readonly #versions: string[]
@@ -82,6 +102,8 @@ export class Worker {
   readonly #log: WorkerLog
   #stopping = false
   #wake: (() => void) | undefined
+  /** A wake-up that arrived while no one was waiting (mid-claim): the next wait returns at once. */
+  #woken = false
   #loop: Promise<void> | undefined
   #timers: NodeJS.Timeout[] = []
   #unlisten: Array<() => Promise<void>> = []
@@ -118,17 +140,31 @@ export class Worker {
   /** Registers the pipelines, subscribes to wake-ups and starts claiming. */
   async start(): Promise<void> {
     const { database } = this.#o
-    await registerPlans(database, this.#o.pipelines.map((p) => p.plan()))
+    await registerPlans(
+      database,
+      this.#o.pipelines.map((p) => p.plan()),
+    )
     await database.db
       .insert(workers)
-      .values({ id: this.id, hostname: hostname(), pid: process.pid, versions: this.#versions, concurrency: this.#o.concurrency })
+      .values({
+        id: this.id,
+        hostname: hostname(),
+        pid: process.pid,
+        versions: this.#versions,
+        concurrency: this.#o.concurrency,
+      })
       .onConflictDoNothing()
     this.#unlisten.push(await database.listen(QUEUE_CHANNEL, () => this.#wakeUp()))
-    this.#unlisten.push(await database.listen(CANCEL_CHANNEL, (runId) => this.#abortRun(runId, 'the run was cancelled')))
+    this.#unlisten.push(
+      await database.listen(CANCEL_CHANNEL, (runId) => this.#abortRun(runId, 'the run was cancelled')),
+    )
     this.#timers.push(setInterval(() => void this.#heartbeat(), this.#o.heartbeatMs))
     this.#timers.push(setInterval(() => void this.#reconcile(), this.#o.reconcileMs))
     this.#loop = this.#claimLoop()
-    this.#log('info', `worker ${this.id} started`, { versions: this.#versions, concurrency: this.#o.concurrency })
+    this.#log('info', `worker ${this.id} started`, {
+      versions: this.#versions,
+      concurrency: this.#o.concurrency,
+    })
   }
 
   /**
@@ -151,14 +187,19 @@ export class Worker {
     for (const unlisten of this.#unlisten) await unlisten().catch(() => {})
     await this.#logs.flush()
     await this.#o.pods?.close?.()
-    await this.#o.database.db.update(workers).set({ stoppedAt: new Date() }).where(eq(workers.id, this.id)).catch(() => {})
+    await this.#o.database.db
+      .update(workers)
+      .set({ stoppedAt: new Date() })
+      .where(eq(workers.id, this.id))
+      .catch(() => {})
     this.#log('info', `worker ${this.id} stopped`)
   }
 
   #wakeUp(): void {
     const wake = this.#wake
     this.#wake = undefined
-    wake?.()
+    if (wake) wake()
+    else this.#woken = true
   }
 
   async #claimLoop(): Promise<void> {
@@ -167,6 +208,7 @@ export class Worker {
       const free = this.#o.concurrency - this.#held.size
       let batch: ClaimedTaskRun[] = []
       if (free > 0) {
+        this.#woken = false
         try {
           batch = await claimTaskRuns(this.#o.database, {
             workerId: this.id,
@@ -186,10 +228,13 @@ export class Worker {
         this.claimed += batch.length
         for (const claimed of batch) this.#startAttempt(claimed)
       }
-      if (batch.length > 0 && batch.length === free) continue
+      if (this.#stopping || (free > 0 && (this.#woken || batch.length === free))) continue
       await new Promise<void>((resolve) => {
-        this.#wake = resolve
-        setTimeout(() => this.#wakeUp(), this.#o.pollMs).unref()
+        const timer = setTimeout(() => this.#wakeUp(), this.#o.pollMs)
+        this.#wake = () => {
+          clearTimeout(timer)
+          resolve()
+        }
       })
     }
   }
@@ -211,7 +256,10 @@ export class Worker {
     let outcome: AttemptOutcome
     let timer: NodeJS.Timeout | undefined
     if (!found) {
-      outcome = { state: 'failed', error: `this worker has no task "${c.task}" in ${c.pipeline}@${c.version}` }
+      outcome = {
+        state: 'failed',
+        error: `this worker has no task "${c.task}" in ${c.pipeline}@${c.version}`,
+      }
     } else {
       const { pipeline, def } = found
       try {
@@ -233,7 +281,10 @@ export class Worker {
         if (def.options.timeoutMs !== null) {
           const ms = def.options.timeoutMs
           timer = setTimeout(
-            () => controller.abort(new TaskTimeoutError(`task "${c.task}" timed out after ${ms} ms (attempt ${c.attempt})`)),
+            () =>
+              controller.abort(
+                new TaskTimeoutError(`task "${c.task}" timed out after ${ms} ms (attempt ${c.attempt})`),
+              ),
             ms,
           )
         }
@@ -248,7 +299,13 @@ export class Worker {
     }
     if (controller.signal.aborted && !(controller.signal.reason instanceof TaskTimeoutError)) {
       // Cancelled, lease lost or shutting down: someone else decides this attempt.
-      this.#o.onAttempt?.({ type: 'finished', runId: c.runId, task: c.task, attempt: c.attempt, state: 'lost' })
+      this.#o.onAttempt?.({
+        type: 'finished',
+        runId: c.runId,
+        task: c.task,
+        attempt: c.attempt,
+        state: 'lost',
+      })
       return
     }
     await this.#logs.flush()
@@ -263,10 +320,16 @@ export class Worker {
     })
   }
 
-  async #execute(def: TaskDefinition, c: ClaimedTaskRun, ctx: TaskContext<unknown>, ref: AttemptRef): Promise<unknown> {
+  async #execute(
+    def: TaskDefinition,
+    c: ClaimedTaskRun,
+    ctx: TaskContext<unknown>,
+    ref: AttemptRef,
+  ): Promise<unknown> {
     if (def.kind === 'task') return def.run(c.inputs, ctx)
     const pods = this.#o.pods
-    if (!pods) throw new Error(`task "${c.task}" is a pod task, but this worker was started without a pod runtime`)
+    if (!pods)
+      throw new Error(`task "${c.task}" is a pod task, but this worker was started without a pod runtime`)
     return pods.execute(
       {
         pipeline: c.pipeline,
@@ -309,7 +372,10 @@ export class Worker {
           return 'lost'
         }
         if (Date.now() > deadline) {
-          this.#log('error', `could not record the end of ${ref.task}: ${(error as Error).message}; the reconciler will requeue it`)
+          this.#log(
+            'error',
+            `could not record the end of ${ref.task}: ${(error as Error).message}; the reconciler will requeue it`,
+          )
           return 'lost'
         }
         await sleep(delay)
@@ -323,13 +389,15 @@ export class Worker {
       const still = await heartbeat(this.#o.database, this.id, ids, this.#o.leaseMs)
       this.#lastBeat = Date.now()
       for (const id of ids) {
-        if (!still.has(id)) this.#held.get(id)?.controller.abort(new LeaseLostError('the lease of this attempt was taken away'))
+        if (!still.has(id))
+          this.#held.get(id)?.controller.abort(new LeaseLostError('the lease of this attempt was taken away'))
       }
     } catch (error) {
       // Cut off from the database for longer than the lease: another worker may already run these
       // tasks, and this one could never complete them, so stop them now.
       if (Date.now() - this.#lastBeat > this.#o.leaseMs) {
-        for (const h of this.#held.values()) h.controller.abort(new LeaseLostError('lost the database for longer than the lease'))
+        for (const h of this.#held.values())
+          h.controller.abort(new LeaseLostError('lost the database for longer than the lease'))
       }
       this.#log('warn', `heartbeat failed: ${(error as Error).message}`)
     }
@@ -350,12 +418,12 @@ export class Worker {
 
   async #release(ids: number[]): Promise<void> {
     await releaseTaskRuns(this.#o.database, this.id, ids).catch((error: Error) => {
-      this.#log('warn', `could not release ${ids.length} task runs (their leases will expire): ${error.message}`)
+      this.#log(
+        'warn',
+        `could not release ${ids.length} task runs (their leases will expire): ${error.message}`,
+      )
     })
   }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-
-

@@ -1,6 +1,6 @@
+import { type JsonValue, json, type OutputsOf, pipeline } from '@podline/sdk'
 import { describe, expectTypeOf, it } from 'vitest'
 import { z } from 'zod'
-import { json, type JsonValue, type OutputsOf, pipeline } from '@podline/sdk'
 
 describe('type inference', () => {
   it('flows outputs from task to task without annotations', () => {
