@@ -1,0 +1,26 @@
+export type { ApiRetryPolicy } from './api-call.js'
+export type { KubeClient, KubeOptions } from './kube-client.js'
+export { createKubeClient } from './kube-client.js'
+export type { PodSweepOptions, PodTaskRef } from './orphan-pods.js'
+export { collectOrphanPods, deletePodsOfRun } from './orphan-pods.js'
+export type { PodBuildInput } from './pod-builder.js'
+export { buildPod } from './pod-builder.js'
+export type { PodExecutor, PodExecutorOptions } from './pod-executor.js'
+export { createPodExecutor } from './pod-executor.js'
+export type { PodIdentity } from './pod-identity.js'
+export { labelValue, podLabels, podName } from './pod-identity.js'
+export { launchPod } from './pod-launcher.js'
+export { runPodAsProcesses } from './process-runtime.js'
+export type { RenderPodsOptions } from './render-pods.js'
+export { renderPods } from './render-pods.js'
+export { SIDECAR_SCRIPT } from './sidecar-script.js'
+export { symbolicInputs } from './symbolic-inputs.js'
+export { parseXcomFrame } from './xcom-frame.js'
+export type { SidecarMode, SidecarSettings } from './xcom-sidecar.js'
+export {
+  DEFAULT_SIDECAR_IMAGE,
+  DEFAULT_SIDECAR_RESOURCES,
+  DEFAULT_XCOM_PATH,
+  resolveSidecar,
+} from './xcom-sidecar.js'
+export { DEFAULT_XCOM_SIZE_LIMIT_BYTES, decodeResult } from './xcom-value.js'

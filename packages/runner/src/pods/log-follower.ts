@@ -1,0 +1,133 @@
+import { Writable } from 'node:stream'
+import { sleep } from './abortable.js'
+import { callApi } from './api-call.js'
+import type { KubeClient } from './kube-client.js'
+
+export interface LogFollowerOptions {
+  readonly namespace: string
+  readonly pod: string
+  readonly container: string
+  readonly onLine: (line: string) => void
+  readonly signal: AbortSignal
+  /** How many last lines to keep for failure messages. */
+  readonly keepLines?: number
+}
+
+// After the container ended, how long the open stream may take to deliver its tail before a catch-up read.
+const DRAIN_MS = 5000
+const MAX_RECONNECTS = 20
+
+/**
+ * Streams one container's log (follow) line by line. When the stream drops while the container still
+ * runs, it reconnects and skips the lines already delivered (the API has no line cursor, and
+ * `sinceTime` has a one-second grain), so no line is lost or repeated.
+ */
+export class LogFollower {
+  private delivered = 0
+  private skip = 0
+  private partial = ''
+  private tail: string[] = []
+  private containerEnded = false
+  private current: { controller?: AbortController; ended: Promise<'clean' | 'error'> } | undefined
+  private loop: Promise<void> | undefined
+  private lastEnd: 'clean' | 'error' = 'error'
+
+  constructor(
+    private readonly kube: KubeClient,
+    private readonly options: LogFollowerOptions,
+  ) {}
+
+  start(): void {
+    this.loop ??= this.run()
+  }
+
+  /** The last lines seen, for the message of a failed task. */
+  lastLines(): string[] {
+    return [...this.tail]
+  }
+
+  /**
+   * Call once the container has terminated: waits for the stream to deliver the rest, and reads the
+   * log once more if it did not end cleanly.
+   */
+  async finish(): Promise<void> {
+    this.containerEnded = true
+    if (!this.loop) return
+    await Promise.race([this.loop, sleep(DRAIN_MS)])
+    this.current?.controller?.abort()
+    if (this.lastEnd !== 'clean') await this.catchUp().catch(() => {})
+  }
+
+  stop(): void {
+    this.containerEnded = true
+    this.current?.controller?.abort()
+  }
+
+  private async run(): Promise<void> {
+    for (let reconnects = 0; reconnects <= MAX_RECONNECTS && !this.options.signal.aborted; reconnects++) {
+      this.lastEnd = await this.follow()
+      if (this.containerEnded) return
+      await sleep(Math.min(2000, 100 * 2 ** reconnects), this.options.signal).catch(() => {})
+    }
+  }
+
+  private async follow(): Promise<'clean' | 'error'> {
+    this.skip = this.delivered
+    this.partial = ''
+    let settle: (how: 'clean' | 'error') => void = () => {}
+    const ended = new Promise<'clean' | 'error'>((resolve) => {
+      settle = resolve
+    })
+    const sink = new Writable({
+      write: (chunk: Buffer, _encoding, callback) => {
+        this.accept(chunk.toString('utf8'))
+        callback()
+      },
+      final: (callback) => {
+        if (this.partial) this.emit(this.partial)
+        this.partial = ''
+        settle('clean')
+        callback()
+      },
+    })
+    sink.on('error', () => settle('error'))
+    this.current = { ended }
+    try {
+      const { namespace, pod, container } = this.options
+      this.current.controller = await this.kube.log.log(namespace, pod, container, sink, { follow: true })
+    } catch {
+      settle('error')
+    }
+    return ended
+  }
+
+  private accept(text: string): void {
+    const lines = (this.partial + text).split('\n')
+    this.partial = lines.pop() ?? ''
+    for (const line of lines) this.emit(line)
+  }
+
+  private emit(raw: string): void {
+    if (this.skip > 0) {
+      this.skip--
+      return
+    }
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw
+    this.delivered++
+    this.tail.push(line)
+    if (this.tail.length > (this.options.keepLines ?? 20)) this.tail.shift()
+    this.options.onLine(line)
+  }
+
+  private async catchUp(): Promise<void> {
+    const { namespace, pod, container } = this.options
+    const text = await callApi(`read the log of ${namespace}/${pod}`, () =>
+      this.kube.core.readNamespacedPodLog({ name: pod, namespace, container }),
+    )
+    this.skip = this.delivered
+    this.partial = ''
+    this.accept(text)
+    if (this.partial) this.emit(this.partial)
+    this.partial = ''
+  }
+}

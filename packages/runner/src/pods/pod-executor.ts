@@ -1,0 +1,72 @@
+import type { JsonValue, PodTaskDefinition } from '@podline/sdk'
+import type { TaskExecution } from '../executors/task-execution.js'
+import type { ApiRetryPolicy } from './api-call.js'
+import { createKubeClient, type KubeClient, type KubeOptions } from './kube-client.js'
+import { collectOrphanPods, deletePodsOfRun, type PodSweepOptions, type PodTaskRef } from './orphan-pods.js'
+import { launchPod } from './pod-launcher.js'
+import { evaluatePodSpec } from './pod-spec-evaluation.js'
+import { runPodAsProcesses } from './process-runtime.js'
+import type { SidecarMode } from './xcom-sidecar.js'
+import { DEFAULT_XCOM_SIZE_LIMIT_BYTES } from './xcom-value.js'
+
+export interface PodExecutorOptions {
+  /** `kubernetes`: pods on the cluster of the kubeconfig; `process`: local processes, same XCom contract. */
+  runtime: 'kubernetes' | 'process'
+  kube?: KubeOptions
+  /** Default sidecar image for tasks that name none. Default `alpine:3.20`. */
+  sidecarImage?: string
+  /** Default sidecar mode for tasks that name none: `native` (Kubernetes 1.29+, default) or `exec`. */
+  sidecarMode?: SidecarMode
+  /** Largest result a pod task may return. Default 1 MiB. */
+  xcomSizeLimitBytes?: number
+  /** Backoff of API calls that fail with 5xx, 429 or a dropped connection. */
+  apiRetry?: ApiRetryPolicy
+}
+
+/** What the worker engine calls to run pod tasks. */
+export interface PodExecutor {
+  /** Runs one attempt; resolves with the task's result, or undefined when it wrote none. */
+  execute(exec: TaskExecution, def: PodTaskDefinition): Promise<JsonValue | undefined>
+  /** Deletes Podline pods whose task run is no longer live; returns how many. 0 with the process runtime. */
+  collectOrphans(isLive: (ref: PodTaskRef) => Promise<boolean>, options?: PodSweepOptions): Promise<number>
+  /** Deletes every pod of a cancelled run; returns how many. */
+  deletePodsOfRun(runId: string, options?: PodSweepOptions): Promise<number>
+  close(): Promise<void>
+}
+
+/**
+ * The one entry point for the engine.
+ * @example
+ * const pods = createPodExecutor({ runtime: 'kubernetes', kube: { context: 'prod', namespace: 'etl' } })
+ * const value = await pods.execute(execution, definition)
+ */
+export function createPodExecutor(options: PodExecutorOptions): PodExecutor {
+  const xcomSizeLimitBytes = options.xcomSizeLimitBytes ?? DEFAULT_XCOM_SIZE_LIMIT_BYTES
+  // Built on first use: a worker with the process runtime, or without pod tasks, needs no kubeconfig.
+  let kube: KubeClient | undefined
+  const client = () => {
+    kube ??= createKubeClient(options.kube)
+    return kube
+  }
+  return {
+    async execute(exec, def) {
+      const spec = await evaluatePodSpec(def, exec.inputs, exec.ctx)
+      if (options.runtime === 'process') return runPodAsProcesses(exec, def, spec, { xcomSizeLimitBytes })
+      return launchPod(client(), exec, def, spec, {
+        sidecarImage: options.sidecarImage,
+        sidecarMode: options.sidecarMode,
+        xcomSizeLimitBytes,
+        retry: options.apiRetry,
+      })
+    },
+    async collectOrphans(isLive, sweep) {
+      return options.runtime === 'process' ? 0 : collectOrphanPods(client(), isLive, sweep)
+    },
+    async deletePodsOfRun(runId, sweep) {
+      return options.runtime === 'process' ? 0 : deletePodsOfRun(client(), runId, sweep)
+    },
+    async close() {
+      kube = undefined
+    },
+  }
+}

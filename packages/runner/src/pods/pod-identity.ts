@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto'
+
+/** Which attempt of which task a pod runs: the key of its name and of its labels. */
+export interface PodIdentity {
+  readonly pipeline: string
+  readonly runId: string
+  readonly task: string
+  readonly attempt: number
+}
+
+export const LABEL_PIPELINE = 'podline.dev/pipeline'
+export const LABEL_RUN = 'podline.dev/run'
+export const LABEL_TASK = 'podline.dev/task'
+export const LABEL_ATTEMPT = 'podline.dev/attempt'
+export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by'
+export const MANAGED_BY = 'podline'
+/** Label values are capped at 63 characters, so the unabridged run id also travels as an annotation. */
+export const ANNOTATION_RUN_ID = 'podline.dev/run-id'
+
+const MAX_NAME = 63
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/
+
+/**
+ * The pod's name: a readable prefix (pipeline, task, attempt) and a hash of the whole identity.
+ * Deterministic, so a worker that restarts re-creates the same name, gets 409 and reattaches instead
+ * of launching a second pod. A DNS-1123 label (no dots), which is also a valid subdomain.
+ * @example podName({ pipeline: 'etl', runId: 'r1', task: 'load', attempt: 1 }) // 'etl-load-a1-3f2c9e1d'
+ */
+export function podName(id: PodIdentity): string {
+  const hash = shortHash([id.pipeline, id.runId, id.task, String(id.attempt)])
+  const suffix = `-a${id.attempt}-${hash}`
+  const prefix = dnsLabelPart(`${id.pipeline}-${id.task}`, MAX_NAME - suffix.length)
+  return prefix ? `${prefix}${suffix}` : `p${suffix}`
+}
+
+/** The labels by which a pod is found again (reattach, orphan collection, cancelling a run). */
+export function podLabels(id: PodIdentity): Record<string, string> {
+  return {
+    [LABEL_PIPELINE]: labelValue(id.pipeline),
+    [LABEL_RUN]: labelValue(id.runId),
+    [LABEL_TASK]: labelValue(id.task),
+    [LABEL_ATTEMPT]: String(id.attempt),
+    [LABEL_MANAGED_BY]: MANAGED_BY,
+  }
+}
+
+/** A label selector matching every pod of one run. */
+export function runSelector(runId: string): string {
+  return `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_RUN}=${labelValue(runId)}`
+}
+
+/** True when `labels` are those of `id`: the check before attaching to a pod found by name. */
+export function labelsMatch(labels: Record<string, string> | undefined, id: PodIdentity): boolean {
+  const want = podLabels(id)
+  return Object.entries(want).every(([k, v]) => labels?.[k] === v)
+}
+
+/**
+ * A valid label value for any string: kept as is when valid, otherwise cleaned and suffixed with a
+ * hash of the original so two different ids never collapse into one value.
+ */
+export function labelValue(value: string): string {
+  if (value.length <= MAX_NAME && LABEL_VALUE.test(value)) return value
+  const hash = shortHash([value])
+  const cleaned = value
+    .replace(/[^A-Za-z0-9_.-]+/g, '-')
+    .slice(0, MAX_NAME - hash.length - 1)
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '')
+  return cleaned ? `${cleaned}-${hash}` : hash
+}
+
+export function isValidLabelValue(value: string): boolean {
+  return value.length <= MAX_NAME && LABEL_VALUE.test(value)
+}
+
+/** Lowercase letters, digits and '-', no leading or trailing '-', at most `max` characters. */
+function dnsLabelPart(value: string, max: number): string {
+  return value
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .slice(0, max)
+    .replace(/^-+|-+$/g, '')
+}
+
+function shortHash(parts: string[]): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 8)
+}

@@ -1,0 +1,215 @@
+import type { V1ContainerStateTerminated, V1Pod } from '@kubernetes/client-node'
+import { type JsonValue, type PodSpec, type PodTaskDefinition, parseDuration } from '@podline/sdk'
+import { type TaskExecution, TaskFailure, TaskSkipped } from '../executors/task-execution.js'
+import { abortReason } from './abortable.js'
+import type { ApiRetryPolicy } from './api-call.js'
+import type { KubeClient } from './kube-client.js'
+import { LogFollower } from './log-follower.js'
+import { createOrAttachPod, deletePod, pendingTimeoutFailure } from './pod-api.js'
+import { buildPod } from './pod-builder.js'
+import { baseStarted, hasStarted, podProblem, terminatedState } from './pod-conditions.js'
+import type { PodIdentity } from './pod-identity.js'
+import { loadPodTemplate } from './pod-template.js'
+import { type PodState, PodTracker, TIMED_OUT } from './pod-tracker.js'
+import { readResultByExec, readResultFromSidecarLog } from './xcom-collection.js'
+import {
+  BASE_CONTAINER,
+  resolveSidecar,
+  SIDECAR_CONTAINER,
+  type SidecarMode,
+  type SidecarSettings,
+} from './xcom-sidecar.js'
+import type { ResultChecks } from './xcom-value.js'
+
+export const DEFAULT_SCHEDULE_TIMEOUT = '5m'
+
+export interface LaunchSettings {
+  readonly sidecarImage?: string | undefined
+  readonly sidecarMode?: SidecarMode | undefined
+  readonly xcomSizeLimitBytes: number
+  readonly retry?: ApiRetryPolicy | undefined
+}
+
+/**
+ * Runs one attempt of a pod task on the cluster and returns its result (undefined: no return_value).
+ * Failures are TaskFailure (classified task / infra / fatal) or TaskSkipped; cancellation deletes the
+ * pod at once and rethrows the signal's reason.
+ */
+export async function launchPod(
+  kube: KubeClient,
+  exec: TaskExecution,
+  def: PodTaskDefinition,
+  spec: PodSpec,
+  settings: LaunchSettings,
+): Promise<JsonValue | undefined> {
+  const identity: PodIdentity = {
+    pipeline: exec.pipeline,
+    runId: exec.runId,
+    task: exec.task,
+    attempt: exec.attempt,
+  }
+  const sidecar = resolveSidecar(def.pod, { image: settings.sidecarImage, mode: settings.sidecarMode })
+  const template = await loadPodTemplate(spec.podTemplate, exec.task)
+  const pod = buildPod({ identity, spec, run: def.pod, namespace: kube.namespace, template, sidecar })
+  const ref = { namespace: pod.metadata?.namespace ?? kube.namespace, name: pod.metadata?.name ?? '' }
+  const signal = exec.ctx.signal
+  const log = exec.ctx.log
+  let succeeded = false
+  let exists = false
+  let tracker: PodTracker | undefined
+  let logs: LogFollower | undefined
+  try {
+    const { pod: live, attached } = await createOrAttachPod(kube, pod, identity, {
+      signal,
+      retry: settings.retry,
+    })
+    exists = true
+    log.info(`${attached ? 'reattached to' : 'created'} pod ${ref.namespace}/${ref.name}`, {
+      pod: ref.name,
+      namespace: ref.namespace,
+    })
+    await exec.putXcom('pod_name', ref.name)
+    await exec.putXcom('pod_namespace', ref.namespace)
+    tracker = new PodTracker(kube, ref.namespace, ref.name, live, { signal, retry: settings.retry })
+    tracker.start()
+    logs = new LogFollower(kube, {
+      namespace: ref.namespace,
+      pod: ref.name,
+      container: BASE_CONTAINER,
+      signal,
+      onLine: (line) => log.info(`[${exec.task}] ${line}`, { pod: ref.name, container: BASE_CONTAINER }),
+    })
+    const checks: ResultChecks = {
+      task: exec.task,
+      output: def.output,
+      sizeLimitBytes: settings.xcomSizeLimitBytes,
+    }
+    const value = await supervise(kube, tracker, logs, {
+      def,
+      checks,
+      sidecar,
+      ref,
+      warn: (m) => log.warn(m),
+    })
+    succeeded = true
+    return value
+  } catch (error) {
+    if (signal.aborted) {
+      logs?.stop()
+      tracker?.stop()
+      // Cancel or timeout: the pod must not outlive its task run, whatever onFinish says.
+      await deletePod(kube, ref, { gracePeriodSeconds: 0 }).catch((e: unknown) =>
+        log.warn(
+          `could not delete pod ${ref.namespace}/${ref.name} after cancellation: ${(e as Error).message}`,
+        ),
+      )
+      throw abortReason(signal)
+    }
+    throw error
+  } finally {
+    logs?.stop()
+    tracker?.stop()
+    if (exists && !signal.aborted)
+      await applyOnFinish(kube, ref, def.pod.onFinish ?? 'delete_pod', succeeded, log.warn.bind(log))
+  }
+}
+
+interface SuperviseContext {
+  def: PodTaskDefinition
+  checks: ResultChecks
+  sidecar: SidecarSettings
+  ref: { namespace: string; name: string }
+  warn: (message: string) => void
+}
+
+async function supervise(kube: KubeClient, tracker: PodTracker, logs: LogFollower, c: SuperviseContext) {
+  // Every wait first fails on what makes the attempt hopeless (deletion, eviction, a bad image).
+  const guarded =
+    <T>(check: (pod: V1Pod) => T | undefined) =>
+    ({ pod, deleted }: PodState): T | undefined => {
+      const failure = podProblem(pod, deleted, false)
+      if (failure) throw failure
+      return check(pod)
+    }
+  const scheduleMs = parseDuration(
+    c.def.pod.scheduleTimeout ?? DEFAULT_SCHEDULE_TIMEOUT,
+    `pod task "${c.checks.task}": scheduleTimeout`,
+  )
+  const started = await tracker.waitFor(
+    guarded((pod) => (hasStarted(pod) ? true : undefined)),
+    scheduleMs,
+  )
+  if (started === TIMED_OUT) throw await pendingTimeoutFailure(kube, tracker.current.pod, scheduleMs)
+
+  await tracker.waitFor(guarded((pod) => (baseStarted(pod) ? true : undefined)))
+  logs.start()
+  const base = await tracker.waitFor(guarded((pod) => terminatedState(pod, BASE_CONTAINER)))
+  await logs.finish()
+  if (base === TIMED_OUT) throw new Error('unreachable: no timeout was set')
+  assertBaseSucceeded(base, tracker.current.pod, logs.lastLines(), c)
+
+  const podRef = { namespace: c.ref.namespace, pod: c.ref.name }
+  if (c.sidecar.mode === 'exec') return readResultByExec(kube, podRef, c.sidecar, c.checks, c.warn)
+  // The kubelet SIGTERMs a native sidecar once base has exited; a sidecar image that ignores SIGTERM
+  // is killed after the grace period. Either way the log is read then, and the frame check decides.
+  const graceMs = ((tracker.current.pod.spec?.terminationGracePeriodSeconds ?? 30) + 15) * 1000
+  const ended = await tracker.waitFor(({ pod, deleted }) => {
+    if (deleted)
+      throw new TaskFailure(
+        `pod ${c.ref.namespace}/${c.ref.name} was deleted before its result was read`,
+        'infra',
+      )
+    const phase = pod.status?.phase
+    return terminatedState(pod, SIDECAR_CONTAINER) || phase === 'Succeeded' || phase === 'Failed'
+      ? true
+      : undefined
+  }, graceMs)
+  if (ended === TIMED_OUT)
+    c.warn(`the XCom sidecar did not exit within ${graceMs / 1000}s of base; reading its log anyway`)
+  return readResultFromSidecarLog(kube, podRef, c.checks)
+}
+
+function assertBaseSucceeded(
+  base: V1ContainerStateTerminated,
+  pod: V1Pod,
+  lastLines: string[],
+  c: SuperviseContext,
+): void {
+  const tail = lastLines.slice(-10)
+  const logPart = tail.length > 0 ? `; last log lines:\n${tail.join('\n')}` : ' (it wrote no log)'
+  if (base.reason === 'OOMKilled') {
+    const limit = pod.spec?.containers.find((x) => x.name === BASE_CONTAINER)?.resources?.limits?.memory
+    throw new TaskFailure(
+      `container base of pod ${c.ref.namespace}/${c.ref.name} was OOMKilled (memory limit ${limit ?? 'none set: the node ran out'}); ` +
+        `raise resources.limits.memory or make the task use less${logPart}`,
+      'task',
+    )
+  }
+  if (base.exitCode === 0) return
+  const skip = c.def.pod.skipOnExitCode
+  const skipCodes = skip === undefined ? [] : Array.isArray(skip) ? skip : [skip]
+  if (skipCodes.includes(base.exitCode)) {
+    throw new TaskSkipped(
+      `container base exited with code ${base.exitCode}, which skipOnExitCode marks as skipped`,
+    )
+  }
+  throw new TaskFailure(
+    `container base of pod ${c.ref.namespace}/${c.ref.name} exited with code ${base.exitCode}${base.reason && base.reason !== 'Error' ? ` (${base.reason})` : ''}${logPart}`,
+    'task',
+  )
+}
+
+async function applyOnFinish(
+  kube: KubeClient,
+  ref: { namespace: string; name: string },
+  onFinish: 'delete_pod' | 'delete_succeeded_pod' | 'keep_pod',
+  succeeded: boolean,
+  warn: (message: string) => void,
+): Promise<void> {
+  if (onFinish === 'keep_pod' || (onFinish === 'delete_succeeded_pod' && !succeeded)) return
+  await deletePod(kube, ref).catch((error: unknown) =>
+    warn(
+      `could not delete pod ${ref.namespace}/${ref.name}: ${(error as Error).message}; the orphan collector will retry`,
+    ),
+  )
+}

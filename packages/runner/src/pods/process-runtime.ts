@@ -1,0 +1,207 @@
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, posix } from 'node:path'
+import type { V1Container, V1EnvVar } from '@kubernetes/client-node'
+import {
+  type ContainerExit,
+  ContainerStartError,
+  canBindMount,
+  exitCodeOf,
+  parseMemoryBytes,
+  startContainerProcess,
+  type VolumeMount,
+} from '@podline/container-process'
+import type { JsonValue, PodSpec, PodTaskDefinition } from '@podline/sdk'
+import { type TaskExecution, TaskFailure, TaskSkipped } from '../executors/task-execution.js'
+import { abortReason } from './abortable.js'
+import { createLineSplitter } from './line-splitter.js'
+import { BASE_CONTAINER, DEFAULT_XCOM_PATH, XCOM_PATH_ENV } from './xcom-sidecar.js'
+import { assertWithinLimit, decodeResult } from './xcom-value.js'
+
+/**
+ * The `process` runtime: a pod task's init containers and then `base` run as local processes (the
+ * image is ignored; the command runs on this machine), with the same XCom contract. The result
+ * folder is bind-mounted at the xcom dir where the machine allows it, so images that hard-code
+ * `/airflow/xcom/return.json` work; elsewhere `PODLINE_XCOM_PATH` points at the host file. The file is
+ * read directly (no sidecar) and checked exactly as the sidecar's frame is.
+ */
+export async function runPodAsProcesses(
+  exec: TaskExecution,
+  def: PodTaskDefinition,
+  spec: PodSpec,
+  settings: { xcomSizeLimitBytes: number },
+): Promise<JsonValue | undefined> {
+  const signal = exec.ctx.signal
+  if (signal.aborted) throw abortReason(signal)
+  const root = await mkdtemp(join(tmpdir(), `podline-${exec.task}-`))
+  try {
+    const xcomPath = posix.normalize(def.pod.xcomPath ?? DEFAULT_XCOM_PATH)
+    const xcomHostDir = join(root, 'xcom')
+    await mkdir(xcomHostDir)
+    const volumes = await emptyDirVolumes(root, spec)
+    const bindMounted = await canBindMount()
+    const hostResult = join(xcomHostDir, posix.basename(xcomPath))
+    const env = {
+      ...envOf(spec.env, exec),
+      [XCOM_PATH_ENV]: bindMounted ? xcomPath : hostResult,
+      PODLINE_PIPELINE: exec.pipeline,
+      PODLINE_RUN_ID: exec.runId,
+      PODLINE_TASK: exec.task,
+      PODLINE_ATTEMPT: String(exec.attempt),
+    }
+    const xcomMount: VolumeMount = { hostPath: xcomHostDir, containerPath: posix.dirname(xcomPath) }
+    for (const init of spec.initContainers ?? []) {
+      const exit = await runContainer(exec, init, { ...envOf(init.env, exec) }, mountsOf(init, volumes))
+      if (exitCodeOf(exit) !== 0) {
+        throw new TaskFailure(`init container ${init.name} exited with code ${exitCodeOf(exit)}`, 'task')
+      }
+    }
+    const base: V1Container = { name: BASE_CONTAINER, ...pick(spec), volumeMounts: spec.volumeMounts ?? [] }
+    const tail: string[] = []
+    const exit = await runContainer(
+      exec,
+      base,
+      env,
+      [...mountsOf(base, volumes), xcomMount],
+      tail,
+      memoryLimit(spec),
+    )
+    assertSucceeded(exit, def, spec, tail)
+    return await readResult(hostResult, {
+      task: exec.task,
+      output: def.output,
+      sizeLimitBytes: settings.xcomSizeLimitBytes,
+    })
+  } finally {
+    await rm(root, { recursive: true, force: true })
+  }
+}
+
+async function runContainer(
+  exec: TaskExecution,
+  container: V1Container,
+  env: Record<string, string>,
+  mounts: VolumeMount[],
+  tail: string[] = [],
+  memoryLimitBytes?: number,
+): Promise<ContainerExit> {
+  const signal = exec.ctx.signal
+  const command = [...(container.command ?? []), ...(container.args ?? [])]
+  if (!container.command?.length) {
+    throw new TaskFailure(
+      `container ${container.name} of task "${exec.task}" has no command: the process runtime cannot read the image's entrypoint, so state command: [...]`,
+      'fatal',
+    )
+  }
+  const lines = createLineSplitter((line) => {
+    tail.push(line)
+    if (tail.length > 10) tail.shift()
+    exec.ctx.log.info(`[${exec.task}] ${line}`, { container: container.name })
+  })
+  let proc: Awaited<ReturnType<typeof startContainerProcess>>
+  try {
+    proc = await startContainerProcess({
+      name: container.name,
+      command,
+      env,
+      mounts,
+      ...(container.workingDir ? { workingDir: container.workingDir } : {}),
+      ...(memoryLimitBytes === undefined ? {} : { memoryLimitBytes }),
+      onOutput: (chunk) => lines.push(chunk),
+    })
+  } catch (error) {
+    if (error instanceof ContainerStartError)
+      throw new TaskFailure(`container ${container.name} cannot start: ${error.message}`, 'fatal')
+    throw error
+  }
+  // Cancellation kills the whole process group, as deleting the pod would.
+  const onAbort = () => proc.kill('SIGKILL')
+  signal.addEventListener('abort', onAbort, { once: true })
+  try {
+    const exit = await proc.exited
+    lines.flush()
+    if (signal.aborted) throw abortReason(signal)
+    return exit
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+  }
+}
+
+function assertSucceeded(exit: ContainerExit, def: PodTaskDefinition, spec: PodSpec, tail: string[]): void {
+  const logPart = tail.length > 0 ? `; last log lines:\n${tail.join('\n')}` : ' (it wrote no log)'
+  if (exit.oomKilled) {
+    throw new TaskFailure(
+      `container base was OOMKilled (memory limit ${spec.resources?.limits?.memory})${logPart}`,
+      'task',
+    )
+  }
+  const code = exitCodeOf(exit)
+  if (code === 0) return
+  const skip = def.pod.skipOnExitCode
+  if ((skip === undefined ? [] : Array.isArray(skip) ? skip : [skip]).includes(code)) {
+    throw new TaskSkipped(`container base exited with code ${code}, which skipOnExitCode marks as skipped`)
+  }
+  throw new TaskFailure(`container base exited with code ${code}${logPart}`, 'task')
+}
+
+async function readResult(
+  path: string,
+  checks: Parameters<typeof decodeResult>[1],
+): Promise<JsonValue | undefined> {
+  let size: number
+  try {
+    size = (await stat(path)).size
+  } catch {
+    return undefined
+  }
+  // Checked before reading, so an oversized file is refused without loading it.
+  assertWithinLimit(size, checks)
+  return decodeResult(await readFile(path), checks)
+}
+
+/** emptyDir volumes become temp folders; other kinds of volume have no local meaning and are skipped. */
+async function emptyDirVolumes(root: string, spec: PodSpec): Promise<Map<string, string>> {
+  const folders = new Map<string, string>()
+  for (const volume of spec.volumes ?? []) {
+    if (!volume.emptyDir) continue
+    const dir = join(root, 'volumes', volume.name)
+    await mkdir(dir, { recursive: true })
+    folders.set(volume.name, dir)
+  }
+  return folders
+}
+
+function mountsOf(container: V1Container, volumes: Map<string, string>): VolumeMount[] {
+  return (container.volumeMounts ?? []).flatMap((m) => {
+    const host = volumes.get(m.name)
+    return host ? [{ hostPath: m.subPath ? join(host, m.subPath) : host, containerPath: m.mountPath }] : []
+  })
+}
+
+/** Plain values only: `valueFrom` needs a cluster (Secrets, ConfigMaps, the downward API). */
+function envOf(env: PodSpec['env'] | V1EnvVar[] | undefined, exec: TaskExecution): Record<string, string> {
+  if (env === undefined) return {}
+  if (!Array.isArray(env)) return { ...env }
+  const out: Record<string, string> = {}
+  for (const e of env) {
+    if (e.value !== undefined) out[e.name] = e.value
+    else if (e.valueFrom)
+      exec.ctx.log.warn(
+        `env ${e.name} uses valueFrom, which the process runtime cannot resolve; it is left unset`,
+      )
+  }
+  return out
+}
+
+function memoryLimit(spec: PodSpec): number | undefined {
+  const limit = spec.resources?.limits?.memory
+  return limit === undefined ? undefined : parseMemoryBytes(limit)
+}
+
+function pick(spec: PodSpec): Pick<V1Container, 'command' | 'args' | 'workingDir'> {
+  return {
+    ...(spec.command ? { command: spec.command } : {}),
+    ...(spec.args ? { args: spec.args } : {}),
+    ...(spec.workingDir ? { workingDir: spec.workingDir } : {}),
+  }
+}

@@ -1,0 +1,64 @@
+import type { V1Pod } from '@kubernetes/client-node'
+import type { AnyPipeline, PodTaskDefinition, TaskContext, TaskLogger } from '@podline/sdk'
+import { buildPod } from './pod-builder.js'
+import { loadPodTemplate } from './pod-template.js'
+import { symbolicInputs } from './symbolic-inputs.js'
+import { resolveSidecar, type SidecarMode } from './xcom-sidecar.js'
+
+export interface RenderPodsOptions {
+  /** Render only this task. */
+  task?: string
+  /** Namespace of pods whose spec names none. Default `default`. */
+  namespace?: string
+  /** The run id in names and labels. Default `plan`. */
+  runId?: string
+  sidecarImage?: string
+  sidecarMode?: SidecarMode
+}
+
+const quiet: TaskLogger = { debug() {}, info() {}, warn() {}, error() {} }
+
+/**
+ * The pods a run would create (attempt 1), without creating anything: for `podline plan`. A dynamic
+ * spec is called with symbolic inputs (see symbolicInputs): `{{ extract.uri }}` marks where an
+ * upstream value goes. `params` are used as given.
+ * @example
+ * const pods = await renderPods(etl, { date: '2026-11-21' }, { namespace: 'etl' })
+ */
+export async function renderPods(
+  pipeline: AnyPipeline,
+  params: unknown,
+  options: RenderPodsOptions = {},
+): Promise<V1Pod[]> {
+  const pods = pipeline.tasks.filter((t): t is PodTaskDefinition => t.kind === 'pod')
+  if (options.task !== undefined && !pods.some((t) => t.name === options.task)) {
+    const names = pods.map((t) => t.name).join(', ') || 'none'
+    throw new Error(`pipeline "${pipeline.name}" has no pod task "${options.task}" (pod tasks: ${names})`)
+  }
+  const runId = options.runId ?? 'plan'
+  const rendered: V1Pod[] = []
+  for (const def of pods.filter((t) => options.task === undefined || t.name === options.task)) {
+    const ctx: TaskContext<unknown> = {
+      params,
+      signal: new AbortController().signal,
+      runId,
+      attempt: 1,
+      pipeline: pipeline.name,
+      task: def.name,
+      log: quiet,
+    }
+    const spec = typeof def.spec === 'function' ? await def.spec(symbolicInputs(def.needs), ctx) : def.spec
+    const sidecar = resolveSidecar(def.pod, { image: options.sidecarImage, mode: options.sidecarMode })
+    rendered.push(
+      buildPod({
+        identity: { pipeline: pipeline.name, runId, task: def.name, attempt: 1 },
+        spec,
+        run: def.pod,
+        namespace: options.namespace ?? 'default',
+        template: await loadPodTemplate(spec.podTemplate, def.name),
+        sidecar,
+      }),
+    )
+  }
+  return rendered
+}

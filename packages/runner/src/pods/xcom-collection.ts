@@ -1,0 +1,77 @@
+import type { JsonValue } from '@podline/sdk'
+import { TaskFailure } from '../executors/task-execution.js'
+import { callApi } from './api-call.js'
+import type { KubeClient } from './kube-client.js'
+import { execInPod } from './pod-exec.js'
+import { parseXcomFrame } from './xcom-frame.js'
+import { SIDECAR_CONTAINER, type SidecarSettings, sidecarPidFile } from './xcom-sidecar.js'
+import { decodeResult, type ResultChecks } from './xcom-value.js'
+
+export interface PodRef {
+  readonly namespace: string
+  readonly pod: string
+}
+
+/**
+ * Native mode: the sidecar has printed its frame and exited; read its log and check the frame. The
+ * read is capped a little above what a value at the size limit needs, so an oversized value costs
+ * the worker no more memory than the limit allows (the frame's header reports the real size).
+ */
+export async function readResultFromSidecarLog(
+  kube: KubeClient,
+  ref: PodRef,
+  checks: ResultChecks,
+): Promise<JsonValue | undefined> {
+  const base64Bytes = Math.ceil(checks.sizeLimitBytes / 3) * 4
+  const limitBytes = base64Bytes + Math.ceil(base64Bytes / 76) + 4096
+  const log = await callApi(`read the XCom sidecar's log of pod ${ref.namespace}/${ref.pod}`, () =>
+    kube.core.readNamespacedPodLog({
+      name: ref.pod,
+      namespace: ref.namespace,
+      container: SIDECAR_CONTAINER,
+      limitBytes,
+    }),
+  )
+  const bytes = parseXcomFrame(log, checks)
+  return bytes === undefined ? undefined : decodeResult(bytes, checks)
+}
+
+/**
+ * Exec mode (clusters before 1.29), as KubernetesPodOperator does it: `cat` the file in the sidecar,
+ * then tell the sidecar to exit (SIGINT) so the pod can complete.
+ */
+export async function readResultByExec(
+  kube: KubeClient,
+  ref: PodRef,
+  settings: SidecarSettings,
+  checks: ResultChecks,
+  warn: (message: string) => void,
+): Promise<JsonValue | undefined> {
+  const target = { ...ref, container: SIDECAR_CONTAINER }
+  try {
+    const cat = await callApi(`exec into the XCom sidecar of pod ${ref.namespace}/${ref.pod}`, () =>
+      execInPod(kube, target, ['cat', settings.xcomPath]),
+    )
+    if (cat.exitCode === 0) return await decodeResult(cat.stdout, checks)
+    if (/no such file/i.test(cat.stderr)) return undefined
+    throw new TaskFailure(
+      `cannot read the result of pod task "${checks.task}": cat ${settings.xcomPath} in the sidecar exited with code ${cat.exitCode}: ${cat.stderr.trim()}`,
+      'fatal',
+    )
+  } finally {
+    const stop = `kill -INT $(cat ${shellQuote(sidecarPidFile(settings))})`
+    await callApi(`stop the XCom sidecar of pod ${ref.namespace}/${ref.pod}`, () =>
+      execInPod(kube, target, ['sh', '-c', stop]),
+    ).then(
+      (r) => {
+        if (r.exitCode !== 0)
+          warn(`could not stop the XCom sidecar (${r.stderr.trim()}); the pod keeps running until deleted`)
+      },
+      (error: unknown) => warn(`could not stop the XCom sidecar: ${(error as Error).message}`),
+    )
+  }
+}
+
+function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`
+}

@@ -1,0 +1,76 @@
+import { posix } from 'node:path'
+import type { V1Container, V1ResourceRequirements } from '@kubernetes/client-node'
+import type { PodRunOptions } from '@podline/sdk'
+import { mergePods } from './pod-merge.js'
+import { SIDECAR_PID_FILE, SIDECAR_SCRIPT } from './sidecar-script.js'
+
+export const BASE_CONTAINER = 'base'
+export const SIDECAR_CONTAINER = 'podline-xcom'
+export const XCOM_VOLUME = 'xcom'
+export const DEFAULT_XCOM_PATH = '/airflow/xcom/return.json'
+export const DEFAULT_SIDECAR_IMAGE = 'alpine:3.20'
+export const XCOM_PATH_ENV = 'PODLINE_XCOM_PATH'
+
+/**
+ * Requests and limits by default: a namespace with a ResourceQuota on cpu/memory rejects (403) any pod
+ * with a container that declares none, which is how Airflow's resource-less sidecar breaks.
+ */
+export const DEFAULT_SIDECAR_RESOURCES: V1ResourceRequirements = Object.freeze({
+  requests: { cpu: '10m', memory: '16Mi' },
+  limits: { cpu: '50m', memory: '32Mi' },
+})
+
+export type SidecarMode = 'native' | 'exec'
+
+/** The sidecar of one pod, every default applied. */
+export interface SidecarSettings {
+  readonly image: string
+  readonly mode: SidecarMode
+  readonly resources: V1ResourceRequirements
+  /** Where `base` writes its result (absolute, in the container). */
+  readonly xcomPath: string
+}
+
+/** Task options over executor defaults over built-in defaults; resources merge key by key. */
+export function resolveSidecar(
+  run: PodRunOptions,
+  defaults: { image?: string | undefined; mode?: SidecarMode | undefined } = {},
+): SidecarSettings {
+  const xcomPath = run.xcomPath ?? DEFAULT_XCOM_PATH
+  if (!posix.isAbsolute(xcomPath) || xcomPath.endsWith('/')) {
+    throw new TypeError(
+      `xcomPath ${JSON.stringify(xcomPath)} must be an absolute file path, e.g. "/airflow/xcom/return.json"`,
+    )
+  }
+  return {
+    image: run.sidecar?.image ?? defaults.image ?? DEFAULT_SIDECAR_IMAGE,
+    mode: run.sidecar?.mode ?? defaults.mode ?? 'native',
+    resources: mergePods(structuredClone(DEFAULT_SIDECAR_RESOURCES), run.sidecar?.resources),
+    xcomPath: posix.normalize(xcomPath),
+  }
+}
+
+export function xcomDir(settings: Pick<SidecarSettings, 'xcomPath'>): string {
+  return posix.dirname(settings.xcomPath)
+}
+
+export function sidecarPidFile(settings: Pick<SidecarSettings, 'xcomPath'>): string {
+  return posix.join(xcomDir(settings), SIDECAR_PID_FILE)
+}
+
+/**
+ * The sidecar container. Native mode: an init container with `restartPolicy: Always` (Kubernetes
+ * 1.29+), which the kubelet SIGTERMs once the main containers have exited, so the pod completes on
+ * its own and the frame is in the log. Exec mode: a plain container that the launcher stops by exec.
+ */
+export function sidecarContainer(settings: SidecarSettings): V1Container {
+  return {
+    name: SIDECAR_CONTAINER,
+    image: settings.image,
+    command: ['sh', '-c', SIDECAR_SCRIPT],
+    env: [{ name: XCOM_PATH_ENV, value: settings.xcomPath }],
+    volumeMounts: [{ name: XCOM_VOLUME, mountPath: xcomDir(settings) }],
+    resources: structuredClone(settings.resources),
+    ...(settings.mode === 'native' ? { restartPolicy: 'Always' } : {}),
+  }
+}

@@ -1,0 +1,82 @@
+import {
+  type AnySchema,
+  findNotJson,
+  type JsonValue,
+  SchemaValidationError,
+  validateWith,
+} from '@podline/sdk'
+import { TaskFailure } from '../executors/task-execution.js'
+import { formatBytes } from './format-bytes.js'
+
+/** Default ceiling of a pod task's result: XComs live in PostgreSQL rows, not object storage. */
+export const DEFAULT_XCOM_SIZE_LIMIT_BYTES = 1024 * 1024
+
+export interface ResultChecks {
+  /** The task's name, for messages. */
+  readonly task: string
+  /** The task's `output` schema, when it declared one. */
+  readonly output: AnySchema | undefined
+  readonly sizeLimitBytes: number
+}
+
+/**
+ * Turns the bytes of a result file into the task's output. Shared by the sidecar frame path and the
+ * process runtime, so both fail the same way with the same words. An empty (or blank) file means the
+ * task returned nothing: `undefined`, no return_value stored.
+ */
+export async function decodeResult(bytes: Buffer, checks: ResultChecks): Promise<JsonValue | undefined> {
+  assertWithinLimit(bytes.length, checks)
+  const text = bytes.toString('utf8')
+  if (text.trim() === '') return undefined
+  const value = parseJson(text, checks.task)
+  if (checks.output === undefined) return value
+  let validated: unknown
+  try {
+    validated = await validateWith(checks.output, value, `the result of pod task "${checks.task}"`)
+  } catch (error) {
+    if (!(error instanceof SchemaValidationError)) throw error
+    throw new TaskFailure(
+      `${error.message}. The container wrote ${preview(text)}; make it write what the task's output schema describes, or change the schema`,
+      'fatal',
+      { cause: error },
+    )
+  }
+  const notJson = findNotJson(validated, 'output')
+  if (notJson) {
+    throw new TaskFailure(
+      `the output schema of pod task "${checks.task}" turned the result into something that is not JSON (${notJson.path} is ${notJson.found}); drop the transform from the schema`,
+      'fatal',
+    )
+  }
+  return validated as JsonValue
+}
+
+/** Throws the size error; also used on a frame's declared length, before anything is decoded. */
+export function assertWithinLimit(size: number, checks: ResultChecks): void {
+  if (size <= checks.sizeLimitBytes) return
+  throw new TaskFailure(
+    `the result of pod task "${checks.task}" is ${formatBytes(size)} (${size} bytes), over the XCom size limit of ` +
+      `${formatBytes(checks.sizeLimitBytes)} (${checks.sizeLimitBytes} bytes, option xcomSizeLimitBytes); ` +
+      'write large data to object storage and return a reference to it, or raise the limit',
+    'fatal',
+  )
+}
+
+function parseJson(text: string, task: string): JsonValue {
+  try {
+    return JSON.parse(text) as JsonValue
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error)
+    throw new TaskFailure(
+      `the result of pod task "${task}" is not valid JSON (${reason}); it starts with ${preview(text)}. ` +
+        'Write the value with a JSON serializer (json.dump, JSON.stringify, jq) to $PODLINE_XCOM_PATH',
+      'fatal',
+      { cause: error },
+    )
+  }
+}
+
+/** The first bytes of a value, quoted, so a message shows what was written without dumping it all. */
+function preview(text: string, max = 80): string {
+  return text.length <= max ? JSON.stringify(text) : `${JSON.stringify(text.slice(0, max))}…`
+}
