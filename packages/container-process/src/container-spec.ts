@@ -53,4 +53,9 @@ export interface ContainerProcess {
   readonly exited: Promise<ContainerExit>
   /** Signals the whole process group. Returns false when nothing was left to signal. */
   kill(signal?: NodeJS.Signals): boolean
+  /**
+   * Signals the main process only, as a container runtime delivers the stop signal to PID 1 and leaves
+   * it to the process to pass it on. Returns false when it had already exited.
+   */
+  signalMain(signal: NodeJS.Signals): boolean
 }

@@ -103,5 +103,6 @@ export async function startContainerProcess(spec: ContainerProcessSpec): Promise
     stdin: child.stdin,
     exited,
     kill: (signal = 'SIGTERM') => running && killGroup(signal),
+    signalMain: (signal) => running && child.kill(signal),
   }
 }

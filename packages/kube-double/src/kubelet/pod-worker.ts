@@ -223,7 +223,7 @@ export class PodWorker {
       const started = await this.startContainer(init)
       if (!started) return
       if (isSidecar(init)) continue
-      const exit = await started
+      const exit = await started.finished
       if (exitCodeOf(exit) !== 0 || this.stopping) {
         await this.stopSidecars(Date.now() + this.graceMs(), true)
         return
@@ -231,7 +231,7 @@ export class PodWorker {
     }
     if (this.stopping) return
     const started = await Promise.all(pod.spec.containers.map((c) => this.startContainer(c)))
-    await Promise.all(started)
+    await Promise.all(started.map((s) => s?.finished))
     // A container that never started (bad image) keeps the pod Pending, sidecars included.
     if (this.stopping || started.some((s) => s === undefined)) return
     await this.stopSidecars(Date.now() + this.graceMs(), true)
@@ -250,7 +250,10 @@ export class PodWorker {
   }
 
   /** Pulls (or fails to) and starts one container; resolves to its exit, or undefined if it never started. */
-  private async startContainer(container: ContainerJson): Promise<Promise<ContainerExit> | undefined> {
+  // The exit is wrapped: an async function returning a bare promise would wait for the container to end.
+  private async startContainer(
+    container: ContainerJson,
+  ): Promise<{ finished: Promise<ContainerExit> } | undefined> {
     const pod = this.pod()
     if (!pod) return undefined
     const image = container.image ?? ''
@@ -325,7 +328,7 @@ export class PodWorker {
         }
       })
       this.event('Warning', 'Failed', `Error: ${message}`, container.name)
-      return Promise.resolve({ exitCode: 128, signal: null, oomKilled: false })
+      return { finished: Promise.resolve({ exitCode: 128, signal: null, oomKilled: false }) }
     }
     const running: RunningContainer = {
       process: proc,
@@ -359,7 +362,7 @@ export class PodWorker {
       s.state = { running: { startedAt } }
     })
     this.event('Normal', 'Started', `Started container ${container.name}`, container.name)
-    return running.finished
+    return { finished: running.finished }
   }
 
   private failPull(container: ContainerJson, normalized: string): void {
@@ -438,7 +441,8 @@ export class PodWorker {
     if (announce) this.event('Normal', 'Killing', `Stopping container ${name}`, name)
     const remaining = Math.max(0, deadline - Date.now())
     if (remaining === 0) container.process.kill('SIGKILL')
-    else container.process.kill('SIGTERM')
+    // The stop signal goes to the main process only, as the runtime does; SIGKILL takes the group.
+    else container.process.signalMain('SIGTERM')
     const timer = setTimeout(() => container.process.kill('SIGKILL'), remaining)
     await container.finished
     clearTimeout(timer)
