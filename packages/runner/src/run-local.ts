@@ -1,14 +1,17 @@
 import type { AnyPipeline, OutputsOf, ParamsInputOf } from '@podline/sdk'
 import { eq } from 'drizzle-orm'
 import { runOutputs, runStatus } from './queries.js'
+import type { Database } from './store/database.js'
 import { runs } from './store/schema.js'
-import { openStore, type StoreOptions } from './store.js'
+import { borrowStore, openStore, type StoreOptions } from './store.js'
 import { triggerPipeline } from './trigger.js'
 import type { WorkerLog } from './worker/log-sink.js'
 import { createPodRuntime, type PodRuntimeOptions } from './worker/pod-runtime.js'
 import { type AttemptEvent, Worker } from './worker/worker.js'
 
 export interface RunLocalOptions extends StoreOptions, PodRuntimeOptions {
+  /** An open database to use (and leave open) instead of opening one from the other options. */
+  database?: Database
   /** Task runs processed at once. Default 4. */
   concurrency?: number
   xcomSizeLimitBytes?: number
@@ -49,7 +52,7 @@ export async function runLocal<P extends AnyPipeline>(
     ? [params?: ParamsInputOf<P>, options?: RunLocalOptions]
     : [params: ParamsInputOf<P>, options?: RunLocalOptions]
 ): Promise<OutputsOf<P>> {
-  const store = await openStore(options)
+  const store = options.database ? borrowStore(options.database) : await openStore(options)
   const { database } = store
   try {
     const runId = await triggerPipeline(database, p, params)

@@ -26,3 +26,15 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     },
   }
 }
+
+/** A store over a database the caller owns: closing it runs the cleanups but leaves the database open. */
+export function borrowStore(database: Database): Store {
+  const cleanups: Array<() => Promise<void>> = []
+  return {
+    database,
+    onClose: (fn) => cleanups.push(fn),
+    async close() {
+      for (const fn of cleanups.reverse()) await fn().catch(() => {})
+    },
+  }
+}

@@ -37,6 +37,7 @@ export async function createRun(database: Database, plan: PipelinePlan, params: 
       ...plan.tasks.map((t) => ({
         runId,
         task: t.name,
+        attempt: 0,
         toState: t.needs.length === 0 ? 'queued' : 'pending',
       })),
     ])

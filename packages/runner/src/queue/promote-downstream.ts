@@ -25,6 +25,10 @@ export async function promoteDownstream(
   finishedTasks: readonly string[],
   workerId: string | null,
 ): Promise<{ queued: number; runFinished: boolean }> {
+  // Completions of sibling tasks commit concurrently; each must see the others' states, or two
+  // transactions could each wait for the other and strand the downstream task. Locking the run row
+  // serialises promotion per run, and each query below then reads what the previous holder committed.
+  await tx.execute(sql`select 1 from podline.runs where id = ${runId}::uuid for update`)
   let finished = [...finishedTasks]
   let queued = 0
   while (finished.length > 0) {

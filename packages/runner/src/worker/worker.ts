@@ -365,6 +365,10 @@ export class Worker {
     for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
       try {
         await finishAttempt(this.#o.database, ref, outcome)
+        if (outcome.state === 'up_for_retry' && outcome.retryAt) {
+          // Wake when the retry is due rather than at the next poll.
+          setTimeout(() => this.#wakeUp(), Math.max(0, outcome.retryAt.getTime() - Date.now())).unref()
+        }
         return outcome.state
       } catch (error) {
         if (error instanceof LeaseLostError) {
