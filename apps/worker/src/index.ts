@@ -1,1 +1,14 @@
-export {}
+// The library side of @podline/worker: the engine `podline worker` and the deployable worker share.
+// It imports neither pino nor prom-client, so the CLI pays for neither.
+
+export type { TimedAttemptEvent } from './attempt-timer.js'
+export { timeAttempts } from './attempt-timer.js'
+export type { Engine, EngineOptions, EngineState } from './engine.js'
+export { drainOnSignals, startEngine } from './engine.js'
+export type { LoadedPipeline } from './load-pipelines.js'
+export { choosePipeline, expandPatterns, loadPipelineFile, loadPipelines } from './load-pipelines.js'
+export { PipelineFileError } from './pipeline-file-error.js'
+export { registerTypeScript } from './register-typescript.js'
+export { SchemaNotReadyError } from './schema-not-ready-error.js'
+export type { SchemaState } from './schema-state.js'
+export { schemaState } from './schema-state.js'

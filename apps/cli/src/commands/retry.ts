@@ -1,0 +1,26 @@
+import type { Command } from 'commander'
+import { withOperatorStore } from '../open-store.js'
+import { checkRunId } from '../run-id.js'
+import { storeSettings } from '../settings.js'
+
+export function registerRetry(program: Command): void {
+  program
+    .command('retry')
+    .description(
+      "run again an ended run's tasks that did not succeed, or one task and everything downstream of it",
+    )
+    .argument('<runId>')
+    .argument('[task]', 'retry this task and its downstream tasks (even if they succeeded)')
+    .addHelpText(
+      'after',
+      '\nSuccessful tasks and their outputs are kept; a worker that has the pipeline runs the rest.',
+    )
+    .action(async (runId: string, task: string | undefined) => {
+      const id = checkRunId(runId)
+      await withOperatorStore(storeSettings(), async ({ database }) => {
+        const { retryRun } = await import('@podline/runner')
+        const n = await retryRun(database, id, task)
+        process.stdout.write(`run ${id}: ${n} task(s) queued again\n`)
+      })
+    })
+}

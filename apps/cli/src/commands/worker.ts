@@ -1,0 +1,75 @@
+import type { Command } from 'commander'
+import { firstLine, formatDuration } from '../format.js'
+import { executionSettings, parseCount, parseRuntime } from '../settings.js'
+
+interface WorkerFlags {
+  concurrency?: number
+  runtime?: string
+  namespace?: string
+  kubeContext?: string
+}
+
+export function registerWorker(program: Command): void {
+  program
+    .command('worker')
+    .description(
+      'run the tasks of the pipelines in these files, queued by any trigger, until SIGTERM or SIGINT',
+    )
+    .argument('<files...>', 'pipeline files or globs (quote globs: "pipelines/*.ts")')
+    .option(
+      '--concurrency <n>',
+      'task runs processed at once (env PODLINE_CONCURRENCY, default 4)',
+      parseCount,
+    )
+    .option(
+      '--runtime <runtime>',
+      'where pod tasks run: kubernetes or process (env PODLINE_RUNTIME)',
+      parseRuntime,
+    )
+    .option('--namespace <ns>', 'namespace of pod tasks (env PODLINE_NAMESPACE)')
+    .option('--kube-context <context>', 'kubeconfig context (env PODLINE_KUBE_CONTEXT)')
+    .addHelpText(
+      'after',
+      '\nStart as many workers as you like against one DATABASE_URL. On SIGTERM or SIGINT a worker stops\nclaiming, lets running tasks finish (PODLINE_DRAIN_TIMEOUT_MS, default 60000), hands back the rest and exits 0.',
+    )
+    .action(async (files: string[], flags: WorkerFlags) => {
+      process.exitCode = await work(files, flags)
+    })
+}
+
+async function work(files: string[], flags: WorkerFlags): Promise<number> {
+  const settings = executionSettings(flags)
+  const { drainOnSignals, startEngine, timeAttempts } = await import('@podline/worker')
+  const say = (line: string) => process.stdout.write(`${line}\n`)
+  const engine = await startEngine({
+    patterns: files,
+    ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}),
+    ...(settings.dataDir ? { dataDir: settings.dataDir } : {}),
+    concurrency: settings.concurrency,
+    drainMs: settings.drainMs,
+    pods: settings.pods,
+    ...(settings.xcomSizeLimitBytes ? { xcomSizeLimitBytes: settings.xcomSizeLimitBytes } : {}),
+    log: (level, message, fields) => {
+      // Task log lines are stored with the run (`podline logs`); here only the worker's own trouble.
+      if ((level === 'warn' || level === 'error') && !fields?.task)
+        process.stderr.write(`${level}: ${message}\n`)
+    },
+    onAttempt: timeAttempts((e) => {
+      const head = `run ${e.runId} task ${e.task} attempt ${e.attempt}`
+      if (e.type === 'started') say(`${head} started`)
+      else {
+        const took = e.durationMs === undefined ? '' : ` in ${formatDuration(e.durationMs)}`
+        say(`${head} ${e.state}${took}${e.error ? `: ${firstLine(e.error)}` : ''}`)
+      }
+    }),
+  })
+  const names = engine.pipelines.map((l) => l.pipeline.name).join(', ')
+  say(
+    `worker ${engine.worker.id} started on ${engine.database.location}: ${names} (concurrency ${settings.concurrency})`,
+  )
+  const signal = await drainOnSignals(engine, (s) =>
+    say(`${s}: draining ${engine.worker.running} running task(s)`),
+  )
+  say(`worker ${engine.worker.id} stopped (${signal})`)
+  return 0
+}

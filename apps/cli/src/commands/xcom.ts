@@ -1,0 +1,40 @@
+import type { Command } from 'commander'
+import { printJson } from '../format.js'
+import { withOperatorStore } from '../open-store.js'
+import { checkRunId, unknownRun } from '../run-id.js'
+import { storeSettings } from '../settings.js'
+import { UsageError } from '../usage-error.js'
+
+export function registerXcom(program: Command): void {
+  program
+    .command('xcom')
+    .description('print an XCom of a task as JSON (default: its return_value, the task output)')
+    .argument('<runId>')
+    .argument('<task>')
+    .option('--key <key>', 'which XCom', 'return_value')
+    .action(async (runId: string, task: string, flags: { key: string }) => {
+      const id = checkRunId(runId)
+      await withOperatorStore(storeSettings(), async ({ database }) => {
+        const { runStatus, taskXcoms } = await import('@podline/runner')
+        const status = await runStatus(database, id)
+        if (!status) throw unknownRun(runId)
+        const run = status.tasks.find((t) => t.task === task)
+        if (!run) {
+          throw new UsageError(
+            `run ${id} has no task "${task}"; its tasks are ${status.tasks.map((t) => t.task).join(', ')}.`,
+          )
+        }
+        const rows = await taskXcoms(database, id, task)
+        const row = rows.find((r) => r.key === flags.key)
+        if (!row) {
+          const keys = rows.map((r) => r.key)
+          throw new UsageError(
+            `task ${task} of run ${id} (${run.state}) has no XCom "${flags.key}"; ${
+              keys.length ? `it has: ${keys.join(', ')}. Choose one with --key.` : 'it has none yet.'
+            }`,
+          )
+        }
+        printJson(row.value)
+      })
+    })
+}

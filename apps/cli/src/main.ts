@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander'
+import { registerCancel } from './commands/cancel.js'
+import { registerLogs } from './commands/logs.js'
+import { registerMigrate } from './commands/migrate.js'
+import { registerPlan } from './commands/plan.js'
+import { registerRetry } from './commands/retry.js'
+import { registerRun } from './commands/run.js'
+import { registerRuns } from './commands/runs.js'
+import { registerStatus } from './commands/status.js'
+import { registerTrigger } from './commands/trigger.js'
+import { registerWorker } from './commands/worker.js'
+import { registerXcom } from './commands/xcom.js'
+import { reportError } from './report-error.js'
+
+// Every verb loads the runner (drizzle, the database drivers) and tsx lazily, inside its action,
+// so `podline --help` and a mistyped flag answer at once.
+const program = new Command('podline')
+  .description('Typed data pipelines on PostgreSQL and Kubernetes.')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride()
+  .addHelpText(
+    'after',
+    '\nConfiguration: DATABASE_URL (else the embedded store in PODLINE_DATA_DIR, default .podline/),\nPODLINE_CONCURRENCY, PODLINE_RUNTIME, PODLINE_NAMESPACE, PODLINE_KUBE_CONTEXT, PODLINE_SIDECAR_IMAGE,\nPODLINE_SIDECAR_MODE, PODLINE_XCOM_LIMIT_BYTES, PODLINE_DRAIN_TIMEOUT_MS. Flags win over the environment.\nExit status: 0 success, 1 the work failed, 2 bad input or configuration.',
+  )
+
+for (const register of [
+  registerRun,
+  registerWorker,
+  registerTrigger,
+  registerRuns,
+  registerStatus,
+  registerLogs,
+  registerXcom,
+  registerCancel,
+  registerRetry,
+  registerMigrate,
+  registerPlan,
+]) {
+  register(program)
+}
+
+let code: number
+try {
+  await program.parseAsync()
+  code = typeof process.exitCode === 'number' ? process.exitCode : 0
+} catch (error) {
+  // Commander has already printed its own usage errors; help and --version end here with code 0.
+  code = error instanceof CommanderError ? (error.exitCode === 0 ? 0 : 2) : reportError(error)
+}
+// Exit now rather than wait for every handle (a pool, a timer) to close on its own.
+process.exit(code)

@@ -1,0 +1,50 @@
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
+import type { Store } from '@podline/runner'
+import type { StoreSettings } from './settings.js'
+import { UsageError } from './usage-error.js'
+
+/**
+ * Opens the store an operator verb reads or changes, never migrating it and never creating one: a
+ * verb pointed at the wrong place says so instead of answering from an empty store it just made.
+ */
+export async function openOperatorStore(settings: StoreSettings): Promise<Store> {
+  if (!settings.databaseUrl) {
+    const dir = resolve(settings.dataDir ?? '.podline')
+    if (!existsSync(resolve(dir, 'pgdata'))) {
+      throw new UsageError(
+        `there is no embedded store in ${dir}: nothing has run here yet. Set DATABASE_URL to reach a shared PostgreSQL, or PODLINE_DATA_DIR to the folder \`podline run\` used.`,
+      )
+    }
+  }
+  const [{ openStore }, { schemaState }] = await Promise.all([
+    import('@podline/runner'),
+    import('@podline/worker'),
+  ])
+  const store = await openStore({ ...settings, migrate: false })
+  try {
+    const state = await schemaState(store.database)
+    if (state === 'missing') {
+      throw new UsageError(
+        `the database at ${store.database.location} has no Podline schema. Create it with \`podline migrate\`.`,
+      )
+    }
+  } catch (error) {
+    await store.close()
+    throw error
+  }
+  return store
+}
+
+/** Runs `fn` with an operator store and closes it however `fn` ends. */
+export async function withOperatorStore<T>(
+  settings: StoreSettings,
+  fn: (store: Store) => Promise<T>,
+): Promise<T> {
+  const store = await openOperatorStore(settings)
+  try {
+    return await fn(store)
+  } finally {
+    await store.close()
+  }
+}

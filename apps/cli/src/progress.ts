@@ -1,0 +1,165 @@
+import type { TimedAttemptEvent } from '@podline/worker'
+import { firstLine, formatDuration } from './format.js'
+
+type Shown = 'pending' | 'running' | 'success' | 'failed' | 'retrying' | 'skipped' | 'cancelled'
+
+interface Row {
+  state: Shown
+  attempt: number
+  startedAt?: number
+  durationMs?: number
+  note?: string
+}
+
+const SYMBOL: Record<Shown, string> = {
+  pending: '○',
+  running: '◌',
+  retrying: '◌',
+  success: '✓',
+  failed: '✗',
+  skipped: '↷',
+  cancelled: '↷',
+}
+
+/** What a finished run's tasks ended as, from the store: tasks that never ran get no attempt event. */
+export interface FinalTask {
+  task: string
+  state: string
+}
+
+/** Live progress of `podline run`: a redrawn list on a terminal, one plain line per change elsewhere. */
+export interface Progress {
+  onAttempt(event: TimedAttemptEvent): void
+  finish(tasks: readonly FinalTask[]): void
+}
+
+export function createProgress(tasks: readonly string[], out: NodeJS.WriteStream = process.stderr): Progress {
+  const rows = new Map<string, Row>(tasks.map((t) => [t, { state: 'pending', attempt: 0 }]))
+  return out.isTTY ? new TtyProgress(rows, out) : new PlainProgress(rows, out)
+}
+
+function apply(row: Row, event: TimedAttemptEvent): void {
+  row.attempt = event.attempt
+  if (event.type === 'started') {
+    row.state = 'running'
+    row.startedAt = performance.now()
+    delete row.note
+    return
+  }
+  if (event.durationMs !== undefined) row.durationMs = event.durationMs
+  switch (event.state) {
+    case 'success':
+      row.state = 'success'
+      break
+    case 'failed':
+      row.state = 'failed'
+      row.note = firstLine(event.error)
+      break
+    case 'up_for_retry':
+      row.state = 'retrying'
+      row.note = `attempt ${event.attempt} failed: ${firstLine(event.error)}`
+      break
+    case 'lost':
+      row.state = 'cancelled'
+      break
+  }
+}
+
+function finalState(state: string): Shown | undefined {
+  if (state === 'skipped' || state === 'upstream_failed') return 'skipped'
+  if (state === 'cancelled') return 'cancelled'
+  if (state === 'success' || state === 'failed') return state
+  return undefined
+}
+
+class PlainProgress implements Progress {
+  constructor(
+    private readonly rows: Map<string, Row>,
+    private readonly out: NodeJS.WritableStream,
+  ) {}
+
+  onAttempt(event: TimedAttemptEvent): void {
+    const row = this.rows.get(event.task)
+    if (!row) return
+    apply(row, event)
+    const attempt = event.attempt > 1 ? ` (attempt ${event.attempt})` : ''
+    const took =
+      event.type === 'finished' && event.durationMs !== undefined
+        ? ` in ${formatDuration(event.durationMs)}`
+        : ''
+    const words: Record<Shown, string> = {
+      pending: 'pending',
+      running: 'started',
+      success: 'succeeded',
+      failed: 'failed',
+      retrying: 'failed, will retry',
+      skipped: 'skipped',
+      cancelled: 'was cancelled',
+    }
+    const note = row.note && row.state !== 'running' ? `: ${row.note}` : ''
+    this.out.write(`task ${event.task}${attempt} ${words[row.state]}${took}${note}\n`)
+  }
+
+  finish(tasks: readonly FinalTask[]): void {
+    for (const t of tasks) {
+      const row = this.rows.get(t.task)
+      const state = finalState(t.state)
+      // Only tasks that never started need a line: the others reported their own end.
+      if (row && state && row.state === 'pending')
+        this.out.write(`task ${t.task} ${t.state.replace('_', ' ')}\n`)
+    }
+  }
+}
+
+class TtyProgress implements Progress {
+  #drawn = 0
+  readonly #timer: NodeJS.Timeout
+
+  constructor(
+    private readonly rows: Map<string, Row>,
+    private readonly out: NodeJS.WriteStream,
+  ) {
+    // Running tasks show a ticking duration, so redraw a few times a second while the run lasts.
+    this.#timer = setInterval(() => this.#draw(), 100)
+    this.#timer.unref()
+    this.#draw()
+  }
+
+  onAttempt(event: TimedAttemptEvent): void {
+    const row = this.rows.get(event.task)
+    if (!row) return
+    apply(row, event)
+    this.#draw()
+  }
+
+  finish(tasks: readonly FinalTask[]): void {
+    clearInterval(this.#timer)
+    for (const t of tasks) {
+      const row = this.rows.get(t.task)
+      const state = finalState(t.state)
+      if (row && state && (row.state === 'pending' || row.state === 'running' || row.state === 'retrying')) {
+        row.state = state
+        if (t.state === 'upstream_failed') row.note = 'an upstream task failed'
+      }
+    }
+    this.#draw()
+  }
+
+  #draw(): void {
+    const width = Math.max(...[...this.rows.keys()].map((k) => k.length))
+    const lines = [...this.rows].map(([task, row]) => {
+      const ms =
+        row.state === 'running' && row.startedAt !== undefined
+          ? performance.now() - row.startedAt
+          : row.durationMs
+      const time = row.state === 'pending' || row.state === 'skipped' ? '' : formatDuration(ms)
+      const attempt = row.attempt > 1 ? ` #${row.attempt}` : ''
+      const note = row.note ? `  ${row.note}` : ''
+      const columns = this.out.columns || 100
+      return `${SYMBOL[row.state]} ${task.padEnd(width)}${attempt}  ${time}${note}`.slice(0, columns - 1)
+    })
+    const up = this.#drawn > 0 ? `\x1b[${this.#drawn}A` : ''
+    this.out.write(`${up}${lines.map((l) => `\x1b[2K${l}`).join('\n')}\n`)
+    this.#drawn = lines.length
+  }
+}

@@ -1,0 +1,133 @@
+import type { AttemptEvent, Database, PodRuntimeOptions, Store, Worker, WorkerLog } from '@podline/runner'
+import { type LoadedPipeline, loadPipelines } from './load-pipelines.js'
+import { SchemaNotReadyError } from './schema-not-ready-error.js'
+import { schemaState } from './schema-state.js'
+
+export interface EngineOptions {
+  /** Pipeline files and globs, relative to `cwd`. */
+  patterns: readonly string[]
+  cwd?: string
+  /** PostgreSQL URL; without it (and without DATABASE_URL) the embedded store in `dataDir`. */
+  databaseUrl?: string
+  dataDir?: string
+  /** Task runs processed at once. Default 4. */
+  concurrency?: number
+  /** How long `stop()` lets running attempts finish before handing them back to the queue. Default 60 s. */
+  drainMs?: number
+  /** Used only when a loaded pipeline has pod tasks. */
+  pods?: Omit<PodRuntimeOptions, 'xcomSizeLimitBytes'>
+  xcomSizeLimitBytes?: number
+  log?: WorkerLog
+  onAttempt?: (event: AttemptEvent) => void
+}
+
+export type EngineState = 'running' | 'draining' | 'stopped'
+
+/** A started worker over its store and the pipelines it loaded; what `podline worker` and apps/worker run. */
+export interface Engine {
+  readonly worker: Worker
+  readonly database: Database
+  readonly pipelines: readonly LoadedPipeline[]
+  readonly state: EngineState
+  /** Stops claiming, lets held attempts finish (up to `drainMs`, then releases them), closes the store. Idempotent. */
+  stop(): Promise<void>
+}
+
+/**
+ * Loads the pipeline files, opens the store, checks its schema and starts a worker. Files are loaded
+ * before the store is opened so a bad file fails fast without touching the database.
+ */
+export async function startEngine(options: EngineOptions): Promise<Engine> {
+  const pipelines = await loadPipelines(options.patterns, options.cwd)
+  const runner = await import('@podline/runner')
+  const store = await runner.openStore({
+    migrate: false,
+    ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+  })
+  const cleanup: Array<() => Promise<void>> = [() => store.close()]
+  try {
+    await ensureSchema(store)
+    const hasPods = pipelines.some((l) => l.pipeline.tasks.some((t) => t.kind === 'pod'))
+    const pods = hasPods
+      ? await runner.createPodRuntime({
+          ...options.pods,
+          ...(options.xcomSizeLimitBytes ? { xcomSizeLimitBytes: options.xcomSizeLimitBytes } : {}),
+        })
+      : undefined
+    const worker = new runner.Worker({
+      database: store.database,
+      pipelines: pipelines.map((l) => l.pipeline),
+      concurrency: options.concurrency ?? 4,
+      ...(pods ? { pods } : {}),
+      ...(options.xcomSizeLimitBytes ? { xcomSizeLimitBytes: options.xcomSizeLimitBytes } : {}),
+      ...(options.log ? { log: options.log } : {}),
+      ...(options.onAttempt ? { onAttempt: options.onAttempt } : {}),
+    })
+    await worker.start()
+    return createEngine(worker, store, pipelines, options.drainMs ?? 60_000)
+  } catch (error) {
+    for (const fn of cleanup.reverse()) await fn().catch(() => {})
+    throw error
+  }
+}
+
+async function ensureSchema(store: Store): Promise<void> {
+  const { database } = store
+  const state = await schemaState(database)
+  if (state === 'current') return
+  // The embedded store belongs to this process alone, so it migrates itself; a shared PostgreSQL is
+  // migrated on purpose, once, by an operator or a deploy job.
+  if (database.driver === 'pglite') return database.migrate()
+  throw new SchemaNotReadyError(
+    state === 'missing'
+      ? `the database at ${database.location} has no Podline schema. Create it with \`podline migrate\` (same DATABASE_URL), then start the worker again.`
+      : `the database at ${database.location} has an older Podline schema than this worker expects. Apply the new migrations with \`podline migrate\`, then start the worker again.`,
+  )
+}
+
+function createEngine(worker: Worker, store: Store, pipelines: LoadedPipeline[], drainMs: number): Engine {
+  let state: EngineState = 'running'
+  let stopping: Promise<void> | undefined
+  return {
+    worker,
+    database: store.database,
+    pipelines,
+    get state() {
+      return state
+    },
+    stop() {
+      stopping ??= (async () => {
+        state = 'draining'
+        try {
+          await worker.stop({ drainMs })
+        } finally {
+          await store.close()
+          state = 'stopped'
+        }
+      })()
+      return stopping
+    },
+  }
+}
+
+/**
+ * Drains the engine on the first SIGTERM or SIGINT and resolves with that signal once it has
+ * stopped; a second signal during the drain gives up on it and exits 1 at once.
+ */
+export function drainOnSignals(
+  engine: Engine,
+  onSignal?: (signal: NodeJS.Signals) => void,
+): Promise<NodeJS.Signals> {
+  return new Promise((resolve, reject) => {
+    let received: NodeJS.Signals | undefined
+    const handle = (signal: NodeJS.Signals) => {
+      if (received) process.exit(1)
+      received = signal
+      onSignal?.(signal)
+      engine.stop().then(() => resolve(signal), reject)
+    }
+    process.on('SIGTERM', handle)
+    process.on('SIGINT', handle)
+  })
+}

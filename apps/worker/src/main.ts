@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+import type { DatabaseUnreachableError } from '@podline/runner'
+import { pino } from 'pino'
+import { timeAttempts } from './attempt-timer.js'
+import { ConfigError, configFromEnv, type WorkerConfig } from './config.js'
+import { drainOnSignals, type Engine, startEngine } from './engine.js'
+import { createHttpServer } from './http-server.js'
+import { createMetrics } from './metrics.js'
+import { PipelineFileError } from './pipeline-file-error.js'
+import { SchemaNotReadyError } from './schema-not-ready-error.js'
+
+const log = pino({ level: process.env.PODLINE_LOG_LEVEL ?? 'info', base: { pid: process.pid } })
+
+let config: WorkerConfig
+try {
+  config = configFromEnv()
+  log.level = config.logLevel
+} catch (error) {
+  log.fatal({ err: error }, (error as Error).message)
+  process.exit(error instanceof ConfigError ? 2 : 1)
+}
+
+const metrics = createMetrics()
+let engine: Engine | undefined
+const server = createHttpServer({
+  ready: () => engine?.state === 'running',
+  registry: metrics.registry,
+})
+
+// Until the engine runs there is nothing to drain: a signal during start-up just ends the process.
+const early = (signal: NodeJS.Signals) => {
+  log.info({ signal }, 'signal before the worker started; exiting')
+  process.exit(0)
+}
+process.once('SIGTERM', early)
+process.once('SIGINT', early)
+
+await new Promise<void>((resolve) => server.listen(config.httpPort, resolve))
+const address = server.address()
+log.info({ port: typeof address === 'object' && address ? address.port : config.httpPort }, 'http listening')
+
+try {
+  engine = await startEngine({
+    patterns: config.patterns,
+    databaseUrl: config.databaseUrl,
+    concurrency: config.concurrency,
+    drainMs: config.drainMs,
+    pods: config.pods,
+    ...(config.xcomSizeLimitBytes ? { xcomSizeLimitBytes: config.xcomSizeLimitBytes } : {}),
+    log: (level, message, fields) => log[level](fields ?? {}, message),
+    onAttempt: timeAttempts((event) => {
+      metrics.onAttempt(event)
+      const { type, ...fields } = event
+      if (type === 'started') log.info(fields, `task ${event.task} started`)
+      else log[event.state === 'failed' ? 'warn' : 'info'](fields, `task ${event.task} ${event.state}`)
+    }),
+  })
+} catch (error) {
+  const usage =
+    [PipelineFileError, SchemaNotReadyError].some((c) => error instanceof c) || isUnreachable(error)
+  log.fatal({ err: error }, (error as Error).message)
+  process.exit(usage ? 2 : 1)
+}
+process.off('SIGTERM', early)
+process.off('SIGINT', early)
+metrics.attach(engine)
+log.info(
+  {
+    workerId: engine.worker.id,
+    pipelines: engine.pipelines.map((l) => l.pipeline.name),
+    concurrency: config.concurrency,
+  },
+  'worker ready',
+)
+
+const signal = await drainOnSignals(engine, (s) =>
+  log.info({ signal: s, running: engine?.worker.running }, 'draining'),
+)
+log.info({ signal }, 'worker stopped')
+await new Promise<void>((resolve) => server.close(() => resolve()))
+process.exit(0)
+
+function isUnreachable(error: unknown): error is DatabaseUnreachableError {
+  return error instanceof Error && error.name === 'DatabaseUnreachableError'
+}
