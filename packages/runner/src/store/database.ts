@@ -50,7 +50,9 @@ export function redactUrl(url: string): string {
 
 export async function openDatabase(options: DatabaseOptions = {}): Promise<Database> {
   const url = options.databaseUrl ?? process.env.DATABASE_URL
-  return url ? openPostgres(url, options.poolSize ?? 4) : openPglite(resolve(options.dataDir ?? '.podline'))
+  return url
+    ? openPostgres(url, options.poolSize ?? 4)
+    : openPglite(resolve(options.dataDir ?? (process.env.PODLINE_DATA_DIR || '.podline')))
 }
 
 async function openPostgres(url: string, poolSize: number): Promise<Database> {
