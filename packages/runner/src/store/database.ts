@@ -4,6 +4,7 @@ import type { PGlite } from '@electric-sql/pglite'
 import type { SQL } from 'drizzle-orm'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import type { Sql } from 'postgres'
+import { lockEmbeddedStore } from './embedded-lock.js'
 import { MIGRATIONS_FOLDER } from './migrations-folder.js'
 import * as schema from './schema.js'
 
@@ -107,10 +108,12 @@ async function openPglite(dataDir: string): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite')
   const { drizzle } = await import('drizzle-orm/pglite')
   mkdirSync(dataDir, { recursive: true })
+  const unlock = lockEmbeddedStore(dataDir)
   let client: PGlite
   try {
     client = await PGlite.create(resolve(dataDir, 'pgdata'))
   } catch (error) {
+    unlock()
     throw new DatabaseUnreachableError(
       `cannot open the embedded store in ${dataDir}: ${error instanceof Error ? error.message : String(error)}. ` +
         'Another podline process may hold it; stop it, or point DATABASE_URL at PostgreSQL.',
@@ -133,6 +136,9 @@ async function openPglite(dataDir: string): Promise<Database> {
       const { migrate } = await import('drizzle-orm/pglite/migrator')
       await migrate(drizzle({ client }), { migrationsFolder: MIGRATIONS_FOLDER })
     },
-    close: () => client.close(),
+    async close() {
+      await client.close()
+      unlock()
+    },
   }
 }
