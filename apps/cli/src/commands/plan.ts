@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { checkParamsOrExplain } from '../check-params.js'
 import { parseParams } from '../parse-params.js'
+import { executionSettings } from '../settings.js'
 import { UsageError } from '../usage-error.js'
 
 interface PlanFlags {
@@ -10,7 +11,11 @@ interface PlanFlags {
 }
 
 /** The shape `podline plan` expects of the runner's renderPods; checked at run time (see below). */
-type RenderPods = (pipeline: unknown, params: unknown, options: { task?: string }) => unknown
+type RenderPods = (
+  pipeline: unknown,
+  params: unknown,
+  options: { task?: string; namespace?: string; sidecarImage?: string; sidecarMode?: string },
+) => unknown
 
 export function registerPlan(program: Command): void {
   program
@@ -48,7 +53,13 @@ export function registerPlan(program: Command): void {
         process.exitCode = 1
         return
       }
-      const rendered = await renderPods(pipeline, params, flags.task ? { task: flags.task } : {})
+      const { pods: settings } = executionSettings({})
+      const rendered = await renderPods(pipeline, params, {
+        ...(flags.task ? { task: flags.task } : {}),
+        ...(settings.kube?.namespace ? { namespace: settings.kube.namespace } : {}),
+        ...(settings.sidecarImage ? { sidecarImage: settings.sidecarImage } : {}),
+        ...(settings.sidecarMode ? { sidecarMode: settings.sidecarMode } : {}),
+      })
       const pods = Array.isArray(rendered) ? rendered : [rendered]
       if (pods.length === 0) return void process.stdout.write(`# ${pipeline.name} has no pod tasks\n`)
       const { stringify } = await import('yaml')
