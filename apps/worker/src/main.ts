@@ -61,9 +61,14 @@ try {
   log.fatal({ err: error }, (error as Error).message)
   process.exit(usage ? 2 : 1)
 }
+metrics.attach(engine)
+// Drain handlers before dropping the early ones and before the announcement: whoever waits for
+// "worker ready" may signal at once, and a signal with no handler would kill the process outright.
+const stopped = drainOnSignals(engine, (s) =>
+  log.info({ signal: s, running: engine?.worker.running }, 'draining'),
+)
 process.off('SIGTERM', early)
 process.off('SIGINT', early)
-metrics.attach(engine)
 log.info(
   {
     workerId: engine.worker.id,
@@ -72,10 +77,7 @@ log.info(
   },
   'worker ready',
 )
-
-const signal = await drainOnSignals(engine, (s) =>
-  log.info({ signal: s, running: engine?.worker.running }, 'draining'),
-)
+const signal = await stopped
 log.info({ signal }, 'worker stopped')
 await new Promise<void>((resolve) => server.close(() => resolve()))
 process.exit(0)

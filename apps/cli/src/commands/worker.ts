@@ -64,12 +64,14 @@ async function work(files: string[], flags: WorkerFlags): Promise<number> {
     }),
   })
   const names = engine.pipelines.map((l) => l.pipeline.name).join(', ')
+  // Handlers first, announcement second: whoever waits for the line may signal at once.
+  const stopped = drainOnSignals(engine, (s) =>
+    say(`${s}: draining ${engine.worker.running} running task(s)`),
+  )
   say(
     `worker ${engine.worker.id} started on ${engine.database.location}: ${names} (concurrency ${settings.concurrency})`,
   )
-  const signal = await drainOnSignals(engine, (s) =>
-    say(`${s}: draining ${engine.worker.running} running task(s)`),
-  )
+  const signal = await stopped
   say(`worker ${engine.worker.id} stopped (${signal})`)
   return 0
 }
