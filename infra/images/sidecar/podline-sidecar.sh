@@ -3,7 +3,8 @@
 #
 # Contract (the runner builds the same script inline for the default alpine image; the output must
 # stay byte-identical for the same file):
-#   - on start, write this shell's PID to /airflow/xcom/.sidecar.pid (exec mode signals that PID);
+#   - on start, write this shell's PID to .sidecar.pid beside the result, /airflow/xcom/.sidecar.pid by
+#     default (exec mode signals that PID);
 #   - wait;
 #   - on SIGTERM (native sidecar: the kubelet stops it once `base` has exited) or SIGINT (exec mode:
 #     the runner runs `kill -INT` through the exec API), print exactly one frame and exit 0:
@@ -16,7 +17,7 @@
 set -u
 
 xcom_path="${PODLINE_XCOM_PATH:-/airflow/xcom/return.json}"
-pid_file="${PODLINE_SIDECAR_PID_FILE:-/airflow/xcom/.sidecar.pid}"
+pid_file="${PODLINE_SIDECAR_PID_FILE:-$(dirname "$xcom_path")/.sidecar.pid}"
 sleeper=''
 
 emit() {
