@@ -158,6 +158,7 @@ export class Worker {
     this.#unlisten.push(
       await database.listen(CANCEL_CHANNEL, (runId) => this.#abortRun(runId, 'the run was cancelled')),
     )
+    this.#lastBeat = Date.now()
     this.#timers.push(setInterval(() => void this.#heartbeat(), this.#o.heartbeatMs))
     this.#timers.push(setInterval(() => void this.#reconcile(), this.#o.reconcileMs))
     this.#loop = this.#claimLoop()
@@ -388,21 +389,24 @@ export class Worker {
   }
 
   async #heartbeat(): Promise<void> {
+    // Cut off from the database for longer than the lease: another worker may already run these
+    // tasks, and this one could never complete them, so stop them now. Checked on every tick, not
+    // only when a heartbeat fails: in a real partition the previous heartbeat hangs instead.
+    if (Date.now() - this.#lastBeat > this.#o.leaseMs) {
+      for (const h of this.#held.values())
+        h.controller.abort(new LeaseLostError('lost the database for longer than the lease'))
+    }
     const ids = [...this.#held.keys()]
+    // The server sets the new expiry at some point after this; counting from the send is the safe side.
+    const sentAt = Date.now()
     try {
       const still = await heartbeat(this.#o.database, this.id, ids, this.#o.leaseMs)
-      this.#lastBeat = Date.now()
+      this.#lastBeat = Math.max(this.#lastBeat, sentAt)
       for (const id of ids) {
         if (!still.has(id))
           this.#held.get(id)?.controller.abort(new LeaseLostError('the lease of this attempt was taken away'))
       }
     } catch (error) {
-      // Cut off from the database for longer than the lease: another worker may already run these
-      // tasks, and this one could never complete them, so stop them now.
-      if (Date.now() - this.#lastBeat > this.#o.leaseMs) {
-        for (const h of this.#held.values())
-          h.controller.abort(new LeaseLostError('lost the database for longer than the lease'))
-      }
       this.#log('warn', `heartbeat failed: ${(error as Error).message}`)
     }
   }

@@ -1,0 +1,65 @@
+import { pipeline } from '@podline/sdk'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Database, LeaseLostError, openDatabase, triggerPipeline, Worker } from '../index.js'
+import { freshDatabase } from '../testing/index.js'
+
+/*
+ * Regression: a worker cut off from the database kept running its task forever when its heartbeat
+ * query hung instead of failing (what a real network partition does: packets vanish, no error comes
+ * back). The lease check ran only in the heartbeat's error path, so it never ran; meanwhile another
+ * worker took the task over. The worker must abort work whose lease it can no longer have renewed.
+ */
+describe('a worker whose database stops answering', () => {
+  let url: string
+  let drop: () => Promise<void>
+  let database: Database
+
+  beforeAll(async () => {
+    ;({ url, drop } = await freshDatabase())
+    database = await openDatabase({ databaseUrl: url })
+  })
+  afterAll(async () => {
+    await database.close()
+    await drop()
+  })
+
+  it('aborts its task once the lease has passed, though no query ever fails', async () => {
+    let hang = false
+    // The same database, except that once `hang` is set no query ever returns.
+    const cutOff: Database = {
+      ...database,
+      rows: (query, executor) => (hang ? new Promise<never>(() => {}) : database.rows(query, executor)),
+    }
+    let started!: () => void
+    const running = new Promise<void>((r) => {
+      started = r
+    })
+    let worker: Worker | undefined
+    const aborted = new Promise<unknown>((resolve) => {
+      const p = pipeline('cut-off').task('wait', async (_inputs, { signal }) => {
+        started()
+        await new Promise((_, reject) => {
+          signal.addEventListener('abort', () => {
+            resolve(signal.reason)
+            reject(signal.reason)
+          })
+        })
+        return 1
+      })
+      void (async () => {
+        worker = new Worker({ database: cutOff, pipelines: [p], leaseMs: 600, reconcileMs: 60_000 })
+        await worker.start()
+        await triggerPipeline(database, p, {})
+        await running
+        hang = true
+      })()
+    })
+    const reason = await Promise.race([
+      aborted,
+      new Promise((r) => setTimeout(r, 10_000, 'still running after 10 s')),
+    ])
+    hang = false
+    await worker?.stop({ drainMs: 1000 })
+    expect(reason).toBeInstanceOf(LeaseLostError)
+  })
+})
