@@ -25,22 +25,22 @@ describe.skipIf(!kubectl)(
       const postgres = mustFind(objects, 'StatefulSet', 'postgres')
       expect(postgres.spec).toMatchObject({ replicas: 1, serviceName: 'postgres' })
       mustFind(objects, 'Service', 'postgres')
-      const secret = mustFind(objects, 'Secret', 'podline-db') as { stringData?: Record<string, string> }
+      const secret = mustFind<{ stringData?: Record<string, string> }>(objects, 'Secret', 'podline-db')
       expect(secret.stringData?.url).toMatch(/^postgres:\/\/.+@postgres:5432\//)
-      const worker = mustFind(objects, 'Deployment', 'podline-worker') as { spec: { replicas?: number } }
+      const worker = mustFind<{ spec: { replicas?: number } }>(objects, 'Deployment', 'podline-worker')
       expect(worker.spec.replicas).toBe(2)
       expect(JSON.stringify(worker)).toContain('"image":"podline-worker:dev"')
     })
 
     it('keda scales the worker Deployment from the queue, down to zero', () => {
       const objects = render('overlays/keda')
-      const scaled = mustFind(objects, 'ScaledObject', 'podline-worker') as {
+      const scaled = mustFind<{
         spec: {
           minReplicaCount: number
           scaleTargetRef: { name: string }
           triggers: { type: string; metadata: { query: string }; authenticationRef: { name: string } }[]
         }
-      }
+      }>(objects, 'ScaledObject', 'podline-worker')
       expect(scaled.spec.minReplicaCount).toBe(0)
       mustFind(objects, 'Deployment', scaled.spec.scaleTargetRef.name)
       const queries = scaled.spec.triggers.map((t) => t.metadata.query)
@@ -55,7 +55,7 @@ describe.skipIf(!kubectl)(
         })
       }
       // KEDA owns the count: a replicas field would fight it on every apply.
-      const worker = mustFind(objects, 'Deployment', 'podline-worker') as { spec: Record<string, unknown> }
+      const worker = mustFind<{ spec: Record<string, unknown> }>(objects, 'Deployment', 'podline-worker')
       expect(worker.spec).not.toHaveProperty('replicas')
       expect(find(objects, 'Secret', 'podline-db')).toBeUndefined()
     })

@@ -39,8 +39,13 @@ export function find(objects: KubeObject[], kind: string, name: string): KubeObj
   return objects.find((o) => o.kind === kind && o.metadata.name === name)
 }
 
-export function mustFind(objects: KubeObject[], kind: string, name: string): KubeObject {
+/** The object, typed as the caller reads it (`T` names the fields it relies on). */
+export function mustFind<T extends object = KubeObject>(
+  objects: KubeObject[],
+  kind: string,
+  name: string,
+): KubeObject & T {
   const found = find(objects, kind, name)
   if (!found) throw new Error(`no ${kind} named ${name} in the rendered manifests`)
-  return found
+  return found as KubeObject & T
 }

@@ -1,0 +1,149 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runLocal } from '@podline/runner'
+import { type AnyPipeline, type OutputsOf, type PodSpec, pipeline } from '@podline/sdk'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { clusterOf, probeCluster, title } from './support/cluster.js'
+import { createNamespace, deleteNamespace } from './support/namespace.js'
+
+// The pod scenarios of the runner's tests against the in-repo double, here on a real cluster.
+
+const probe = await probeCluster()
+const SMALL: PodSpec['resources'] = { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } }
+
+describe.skipIf(!probe.ok)(title('pod tasks on a real cluster', probe), () => {
+  let namespace = ''
+  const dataDir = mkdtempSync(join(tmpdir(), 'podline-e2e-'))
+
+  beforeAll(async () => {
+    namespace = await createNamespace(clusterOf(probe).core, 'podline-e2e-pods')
+  })
+  afterAll(async () => {
+    if (namespace) await deleteNamespace(clusterOf(probe).core, namespace)
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  /** runLocal on the embedded store with pods on the e2e cluster, in `ns` (default: this file's). */
+  function run<P extends AnyPipeline>(p: P, ns = namespace): Promise<OutputsOf<P>> {
+    const cluster = clusterOf(probe)
+    const any: AnyPipeline = p
+    return runLocal(
+      any,
+      {},
+      {
+        dataDir: join(dataDir, p.name),
+        runtime: 'kubernetes',
+        kube: { kubeconfig: cluster.kubeconfig, context: cluster.context, namespace: ns },
+      },
+    )
+  }
+
+  const SIDECARS: [string, { image?: string; mode?: 'native' | 'exec' }][] = [
+    ['native sidecar (alpine, inline script)', {}],
+    ['exec-mode sidecar', { mode: 'exec' }],
+  ]
+  const ourImage = probe.ok ? probe.cluster.sidecarImage : undefined
+  if (ourImage) SIDECARS.push([`native sidecar (${ourImage})`, { image: ourImage }])
+
+  it.each(SIDECARS)('XCom round trip through the %s', async (_name, sidecar) => {
+    const p = pipeline('e2e-xcom')
+      .pod(
+        'produce',
+        { output: z.object({ key1: z.string(), key2: z.number() }), sidecar },
+        {
+          image: 'alpine:3.20',
+          command: ['sh', '-c', `printf '{"key1":"value1","key2":42}' > /airflow/xcom/return.json`],
+          resources: SMALL,
+        },
+      )
+      .task('consume', { needs: ['produce'] }, async ({ produce }) => ({ got: produce.key1 }))
+    const outputs = await run(p)
+    expect(outputs.produce).toEqual({ key1: 'value1', key2: 42 })
+    expect(outputs.consume).toEqual({ got: 'value1' })
+  })
+
+  it('fails fast on an image that cannot be pulled', async () => {
+    // A schedule timeout longer than the test's: only the pull-failure detection can end it in time.
+    const p = pipeline('e2e-bad-image').pod(
+      'pull',
+      { scheduleTimeout: '30m' },
+      { image: 'registry.invalid/podline/no-such-image:0', resources: SMALL },
+    )
+    await expect(run(p)).rejects.toThrow(/ImagePullBackOff|ErrImagePull/)
+  })
+
+  it('reports OOMKilled for a container over its memory limit', async () => {
+    const p = pipeline('e2e-oom').pod(
+      'hog',
+      {},
+      {
+        image: 'alpine:3.20',
+        // `tail` buffers a newline-free stream without bound.
+        command: ['sh', '-c', 'tail /dev/zero'],
+        resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '32Mi' } },
+      },
+    )
+    await expect(run(p)).rejects.toThrow(/OOMKilled/)
+  })
+
+  it('reports the exit code of a failing container', async () => {
+    const p = pipeline('e2e-exit').pod(
+      'fail',
+      {},
+      { image: 'alpine:3.20', command: ['sh', '-c', 'exit 3'], resources: SMALL },
+    )
+    await expect(run(p)).rejects.toThrow(/exit code 3/)
+  })
+
+  it('fails a pod that cannot be scheduled once its schedule timeout passes', async () => {
+    const p = pipeline('e2e-pending').pod(
+      'stuck',
+      { scheduleTimeout: '15s' },
+      {
+        image: 'alpine:3.20',
+        command: ['true'],
+        nodeSelector: { 'podline.dev/e2e': 'no-such-node' },
+        resources: SMALL,
+      },
+    )
+    await expect(run(p)).rejects.toThrow(/pending|unschedulable|schedul/i)
+  })
+
+  describe('in a namespace whose ResourceQuota requires limits', () => {
+    let quotaNamespace = ''
+    beforeAll(async () => {
+      const { core } = clusterOf(probe)
+      quotaNamespace = await createNamespace(core, 'podline-e2e-quota')
+      await core.createNamespacedResourceQuota({
+        namespace: quotaNamespace,
+        body: {
+          metadata: { name: 'require-limits' },
+          spec: { hard: { 'limits.memory': '2Gi', 'limits.cpu': '4' } },
+        },
+      })
+    })
+    afterAll(async () => {
+      if (quotaNamespace) await deleteNamespace(clusterOf(probe).core, quotaNamespace)
+    })
+
+    it('names the failed quota when the base container has no limits (403)', async () => {
+      const p = pipeline('e2e-quota-403').pod('bare', {}, { image: 'alpine:3.20', command: ['true'] })
+      await expect(run(p, quotaNamespace)).rejects.toThrow(/forbidden: failed quota/)
+    })
+
+    it('admits the pod once the base container has limits: the sidecar carries its own', async () => {
+      const p = pipeline('e2e-quota-ok').pod(
+        'limited',
+        {},
+        {
+          image: 'alpine:3.20',
+          command: ['sh', '-c', `printf '{"ok":true}' > /airflow/xcom/return.json`],
+          resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '64Mi' } },
+        },
+      )
+      expect((await run(p, quotaNamespace)).limited).toEqual({ ok: true })
+    })
+  })
+})
