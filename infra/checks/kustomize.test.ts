@@ -47,6 +47,11 @@ describe.skipIf(!kubectl)(
       expect(queries).toContain(
         "SELECT count(*) FROM podline.task_runs WHERE state = 'queued' AND available_at <= now()",
       )
+      // Claimable retries, and tasks still running (else scaling in would drain their workers).
+      expect(queries).toContain(
+        "SELECT count(*) FROM podline.task_runs WHERE state = 'up_for_retry' AND available_at <= now()",
+      )
+      expect(queries).toContain("SELECT count(*) FROM podline.task_runs WHERE state = 'running'")
       for (const trigger of scaled.spec.triggers) {
         expect(trigger.type).toBe('postgresql')
         const auth = mustFind(objects, 'TriggerAuthentication', trigger.authenticationRef.name)

@@ -45,10 +45,9 @@ async function reach(env: NodeJS.ProcessEnv): Promise<Probe> {
   try {
     await Promise.race([kc.makeApiClient(k8s.VersionApi).getCode(), timeout])
   } catch (error) {
-    return {
-      ok: false,
-      reason: `the Kubernetes API at ${server} does not answer: ${(error as Error).message}`,
-    }
+    // client-node's errors carry the response body on further lines; the reason stays one line.
+    const [message] = (error as Error).message.split('\n')
+    return { ok: false, reason: `the Kubernetes API at ${server} does not answer: ${message}` }
   } finally {
     clearTimeout(timer)
   }
