@@ -38,8 +38,10 @@ export interface Engine {
  * before the store is opened so a bad file fails fast without touching the database.
  */
 export async function startEngine(options: EngineOptions): Promise<Engine> {
-  const pipelines = await loadPipelines(options.patterns, options.cwd)
+  // The runner loads before the files register tsx's hooks, which would otherwise route each of its
+  // modules through tsx's loader thread.
   const runner = await import('@podline/runner')
+  const pipelines = await loadPipelines(options.patterns, options.cwd)
   const store = await runner.openStore({
     migrate: false,
     ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),

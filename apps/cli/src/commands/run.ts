@@ -3,6 +3,7 @@ import { checkParamsOrExplain } from '../check-params.js'
 import { embeddedSchemaIsCurrent, rememberEmbeddedSchema } from '../embedded-schema-marker.js'
 import { printJson } from '../format.js'
 import { parseParams } from '../parse-params.js'
+import { preloadEmbeddedDriver } from '../preload-embedded-driver.js'
 import { createProgress } from '../progress.js'
 import { executionSettings, parseCount, parseRuntime } from '../settings.js'
 
@@ -38,9 +39,13 @@ export function registerRun(program: Command): void {
 async function run(file: string, flags: RunFlags): Promise<number> {
   const params = parseParams(flags.params)
   const settings = executionSettings(flags)
-  const { choosePipeline, loadPipelineFile, timeAttempts } = await import('@podline/worker')
+  // The runner (and the embedded driver) load before the pipeline file registers tsx: see preloadEmbeddedDriver.
+  const [
+    { runLocal, runStatus, openStore, TaskRunError },
+    { choosePipeline, loadPipelineFile, timeAttempts },
+  ] = await Promise.all([import('@podline/runner'), import('@podline/worker')])
+  if (!settings.databaseUrl) await preloadEmbeddedDriver()
   const pipeline = choosePipeline(await loadPipelineFile(file), flags.pipeline, file)
-  const { runLocal, runStatus, openStore, TaskRunError } = await import('@podline/runner')
   // Checked before the store is opened: invalid params create nothing, not even an empty store.
   await checkParamsOrExplain(pipeline, params)
 
