@@ -55,7 +55,7 @@ export async function startWorker(
   }
 }
 
-/** What `podline trigger … --wait --json` prints on its last line. */
+/** What `podline trigger … --wait --json` prints. */
 export interface TriggerResult {
   runId: string
   state: string
@@ -75,8 +75,8 @@ export async function triggerAndWait(pipeline: string, env: NodeJS.ProcessEnv): 
       throw new Error(`podline trigger ${pipeline} failed: ${error.stderr ?? error}`)
     },
   )
-  const last = stdout.trim().split('\n').at(-1) ?? ''
-  return JSON.parse(last) as TriggerResult
+  // With --json the output is one JSON document (pretty-printed over several lines).
+  return JSON.parse(stdout) as TriggerResult
 }
 
 export async function migrate(databaseUrl: string): Promise<void> {
