@@ -12,7 +12,7 @@ export default pipeline('e2e-reattach')
     { output: z.object({ key1: z.string() }), onFinish: 'keep_pod' },
     {
       image: 'alpine:3.20',
-      command: ['sh', '-c', `sleep 25; printf '{"key1":"reattached"}' > /airflow/xcom/return.json`],
+      command: ['sh', '-c', `sleep 25; printf '{"key1":"reattached"}' > "$PODLINE_XCOM_PATH"`],
       resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } },
     },
   )

@@ -11,7 +11,7 @@ async function slow(_inputs: unknown, ctx: TaskContext<Record<string, never>>): 
 function echoPod(n: number) {
   return {
     image: 'alpine:3.20',
-    command: ['sh', '-c', `printf '{"n":${n}}' > /airflow/xcom/return.json`],
+    command: ['sh', '-c', `printf '{"n":${n}}' > "$PODLINE_XCOM_PATH"`],
     resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } },
   }
 }
