@@ -42,11 +42,26 @@ export async function checkParams(p: AnyPipeline, params: unknown): Promise<Json
   return given as JsonValue
 }
 
-/** Creates a run from a stored plan (the CLI's `trigger`, which has no pipeline code loaded). */
+/**
+ * Creates a run from a stored plan (the CLI's `trigger`, which has no pipeline code loaded). Params
+ * are checked against the plan's JSON Schema when it has one; nothing is written when they fail.
+ */
 export async function triggerPlan(
   database: Database,
   plan: PipelinePlan,
   params: JsonValue,
 ): Promise<string> {
+  if (plan.paramsJsonSchema) {
+    const { Ajv2020 } = await import('ajv/dist/2020.js')
+    const validate = new Ajv2020({ allErrors: true, strict: false }).compile(plan.paramsJsonSchema)
+    if (!validate(params ?? {})) {
+      const issues = (validate.errors ?? []).map(
+        (e) => `${e.instancePath.slice(1).replaceAll('/', '.') || 'params'}: ${e.message}`,
+      )
+      throw new InvalidParamsError(
+        `params of pipeline "${plan.name}" failed validation: ${issues.join('; ')}; no run was created`,
+      )
+    }
+  }
   return createRun(database, plan, params)
 }

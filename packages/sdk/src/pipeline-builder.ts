@@ -1,3 +1,4 @@
+import type { StandardJSONSchemaV1 } from '@standard-schema/spec'
 import type { TaskContext } from './context.js'
 import { guardInputs } from './inputs.js'
 import type { IsJson, JsonValue } from './json.js'
@@ -229,8 +230,26 @@ function createPipeline(
       return add(def)
     },
     plan() {
-      plan ??= buildPlan(name, tasks, paramsSchema !== undefined, userVersion)
+      plan ??= buildPlan(
+        name,
+        tasks,
+        paramsSchema !== undefined,
+        userVersion,
+        paramsJsonSchemaOf(paramsSchema),
+      )
       return structuredClone(plan)
     },
   })
+}
+
+/** The params' input JSON Schema, when the schema library implements Standard JSON Schema. */
+function paramsJsonSchemaOf(schema: AnySchema | undefined): Record<string, unknown> | undefined {
+  const converter = (schema?.['~standard'] as { jsonSchema?: StandardJSONSchemaV1.Converter } | undefined)
+    ?.jsonSchema
+  try {
+    return converter?.input({ target: 'draft-2020-12' })
+  } catch {
+    // Some schemas (transforms, custom checks) have no JSON Schema: the worker still validates.
+    return undefined
+  }
 }

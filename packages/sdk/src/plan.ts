@@ -9,6 +9,12 @@ export interface PipelinePlan {
   /** A hash of the structure below (and of the pipeline's `version` option), stable across processes. */
   version: string
   hasParams: boolean
+  /**
+   * The JSON Schema of the params' input, when the params schema can produce one (Standard JSON
+   * Schema: zod 4, arktype, valibot with its converter). `podline trigger` checks params with it,
+   * since it has no pipeline code to run the schema itself.
+   */
+  paramsJsonSchema?: Record<string, unknown>
   tasks: PlanTask[]
 }
 
@@ -26,6 +32,7 @@ export function buildPlan(
   tasks: readonly TaskDefinition[],
   hasParams: boolean,
   userVersion?: string,
+  paramsJsonSchema?: Record<string, unknown>,
 ): PipelinePlan {
   const planTasks: PlanTask[] = tasks.map((t) => ({
     name: t.name,
@@ -43,9 +50,23 @@ export function buildPlan(
       : {}),
   }))
   const hash = createHash('sha256')
-    .update(canonicalJson({ name, hasParams, userVersion: userVersion ?? null, tasks: planTasks }))
+    .update(
+      canonicalJson({
+        name,
+        hasParams,
+        paramsJsonSchema,
+        userVersion: userVersion ?? null,
+        tasks: planTasks,
+      }),
+    )
     .digest('hex')
-  return { name, version: hash.slice(0, 16), hasParams, tasks: planTasks }
+  return {
+    name,
+    version: hash.slice(0, 16),
+    hasParams,
+    ...(paramsJsonSchema ? { paramsJsonSchema } : {}),
+    tasks: planTasks,
+  }
 }
 
 /** JSON with object keys sorted, so the hash does not depend on the order options were written in. */

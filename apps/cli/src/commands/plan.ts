@@ -10,13 +10,6 @@ interface PlanFlags {
   pipeline?: string
 }
 
-/** The shape `podline plan` expects of the runner's renderPods; checked at run time (see below). */
-type RenderPods = (
-  pipeline: unknown,
-  params: unknown,
-  options: { task?: string; namespace?: string; sidecarImage?: string; sidecarMode?: string },
-) => unknown
-
 export function registerPlan(program: Command): void {
   program
     .command('plan')
@@ -30,7 +23,6 @@ export function registerPlan(program: Command): void {
       const params = parseParams(flags.params)
       const { choosePipeline, loadPipelineFile } = await import('@podline/worker')
       const pipeline = choosePipeline(await loadPipelineFile(file), flags.pipeline, file)
-      const runner = await import('@podline/runner')
       await checkParamsOrExplain(pipeline, params)
       if (flags.task !== undefined) {
         const def = pipeline.tasks.find((t) => t.name === flags.task)
@@ -43,24 +35,15 @@ export function registerPlan(program: Command): void {
             `task "${flags.task}" is an inline task: it runs in the worker and creates no pod.`,
           )
       }
-      // renderPods comes with the runner's pod module; looked up by name so this verb builds (and
-      // says what is missing) against a runner without it.
-      const renderPods = (runner as Record<string, unknown>).renderPods as RenderPods | undefined
-      if (typeof renderPods !== 'function') {
-        process.stderr.write(
-          'podline: this build of @podline/runner does not export renderPods yet; `podline plan` needs it.\n',
-        )
-        process.exitCode = 1
-        return
-      }
+      // The pod module loads client-node, so it is imported only by the verbs that need it.
+      const { renderPods } = await import('@podline/runner/pods')
       const { pods: settings } = executionSettings({})
-      const rendered = await renderPods(pipeline, params, {
+      const pods = await renderPods(pipeline, params, {
         ...(flags.task ? { task: flags.task } : {}),
         ...(settings.kube?.namespace ? { namespace: settings.kube.namespace } : {}),
         ...(settings.sidecarImage ? { sidecarImage: settings.sidecarImage } : {}),
         ...(settings.sidecarMode ? { sidecarMode: settings.sidecarMode } : {}),
       })
-      const pods = Array.isArray(rendered) ? rendered : [rendered]
       if (pods.length === 0) return void process.stdout.write(`# ${pipeline.name} has no pod tasks\n`)
       const { stringify } = await import('yaml')
       process.stdout.write(pods.map((pod) => stringify(pod)).join('---\n'))

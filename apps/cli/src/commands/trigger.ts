@@ -28,7 +28,7 @@ export function registerTrigger(program: Command): void {
 async function trigger(name: string, flags: TriggerFlags): Promise<number> {
   const params = parseParams(flags.params)
   return withOperatorStore(storeSettings(), async ({ database }) => {
-    const { latestPlan, pipelineNames, triggerPlan } = await import('@podline/runner')
+    const { latestPlan, pipelineNames, triggerPlan, InvalidParamsError } = await import('@podline/runner')
     const plan = await latestPlan(database, name)
     if (!plan) {
       const known = await pipelineNames(database)
@@ -38,9 +38,13 @@ async function trigger(name: string, flags: TriggerFlags): Promise<number> {
         } A pipeline is registered when a worker that loads it starts (\`podline worker file.ts\`).`,
       )
     }
-    // A stored plan carries no params schema (schemas are code); the worker validates them again
-    // with the pipeline's schema and fails the run's tasks if they do not fit.
-    const runId = await triggerPlan(database, plan, params)
+    // The stored plan carries the params' JSON Schema when the schema library can produce one;
+    // triggerPlan checks it and creates nothing when it fails. Workers apply the real schema again.
+    const runId = await triggerPlan(database, plan, params).catch((error: unknown) => {
+      if (error instanceof InvalidParamsError)
+        throw new UsageError(`--params ${JSON.stringify(params)}: ${error.message}.`)
+      throw error
+    })
     if (!flags.wait) {
       if (flags.json) printJson({ runId, state: 'queued' })
       else process.stdout.write(`run ${runId} of ${name} queued\n`)
