@@ -19,34 +19,34 @@ export const FRAME_NONE = 'PODLINE-XCOM-NONE'
 /** Written by the sidecar next to the result, so compat mode can signal it with `kill -INT`. */
 export const SIDECAR_PID_FILE = '.sidecar.pid'
 
+/** Overrides where the sidecar writes its PID (the image's script reads the same variable). */
+export const PID_FILE_ENV = 'PODLINE_SIDECAR_PID_FILE'
+
 /**
  * Reads the result path from `PODLINE_XCOM_PATH` (default `/airflow/xcom/return.json`).
- * SIGTERM (native sidecars are terminated once the main containers exit) prints the frame and exits 0;
- * SIGINT (compat mode, sent through exec as Airflow does) exits 0 without printing. The sleep runs in
- * the background so the trap fires at once instead of after the sleep.
+ * SIGTERM (native sidecars are terminated once the main containers exit) or SIGINT (compat mode,
+ * sent through exec as Airflow does) prints the frame and exits 0. The sleep runs in the background
+ * so the trap fires at once instead of after the sleep.
  */
 export const SIDECAR_SCRIPT = `set -u
 file="\${PODLINE_XCOM_PATH:-/airflow/xcom/return.json}"
-dir=$(dirname "$file")
-sleeper=
-stop() { [ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null; }
-emit() {
-  stop
+pid_file="\${${PID_FILE_ENV}:-$(dirname "$file")/${SIDECAR_PID_FILE}}"
+sleeper=''
+finish() {
+  [ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null
   if [ -f "$file" ]; then
-    size=$(wc -c < "$file" | tr -d ' ')
+    size=$(($(wc -c <"$file")))
     sum=$(sha256sum "$file" | cut -d ' ' -f 1)
-    echo "${FRAME_BEGIN} ${FRAME_VERSION} $size $sum"
+    printf '${FRAME_BEGIN} ${FRAME_VERSION} %s %s\\n' "$size" "$sum"
     base64 "$file"
-    echo "${FRAME_END}"
+    printf '${FRAME_END}\\n'
   else
-    echo "${FRAME_NONE}"
+    printf '${FRAME_NONE}\\n'
   fi
   exit 0
 }
-trap emit TERM
-trap 'stop; exit 0' INT
-mkdir -p "$dir"
-echo $$ > "$dir/${SIDECAR_PID_FILE}"
+trap finish TERM INT
+printf '%s\\n' "$$" >"$pid_file"
 while :; do
   sleep 3600 &
   sleeper=$!

@@ -2,7 +2,7 @@ import { posix } from 'node:path'
 import type { V1Container, V1ResourceRequirements } from '@kubernetes/client-node'
 import type { PodRunOptions } from '@podline/sdk'
 import { mergePods } from './pod-merge.js'
-import { SIDECAR_PID_FILE, SIDECAR_SCRIPT } from './sidecar-script.js'
+import { PID_FILE_ENV, SIDECAR_PID_FILE, SIDECAR_SCRIPT } from './sidecar-script.js'
 
 export const BASE_CONTAINER = 'base'
 export const SIDECAR_CONTAINER = 'podline-xcom'
@@ -68,7 +68,10 @@ export function sidecarContainer(settings: SidecarSettings): V1Container {
     name: SIDECAR_CONTAINER,
     image: settings.image,
     command: ['sh', '-c', SIDECAR_SCRIPT],
-    env: [{ name: XCOM_PATH_ENV, value: settings.xcomPath }],
+    env: [
+      { name: XCOM_PATH_ENV, value: settings.xcomPath },
+      { name: PID_FILE_ENV, value: sidecarPidFile(settings) },
+    ],
     volumeMounts: [{ name: XCOM_VOLUME, mountPath: xcomDir(settings) }],
     resources: structuredClone(settings.resources),
     ...(settings.mode === 'native' ? { restartPolicy: 'Always' } : {}),

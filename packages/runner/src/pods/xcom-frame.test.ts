@@ -1,0 +1,166 @@
+import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { json } from '@podline/sdk'
+import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { TaskFailure } from '../executors/task-execution.js'
+import { SIDECAR_SCRIPT } from './sidecar-script.js'
+import { parseXcomFrame } from './xcom-frame.js'
+import { decodeResult, type ResultChecks } from './xcom-value.js'
+
+const checks: ResultChecks = { task: 'load', output: undefined, sizeLimitBytes: 1024 * 1024 }
+
+function frame(content: Buffer | string): string {
+  const bytes = Buffer.from(content)
+  const sha = createHash('sha256').update(bytes).digest('hex')
+  const b64 = bytes.toString('base64').replace(/(.{76})/g, '$1\n')
+  return `PODLINE-XCOM-BEGIN v1 ${bytes.length} ${sha}\n${b64}\nPODLINE-XCOM-END\n`
+}
+
+async function failureOf(promise: Promise<unknown> | (() => unknown)): Promise<TaskFailure> {
+  try {
+    await (typeof promise === 'function' ? promise() : promise)
+  } catch (error) {
+    expect(error).toBeInstanceOf(TaskFailure)
+    return error as TaskFailure
+  }
+  throw new Error('expected a TaskFailure')
+}
+
+/** Runs a sidecar script as the kubelet would: start, let base write, SIGTERM, collect stdout. */
+async function runSidecar(
+  script: string,
+  args: string[],
+  content: string | undefined,
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'podline-sidecar-'))
+  const file = join(dir, 'return.json')
+  const child = spawn('sh', ['-c', script, ...args], {
+    detached: true,
+    env: {
+      PATH: process.env.PATH,
+      PODLINE_XCOM_PATH: file,
+      PODLINE_SIDECAR_PID_FILE: join(dir, '.sidecar.pid'),
+    },
+  })
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+  const closed = new Promise((resolve) => child.on('close', resolve))
+  let out = ''
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString()
+  })
+  // The pid file is written once the traps are set: then SIGTERM is safe.
+  while (!existsSync(join(dir, '.sidecar.pid'))) await new Promise((r) => setTimeout(r, 10))
+  if (content !== undefined) await writeFile(file, content)
+  child.kill(signal)
+  const code = await exited
+  // A signal that lands between `sleep &` and `sleeper=$!` leaves the sleep holding stdout open; a
+  // container runtime kills it with the container, and so does this harness.
+  try {
+    process.kill(-child.pid!, 'SIGKILL')
+  } catch {}
+  await closed
+  expect(code).toBe(0)
+  return out
+}
+
+describe('parseXcomFrame', () => {
+  it('decodes a complete frame', async () => {
+    const bytes = parseXcomFrame(`some noise\n${frame('{"a":1}')}`, checks)
+    expect(await decodeResult(bytes!, checks)).toEqual({ a: 1 })
+  })
+
+  it('returns undefined for the no-file marker', () => {
+    expect(parseXcomFrame('PODLINE-XCOM-NONE\n', checks)).toBeUndefined()
+  })
+
+  it('reports a truncated frame with both lengths', async () => {
+    const full = frame(JSON.stringify({ long: 'x'.repeat(500) }))
+    const cut = full.slice(0, 200)
+    const failure = await failureOf(() => parseXcomFrame(cut, checks))
+    expect(failure.failureClass).toBe('fatal')
+    expect(failure.message).toMatch(/^the result frame was truncated: expected 511 bytes, got \d+/)
+  })
+
+  it('reports a checksum mismatch', async () => {
+    const good = frame('{"a":1}')
+    const bad = good.replace(
+      Buffer.from('{"a":1}').toString('base64'),
+      Buffer.from('{"a":2}').toString('base64'),
+    )
+    const failure = await failureOf(() => parseXcomFrame(bad, checks))
+    expect(failure.message).toMatch(/checksum mismatch/)
+    expect(failure.failureClass).toBe('fatal')
+  })
+
+  it('refuses a frame over the size limit from its header, before decoding', async () => {
+    const failure = await failureOf(() =>
+      parseXcomFrame(frame('x'.repeat(2048)), { ...checks, sizeLimitBytes: 1024 }),
+    )
+    expect(failure.message).toMatch(/is 2 KiB \(2048 bytes\), over the XCom size limit of 1 KiB \(1024 bytes/)
+  })
+
+  it('says so when the sidecar printed nothing', async () => {
+    const failure = await failureOf(() => parseXcomFrame('', checks))
+    expect(failure.message).toMatch(/printed no result frame/)
+  })
+})
+
+describe('decodeResult', () => {
+  it('gives no value for an empty or blank file', async () => {
+    expect(await decodeResult(Buffer.alloc(0), checks)).toBeUndefined()
+    expect(await decodeResult(Buffer.from('\n'), checks)).toBeUndefined()
+  })
+
+  it('names the parser position and the first bytes of invalid JSON', async () => {
+    const failure = await failureOf(decodeResult(Buffer.from('{key1: "v"}'), checks))
+    expect(failure.failureClass).toBe('fatal')
+    expect(failure.message).toMatch(/not valid JSON \(.*position 1.*\); it starts with "\{key1: \\"v\\"\}"/)
+  })
+
+  it('validates with the output schema and names the task and the issues', async () => {
+    const output = z.object({ count: z.number() })
+    expect(await decodeResult(Buffer.from('{"count":3}'), { ...checks, output })).toEqual({ count: 3 })
+    const failure = await failureOf(decodeResult(Buffer.from('{"count":"3"}'), { ...checks, output }))
+    expect(failure.message).toMatch(/the result of pod task "load" failed validation: count: /)
+    expect(failure.failureClass).toBe('fatal')
+    expect(await decodeResult(Buffer.from('[1]'), { ...checks, output: json<number[]>() })).toEqual([1])
+  })
+})
+
+describe('the sidecar script', () => {
+  for (const [what, content] of [
+    ['a JSON file', '{"key1": "v", "key2": 2}\n'],
+    ['a long file with unicode', JSON.stringify({ s: 'é✓'.repeat(300) })],
+    ['an empty file', ''],
+  ] as const) {
+    it(`prints a frame the parser accepts for ${what}`, async () => {
+      const out = await runSidecar(SIDECAR_SCRIPT, [], content)
+      expect(parseXcomFrame(out, checks)?.toString('utf8')).toBe(content)
+    })
+  }
+
+  it('prints the no-file marker when base wrote nothing', async () => {
+    expect(await runSidecar(SIDECAR_SCRIPT, [], undefined)).toBe('PODLINE-XCOM-NONE\n')
+  })
+
+  // The sidecar image's script must print byte-for-byte the same frames as the one in the pod spec.
+  const imageScript = join(import.meta.dirname, '../../../../infra/images/sidecar/podline-sidecar.sh')
+  it.skipIf(!existsSync(imageScript))(
+    'matches infra/images/sidecar/podline-sidecar.sh byte for byte',
+    async () => {
+      for (const content of ['{"a":1}', JSON.stringify({ s: 'x'.repeat(1000) }), '', undefined]) {
+        for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+          const ours = await runSidecar(SIDECAR_SCRIPT, [], content, signal)
+          const theirs = await runSidecar('. "$0"', [imageScript], content, signal)
+          expect(theirs).toBe(ours)
+        }
+      }
+    },
+  )
+})
