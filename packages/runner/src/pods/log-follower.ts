@@ -16,6 +16,7 @@ export interface LogFollowerOptions {
 // After the container ended, how long the open stream may take to deliver its tail before a catch-up read.
 const DRAIN_MS = 5000
 const MAX_RECONNECTS = 20
+const CLEAN_END_GRACE_MS = 2000
 
 /**
  * Streams one container's log (follow) line by line. When the stream drops while the container still
@@ -31,6 +32,10 @@ export class LogFollower {
   private current: { controller?: AbortController; ended: Promise<'clean' | 'error'> } | undefined
   private loop: Promise<void> | undefined
   private lastEnd: 'clean' | 'error' = 'error'
+  private markEnded: () => void = () => {}
+  private readonly ended = new Promise<void>((resolve) => {
+    this.markEnded = resolve
+  })
 
   constructor(
     private readonly kube: KubeClient,
@@ -52,6 +57,7 @@ export class LogFollower {
    */
   async finish(): Promise<void> {
     this.containerEnded = true
+    this.markEnded()
     if (!this.loop) return
     await Promise.race([this.loop, sleep(DRAIN_MS)])
     this.current?.controller?.abort()
@@ -60,12 +66,16 @@ export class LogFollower {
 
   stop(): void {
     this.containerEnded = true
+    this.markEnded()
     this.current?.controller?.abort()
   }
 
   private async run(): Promise<void> {
     for (let reconnects = 0; reconnects <= MAX_RECONNECTS && !this.options.signal.aborted; reconnects++) {
       this.lastEnd = await this.follow()
+      // A clean end almost always means the container ended, which the watch reports a moment
+      // later: wait for that rather than open a stream that would only re-read the log.
+      if (this.lastEnd === 'clean') await Promise.race([this.ended, sleep(CLEAN_END_GRACE_MS)])
       if (this.containerEnded) return
       await sleep(Math.min(2000, 100 * 2 ** reconnects), this.options.signal).catch(() => {})
     }

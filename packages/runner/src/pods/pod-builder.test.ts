@@ -9,7 +9,7 @@ import { buildPod } from './pod-builder.js'
 import { isValidLabelValue, labelValue, podLabels, podName } from './pod-identity.js'
 import { loadPodTemplate } from './pod-template.js'
 import { SIDECAR_SCRIPT } from './sidecar-script.js'
-import { resolveSidecar } from './xcom-sidecar.js'
+import { kubernetesLiteral, resolveSidecar } from './xcom-sidecar.js'
 
 const identity = { pipeline: 'nightly-etl', runId: 'run-0001', task: 'transform', attempt: 1 }
 
@@ -137,7 +137,7 @@ describe('buildPod', () => {
     expect(sidecar).toMatchObject({
       restartPolicy: 'Always',
       image: 'alpine:3.20',
-      command: ['sh', '-c', SIDECAR_SCRIPT],
+      command: ['sh', '-c', kubernetesLiteral(SIDECAR_SCRIPT)],
       volumeMounts: [{ name: 'xcom', mountPath: '/airflow/xcom' }],
       resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '50m', memory: '32Mi' } },
     })

@@ -67,7 +67,7 @@ export function sidecarContainer(settings: SidecarSettings): V1Container {
   return {
     name: SIDECAR_CONTAINER,
     image: settings.image,
-    command: ['sh', '-c', SIDECAR_SCRIPT],
+    command: ['sh', '-c', kubernetesLiteral(SIDECAR_SCRIPT)],
     env: [
       { name: XCOM_PATH_ENV, value: settings.xcomPath },
       { name: PID_FILE_ENV, value: sidecarPidFile(settings) },
@@ -76,4 +76,12 @@ export function sidecarContainer(settings: SidecarSettings): V1Container {
     resources: structuredClone(settings.resources),
     ...(settings.mode === 'native' ? { restartPolicy: 'Always' } : {}),
   }
+}
+
+/**
+ * The kubelet expands `$(VAR)` in command and args and reduces `$$` to `$`, which would turn the
+ * script's `$$` (its PID) into `$`. Doubling every `$` makes the kubelet hand the script over verbatim.
+ */
+export function kubernetesLiteral(text: string): string {
+  return text.replace(/\$/g, () => '$$')
 }

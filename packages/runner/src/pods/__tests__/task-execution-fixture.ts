@@ -1,0 +1,58 @@
+import type { JsonValue, TaskLogger } from '@podline/sdk'
+import type { TaskExecution } from '../../executors/task-execution.js'
+
+/** A TaskExecution as the worker would hand it over, recording what the executor does with it. */
+export interface ExecutionFixture {
+  readonly exec: TaskExecution
+  readonly controller: AbortController
+  /** putXcom calls, in order. */
+  readonly xcoms: Array<{ key: string; value: JsonValue }>
+  /** Every log line, `level message`. */
+  readonly lines: string[]
+}
+
+let counter = 0
+
+export function executionFixture(
+  options: {
+    task?: string
+    runId?: string
+    attempt?: number
+    pipeline?: string
+    onPutXcom?: (key: string) => void
+  } = {},
+): ExecutionFixture {
+  const controller = new AbortController()
+  const xcoms: ExecutionFixture['xcoms'] = []
+  const lines: string[] = []
+  const record =
+    (level: string) =>
+    (message: string): void => {
+      lines.push(`${level} ${message}`)
+    }
+  const log: TaskLogger = {
+    debug: record('debug'),
+    info: record('info'),
+    warn: record('warn'),
+    error: record('error'),
+  }
+  const task = options.task ?? 'work'
+  const runId = options.runId ?? `run-${process.pid}-${++counter}`
+  const attempt = options.attempt ?? 1
+  const pipeline = options.pipeline ?? 'pods-test'
+  const exec: TaskExecution = {
+    pipeline,
+    pipelineVersion: 'v1',
+    runId,
+    taskRunId: `${runId}/${task}`,
+    task,
+    attempt,
+    inputs: {},
+    ctx: { params: {}, signal: controller.signal, runId, attempt, pipeline, task, log },
+    async putXcom(key, value) {
+      options.onPutXcom?.(key)
+      xcoms.push({ key, value })
+    },
+  }
+  return { exec, controller, xcoms, lines }
+}
