@@ -49,12 +49,12 @@ export function baseStarted(pod: V1Pod): boolean {
 
 /**
  * What makes the attempt fail whatever `base` does next, or `undefined`. Checked on every state the
- * watch delivers. `weDeleted` is true once the launcher itself deleted the pod (cancel): then the
- * deletion is expected.
+ * watch delivers. The launcher deletes its pod only after its last wait, so any deletion seen here
+ * came from elsewhere (a person, the node lifecycle, an eviction).
  */
-export function podProblem(pod: V1Pod, deleted: boolean, weDeleted: boolean): TaskFailure | undefined {
+export function podProblem(pod: V1Pod, deleted: boolean): TaskFailure | undefined {
   const where = `pod ${pod.metadata?.namespace}/${pod.metadata?.name}`
-  if (!weDeleted && (deleted || pod.metadata?.deletionTimestamp)) {
+  if (deleted || pod.metadata?.deletionTimestamp) {
     const disruption = pod.status?.conditions?.find(
       (c) => c.type === 'DisruptionTarget' && c.status === 'True',
     )

@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node'
 import { type KubeDouble, type PodJson, startKubeDouble } from '@podline/kube-double'
 import { type PodRunOptions, type PodSpec, type PodTaskDefinition, pipeline } from '@podline/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -9,6 +10,7 @@ import { TaskFailure, TaskSkipped } from '../executors/task-execution.js'
 import { executionFixture } from './__tests__/task-execution-fixture.js'
 import { startTruncatingProxy } from './__tests__/truncating-proxy.js'
 import { createPodExecutor, type PodExecutorOptions } from './pod-executor.js'
+import { podName } from './pod-identity.js'
 
 let double: KubeDouble
 let scratch: string
@@ -249,6 +251,14 @@ describe('pod tasks on Kubernetes (client-node → HTTP → kube-double → proc
     expect(double.requests.count({ verb: 'create', resource: 'pods' })).toBe(2)
   })
 
+  it('waits out a 429 (Retry-After) and succeeds', async () => {
+    double.requests.reset()
+    double.faults.failNext({ verb: 'create', resource: 'pods', status: 429, retryAfterSeconds: 0 })
+    const f = executionFixture()
+    expect(await executor().execute(f.exec, podTask(sh(`echo 7 > $PODLINE_XCOM_PATH`)))).toBe(7)
+    expect(double.requests.count({ verb: 'create', resource: 'pods' })).toBe(2)
+  })
+
   it('gives up on persistent 5xx as an infra failure', async () => {
     double.faults.failNext({ verb: 'create', resource: 'pods', status: 503, count: 10 })
     try {
@@ -317,6 +327,40 @@ describe('pod tasks on Kubernetes (client-node → HTTP → kube-double → proc
     // One POST created the pod; the second got 409 AlreadyExists and attached.
     expect(double.requests.count({ verb: 'create', resource: 'pods' })).toBe(2)
     expect(again.lines.some((l) => l.includes('reattached to pod'))).toBe(true)
+  })
+
+  it('refuses to attach to a same-named pod of another task run', async () => {
+    const f = executionFixture()
+    const kc = new KubeConfig()
+    kc.loadFromFile(double.kubeconfigPath)
+    const name = podName({ pipeline: 'pods-test', runId: f.exec.runId, task: 'work', attempt: 1 })
+    await kc.makeApiClient(CoreV1Api).createNamespacedPod({
+      namespace: 'default',
+      body: {
+        metadata: { name, labels: { app: 'someone-else' } },
+        spec: { containers: [{ name: 'main', image: 'alpine:3.20', command: ['sleep', '5'] }] },
+      },
+    })
+    const failure = await failureOf(executor().execute(f.exec, podTask(sh('true'))))
+    expect(failure.failureClass).toBe('fatal')
+    expect(failure.message).toMatch(/already exists but does not belong to run/)
+    expect(double.pods().find((p) => p.metadata.name === name)?.metadata.labels).toEqual({
+      app: 'someone-else',
+    })
+  })
+
+  it('treats a lost node as a retryable infra failure', async () => {
+    const f = executionFixture()
+    const outcome = failureOf(executor().execute(f.exec, podTask(sh('sleep 60'))))
+    await baseRunning(f.exec.runId)
+    await double.faults.loseNode()
+    try {
+      const failure = await outcome
+      expect(failure.failureClass).toBe('infra')
+      expect(failure.message).toMatch(/NodeLost|deleted while the task ran/)
+    } finally {
+      double.faults.restoreNode()
+    }
   })
 
   it('deletes the pod when the task is cancelled', async () => {

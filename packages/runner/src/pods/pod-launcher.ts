@@ -127,7 +127,7 @@ async function supervise(kube: KubeClient, tracker: PodTracker, logs: LogFollowe
   const guarded =
     <T>(check: (pod: V1Pod) => T | undefined) =>
     ({ pod, deleted }: PodState): T | undefined => {
-      const failure = podProblem(pod, deleted, false)
+      const failure = podProblem(pod, deleted)
       if (failure) throw failure
       return check(pod)
     }

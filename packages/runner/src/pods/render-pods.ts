@@ -1,5 +1,5 @@
 import type { V1Pod } from '@kubernetes/client-node'
-import type { AnyPipeline, PodTaskDefinition, TaskContext, TaskLogger } from '@podline/sdk'
+import type { AnyPipeline, PodSpec, PodTaskDefinition, TaskContext, TaskLogger } from '@podline/sdk'
 import { buildPod } from './pod-builder.js'
 import { loadPodTemplate } from './pod-template.js'
 import { symbolicInputs } from './symbolic-inputs.js'
@@ -47,7 +47,9 @@ export async function renderPods(
       task: def.name,
       log: quiet,
     }
-    const spec = typeof def.spec === 'function' ? await def.spec(symbolicInputs(def.needs), ctx) : def.spec
+    const raw = typeof def.spec === 'function' ? await def.spec(symbolicInputs(def.needs), ctx) : def.spec
+    // A placeholder used as a whole value (`args: [extract.uri]`) is still a proxy: JSON turns it into its text.
+    const spec = JSON.parse(JSON.stringify(raw)) as PodSpec
     const sidecar = resolveSidecar(def.pod, { image: options.sidecarImage, mode: options.sidecarMode })
     rendered.push(
       buildPod({

@@ -1,0 +1,75 @@
+import { type PodRunOptions, type PodSpec, type PodTaskDefinition, pipeline } from '@podline/sdk'
+import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { TaskFailure, TaskSkipped } from '../executors/task-execution.js'
+import { executionFixture } from './__tests__/task-execution-fixture.js'
+import { createPodExecutor } from './pod-executor.js'
+
+function podTask(spec: PodSpec, options: PodRunOptions & { output?: z.ZodType } = {}): PodTaskDefinition {
+  return pipeline('process-test').pod('work', options, spec).tasks[0] as PodTaskDefinition
+}
+
+const sh = (script: string): PodSpec => ({ image: 'alpine:3.20', command: ['sh', '-c', script] })
+const pods = createPodExecutor({ runtime: 'process' })
+
+describe('the process runtime', () => {
+  it('runs init containers then base, and returns what base wrote to the hard-coded path', async () => {
+    const f = executionFixture()
+    const spec: PodSpec = {
+      ...sh(
+        'echo "base sees $(cat /data/greeting)"; echo "{\\"key1\\": \\"v\\", \\"key2\\": 2}" > /airflow/xcom/return.json',
+      ),
+      volumes: [{ name: 'data', emptyDir: {} }],
+      volumeMounts: [{ name: 'data', mountPath: '/data' }],
+      initContainers: [
+        {
+          name: 'prepare',
+          image: 'alpine:3.20',
+          command: ['sh', '-c', 'echo hello > /data/greeting'],
+          volumeMounts: [{ name: 'data', mountPath: '/data' }],
+        },
+      ],
+    }
+    expect(await pods.execute(f.exec, podTask(spec))).toEqual({ key1: 'v', key2: 2 })
+    expect(f.lines).toContain('info [work] base sees hello')
+  })
+
+  it('applies the same checks as the sidecar path', async () => {
+    const invalid = pods.execute(executionFixture().exec, podTask(sh(`echo '{oops' > $PODLINE_XCOM_PATH`)))
+    await expect(invalid).rejects.toThrow(/not valid JSON/)
+    const schema = podTask(sh(`echo '{"n": "x"}' > $PODLINE_XCOM_PATH`), {
+      output: z.object({ n: z.number() }),
+    })
+    await expect(pods.execute(executionFixture().exec, schema)).rejects.toThrow(
+      /the result of pod task "work" failed validation/,
+    )
+    const small = createPodExecutor({ runtime: 'process', xcomSizeLimitBytes: 10 })
+    await expect(
+      small.execute(executionFixture().exec, podTask(sh(`echo '"0123456789"' > $PODLINE_XCOM_PATH`))),
+    ).rejects.toThrow(/over the XCom size limit of 10 bytes/)
+    expect(await pods.execute(executionFixture().exec, podTask(sh('true')))).toBeUndefined()
+  })
+
+  it('classifies exit codes as the pod launcher does', async () => {
+    const failed = await pods
+      .execute(executionFixture().exec, podTask(sh('echo boom; exit 4')))
+      .catch((e: unknown) => e)
+    expect(failed).toBeInstanceOf(TaskFailure)
+    expect((failed as TaskFailure).message).toMatch(/exited with code 4; last log lines:\nboom/)
+    const skipped = await pods
+      .execute(executionFixture().exec, podTask(sh('exit 4'), { skipOnExitCode: 4 }))
+      .catch((e: unknown) => e)
+    expect(skipped).toBeInstanceOf(TaskSkipped)
+  })
+
+  it('kills the process group when the task is cancelled', async () => {
+    const f = executionFixture()
+    const outcome = pods
+      .execute(f.exec, podTask(sh('echo started; sleep 60 & wait')))
+      .catch((e: unknown) => e)
+    while (!f.lines.includes('info [work] started')) await new Promise((r) => setTimeout(r, 10))
+    const reason = new Error('cancelled')
+    f.controller.abort(reason)
+    expect(await outcome).toBe(reason)
+  })
+})
