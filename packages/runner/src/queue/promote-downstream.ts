@@ -28,7 +28,9 @@ export async function promoteDownstream(
   // Completions of sibling tasks commit concurrently; each must see the others' states, or two
   // transactions could each wait for the other and strand the downstream task. Locking the run row
   // serialises promotion per run, and each query below then reads what the previous holder committed.
-  await tx.execute(sql`select 1 from podline.runs where id = ${runId}::uuid for update`)
+  // NO KEY UPDATE, not UPDATE: the caller's XCom and event inserts already hold the run row FOR KEY
+  // SHARE (their foreign keys); FOR UPDATE conflicts with that, so two sibling completions deadlocked.
+  await tx.execute(sql`select 1 from podline.runs where id = ${runId}::uuid for no key update`)
   let finished = [...finishedTasks]
   let queued = 0
   while (finished.length > 0) {
