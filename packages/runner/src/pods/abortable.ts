@@ -27,13 +27,27 @@ export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefine
   })
 }
 
-/** Waits `ms`, or rejects early when `signal` aborts. */
+/** Waits `ms`, or rejects early when `signal` aborts; leaves no listener or timer behind either way. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return abortable(
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms)
-      signal?.addEventListener('abort', () => clearTimeout(timer), { once: true })
-    }),
-    signal,
-  )
+  if (signal?.aborted) return Promise.reject(abortReason(signal))
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer)
+      reject(abortReason(signal as AbortSignal))
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+/** A delay that can be cancelled, so a race against it leaves no timer holding the process open. */
+export function delay(ms: number): { promise: Promise<void>; cancel(): void } {
+  let timer: NodeJS.Timeout | undefined
+  const promise = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms)
+  })
+  return { promise, cancel: () => clearTimeout(timer) }
 }

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream'
-import { sleep } from './abortable.js'
+import { delay, sleep } from './abortable.js'
 import { callApi } from './api-call.js'
 import type { KubeClient } from './kube-client.js'
 
@@ -59,7 +59,9 @@ export class LogFollower {
     this.containerEnded = true
     this.markEnded()
     if (!this.loop) return
-    await Promise.race([this.loop, sleep(DRAIN_MS)])
+    const drain = delay(DRAIN_MS)
+    await Promise.race([this.loop, drain.promise])
+    drain.cancel()
     this.current?.controller?.abort()
     if (this.lastEnd !== 'clean') await this.catchUp().catch(() => {})
   }
@@ -75,7 +77,11 @@ export class LogFollower {
       this.lastEnd = await this.follow()
       // A clean end almost always means the container ended, which the watch reports a moment
       // later: wait for that rather than open a stream that would only re-read the log.
-      if (this.lastEnd === 'clean') await Promise.race([this.ended, sleep(CLEAN_END_GRACE_MS)])
+      if (this.lastEnd === 'clean') {
+        const grace = delay(CLEAN_END_GRACE_MS)
+        await Promise.race([this.ended, grace.promise])
+        grace.cancel()
+      }
       if (this.containerEnded) return
       await sleep(Math.min(2000, 100 * 2 ** reconnects), this.options.signal).catch(() => {})
     }
