@@ -1,0 +1,65 @@
+import postgres from 'postgres'
+import { bulkTrigger } from './bulk-trigger.js'
+import { graphileDatabase, podlineDatabase } from './databases.js'
+import { single } from './pipelines.js'
+import { spanMs, spawnWorkers } from './spawn-workers.js'
+
+export type System = 'podline' | 'graphile'
+
+export interface DrainResult {
+  system: System
+  workers: number
+  tasks: number
+  /** First task start to last task end. */
+  ms: number
+  tasksPerSecond: number
+  /** The largest worker process's peak resident set. */
+  peakRssMb: number
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/*
+ * The throughput and scaling measurement: `workers` processes (concurrency 8 each) start on a fresh,
+ * empty database; then `tasks` no-op tasks are enqueued in bulk (Podline: runs of a one-task pipeline,
+ * with their task runs and events; graphile-worker: add_job) and drained. Timing runs from the first
+ * task start to the last task end, so process start-up is not counted for either system.
+ */
+export async function drain(system: System, workers: number, tasks: number): Promise<DrainResult> {
+  const db = system === 'podline' ? await podlineDatabase() : await graphileDatabase()
+  const sql = postgres(db.url, { max: 1, onnotice: () => {} })
+  try {
+    const group = await spawnWorkers(workers, { KIND: system, DATABASE_URL: db.url, CONCURRENCY: '8' })
+    let stats: Awaited<ReturnType<typeof group.stop>>
+    try {
+      if (system === 'podline') await bulkTrigger(db.url, single, tasks)
+      else await sql`select graphile_worker.add_job('noop') from generate_series(1, ${tasks})`
+      for (;;) {
+        const [left] =
+          system === 'podline'
+            ? await sql<
+                { n: number }[]
+              >`select count(*)::int as n from podline.task_runs where state <> 'success'`
+            : await sql<{ n: number }[]>`select count(*)::int as n from graphile_worker._private_jobs`
+        if (left?.n === 0) break
+        await sleep(100)
+      }
+    } finally {
+      stats = await group.stop()
+    }
+    const ran = stats.reduce((n, s) => n + s.count, 0)
+    if (ran !== tasks) throw new Error(`${system}: ${ran} tasks ran, expected ${tasks}`)
+    const ms = spanMs(stats)
+    return {
+      system,
+      workers,
+      tasks,
+      ms,
+      tasksPerSecond: (tasks / ms) * 1000,
+      peakRssMb: Math.max(...stats.map((s) => s.peakRssMb)),
+    }
+  } finally {
+    await sql.end()
+    await db.drop()
+  }
+}

@@ -1,0 +1,127 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus, totalmem } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { measureCommitRate } from './commit-rate.js'
+import { type DrainResult, drain } from './drain.js'
+import { measureLocalRun } from './local-run.js'
+import { measurePodPath } from './pod-path.js'
+import { serverFacts } from './server.js'
+import { measureStepLatency } from './step-latency.js'
+import { fixed, formatTable } from './table.js'
+
+/*
+ * Every benchmark in one run, Podline side by side with graphile-worker on the same server, each on
+ * fresh databases. Prints a table and writes bench/results/latest.json. About 5-10 minutes on 2 cores.
+ */
+const THROUGHPUT_TASKS = 4000
+const SCALING_SIZES = [1_000, 10_000, 100_000]
+/** A scaling size whose projected drain exceeds this is skipped (and reported as such). */
+const SCALING_BUDGET_MS = 180_000
+
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`)
+
+const machine = {
+  cores: cpus().length,
+  cpu: cpus()[0]?.model ?? '?',
+  memoryGb: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+  postgres: await serverFacts(),
+}
+log(`machine ${JSON.stringify(machine)}`)
+
+log('commit rate (pgbench)')
+const commitRate = await measureCommitRate()
+
+const throughput: DrainResult[] = []
+for (const workers of [1, 4])
+  for (const system of ['podline', 'graphile'] as const) {
+    log(`throughput ${system}, ${workers} worker(s), ${THROUGHPUT_TASKS} tasks`)
+    throughput.push(await drain(system, workers, THROUGHPUT_TASKS))
+  }
+
+log('step latency')
+const latency = await measureStepLatency()
+
+const scaling: Array<DrainResult | { tasks: number; skipped: string }> = []
+let rate = 0
+for (const tasks of SCALING_SIZES) {
+  const projected = rate > 0 ? (tasks / rate) * 1000 : 0
+  if (projected > SCALING_BUDGET_MS) {
+    scaling.push({ tasks, skipped: `projected ${fixed(projected / 1000)} s at ${fixed(rate)} tasks/s` })
+    continue
+  }
+  log(`scaling: ${tasks} tasks on 4 workers`)
+  const r = await drain('podline', 4, tasks)
+  rate = r.tasksPerSecond
+  scaling.push(r)
+}
+
+log('podline run examples/etl.ts')
+const local = measureLocalRun()
+log('pod path')
+const pods = await measurePodPath()
+
+const find = (system: string, workers: number) =>
+  throughput.find((t) => t.system === system && t.workers === workers)
+const rows: string[][] = []
+for (const workers of [1, 4]) {
+  const p = find('podline', workers)
+  const g = find('graphile', workers)
+  if (p && g)
+    rows.push([
+      `throughput, ${workers} worker${workers > 1 ? 's' : ''} (tasks/s)`,
+      fixed(p.tasksPerSecond),
+      fixed(g.tasksPerSecond),
+      `${fixed(p.tasksPerSecond / g.tasksPerSecond, 2)}×`,
+    ])
+}
+for (const l of latency.podline)
+  rows.push([
+    `step latency, ${l.shape} (p50 / p99 ms)`,
+    `${fixed(l.p50Ms, 1)} / ${fixed(l.p99Ms, 1)}`,
+    `${fixed(latency.graphile.p50Ms, 1)} / ${fixed(latency.graphile.p99Ms, 1)}`,
+    'peer: add→start',
+  ])
+for (const s of scaling) {
+  if ('skipped' in s) rows.push([`scaling ${s.tasks} tasks`, 'skipped', '', s.skipped])
+  else
+    rows.push([
+      `scaling ${s.tasks} tasks, 4 workers (ms/task, peak RSS MB)`,
+      `${fixed(s.ms / s.tasks, 2)}, ${fixed(s.peakRssMb)}`,
+      '',
+      `${fixed(s.tasksPerSecond)} tasks/s`,
+    ])
+}
+rows.push([
+  'podline run examples/etl.ts, cold / warm (ms)',
+  `${fixed(local.coldMs)} / ${fixed(local.warmMs)}`,
+  '',
+  '',
+])
+rows.push([
+  'pod task via the kube double (API requests, ms)',
+  `${fixed(pods.requestsPerPod, 1)}, ${fixed(pods.msPerPod)}`,
+  '',
+  Object.entries(pods.byKind)
+    .map(([k, n]) => `${k} ${n}`)
+    .join('; '),
+])
+const best = Math.max(...throughput.filter((t) => t.system === 'podline').map((t) => t.tasksPerSecond))
+rows.push([
+  'PostgreSQL commits/s, 1 / 8 clients (pgbench)',
+  `${fixed(commitRate.oneClient)} / ${fixed(commitRate.eightClients)}`,
+  '',
+  `Podline best ${fixed(best)} tasks/s = ${fixed((best / commitRate.eightClients) * 100, 1)}% of it`,
+])
+
+const table = formatTable(['measure', 'Podline', 'graphile-worker', 'note'], rows)
+process.stdout.write(
+  `\n${machine.cores} cores (${machine.cpu}), ${machine.memoryGb} GB, PostgreSQL ${machine.postgres.version} ` +
+    `(fsync ${machine.postgres.fsync}, synchronous_commit ${machine.postgres.synchronousCommit}), Node ${machine.node}\n\n${table}\n`,
+)
+const out = fileURLToPath(new URL('../results/', import.meta.url))
+mkdirSync(out, { recursive: true })
+writeFileSync(
+  `${out}latest.json`,
+  `${JSON.stringify({ at: new Date().toISOString(), machine, commitRate, throughput, latency, scaling, local, pods, table }, null, 2)}\n`,
+)

@@ -1,0 +1,65 @@
+import { openDatabase, Worker } from '@podline/runner'
+import { run } from 'graphile-worker'
+import { quietLogger } from './databases.js'
+import { benchPipelines } from './pipelines.js'
+
+/*
+ * One benchmark worker process: a Podline Worker or a graphile-worker runner (KIND), on DATABASE_URL,
+ * CONCURRENCY tasks at once. It prints `{"ready":true}` once it takes work, and on SIGTERM a line with
+ * when its first task started, when its last ended, how many it ran and its peak RSS.
+ */
+const kind = process.env.KIND === 'graphile' ? 'graphile' : 'podline'
+const url = process.env.DATABASE_URL
+if (!url) throw new Error('DATABASE_URL is not set')
+const concurrency = Number(process.env.CONCURRENCY ?? 8)
+
+let first = Number.POSITIVE_INFINITY
+let last = 0
+let count = 0
+const began = () => {
+  if (first === Number.POSITIVE_INFINITY) first = Date.now()
+}
+const ended = () => {
+  last = Date.now()
+  count++
+}
+
+let stop: () => Promise<void>
+if (kind === 'podline') {
+  const database = await openDatabase({ databaseUrl: url })
+  const worker = new Worker({
+    database,
+    pipelines: benchPipelines,
+    concurrency,
+    onAttempt: (e) => (e.type === 'started' ? began() : ended()),
+  })
+  await worker.start()
+  stop = async () => {
+    await worker.stop({ drainMs: 5000 })
+    await database.close()
+  }
+} else {
+  const runner = await run({
+    connectionString: url,
+    concurrency,
+    maxPoolSize: concurrency + 2,
+    noHandleSignals: true,
+    pollInterval: 2000,
+    logger: quietLogger(),
+    taskList: {
+      noop: async () => {
+        began()
+      },
+    },
+  })
+  runner.events.on('job:complete', ended)
+  stop = () => runner.stop()
+}
+process.stdout.write(`${JSON.stringify({ ready: true })}\n`)
+
+process.once('SIGTERM', async () => {
+  await stop()
+  const peakRssMb = process.resourceUsage().maxRSS / 1024
+  process.stdout.write(`${JSON.stringify({ first, last, count, peakRssMb })}\n`)
+  process.exit(0)
+})
