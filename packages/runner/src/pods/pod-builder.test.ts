@@ -140,6 +140,7 @@ describe('buildPod', () => {
       command: ['sh', '-c', kubernetesLiteral(SIDECAR_SCRIPT)],
       volumeMounts: [{ name: 'xcom', mountPath: '/airflow/xcom' }],
       resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '50m', memory: '32Mi' } },
+      startupProbe: { exec: { command: ['test', '-f', '/airflow/xcom/.sidecar.pid'] } },
     })
     expect(pod.spec!.containers.map((c) => c.name)).toEqual(['base'])
   })

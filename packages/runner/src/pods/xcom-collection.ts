@@ -59,7 +59,9 @@ export async function readResultByExec(
       'fatal',
     )
   } finally {
-    const stop = `kill -INT $(cat ${shellQuote(sidecarPidFile(settings))})`
+    // A plain sidecar gets no startup ordering: wait (briefly) for its PID file if base was quicker.
+    const pidFile = shellQuote(sidecarPidFile(settings))
+    const stop = `i=0; while [ ! -f ${pidFile} ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done; kill -INT "$(cat ${pidFile})"`
     await callApi(`stop the XCom sidecar of pod ${ref.namespace}/${ref.pod}`, () =>
       execInPod(kube, target, ['sh', '-c', stop]),
     ).then(

@@ -74,7 +74,19 @@ export function sidecarContainer(settings: SidecarSettings): V1Container {
     ],
     volumeMounts: [{ name: XCOM_VOLUME, mountPath: xcomDir(settings) }],
     resources: structuredClone(settings.resources),
-    ...(settings.mode === 'native' ? { restartPolicy: 'Always' } : {}),
+    ...(settings.mode === 'native'
+      ? {
+          restartPolicy: 'Always',
+          // The kubelet starts base only once a native sidecar's startup probe passes. The PID file is
+          // written after the SIGTERM trap is set, so a base that exits at once cannot stop the
+          // sidecar before it can print its frame.
+          startupProbe: {
+            exec: { command: ['test', '-f', sidecarPidFile(settings)] },
+            periodSeconds: 1,
+            failureThreshold: 120,
+          },
+        }
+      : {}),
   }
 }
 
