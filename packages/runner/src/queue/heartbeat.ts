@@ -24,3 +24,19 @@ export async function heartbeat(
     select id::int as id from held`)
   return new Set(rows.map((r) => r.id))
 }
+
+/**
+ * Whether a pod's task run still runs at the attempt the pod was made for (pods name the attempt
+ * without the takeovers from dead workers, see Worker); the orphan sweep deletes pods for which not.
+ */
+export async function isTaskRunRunning(
+  database: Database,
+  ref: { runId: string; task: string; attempt: number },
+): Promise<boolean> {
+  const [row] = await database.rows<{ live: boolean }>(sql`
+    select exists(select 1 from podline.task_runs where run_id = ${ref.runId}::uuid and task = ${ref.task}
+                  and ((state = 'running' and attempt - lease_expiries = ${ref.attempt})
+                    -- requeued after its worker died: the next claim will attach to this pod
+                    or (state = 'queued' and attempt + 1 - lease_expiries = ${ref.attempt}))) as live`)
+  return row?.live ?? false
+}

@@ -18,7 +18,7 @@ import {
   LeaseLostError,
   putXcom,
 } from '../queue/finish-attempt.js'
-import { heartbeat } from '../queue/heartbeat.js'
+import { heartbeat, isTaskRunRunning } from '../queue/heartbeat.js'
 import { reconcile } from '../queue/reconcile.js'
 import { registerPlans } from '../queue/register-pipelines.js'
 import { releaseTaskRuns } from '../queue/release-task-runs.js'
@@ -51,6 +51,8 @@ export interface WorkerOptions {
   pollMs?: number
   /** Default 5 s. */
   reconcileMs?: number
+  /** How often pods whose task run no longer runs are deleted. Default 60 s. */
+  orphanSweepMs?: number
   /** Largest return_value stored. Default 1 MiB. */
   xcomSizeLimitBytes?: number
   /** Claim only task runs of this run (runLocal on a shared database). */
@@ -90,7 +92,13 @@ export class Worker {
   readonly #o: Required<
     Pick<
       WorkerOptions,
-      'concurrency' | 'leaseMs' | 'heartbeatMs' | 'pollMs' | 'reconcileMs' | 'xcomSizeLimitBytes'
+      | 'concurrency'
+      | 'leaseMs'
+      | 'heartbeatMs'
+      | 'pollMs'
+      | 'reconcileMs'
+      | 'orphanSweepMs'
+      | 'xcomSizeLimitBytes'
     >
   > &
     WorkerOptions
@@ -108,6 +116,7 @@ export class Worker {
   #timers: NodeJS.Timeout[] = []
   #unlisten: Array<() => Promise<void>> = []
   #lastBeat = Date.now()
+  #lastOrphanSweep = 0
   claimed = 0
 
   constructor(options: WorkerOptions) {
@@ -117,6 +126,7 @@ export class Worker {
       heartbeatMs: Math.floor(leaseMs / 3),
       pollMs: 2000,
       reconcileMs: 5000,
+      orphanSweepMs: 60_000,
       xcomSizeLimitBytes: DEFAULT_XCOM_LIMIT,
       ...options,
       leaseMs,
@@ -338,7 +348,9 @@ export class Worker {
         runId: c.runId,
         taskRunId: String(c.id),
         task: c.task,
-        attempt: c.attempt,
+        // A pod is named after its attempt. An attempt taken over from a dead worker keeps its
+        // number here, so the new worker finds the same pod (409 → attach) instead of creating a second.
+        attempt: c.attempt - c.leaseExpiries,
         inputs: c.inputs,
         ctx,
         putXcom: (key, value) => putXcom(this.#o.database, ref, key, value),
@@ -415,6 +427,12 @@ export class Worker {
     try {
       const report = await reconcile(this.#o.database, this.id)
       if (report.requeued || report.failed) this.#log('info', 'reconciled expired leases', { ...report })
+      const pods = this.#o.pods
+      if (pods?.collectOrphans && Date.now() - this.#lastOrphanSweep > this.#o.orphanSweepMs) {
+        this.#lastOrphanSweep = Date.now()
+        const deleted = await pods.collectOrphans((ref) => isTaskRunRunning(this.#o.database, ref))
+        if (deleted) this.#log('info', `deleted ${deleted} orphaned pods`)
+      }
     } catch (error) {
       this.#log('warn', `reconcile failed: ${(error as Error).message}`)
     }
