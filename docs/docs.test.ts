@@ -15,7 +15,7 @@ function examples(guide: string): string[] {
   return [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? '')
 }
 
-describe.each(['sdk.md'])('docs/%s examples', (guide) => {
+describe.each(['sdk.md', 'pods.md'])('docs/%s examples', (guide) => {
   const blocks = examples(guide)
   // Inside the repository, so the examples resolve @podline/* like a user's project does.
   const dir = join(root, 'node_modules', '.cache', 'podline-doc-examples', guide.replace('.md', ''))
@@ -38,7 +38,7 @@ describe.each(['sdk.md'])('docs/%s examples', (guide) => {
   })
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
 
-  it('has examples', () => expect(blocks.length).toBeGreaterThan(2))
+  it('has examples', () => expect(blocks.length).toBeGreaterThan(0))
 
   it('type-checks every example', async () => {
     const result = await run('npx', ['tsc', '-p', join(dir, 'tsconfig.json')], { cwd: root }).catch(
