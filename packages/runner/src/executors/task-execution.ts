@@ -11,6 +11,11 @@ export interface TaskExecution {
   readonly taskRunId: string
   readonly task: string
   readonly attempt: number
+  /**
+   * True when this attempt was taken over from a worker that stopped (its lease expired or it was
+   * released): its pod may already exist, so the launcher looks for it before creating one.
+   */
+  readonly resumed?: boolean
   /** Outputs of the tasks in `needs`, keyed by task name (already guarded by the SDK). */
   readonly inputs: Record<string, unknown>
   readonly ctx: TaskContext<unknown>

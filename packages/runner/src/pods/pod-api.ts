@@ -20,10 +20,23 @@ export async function createOrAttachPod(
   kube: KubeClient,
   pod: V1Pod,
   identity: PodIdentity,
-  options: CallOptions,
+  options: CallOptions & { lookFirst?: boolean },
 ): Promise<{ pod: V1Pod; attached: boolean }> {
   const namespace = pod.metadata?.namespace ?? kube.namespace
   const name = pod.metadata?.name ?? ''
+  if (options.lookFirst) {
+    // A takeover: the pod most likely exists, so read it first and create nothing twice.
+    try {
+      const found = await callApi(
+        `read pod ${namespace}/${name}`,
+        () => kube.core.readNamespacedPod({ name, namespace }),
+        options,
+      )
+      return { pod: checkOwnership(found, namespace, name, identity), attached: true }
+    } catch (error) {
+      if (apiStatus(error) !== 404) throw error
+    }
+  }
   try {
     const created = await callApi(
       `create pod ${namespace}/${name}`,
@@ -39,6 +52,10 @@ export async function createOrAttachPod(
     () => kube.core.readNamespacedPod({ name, namespace }),
     options,
   )
+  return { pod: checkOwnership(existing, namespace, name, identity), attached: true }
+}
+
+function checkOwnership(existing: V1Pod, namespace: string, name: string, identity: PodIdentity): V1Pod {
   if (!labelsMatch(existing.metadata?.labels, identity)) {
     throw new TaskFailure(
       `pod ${namespace}/${name} already exists but does not belong to run ${identity.runId}, task ${identity.task}, attempt ${identity.attempt} ` +
@@ -46,7 +63,7 @@ export async function createOrAttachPod(
       'fatal',
     )
   }
-  return { pod: existing, attached: true }
+  return existing
 }
 
 /** Deletes a pod; one that is already gone is fine. */

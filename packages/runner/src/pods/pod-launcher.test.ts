@@ -336,6 +336,24 @@ describe('pod tasks on Kubernetes (client-node → HTTP → kube-double → proc
     expect(again.lines.some((l) => l.includes('reattached to pod'))).toBe(true)
   })
 
+  it('looks for the pod before creating it when the attempt was taken over from a dead worker', async () => {
+    const g = gate('takeover')
+    const f = executionFixture()
+    const takeover = executionFixture({ runId: f.exec.runId, resumed: true })
+    const def = podTask(sh(`${g.script}; echo '"once"' > $PODLINE_XCOM_PATH`))
+    double.requests.reset()
+    const first = executor().execute(f.exec, def)
+    await baseRunning(f.exec.runId)
+    // The first worker is presumed dead (its lease expired); its executor is simply never heard from.
+    const second = executor().execute(takeover.exec, def)
+    await eventually(() => (takeover.xcoms.length === 2 ? true : undefined), 'the takeover to attach')
+    await g.open()
+    expect(await Promise.all([first, second])).toEqual(['once', 'once'])
+    // The double saw exactly one create for that pod: the takeover read it and attached.
+    expect(double.requests.count({ verb: 'create', resource: 'pods' })).toBe(1)
+    expect(takeover.lines.some((l) => l.includes('reattached to pod'))).toBe(true)
+  })
+
   it('refuses to attach to a same-named pod of another task run', async () => {
     const f = executionFixture()
     const kc = new KubeConfig()

@@ -62,6 +62,7 @@ export async function launchPod(
     const { pod: live, attached } = await createOrAttachPod(kube, pod, identity, {
       signal,
       retry: settings.retry,
+      lookFirst: exec.resumed === true,
     })
     exists = true
     log.info(`${attached ? 'reattached to' : 'created'} pod ${ref.namespace}/${ref.name}`, {

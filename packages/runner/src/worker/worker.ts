@@ -351,6 +351,7 @@ export class Worker {
         // A pod is named after its attempt. An attempt taken over from a dead worker keeps its
         // number here, so the new worker finds the same pod (409 → attach) instead of creating a second.
         attempt: c.attempt - c.leaseExpiries,
+        resumed: c.leaseExpiries > 0,
         inputs: c.inputs,
         ctx,
         putXcom: (key, value) => putXcom(this.#o.database, ref, key, value),

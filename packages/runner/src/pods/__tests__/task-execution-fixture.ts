@@ -19,6 +19,7 @@ export function executionFixture(
     runId?: string
     attempt?: number
     pipeline?: string
+    resumed?: boolean
     onPutXcom?: (key: string) => void
   } = {},
 ): ExecutionFixture {
@@ -47,6 +48,7 @@ export function executionFixture(
     taskRunId: `${runId}/${task}`,
     task,
     attempt,
+    ...(options.resumed ? { resumed: true } : {}),
     inputs: {},
     ctx: { params: {}, signal: controller.signal, runId, attempt, pipeline, task, log },
     async putXcom(key, value) {
