@@ -19,6 +19,7 @@ export interface EngineOptions {
   xcomSizeLimitBytes?: number
   log?: WorkerLog
   onAttempt?: (event: AttemptEvent) => void
+  onClaim?: (event: { count: number; durationMs: number }) => void
 }
 
 export type EngineState = 'running' | 'draining' | 'stopped'
@@ -65,6 +66,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
       ...(options.xcomSizeLimitBytes ? { xcomSizeLimitBytes: options.xcomSizeLimitBytes } : {}),
       ...(options.log ? { log: options.log } : {}),
       ...(options.onAttempt ? { onAttempt: options.onAttempt } : {}),
+      ...(options.onClaim ? { onClaim: options.onClaim } : {}),
     })
     await worker.start()
     return createEngine(worker, store, pipelines, options.drainMs ?? 60_000)

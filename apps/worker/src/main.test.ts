@@ -72,6 +72,7 @@ it('serves /healthz, /readyz and /metrics, logs JSON, and drains on SIGTERM (rea
   expect(metrics).toMatch(/^podline_task_runs_claimed_total 1$/m)
   expect(metrics).toMatch(/^podline_tasks_running 1$/m)
   expect(metrics).toMatch(/^podline_queue_depth 0$/m)
+  expect(metrics).toMatch(/^podline_claim_duration_seconds_count [1-9]\d*$/m)
   expect(metrics).toContain('process_cpu_user_seconds_total')
 
   child.kill('SIGTERM')

@@ -48,6 +48,7 @@ try {
     pods: config.pods,
     ...(config.xcomSizeLimitBytes ? { xcomSizeLimitBytes: config.xcomSizeLimitBytes } : {}),
     log: (level, message, fields) => log[level](fields ?? {}, message),
+    onClaim: (event) => metrics.onClaim(event),
     onAttempt: timeAttempts((event) => {
       metrics.onAttempt(event)
       const { type, ...fields } = event

@@ -1,12 +1,13 @@
 import type { AttemptEvent } from '@podline/runner'
 import { sql } from 'drizzle-orm'
-import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { Engine } from './engine.js'
 
 /** The worker's Prometheus metrics; `attach` points the sampled gauges at the engine once it runs. */
 export interface WorkerMetrics {
   readonly registry: Registry
   onAttempt(event: AttemptEvent): void
+  onClaim(event: { count: number; durationMs: number }): void
   attach(engine: Engine): void
 }
 
@@ -45,8 +46,17 @@ export function createMetrics(): WorkerMetrics {
       if (row) this.set(row.n)
     },
   })
+  const claimDuration = new Histogram({
+    name: 'podline_claim_duration_seconds',
+    help: 'Time of one claim statement (SKIP LOCKED batch), whether it found work or not.',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  })
   return {
     registry,
+    onClaim(event) {
+      claimDuration.observe(event.durationMs / 1000)
+    },
     onAttempt(event) {
       if (event.type === 'started') claimed.inc()
       else finished.inc({ state: event.state })

@@ -59,6 +59,8 @@ export interface WorkerOptions {
   runId?: string
   pods?: PodExecutor
   log?: WorkerLog
+  /** Called after each claim with how many task runs it took and how long it took, for metrics. */
+  onClaim?: (event: { count: number; durationMs: number }) => void
   /** Called on each attempt start and end, for progress displays and metrics. */
   onAttempt?: (event: AttemptEvent) => void
   id?: string
@@ -221,6 +223,7 @@ export class Worker {
       if (free > 0) {
         this.#woken = false
         try {
+          const began = performance.now()
           batch = await claimTaskRuns(this.#o.database, {
             workerId: this.id,
             versions: this.#versions,
@@ -228,6 +231,7 @@ export class Worker {
             leaseMs: this.#o.leaseMs,
             ...(this.#o.runId ? { runId: this.#o.runId } : {}),
           })
+          this.#o.onClaim?.({ count: batch.length, durationMs: performance.now() - began })
           backoff = 100
         } catch (error) {
           // The database restarted or the network dropped: keep trying, never crash the worker.
