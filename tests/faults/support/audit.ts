@@ -17,6 +17,7 @@ interface TaskRunRow {
   attempt: number
   run_state: string
   xcom_attempt: number | null
+  pod_name: string | null
 }
 
 /**
@@ -25,15 +26,17 @@ interface TaskRunRow {
  * - every run and task run succeeded, with exactly one `success` event at the task's final attempt;
  * - no side effect happened twice within one attempt, and every side effect belongs to an attempt the
  *   events table records (`→ running` at that attempt number);
- * - the successful attempt's completion side effect (`done`, or `pod:<name>` for pod tasks) happened
- *   exactly once, and the stored return_value XCom is that attempt's.
+ * - the successful attempt's completion side effect (`done`; for a pod task, the line of the pod its
+ *   pod_name XCom names) happened exactly once, and the stored return_value XCom is that attempt's.
  */
 export async function auditRuns(sql: Sql, runIds: readonly string[], sideFile: string): Promise<AuditReport> {
   const problems: string[] = []
   const taskRuns = await sql<TaskRunRow[]>`
-    select t.run_id::text, t.task, t.state, t.attempt, r.state as run_state, x.attempt as xcom_attempt
+    select t.run_id::text, t.task, t.state, t.attempt, r.state as run_state, x.attempt as xcom_attempt,
+           p.value #>> '{}' as pod_name
     from podline.task_runs t join podline.runs r on r.id = t.run_id
     left join podline.xcoms x on x.run_id = t.run_id and x.task = t.task and x.key = 'return_value'
+    left join podline.xcoms p on p.run_id = t.run_id and p.task = t.task and p.key = 'pod_name'
     where t.run_id = any(${runIds as string[]}::uuid[])`
   const events = await sql<{ run_id: string; task: string; attempt: number; to_state: string }[]>`
     select run_id::text, task, attempt, to_state from podline.events
@@ -72,7 +75,12 @@ export async function auditRuns(sql: Sql, runIds: readonly string[], sideFile: s
       problems.push(`${where}: success events at attempts [${won}], final attempt ${t.attempt}`)
     if (t.xcom_attempt !== null && t.xcom_attempt !== t.attempt)
       problems.push(`${where}: return_value from attempt ${t.xcom_attempt}, final attempt ${t.attempt}`)
-    const completions = completed.get(key(t.run_id, t.task, t.attempt)) ?? 0
+    // A pod task's attempt that takes over an expired one attaches to the pod already running (its
+    // name is per task run), so the pod that completed may carry an earlier attempt's number.
+    const completions = t.pod_name
+      ? effects.filter((s) => s.runId === t.run_id && s.task === t.task && s.what === `pod:${t.pod_name}`)
+          .length
+      : (completed.get(key(t.run_id, t.task, t.attempt)) ?? 0)
     if (completions !== 1)
       problems.push(`${where}: the successful attempt ${t.attempt} left ${completions} completions`)
   }
