@@ -27,6 +27,8 @@ export interface ExecutionSettings extends StoreSettings {
   pods: PodSettings
   xcomSizeLimitBytes?: number
   drainMs: number
+  /** How long a claimed task stays this worker's without a heartbeat (PODLINE_LEASE_MS). */
+  leaseMs?: number
 }
 
 export function storeSettings(env: NodeJS.ProcessEnv = process.env): StoreSettings {
@@ -55,6 +57,7 @@ export function executionSettings(
       ? wholeNumber(env.PODLINE_DRAIN_TIMEOUT_MS, 'PODLINE_DRAIN_TIMEOUT_MS', 0)
       : 60_000,
     ...(xcomLimit ? { xcomSizeLimitBytes: wholeNumber(xcomLimit, 'PODLINE_XCOM_LIMIT_BYTES', 1) } : {}),
+    ...(env.PODLINE_LEASE_MS ? { leaseMs: wholeNumber(env.PODLINE_LEASE_MS, 'PODLINE_LEASE_MS', 100) } : {}),
     pods: {
       ...(runtime ? { runtime: oneOf(runtime, 'PODLINE_RUNTIME', ['kubernetes', 'process'] as const) } : {}),
       ...(namespace || context

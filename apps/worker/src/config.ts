@@ -7,6 +7,7 @@ export interface WorkerConfig {
   concurrency: number
   httpPort: number
   drainMs: number
+  leaseMs: number
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
   xcomSizeLimitBytes?: number
   pods: Omit<PodRuntimeOptions, 'xcomSizeLimitBytes'>
@@ -48,6 +49,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfi
     concurrency: count('PODLINE_CONCURRENCY', env.PODLINE_CONCURRENCY ?? '4', 1),
     httpPort: count('PODLINE_HTTP_PORT', env.PODLINE_HTTP_PORT ?? '8080', 0),
     drainMs: count('PODLINE_DRAIN_TIMEOUT_MS', env.PODLINE_DRAIN_TIMEOUT_MS ?? '60000', 0),
+    leaseMs: count('PODLINE_LEASE_MS', env.PODLINE_LEASE_MS ?? '30000', 100),
     logLevel: oneOf('PODLINE_LOG_LEVEL', env.PODLINE_LOG_LEVEL ?? 'info', LOG_LEVELS),
     ...(xcomLimit ? { xcomSizeLimitBytes: xcomLimit } : {}),
     pods: {

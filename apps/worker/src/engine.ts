@@ -14,6 +14,8 @@ export interface EngineOptions {
   concurrency?: number
   /** How long `stop()` lets running attempts finish before handing them back to the queue. Default 60 s. */
   drainMs?: number
+  /** Lease of a claimed task run; a worker that stops heartbeating loses its tasks this long after. Default 30 s. */
+  leaseMs?: number
   /** Used only when a loaded pipeline has pod tasks. */
   pods?: Omit<PodRuntimeOptions, 'xcomSizeLimitBytes'>
   xcomSizeLimitBytes?: number
@@ -42,6 +44,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   // The runner loads before the files register tsx's hooks, which would otherwise route each of its
   // modules through tsx's loader thread.
   const runner = await import('@podline/runner')
+  runner.guardAgainstDriverSocketCrash((message) => options.log?.('warn', message))
   const pipelines = await loadPipelines(options.patterns, options.cwd)
   const store = await runner.openStore({
     migrate: false,
@@ -62,6 +65,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
       database: store.database,
       pipelines: pipelines.map((l) => l.pipeline),
       concurrency: options.concurrency ?? 4,
+      ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
       ...(pods ? { pods } : {}),
       ...(options.xcomSizeLimitBytes ? { xcomSizeLimitBytes: options.xcomSizeLimitBytes } : {}),
       ...(options.log ? { log: options.log } : {}),

@@ -45,6 +45,7 @@ try {
     databaseUrl: config.databaseUrl,
     concurrency: config.concurrency,
     drainMs: config.drainMs,
+    leaseMs: config.leaseMs,
     pods: config.pods,
     ...(config.xcomSizeLimitBytes ? { xcomSizeLimitBytes: config.xcomSizeLimitBytes } : {}),
     log: (level, message, fields) => log[level](fields ?? {}, message),

@@ -47,6 +47,7 @@ async function work(files: string[], flags: WorkerFlags): Promise<number> {
     ...(settings.dataDir ? { dataDir: settings.dataDir } : {}),
     concurrency: settings.concurrency,
     drainMs: settings.drainMs,
+    ...(settings.leaseMs ? { leaseMs: settings.leaseMs } : {}),
     pods: settings.pods,
     ...(settings.xcomSizeLimitBytes ? { xcomSizeLimitBytes: settings.xcomSizeLimitBytes } : {}),
     log: (level, message, fields) => {

@@ -117,7 +117,7 @@ export class Worker {
   #loop: Promise<void> | undefined
   #timers: NodeJS.Timeout[] = []
   #unlisten: Array<() => Promise<void>> = []
-  #lastBeat = Date.now()
+  #leaseGuard: NodeJS.Timeout | undefined
   #lastOrphanSweep = 0
   claimed = 0
 
@@ -170,7 +170,7 @@ export class Worker {
     this.#unlisten.push(
       await database.listen(CANCEL_CHANNEL, (runId) => this.#abortRun(runId, 'the run was cancelled')),
     )
-    this.#lastBeat = Date.now()
+    this.#armLeaseGuard(Date.now())
     this.#timers.push(setInterval(() => void this.#heartbeat(), this.#o.heartbeatMs))
     this.#timers.push(setInterval(() => void this.#reconcile(), this.#o.reconcileMs))
     this.#loop = this.#claimLoop()
@@ -197,6 +197,7 @@ export class Worker {
       await Promise.race([drained, new Promise((r) => setTimeout(r, 2000).unref())])
     }
     for (const t of this.#timers) clearInterval(t)
+    clearTimeout(this.#leaseGuard)
     for (const unlisten of this.#unlisten) await unlisten().catch(() => {})
     await this.#logs.flush()
     await this.#o.pods?.close?.()
@@ -406,19 +407,12 @@ export class Worker {
   }
 
   async #heartbeat(): Promise<void> {
-    // Cut off from the database for longer than the lease: another worker may already run these
-    // tasks, and this one could never complete them, so stop them now. Checked on every tick, not
-    // only when a heartbeat fails: in a real partition the previous heartbeat hangs instead.
-    if (Date.now() - this.#lastBeat > this.#o.leaseMs) {
-      for (const h of this.#held.values())
-        h.controller.abort(new LeaseLostError('lost the database for longer than the lease'))
-    }
     const ids = [...this.#held.keys()]
     // The server sets the new expiry at some point after this; counting from the send is the safe side.
     const sentAt = Date.now()
     try {
       const still = await heartbeat(this.#o.database, this.id, ids, this.#o.leaseMs)
-      this.#lastBeat = Math.max(this.#lastBeat, sentAt)
+      this.#armLeaseGuard(sentAt)
       for (const id of ids) {
         if (!still.has(id))
           this.#held.get(id)?.controller.abort(new LeaseLostError('the lease of this attempt was taken away'))
@@ -426,6 +420,25 @@ export class Worker {
     } catch (error) {
       this.#log('warn', `heartbeat failed: ${(error as Error).message}`)
     }
+  }
+
+  /**
+   * Cut off from the database, this worker could never complete what it holds, and once the leases
+   * expire another worker takes the tasks over. So it stops them a margin before the expiry, counted
+   * from the last heartbeat that got through: a timer, because in a real partition the heartbeat
+   * hangs rather than fails, and stopping before the takeover keeps the two attempts from overlapping.
+   */
+  #armLeaseGuard(lastBeatSentAt: number): void {
+    clearTimeout(this.#leaseGuard)
+    const margin = Math.min(1000, this.#o.leaseMs / 5)
+    this.#leaseGuard = setTimeout(
+      () => {
+        for (const h of this.#held.values())
+          h.controller.abort(new LeaseLostError('lost the database for about as long as the lease'))
+      },
+      Math.max(0, lastBeatSentAt + this.#o.leaseMs - margin - Date.now()),
+    )
+    this.#leaseGuard.unref()
   }
 
   async #reconcile(): Promise<void> {
