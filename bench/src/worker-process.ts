@@ -26,7 +26,8 @@ const ended = () => {
 
 let stop: () => Promise<void>
 if (kind === 'podline') {
-  const database = await openDatabase({ databaseUrl: url })
+  // The same pool size graphile-worker gets below: one connection per concurrent task, plus two.
+  const database = await openDatabase({ databaseUrl: url, poolSize: concurrency + 2 })
   const worker = new Worker({
     database,
     pipelines: benchPipelines,

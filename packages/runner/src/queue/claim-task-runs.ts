@@ -12,6 +12,7 @@ export interface ClaimedTaskRun {
   attempt: number
   maxAttempts: number
   leaseExpiries: number
+  isLeaf: boolean
   timeoutMs: number | null
   params: unknown
   /** return_value XComs of the tasks in `needs`, keyed by task name. */
@@ -54,7 +55,7 @@ export async function claimTaskRuns(database: Database, o: ClaimOptions): Promis
           started_at = now(), finished_at = null, error = null, error_stack = null
       from picked where t.id = picked.id
       returning t.id, t.run_id, t.pipeline, t.version, t.task, t.kind, t.needs, t.attempt, t.max_attempts,
-                t.lease_expiries, t.timeout_ms, picked.state as from_state
+                t.lease_expiries, t.is_leaf, t.timeout_ms, picked.state as from_state
     ), logged as (
       insert into podline.events (run_id, task, attempt, from_state, to_state, worker)
       select run_id, task, attempt, from_state, 'running', ${o.workerId} from claimed
@@ -67,7 +68,7 @@ export async function claimTaskRuns(database: Database, o: ClaimOptions): Promis
       select id, 'queued', 'running', ${o.workerId} from started
     )
     select c.id::int as "id", c.run_id as "runId", c.pipeline, c.version, c.task, c.kind, c.attempt,
-           c.max_attempts as "maxAttempts", c.lease_expiries as "leaseExpiries", c.timeout_ms as "timeoutMs",
+           c.max_attempts as "maxAttempts", c.lease_expiries as "leaseExpiries", c.is_leaf as "isLeaf", c.timeout_ms as "timeoutMs",
            r.params,
            coalesce((select jsonb_object_agg(x.task, x.value) from podline.xcoms x
                      where x.run_id = c.run_id and x.key = 'return_value' and x.task = any(c.needs)), '{}'::jsonb)

@@ -20,12 +20,16 @@ export interface AttemptRef {
   task: string
   attempt: number
   workerId: string
+  /** No task needs this one: completion then skips the downstream query. */
+  isLeaf?: boolean
 }
 
 /*
  * Completion in one transaction. The first statement is fenced: it matches only while this worker
  * still holds the lease of this attempt, so a worker presumed dead cannot overwrite a newer attempt.
- * The same statement stores the return_value XCom and the event, then downstream tasks are promoted.
+ * The same statement stores the return_value XCom and the event and locks the run row (see
+ * promoteDownstream for why), so a leaf task completes in two statements and a chain step in three:
+ * round trips are what a completion costs on a fast server.
  */
 export async function finishAttempt(
   database: Database,
@@ -58,8 +62,12 @@ export async function finishAttempt(
         ), logged as (
           insert into podline.events (run_id, task, attempt, from_state, to_state, worker, message)
           select run_id, task, attempt, 'running', ${next}, ${ref.workerId}, ${message} from done
+        ), locked as (
+          select id from podline.runs where id = ${ref.runId}::uuid and exists(select 1 from done) for no key update
+        ), woken as (
+          select pg_notify('podline_queue', '') from done where ${next} = 'up_for_retry'
         )
-        select exists(select 1 from done) as ok`,
+        select exists(select 1 from done) as ok, (select count(*) from locked) + (select count(*) from woken) as n`,
       tx,
     )
     if (!row?.ok) {
@@ -68,8 +76,11 @@ export async function finishAttempt(
           '(it expired or the run was cancelled); the result was discarded and the current attempt stands',
       )
     }
-    if (next !== 'up_for_retry') await promoteDownstream(database, tx, ref.runId, [ref.task], ref.workerId)
-    else await tx.execute(sql`select pg_notify('podline_queue', '')`)
+    if (next !== 'up_for_retry') {
+      await promoteDownstream(database, tx, ref.runId, ref.isLeaf ? [] : [ref.task], ref.workerId, {
+        runLocked: true,
+      })
+    }
   })
 }
 

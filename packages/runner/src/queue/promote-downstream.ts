@@ -1,5 +1,6 @@
 import type { TriggerRule } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
+import { nextTaskState } from '../engine/task-state-machine.js'
 import { decidePromotion, type Promotion, type UpstreamCounts } from '../engine/trigger-rules.js'
 import type { Database, Executor } from '../store/database.js'
 import { QUEUE_CHANNEL, textArray } from './sql-values.js'
@@ -24,15 +25,21 @@ export async function promoteDownstream(
   runId: string,
   finishedTasks: readonly string[],
   workerId: string | null,
+  options: { runLocked?: boolean } = {},
 ): Promise<{ queued: number; runFinished: boolean }> {
   // Completions of sibling tasks commit concurrently; each must see the others' states, or two
   // transactions could each wait for the other and strand the downstream task. Locking the run row
   // serialises promotion per run, and each query below then reads what the previous holder committed.
   // NO KEY UPDATE, not UPDATE: the caller's XCom and event inserts already hold the run row FOR KEY
   // SHARE (their foreign keys); FOR UPDATE conflicts with that, so two sibling completions deadlocked.
-  await tx.execute(sql`select 1 from podline.runs where id = ${runId}::uuid for no key update`)
+  // finishAttempt takes the lock in its first statement (runLocked) to save a round trip.
+  if (!options.runLocked) {
+    await tx.execute(sql`select 1 from podline.runs where id = ${runId}::uuid for no key update`)
+  }
   let finished = [...finishedTasks]
   let queued = 0
+  // A pending downstream task still waiting, or one just queued, means the run cannot have ended.
+  let unfinished = false
   while (finished.length > 0) {
     const pending = await database.rows<PendingRow>(
       sql`
@@ -48,13 +55,14 @@ export async function promoteDownstream(
         group by d.id, d.task, d.trigger_rule`,
       tx,
     )
-    const decided = pending
-      .map((row) => ({ row, promotion: decidePromotion(row.triggerRule, row) }))
-      .filter((d): d is { row: PendingRow; promotion: Exclude<Promotion, 'wait'> } => d.promotion !== 'wait')
-    if (decided.length === 0) break
-    const states = decided.map((d) =>
-      d.promotion === 'queue' ? 'queued' : d.promotion === 'skip' ? 'skipped' : 'upstream_failed',
+    const decisions = pending.map((row) => ({ row, promotion: decidePromotion(row.triggerRule, row) }))
+    if (decisions.some((d) => d.promotion === 'wait')) unfinished = true
+    const decided = decisions.filter(
+      (d): d is { row: PendingRow; promotion: Exclude<Promotion, 'wait'> } => d.promotion !== 'wait',
     )
+    if (decided.length === 0) break
+    const states = decided.map((d) => nextTaskState('pending', { type: 'promote', to: d.promotion }))
+    const queuedNow = states.filter((s) => s === 'queued').length
     await tx.execute(sql`
       with v as (
         select * from jsonb_to_recordset(${JSON.stringify(decided.map((d, i) => ({ id: d.row.id, state: states[i] })))}::jsonb)
@@ -66,14 +74,16 @@ export async function promoteDownstream(
             error = case when v.state = 'upstream_failed' then 'an upstream task failed' else null end
         from v where t.id = v.id and t.state = 'pending'
         returning t.run_id, t.task, t.state
+      ), logged as (
+        insert into podline.events (run_id, task, attempt, from_state, to_state, worker, message)
+        select run_id, task, 0, 'pending', state, ${workerId}, 'trigger rule decided' from moved
       )
-      insert into podline.events (run_id, task, attempt, from_state, to_state, worker, message)
-      select run_id, task, 0, 'pending', state, ${workerId}, 'trigger rule decided' from moved`)
-    queued += states.filter((s) => s === 'queued').length
+      select pg_notify(${QUEUE_CHANNEL}, '') where ${queuedNow} > 0`)
+    queued += queuedNow
     finished = decided.filter((_, i) => states[i] !== 'queued').map((d) => d.row.task)
   }
-  if (queued > 0) await tx.execute(sql`select pg_notify(${QUEUE_CHANNEL}, '')`)
-  const runFinished = await finalizeRunIfDone(database, tx, runId, workerId)
+  const runFinished =
+    queued > 0 || unfinished ? false : await finalizeRunIfDone(database, tx, runId, workerId)
   return { queued, runFinished }
 }
 
@@ -86,25 +96,28 @@ export async function finalizeRunIfDone(
 ): Promise<boolean> {
   const [row] = await database.rows<{ finished: boolean }>(
     sql`
-      with status as (
-        select count(*) filter (where state not in ${TERMINAL}) as open,
-               bool_or(is_leaf and state in ('failed', 'upstream_failed')) as leaf_failed,
+      with open as (
+        select 1 from podline.task_runs
+        where run_id = ${runId}::uuid and state in ('pending', 'queued', 'running', 'up_for_retry') limit 1
+      ), status as (
+        select bool_or(is_leaf and state in ('failed', 'upstream_failed')) as leaf_failed,
                string_agg(task || ': ' || coalesce(error, state), '; ') filter (where state = 'failed') as errors
-        from podline.task_runs where run_id = ${runId}::uuid
+        from podline.task_runs where run_id = ${runId}::uuid and not exists (select 1 from open)
       ), ended as (
         update podline.runs r
         set state = case when s.leaf_failed then 'failed' else 'success' end, finished_at = now(),
             error = case when s.leaf_failed then s.errors else null end
         from status s
-        where r.id = ${runId}::uuid and s.open = 0 and r.state in ('queued', 'running')
+        where r.id = ${runId}::uuid and not exists (select 1 from open) and r.state in ('queued', 'running')
         returning r.id, r.state
       ), logged as (
         insert into podline.events (run_id, from_state, to_state, worker)
         select id, 'running', state, ${workerId} from ended
+      ), notified as (
+        select pg_notify('podline_run_finished', id::text) from ended
       )
-      select exists(select 1 from ended) as finished`,
+      select exists(select 1 from ended) as finished, (select count(*) from notified) as n`,
     tx,
   )
-  if (row?.finished) await tx.execute(sql`select pg_notify('podline_run_finished', ${runId})`)
   return row?.finished ?? false
 }

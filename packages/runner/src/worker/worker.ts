@@ -256,7 +256,14 @@ export class Worker {
   }
 
   #startAttempt(c: ClaimedTaskRun): void {
-    const ref: AttemptRef = { id: c.id, runId: c.runId, task: c.task, attempt: c.attempt, workerId: this.id }
+    const ref: AttemptRef = {
+      id: c.id,
+      runId: c.runId,
+      task: c.task,
+      attempt: c.attempt,
+      workerId: this.id,
+      isLeaf: c.isLeaf,
+    }
     const controller = new AbortController()
     const held: Held = { ref, controller, done: Promise.resolve() }
     this.#held.set(c.id, held)
@@ -394,6 +401,7 @@ export class Worker {
           this.#log('warn', error.message, { runId: ref.runId, task: ref.task })
           return 'lost'
         }
+        this.#log('warn', `recording the end of ${ref.task} failed, retrying: ${(error as Error).message}`)
         if (Date.now() > deadline) {
           this.#log(
             'error',

@@ -1,0 +1,1 @@
+CREATE INDEX "task_runs_open_idx" ON "podline"."task_runs" USING btree ("run_id","state") WHERE state in ('pending', 'queued', 'running', 'up_for_retry');
