@@ -141,6 +141,8 @@ describe('a worker killed with SIGKILL mid-task', () => {
       )
       expect(report.problems).toEqual([])
       expect(twice).toEqual([])
+      // A taken-over attempt reads its pod before creating one: the double saw one create per pod.
+      expect(double.requests.count({ verb: 'create', resource: 'pods' })).toBe(scheduled.size)
       expect(xcoms).toHaveLength(6)
       for (const x of xcoms) expect(x.value).toEqual({ rows: 3 })
     } finally {

@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { type AnyPipeline, pipeline } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -24,7 +21,7 @@ import {
   triggerPlan,
   Worker,
 } from '../index.js'
-import { freshDatabase } from '../testing/index.js'
+import { storeForDriver } from '../testing/index.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -50,15 +47,7 @@ for (const driver of ['postgres', 'pglite'] as const) {
     let cleanup = async () => {}
 
     beforeAll(async () => {
-      if (driver === 'postgres') {
-        const db = await freshDatabase()
-        options = { databaseUrl: db.url }
-        cleanup = db.drop
-      } else {
-        const dir = mkdtempSync(join(tmpdir(), 'podline-engine-'))
-        options = { dataDir: dir }
-        cleanup = async () => rmSync(dir, { recursive: true, force: true })
-      }
+      ;({ options, cleanup } = await storeForDriver(driver))
       // On PGlite one process owns the store: tests share it rather than reopening it.
       store = await openStore(options)
       database = store.database

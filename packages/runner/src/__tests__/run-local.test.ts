@@ -1,11 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { pipeline } from '@podline/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { runLocal, TaskRunError } from '../index.js'
-import { freshDatabase } from '../testing/index.js'
+import { storeForDriver } from '../testing/index.js'
 
 const etl = pipeline('etl', { params: z.object({ day: z.string() }) })
   .task('extract', async (_in, ctx) => ({ rows: 3, day: ctx.params.day }))
@@ -25,15 +22,7 @@ for (const driver of ['pglite', 'postgres'] as const) {
     let options: { databaseUrl?: string; dataDir?: string } = {}
     let cleanup = async () => {}
     beforeAll(async () => {
-      if (driver === 'postgres') {
-        const db = await freshDatabase()
-        options = { databaseUrl: db.url }
-        cleanup = db.drop
-      } else {
-        const dir = mkdtempSync(join(tmpdir(), 'podline-'))
-        options = { dataDir: dir }
-        cleanup = async () => rmSync(dir, { recursive: true, force: true })
-      }
+      ;({ options, cleanup } = await storeForDriver(driver))
     })
     afterAll(() => cleanup())
 
