@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url'
 import { type KubeDouble, startKubeDouble } from '@podline/kube-double'
 import { openDatabase, runLocal, taskXcoms } from '@podline/runner'
 import { freshDatabase } from '@podline/runner/testing'
+import { Pod } from 'kubernetes-models/v1'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parseAllDocuments } from 'yaml'
 import { podXcom } from './pod-xcom.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -73,5 +75,18 @@ describe('examples/pod-xcom.ts end to end: worker → client-node → HTTP → t
       shout: { loud: 'HELLO', twice: 84 },
       consume: { arg: 'hello', env: 'hello' },
     })
+  })
+
+  it('podline plan prints the pods as YAML that the Kubernetes schema accepts, without running anything', async () => {
+    const plan = podline(['plan', 'examples/pod-xcom.ts'], {})
+    expect(await plan.exited).toBe(0)
+    const pods = parseAllDocuments(plan.output()).map((d) => d.toJS() as Record<string, unknown>)
+    expect(
+      pods.map((p) => (p.metadata as { labels: Record<string, string> }).labels['podline.dev/task']),
+    ).toEqual(['produce', 'consume'])
+    for (const pod of pods)
+      expect(() => new Pod(pod as ConstructorParameters<typeof Pod>[0]).validate()).not.toThrow()
+    // consume's args come from produce, which has not run: placeholders stand in for the values.
+    expect(plan.output()).toContain('{{ produce.key1 }}')
   })
 })
