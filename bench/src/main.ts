@@ -16,7 +16,7 @@ import { fixed, formatTable } from './table.js'
 const THROUGHPUT_TASKS = 4000
 const SCALING_SIZES = [1_000, 10_000, 100_000]
 /** A scaling size whose projected drain exceeds this is skipped (and reported as such). */
-const SCALING_BUDGET_MS = 180_000
+const SCALING_BUDGET_MS = 240_000
 
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`)
 

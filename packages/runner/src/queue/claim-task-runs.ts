@@ -34,7 +34,8 @@ export interface ClaimOptions {
  * workers skip each other's rows instead of waiting), leases the rows, records the transitions as
  * events, marks their runs running, and returns each task's params and upstream outputs. One round
  * trip per batch instead of four; the partial index task_runs_claim_idx matches the WHERE and ORDER
- * BY, so the scan reads only queued rows. Priority first, then age (available_at, then id).
+ * BY (`nulls last` included: a plain `desc` would not match the index and sorts every queued row),
+ * so the scan reads only the head of the queue. Priority first, then age (available_at, then id).
  */
 export async function claimTaskRuns(database: Database, o: ClaimOptions): Promise<ClaimedTaskRun[]> {
   if (o.limit <= 0 || o.versions.length === 0) return []
@@ -44,7 +45,7 @@ export async function claimTaskRuns(database: Database, o: ClaimOptions): Promis
       select id, state from podline.task_runs
       where state in ('queued', 'up_for_retry') and available_at <= now()
         and version = any(${textArray(o.versions)}) ${runFilter}
-      order by priority desc, available_at, id
+      order by priority desc nulls last, available_at, id
       limit ${o.limit}
       for update skip locked
     ), claimed as (
