@@ -6,7 +6,14 @@ export default defineConfig({
   resolve: { conditions: ['@podline/source'] },
   ssr: { resolve: { conditions: ['@podline/source'] } },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'infra/**/*.test.ts', 'examples/**/*.test.ts', 'docs/**/*.test.ts', 'tests/**/*.test.ts'],
+    include: [
+      'packages/*/src/**/*.test.ts',
+      'apps/*/src/**/*.test.ts',
+      'infra/**/*.test.ts',
+      'examples/**/*.test.ts',
+      'docs/**/*.test.ts',
+      'tests/**/*.test.ts',
+    ],
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -25,7 +25,7 @@ describe.each(['sdk.md', 'pods.md'])('docs/%s examples', (guide) => {
     rmSync(dir, { recursive: true, force: true })
     mkdirSync(dir, { recursive: true })
     writeFileSync(join(dir, 'package.json'), '{ "type": "module" }')
-    blocks.forEach((code, i) => writeFileSync(join(dir, `example-${i + 1}.ts`), code))
+    for (const [i, code] of blocks.entries()) writeFileSync(join(dir, `example-${i + 1}.ts`), code)
     writeFileSync(
       join(dir, 'tsconfig.json'),
       JSON.stringify({
