@@ -1,5 +1,5 @@
 import { match, P } from 'ts-pattern'
-import type { RunState, TaskState } from '../store/schema.js'
+import type { TaskState } from '../store/schema.js'
 
 /** Everything that moves a task run. Each is recorded as an event row with its from and to states. */
 export type TaskTransition =
@@ -68,9 +68,4 @@ export function nextTaskState(from: TaskState, t: TaskTransition): TaskState {
       illegal,
     )
     .exhaustive()
-}
-
-/** A run ends when all its tasks are terminal: failed if any leaf task failed (Airflow's rule), else success. */
-export function finalRunState(leafFailed: boolean, cancelled: boolean): RunState {
-  return cancelled ? 'cancelled' : leafFailed ? 'failed' : 'success'
 }
