@@ -1,3 +1,4 @@
+import { podField } from '../pod-fields.js'
 import type { EventJson, PodJson } from '../wire-types.js'
 import { parseFieldSelector, parseLabelSelector } from './selectors.js'
 
@@ -14,30 +15,7 @@ export function podFilter(query: URLSearchParams): (pod: PodJson) => boolean {
     'status.phase',
     'status.podIP',
   ])
-  return (pod) =>
-    labels((key) => pod.metadata.labels?.[key]) &&
-    fields((key) => {
-      switch (key) {
-        case 'metadata.name':
-          return pod.metadata.name
-        case 'metadata.namespace':
-          return pod.metadata.namespace
-        case 'spec.nodeName':
-          return pod.spec.nodeName
-        case 'spec.restartPolicy':
-          return pod.spec.restartPolicy
-        case 'spec.schedulerName':
-          return pod.spec.schedulerName
-        case 'spec.serviceAccountName':
-          return pod.spec.serviceAccountName
-        case 'status.phase':
-          return pod.status.phase
-        case 'status.podIP':
-          return pod.status.podIP
-        default:
-          return undefined
-      }
-    })
+  return (pod) => labels((key) => pod.metadata.labels?.[key]) && fields((key) => podField(pod, key))
 }
 
 /** The filter of an events list: the event field selectors the API supports. */

@@ -1,3 +1,4 @@
+import { podField } from '../pod-fields.js'
 import type { ContainerJson, PodJson } from '../wire-types.js'
 
 /** Why a container's configuration cannot be built (the kubelet's CreateContainerConfigError). */
@@ -15,7 +16,7 @@ export function containerEnvironment(pod: PodJson, container: ContainerJson): Re
   for (const variable of container.env ?? []) {
     const from = variable.valueFrom
     if (from?.fieldRef) {
-      env[variable.name] = fieldValue(pod, from.fieldRef.fieldPath)
+      env[variable.name] = podField(pod, from.fieldRef.fieldPath) ?? ''
     } else if (from?.secretKeyRef) {
       if (!from.secretKeyRef.optional)
         throw new ContainerConfigError(`secret "${from.secretKeyRef.name}" not found`)
@@ -40,27 +41,4 @@ function expandReferences(text: string, env: Record<string, string>): string {
     if (match === '$$') return '$'
     return name !== undefined && env[name] !== undefined ? env[name] : match
   })
-}
-
-function fieldValue(pod: PodJson, path: string): string {
-  const label = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path)
-  if (label) return pod.metadata[label[1] as 'labels' | 'annotations']?.[label[2] ?? ''] ?? ''
-  switch (path) {
-    case 'metadata.name':
-      return pod.metadata.name ?? ''
-    case 'metadata.namespace':
-      return pod.metadata.namespace ?? ''
-    case 'metadata.uid':
-      return pod.metadata.uid ?? ''
-    case 'spec.nodeName':
-      return pod.spec.nodeName ?? ''
-    case 'spec.serviceAccountName':
-      return pod.spec.serviceAccountName ?? 'default'
-    case 'status.podIP':
-      return pod.status.podIP ?? ''
-    case 'status.hostIP':
-      return pod.status.hostIP ?? ''
-    default:
-      return ''
-  }
 }

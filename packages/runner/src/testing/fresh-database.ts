@@ -5,7 +5,12 @@ import { openDatabase } from '../store/database.js'
 /** The server tests use: `DATABASE_URL`, else the local PostgreSQL with trust auth. */
 export const TEST_SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 
-function withDatabase(url: string, name: string): string {
+export interface ScratchDatabase {
+  url: string
+  drop(): Promise<void>
+}
+
+export function withDatabase(url: string, name: string): string {
   const u = new URL(url)
   u.pathname = `/${name}`
   return u.toString()
@@ -18,9 +23,7 @@ const TEMPLATE = 'podline_test_template'
  * once per schema change (CREATE DATABASE … TEMPLATE is a file copy, much faster than migrating).
  * Returns its URL and a drop function.
  */
-export async function freshDatabase(
-  prefix = 'podline_test',
-): Promise<{ url: string; drop(): Promise<void> }> {
+export async function freshDatabase(prefix = 'podline_test'): Promise<ScratchDatabase> {
   const admin = postgres(TEST_SERVER_URL, { max: 1, onnotice: () => {} })
   const name = `${prefix}_${randomUUID().replaceAll('-', '').slice(0, 12)}`
   try {
@@ -45,15 +48,30 @@ export async function freshDatabase(
   } finally {
     await admin.end()
   }
-  const url = withDatabase(TEST_SERVER_URL, name)
+  return scratch(name)
+}
+
+/** A new database with nothing in it (no Podline schema), for peers measured beside Podline. */
+export async function emptyDatabase(prefix: string): Promise<ScratchDatabase> {
+  const name = `${prefix}_${randomUUID().replaceAll('-', '').slice(0, 12)}`
+  const admin = postgres(TEST_SERVER_URL, { max: 1, onnotice: () => {} })
+  try {
+    await admin.unsafe(`create database ${name}`)
+  } finally {
+    await admin.end()
+  }
+  return scratch(name)
+}
+
+function scratch(name: string): ScratchDatabase {
   return {
-    url,
+    url: withDatabase(TEST_SERVER_URL, name),
     async drop() {
-      const a = postgres(TEST_SERVER_URL, { max: 1, onnotice: () => {} })
+      const admin = postgres(TEST_SERVER_URL, { max: 1, onnotice: () => {} })
       try {
-        await a.unsafe(`drop database if exists ${name} with (force)`)
+        await admin.unsafe(`drop database if exists ${name} with (force)`)
       } finally {
-        await a.end()
+        await admin.end()
       }
     },
   }

@@ -1,2 +1,8 @@
-export { freshDatabase, TEST_SERVER_URL } from './fresh-database.js'
+export {
+  emptyDatabase,
+  freshDatabase,
+  type ScratchDatabase,
+  TEST_SERVER_URL,
+  withDatabase,
+} from './fresh-database.js'
 export { type Driver, storeForDriver } from './store-for-driver.js'
