@@ -32,6 +32,8 @@ export interface Database {
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>
   /** Applies the checked-in migrations that have not run yet (safe when many workers start together). */
   migrate(): Promise<void>
+  /** This store's id (made at migrate, kept in the database): labels its pods apart from other stores'. */
+  storeId(): Promise<string>
   close(): Promise<void>
 }
 
@@ -80,6 +82,7 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
   const db = drizzle({ client, schema }) as unknown as Db
   return {
     db,
+    storeId: storeIdReader(db),
     driver: 'postgres',
     location,
     async rows<T>(query: SQL, executor: Executor = db) {
@@ -123,6 +126,7 @@ async function openPglite(dataDir: string): Promise<Database> {
   const db = drizzle({ client, schema }) as unknown as Db
   return {
     db,
+    storeId: storeIdReader(db),
     driver: 'pglite',
     location: dataDir,
     async rows<T>(query: SQL, executor: Executor = db) {
@@ -140,5 +144,24 @@ async function openPglite(dataDir: string): Promise<Database> {
       await client.close()
       unlock()
     },
+  }
+}
+
+/** Reads the store's id once; it never changes for the life of a store. */
+function storeIdReader(db: Db): () => Promise<string> {
+  let id: Promise<string> | undefined
+  return () => {
+    id ??= db
+      .select({ id: schema.store.id })
+      .from(schema.store)
+      .limit(1)
+      .then(([row]) => {
+        if (!row) throw new Error('this store has no identity row; run `podline migrate` to create it')
+        return row.id
+      })
+    id.catch(() => {
+      id = undefined
+    })
+    return id
   }
 }

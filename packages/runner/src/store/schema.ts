@@ -18,6 +18,15 @@ export const podline = pgSchema('podline')
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' })
 
+/**
+ * One row: this store's identity, made when it is first migrated. Pods are labelled with it, so a
+ * worker only ever touches the pods of its own store, even in a namespace that several stores share.
+ */
+export const store = podline.table('store', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+})
+
 export const pipelines = podline.table(
   'pipelines',
   {

@@ -1,6 +1,9 @@
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import postgres from 'postgres'
 import { openDatabase } from '../store/database.js'
+import { MIGRATIONS_FOLDER } from '../store/migrations-folder.js'
 
 /** The server tests use: `DATABASE_URL`, else the local PostgreSQL with trust auth. */
 export const TEST_SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -16,7 +19,18 @@ export function withDatabase(url: string, name: string): string {
   return u.toString()
 }
 
-const TEMPLATE = 'podline_test_template'
+/**
+ * One template per set of migrations: checkouts of different branches on one server (or an older
+ * run's template) never hand a test a schema that does not match its code.
+ */
+const TEMPLATE = `podline_test_template_${migrationsDigest()}`
+
+function migrationsDigest(): string {
+  const hash = createHash('sha256')
+  for (const file of readdirSync(MIGRATIONS_FOLDER).filter((f) => f.endsWith('.sql')).sort())
+    hash.update(file).update(readFileSync(join(MIGRATIONS_FOLDER, file)))
+  return hash.digest('hex').slice(0, 12)
+}
 
 /**
  * A fresh, migrated database of its own for one test file: cloned from a template that is migrated
@@ -27,7 +41,7 @@ export async function freshDatabase(prefix = 'podline_test'): Promise<ScratchDat
   const admin = postgres(TEST_SERVER_URL, { max: 1, onnotice: () => {} })
   const name = `${prefix}_${randomUUID().replaceAll('-', '').slice(0, 12)}`
   try {
-    await admin`select pg_advisory_lock(hashtext('podline.test-template'))`
+    await admin`select pg_advisory_lock(hashtext(${TEMPLATE}))`
     try {
       const [exists] = await admin`select 1 from pg_database where datname = ${TEMPLATE}`
       if (!exists) await admin.unsafe(`create database ${TEMPLATE}`)
@@ -43,10 +57,17 @@ export async function freshDatabase(prefix = 'podline_test'): Promise<ScratchDat
       }
       await admin.unsafe(`create database ${name} template ${TEMPLATE}`)
     } finally {
-      await admin`select pg_advisory_unlock(hashtext('podline.test-template'))`
+      await admin`select pg_advisory_unlock(hashtext(${TEMPLATE}))`
     }
   } finally {
     await admin.end()
+  }
+  // A clone carries the template's store id; each test database is a store of its own.
+  const clone = postgres(withDatabase(TEST_SERVER_URL, name), { max: 1, onnotice: () => {} })
+  try {
+    await clone`update podline.store set id = gen_random_uuid()`
+  } finally {
+    await clone.end()
   }
   return scratch(name)
 }
