@@ -2,21 +2,29 @@ import { defineConfig } from 'vitest/config'
 
 // Tests run on the sources (the `@podline/source` export condition), so the loop needs no build;
 // tests that spawn the CLI or the worker run the built programs, which `npm test` builds first.
+//
+// Two projects: `unit` holds the tests beside the code (each package's `npm test` runs its share:
+// `turbo run test --filter @podline/sdk`), `system` the suites that cross packages and start whole
+// fleets of processes (faults, hostile input, examples, infra checks). `npm test` runs both.
 export default defineConfig({
   resolve: { conditions: ['@podline/source'] },
   ssr: { resolve: { conditions: ['@podline/source'] } },
   test: {
-    include: [
-      'packages/*/src/**/*.test.ts',
-      'apps/*/src/**/*.test.ts',
-      'infra/**/*.test.ts',
-      'examples/**/*.test.ts',
-      'docs/**/*.test.ts',
-      'tests/**/*.test.ts',
-    ],
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    globalSetup: [],
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'system',
+          include: ['tests/**/*.test.ts', 'examples/**/*.test.ts', 'docs/**/*.test.ts', 'infra/**/*.test.ts'],
+        },
+      },
+    ],
   },
 })
