@@ -1,10 +1,11 @@
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { PGlite } from '@electric-sql/pglite'
 import type { SQL } from 'drizzle-orm'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import type { Sql } from 'postgres'
 import { lockEmbeddedStore } from './embedded-lock.js'
+import { seedFromPreparedStore } from './embedded-template.js'
 import { MIGRATIONS_FOLDER } from './migrations-folder.js'
 import * as schema from './schema.js'
 
@@ -112,9 +113,13 @@ async function openPglite(dataDir: string): Promise<Database> {
   const { drizzle } = await import('drizzle-orm/pglite')
   mkdirSync(dataDir, { recursive: true })
   const unlock = lockEmbeddedStore(dataDir)
+  const pgdata = resolve(dataDir, 'pgdata')
   let client: PGlite
   try {
-    client = await PGlite.create(resolve(dataDir, 'pgdata'))
+    const seeded = !existsSync(pgdata) && (await seedFromPreparedStore(pgdata))
+    client = await PGlite.create(pgdata)
+    // A copy of the prepared store carries its id: this store is a new one.
+    if (seeded) await client.query('update podline.store set id = gen_random_uuid()')
   } catch (error) {
     unlock()
     throw new DatabaseUnreachableError(

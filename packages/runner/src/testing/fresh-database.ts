@@ -1,9 +1,7 @@
-import { createHash, randomUUID } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { randomUUID } from 'node:crypto'
 import postgres from 'postgres'
 import { openDatabase } from '../store/database.js'
-import { MIGRATIONS_FOLDER } from '../store/migrations-folder.js'
+import { migrationsDigest } from '../store/migrations-folder.js'
 
 /** The server tests use: `DATABASE_URL`, else the local PostgreSQL with trust auth. */
 export const TEST_SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -24,15 +22,6 @@ export function withDatabase(url: string, name: string): string {
  * run's template) never hand a test a schema that does not match its code.
  */
 const TEMPLATE = `podline_test_template_${migrationsDigest()}`
-
-function migrationsDigest(): string {
-  const hash = createHash('sha256')
-  for (const file of readdirSync(MIGRATIONS_FOLDER)
-    .filter((f) => f.endsWith('.sql'))
-    .sort())
-    hash.update(file).update(readFileSync(join(MIGRATIONS_FOLDER, file)))
-  return hash.digest('hex').slice(0, 12)
-}
 
 /**
  * A fresh, migrated database of its own for one test file: cloned from a template that is migrated
