@@ -3,18 +3,10 @@ import { isMain, pipeline } from '@podline/sdk'
 import { z } from 'zod'
 
 /**
- * KubernetesPodOperator's XCom example, ported from this DAG:
- *
- *   write_xcom = KubernetesPodOperator(
- *       task_id="write_xcom", image="alpine:3.20", do_xcom_push=True,
- *       cmds=["sh", "-c", "mkdir -p /airflow/xcom/; echo '{\"key1\": \"value1\", \"key2\": 2}' > /airflow/xcom/return.json"])
- *   read_key1 = PythonOperator(
- *       task_id="read_key1", python_callable=lambda ti: ti.xcom_pull(task_ids="write_xcom")["key1"].upper())
- *   echo_key1 = KubernetesPodOperator(
- *       task_id="echo_key1", image="alpine:3.20", do_xcom_push=True,
- *       cmds=["sh", "-c", "echo \"key1 is $1\"; printf '{\"received\": \"%s\"}' \"$1\" > /airflow/xcom/return.json", "echo_key1"],
- *       arguments=["{{ ti.xcom_pull(task_ids='write_xcom')['key1'] }}"])
- *   write_xcom >> [read_key1, echo_key1]
+ * KubernetesPodOperator's XCom example, ported: `write-xcom` writes `{"key1": …, "key2": …}` to
+ * /airflow/xcom/return.json, `read-key1` reads key1 as a PythonOperator did with xcom_pull, and
+ * `echo-key1` receives key1 in its arguments as the Jinja template did. The DAG it comes from is in
+ * docs/from-airflow.md.
  *
  *   npx podline run examples/from-airflow/kpo-xcom.ts --runtime process   local processes, no cluster
  *   npx podline run examples/from-airflow/kpo-xcom.ts                     pods on the current kubeconfig's cluster

@@ -3,30 +3,9 @@ import { isMain, pipeline } from '@podline/sdk'
 import { z } from 'zod'
 
 /**
- * A DAG that mixes pod and Python tasks with trigger rules, retries and a skip exit code, ported
- * from this DAG:
- *
- *   with DAG("nightly-orders", params={"day": "2026-11-21", "fail_load": False}):
- *       start = EmptyOperator(task_id="start")
- *       extract = KubernetesPodOperator(task_id="extract", image="alpine:3.20", do_xcom_push=True,
- *           cmds=["sh", "-c", "printf '{\"uri\": \"s3://raw/%s.csv\", \"rows\": 3}' \"$1\" > /airflow/xcom/return.json", "extract"],
- *           arguments=["{{ params.day }}"])
- *       check_freshness = KubernetesPodOperator(task_id="check_freshness", image="alpine:3.20",
- *           cmds=["sh", "-c", "echo 'no new orders since the last run'; exit 99"], skip_on_exit_code=99)
- *       transform = PythonOperator(task_id="transform", python_callable=to_table)   # reads extract's XCom
- *       load = KubernetesPodOperator(task_id="load", image="alpine:3.20", do_xcom_push=True,
- *           arguments=["{{ ti.xcom_pull('transform')['table'] }}", "{{ ti.xcom_pull('transform')['rows'] }}"],
- *           env_vars={"FAIL": "{{ params.fail_load }}"},
- *           retries=1, retry_delay=timedelta(seconds=1), retry_exponential_backoff=True,
- *           max_retry_delay=timedelta(minutes=1), execution_timeout=timedelta(minutes=10))
- *       report = PythonOperator(task_id="report", trigger_rule="none_failed")      # a skipped check is fine
- *       alert = PythonOperator(task_id="alert", trigger_rule="one_failed")         # only when load failed
- *       cleanup = KubernetesPodOperator(task_id="cleanup", trigger_rule="all_done")  # whatever happened
- *       start >> extract >> [check_freshness, transform]
- *       transform >> load >> [alert, cleanup]
- *       [load, check_freshness] >> report
- *
- * `start` has no counterpart: a task without `needs` starts the run.
+ * A DAG that mixes pod and Python tasks with trigger rules, a retry with exponential backoff and a
+ * skip exit code, ported. The DAG it comes from is in docs/from-airflow.md. Its `start`
+ * EmptyOperator has no counterpart: a task without `needs` starts the run.
  *
  *   npx podline run examples/from-airflow/trigger-rules.ts --runtime process
  *   npx podline run examples/from-airflow/trigger-rules.ts --runtime process --params '{"failLoad": true}'
