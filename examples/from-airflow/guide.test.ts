@@ -534,6 +534,68 @@ describe('docs/from-airflow.md, the KubernetesPodOperator parameter table', () =
   )
 })
 
+const BUILDER = 'packages/runner/src/pods/pod-builder.test.ts'
+const FRAME = 'packages/runner/src/pods/xcom-frame.test.ts'
+const nativeSidecar = {
+  file: BUILDER,
+  title:
+    'adds a native sidecar (an init container with restartPolicy Always) after the user init containers, with resources',
+}
+const roundTrip = {
+  file: LAUNCHER,
+  title:
+    'returns what base wrote to the hard-coded /airflow/xcom/return.json, storing pod_name and pod_namespace first',
+}
+
+/** The tests that pin each row of the failures table, keyed by the first upstream issue it cites. */
+const FAILURES: Record<string, { file: string; title: string }[]> = {
+  '10722': [
+    nativeSidecar,
+    {
+      file: LAUNCHER,
+      title: 'fails fatally on a ResourceQuota 403, naming what is missing (the sidecar has its limits)',
+    },
+  ],
+  '20884': [
+    { file: LAUNCHER, title: 'detects a truncated frame when the sidecar log arrives cut short' },
+    { file: FRAME, title: 'reports a checksum mismatch' },
+  ],
+  '22318': [nativeSidecar, roundTrip],
+  '38115': [nativeSidecar, { file: LAUNCHER, title: scheduleTimeout.title }],
+  '71369': [nativeSidecar, roundTrip],
+  '10544': [
+    { file: LAUNCHER, title: reattach.title },
+    { file: LAUNCHER, title: 'refuses to attach to a same-named pod of another task run' },
+  ],
+  '37263': [
+    { file: LAUNCHER, title: 'deletes the pod when the task is cancelled' },
+    { file: LAUNCHER, title: 'collects orphaned pods by label and deletes the pods of a run' },
+  ],
+}
+
+describe('docs/from-airflow.md, the KPO failures Podline avoids', () => {
+  const failures = tableRows(GUIDE, 'What Podline adds').map(([failure = '', upstream = '']) => ({
+    failure,
+    issues: [...upstream.matchAll(/\]\(https:\/\/github\.com\/apache\/airflow\/issues\/(\d+)\)/g)].map(
+      (m) => m[1],
+    ),
+    links: [...upstream.matchAll(/\]\(([^)]+)\)/g)].map((m) => m[1]),
+  }))
+
+  it('cites apache/airflow issues only, and names the tests that pin each row', () => {
+    for (const row of failures) {
+      expect(row.issues.length, row.failure).toBeGreaterThan(0)
+      expect(row.issues).toHaveLength(row.links.length)
+    }
+    // Sorted: integer-like keys do not keep their order in an object.
+    expect(failures.map((r) => r.issues[0]).sort()).toEqual(Object.keys(FAILURES).sort())
+    for (const { file, title } of Object.values(FAILURES).flat())
+      expect(readFileSync(join(ROOT, file), 'utf8'), `${file} has the test "${title}"`).toContain(
+        `'${title}'`,
+      )
+  })
+})
+
 describe('docs/from-airflow.md, the examples', () => {
   const blocks = [...GUIDE.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? '')
   const files = ['kpo-xcom.ts', 'trigger-rules.ts'].map((f) =>
