@@ -21,6 +21,7 @@ export { DatabaseUnreachableError, openDatabase, redactUrl } from './store/datab
 export { guardAgainstDriverSocketCrash, isDriverSocketCrash } from './store/driver-crash-guard.js'
 export type { RunState, TaskState } from './store/schema.js'
 export * as schema from './store/schema.js'
+export type { SchemaState } from './store/schema-state.js'
 export type { Store, StoreOptions } from './store.js'
 export { openStore } from './store.js'
 export { checkParams, InvalidParamsError, triggerPipeline, triggerPlan } from './trigger.js'

@@ -8,6 +8,7 @@ import { lockEmbeddedStore } from './embedded-lock.js'
 import { seedFromPreparedStore } from './embedded-template.js'
 import { MIGRATIONS_FOLDER } from './migrations-folder.js'
 import * as schema from './schema.js'
+import { readSchemaState, type SchemaState } from './schema-state.js'
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
@@ -33,6 +34,8 @@ export interface Database {
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>
   /** Applies the checked-in migrations that have not run yet (safe when many workers start together). */
   migrate(): Promise<void>
+  /** Whether the store holds this build's schema; `migrate()` returns at once when it is current. */
+  schemaState(): Promise<SchemaState>
   /** This store's id (made at migrate, kept in the database): labels its pods apart from other stores'. */
   storeId(): Promise<string>
   close(): Promise<void>
@@ -81,19 +84,21 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
     )
   }
   const db = drizzle({ client, schema }) as unknown as Db
+  const rows = async <T>(query: SQL, executor: Executor = db) =>
+    (await executor.execute(query)) as unknown as T[]
   return {
     db,
     storeId: storeIdReader(db),
     driver: 'postgres',
     location,
-    async rows<T>(query: SQL, executor: Executor = db) {
-      return (await executor.execute(query)) as unknown as T[]
-    },
+    rows,
     async listen(channel, onNotify) {
       const sub = await client.listen(channel, (payload) => onNotify(payload))
       return () => sub.unlisten()
     },
+    schemaState: () => readSchemaState({ rows }),
     async migrate() {
+      if ((await readSchemaState({ rows })) === 'current') return
       // One dedicated connection holds a session advisory lock, so concurrent starts migrate once.
       const { migrate } = await import('drizzle-orm/postgres-js/migrator')
       const one = postgres(url, { max: 1, onnotice: () => {} })
@@ -129,19 +134,21 @@ async function openPglite(dataDir: string): Promise<Database> {
     )
   }
   const db = drizzle({ client, schema }) as unknown as Db
+  const rows = async <T>(query: SQL, executor: Executor = db) =>
+    ((await executor.execute(query)) as unknown as { rows: T[] }).rows
   return {
     db,
     storeId: storeIdReader(db),
     driver: 'pglite',
     location: dataDir,
-    async rows<T>(query: SQL, executor: Executor = db) {
-      return ((await executor.execute(query)) as unknown as { rows: T[] }).rows
-    },
+    rows,
     async listen(channel, onNotify) {
       const unlisten = await client.listen(channel, onNotify)
       return unlisten
     },
+    schemaState: () => readSchemaState({ rows }),
     async migrate() {
+      if ((await readSchemaState({ rows })) === 'current') return
       const { migrate } = await import('drizzle-orm/pglite/migrator')
       await migrate(drizzle({ client }), { migrationsFolder: MIGRATIONS_FOLDER })
     },
