@@ -3,7 +3,7 @@ import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { measureCommitRate } from './commit-rate.js'
 import { type DrainResult, drain } from './drain.js'
-import { measureLocalRun } from './local-run.js'
+import { localRunRows, measureLocalRun } from './local-run.js'
 import { measurePodPath } from './pod-path.js'
 import { serverFacts } from './server.js'
 import { measureStepLatency } from './step-latency.js'
@@ -92,12 +92,7 @@ for (const s of scaling) {
       `${fixed(s.tasksPerSecond)} tasks/s`,
     ])
 }
-rows.push([
-  'podline run examples/etl.ts, cold / warm (ms)',
-  `${fixed(local.coldMs)} / ${fixed(local.warmMs)}`,
-  '',
-  '',
-])
+rows.push(...localRunRows(local))
 rows.push([
   'pod task via the kube double (API requests, ms)',
   `${fixed(pods.requestsPerPod, 1)}, ${fixed(pods.msPerPod)}`,

@@ -15,7 +15,11 @@ async function modulesLoadedBy(
   dir: string,
 ): Promise<{ code: number | null; modules: string[] }> {
   const log = join(dir, 'modules.log')
-  const env = { ...process.env, PODLINE_MODULE_LOG: log, PODLINE_DATA_DIR: join(dir, 'store') }
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PODLINE_MODULE_LOG: log,
+    PODLINE_DATA_DIR: join(dir, 'store'),
+  }
   delete env.DATABASE_URL
   const child = spawn(process.execPath, ['--import', RECORDER, CLI, ...args], {
     cwd: ROOT,
