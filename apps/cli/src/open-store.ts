@@ -45,10 +45,10 @@ export function killedRunNotice(runId: string): string {
 
 /** Runs `fn` with an operator store and closes it however `fn` ends. */
 export async function withOperatorStore<T>(
-  settings: StoreSettings,
+  settings: StoreSettings | Promise<StoreSettings>,
   fn: (store: Store) => Promise<T>,
 ): Promise<T> {
-  const store = await openOperatorStore(settings)
+  const store = await openOperatorStore(await settings)
   try {
     return await fn(store)
   } finally {

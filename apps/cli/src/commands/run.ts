@@ -43,7 +43,7 @@ export function registerRun(program: Command): void {
 
 async function run(file: string, flags: RunFlags): Promise<number> {
   const params = parseParams(flags.params)
-  const settings = executionSettings(flags)
+  const settings = await executionSettings(flags)
   const safe = terminalText(flags.raw)
   // The runner (and the embedded driver) load before the pipeline file registers tsx: see preloadEmbeddedDriver.
   const [runner, { choosePipeline, loadPipelineFile, timeAttempts }, { createProgress }, { sql }] =

@@ -39,7 +39,7 @@ export function registerWorker(program: Command): void {
 }
 
 async function work(files: string[], flags: WorkerFlags): Promise<number> {
-  const settings = executionSettings(flags)
+  const settings = await executionSettings(flags)
   const [{ drainOnSignals, startEngine, timeAttempts }, { formatDuration }] = await Promise.all([
     import('@podline/worker'),
     import('@podline/runner'),
