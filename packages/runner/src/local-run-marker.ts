@@ -25,7 +25,7 @@ export function markLocalRun(database: Database, runId: string): () => void {
   return () => rmSync(path, { force: true })
 }
 
-/** Fails the run of a `podline run` that was killed before it ended. Returns its id, if there was one. */
+/** Fails the run of a `podline run` that was killed before it ended. Returns its id, if it failed one. */
 export async function failKilledLocalRun(database: Database): Promise<string | undefined> {
   if (database.driver !== 'pglite') return undefined
   const path = markerPath(database.location)
@@ -36,9 +36,9 @@ export async function failKilledLocalRun(database: Database): Promise<string | u
     return undefined
   }
   const message = `the previous podline run (pid ${marker.pid}) was killed before this run ended; run its tasks again with podline retry ${marker.runId}`
-  await database.db.transaction(async (tx) => {
+  const failed = await database.db.transaction(async (tx) => {
     // Same transitions as a worker that died for good: a running task fails, the others are cancelled.
-    await database.rows(
+    const [row] = await database.rows<{ failed: boolean }>(
       sql`
         with run as (
           update podline.runs set state = 'failed', finished_at = now(), error = ${message}
@@ -57,10 +57,12 @@ export async function failKilledLocalRun(database: Database): Promise<string | u
           select run_id, task, attempt, from_state, to_state, ${message} from tasks
           union all select id, null, null, 'running', 'failed', ${message} from run
         )
-        select 1`,
+        select exists(select 1 from run) as failed`,
       tx,
     )
+    return row?.failed ?? false
   })
   rmSync(path, { force: true })
-  return marker.runId
+  // Killed after its run had ended (or the run is gone): nothing was left running.
+  return failed ? marker.runId : undefined
 }
