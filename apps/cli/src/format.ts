@@ -1,18 +1,16 @@
 /** Small text formatting shared by the verbs. */
+import { safeJson } from './terminal-text.js'
 
-export function formatDuration(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return ''
-  if (ms < 1000) return `${Math.round(ms)} ms`
-  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`
-  const minutes = Math.floor(ms / 60_000)
-  return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`
-}
+type Formatter = (ms: number) => string
 
-export function between(start: Date | string | null, end: Date | string | null): number | null {
-  if (!start) return null
-  const from = new Date(start).getTime()
+/**
+ * How long from `start` to `end` (or until now), as the runner's formatDuration writes it; '' when
+ * it never started. The formatter is passed in so this module does not load the runner.
+ */
+export function elapsed(format: Formatter, start: Date | string | null, end: Date | string | null): string {
+  if (!start) return ''
   const to = end ? new Date(end).getTime() : Date.now()
-  return to - from
+  return format(to - new Date(start).getTime())
 }
 
 /** Left-aligned columns, sized to the widest cell, for the operator verbs' tables. */
@@ -34,7 +32,7 @@ export function indent(text: string, prefix = '    '): string {
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
+  process.stdout.write(`${safeJson(value)}\n`)
 }
 
 /** The first line of an error message, for table cells. */

@@ -49,5 +49,19 @@ try {
   // Commander has already printed its own usage errors; help and --version end here with code 0.
   code = error instanceof CommanderError ? (error.exitCode === 0 ? 0 : 2) : reportError(error)
 }
-// Exit now rather than wait for every handle (a pool, a timer) to close on its own.
+// Exit now rather than wait for every handle (a pool, a timer) to close on its own, but only once
+// what was written has left: on a pipe, stdout is asynchronous, and exiting drops what is queued
+// past the pipe's 64 KiB buffer (`podline runs --json | jq` lost the end of the list).
+await Promise.all([flushed(process.stdout), flushed(process.stderr)])
 process.exit(code)
+
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.writableLength === 0 || stream.destroyed) return Promise.resolve()
+  return new Promise((resolve) => {
+    // A reader that went away (`| head`) ends the wait with an error instead of a drain.
+    stream
+      .once('drain', resolve)
+      .once('error', () => resolve())
+      .once('close', resolve)
+  })
+}

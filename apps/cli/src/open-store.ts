@@ -17,7 +17,7 @@ export async function openOperatorStore(settings: StoreSettings): Promise<Store>
       )
     }
   }
-  const [{ openStore }, { schemaState }] = await Promise.all([
+  const [{ openStore, failKilledLocalRun }, { schemaState }] = await Promise.all([
     import('@podline/runner'),
     import('@podline/worker'),
   ])
@@ -29,6 +29,8 @@ export async function openOperatorStore(settings: StoreSettings): Promise<Store>
         `the database at ${store.database.location} has no Podline schema. Create it with \`podline migrate\`.`,
       )
     }
+    const killed = await failKilledLocalRun(store.database)
+    if (killed) process.stderr.write(killedRunNotice(killed))
   } catch (error) {
     await store.close()
     throw error
@@ -36,12 +38,17 @@ export async function openOperatorStore(settings: StoreSettings): Promise<Store>
   return store
 }
 
+/** What a verb says when opening the embedded store ended a run whose `podline run` was killed. */
+export function killedRunNotice(runId: string): string {
+  return `podline: run ${runId} was left running by a podline run that was killed; it is now marked failed (podline retry ${runId} runs its tasks again)\n`
+}
+
 /** Runs `fn` with an operator store and closes it however `fn` ends. */
 export async function withOperatorStore<T>(
-  settings: StoreSettings,
+  settings: StoreSettings | Promise<StoreSettings>,
   fn: (store: Store) => Promise<T>,
 ): Promise<T> {
-  const store = await openOperatorStore(settings)
+  const store = await openOperatorStore(await settings)
   try {
     return await fn(store)
   } finally {

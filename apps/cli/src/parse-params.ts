@@ -1,6 +1,13 @@
 import type { JsonValue } from '@podline/sdk'
 import { UsageError } from './usage-error.js'
 
+/**
+ * How deeply --params may nest. Params are configuration, never this deep; past a few thousand
+ * levels the checks that follow (the JSON check, the schema library, jsonb) recurse until the
+ * stack overflows, so a deep value is refused here, by a loop, with a message instead of a crash.
+ */
+export const MAX_PARAMS_DEPTH = 100
+
 /** The value of --params: a JSON object (absent means `{}`). Checked before anything is opened or stored. */
 export function parseParams(text: string | undefined): JsonValue {
   if (text === undefined) return {}
@@ -17,5 +24,22 @@ export function parseParams(text: string | undefined): JsonValue {
       `--params must be a JSON object, e.g. --params '{"date":"2026-11-21"}'; got ${text}. Nothing was run.`,
     )
   }
+  if (nestsDeeperThan(value, MAX_PARAMS_DEPTH)) {
+    throw new UsageError(
+      `--params nests more than ${MAX_PARAMS_DEPTH} levels deep; at most ${MAX_PARAMS_DEPTH} are allowed. Pass flatter params (a deep structure can be a JSON string inside them). Nothing was run.`,
+    )
+  }
   return value as JsonValue
+}
+
+/** Whether parsed JSON nests deeper than `limit` (each object or array is a level), without recursion. */
+function nestsDeeperThan(root: object, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[root, 1]]
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const [value, depth] = item
+    if (value === null || typeof value !== 'object') continue
+    if (depth > limit) return true
+    for (const child of Object.values(value)) stack.push([child, depth + 1])
+  }
+  return false
 }

@@ -1,5 +1,9 @@
+import { formatDuration } from '@podline/runner'
 import type { TimedAttemptEvent } from '@podline/worker'
-import { firstLine, formatDuration } from './format.js'
+import { firstLine } from './format.js'
+
+/** An attempt event as `podline run` shows it: a retry carries how long until the next attempt. */
+export type ProgressEvent = TimedAttemptEvent & { retryInMs?: number }
 
 type Shown = 'pending' | 'running' | 'success' | 'failed' | 'retrying' | 'skipped' | 'cancelled'
 
@@ -29,16 +33,30 @@ export interface FinalTask {
 
 /** Live progress of `podline run`: a redrawn list on a terminal, one plain line per change elsewhere. */
 export interface Progress {
-  onAttempt(event: TimedAttemptEvent): void
+  onAttempt(event: ProgressEvent): void
   finish(tasks: readonly FinalTask[]): void
 }
 
-export function createProgress(tasks: readonly string[], out: NodeJS.WriteStream = process.stderr): Progress {
+/** `safe` prints the text tasks produced (their errors): escaped unless `--raw`. */
+export function createProgress(
+  tasks: readonly string[],
+  safe: (text: string) => string,
+  out: NodeJS.WriteStream = process.stderr,
+): Progress {
   const rows = new Map<string, Row>(tasks.map((t) => [t, { state: 'pending', attempt: 0 }]))
-  return out.isTTY ? new TtyProgress(rows, out) : new PlainProgress(rows, out)
+  const show = (event: ProgressEvent): ProgressEvent =>
+    event.type === 'finished' && event.error !== undefined ? { ...event, error: safe(event.error) } : event
+  const progress = out.isTTY ? new TtyProgress(rows, out) : new PlainProgress(rows, out)
+  return {
+    onAttempt: (event) => progress.onAttempt(show(event)),
+    finish: (final) => progress.finish(final),
+  }
 }
 
-function apply(row: Row, event: TimedAttemptEvent): void {
+const retryIn = (event: ProgressEvent) =>
+  event.retryInMs === undefined ? '' : `, retrying in ${formatDuration(Math.max(0, event.retryInMs))}`
+
+function apply(row: Row, event: ProgressEvent): void {
   row.attempt = event.attempt
   if (event.type === 'started') {
     row.state = 'running'
@@ -51,13 +69,16 @@ function apply(row: Row, event: TimedAttemptEvent): void {
     case 'success':
       row.state = 'success'
       break
+    case 'skipped':
+      row.state = 'skipped'
+      break
     case 'failed':
       row.state = 'failed'
       row.note = firstLine(event.error)
       break
     case 'up_for_retry':
       row.state = 'retrying'
-      row.note = `attempt ${event.attempt} failed: ${firstLine(event.error)}`
+      row.note = `attempt ${event.attempt} failed${retryIn(event)}: ${firstLine(event.error)}`
       break
     case 'lost':
       row.state = 'cancelled'
@@ -78,26 +99,27 @@ class PlainProgress implements Progress {
     private readonly out: NodeJS.WritableStream,
   ) {}
 
-  onAttempt(event: TimedAttemptEvent): void {
+  onAttempt(event: ProgressEvent): void {
     const row = this.rows.get(event.task)
     if (!row) return
     apply(row, event)
     const attempt = event.attempt > 1 ? ` (attempt ${event.attempt})` : ''
-    const took =
+    const took = (word: string) =>
       event.type === 'finished' && event.durationMs !== undefined
-        ? ` in ${formatDuration(event.durationMs)}`
+        ? ` ${word} ${formatDuration(event.durationMs)}`
         : ''
+    const error = event.type === 'finished' && event.error ? `: ${firstLine(event.error)}` : ''
     const words: Record<Shown, string> = {
       pending: 'pending',
       running: 'started',
-      success: 'succeeded',
-      failed: 'failed',
-      retrying: 'failed, will retry',
-      skipped: 'skipped',
+      success: `succeeded${took('in')}`,
+      failed: `failed${took('after')}${error}`,
+      // The attempt's own duration is not the delay: say both, each for what it is.
+      retrying: `failed${took('after')}${retryIn(event)}${error}`,
+      skipped: `skipped${took('after')}`,
       cancelled: 'was cancelled',
     }
-    const note = row.note && row.state !== 'running' ? `: ${row.note}` : ''
-    this.out.write(`task ${event.task}${attempt} ${words[row.state]}${took}${note}\n`)
+    this.out.write(`task ${event.task}${attempt} ${words[row.state]}\n`)
   }
 
   finish(tasks: readonly FinalTask[]): void {
@@ -125,7 +147,7 @@ class TtyProgress implements Progress {
     this.#draw()
   }
 
-  onAttempt(event: TimedAttemptEvent): void {
+  onAttempt(event: ProgressEvent): void {
     const row = this.rows.get(event.task)
     if (!row) return
     apply(row, event)
@@ -152,7 +174,8 @@ class TtyProgress implements Progress {
         row.state === 'running' && row.startedAt !== undefined
           ? performance.now() - row.startedAt
           : row.durationMs
-      const time = row.state === 'pending' || row.state === 'skipped' ? '' : formatDuration(ms)
+      const time =
+        row.state === 'pending' || row.state === 'skipped' || ms === undefined ? '' : formatDuration(ms)
       const attempt = row.attempt > 1 ? ` #${row.attempt}` : ''
       const note = row.note ? `  ${row.note}` : ''
       const columns = this.out.columns || 100

@@ -10,6 +10,8 @@ const USAGE_ERRORS = new Set([
   'SchemaNotReadyError',
   'RetryError',
   'PipelineDefinitionError',
+  'EmbeddedStoreBusyError',
+  'ConfigError',
 ])
 
 /** Prints an error the way every verb does and returns the exit code it stands for. */

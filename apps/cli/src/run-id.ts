@@ -1,11 +1,43 @@
+import type { Database } from '@podline/runner'
 import { UsageError } from './usage-error.js'
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+const LOWEST = '00000000-0000-0000-0000-000000000000'
+const HIGHEST = 'ffffffff-ffff-ffff-ffff-ffffffffffff'
+/** Matches listed when a prefix is ambiguous. */
+const SHOWN = 10
 
-/** Run ids are UUIDs; anything else is reported as an unknown run before it reaches a uuid-typed query. */
-export function checkRunId(runId: string): string {
-  if (!UUID.test(runId)) throw unknownRun(runId)
-  return runId.toLowerCase()
+/**
+ * A run id as typed: the whole UUID or a prefix of it (`3f2a`, `3f2a9c1e-77`). A prefix is the
+ * range of ids that start with it, so the lookup uses the primary key rather than scanning runs.
+ */
+export async function resolveRunId(database: Database, typed: string): Promise<string> {
+  const text = typed.trim().toLowerCase()
+  const low = text + LOWEST.slice(text.length)
+  const high = text + HIGHEST.slice(text.length)
+  if (text === '' || !UUID.test(low) || !UUID.test(high)) throw unknownRun(typed)
+  if (low === high) return text
+  const [{ schema }, { and, desc, gte, lte }] = await Promise.all([
+    import('@podline/runner'),
+    import('drizzle-orm'),
+  ])
+  const { runs } = schema
+  const matches = await database.db
+    .select({ id: runs.id, pipeline: runs.pipeline, state: runs.state, createdAt: runs.createdAt })
+    .from(runs)
+    .where(and(gte(runs.id, low), lte(runs.id, high)))
+    .orderBy(desc(runs.createdAt))
+    .limit(SHOWN + 1)
+  const [only] = matches
+  if (!only) throw unknownRun(typed)
+  if (matches.length === 1) return only.id
+  const listed = matches
+    .slice(0, SHOWN)
+    .map((r) => `  ${r.id}  ${r.pipeline}  ${r.state}  ${new Date(r.createdAt).toISOString()}`)
+  if (matches.length > SHOWN) listed.push('  … and more')
+  throw new UsageError(
+    `the run id prefix ${typed} matches more than one run; type more of the id:\n${listed.join('\n')}`,
+  )
 }
 
 export function unknownRun(runId: string): UsageError {

@@ -1,5 +1,4 @@
 import { InvalidArgumentError } from 'commander'
-import { UsageError } from './usage-error.js'
 
 /** Where the store is: DATABASE_URL, else the embedded store in PODLINE_DATA_DIR (default .podline/). */
 export interface StoreSettings {
@@ -28,53 +27,50 @@ export interface ExecutionSettings extends StoreSettings {
   xcomSizeLimitBytes?: number
   drainMs: number
   /** How long a claimed task stays this worker's without a heartbeat (PODLINE_LEASE_MS). */
-  leaseMs?: number
+  leaseMs: number
 }
 
-export function storeSettings(env: NodeJS.ProcessEnv = process.env): StoreSettings {
+// The environment's schema, its defaults and its error format live in @podline/worker/config,
+// shared with the deployable worker; it loads zod, so it is imported when a verb runs, not at start.
+const environment = () => import('@podline/worker/config')
+
+export async function storeSettings(env: NodeJS.ProcessEnv = process.env): Promise<StoreSettings> {
+  const { parseStoreEnvironment } = await environment()
+  const e = parseStoreEnvironment(env)
   return {
-    ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}),
-    ...(env.PODLINE_DATA_DIR ? { dataDir: env.PODLINE_DATA_DIR } : {}),
+    ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
+    ...(e.PODLINE_DATA_DIR ? { dataDir: e.PODLINE_DATA_DIR } : {}),
   }
 }
 
 /** Flags win over the environment; the environment over the defaults. */
-export function executionSettings(
+export async function executionSettings(
   flags: ExecutionFlags,
   env: NodeJS.ProcessEnv = process.env,
-): ExecutionSettings {
-  const runtime = flags.runtime ?? env.PODLINE_RUNTIME
-  const sidecarMode = env.PODLINE_SIDECAR_MODE
-  const namespace = flags.namespace ?? env.PODLINE_NAMESPACE
-  const context = flags.kubeContext ?? env.PODLINE_KUBE_CONTEXT
-  const xcomLimit = env.PODLINE_XCOM_LIMIT_BYTES
+): Promise<ExecutionSettings> {
+  const { parseEnvironment, podSettings } = await environment()
+  const e = parseEnvironment(env)
+  const runtime = flags.runtime === 'process' || flags.runtime === 'kubernetes' ? flags.runtime : undefined
   return {
-    ...storeSettings(env),
-    concurrency:
-      flags.concurrency ??
-      (env.PODLINE_CONCURRENCY ? wholeNumber(env.PODLINE_CONCURRENCY, 'PODLINE_CONCURRENCY', 1) : 4),
-    drainMs: env.PODLINE_DRAIN_TIMEOUT_MS
-      ? wholeNumber(env.PODLINE_DRAIN_TIMEOUT_MS, 'PODLINE_DRAIN_TIMEOUT_MS', 0)
-      : 60_000,
-    ...(xcomLimit ? { xcomSizeLimitBytes: wholeNumber(xcomLimit, 'PODLINE_XCOM_LIMIT_BYTES', 1) } : {}),
-    ...(env.PODLINE_LEASE_MS ? { leaseMs: wholeNumber(env.PODLINE_LEASE_MS, 'PODLINE_LEASE_MS', 100) } : {}),
-    pods: {
-      ...(runtime ? { runtime: oneOf(runtime, 'PODLINE_RUNTIME', ['kubernetes', 'process'] as const) } : {}),
-      ...(namespace || context
-        ? { kube: { ...(namespace ? { namespace } : {}), ...(context ? { context } : {}) } }
-        : {}),
-      ...(env.PODLINE_SIDECAR_IMAGE ? { sidecarImage: env.PODLINE_SIDECAR_IMAGE } : {}),
-      ...(sidecarMode
-        ? { sidecarMode: oneOf(sidecarMode, 'PODLINE_SIDECAR_MODE', ['native', 'exec'] as const) }
-        : {}),
-    },
+    ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
+    ...(e.PODLINE_DATA_DIR ? { dataDir: e.PODLINE_DATA_DIR } : {}),
+    concurrency: flags.concurrency ?? e.PODLINE_CONCURRENCY,
+    drainMs: e.PODLINE_DRAIN_TIMEOUT_MS,
+    leaseMs: e.PODLINE_LEASE_MS,
+    ...(e.PODLINE_XCOM_LIMIT_BYTES ? { xcomSizeLimitBytes: e.PODLINE_XCOM_LIMIT_BYTES } : {}),
+    pods: podSettings(e, {
+      ...(runtime ? { runtime } : {}),
+      ...(flags.namespace ? { namespace: flags.namespace } : {}),
+      ...(flags.kubeContext ? { kubeContext: flags.kubeContext } : {}),
+    }),
   }
 }
 
-/** A commander argument parser for counts such as --concurrency. */
+/** A commander argument parser for counts such as --concurrency and --limit. */
 export function parseCount(value: string): number {
   const n = Number(value)
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1.')
+  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError('expected a whole number of at least 1.')
   return n
 }
 
@@ -82,18 +78,4 @@ export function parseRuntime(value: string): string {
   if (value !== 'kubernetes' && value !== 'process')
     throw new InvalidArgumentError('expected kubernetes or process.')
   return value
-}
-
-function wholeNumber(value: string, name: string, min: number): number {
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < min)
-    throw new UsageError(`${name}=${value} is not a whole number of at least ${min}; fix or unset it.`)
-  return n
-}
-
-function oneOf<const T extends string>(value: string, name: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new UsageError(`${name}=${value} is not one of ${allowed.join(', ')}; fix or unset it.`)
-  }
-  return value as T
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { freshDatabase } from '@podline/runner/testing'
 import postgres from 'postgres'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { FIXTURES, podline, type Running, start, tempDir } from './__tests__/cli.js'
+import { FIXTURES, podline, type Running, start, tempDir, waitUntil } from './__tests__/cli.js'
 
 const RUNS = Number(process.env.FLEET_RUNS ?? 200)
 const TASKS = ['a', 'b', 'c', 'd', 'e']
@@ -44,11 +44,16 @@ it(`3 workers run ${RUNS} runs of a 5-task pipeline: every task exactly once, th
   const last = await podline(['trigger', 'fleet-five', '--wait', '--json'], { env })
   expect(last.code, last.stderr).toBe(0)
   runIds.push(JSON.parse(last.stdout).runId)
-  for (;;) {
-    const [row] = await sql`select count(*)::int as n from podline.runs where state in ('queued', 'running')`
-    if (row?.n === 0) break
-    await new Promise((r) => setTimeout(r, 200))
-  }
+  await waitUntil(
+    'every run to end',
+    async () => {
+      const [row] =
+        await sql`select count(*)::int as n from podline.runs where state in ('queued', 'running')`
+      return row?.n === 0
+    },
+    120_000,
+    200,
+  )
 
   const states = await sql`select state, count(*)::int as n from podline.runs group by state`
   expect(states.map((s) => ({ ...s }))).toEqual([{ state: 'success', n: RUNS + 1 }])

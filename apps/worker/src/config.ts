@@ -1,4 +1,89 @@
 import type { PodRuntimeOptions } from '@podline/runner'
+import { z } from 'zod'
+
+/** An environment variable that does not parse: the message names it, its value and the fix; exit 2. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+}
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
+
+// Each schema's message completes "NAME=value is not …", the one error format of every variable.
+const wholeNumber = (min: number) => {
+  const expected = `a whole number of at least ${min}`
+  return z
+    .string()
+    .regex(/^\d+$/, { error: expected })
+    .transform(Number)
+    .pipe(z.number().int().min(min, { error: expected }))
+}
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: `one of ${values.join(', ')}` })
+const commaList = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean),
+)
+
+/**
+ * Every environment variable Podline reads, with its type and its default: the one home of all
+ * three for `podline` (where flags win over it) and the deployable worker.
+ */
+export const ENVIRONMENT = z.object({
+  /** The shared PostgreSQL; without it `podline` uses the embedded store. */
+  DATABASE_URL: z.string().optional(),
+  /** Folder of the embedded store (default `.podline/`). */
+  PODLINE_DATA_DIR: z.string().optional(),
+  /** The deployable worker's pipeline files and globs, comma-separated. */
+  PODLINE_PIPELINES: commaList.default(['/pipelines/*.ts']),
+  PODLINE_CONCURRENCY: wholeNumber(1).default(4),
+  PODLINE_HTTP_PORT: wholeNumber(0).default(8080),
+  PODLINE_DRAIN_TIMEOUT_MS: wholeNumber(0).default(60_000),
+  PODLINE_LEASE_MS: wholeNumber(100).default(30_000),
+  PODLINE_LOG_LEVEL: oneOf(LOG_LEVELS).default('info'),
+  PODLINE_XCOM_LIMIT_BYTES: wholeNumber(1).optional(),
+  PODLINE_RUNTIME: oneOf(['kubernetes', 'process']).default('kubernetes'),
+  PODLINE_NAMESPACE: z.string().optional(),
+  PODLINE_KUBE_CONTEXT: z.string().optional(),
+  PODLINE_SIDECAR_IMAGE: z.string().optional(),
+  PODLINE_SIDECAR_MODE: oneOf(['native', 'exec']).optional(),
+})
+
+export type PodlineEnvironment = z.output<typeof ENVIRONMENT>
+export type EnvironmentVariable = keyof typeof ENVIRONMENT.shape
+
+/** Where the store is: what the operator verbs need, so a bad unrelated variable does not stop them. */
+const STORE_ENVIRONMENT = ENVIRONMENT.pick({ DATABASE_URL: true, PODLINE_DATA_DIR: true })
+
+function parseWith<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv): z.output<S> {
+  // An empty variable counts as unset, as `PODLINE_RUNTIME= podline run …` means in a shell.
+  const given = Object.fromEntries(
+    Object.keys(schema.shape).flatMap((key) => (env[key] ? [[key, env[key]]] : [])),
+  )
+  const result = schema.safeParse(given)
+  if (result.success) return result.data
+  throw new ConfigError(
+    result.error.issues
+      .map((issue) => {
+        const key = String(issue.path[0])
+        return `${key}=${given[key]} is not ${issue.message}; fix or unset it.`
+      })
+      .join('\n'),
+  )
+}
+
+/** The whole environment, checked, with the defaults applied. Throws ConfigError. */
+export function parseEnvironment(env: NodeJS.ProcessEnv = process.env): PodlineEnvironment {
+  return parseWith(ENVIRONMENT, env)
+}
+
+/** DATABASE_URL and PODLINE_DATA_DIR only. */
+export function parseStoreEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+): z.output<typeof STORE_ENVIRONMENT> {
+  return parseWith(STORE_ENVIRONMENT, env)
+}
 
 /** The deployable worker's settings: the environment is its only input. */
 export interface WorkerConfig {
@@ -8,68 +93,44 @@ export interface WorkerConfig {
   httpPort: number
   drainMs: number
   leaseMs: number
-  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
+  logLevel: (typeof LOG_LEVELS)[number]
   xcomSizeLimitBytes?: number
   pods: Omit<PodRuntimeOptions, 'xcomSizeLimitBytes'>
 }
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError'
-}
-
-const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
-
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
-  const databaseUrl = env.DATABASE_URL
-  if (!databaseUrl) {
+  const e = parseEnvironment(env)
+  if (!e.DATABASE_URL) {
     throw new ConfigError(
       'DATABASE_URL is not set. The worker needs the PostgreSQL database its peers share, e.g. DATABASE_URL=postgres://user:pass@host:5432/podline.',
     )
   }
-  const runtime = oneOf('PODLINE_RUNTIME', env.PODLINE_RUNTIME ?? 'kubernetes', [
-    'kubernetes',
-    'process',
-  ] as const)
-  const sidecarMode = env.PODLINE_SIDECAR_MODE
-    ? oneOf('PODLINE_SIDECAR_MODE', env.PODLINE_SIDECAR_MODE, ['native', 'exec'] as const)
-    : undefined
-  const kube = {
-    ...(env.PODLINE_NAMESPACE ? { namespace: env.PODLINE_NAMESPACE } : {}),
-    ...(env.PODLINE_KUBE_CONTEXT ? { context: env.PODLINE_KUBE_CONTEXT } : {}),
-  }
-  const xcomLimit = env.PODLINE_XCOM_LIMIT_BYTES
-    ? count('PODLINE_XCOM_LIMIT_BYTES', env.PODLINE_XCOM_LIMIT_BYTES, 1)
-    : undefined
   return {
-    databaseUrl,
-    patterns: (env.PODLINE_PIPELINES ?? '/pipelines/*.ts')
-      .split(',')
-      .map((p) => p.trim())
-      .filter(Boolean),
-    concurrency: count('PODLINE_CONCURRENCY', env.PODLINE_CONCURRENCY ?? '4', 1),
-    httpPort: count('PODLINE_HTTP_PORT', env.PODLINE_HTTP_PORT ?? '8080', 0),
-    drainMs: count('PODLINE_DRAIN_TIMEOUT_MS', env.PODLINE_DRAIN_TIMEOUT_MS ?? '60000', 0),
-    leaseMs: count('PODLINE_LEASE_MS', env.PODLINE_LEASE_MS ?? '30000', 100),
-    logLevel: oneOf('PODLINE_LOG_LEVEL', env.PODLINE_LOG_LEVEL ?? 'info', LOG_LEVELS),
-    ...(xcomLimit ? { xcomSizeLimitBytes: xcomLimit } : {}),
-    pods: {
-      runtime,
-      ...(Object.keys(kube).length ? { kube } : {}),
-      ...(env.PODLINE_SIDECAR_IMAGE ? { sidecarImage: env.PODLINE_SIDECAR_IMAGE } : {}),
-      ...(sidecarMode ? { sidecarMode } : {}),
-    },
+    databaseUrl: e.DATABASE_URL,
+    patterns: e.PODLINE_PIPELINES,
+    concurrency: e.PODLINE_CONCURRENCY,
+    httpPort: e.PODLINE_HTTP_PORT,
+    drainMs: e.PODLINE_DRAIN_TIMEOUT_MS,
+    leaseMs: e.PODLINE_LEASE_MS,
+    logLevel: e.PODLINE_LOG_LEVEL,
+    ...(e.PODLINE_XCOM_LIMIT_BYTES ? { xcomSizeLimitBytes: e.PODLINE_XCOM_LIMIT_BYTES } : {}),
+    pods: podSettings(e),
   }
 }
 
-function count(name: string, value: string, min: number): number {
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < min)
-    throw new ConfigError(`${name}=${value} is not a whole number of at least ${min}.`)
-  return n
-}
-
-function oneOf<const T extends string>(name: string, value: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(value))
-    throw new ConfigError(`${name}=${value} is not one of: ${allowed.join(', ')}.`)
-  return value as T
+/** The pod runtime's settings from the environment; `podline`'s flags override these fields. */
+export function podSettings(
+  e: PodlineEnvironment,
+  override: { runtime?: 'kubernetes' | 'process'; namespace?: string; kubeContext?: string } = {},
+): Omit<PodRuntimeOptions, 'xcomSizeLimitBytes'> {
+  const namespace = override.namespace ?? e.PODLINE_NAMESPACE
+  const context = override.kubeContext ?? e.PODLINE_KUBE_CONTEXT
+  return {
+    runtime: override.runtime ?? e.PODLINE_RUNTIME,
+    ...(namespace || context
+      ? { kube: { ...(namespace ? { namespace } : {}), ...(context ? { context } : {}) } }
+      : {}),
+    ...(e.PODLINE_SIDECAR_IMAGE ? { sidecarImage: e.PODLINE_SIDECAR_IMAGE } : {}),
+    ...(e.PODLINE_SIDECAR_MODE ? { sidecarMode: e.PODLINE_SIDECAR_MODE } : {}),
+  }
 }

@@ -9,7 +9,8 @@ import { createMetrics } from './metrics.js'
 import { PipelineFileError } from './pipeline-file-error.js'
 import { SchemaNotReadyError } from './schema-not-ready-error.js'
 
-const log = pino({ level: process.env.PODLINE_LOG_LEVEL ?? 'info', base: { pid: process.pid } })
+// At 'info' until the configuration is parsed: a bad PODLINE_LOG_LEVEL is reported as such, not thrown by pino.
+const log = pino({ level: 'info', base: { pid: process.pid } })
 
 let config: WorkerConfig
 try {

@@ -1,7 +1,7 @@
 import type { PipelinePlan } from '@podline/sdk'
 import { and, asc, desc, eq } from 'drizzle-orm'
 import type { Database } from './store/database.js'
-import { events, pipelines, runs, taskLogs, taskRuns, xcoms } from './store/schema.js'
+import { events, pipelines, type RunState, runs, taskLogs, taskRuns, xcoms } from './store/schema.js'
 
 /** The read side, for the CLI's operator verbs. Every query here is an ordinary drizzle query. */
 
@@ -23,11 +23,19 @@ export async function pipelineNames(database: Database): Promise<string[]> {
   return rows.map((r) => r.name)
 }
 
-export function listRuns(database: Database, options: { pipeline?: string; limit?: number } = {}) {
+export function listRuns(
+  database: Database,
+  options: { pipeline?: string; state?: RunState; limit?: number } = {},
+) {
   return database.db
     .select()
     .from(runs)
-    .where(options.pipeline ? eq(runs.pipeline, options.pipeline) : undefined)
+    .where(
+      and(
+        options.pipeline ? eq(runs.pipeline, options.pipeline) : undefined,
+        options.state ? eq(runs.state, options.state) : undefined,
+      ),
+    )
     .orderBy(desc(runs.createdAt))
     .limit(options.limit ?? 50)
 }

@@ -1,10 +1,11 @@
 import type { AnyPipeline, OutputsOf, ParamsInputOf } from '@podline/sdk'
-import { eq } from 'drizzle-orm'
-import { runOutputs, runStatus } from './queries.js'
+import { markLocalRun } from './local-run-marker.js'
+import { type RunStatus, runOutputs, runStatus } from './queries.js'
+import { cancelRun } from './queue/cancel-run.js'
 import type { Database } from './store/database.js'
-import { runs } from './store/schema.js'
 import { borrowStore, openStore, type StoreOptions } from './store.js'
 import { triggerPipeline } from './trigger.js'
+import { waitForRun } from './wait-for-run.js'
 import type { WorkerLog } from './worker/log-sink.js'
 import { createPodRuntime, type PodRuntimeOptions } from './worker/pod-runtime.js'
 import { type AttemptEvent, Worker } from './worker/worker.js'
@@ -19,6 +20,13 @@ export interface RunLocalOptions extends StoreOptions, PodRuntimeOptions {
   onAttempt?: (event: AttemptEvent) => void
   /** Called once the run exists, before any task runs. */
   onRun?: (runId: string) => void
+  /** Lease of each claimed task run (PODLINE_LEASE_MS). Default 30 s. */
+  leaseMs?: number
+  /**
+   * Cancels the run when aborted: its tasks' signals abort, their pods are deleted, and runLocal
+   * rejects with RunCancelledError once the worker has let go of them.
+   */
+  signal?: AbortSignal
 }
 
 /** Thrown by runLocal when the run fails: the failing task's error, with its message and stack. */
@@ -37,6 +45,12 @@ export class TaskRunError extends Error {
 
 export class RunCancelledError extends Error {
   override readonly name = 'RunCancelledError'
+  constructor(
+    readonly runId: string,
+    message: string,
+  ) {
+    super(message)
+  }
 }
 
 /**
@@ -56,44 +70,37 @@ export async function runLocal<P extends AnyPipeline>(
   const { database } = store
   try {
     const runId = await triggerPipeline(database, p, params)
+    const unmark = markLocalRun(database, runId)
+    store.onClose(async () => unmark())
     options.onRun?.(runId)
-    const ended = new Promise<void>((resolve) => {
-      const check = async () => {
-        const [row] = await database.db.select({ state: runs.state }).from(runs).where(eq(runs.id, runId))
-        if (row && row.state !== 'queued' && row.state !== 'running') resolve()
-      }
-      void database
-        .listen('podline_run_finished', (id) => id === runId && resolve())
-        .then((unlisten) => {
-          store.onClose(unlisten)
-          void check()
-        })
-      const poll = setInterval(() => void check().catch(() => {}), 500)
-      store.onClose(async () => clearInterval(poll))
-    })
     const hasPods = p.tasks.some((t) => t.kind === 'pod')
     const worker = new Worker({
       database,
       pipelines: [p],
       runId,
       concurrency: options.concurrency ?? 4,
+      ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
       ...(options.xcomSizeLimitBytes ? { xcomSizeLimitBytes: options.xcomSizeLimitBytes } : {}),
       ...(options.log ? { log: options.log } : {}),
       ...(options.onAttempt ? { onAttempt: options.onAttempt } : {}),
       ...(hasPods ? { pods: await createPodRuntime(options) } : {}),
       pollMs: 1000,
     })
+    const cancel = () => void cancelRun(database, runId).catch(() => {})
+    if (options.signal?.aborted) cancel()
+    options.signal?.addEventListener('abort', cancel, { once: true })
     await worker.start()
     try {
-      await ended
+      await waitForRun(database, runId, { pollMs: 500 })
     } finally {
+      options.signal?.removeEventListener('abort', cancel)
       await worker.stop({ drainMs: 5000 })
     }
     const status = await runStatus(database, runId)
     if (status?.run.state === 'success') return (await runOutputs(database, runId)) as OutputsOf<P>
     if (status?.run.state === 'cancelled')
-      throw new RunCancelledError(`run ${runId} of ${p.name} was cancelled`)
-    const failed = status?.tasks.find((t) => t.state === 'failed')
+      throw new RunCancelledError(runId, `run ${runId} of ${p.name} was cancelled`)
+    const failed = status && taskThatFailedTheRun(p, status)
     if (failed) throw new TaskRunError(runId, failed.task, failed.error ?? 'failed', failed.errorStack)
     throw new Error(
       `run ${runId} of ${p.name} ended ${status?.run.state}: ${status?.run.error ?? 'no error recorded'}`,
@@ -101,4 +108,31 @@ export async function runLocal<P extends AnyPipeline>(
   } finally {
     await store.close()
   }
+}
+
+/**
+ * A run fails when a leaf task failed or could not run because an upstream failed. The task to
+ * blame is the failed one that such a leaf traces back to (the earliest to fail when there are
+ * several), not merely the first failed task: one whose failure a trigger rule absorbed did not
+ * fail the run.
+ */
+function taskThatFailedTheRun(p: AnyPipeline, status: RunStatus) {
+  const byName = new Map(status.tasks.map((t) => [t.task, t]))
+  const needs = new Map(p.tasks.map((t) => [t.name, t.needs]))
+  const needed = new Set(p.tasks.flatMap((t) => t.needs))
+  const blamed = new Set<string>()
+  const seen = new Set<string>()
+  const trace = (name: string): void => {
+    if (seen.has(name)) return
+    seen.add(name)
+    const task = byName.get(name)
+    if (task?.state === 'failed') blamed.add(name)
+    else if (task?.state === 'upstream_failed') for (const up of needs.get(name) ?? []) trace(up)
+  }
+  for (const t of p.tasks) if (!needed.has(t.name)) trace(t.name)
+  const time = (t: RunStatus['tasks'][number]) => new Date(t.finishedAt ?? 0).getTime()
+  const candidates = blamed.size
+    ? [...blamed].map((name) => byName.get(name)).filter((t) => t !== undefined)
+    : status.tasks.filter((t) => t.state === 'failed')
+  return candidates.sort((a, b) => time(a) - time(b))[0]
 }

@@ -11,7 +11,7 @@ export function registerMigrate(program: Command): void {
     )
     .action(async () => {
       const { openStore } = await import('@podline/runner')
-      const store = await openStore({ ...storeSettings(), migrate: true })
+      const store = await openStore({ ...(await storeSettings()), migrate: true })
       const where = store.database.location
       await store.close()
       process.stdout.write(`the Podline schema in ${where} is up to date\n`)

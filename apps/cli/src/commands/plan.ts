@@ -37,7 +37,7 @@ export function registerPlan(program: Command): void {
       }
       // The pod module loads client-node, so it is imported only by the verbs that need it.
       const { renderPods } = await import('@podline/runner/pods')
-      const { pods: settings } = executionSettings({})
+      const { pods: settings } = await executionSettings({})
       const pods = await renderPods(pipeline, params, {
         ...(flags.task ? { task: flags.task } : {}),
         ...(settings.kube?.namespace ? { namespace: settings.kube.namespace } : {}),

@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { withOperatorStore } from '../open-store.js'
-import { checkRunId } from '../run-id.js'
+import { resolveRunId } from '../run-id.js'
 import { storeSettings } from '../settings.js'
 
 export function registerRetry(program: Command): void {
@@ -9,15 +9,15 @@ export function registerRetry(program: Command): void {
     .description(
       "run again an ended run's tasks that did not succeed, or one task and everything downstream of it",
     )
-    .argument('<runId>')
+    .argument('<runId>', 'the run id, or a unique prefix of it')
     .argument('[task]', 'retry this task and its downstream tasks (even if they succeeded)')
     .addHelpText(
       'after',
       '\nSuccessful tasks and their outputs are kept; a worker that has the pipeline runs the rest.',
     )
     .action(async (runId: string, task: string | undefined) => {
-      const id = checkRunId(runId)
       await withOperatorStore(storeSettings(), async ({ database }) => {
+        const id = await resolveRunId(database, runId)
         const { retryRun } = await import('@podline/runner')
         const n = await retryRun(database, id, task)
         process.stdout.write(`run ${id}: ${n} task(s) queued again\n`)

@@ -1,17 +1,21 @@
+import { constants } from 'node:os'
 import type { Command } from 'commander'
 import { checkParamsOrExplain } from '../check-params.js'
 import { embeddedSchemaIsCurrent, rememberEmbeddedSchema } from '../embedded-schema-marker.js'
 import { printJson } from '../format.js'
+import { killedRunNotice } from '../open-store.js'
 import { parseParams } from '../parse-params.js'
 import { preloadEmbeddedDriver } from '../preload-embedded-driver.js'
-import { createProgress } from '../progress.js'
+import type { ProgressEvent } from '../progress.js'
 import { executionSettings, parseCount, parseRuntime } from '../settings.js'
+import { terminalText } from '../terminal-text.js'
 
 interface RunFlags {
   params?: string
   pipeline?: string
   runtime?: string
   concurrency?: number
+  raw?: boolean
 }
 
 export function registerRun(program: Command): void {
@@ -27,9 +31,10 @@ export function registerRun(program: Command): void {
       parseRuntime,
     )
     .option('--concurrency <n>', 'tasks run at once (env PODLINE_CONCURRENCY, default 4)', parseCount)
+    .option('--raw', "print control characters in tasks' errors as they are instead of escaped")
     .addHelpText(
       'after',
-      '\nUses the embedded store in .podline/ (PODLINE_DATA_DIR) unless DATABASE_URL is set.\nExit status: 0 when the run succeeds, 1 when a task fails, 2 for bad input.',
+      '\nUses the embedded store in .podline/ (PODLINE_DATA_DIR) unless DATABASE_URL is set.\nCtrl-C (SIGINT) or SIGTERM cancels the run: its tasks are stopped and its pods deleted; a second one exits at once.\nExit status: 0 when the run succeeds, 1 when a task fails, 2 for bad input, 130 when interrupted.',
     )
     .action(async (file: string, flags: RunFlags) => {
       process.exitCode = await run(file, flags)
@@ -38,40 +43,95 @@ export function registerRun(program: Command): void {
 
 async function run(file: string, flags: RunFlags): Promise<number> {
   const params = parseParams(flags.params)
-  const settings = executionSettings(flags)
+  const settings = await executionSettings(flags)
+  const safe = terminalText(flags.raw)
   // The runner (and the embedded driver) load before the pipeline file registers tsx: see preloadEmbeddedDriver.
-  const [
-    { runLocal, runStatus, openStore, TaskRunError },
-    { choosePipeline, loadPipelineFile, timeAttempts },
-  ] = await Promise.all([import('@podline/runner'), import('@podline/worker')])
+  const [runner, { choosePipeline, loadPipelineFile, timeAttempts }, { createProgress }, { sql }] =
+    await Promise.all([
+      import('@podline/runner'),
+      import('@podline/worker'),
+      import('../progress.js'),
+      import('drizzle-orm'),
+    ])
+  const { runLocal, runStatus, openStore, failKilledLocalRun, RunCancelledError, TaskRunError } = runner
   if (!settings.databaseUrl) await preloadEmbeddedDriver()
   const pipeline = choosePipeline(await loadPipelineFile(file), flags.pipeline, file)
   // Checked before the store is opened: invalid params create nothing, not even an empty store.
   await checkParamsOrExplain(pipeline, params)
 
-  const progress = createProgress(pipeline.tasks.map((t) => t.name))
-  let runId: string | undefined
   const skipMigration = !settings.databaseUrl && embeddedSchemaIsCurrent(settings.dataDir)
+  const store = await openStore({
+    ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}),
+    ...(settings.dataDir ? { dataDir: settings.dataDir } : {}),
+    migrate: !skipMigration,
+  })
+  const { database } = store
+  if (!settings.databaseUrl && !skipMigration) rememberEmbeddedSchema(settings.dataDir)
+  const progress = createProgress(
+    pipeline.tasks.map((t) => t.name),
+    safe,
+  )
+  let runId: string | undefined
+
+  // The first SIGINT (Ctrl-C) or SIGTERM cancels the run and waits for its tasks to stop; a second
+  // one gives up waiting. Without these handlers Node would exit at once and leave the run
+  // `running` and a process-runtime pod's processes alive.
+  const interrupt = new AbortController()
+  let received: NodeJS.Signals | undefined
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (received) {
+      process.stderr.write(`\npodline: ${signal} again: exiting without waiting for the run to stop\n`)
+      process.exit(128 + constants.signals[signal])
+    }
+    received = signal
+    process.stderr.write(
+      `\npodline: ${signal}: cancelling run ${runId ?? '(not created yet)'}: stopping its tasks and deleting its pods (${signal} again exits at once)\n`,
+    )
+    interrupt.abort()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+
+  // Events are shown in order; a retry first looks up when the next attempt is due.
+  let shown = Promise.resolve()
+  const show = (event: ProgressEvent) => {
+    shown = shown.then(async () => {
+      if (event.type === 'finished' && event.state === 'up_for_retry') {
+        const [row] = await database.rows<{ ms: number }>(sql`
+          select (extract(epoch from available_at - now()) * 1000)::float8 as ms from podline.task_runs
+          where run_id = ${event.runId}::uuid and task = ${event.task} and state = 'up_for_retry'`)
+        if (row) event = { ...event, retryInMs: row.ms }
+      }
+      progress.onAttempt(event)
+    })
+    shown = shown.catch(() => {})
+  }
+  const finish = async (id: string) => {
+    await shown
+    progress.finish((await runStatus(database, id))?.tasks ?? [])
+  }
+
   try {
+    const killed = await failKilledLocalRun(database)
+    if (killed) process.stderr.write(killedRunNotice(killed))
     const outputs = await runLocal(pipeline, params, {
-      ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}),
-      ...(settings.dataDir ? { dataDir: settings.dataDir } : {}),
-      ...(skipMigration ? { migrate: false } : {}),
+      database,
       ...settings.pods,
       ...(settings.xcomSizeLimitBytes ? { xcomSizeLimitBytes: settings.xcomSizeLimitBytes } : {}),
+      ...(settings.leaseMs ? { leaseMs: settings.leaseMs } : {}),
       concurrency: settings.concurrency,
+      signal: interrupt.signal,
       onRun: (id) => {
         runId = id
-        if (!settings.databaseUrl && !skipMigration) rememberEmbeddedSchema(settings.dataDir)
       },
-      onAttempt: timeAttempts((event) => progress.onAttempt(event)),
+      onAttempt: timeAttempts(show),
       log: (level, message, fields) => {
         // Task log lines are stored with the run (`podline logs`); only the runner's own trouble is shown.
         if ((level === 'warn' || level === 'error') && !fields?.task)
-          process.stderr.write(`${level}: ${message}\n`)
+          process.stderr.write(`${level}: ${safe(message)}\n`)
       },
     })
-    progress.finish(pipeline.tasks.map((t) => ({ task: t.name, state: 'success' })))
+    if (runId) await finish(runId)
     // In the pipeline's order rather than the store's (jsonb sorts keys).
     const record = outputs as Record<string, unknown>
     printJson(
@@ -79,20 +139,29 @@ async function run(file: string, flags: RunFlags): Promise<number> {
     )
     return 0
   } catch (error) {
-    if (!(error instanceof TaskRunError) || !runId) throw error
-    const store = await openStore({ ...settings, migrate: false })
-    try {
-      const status = await runStatus(store.database, runId)
-      progress.finish(status?.tasks ?? [])
-    } finally {
-      await store.close()
+    if (error instanceof RunCancelledError) {
+      await finish(error.runId)
+      if (received) {
+        process.stderr.write(
+          `\nrun ${error.runId} of ${pipeline.name} cancelled (${received}): its tasks were stopped\n`,
+        )
+        return 128 + constants.signals[received]
+      }
+      process.stderr.write(`\nrun ${error.runId} of ${pipeline.name} was cancelled (podline cancel)\n`)
+      return 1
     }
+    if (!(error instanceof TaskRunError)) throw error
+    await finish(error.runId)
     process.stderr.write(
-      `\nrun ${runId} of ${pipeline.name} failed: ${error.message}\n${error.stack ?? ''}\n`,
+      `\nrun ${error.runId} of ${pipeline.name} failed: ${safe(error.message)}\n${safe(error.stack ?? '')}\n`,
     )
     process.stderr.write(
-      `\nSee it again with: podline status ${runId}   or   podline logs ${runId} ${error.task}\n`,
+      `\nSee it again with: podline status ${error.runId}   or   podline logs ${error.runId} ${error.task}\n`,
     )
     return 1
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    await store.close()
   }
 }

@@ -1,21 +1,35 @@
 import type { Command } from 'commander'
-import { between, formatDuration, printJson, table } from '../format.js'
+import { elapsed, printJson, table } from '../format.js'
 import { withOperatorStore } from '../open-store.js'
-import { storeSettings } from '../settings.js'
+import { parseCount, storeSettings } from '../settings.js'
+import { UsageError } from '../usage-error.js'
+
+interface RunsFlags {
+  pipeline?: string
+  state?: string
+  limit: number
+  json?: boolean
+}
 
 export function registerRuns(program: Command): void {
   program
     .command('runs')
     .description('list the latest runs, newest first')
     .option('--pipeline <name>', 'only the runs of this pipeline')
-    .option('--limit <n>', 'how many', (v) => Number.parseInt(v, 10), 50)
+    .option('--state <state>', 'only the runs in this state (queued, running, success, failed, cancelled)')
+    .option('--limit <n>', 'how many (default 50)', parseCount, 50)
     .option('--json', 'print JSON')
-    .action(async (flags: { pipeline?: string; limit: number; json?: boolean }) => {
+    .action(async (flags: RunsFlags) => {
+      const { listRuns, formatDuration, schema } = await import('@podline/runner')
+      const { state } = flags
+      const states: readonly string[] = schema.RUN_STATES
+      if (state !== undefined && !isRunState(state, schema.RUN_STATES))
+        throw new UsageError(`--state ${state} is not a run state; use one of ${states.join(', ')}.`)
       await withOperatorStore(storeSettings(), async ({ database }) => {
-        const { listRuns } = await import('@podline/runner')
         const rows = await listRuns(database, {
           limit: flags.limit,
           ...(flags.pipeline ? { pipeline: flags.pipeline } : {}),
+          ...(state ? { state } : {}),
         })
         if (flags.json) return printJson(rows)
         if (rows.length === 0) return void process.stdout.write('no runs\n')
@@ -27,10 +41,14 @@ export function registerRuns(program: Command): void {
               r.pipeline,
               r.state,
               new Date(r.createdAt).toISOString(),
-              formatDuration(between(r.startedAt ?? r.createdAt, r.finishedAt)),
+              elapsed(formatDuration, r.startedAt ?? r.createdAt, r.finishedAt),
             ]),
           )}\n`,
         )
       })
     })
+}
+
+function isRunState<const S extends string>(value: string, states: readonly S[]): value is S {
+  return (states as readonly string[]).includes(value)
 }

@@ -1,20 +1,23 @@
 import type { Command } from 'commander'
-import { between, firstLine, formatDuration, indent, printJson, table } from '../format.js'
+import { elapsed, firstLine, indent, printJson, table } from '../format.js'
 import { withOperatorStore } from '../open-store.js'
-import { checkRunId, unknownRun } from '../run-id.js'
+import { resolveRunId, unknownRun } from '../run-id.js'
 import { storeSettings } from '../settings.js'
+import { terminalText } from '../terminal-text.js'
 
 export function registerStatus(program: Command): void {
   program
     .command('status')
     .description("a run's state and a table of its tasks (state, attempt, duration, error with its stack)")
-    .argument('<runId>')
+    .argument('<runId>', 'the run id, or a unique prefix of it')
     .option('--json', 'print JSON')
+    .option('--raw', 'print control characters and escape sequences in errors as stored instead of escaped')
     .addHelpText('after', '\nExit status: 0 when the run exists (whatever its state), 2 when it does not.')
-    .action(async (runId: string, flags: { json?: boolean }) => {
-      const id = checkRunId(runId)
+    .action(async (runId: string, flags: { json?: boolean; raw?: boolean }) => {
+      const safe = terminalText(flags.raw)
       await withOperatorStore(storeSettings(), async ({ database }) => {
-        const { runStatus } = await import('@podline/runner')
+        const id = await resolveRunId(database, runId)
+        const { runStatus, formatDuration } = await import('@podline/runner')
         const status = await runStatus(database, id)
         if (!status) throw unknownRun(runId)
         if (flags.json) return printJson(status)
@@ -22,9 +25,9 @@ export function registerStatus(program: Command): void {
         const out: string[] = [
           `run ${run.id} of ${run.pipeline}@${run.version}: ${run.state}` +
             (run.finishedAt
-              ? ` in ${formatDuration(between(run.startedAt ?? run.createdAt, run.finishedAt))}`
+              ? ` in ${elapsed(formatDuration, run.startedAt ?? run.createdAt, run.finishedAt)}`
               : ''),
-          `params ${JSON.stringify(run.params)}`,
+          `params ${safe(JSON.stringify(run.params))}`,
           '',
           table(
             ['TASK', 'STATE', 'ATTEMPT', 'DURATION', 'ERROR'],
@@ -32,15 +35,15 @@ export function registerStatus(program: Command): void {
               t.task,
               t.state,
               `${t.attempt}/${t.maxAttempts}`,
-              formatDuration(between(t.startedAt, t.finishedAt)),
-              firstLine(t.error),
+              elapsed(formatDuration, t.startedAt, t.finishedAt),
+              safe(firstLine(t.error)),
             ]),
           ),
         ]
         for (const t of tasks) {
           if (!t.error) continue
-          out.push('', `${t.task} (${t.state}, attempt ${t.attempt}): ${t.error}`)
-          if (t.errorStack) out.push(indent(t.errorStack))
+          out.push('', `${t.task} (${t.state}, attempt ${t.attempt}): ${safe(t.error)}`)
+          if (t.errorStack) out.push(indent(safe(t.errorStack)))
         }
         process.stdout.write(`${out.join('\n')}\n`)
       })

@@ -4,7 +4,6 @@ import { withOperatorStore } from '../open-store.js'
 import { parseParams } from '../parse-params.js'
 import { storeSettings } from '../settings.js'
 import { UsageError } from '../usage-error.js'
-import { waitForRun } from '../wait-for-run.js'
 
 interface TriggerFlags {
   params?: string
@@ -28,7 +27,9 @@ export function registerTrigger(program: Command): void {
 async function trigger(name: string, flags: TriggerFlags): Promise<number> {
   const params = parseParams(flags.params)
   return withOperatorStore(storeSettings(), async ({ database }) => {
-    const { latestPlan, pipelineNames, triggerPlan, InvalidParamsError } = await import('@podline/runner')
+    const { latestPlan, pipelineNames, triggerPlan, waitForRun, InvalidParamsError } = await import(
+      '@podline/runner'
+    )
     const plan = await latestPlan(database, name)
     if (!plan) {
       const known = await pipelineNames(database)

@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
-import { firstLine, formatDuration } from '../format.js'
+import { firstLine } from '../format.js'
 import { executionSettings, parseCount, parseRuntime } from '../settings.js'
+import { escapeControl } from '../terminal-text.js'
 
 interface WorkerFlags {
   concurrency?: number
@@ -38,8 +39,11 @@ export function registerWorker(program: Command): void {
 }
 
 async function work(files: string[], flags: WorkerFlags): Promise<number> {
-  const settings = executionSettings(flags)
-  const { drainOnSignals, startEngine, timeAttempts } = await import('@podline/worker')
+  const settings = await executionSettings(flags)
+  const [{ drainOnSignals, startEngine, timeAttempts }, { formatDuration }] = await Promise.all([
+    import('@podline/worker'),
+    import('@podline/runner'),
+  ])
   const say = (line: string) => process.stdout.write(`${line}\n`)
   const engine = await startEngine({
     patterns: files,
@@ -60,7 +64,7 @@ async function work(files: string[], flags: WorkerFlags): Promise<number> {
       if (e.type === 'started') say(`${head} started`)
       else {
         const took = e.durationMs === undefined ? '' : ` in ${formatDuration(e.durationMs)}`
-        say(`${head} ${e.state}${took}${e.error ? `: ${firstLine(e.error)}` : ''}`)
+        say(`${head} ${e.state}${took}${e.error ? `: ${escapeControl(firstLine(e.error))}` : ''}`)
       }
     }),
   })

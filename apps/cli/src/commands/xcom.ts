@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { printJson } from '../format.js'
 import { withOperatorStore } from '../open-store.js'
-import { checkRunId, unknownRun } from '../run-id.js'
+import { resolveRunId, unknownRun } from '../run-id.js'
 import { storeSettings } from '../settings.js'
 import { UsageError } from '../usage-error.js'
 
@@ -9,13 +9,13 @@ export function registerXcom(program: Command): void {
   program
     .command('xcom')
     .description('print an XCom of a task as JSON (default: its return_value, the task output)')
-    .argument('<runId>')
+    .argument('<runId>', 'the run id, or a unique prefix of it')
     .argument('<task>')
     .option('--key <key>', 'which XCom', 'return_value')
     .action(async (runId: string, task: string, flags: { key: string }) => {
-      const id = checkRunId(runId)
       await withOperatorStore(storeSettings(), async ({ database }) => {
-        const { runStatus, taskXcoms } = await import('@podline/runner')
+        const id = await resolveRunId(database, runId)
+        const { isTerminal, runStatus, taskXcoms } = await import('@podline/runner')
         const status = await runStatus(database, id)
         if (!status) throw unknownRun(runId)
         const run = status.tasks.find((t) => t.task === task)
@@ -28,9 +28,13 @@ export function registerXcom(program: Command): void {
         const row = rows.find((r) => r.key === flags.key)
         if (!row) {
           const keys = rows.map((r) => r.key)
+          // "yet" only while the task can still push one: a task that ended without pushing never will.
+          const none = isTerminal(run.state)
+            ? `it ended ${run.state.replace('_', ' ')} without pushing any${run.state === 'failed' ? `; see why with \`podline logs ${id} ${task}\`` : ''}.`
+            : `it has none yet (it is ${run.state.replace('_', ' ')}).`
           throw new UsageError(
             `task ${task} of run ${id} (${run.state}) has no XCom "${flags.key}"; ${
-              keys.length ? `it has: ${keys.join(', ')}. Choose one with --key.` : 'it has none yet.'
+              keys.length ? `it has: ${keys.join(', ')}. Choose one with --key.` : none
             }`,
           )
         }

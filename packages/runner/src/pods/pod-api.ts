@@ -1,7 +1,7 @@
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node'
 import { TaskFailure } from '../executors/task-execution.js'
+import { formatDuration } from '../format-duration.js'
 import { type ApiRetryPolicy, apiStatus, callApi } from './api-call.js'
-import { formatDuration } from './format-duration.js'
 import type { KubeClient } from './kube-client.js'
 import { allStatuses } from './pod-conditions.js'
 import { labelsMatch, type PodIdentity } from './pod-identity.js'

@@ -10,3 +10,4 @@ export const bigintArray = (values: readonly number[]): SQL =>
 
 export const QUEUE_CHANNEL = 'podline_queue'
 export const CANCEL_CHANNEL = 'podline_cancel'
+export const RUN_FINISHED_CHANNEL = 'podline_run_finished'

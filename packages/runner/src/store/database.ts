@@ -45,10 +45,13 @@ export class DatabaseUnreachableError extends Error {
   override readonly name = 'DatabaseUnreachableError'
 }
 
+/** The URL with its password removed, wherever libpq accepts one: the userinfo or `?password=`. */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url)
     if (u.password) u.password = '***'
+    for (const key of [...u.searchParams.keys()])
+      if (key.toLowerCase() === 'password') u.searchParams.set(key, '***')
     return u.toString()
   } catch {
     return '(an unparseable DATABASE_URL)'
@@ -117,7 +120,7 @@ async function openPglite(dataDir: string): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite')
   const { drizzle } = await import('drizzle-orm/pglite')
   mkdirSync(dataDir, { recursive: true })
-  const unlock = lockEmbeddedStore(dataDir)
+  const unlock = await lockEmbeddedStore(dataDir)
   const pgdata = resolve(dataDir, 'pgdata')
   let client: PGlite
   try {
