@@ -1,7 +1,6 @@
 import { constants } from 'node:os'
 import type { Command } from 'commander'
 import { checkParamsOrExplain } from '../check-params.js'
-import { embeddedSchemaIsCurrent, rememberEmbeddedSchema } from '../embedded-schema-marker.js'
 import { printJson } from '../format.js'
 import { killedRunNotice } from '../open-store.js'
 import { parseParams } from '../parse-params.js'
@@ -59,14 +58,12 @@ async function run(file: string, flags: RunFlags): Promise<number> {
   // Checked before the store is opened: invalid params create nothing, not even an empty store.
   await checkParamsOrExplain(pipeline, params)
 
-  const skipMigration = !settings.databaseUrl && embeddedSchemaIsCurrent(settings.dataDir)
+  // Migrating a current store costs two small queries (the store reads its schema state first).
   const store = await openStore({
     ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}),
     ...(settings.dataDir ? { dataDir: settings.dataDir } : {}),
-    migrate: !skipMigration,
   })
   const { database } = store
-  if (!settings.databaseUrl && !skipMigration) rememberEmbeddedSchema(settings.dataDir)
   const progress = createProgress(
     pipeline.tasks.map((t) => t.name),
     safe,
