@@ -23,7 +23,10 @@ export interface RetryDelay {
   jitter?: number
 }
 
-export interface TaskOptions<Needs extends readonly string[] = readonly string[]> {
+export interface TaskOptions<
+  Needs extends readonly string[] = readonly string[],
+  Rule extends TriggerRule = TriggerRule,
+> {
   /** The earlier tasks whose outputs this task receives, keyed by name. */
   needs?: Needs
   /** How many times a failed attempt is retried. Default 0. */
@@ -32,8 +35,11 @@ export interface TaskOptions<Needs extends readonly string[] = readonly string[]
   retryDelay?: Duration | RetryDelay
   /** An attempt running longer is aborted (its `ctx.signal` fires) and fails. */
   timeout?: Duration
-  /** Default `all_success`. */
-  triggerRule?: TriggerRule
+  /**
+   * Default `all_success`. Under any other rule the task can run after an upstream failed or was
+   * skipped, so its inputs are typed `T | undefined`.
+   */
+  triggerRule?: Rule
   /** Higher runs first when workers are saturated. Default 0. */
   priority?: number
 }

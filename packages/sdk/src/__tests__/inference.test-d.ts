@@ -1,4 +1,4 @@
-import { type JsonValue, json, type OutputsOf, pipeline } from '@podline/sdk'
+import { type JsonValue, json, type OutputsOf, pipeline, type RunOutputsOf } from '@podline/sdk'
 import { describe, expectTypeOf, it } from 'vitest'
 import { z } from 'zod'
 
@@ -56,5 +56,64 @@ describe('type inference', () => {
     p.task('Load', () => 1)
     // @ts-expect-error underscores are not allowed either
     p.task('load_orders', () => 1)
+  })
+
+  it('optional fields and unions read as in plain TypeScript', () => {
+    const p = pipeline('optional')
+      .task('a', (): { n: number; note?: string; kind: 'x' | 'y' | null } => ({ n: 1, kind: null }))
+      .task('b', { needs: ['a'] }, ({ a }) => ({ note: a.note ?? 'none', kind: a.kind ?? 'x' }))
+    expectTypeOf<OutputsOf<typeof p>['b']>().toEqualTypeOf<{ note: string; kind: 'x' | 'y' }>()
+  })
+
+  it('a task whose trigger rule runs it after a failed or skipped upstream sees T | undefined', () => {
+    const p = pipeline('rules')
+      .task('a', () => ({ n: 1 }))
+      .task('b', { needs: ['a'] }, ({ a }) => {
+        expectTypeOf(a).toEqualTypeOf<{ n: number }>()
+        return a.n
+      })
+    for (const rule of ['all_done', 'all_failed', 'one_failed', 'one_success', 'none_failed'] as const) {
+      p.task('c', { needs: ['a', 'b'], triggerRule: rule }, ({ a, b }) => {
+        expectTypeOf(a).toEqualTypeOf<{ n: number } | undefined>()
+        expectTypeOf(b).toEqualTypeOf<number | undefined>()
+        return a?.n ?? b ?? 0
+      })
+    }
+    p.pod('d', { needs: ['a'], triggerRule: 'all_done' }, ({ a }) => {
+      expectTypeOf(a).toEqualTypeOf<{ n: number } | undefined>()
+      return { image: 'alpine:3.20' }
+    })
+  })
+
+  it('runLocal does not promise outputs that a successful run can lack', () => {
+    // Only all_success tasks and no skipping pods: a successful run has every output.
+    const plain = pipeline('plain')
+      .task('a', () => 1)
+      .task('b', { needs: ['a'] }, ({ a }) => a + 1)
+    expectTypeOf<RunOutputsOf<typeof plain>>().toEqualTypeOf<{ a: number; b: number }>()
+
+    // A pod that can skip itself, and the all_success task after it, may be absent; an all_done
+    // task runs however its upstreams ended, and every task before it may have failed.
+    const skipping = pipeline('skipping')
+      .task('a', () => 1)
+      .pod('p', { needs: ['a'], skipOnExitCode: 99, output: json<{ k: number }>() }, { image: 'alpine:3.20' })
+      .task('after', { needs: ['p'] }, ({ p }) => p.k)
+      .task('other', { needs: ['a'] }, ({ a }) => a)
+    expectTypeOf<RunOutputsOf<typeof skipping>>().toEqualTypeOf<{
+      a: number
+      other: number
+      p?: { k: number }
+      after?: number
+    }>()
+    const tolerant = skipping.task('cleanup', { needs: ['other'], triggerRule: 'all_done' }, () => true)
+    expectTypeOf<RunOutputsOf<typeof tolerant>>().toEqualTypeOf<{
+      a?: number
+      other?: number
+      p?: { k: number }
+      after?: number
+      cleanup: boolean
+    }>()
+    const onFailure = plain.task('alert', { needs: ['b'], triggerRule: 'one_failed' }, () => 'sent')
+    expectTypeOf<RunOutputsOf<typeof onFailure>>().toEqualTypeOf<{ a?: number; b?: number; alert?: string }>()
   })
 })
