@@ -7,7 +7,13 @@ import { buildPlan, type PipelinePlan } from './plan.js'
 import type { PodRunOptions, PodSpec } from './pod-spec.js'
 import type { AnySchema, SchemaInput, SchemaOutput } from './schema.js'
 import type { InlineTaskDefinition, PodTaskDefinition, TaskDefinition } from './task-definition.js'
-import { resolveTaskOptions, type TaskOptions, type TriggerRule } from './task-options.js'
+import {
+  POD_OPTION_KEYS,
+  resolveTaskOptions,
+  TASK_OPTION_KEYS,
+  type TaskOptions,
+  type TriggerRule,
+} from './task-options.js'
 import type { AddAbsent, InputsFor, OutputMap, RunOutputs, TaskEntry } from './task-types.js'
 import type { PodlineTypeError } from './type-error.js'
 
@@ -222,8 +228,16 @@ function createPipeline(
   let plan: PipelinePlan | undefined
   const add = (def: TaskDefinition) =>
     createPipeline(name, paramsSchema, userVersion, Object.freeze([...tasks, def]))
-  const checkTask = (taskName: unknown, needs: unknown) => {
+  const checkTask = (taskName: unknown, options: object, known: readonly string[]) => {
     assertValidName('task', taskName)
+    const unknown = Object.keys(options).filter((key) => !known.includes(key))
+    if (unknown.length > 0) {
+      throw new PipelineDefinitionError(
+        `task "${taskName}": unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')}; ` +
+          `the options are ${known.join(', ')}`,
+      )
+    }
+    const needs = (options as TaskOptions).needs
     if (tasks.some((t) => t.name === taskName)) {
       throw new PipelineDefinitionError(
         `pipeline "${name}": a task named "${taskName}" already exists; task names must be unique`,
@@ -252,7 +266,9 @@ function createPipeline(
         typeof optionsOrFn === 'function' ? [{}, optionsOrFn] : [optionsOrFn ?? {}, maybeFn]
       if (typeof fn !== 'function')
         throw new PipelineDefinitionError(`task "${taskName}": the last argument must be the task function`)
-      const needs = checkTask(taskName, (options as TaskOptions).needs)
+      if (typeof options !== 'object' || options === null)
+        throw new PipelineDefinitionError(`task "${taskName}": options must be an object`)
+      const needs = checkTask(taskName, options, TASK_OPTION_KEYS)
       const def: InlineTaskDefinition = Object.freeze({
         kind: 'task',
         name: taskName,
@@ -274,7 +290,7 @@ function createPipeline(
           `pod "${taskName}": the spec must be an object with an image, or a function returning one`,
         )
       }
-      const needs = checkTask(taskName, options.needs)
+      const needs = checkTask(taskName, options, [...TASK_OPTION_KEYS, ...POD_OPTION_KEYS])
       const { needs: _n, retries, retryDelay, timeout, triggerRule, priority, output, ...run } = options
       const def: PodTaskDefinition = Object.freeze({
         kind: 'pod',

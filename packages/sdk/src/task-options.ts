@@ -1,3 +1,5 @@
+import type { PodRunOptions } from './pod-spec.js'
+
 /** When a task may run, given how the tasks it needs ended (Airflow's names and meanings). */
 export const TRIGGER_RULES = [
   'all_success',
@@ -43,6 +45,37 @@ export interface TaskOptions<
   /** Higher runs first when workers are saturated. Default 0. */
   priority?: number
 }
+
+/** Every option a task takes: a misspelt one (`timeoutMs`, `retry`) is refused when the task is defined. */
+export const TASK_OPTION_KEYS = [
+  'needs',
+  'retries',
+  'retryDelay',
+  'timeout',
+  'triggerRule',
+  'priority',
+] as const satisfies readonly (keyof TaskOptions)[]
+
+/** What a pod task takes besides the task options (see PodRunOptions and PodTaskOptions). */
+export const POD_OPTION_KEYS = [
+  'output',
+  'onFinish',
+  'scheduleTimeout',
+  'skipOnExitCode',
+  'xcomPath',
+  'sidecar',
+] as const satisfies readonly (keyof PodRunOptions | 'output')[]
+
+// The lists above must name every member of their interfaces; this fails to compile when one is added.
+type Missing<T, Listed> = Exclude<keyof T, Listed>
+const _everyTaskOption: [Missing<TaskOptions, (typeof TASK_OPTION_KEYS)[number]>] extends [never]
+  ? true
+  : never = true
+const _everyPodOption: [Missing<PodRunOptions, (typeof POD_OPTION_KEYS)[number]>] extends [never]
+  ? true
+  : never = true
+void _everyTaskOption
+void _everyPodOption
 
 /** The options of a task as stored in a plan: every default applied, durations in milliseconds. */
 export interface ResolvedTaskOptions {

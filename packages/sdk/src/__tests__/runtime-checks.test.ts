@@ -60,6 +60,21 @@ describe('definition checks for plain-JS callers', () => {
       /unknown triggerRule "sometimes"/,
     )
   })
+  it('a misspelt task option (timeoutMs, retry) is refused at definition, naming the known ones', () => {
+    expect(() => loose(base).task('b', { needs: ['a'], timeoutMs: 5000 }, () => 1)).toThrow(
+      PipelineDefinitionError,
+    )
+    expect(() => loose(base).task('b', { timeoutMs: 5000 }, () => 1)).toThrow(
+      'task "b": unknown option "timeoutMs"; the options are needs, retries, retryDelay, timeout, triggerRule, priority',
+    )
+    expect(() => loose(base).pod('p', { retry: 2, timeoutMs: 1 }, { image: 'alpine:3.20' })).toThrow(
+      /task "p": unknown options "retry", "timeoutMs"; the options are needs, retries, .*, output, onFinish, scheduleTimeout, skipOnExitCode, xcomPath, sidecar/,
+    )
+    expect(() => loose(base).task('b', 5, () => 1)).toThrow(/options must be an object/)
+  })
+  it('a task name over the length limit is refused at definition', () => {
+    expect(() => loose(base).task('a'.repeat(41), () => 1)).toThrow(/1-40 characters/)
+  })
   it('is immutable: a branch does not change its parent', () => {
     const left = base.task('left', () => 1)
     const right = base.task('right', () => 2)
