@@ -39,10 +39,10 @@ export type CheckName<N extends string> = string extends N
     ? PodlineTypeError<'a name must not be empty'>
     : N extends Lowercase<N>
       ? N extends `${string}${BadChar}${string}`
-        ? PodlineTypeError<`"${N}" is not a valid name: use lowercase letters, digits and '-' only`>
+        ? PodlineTypeError<`'${N}' is not a valid name: use lowercase letters, digits and '-' only`>
         : N extends `-${string}` | `${string}-`
-          ? PodlineTypeError<`"${N}" is not a valid name: it must start and end with a letter or digit`>
+          ? PodlineTypeError<`'${N}' is not a valid name: it must start and end with a letter or digit`>
           : LongerThanMax<N> extends true
-            ? PodlineTypeError<`"${N}" is not a valid name: it is longer than ${typeof MAX_NAME_LENGTH} characters (it becomes part of Kubernetes pod names)`>
+            ? PodlineTypeError<`'${N}' is not a valid name: it is longer than ${typeof MAX_NAME_LENGTH} characters (it becomes part of Kubernetes pod names)`>
             : N
-      : PodlineTypeError<`"${N}" is not a valid name: use lowercase letters, digits and '-' only (no capitals)`>
+      : PodlineTypeError<`'${N}' is not a valid name: use lowercase letters, digits and '-' only (no capitals)`>

@@ -21,7 +21,7 @@ type Awaitable<T> = T | Promise<T>
 
 /** `unknown` (no constraint) when `N` is a fresh, valid task name; otherwise a readable error. */
 type ValidTaskName<N extends string, Tasks extends TaskEntry> = N extends Tasks['name']
-  ? PodlineTypeError<`a task named "${N}" already exists in this pipeline; task names must be unique`>
+  ? PodlineTypeError<`a task named '${N}' already exists in this pipeline; task names must be unique`>
   : CheckName<N> extends N
     ? unknown
     : CheckName<N>

@@ -32,9 +32,12 @@ export type InputsFor<
   Tasks extends TaskEntry,
   Needs extends readonly PropertyKey[],
   Rule extends TriggerRule,
-> = {
+> = DrainOuterGeneric<{
   [K in Needs[number]]: OutputOf<Tasks, K> | ([Rule] extends [ToleratesMissingUpstream] ? undefined : never)
-}
+}>
+
+/** Evaluates `T` where it is used, so messages show the object itself rather than an alias (Kysely's trick). */
+type DrainOuterGeneric<T> = [T] extends [unknown] ? T : never
 
 /**
  * The names of the tasks a successful run may lack, after adding task `N`. A rule that tolerates a
