@@ -17,12 +17,29 @@ export type OutputOf<Tasks extends TaskEntry, N> = Extract<Tasks, { readonly nam
 /** Every task's output keyed by name. Built on demand; the builder itself never needs it. */
 export type OutputMap<Tasks extends TaskEntry> = { [E in Tasks as E['name']]: E['output'] }
 
+/**
+ * What each trigger rule lets happen, as the runner decides it (engine/trigger-rules.ts). A rule
+ * added to TRIGGER_RULES fails to compile here until it is described.
+ */
+interface RuleTraits {
+  all_success: { runsAfterMissingUpstream: false; toleratesFailedUpstream: false; maySkipItself: false }
+  all_done: { runsAfterMissingUpstream: true; toleratesFailedUpstream: true; maySkipItself: false }
+  all_failed: { runsAfterMissingUpstream: true; toleratesFailedUpstream: true; maySkipItself: true }
+  one_success: { runsAfterMissingUpstream: true; toleratesFailedUpstream: true; maySkipItself: true }
+  one_failed: { runsAfterMissingUpstream: true; toleratesFailedUpstream: true; maySkipItself: true }
+  // Runs after a skipped upstream, is upstream_failed after a failed one.
+  none_failed: { runsAfterMissingUpstream: true; toleratesFailedUpstream: false; maySkipItself: false }
+}
+type RulesWhere<Trait extends keyof RuleTraits[TriggerRule]> = {
+  [R in TriggerRule]: RuleTraits[R][Trait] extends true ? R : never
+}[TriggerRule]
+
 /** Rules under which a task runs although an upstream failed or was skipped. */
-type ToleratesMissingUpstream = Exclude<TriggerRule, 'all_success'>
+type ToleratesMissingUpstream = RulesWhere<'runsAfterMissingUpstream'>
 /** Rules under which a task runs although an upstream failed: the failure does not fail the run. */
-type ToleratesFailedUpstream = 'all_done' | 'all_failed' | 'one_failed' | 'one_success'
+type ToleratesFailedUpstream = RulesWhere<'toleratesFailedUpstream'>
 /** Rules that can leave the task itself skipped or upstream_failed in a successful run. */
-type MaySkipItself = 'all_failed' | 'one_failed' | 'one_success'
+type MaySkipItself = RulesWhere<'maySkipItself'>
 
 /**
  * What a task receives: the outputs of exactly the tasks it needs. Under a rule that lets it run
