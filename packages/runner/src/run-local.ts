@@ -1,4 +1,4 @@
-import type { AnyPipeline, OutputsOf, ParamsInputOf } from '@podline/sdk'
+import type { AnyPipeline, ParamsInputOf, RunOutputsOf } from '@podline/sdk'
 import { markLocalRun } from './local-run-marker.js'
 import { type RunStatus, runOutputs, runStatus } from './queries.js'
 import { cancelRun } from './queue/cancel-run.js'
@@ -55,8 +55,10 @@ export class RunCancelledError extends Error {
 
 /**
  * Runs a whole pipeline in this process: on the embedded store under `.podline/` (or `DATABASE_URL`),
- * with an in-process worker that takes only this run's tasks. Resolves to every task's output, typed;
- * rejects with the failing task's error.
+ * with an in-process worker that takes only this run's tasks. Resolves, once the run succeeded, to
+ * every task's output, typed; a task that a successful run can lack (skipped, or failed under a
+ * tolerant trigger rule downstream) is an optional member. Rejects when the run fails or is
+ * cancelled, with the failing task's error.
  * @example
  * if (isMain(import.meta)) console.log(await runLocal(etl, { date: '2026-11-21' }))
  */
@@ -65,7 +67,7 @@ export async function runLocal<P extends AnyPipeline>(
   ...[params, options = {}]: {} extends ParamsInputOf<P>
     ? [params?: ParamsInputOf<P>, options?: RunLocalOptions]
     : [params: ParamsInputOf<P>, options?: RunLocalOptions]
-): Promise<OutputsOf<P>> {
+): Promise<RunOutputsOf<P>> {
   const store = options.database ? borrowStore(options.database) : await openStore(options)
   const { database } = store
   try {
@@ -97,7 +99,7 @@ export async function runLocal<P extends AnyPipeline>(
       await worker.stop({ drainMs: 5000 })
     }
     const status = await runStatus(database, runId)
-    if (status?.run.state === 'success') return (await runOutputs(database, runId)) as OutputsOf<P>
+    if (status?.run.state === 'success') return (await runOutputs(database, runId)) as RunOutputsOf<P>
     if (status?.run.state === 'cancelled')
       throw new RunCancelledError(runId, `run ${runId} of ${p.name} was cancelled`)
     const failed = status && taskThatFailedTheRun(p, status)

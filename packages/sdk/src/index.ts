@@ -14,6 +14,8 @@ export type {
   PipelineOptions,
   PipelineTypes,
   PodTaskOptions,
+  RunOutputsOf,
+  TasksOf,
 } from './pipeline-builder.js'
 export { isPipeline, PipelineDefinitionError, pipeline } from './pipeline-builder.js'
 export type { PipelinePlan, PlanTask } from './plan.js'
@@ -24,4 +26,5 @@ export { formatIssues, json, SchemaValidationError, validateWith } from './schem
 export type { InlineTaskDefinition, PodTaskDefinition, TaskDefinition } from './task-definition.js'
 export type { Duration, ResolvedTaskOptions, RetryDelay, TaskOptions, TriggerRule } from './task-options.js'
 export { parseDuration, resolveTaskOptions, retryDelayMs, TRIGGER_RULES } from './task-options.js'
+export type { TaskEntry } from './task-types.js'
 export type { PodlineTypeError } from './type-error.js'

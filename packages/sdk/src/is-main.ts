@@ -1,13 +1,22 @@
-import { realpathSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-
 const EXTENSIONS = ['', '.ts', '.mts', '.js', '.mjs', '.cts', '.cjs']
 
-function real(path: string): string {
-  try {
-    return realpathSync(path)
-  } catch {
-    return path
+// Node's fs and url are taken when isMain is called, not imported at load, so the SDK also loads in
+// a browser (where there is no program entry and isMain is false). getBuiltinModule is Node >= 20.16;
+// on older versions file URLs are decoded by hand and symlinks are not resolved.
+type PathOf = (path: string) => string
+function nodePaths(): { real: PathOf; fromUrl: PathOf } {
+  const builtin = globalThis.process?.getBuiltinModule
+  const fs = builtin?.('node:fs') as { realpathSync?: PathOf } | undefined
+  const url = builtin?.('node:url') as { fileURLToPath?: PathOf } | undefined
+  return {
+    real: (path) => {
+      try {
+        return fs?.realpathSync?.(path) ?? path
+      } catch {
+        return path
+      }
+    },
+    fromUrl: (href) => url?.fileURLToPath?.(href) ?? decodeURIComponent(new URL(href).pathname),
   }
 }
 
@@ -17,8 +26,9 @@ function real(path: string): string {
  */
 export function isMain(meta: { url: string; main?: boolean }): boolean {
   if (typeof meta.main === 'boolean') return meta.main
-  const entry = process.argv[1]
+  const entry = globalThis.process?.argv?.[1]
   if (!entry || !meta.url.startsWith('file:')) return false
-  const self = real(fileURLToPath(meta.url))
+  const { real, fromUrl } = nodePaths()
+  const self = real(fromUrl(meta.url))
   return EXTENSIONS.some((ext) => real(entry + ext) === self)
 }

@@ -21,9 +21,17 @@ export function assertValidName(kind: 'task' | 'pipeline', name: unknown): asser
 
 type BadChar = '_' | ' ' | '.' | '/' | ':' | '@' | '#' | '*' | '+' | '=' | ',' | ';' | '\\'
 
+/** `true` when `S` has more than MAX_NAME_LENGTH characters; stops counting there, so it stays cheap. */
+type LongerThanMax<S extends string, Counted extends 0[] = []> = S extends `${string}${infer Rest}`
+  ? Counted['length'] extends typeof MAX_NAME_LENGTH
+    ? true
+    : LongerThanMax<Rest, [...Counted, 0]>
+  : false
+
 /**
  * A cheap compile-time approximation of {@link NAME_PATTERN}: catches the common mistakes
- * (capitals, underscores, dots, spaces, leading or trailing '-') without parsing every character.
+ * (capitals, underscores, dots, spaces, leading or trailing '-', too long) without parsing every
+ * character against the pattern.
  */
 export type CheckName<N extends string> = string extends N
   ? N
@@ -31,8 +39,10 @@ export type CheckName<N extends string> = string extends N
     ? PodlineTypeError<'a name must not be empty'>
     : N extends Lowercase<N>
       ? N extends `${string}${BadChar}${string}`
-        ? PodlineTypeError<`"${N}" is not a valid name: use lowercase letters, digits and '-' only`>
+        ? PodlineTypeError<`'${N}' is not a valid name: use lowercase letters, digits and '-' only`>
         : N extends `-${string}` | `${string}-`
-          ? PodlineTypeError<`"${N}" is not a valid name: it must start and end with a letter or digit`>
-          : N
-      : PodlineTypeError<`"${N}" is not a valid name: use lowercase letters, digits and '-' only (no capitals)`>
+          ? PodlineTypeError<`'${N}' is not a valid name: it must start and end with a letter or digit`>
+          : LongerThanMax<N> extends true
+            ? PodlineTypeError<`'${N}' is not a valid name: it is longer than ${typeof MAX_NAME_LENGTH} characters (it becomes part of Kubernetes pod names)`>
+            : N
+      : PodlineTypeError<`'${N}' is not a valid name: use lowercase letters, digits and '-' only (no capitals)`>

@@ -7,16 +7,21 @@ import { buildPlan, type PipelinePlan } from './plan.js'
 import type { PodRunOptions, PodSpec } from './pod-spec.js'
 import type { AnySchema, SchemaInput, SchemaOutput } from './schema.js'
 import type { InlineTaskDefinition, PodTaskDefinition, TaskDefinition } from './task-definition.js'
-import { resolveTaskOptions, type TaskOptions } from './task-options.js'
+import {
+  POD_OPTION_KEYS,
+  resolveTaskOptions,
+  TASK_OPTION_KEYS,
+  type TaskOptions,
+  type TriggerRule,
+} from './task-options.js'
+import type { AddAbsent, InputsFor, OutputMap, RunOutputs, TaskEntry } from './task-types.js'
 import type { PodlineTypeError } from './type-error.js'
 
-type Simplify<T> = { [K in keyof T]: T[K] } & {}
-type AddOutput<Outputs, N extends string, O> = Simplify<Outputs & { [K in N]: O }>
 type Awaitable<T> = T | Promise<T>
 
 /** `unknown` (no constraint) when `N` is a fresh, valid task name; otherwise a readable error. */
-type ValidTaskName<N extends string, Existing> = N extends keyof Existing
-  ? PodlineTypeError<`a task named "${N}" already exists in this pipeline; task names must be unique`>
+type ValidTaskName<N extends string, Tasks extends TaskEntry> = N extends Tasks['name']
+  ? PodlineTypeError<`a task named '${N}' already exists in this pipeline; task names must be unique`>
   : CheckName<N> extends N
     ? unknown
     : CheckName<N>
@@ -27,16 +32,24 @@ type JsonResult<R> =
     ? unknown
     : PodlineTypeError<'a task must return JSON (plain objects, arrays, strings, finite numbers, booleans, null): not a function, Date, Map, class instance, bigint or undefined'>
 
-/** The inputs a task receives: the outputs of exactly the tasks it needs. */
-export type InputsOf<Outputs, Needs extends readonly PropertyKey[]> = Simplify<
-  Pick<Outputs, Needs[number] & keyof Outputs>
->
+/** The inputs a task of pipeline `P` receives when it needs `Needs` (under the default trigger rule). */
+export type InputsOf<
+  P,
+  Needs extends readonly PropertyKey[],
+  Rule extends TriggerRule = 'all_success',
+> = InputsFor<TasksOf<P>, Needs, Rule>
 
-export interface PodTaskOptions<Needs extends readonly string[], S extends AnySchema | undefined>
-  extends TaskOptions<Needs>,
-    PodRunOptions {
+export interface PodTaskOptions<
+  Needs extends readonly string[] = readonly string[],
+  S extends AnySchema | undefined = AnySchema | undefined,
+  Rule extends TriggerRule = TriggerRule,
+  Skip extends PodRunOptions['skipOnExitCode'] = PodRunOptions['skipOnExitCode'],
+> extends TaskOptions<Needs, Rule>,
+    Omit<PodRunOptions, 'skipOnExitCode'> {
   /** A Standard Schema for what the pod writes; its output type is the task's output. Use `json<T>()` for a type alone. */
   output?: S
+  /** Exit codes of `base` that mark the task skipped instead of failed (its output is then absent). */
+  skipOnExitCode?: Skip
 }
 
 export interface PipelineOptions<S extends AnySchema | undefined> {
@@ -47,23 +60,31 @@ export interface PipelineOptions<S extends AnySchema | undefined> {
 }
 
 /** The type-level state of a builder, for `runLocal` and friends. */
-export interface PipelineTypes<Params, ParamsInput, Outputs> {
+export interface PipelineTypes<Params, ParamsInput, Tasks extends TaskEntry, Absent extends string = never> {
   params: Params
   paramsInput: ParamsInput
-  outputs: Outputs
+  tasks: Tasks
+  /** Names of the tasks a successful run may lack (see {@link RunOutputsOf}). */
+  absent: Absent
 }
 
 /**
  * An immutable pipeline: every method returns a new pipeline, so a half-built one can be branched.
- * `Outputs` maps each task name to the type of what it returns.
+ * `Tasks` holds one {@link TaskEntry} per task (name, output type, whether it may be absent);
+ * {@link OutputsOf} turns it into an object keyed by task name.
  */
-export interface Pipeline<Params = Record<string, never>, ParamsInput = Params, Outputs = {}> {
+export interface Pipeline<
+  Params = Record<string, never>,
+  ParamsInput = Params,
+  Tasks extends TaskEntry = never,
+  Absent extends string = never,
+> {
   readonly name: string
   readonly paramsSchema: AnySchema | undefined
   /** Tasks in definition order, which is a topological order. */
   readonly tasks: readonly TaskDefinition[]
   /** Type-level only: never present at run time. */
-  readonly '~types'?: PipelineTypes<Params, ParamsInput, Outputs>
+  readonly '~types'?: PipelineTypes<Params, ParamsInput, Tasks, Absent>
 
   /**
    * An inline task: `fn` runs in the worker's process. Its result must be JSON and becomes the
@@ -72,18 +93,23 @@ export interface Pipeline<Params = Record<string, never>, ParamsInput = Params, 
    * pipeline('demo').task('extract', async (_inputs, ctx) => ({ rows: 12, day: ctx.runId }))
    */
   task<const N extends string, R>(
-    name: N & ValidTaskName<N, Outputs>,
+    name: N & ValidTaskName<N, Tasks>,
     fn: ((inputs: {}, ctx: TaskContext<Params>) => R) & JsonResult<R>,
-  ): Pipeline<Params, ParamsInput, AddOutput<Outputs, N, Awaited<R>>>
+  ): Pipeline<Params, ParamsInput, Tasks | TaskEntry<N, Awaited<R>>, Absent>
   /**
    * @example
    * p.task('report', { needs: ['extract'], retries: 2 }, async ({ extract }) => extract.rows * 2)
    */
-  task<const N extends string, const Needs extends readonly (keyof Outputs & string)[], R>(
-    name: N & ValidTaskName<N, Outputs>,
-    options: TaskOptions<Needs>,
-    fn: ((inputs: InputsOf<Outputs, Needs>, ctx: TaskContext<Params>) => R) & JsonResult<R>,
-  ): Pipeline<Params, ParamsInput, AddOutput<Outputs, N, Awaited<R>>>
+  task<
+    const N extends string,
+    const Needs extends readonly Tasks['name'][],
+    R,
+    const Rule extends TriggerRule = 'all_success',
+  >(
+    name: N & ValidTaskName<N, Tasks>,
+    options: TaskOptions<Needs, Rule>,
+    fn: ((inputs: InputsFor<Tasks, Needs, Rule>, ctx: TaskContext<Params>) => R) & JsonResult<R>,
+  ): Pipeline<Params, ParamsInput, Tasks | TaskEntry<N, Awaited<R>>, AddAbsent<Tasks, Absent, N, Needs, Rule>>
 
   /**
    * A pod task: runs `spec` as a Kubernetes pod (container `base`). The container writes its result
@@ -94,13 +120,20 @@ export interface Pipeline<Params = Record<string, never>, ParamsInput = Params, 
    */
   pod<
     const N extends string,
-    const Needs extends readonly (keyof Outputs & string)[] = [],
+    const Needs extends readonly Tasks['name'][] = [],
     S extends AnySchema | undefined = undefined,
+    const Rule extends TriggerRule = 'all_success',
+    const Skip extends PodRunOptions['skipOnExitCode'] = undefined,
   >(
-    name: N & ValidTaskName<N, Outputs>,
-    options: PodTaskOptions<Needs, S>,
-    spec: PodSpec | ((inputs: InputsOf<Outputs, Needs>, ctx: TaskContext<Params>) => Awaitable<PodSpec>),
-  ): Pipeline<Params, ParamsInput, AddOutput<Outputs, N, S extends AnySchema ? SchemaOutput<S> : JsonValue>>
+    name: N & ValidTaskName<N, Tasks>,
+    options: PodTaskOptions<Needs, S, Rule, Skip>,
+    spec: PodSpec | ((inputs: InputsFor<Tasks, Needs, Rule>, ctx: TaskContext<Params>) => Awaitable<PodSpec>),
+  ): Pipeline<
+    Params,
+    ParamsInput,
+    Tasks | TaskEntry<N, S extends AnySchema ? SchemaOutput<S> : JsonValue>,
+    AddAbsent<Tasks, Absent, N, Needs, Rule, [Skip] extends [undefined] ? false : true>
+  >
 
   /** The structure as JSON, with a version hash that changes exactly when the structure does. */
   plan(): PipelinePlan
@@ -108,15 +141,50 @@ export interface Pipeline<Params = Record<string, never>, ParamsInput = Params, 
 
 /** Any pipeline, whatever its types: what the runner and the CLI accept. */
 // biome-ignore lint/suspicious/noExplicitAny: the widest pipeline type must accept every Params/Outputs.
-export type AnyPipeline = Pipeline<any, any, any>
-export type ParamsOf<P> = P extends Pipeline<infer Params, unknown, unknown> ? Params : never
+export type AnyPipeline = Pipeline<any, any, any, any>
+export type ParamsOf<P> =
+  NonNullable<P extends { '~types'?: infer T } ? T : never> extends PipelineTypes<
+    infer Params,
+    unknown,
+    TaskEntry,
+    string
+  >
+    ? Params
+    : never
 export type ParamsInputOf<P> =
-  NonNullable<P extends { '~types'?: infer T } ? T : never> extends PipelineTypes<unknown, infer I, unknown>
+  NonNullable<P extends { '~types'?: infer T } ? T : never> extends PipelineTypes<
+    unknown,
+    infer I,
+    TaskEntry,
+    string
+  >
     ? I
     : never
-export type OutputsOf<P> =
-  NonNullable<P extends { '~types'?: infer T } ? T : never> extends PipelineTypes<unknown, unknown, infer O>
-    ? O
+/** The task entries of a pipeline type (see {@link TaskEntry}). */
+export type TasksOf<P> =
+  NonNullable<P extends { '~types'?: infer T } ? T : never> extends PipelineTypes<
+    unknown,
+    unknown,
+    infer Tasks,
+    string
+  >
+    ? Tasks
+    : never
+/** Every task's output type, keyed by task name. */
+export type OutputsOf<P> = OutputMap<TasksOf<P>>
+/**
+ * What a successful run of `P` yields: every task's output, with the tasks that a successful run
+ * can lack (skipped, or failed under a tolerant trigger rule downstream) as optional members.
+ */
+export type RunOutputsOf<P> = RunOutputs<TasksOf<P>, AbsentOf<P>>
+type AbsentOf<P> =
+  NonNullable<P extends { '~types'?: infer T } ? T : never> extends PipelineTypes<
+    unknown,
+    unknown,
+    TaskEntry,
+    infer A
+  >
+    ? A
     : never
 
 const PIPELINE_BRAND = Symbol.for('podline.pipeline')
@@ -144,7 +212,7 @@ export function pipeline<const S extends AnySchema | undefined = undefined>(
 ): Pipeline<
   S extends AnySchema ? SchemaOutput<S> : Record<string, never>,
   S extends AnySchema ? SchemaInput<S> : Record<string, never> | undefined,
-  {}
+  never
 > {
   assertValidName('pipeline', name)
   return createPipeline(name, options.params, options.version, [])
@@ -160,8 +228,16 @@ function createPipeline(
   let plan: PipelinePlan | undefined
   const add = (def: TaskDefinition) =>
     createPipeline(name, paramsSchema, userVersion, Object.freeze([...tasks, def]))
-  const checkTask = (taskName: unknown, needs: unknown) => {
+  const checkTask = (taskName: unknown, options: object, known: readonly string[]) => {
     assertValidName('task', taskName)
+    const unknown = Object.keys(options).filter((key) => !known.includes(key))
+    if (unknown.length > 0) {
+      throw new PipelineDefinitionError(
+        `task "${taskName}": unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')}; ` +
+          `the options are ${known.join(', ')}`,
+      )
+    }
+    const needs = (options as TaskOptions).needs
     if (tasks.some((t) => t.name === taskName)) {
       throw new PipelineDefinitionError(
         `pipeline "${name}": a task named "${taskName}" already exists; task names must be unique`,
@@ -190,7 +266,9 @@ function createPipeline(
         typeof optionsOrFn === 'function' ? [{}, optionsOrFn] : [optionsOrFn ?? {}, maybeFn]
       if (typeof fn !== 'function')
         throw new PipelineDefinitionError(`task "${taskName}": the last argument must be the task function`)
-      const needs = checkTask(taskName, (options as TaskOptions).needs)
+      if (typeof options !== 'object' || options === null)
+        throw new PipelineDefinitionError(`task "${taskName}": options must be an object`)
+      const needs = checkTask(taskName, options, TASK_OPTION_KEYS)
       const def: InlineTaskDefinition = Object.freeze({
         kind: 'task',
         name: taskName,
@@ -212,7 +290,7 @@ function createPipeline(
           `pod "${taskName}": the spec must be an object with an image, or a function returning one`,
         )
       }
-      const needs = checkTask(taskName, options.needs)
+      const needs = checkTask(taskName, options, [...TASK_OPTION_KEYS, ...POD_OPTION_KEYS])
       const { needs: _n, retries, retryDelay, timeout, triggerRule, priority, output, ...run } = options
       const def: PodTaskDefinition = Object.freeze({
         kind: 'pod',

@@ -1,4 +1,7 @@
-import { createHash } from 'node:crypto'
+// Pure-JS SHA-256 rather than node:crypto, so the SDK loads in a browser; plan() stays synchronous
+// (WebCrypto's digest is async) and the hash is the same one node:crypto gave.
+import { sha256 } from '@noble/hashes/sha2.js'
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
 import type { PodRunOptions } from './pod-spec.js'
 import type { TaskDefinition } from './task-definition.js'
 import type { ResolvedTaskOptions } from './task-options.js'
@@ -49,17 +52,19 @@ export function buildPlan(
         }
       : {}),
   }))
-  const hash = createHash('sha256')
-    .update(
-      canonicalJson({
-        name,
-        hasParams,
-        paramsJsonSchema,
-        userVersion: userVersion ?? null,
-        tasks: planTasks,
-      }),
-    )
-    .digest('hex')
+  const hash = bytesToHex(
+    sha256(
+      utf8ToBytes(
+        canonicalJson({
+          name,
+          hasParams,
+          paramsJsonSchema,
+          userVersion: userVersion ?? null,
+          tasks: planTasks,
+        }),
+      ),
+    ),
+  )
   return {
     name,
     version: hash.slice(0, 16),

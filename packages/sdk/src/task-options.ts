@@ -1,3 +1,5 @@
+import type { PodRunOptions } from './pod-spec.js'
+
 /** When a task may run, given how the tasks it needs ended (Airflow's names and meanings). */
 export const TRIGGER_RULES = [
   'all_success',
@@ -23,7 +25,10 @@ export interface RetryDelay {
   jitter?: number
 }
 
-export interface TaskOptions<Needs extends readonly string[] = readonly string[]> {
+export interface TaskOptions<
+  Needs extends readonly string[] = readonly string[],
+  Rule extends TriggerRule = TriggerRule,
+> {
   /** The earlier tasks whose outputs this task receives, keyed by name. */
   needs?: Needs
   /** How many times a failed attempt is retried. Default 0. */
@@ -32,11 +37,45 @@ export interface TaskOptions<Needs extends readonly string[] = readonly string[]
   retryDelay?: Duration | RetryDelay
   /** An attempt running longer is aborted (its `ctx.signal` fires) and fails. */
   timeout?: Duration
-  /** Default `all_success`. */
-  triggerRule?: TriggerRule
+  /**
+   * Default `all_success`. Under any other rule the task can run after an upstream failed or was
+   * skipped, so its inputs are typed `T | undefined`.
+   */
+  triggerRule?: Rule
   /** Higher runs first when workers are saturated. Default 0. */
   priority?: number
 }
+
+/** Every option a task takes: a misspelt one (`timeoutMs`, `retry`) is refused when the task is defined. */
+export const TASK_OPTION_KEYS = [
+  'needs',
+  'retries',
+  'retryDelay',
+  'timeout',
+  'triggerRule',
+  'priority',
+] as const satisfies readonly (keyof TaskOptions)[]
+
+/** What a pod task takes besides the task options (see PodRunOptions and PodTaskOptions). */
+export const POD_OPTION_KEYS = [
+  'output',
+  'onFinish',
+  'scheduleTimeout',
+  'skipOnExitCode',
+  'xcomPath',
+  'sidecar',
+] as const satisfies readonly (keyof PodRunOptions | 'output')[]
+
+// The lists above must name every member of their interfaces; this fails to compile when one is added.
+type Missing<T, Listed> = Exclude<keyof T, Listed>
+const _everyTaskOption: [Missing<TaskOptions, (typeof TASK_OPTION_KEYS)[number]>] extends [never]
+  ? true
+  : never = true
+const _everyPodOption: [Missing<PodRunOptions, (typeof POD_OPTION_KEYS)[number]>] extends [never]
+  ? true
+  : never = true
+void _everyTaskOption
+void _everyPodOption
 
 /** The options of a task as stored in a plan: every default applied, durations in milliseconds. */
 export interface ResolvedTaskOptions {

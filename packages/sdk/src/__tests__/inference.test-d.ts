@@ -1,4 +1,4 @@
-import { type JsonValue, json, type OutputsOf, pipeline } from '@podline/sdk'
+import { type JsonValue, json, type OutputsOf, pipeline, type RunOutputsOf } from '@podline/sdk'
 import { describe, expectTypeOf, it } from 'vitest'
 import { z } from 'zod'
 
@@ -29,32 +29,85 @@ describe('type inference', () => {
     expectTypeOf<OutputsOf<typeof p>['untyped']>().toEqualTypeOf<JsonValue>()
   })
 
-  it('refuses what the rules forbid', () => {
-    const p = pipeline('demo')
-      .task('a', async () => ({ n: 1, s: 'x' }))
-      .task('b', { needs: ['a'] }, async ({ a }) => a.n + 1)
+  // What must not compile, and the message it gives, is in type-errors.test.ts.
 
-    // @ts-expect-error a field the upstream does not return
-    p.task('x1', { needs: ['a'] }, ({ a }) => a.missing)
-    // @ts-expect-error needs names an unknown task
-    p.task('x2', { needs: ['zzz'] }, () => 1)
-    // @ts-expect-error a duplicate task name
-    p.task('a', async () => 1)
-    // @ts-expect-error reading an upstream that is not in needs
-    p.task('e', { needs: ['a'] }, ({ b }) => b)
-    // @ts-expect-error a function is not JSON
-    p.task('f', async () => () => 1)
-    // @ts-expect-error a Date is not JSON
-    p.task('g', () => ({ at: new Date() }))
-    // @ts-expect-error a Map is not JSON
-    p.task('h', () => new Map<string, number>())
-    // @ts-expect-error a bigint is not JSON
-    p.task('i', () => 1n)
-    // @ts-expect-error undefined at top level is not JSON
-    p.task('j', () => undefined)
-    // @ts-expect-error a name with capitals cannot be part of a Kubernetes name
-    p.task('Load', () => 1)
-    // @ts-expect-error underscores are not allowed either
-    p.task('load_orders', () => 1)
+  it('optional fields and unions read as in plain TypeScript', () => {
+    const p = pipeline('optional')
+      .task('a', (): { n: number; note?: string; kind: 'x' | 'y' | null } => ({ n: 1, kind: null }))
+      .task('b', { needs: ['a'] }, ({ a }) => ({ note: a.note ?? 'none', kind: a.kind ?? 'x' }))
+    expectTypeOf<OutputsOf<typeof p>['b']>().toEqualTypeOf<{ note: string; kind: 'x' | 'y' }>()
+  })
+
+  it('a task whose trigger rule runs it after a failed or skipped upstream sees T | undefined', () => {
+    const p = pipeline('rules')
+      .task('a', () => ({ n: 1 }))
+      .task('b', { needs: ['a'] }, ({ a }) => {
+        expectTypeOf(a).toEqualTypeOf<{ n: number }>()
+        return a.n
+      })
+    // Each rule on its own, so a rule dropped from the tolerant list fails here.
+    const reads = (a: { n: number } | undefined, b: number | undefined) => a?.n ?? b ?? 0
+    p.task('c1', { needs: ['a', 'b'], triggerRule: 'all_done' }, ({ a, b }) => {
+      expectTypeOf(a).toEqualTypeOf<{ n: number } | undefined>()
+      expectTypeOf(b).toEqualTypeOf<number | undefined>()
+      return reads(a, b)
+    })
+    p.task('c2', { needs: ['a', 'b'], triggerRule: 'all_failed' }, ({ a, b }) => {
+      expectTypeOf(a).toEqualTypeOf<{ n: number } | undefined>()
+      return reads(a, b)
+    })
+    p.task('c3', { needs: ['a', 'b'], triggerRule: 'one_failed' }, ({ a, b }) => {
+      expectTypeOf(a).toEqualTypeOf<{ n: number } | undefined>()
+      return reads(a, b)
+    })
+    p.task('c4', { needs: ['a', 'b'], triggerRule: 'one_success' }, ({ a, b }) => {
+      expectTypeOf(a).toEqualTypeOf<{ n: number } | undefined>()
+      return reads(a, b)
+    })
+    p.task('c5', { needs: ['a', 'b'], triggerRule: 'none_failed' }, ({ a, b }) => {
+      expectTypeOf(a).toEqualTypeOf<{ n: number } | undefined>()
+      return reads(a, b)
+    })
+    p.task('c6', { needs: ['a', 'b'], triggerRule: 'all_success' }, ({ a, b }) => {
+      expectTypeOf(a).toEqualTypeOf<{ n: number }>()
+      expectTypeOf(b).toEqualTypeOf<number>()
+      return reads(a, b)
+    })
+    p.pod('d', { needs: ['a'], triggerRule: 'all_done' }, ({ a }) => {
+      expectTypeOf(a).toEqualTypeOf<{ n: number } | undefined>()
+      return { image: 'alpine:3.20' }
+    })
+  })
+
+  it('runLocal does not promise outputs that a successful run can lack', () => {
+    // Only all_success tasks and no skipping pods: a successful run has every output.
+    const plain = pipeline('plain')
+      .task('a', () => 1)
+      .task('b', { needs: ['a'] }, ({ a }) => a + 1)
+    expectTypeOf<RunOutputsOf<typeof plain>>().toEqualTypeOf<{ a: number; b: number }>()
+
+    // A pod that can skip itself, and the all_success task after it, may be absent; an all_done
+    // task runs however its upstreams ended, and every task before it may have failed.
+    const skipping = pipeline('skipping')
+      .task('a', () => 1)
+      .pod('p', { needs: ['a'], skipOnExitCode: 99, output: json<{ k: number }>() }, { image: 'alpine:3.20' })
+      .task('after', { needs: ['p'] }, ({ p }) => p.k)
+      .task('other', { needs: ['a'] }, ({ a }) => a)
+    expectTypeOf<RunOutputsOf<typeof skipping>>().toEqualTypeOf<{
+      a: number
+      other: number
+      p?: { k: number }
+      after?: number
+    }>()
+    const tolerant = skipping.task('cleanup', { needs: ['other'], triggerRule: 'all_done' }, () => true)
+    expectTypeOf<RunOutputsOf<typeof tolerant>>().toEqualTypeOf<{
+      a?: number
+      other?: number
+      p?: { k: number }
+      after?: number
+      cleanup: boolean
+    }>()
+    const onFailure = plain.task('alert', { needs: ['b'], triggerRule: 'one_failed' }, () => 'sent')
+    expectTypeOf<RunOutputsOf<typeof onFailure>>().toEqualTypeOf<{ a?: number; b?: number; alert?: string }>()
   })
 })

@@ -1,0 +1,154 @@
+import { execFile } from 'node:child_process'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { beforeAll, describe, expect, it } from 'vitest'
+
+const run = promisify(execFile)
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..')
+
+const header = `import { json, pipeline } from '@podline/sdk'
+const p = pipeline('demo')
+  .task('a', async () => ({ n: 1, s: 'x' }))
+  .task('b', { needs: ['a'] }, async ({ a }) => a.n + 1)
+`
+
+/**
+ * Each rule the types enforce, as one small file, and the text a user reads in the compiler's
+ * output. A bare `@ts-expect-error` passes on any error; this checks that it is the one meant.
+ */
+const CASES: Array<[rule: string, code: string, message: string]> = [
+  [
+    'a field the upstream does not return',
+    `p.task('x', { needs: ['a'] }, ({ a }) => a.missing)`,
+    `Property 'missing' does not exist on type '{ n: number; s: string; }'`,
+  ],
+  [
+    'needs naming an unknown task',
+    `p.task('x', { needs: ['zzz'] }, () => 1)`,
+    `Type '"zzz"' is not assignable to type '"a" | "b"'`,
+  ],
+  [
+    'a duplicate task name',
+    `p.task('a', async () => 1)`,
+    `a task named 'a' already exists in this pipeline; task names must be unique`,
+  ],
+  [
+    'an upstream not in needs',
+    `p.task('x', { needs: ['a'] }, ({ b }) => b)`,
+    `Property 'b' does not exist on type '{ a: { n: number; s: string; }; }'`,
+  ],
+  [
+    'a function result',
+    `p.task('x', async () => () => 1)`,
+    'a task must return JSON (plain objects, arrays, strings, finite numbers, booleans, null)',
+  ],
+  ['a Date result', `p.task('x', () => ({ at: new Date() }))`, 'a task must return JSON'],
+  ['a Map result', `p.task('x', () => new Map<string, number>())`, 'a task must return JSON'],
+  ['a bigint result', `p.task('x', () => 1n)`, 'a task must return JSON'],
+  ['an undefined result', `p.task('x', () => undefined)`, 'a task must return JSON'],
+  [
+    'a name with capitals',
+    `p.task('Load', () => 1)`,
+    `'Load' is not a valid name: use lowercase letters, digits and '-' only (no capitals)`,
+  ],
+  [
+    'a name with an underscore',
+    `p.task('load_orders', () => 1)`,
+    `'load_orders' is not a valid name: use lowercase letters, digits and '-' only`,
+  ],
+  [
+    'a name ending in -',
+    `p.task('load-', () => 1)`,
+    `'load-' is not a valid name: it must start and end with a letter or digit`,
+  ],
+  ['an empty name', `p.task('', () => 1)`, 'a name must not be empty'],
+  [
+    'a name over 40 characters',
+    `p.task('${'x'.repeat(41)}', () => 1)`,
+    `'${'x'.repeat(41)}' is not a valid name: it is longer than 40 characters (it becomes part of Kubernetes pod names)`,
+  ],
+  [
+    'a misspelt task option',
+    `p.task('x', { needs: ['a'], timeoutMs: 5000 }, () => 1)`,
+    `'timeoutMs' does not exist in type 'TaskOptions<readonly ["a"], "all_success">'. Did you mean to write 'timeout'?`,
+  ],
+  [
+    'a misspelt pod option',
+    `p.pod('x', { retry: 2 }, { image: 'alpine:3.20' })`,
+    `'retry' does not exist in type 'PodTaskOptions<`,
+  ],
+  [
+    'an upstream read without a check under all_done',
+    `p.task('x', { needs: ['a'], triggerRule: 'all_done' }, ({ a }) => a.n)`,
+    `'a' is possibly 'undefined'`,
+  ],
+  [
+    'a pod output read as the wrong type',
+    `p.pod('c', { output: json<{ k: number }>() }, { image: 'alpine:3.20' }).task('x', { needs: ['c'] }, ({ c }) => c.k.toUpperCase())`,
+    `Property 'toUpperCase' does not exist on type 'number'`,
+  ],
+]
+
+const fileName = (i: number) => `case-${String(i + 1).padStart(2, '0')}.ts`
+
+/** Every diagnostic of a `tsc --pretty false` run, grouped by file name, continuation lines included. */
+function diagnosticsByFile(stdout: string): Map<string, string> {
+  const byFile = new Map<string, string>()
+  let current = ''
+  for (const line of stdout.split('\n')) {
+    const head = /^(?:.*\/)?([^/(]+)\(\d+,\d+\): error /.exec(line)
+    if (head?.[1]) current = head[1]
+    if (current) byFile.set(current, `${byFile.get(current) ?? ''}${line.trim()}\n`)
+  }
+  return byFile
+}
+
+// Against the sources (the `@podline/source` condition) and against the built .d.ts that ships.
+describe.each([
+  ['the sources', ['@podline/source']],
+  ['the shipped .d.ts', []],
+])('type errors read by users, against %s', (_what, conditions) => {
+  const dir = join(
+    root,
+    'node_modules',
+    '.cache',
+    'podline-type-errors',
+    conditions.length ? 'source' : 'shipped',
+  )
+  let diagnostics = new Map<string, string>()
+
+  beforeAll(async () => {
+    rmSync(dir, { recursive: true, force: true })
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }')
+    for (const [i, [, code]] of CASES.entries()) writeFileSync(join(dir, fileName(i)), `${header}${code}\n`)
+    writeFileSync(
+      join(dir, 'ok.ts'),
+      `${header}export const fine = p.task('c', { needs: ['a', 'b'] }, ({ a, b }) => a.n + b)\n`,
+    )
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        extends: join(root, 'tsconfig.base.json'),
+        compilerOptions: { noEmit: true, customConditions: conditions },
+        include: ['*.ts'],
+      }),
+    )
+    const tsc = join(root, 'node_modules', '.bin', 'tsc')
+    const { stdout } = await run(tsc, ['-p', join(dir, 'tsconfig.json'), '--pretty', 'false'], {
+      cwd: root,
+    }).catch((e: { stdout: string }) => e)
+    diagnostics = diagnosticsByFile(stdout)
+  }, 120_000)
+
+  it('compiles the pipeline the cases start from', () => expect(diagnostics.get('ok.ts')).toBeUndefined())
+
+  it.each(CASES.map(([rule, , message], i) => [rule, message, fileName(i)] as const))(
+    '%s: says %j',
+    (_rule, message, file) => {
+      expect(diagnostics.get(file) ?? 'no error at all').toContain(message)
+    },
+  )
+})
