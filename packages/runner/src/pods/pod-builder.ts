@@ -1,6 +1,6 @@
 import type { V1Container, V1EnvVar, V1Pod, V1PodSpec } from '@kubernetes/client-node'
 import type { PodRunOptions, PodSpec } from '@podline/sdk'
-import { ANNOTATION_RUN_ID, type PodIdentity, podLabels, podName } from './pod-identity.js'
+import { ANNOTATION_RUN_ID, LABEL_ON_FINISH, type PodIdentity, podLabels, podName } from './pod-identity.js'
 import { mergePods } from './pod-merge.js'
 import { secretParts } from './pod-secrets.js'
 import {
@@ -64,7 +64,11 @@ export function buildPod(input: PodBuildInput): V1Pod {
       ...metadata,
       name: podName(identity),
       namespace: spec.namespace ?? metadata.namespace ?? input.namespace,
-      labels: { ...metadata.labels, ...podLabels(identity) },
+      labels: {
+        ...metadata.labels,
+        ...podLabels(identity),
+        [LABEL_ON_FINISH]: input.run.onFinish ?? 'delete_pod',
+      },
       annotations: { ...metadata.annotations, [ANNOTATION_RUN_ID]: identity.runId },
     },
     spec: podSpec,

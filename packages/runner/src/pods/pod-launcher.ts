@@ -28,6 +28,8 @@ export interface LaunchSettings {
   readonly sidecarMode?: SidecarMode | undefined
   readonly xcomSizeLimitBytes: number
   readonly retry?: ApiRetryPolicy | undefined
+  /** Told the namespace before the pod is created there, so the orphan sweep looks there too. */
+  readonly onNamespace?: ((namespace: string) => void) | undefined
 }
 
 /**
@@ -43,6 +45,7 @@ export async function launchPod(
   settings: LaunchSettings,
 ): Promise<JsonValue | undefined> {
   const identity: PodIdentity = {
+    store: exec.storeId,
     pipeline: exec.pipeline,
     runId: exec.runId,
     task: exec.task,
@@ -56,6 +59,7 @@ export async function launchPod(
   const log = exec.ctx.log
   let succeeded = false
   let exists = false
+  settings.onNamespace?.(ref.namespace)
   let tracker: PodTracker | undefined
   let logs: LogFollower | undefined
   try {

@@ -12,6 +12,8 @@ export interface RenderPodsOptions {
   namespace?: string
   /** The run id in names and labels. Default `plan`. */
   runId?: string
+  /** The store id in names and labels. Default `plan`. */
+  storeId?: string
   sidecarImage?: string
   sidecarMode?: SidecarMode
 }
@@ -53,7 +55,13 @@ export async function renderPods(
     const sidecar = resolveSidecar(def.pod, { image: options.sidecarImage, mode: options.sidecarMode })
     rendered.push(
       buildPod({
-        identity: { pipeline: pipeline.name, runId, task: def.name, attempt: 1 },
+        identity: {
+          store: options.storeId ?? 'plan',
+          pipeline: pipeline.name,
+          runId,
+          task: def.name,
+          attempt: 1,
+        },
         spec,
         run: def.pod,
         namespace: options.namespace ?? 'default',
