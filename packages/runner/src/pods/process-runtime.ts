@@ -108,11 +108,14 @@ async function runContainer(
       'fatal',
     )
   }
-  const lines = createLineSplitter((line) => {
+  const onLine = (line: string) => {
     tail.push(line)
     if (tail.length > 10) tail.shift()
     exec.ctx.log.info(`[${exec.task}] ${line}`, { container: container.name })
-  })
+  }
+  // One splitter per stream, as the kubelet keeps lines per stream: a stderr chunk arriving between
+  // two halves of a stdout line (or of a UTF-8 character) must not cut it.
+  const lines = { stdout: createLineSplitter(onLine), stderr: createLineSplitter(onLine) }
   let proc: Awaited<ReturnType<typeof startContainerProcess>>
   try {
     proc = await startContainerProcess({
@@ -122,7 +125,7 @@ async function runContainer(
       mounts,
       ...(container.workingDir ? { workingDir: container.workingDir } : {}),
       ...(memoryLimitBytes === undefined ? {} : { memoryLimitBytes }),
-      onOutput: (chunk) => lines.push(chunk),
+      onOutput: (chunk, stream) => lines[stream].push(chunk),
     })
   } catch (error) {
     if (error instanceof ContainerStartError)
@@ -134,7 +137,8 @@ async function runContainer(
   signal.addEventListener('abort', onAbort, { once: true })
   try {
     const exit = await proc.exited
-    lines.flush()
+    lines.stdout.flush()
+    lines.stderr.flush()
     if (signal.aborted) throw abortReason(signal)
     return exit
   } finally {
