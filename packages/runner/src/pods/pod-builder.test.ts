@@ -129,6 +129,29 @@ describe('buildPod', () => {
     })
   })
 
+  it('task pods get no ServiceAccount token unless the spec asks, and still mount the Secrets they name', () => {
+    const plain = build({
+      image: 'alpine:3.20',
+      secrets: [{ deployType: 'volume', secret: 'tls', deployTarget: '/etc/tls' }],
+    })
+    validate(plain)
+    expect(plain.spec?.automountServiceAccountToken).toBe(false)
+    expect(plain.spec?.volumes).toEqual(
+      expect.arrayContaining([expect.objectContaining({ secret: { secretName: 'tls' } })]),
+    )
+    // Naming a ServiceAccount asks for its identity: its own automount setting decides.
+    const named = build({ image: 'alpine:3.20', serviceAccountName: 'etl' })
+    expect(named.spec?.serviceAccountName).toBe('etl')
+    expect(named.spec).not.toHaveProperty('automountServiceAccountToken')
+    const asked = build({
+      image: 'alpine:3.20',
+      fullPodSpec: { spec: { automountServiceAccountToken: true, containers: [] } },
+    })
+    expect(asked.spec?.automountServiceAccountToken).toBe(true)
+    const template: V1Pod = { spec: { automountServiceAccountToken: true, containers: [] } }
+    expect(build({ image: 'alpine:3.20' }, { template }).spec?.automountServiceAccountToken).toBe(true)
+  })
+
   it('is checked by a schema that does reject a broken pod', () => {
     const broken = build({ image: 'alpine:3.20' })
     broken.spec!.containers[0]!.ports = [{ containerPort: 'http' as unknown as number }]

@@ -27,7 +27,8 @@ export interface PodBuildInput {
 /**
  * Builds the pod of one attempt: `podTemplate`, then `fullPodSpec`, then the task's own fields (which
  * win), then what Podline needs and never lets a template override: the name, the identity labels,
- * `restartPolicy: Never`, the `xcom` volume, `PODLINE_XCOM_PATH` and the sidecar.
+ * `restartPolicy: Never`, the `xcom` volume, `PODLINE_XCOM_PATH` and the sidecar. No ServiceAccount
+ * token is mounted unless the spec asks for one.
  * @example
  * buildPod({ identity, spec: { image: 'alpine:3.20' }, run: {}, namespace: 'default', template: undefined,
  *   sidecar: resolveSidecar({}) })
@@ -46,6 +47,11 @@ export function buildPod(input: PodBuildInput): V1Pod {
     { name: XCOM_VOLUME, emptyDir: {} },
   ]
   podSpec.restartPolicy = 'Never'
+  // Task code is any image a pipeline names: it gets no API credentials unless the spec asks for
+  // them, by setting automountServiceAccountToken (template, fullPodSpec) or by naming a
+  // serviceAccountName, whose own automount setting then decides.
+  if (podSpec.automountServiceAccountToken === undefined && podSpec.serviceAccountName === undefined)
+    podSpec.automountServiceAccountToken = false
   const initContainers = (podSpec.initContainers ?? []).filter(
     (c) => c.name !== sidecarContainer(sidecar).name,
   )
