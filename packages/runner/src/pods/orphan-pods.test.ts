@@ -3,6 +3,9 @@ import type { V1Pod } from '@kubernetes/client-node'
 import { type KubeDouble, startKubeDouble } from '@podline/kube-double'
 import { type PodRunOptions, type PodTaskDefinition, pipeline } from '@podline/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { openDatabase } from '../store/database.js'
+import { freshDatabase } from '../testing/fresh-database.js'
+import { Worker } from '../worker/worker.js'
 import { executionFixture } from './__tests__/task-execution-fixture.js'
 import { createKubeClient, type KubeClient } from './kube-client.js'
 import { buildPod } from './pod-builder.js'
@@ -176,5 +179,35 @@ describe('the orphan pod sweep', () => {
     await pods.execute(f.exec, def)
     expect(await pods.collectOrphans({ store }, nothingLive)).toBe(1)
     await deleting(elsewhere)
+  })
+
+  it("a worker on a fresh database does not delete a running pod of another database's run on its first sweep", async () => {
+    const [other, fresh] = await Promise.all([
+      freshDatabase('podline_sweep_a'),
+      freshDatabase('podline_sweep_b'),
+    ])
+    const [a, b] = await Promise.all([
+      openDatabase({ databaseUrl: other.url }),
+      openDatabase({ databaseUrl: fresh.url }),
+    ])
+    const worker = new Worker({
+      database: b,
+      pipelines: [pipeline('sweep-worker').pod('work', {}, { image: 'alpine:3.20', command: ['true'] })],
+      pods: executor(),
+      reconcileMs: 50,
+      orphanSweepMs: 0,
+    })
+    try {
+      const running = await leftoverPod({ store: await a.storeId() })
+      // Left by a worker of the fresh database that died: the sweep must take this one.
+      const orphan = await leftoverPod({ store: await b.storeId() })
+      await worker.start()
+      await deleting(orphan)
+      expect(present(running), "the other database's pod survives the sweep").toBe(true)
+    } finally {
+      await worker.stop()
+      await Promise.all([a.close(), b.close()])
+      await Promise.all([other.drop(), fresh.drop()])
+    }
   })
 })
