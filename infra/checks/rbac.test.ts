@@ -9,6 +9,7 @@ const BASE_GRANTS = [
   'pods:list',
   'pods:watch',
   'pods:delete',
+  'pods:patch',
   'pods/log:get',
   'events:list',
 ]

@@ -1,5 +1,13 @@
 import { PassThrough } from 'node:stream'
-import { Exec, Log, type V1Pod, type V1Status, Watch } from '@kubernetes/client-node'
+import {
+  Exec,
+  Log,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Pod,
+  type V1Status,
+  Watch,
+} from '@kubernetes/client-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { apiError, clientFor, isTerminal, simplePod, waitForPod } from './__tests__/double-client.js'
 import { type KubeDouble, startKubeDouble } from './kube-double.js'
@@ -233,6 +241,37 @@ describe('pods over HTTP with client-node', () => {
       await new Promise((r) => setTimeout(r, 20))
     }
     expect(double.pods('default').some((p) => p.metadata.name === 'exec-pod')).toBe(false)
+  })
+
+  it('merge-patches labels and annotations, refuses other fields (422) and other patch types (415)', async () => {
+    await api.createNamespacedPod({ namespace: 'patched', body: simplePod('p1', 'true') })
+    const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch)
+    const patched = await api.patchNamespacedPod(
+      { name: 'p1', namespace: 'patched', body: { metadata: { labels: { kept: 'true', app: null } } } },
+      merge,
+    )
+    expect(patched.metadata?.labels).toEqual({ name: 'p1', kept: 'true' })
+    const stored = await api.readNamespacedPod({ name: 'p1', namespace: 'patched' })
+    expect(stored.metadata?.labels).toEqual({ name: 'p1', kept: 'true' })
+    expect(Number(stored.metadata?.resourceVersion)).toBeGreaterThan(0)
+    const spec = await apiError(
+      api.patchNamespacedPod(
+        { name: 'p1', namespace: 'patched', body: { spec: { restartPolicy: 'Always' } } },
+        merge,
+      ),
+    )
+    expect(spec.code).toBe(422)
+    const jsonPatch = await apiError(
+      api.patchNamespacedPod(
+        { name: 'p1', namespace: 'patched', body: [{ op: 'add', path: '/metadata/labels/x', value: 'y' }] },
+        setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+      ),
+    )
+    expect(jsonPatch.code).toBe(415)
+    const missing = await apiError(
+      api.patchNamespacedPod({ name: 'nope', namespace: 'patched', body: { metadata: {} } }, merge),
+    )
+    expect(missing.code).toBe(404)
   })
 
   it('counts requests by verb and resource', async () => {

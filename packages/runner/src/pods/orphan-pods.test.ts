@@ -129,6 +129,30 @@ describe('the orphan pod sweep', () => {
     await deleting(succeeded)
   })
 
+  it('a delete_succeeded_pod pod whose task failed on its result is kept by the sweep, though the pod succeeded', async () => {
+    const store = randomUUID()
+    const f = executionFixture({ storeId: store, pipeline: 'sweep-test' })
+    const def = pipeline('sweep-test').pod(
+      'work',
+      { onFinish: 'delete_succeeded_pod' },
+      {
+        image: 'alpine:3.20',
+        command: [
+          'sh',
+          '-c',
+          'while [ ! -f /airflow/xcom/.sidecar.pid ]; do sleep 0.01; done; echo "{not json" > "$PODLINE_XCOM_PATH"',
+        ],
+      },
+    ).tasks[0] as PodTaskDefinition
+    const pods = executor()
+    await expect(pods.execute(f.exec, def)).rejects.toThrow(/not valid JSON/)
+    const pod = () => double.pods().find((p) => p.metadata.labels?.['podline.dev/run'] === f.exec.runId)
+    await until(() => pod()?.status.phase === 'Succeeded', 'the pod to succeed')
+    expect(pod()?.metadata.labels?.['podline.dev/kept']).toBe('true')
+    expect(await pods.collectOrphans({ store }, nothingLive)).toBe(0)
+    expect(pod()).toBeDefined()
+  })
+
   it('a pod whose run label is not a uuid is skipped, not an abort of the whole sweep', async () => {
     const store = randomUUID()
     const odd = await leftoverPod({ store })

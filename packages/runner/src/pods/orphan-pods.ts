@@ -5,6 +5,7 @@ import { deletePod } from './pod-api.js'
 import {
   ANNOTATION_RUN_ID,
   LABEL_ATTEMPT,
+  LABEL_KEPT,
   LABEL_ON_FINISH,
   LABEL_PIPELINE,
   LABEL_RUN,
@@ -78,13 +79,14 @@ export function taskRefOf(pod: V1Pod): PodTaskRef | undefined {
 }
 
 /**
- * What `onFinish` asked to keep. A `delete_succeeded_pod` pod is kept unless it succeeded: its task
- * failed, or its worker died with it unfinished and nothing will read it; both are for the user to read.
+ * What `onFinish` asked to keep: a `keep_pod` pod, one its task labelled kept when it ended (a failed
+ * `delete_succeeded_pod` task, whose pod may have succeeded), and a `delete_succeeded_pod` pod that
+ * did not succeed (its worker died before it could label it).
  */
 function keptByRequest(pod: V1Pod): boolean {
-  const onFinish = pod.metadata?.labels?.[LABEL_ON_FINISH]
-  if (onFinish === 'keep_pod') return true
-  return onFinish === 'delete_succeeded_pod' && pod.status?.phase !== 'Succeeded'
+  const labels = pod.metadata?.labels ?? {}
+  if (labels[LABEL_KEPT] === 'true' || labels[LABEL_ON_FINISH] === 'keep_pod') return true
+  return labels[LABEL_ON_FINISH] === 'delete_succeeded_pod' && pod.status?.phase !== 'Succeeded'
 }
 
 async function listPods(kube: KubeClient, labelSelector: string, namespaces: Iterable<string>) {

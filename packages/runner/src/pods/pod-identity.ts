@@ -19,6 +19,8 @@ export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by'
 export const MANAGED_BY = 'podline'
 /** The task's `onFinish`, so the orphan sweep keeps what the user asked to keep. */
 export const LABEL_ON_FINISH = 'podline.dev/on-finish'
+/** Set to `true` on a pod its task ended without deleting (`keep_pod`, or a failed `delete_succeeded_pod`). */
+export const LABEL_KEPT = 'podline.dev/kept'
 /** Label values are capped at 63 characters, so the unabridged run id also travels as an annotation. */
 export const ANNOTATION_RUN_ID = 'podline.dev/run-id'
 
