@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { find, mustFind, render } from './support/render.js'
-import { hasProgram, KUSTOMIZATIONS } from './support/repo.js'
+import { hasProgram, KUSTOMIZATIONS, TASK_NAMESPACE } from './support/repo.js'
 
 const kubectl = hasProgram('kubectl', ['version', '--client'])
 
@@ -10,9 +10,11 @@ describe.skipIf(!kubectl)(
     it.each(KUSTOMIZATIONS)('infra/k8s/%s renders with kubectl kustomize', (k) => {
       const objects = render(k)
       expect(objects.length).toBeGreaterThan(0)
-      // Everything but the Namespace itself lands in the podline namespace.
+      // Everything lands in the podline namespace but the Namespaces themselves and the task pods'
+      // RBAC, which lives in their namespace.
       for (const o of objects.filter((o) => o.kind !== 'Namespace')) {
-        expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe('podline')
+        const where = o.kind === 'Role' || o.kind === 'RoleBinding' ? TASK_NAMESPACE : 'podline'
+        expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(where)
       }
       for (const kind of ['Namespace', 'ServiceAccount', 'Role', 'RoleBinding', 'Deployment', 'Job']) {
         expect(objects.map((o) => o.kind)).toContain(kind)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { type KubeObject, mustFind, render } from './support/render.js'
-import { hasProgram, KUSTOMIZATIONS } from './support/repo.js'
+import { hasProgram, KUSTOMIZATIONS, TASK_NAMESPACE } from './support/repo.js'
 
 /** What the pod launcher calls, as `resource:verb`; the Role comments say why each is needed. */
 const BASE_GRANTS = [
@@ -9,6 +9,7 @@ const BASE_GRANTS = [
   'pods:list',
   'pods:watch',
   'pods:delete',
+  'pods:patch',
   'pods/log:get',
   'events:list',
 ]
@@ -72,4 +73,28 @@ describe.skipIf(!kubectl)(`RBAC${kubectl ? '' : ' (skipped: kubectl is not on th
     mustFind(objects, 'ServiceAccount', account as string)
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: account, namespace: 'podline' }])
   })
+
+  it.each(KUSTOMIZATIONS)(
+    '%s: task pods run in a namespace of their own, under Pod Security Admission, apart from the database Secret',
+    (k) => {
+      const objects = render(k)
+      const tasks = mustFind(objects, 'Namespace', TASK_NAMESPACE)
+      expect(tasks.metadata.labels).toMatchObject({
+        'pod-security.kubernetes.io/enforce': 'baseline',
+        'pod-security.kubernetes.io/warn': 'restricted',
+      })
+      // The workers may touch pods only there; the Secret they read stays where no task pod runs.
+      for (const o of objects.filter((o) => o.kind === 'Role' || o.kind === 'RoleBinding'))
+        expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(TASK_NAMESPACE)
+      for (const o of objects.filter((o) => o.kind === 'Secret'))
+        expect(o.metadata.namespace, `Secret/${o.metadata.name}`).not.toBe(TASK_NAMESPACE)
+      const deployment = mustFind(objects, 'Deployment', 'podline-worker') as KubeObject & {
+        metadata: { namespace: string }
+        spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } }
+      }
+      expect(deployment.metadata.namespace).not.toBe(TASK_NAMESPACE)
+      const env = deployment.spec.template.spec.containers.flatMap((c) => c.env ?? [])
+      expect(env.find((e) => e.name === 'PODLINE_NAMESPACE')?.value).toBe(TASK_NAMESPACE)
+    },
+  )
 })

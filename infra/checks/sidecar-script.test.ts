@@ -3,15 +3,22 @@ import { createHash } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { SIDECAR_SCRIPT } from '@podline/runner/pods'
+import { SIDECAR_IMAGE_SCRIPT_PATH, sidecarImageScript } from '@podline/runner/pods'
 import { afterAll, describe, expect, it } from 'vitest'
 import { hasProgram, REPO_ROOT } from './support/repo.js'
 
-// The image's script and the runner's inline script must print the same bytes for the same file:
-// the runner parses one format whichever image the cluster runs. Both run here under every POSIX
-// shell available: dash (sh) always, busybox (alpine's shell) when installed.
+// The image's script is generated from the runner's inline one (infra/images/sidecar/generate.ts),
+// so the runner parses one format whichever image the cluster runs. Its frames are checked here
+// under every POSIX shell available: dash (sh) always, busybox (alpine's shell) when installed.
 
-const IMAGE_SCRIPT = join(REPO_ROOT, 'infra', 'images', 'sidecar', 'podline-sidecar.sh')
+const IMAGE_SCRIPT = join(REPO_ROOT, SIDECAR_IMAGE_SCRIPT_PATH)
+
+it('the sidecar image script is generated from the runner’s, not a second hand-kept copy', () => {
+  expect(
+    readFileSync(IMAGE_SCRIPT, 'utf8'),
+    `${SIDECAR_IMAGE_SCRIPT_PATH} is stale: run npx tsx infra/images/sidecar/generate.ts`,
+  ).toBe(sidecarImageScript())
+})
 const shells = ['sh', ...(hasProgram('busybox', ['true']) ? [['busybox', 'sh'].join(' ')] : [])]
 const work = mkdtempSync(join(tmpdir(), 'podline-sidecar-'))
 afterAll(() => rmSync(work, { recursive: true, force: true }))
@@ -19,7 +26,6 @@ afterAll(() => rmSync(work, { recursive: true, force: true }))
 /** Starts a sidecar script, waits for its PID file, signals that PID, and returns its stdout. */
 async function runSidecar(
   shell: string,
-  script: 'image' | 'inline',
   file: string,
   signal: NodeJS.Signals,
   pidFile: string | 'default' = `${file}.pid`,
@@ -27,7 +33,7 @@ async function runSidecar(
   const [program, ...shellArgs] = shell.split(' ') as [string, ...string[]]
   const pidPath = pidFile === 'default' ? join(dirname(file), '.sidecar.pid') : pidFile
   rmSync(pidPath, { force: true })
-  const args = script === 'image' ? [...shellArgs, IMAGE_SCRIPT] : [...shellArgs, '-c', SIDECAR_SCRIPT]
+  const args = [...shellArgs, IMAGE_SCRIPT]
   const child = spawn(program, args, {
     env: {
       PATH: process.env.PATH,
@@ -82,30 +88,25 @@ const CONTENTS: Record<string, Buffer> = {
 }
 
 describe.each(shells)('sidecar script under %s', (shell) => {
-  it.each(Object.keys(CONTENTS))(
-    'frames %s identically to the runner, on SIGTERM and SIGINT',
-    async (name) => {
-      const content = CONTENTS[name] as Buffer
-      const file = join(work, `${shell.replace(' ', '-')}-${name.replace(/\W+/g, '-')}.json`)
-      writeFileSync(file, content)
-      const image = await runSidecar(shell, 'image', file, 'SIGTERM')
-      expect(image).toMatchObject({ code: 0, stderr: '' })
-      expect(decodeFrame(image.stdout)).toEqual(content)
-      expect((await runSidecar(shell, 'inline', file, 'SIGTERM')).stdout).toBe(image.stdout)
-      expect(await runSidecar(shell, 'image', file, 'SIGINT')).toEqual(image)
-    },
-  )
+  it.each(Object.keys(CONTENTS))('frames %s as the runner reads it, on SIGTERM and SIGINT', async (name) => {
+    const content = CONTENTS[name] as Buffer
+    const file = join(work, `${shell.replace(' ', '-')}-${name.replace(/\W+/g, '-')}.json`)
+    writeFileSync(file, content)
+    const image = await runSidecar(shell, file, 'SIGTERM')
+    expect(image).toMatchObject({ code: 0, stderr: '' })
+    expect(decodeFrame(image.stdout)).toEqual(content)
+    expect(await runSidecar(shell, file, 'SIGINT')).toEqual(image)
+  })
 
   it('prints PODLINE-XCOM-NONE when the base container wrote nothing', async () => {
     const file = join(work, `${shell.replace(' ', '-')}-missing.json`)
-    const image = await runSidecar(shell, 'image', file, 'SIGINT')
+    const image = await runSidecar(shell, file, 'SIGINT')
     expect(image).toEqual({ code: 0, stdout: 'PODLINE-XCOM-NONE\n', stderr: '' })
-    expect((await runSidecar(shell, 'inline', file, 'SIGTERM')).stdout).toBe(image.stdout)
   })
 })
 
 it('writes its PID to .sidecar.pid beside the result by default, where the runner signals it', async () => {
   const dir = mkdtempSync(join(work, 'default-'))
-  const result = await runSidecar('sh', 'image', join(dir, 'return.json'), 'SIGINT', 'default')
+  const result = await runSidecar('sh', join(dir, 'return.json'), 'SIGINT', 'default')
   expect(result).toEqual({ code: 0, stdout: 'PODLINE-XCOM-NONE\n', stderr: '' })
 })

@@ -1,7 +1,7 @@
 import type { V1Container, V1Deployment } from '@kubernetes/client-node'
 import { describe, expect, it } from 'vitest'
 import { mustFind, render } from './support/render.js'
-import { hasProgram, KUSTOMIZATIONS } from './support/repo.js'
+import { hasProgram, KUSTOMIZATIONS, TASK_NAMESPACE } from './support/repo.js'
 
 /** The variables the worker reads (apps/worker config); anything else is a typo the worker ignores. */
 const WORKER_ENV = new Set([
@@ -35,7 +35,7 @@ describe.skipIf(!kubectl)(
       const env = new Map((worker.env ?? []).map((e) => [e.name, e]))
       for (const name of env.keys()) expect(WORKER_ENV, `unknown variable ${name}`).toContain(name)
       expect(env.get('DATABASE_URL')?.valueFrom?.secretKeyRef).toEqual({ name: 'podline-db', key: 'url' })
-      expect(env.get('PODLINE_NAMESPACE')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.namespace')
+      expect(env.get('PODLINE_NAMESPACE')?.value).toBe(TASK_NAMESPACE)
       expect(env.get('PODLINE_HTTP_PORT')?.value).toBe('8080')
       expect(Number(env.get('PODLINE_CONCURRENCY')?.value)).toBeGreaterThan(0)
     })

@@ -5,6 +5,9 @@ import { fileURLToPath } from 'node:url'
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 export const K8S_DIR = join(REPO_ROOT, 'infra', 'k8s')
 
+/** Where the manifests run task pods: apart from the workers and the database Secret. */
+export const TASK_NAMESPACE = 'podline-tasks'
+
 /** Every kustomization that must render: the base alone and each overlay. */
 export const KUSTOMIZATIONS = ['base', 'overlays/dev', 'overlays/keda', 'overlays/compat-exec'] as const
 export type Kustomization = (typeof KUSTOMIZATIONS)[number]

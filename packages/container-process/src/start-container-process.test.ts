@@ -19,6 +19,15 @@ afterEach(async () => {
 })
 
 // A killed orphan stays a zombie until init reaps it, which some container inits never do.
+/** Resolves once `condition` holds; fails, naming `what`, if it still does not after `deadlineMs`. */
+async function until(condition: () => boolean | Promise<boolean>, what: string, deadlineMs = 5000) {
+  const deadline = Date.now() + deadlineMs
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
 async function isAlive(pid: number): Promise<boolean> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
@@ -78,7 +87,7 @@ describe('startContainerProcess', () => {
         childPid = Number(chunk.toString().trim())
       },
     })
-    while (!childPid) await new Promise((r) => setTimeout(r, 10))
+    await until(() => childPid > 0, 'the child to print its pid')
     expect(await isAlive(childPid)).toBe(true)
     expect(proc.kill('SIGTERM')).toBe(true)
     const exit = await proc.exited
@@ -98,8 +107,9 @@ describe('startContainerProcess', () => {
       },
     })
     expect((await proc.exited).exitCode).toBe(0)
-    await new Promise((r) => setTimeout(r, 50))
-    expect(await isAlive(childPid)).toBe(false)
+    expect(childPid).toBeGreaterThan(0)
+    // The group was SIGKILLed as the main process ended; the kernel ends the child a moment later.
+    await until(async () => !(await isAlive(childPid)), `leftover process ${childPid} to be killed`)
   })
 
   it('reports a missing executable as a start error', async () => {

@@ -1,5 +1,13 @@
 import { PassThrough } from 'node:stream'
-import { Exec, Log, type V1Pod, type V1Status, Watch } from '@kubernetes/client-node'
+import {
+  Exec,
+  Log,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Pod,
+  type V1Status,
+  Watch,
+} from '@kubernetes/client-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { apiError, clientFor, isTerminal, simplePod, waitForPod } from './__tests__/double-client.js'
 import { type KubeDouble, startKubeDouble } from './kube-double.js'
@@ -123,55 +131,54 @@ describe('pods over HTTP with client-node', () => {
   it('watches with resume, bookmarks and a 410 once the history is compacted', async () => {
     const list = await api.listNamespacedPod({ namespace: 'watched' })
     const from = list.metadata?.resourceVersion ?? '0'
-    const seen: Array<{ type: string; phase?: string; rv?: string }> = []
-    const watch = new Watch(kc)
-    let finished!: () => void
-    const phaseReached = new Promise<void>((r) => {
-      finished = r
-    })
-    const controller = await watch.watch(
+    const seen: WatchEvent[] = []
+    const controller = await new Watch(kc).watch(
       '/api/v1/namespaces/watched/pods',
       { resourceVersion: from, allowWatchBookmarks: true },
-      (type, obj: V1Pod) => {
-        seen.push({ type, phase: obj.status?.phase, rv: obj.metadata?.resourceVersion })
-        if (type === 'DELETED') finished()
-      },
+      (type, obj: V1Pod) => seen.push({ type, phase: obj.status?.phase, rv: obj.metadata?.resourceVersion }),
       () => {},
     )
     await api.createNamespacedPod({ namespace: 'watched', body: simplePod('w1', 'echo done') })
     await waitForPod(api, 'w1', isTerminal, 'watched')
     await api.deleteNamespacedPod({ name: 'w1', namespace: 'watched' })
-    await phaseReached
-    await new Promise((r) => setTimeout(r, 120))
+    // Bookmarks come every bookmarkIntervalMs; the first one may come before or after DELETED.
+    await until(
+      () => seen.some((e) => e.type === 'DELETED') && seen.some((e) => e.type === 'BOOKMARK'),
+      'the DELETED event and a BOOKMARK',
+    )
     controller.abort()
     const types = seen.map((e) => e.type)
     expect(types.filter((t) => t !== 'BOOKMARK')[0]).toBe('ADDED')
     expect(types).toContain('MODIFIED')
-    expect(types).toContain('BOOKMARK')
     expect(seen.some((e) => e.type === 'MODIFIED' && e.phase === 'Running')).toBe(true)
     expect(seen.some((e) => e.phase === 'Succeeded')).toBe(true)
 
-    // Resuming from the middle replays exactly what came after.
+    // Resuming from the middle replays exactly what came after, in order.
     const middle = seen.find((e) => e.type === 'MODIFIED')?.rv ?? '0'
-    const replayed = await collectWatch(kc, 'watched', middle, 100)
-    expect(replayed.length).toBeGreaterThan(0)
-    expect(replayed.every((e) => Number(e.rv) > Number(middle) || e.type === 'ERROR')).toBe(true)
+    const after = seen.filter((e) => e.type !== 'BOOKMARK' && Number(e.rv) > Number(middle))
+    expect(after.length).toBeGreaterThan(0)
+    const replayed = await collectWatch(kc, 'watched', middle, (events) => events.length >= after.length)
+    expect(replayed.map((e) => `${e.type} ${e.rv}`)).toEqual(after.map((e) => `${e.type} ${e.rv}`))
 
     double.faults.expireWatches()
-    const expired = await collectWatch(kc, 'watched', middle, 100)
+    // The server ends a watch after its ERROR event, so waiting for the end shows nothing else follows.
+    const expired = await collectWatch(kc, 'watched', middle, () => false)
     expect(expired).toHaveLength(1)
     expect(expired[0]?.type).toBe('ERROR')
     expect(expired[0]?.object).toMatchObject({ kind: 'Status', code: 410, reason: 'Expired' })
   })
 
   it('ends open watches when told to drop them', async () => {
-    const watch = new Watch(kc)
+    // A pod of its own, so the watch's first event (the current pods) proves it is open.
+    await api.createNamespacedPod({ namespace: 'dropped', body: simplePod('d1', 'sleep 30') })
+    let events = 0
     const done = new Promise<unknown>((resolve) => {
-      void watch.watch('/api/v1/namespaces/default/pods', {}, () => {}, resolve)
+      void new Watch(kc).watch('/api/v1/namespaces/dropped/pods', {}, () => events++, resolve)
     })
-    await new Promise((r) => setTimeout(r, 50))
+    await until(() => events > 0, 'the watch to deliver the current pod')
     double.faults.dropWatches()
     await done
+    await api.deleteNamespacedPod({ name: 'd1', namespace: 'dropped', gracePeriodSeconds: 0 })
   })
 
   it('execs in a running container over the v4 channel protocol and reads a file from an emptyDir', async () => {
@@ -236,29 +243,92 @@ describe('pods over HTTP with client-node', () => {
     expect(double.pods('default').some((p) => p.metadata.name === 'exec-pod')).toBe(false)
   })
 
-  it('counts requests by verb and resource', () => {
-    expect(double.requests.count({ verb: 'create', resource: 'pods' })).toBeGreaterThan(3)
-    expect(double.requests.count({ verb: 'watch' })).toBeGreaterThan(0)
-    expect(double.requests.snapshot()['get pods/log']).toBeGreaterThan(0)
+  it('merge-patches labels and annotations, refuses other fields (422) and other patch types (415)', async () => {
+    await api.createNamespacedPod({ namespace: 'patched', body: simplePod('p1', 'true') })
+    const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch)
+    const patched = await api.patchNamespacedPod(
+      { name: 'p1', namespace: 'patched', body: { metadata: { labels: { kept: 'true', app: null } } } },
+      merge,
+    )
+    expect(patched.metadata?.labels).toEqual({ name: 'p1', kept: 'true' })
+    const stored = await api.readNamespacedPod({ name: 'p1', namespace: 'patched' })
+    expect(stored.metadata?.labels).toEqual({ name: 'p1', kept: 'true' })
+    expect(Number(stored.metadata?.resourceVersion)).toBeGreaterThan(0)
+    const spec = await apiError(
+      api.patchNamespacedPod(
+        { name: 'p1', namespace: 'patched', body: { spec: { restartPolicy: 'Always' } } },
+        merge,
+      ),
+    )
+    expect(spec.code).toBe(422)
+    const jsonPatch = await apiError(
+      api.patchNamespacedPod(
+        { name: 'p1', namespace: 'patched', body: [{ op: 'add', path: '/metadata/labels/x', value: 'y' }] },
+        setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+      ),
+    )
+    expect(jsonPatch.code).toBe(415)
+    const missing = await apiError(
+      api.patchNamespacedPod({ name: 'nope', namespace: 'patched', body: { metadata: {} } }, merge),
+    )
+    expect(missing.code).toBe(404)
+  })
+
+  it('counts requests by verb and resource', async () => {
+    double.requests.reset()
+    await api.createNamespacedPod({ namespace: 'counted', body: simplePod('c1', 'echo counted') })
+    await waitForPod(api, 'c1', isTerminal, 'counted')
+    const gets = double.requests.count({ verb: 'get', resource: 'pods' })
+    expect(gets).toBeGreaterThan(0)
+    await api.listNamespacedPod({ namespace: 'counted' })
+    await api.readNamespacedPodLog({ name: 'c1', namespace: 'counted' })
+    await collectWatch(kc, 'counted', '0', (events) => events.length >= 1)
+    expect(double.requests.snapshot()).toEqual({
+      'create pods': 1,
+      'get pods': gets,
+      'list pods': 1,
+      'get pods/log': 1,
+      'watch pods': 1,
+    })
+    expect(double.requests.total).toBe(gets + 4)
     double.requests.reset()
     expect(double.requests.total).toBe(0)
   })
 })
 
+interface WatchEvent {
+  type: string
+  phase?: string | undefined
+  rv?: string | undefined
+}
+
+/** Resolves once `condition` holds; fails, naming `what`, if it still does not after `deadlineMs`. */
+async function until(condition: () => boolean, what: string, deadlineMs = 10_000): Promise<void> {
+  const deadline = Date.now() + deadlineMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+/** Watches from `resourceVersion` until `enough` holds for the events so far (or the watch ends). */
 async function collectWatch(
   kc: ReturnType<typeof clientFor>['kc'],
   namespace: string,
   resourceVersion: string,
-  ms: number,
+  enough: (events: Array<{ type: string; rv?: string; object: unknown }>) => boolean,
 ): Promise<Array<{ type: string; rv?: string; object: unknown }>> {
   const events: Array<{ type: string; rv?: string; object: unknown }> = []
+  let ended = false
   const controller = await new Watch(kc).watch(
     `/api/v1/namespaces/${namespace}/pods`,
     { resourceVersion },
     (type, object: V1Pod) => events.push({ type, rv: object.metadata?.resourceVersion, object }),
-    () => {},
+    () => {
+      ended = true
+    },
   )
-  await new Promise((r) => setTimeout(r, ms))
+  await until(() => ended || enough(events), `watch events from ${resourceVersion}`)
   controller.abort()
   return events
 }

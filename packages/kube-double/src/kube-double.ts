@@ -16,7 +16,7 @@ import { EXEC_PROTOCOL, prepareExec, rejectUpgrade, runExec } from './http/exec-
 import { sendJson, sendStatus } from './http/http-io.js'
 import { readLog } from './http/log-handler.js'
 import { parseRoute, type Route } from './http/parse-route.js'
-import { createPod, deletePod, getPod, listPods } from './http/pod-handlers.js'
+import { createPod, deletePod, getPod, listPods, patchPod } from './http/pod-handlers.js'
 import { watchPods } from './http/watch-handler.js'
 import { createFaults, type KubeDoubleFaults } from './kube-double-faults.js'
 import { writeKubeconfig } from './kubeconfig-file.js'
@@ -145,6 +145,8 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<
         return watchPods(ctx, route, response)
       case 'delete pods':
         return deletePod(ctx, route, request, response)
+      case 'patch pods':
+        return patchPod(ctx, route, request, response)
       case 'get pods/log':
         return readLog(ctx, route, response)
       case 'list events':

@@ -8,6 +8,7 @@ interface PlanFlags {
   params?: string
   task?: string
   pipeline?: string
+  strict?: boolean
 }
 
 export function registerPlan(program: Command): void {
@@ -18,7 +19,12 @@ export function registerPlan(program: Command): void {
     .option('--params <json>', 'the run parameters as a JSON object')
     .option('--task <name>', 'only this pod task')
     .option('--pipeline <name>', 'which pipeline, when the file exports several')
-    .addHelpText('after', '\nA pod spec that needs upstream outputs is rendered with placeholders for them.')
+    .option('--strict', 'exit 1 when a pod cannot be rendered')
+    .addHelpText(
+      'after',
+      '\nA pod spec that needs upstream outputs is rendered with placeholders for them; one that cannot be\n' +
+        'rendered without their real values is named on stderr, and the others are still printed.',
+    )
     .action(async (file: string, flags: PlanFlags) => {
       const params = parseParams(flags.params)
       const { choosePipeline, loadPipelineFile } = await import('@podline/worker')
@@ -38,14 +44,21 @@ export function registerPlan(program: Command): void {
       // The pod module loads client-node, so it is imported only by the verbs that need it.
       const { renderPods } = await import('@podline/runner/pods')
       const { pods: settings } = await executionSettings({})
-      const pods = await renderPods(pipeline, params, {
+      const { pods, unrendered } = await renderPods(pipeline, params, {
         ...(flags.task ? { task: flags.task } : {}),
         ...(settings.kube?.namespace ? { namespace: settings.kube.namespace } : {}),
         ...(settings.sidecarImage ? { sidecarImage: settings.sidecarImage } : {}),
         ...(settings.sidecarMode ? { sidecarMode: settings.sidecarMode } : {}),
       })
-      if (pods.length === 0) return void process.stdout.write(`# ${pipeline.name} has no pod tasks\n`)
+      if (pods.length === 0 && unrendered.length === 0)
+        return void process.stdout.write(`# ${pipeline.name} has no pod tasks\n`)
       const { stringify } = await import('yaml')
       process.stdout.write(pods.map((pod) => stringify(pod)).join('---\n'))
+      for (const { task, reason } of unrendered)
+        process.stderr.write(
+          `podline plan: the pod of task "${task}" cannot be rendered without its upstream values (its spec function threw: ${reason}); ` +
+            'it is left out, the others are printed\n',
+        )
+      if (flags.strict && unrendered.length > 0) process.exitCode = 1
     })
 }

@@ -57,4 +57,5 @@ export const statuses = {
     failure(429, 'TooManyRequests', 'Too many requests, please try again later.', { retryAfterSeconds }),
   serviceUnavailable: (message: string): StatusJson => failure(503, 'ServiceUnavailable', message),
   methodNotAllowed: (message: string): StatusJson => failure(405, 'MethodNotAllowed', message),
+  unsupportedMediaType: (message: string): StatusJson => failure(415, 'UnsupportedMediaType', message),
 }

@@ -125,3 +125,60 @@ export async function deletePod(
   if (!pod.metadata.deletionTimestamp) ctx.kubelet.delete(route.namespace, name, grace)
   sendJson(response, 200, withKind(ctx.store.getPod(route.namespace, name) ?? pod))
 }
+
+const MERGE_PATCH_TYPES = ['application/merge-patch+json', 'application/strategic-merge-patch+json']
+
+/**
+ * A merge patch of a pod's labels and annotations (the metadata the API lets a running pod change;
+ * a `null` value removes a key). Any other field is the API server's 422: pod specs are immutable
+ * but for a few fields the double does not model. JSON Patch and apply patches are a 415 here.
+ */
+export async function patchPod(
+  ctx: DoubleContext,
+  route: Route,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const name = route.name ?? ''
+  const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim() ?? ''
+  if (!MERGE_PATCH_TYPES.includes(type))
+    throw new ApiError(
+      statuses.unsupportedMediaType(
+        `the body of the request was in an unknown format - accepted media types include: ${MERGE_PATCH_TYPES.join(', ')}`,
+      ),
+    )
+  const patch = (await readJson(request)) as { metadata?: Record<string, unknown> } | undefined
+  if (!ctx.store.getPod(route.namespace, name)) throw new ApiError(statuses.notFound('pods', name))
+  const { metadata = {}, ...rest } = patch ?? {}
+  const { labels, annotations, ...otherMetadata } = metadata as {
+    labels?: Record<string, string | null>
+    annotations?: Record<string, string | null>
+  }
+  const others = [...Object.keys(rest), ...Object.keys(otherMetadata).map((k) => `metadata.${k}`)]
+  if (others.length > 0)
+    throw new ApiError(
+      statuses.invalid(
+        'Pod',
+        name,
+        others.map((field) => ({
+          field,
+          reason: 'FieldValueForbidden',
+          message: 'Forbidden: the double patches only metadata.labels and metadata.annotations',
+        })),
+      ),
+    )
+  const merge = (into: Record<string, string> | undefined, change: Record<string, string | null>) => {
+    const merged = { ...into }
+    for (const [k, v] of Object.entries(change)) {
+      if (v === null) delete merged[k]
+      else merged[k] = v
+    }
+    return merged
+  }
+  const updated = ctx.store.updatePod(route.namespace, name, (pod) => {
+    if (labels) pod.metadata.labels = merge(pod.metadata.labels, labels)
+    if (annotations) pod.metadata.annotations = merge(pod.metadata.annotations, annotations)
+  })
+  if (!updated) throw new ApiError(statuses.notFound('pods', name))
+  sendJson(response, 200, withKind(updated))
+}

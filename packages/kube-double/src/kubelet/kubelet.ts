@@ -30,16 +30,9 @@ export class Kubelet {
     const worker = this.worker(namespace, name)
     if (!pod) return
     const grace = gracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30
-    if (!worker?.hasRunningContainers || grace === 0) {
-      this.track(this.finishDeletion(namespace, name, worker, grace))
-      return
-    }
-    store.updatePod(namespace, name, (p) => {
-      p.metadata.deletionTimestamp = new Date(Date.now() + grace * 1000)
-        .toISOString()
-        .replace(/\.\d{3}Z$/, 'Z')
-      p.metadata.deletionGracePeriodSeconds = grace
-    })
+    // As on a real node: a graceful delete is first a deletionTimestamp on the object, even when the
+    // kubelet has nothing to stop and confirms at once; only gracePeriodSeconds=0 removes it outright.
+    if (grace > 0) markDeleting(store, namespace, name, grace)
     this.track(this.finishDeletion(namespace, name, worker, grace))
   }
 
@@ -148,4 +141,11 @@ export class Kubelet {
     await Promise.all([...workers.map((w) => w.stop({ kind: 'shutdown' })), ...this.deletions])
     await Promise.all(workers.map((w) => w.removeVolumes()))
   }
+}
+
+function markDeleting(store: KubeletSettings['store'], namespace: string, name: string, grace: number): void {
+  store.updatePod(namespace, name, (p) => {
+    p.metadata.deletionTimestamp = new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')
+    p.metadata.deletionGracePeriodSeconds = grace
+  })
 }

@@ -308,7 +308,7 @@ export class PodWorker {
         ...processSpec,
         command: containerCommand(container, env),
         ...(memoryLimit !== undefined ? { memoryLimitBytes: parseMemoryBytes(memoryLimit) } : {}),
-        onOutput: (chunk) => log.append(chunk),
+        onOutput: (chunk, stream) => log.append(chunk, stream),
       })
     } catch (error) {
       if (!(error instanceof ContainerStartError)) throw error

@@ -5,6 +5,8 @@ import type { JsonValue, TaskContext } from '@podline/sdk'
  * heartbeats it; the executor only runs the work and returns the output (or throws a TaskFailure).
  */
 export interface TaskExecution {
+  /** The id of the store the run belongs to (`database.storeId()`): pods are labelled with it. */
+  readonly storeId: string
   readonly pipeline: string
   readonly pipelineVersion: string
   readonly runId: string

@@ -1,4 +1,8 @@
+import { existsSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
 import { CoreV1Api, Exec, KubeConfig, Log, Watch } from '@kubernetes/client-node'
+import { TaskFailure } from '../executors/task-execution.js'
 
 /** How the worker reaches the cluster. */
 export interface KubeOptions {
@@ -27,7 +31,12 @@ export function createKubeClient(options: KubeOptions = {}): KubeClient {
   const config = new KubeConfig()
   if (options.inCluster) config.loadFromCluster()
   else if (options.kubeconfig !== undefined) config.loadFromFile(options.kubeconfig)
-  else config.loadFromDefault()
+  else {
+    // With none of its sources, client-node quietly falls back to http://localhost:8080, and every
+    // pod task then retries against nothing and fails with an HTTP protocol error.
+    assertSomeKubeconfig()
+    config.loadFromDefault()
+  }
   if (options.context !== undefined) {
     if (!config.getContextObject(options.context)) {
       const known = config.getContexts().map((c) => c.name)
@@ -52,4 +61,20 @@ export function createKubeClient(options: KubeOptions = {}): KubeClient {
     exec: new Exec(config),
     namespace: options.namespace ?? (contextNamespace?.trim() || 'default'),
   }
+}
+
+/** Where client-node's loadFromDefault looks, in its order (KUBECONFIG, ~/.kube/config, in-cluster). */
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token'
+
+function assertSomeKubeconfig(): void {
+  if (process.env.KUBECONFIG?.trim()) return
+  const home = join(homedir(), '.kube', 'config')
+  if (existsSync(home) || existsSync(SERVICE_ACCOUNT_TOKEN)) return
+  throw new TaskFailure(
+    `no kubeconfig found: KUBECONFIG is not set, ${home} does not exist, and this is not a pod in a cluster ` +
+      `(no ${SERVICE_ACCOUNT_TOKEN}). Point KUBECONFIG at your cluster's kubeconfig, or run pod tasks as ` +
+      'local processes: `podline run <file> --runtime process` (PODLINE_RUNTIME=process for `podline worker`, ' +
+      "runtime: 'process' for runLocal)",
+    'fatal',
+  )
 }

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream'
 import { delay, sleep } from './abortable.js'
 import { callApi } from './api-call.js'
 import type { KubeClient } from './kube-client.js'
+import { createLineSplitter, type LineSplitter } from './line-splitter.js'
 
 export interface LogFollowerOptions {
   readonly namespace: string
@@ -26,7 +27,6 @@ const CLEAN_END_GRACE_MS = 2000
 export class LogFollower {
   private delivered = 0
   private skip = 0
-  private partial = ''
   private tail: string[] = []
   private containerEnded = false
   private current: { controller?: AbortController; ended: Promise<'clean' | 'error'> } | undefined
@@ -89,19 +89,20 @@ export class LogFollower {
 
   private async follow(): Promise<'clean' | 'error'> {
     this.skip = this.delivered
-    this.partial = ''
+    // One splitter per stream: a new stream starts at a line boundary, so the old one's cut line is dropped
+    // (the skip count re-reads it whole).
+    const lines = this.splitter()
     let settle: (how: 'clean' | 'error') => void = () => {}
     const ended = new Promise<'clean' | 'error'>((resolve) => {
       settle = resolve
     })
     const sink = new Writable({
       write: (chunk: Buffer, _encoding, callback) => {
-        this.accept(chunk.toString('utf8'))
+        lines.push(chunk)
         callback()
       },
       final: (callback) => {
-        if (this.partial) this.emit(this.partial)
-        this.partial = ''
+        lines.flush()
         settle('clean')
         callback()
       },
@@ -117,18 +118,15 @@ export class LogFollower {
     return ended
   }
 
-  private accept(text: string): void {
-    const lines = (this.partial + text).split('\n')
-    this.partial = lines.pop() ?? ''
-    for (const line of lines) this.emit(line)
+  private splitter(): LineSplitter {
+    return createLineSplitter((line) => this.emit(line))
   }
 
-  private emit(raw: string): void {
+  private emit(line: string): void {
     if (this.skip > 0) {
       this.skip--
       return
     }
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw
     this.delivered++
     this.tail.push(line)
     if (this.tail.length > (this.options.keepLines ?? 20)) this.tail.shift()
@@ -141,9 +139,8 @@ export class LogFollower {
       this.kube.core.readNamespacedPodLog({ name: pod, namespace, container }),
     )
     this.skip = this.delivered
-    this.partial = ''
-    this.accept(text)
-    if (this.partial) this.emit(this.partial)
-    this.partial = ''
+    const lines = this.splitter()
+    lines.push(text)
+    lines.flush()
   }
 }

@@ -5,12 +5,13 @@ import { deletePod } from './pod-api.js'
 import {
   ANNOTATION_RUN_ID,
   LABEL_ATTEMPT,
-  LABEL_MANAGED_BY,
+  LABEL_KEPT,
+  LABEL_ON_FINISH,
   LABEL_PIPELINE,
   LABEL_RUN,
   LABEL_TASK,
-  MANAGED_BY,
   runSelector,
+  storeSelector,
 } from './pod-identity.js'
 
 /** The task run a Podline pod belongs to, read back from its labels (and the full run id annotation). */
@@ -22,26 +23,32 @@ export interface PodTaskRef {
 }
 
 export interface PodSweepOptions {
-  /** Namespaces to look in. Default: the executor's namespace. */
-  readonly namespaces?: readonly string[]
+  /** The store whose pods these are: pods of any other store are never touched. */
+  readonly store: string
+  /** Namespaces to look in (the executor adds its own and every one it launched into). */
+  readonly namespaces: Iterable<string>
 }
 
+/** Run ids are uuids in the store; anything else in a label was not written by this store's runs. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
 /**
- * Deletes Podline pods whose task run no longer runs (the worker died after creating them, or the
- * delete at the end of the task failed). Returns how many were deleted. Pods already terminating are
- * left alone; a pod whose labels cannot be read back is not Podline's to judge, and is left too.
+ * Deletes this store's pods whose task run no longer runs (the worker died after creating them, or
+ * the delete at the end of the task failed). Returns how many were deleted. Left alone: pods of other
+ * stores, pods already terminating, pods the user asked to keep (`keep_pod`; a `delete_succeeded_pod`
+ * pod that did not succeed), and pods whose labels cannot be read back (not Podline's to judge).
  * @example
- * await collectOrphanPods(kube, async (ref) => store.isRunning(ref.runId, ref.task, ref.attempt))
+ * await collectOrphanPods(kube, { store, namespaces: ['etl'] }, (ref) => store.isRunning(ref))
  */
 export async function collectOrphanPods(
   kube: KubeClient,
+  sweep: PodSweepOptions,
   isTaskRunLive: (ref: PodTaskRef) => Promise<boolean>,
-  options: PodSweepOptions = {},
 ): Promise<number> {
   let deleted = 0
-  for (const pod of await listPodlinePods(kube, `${LABEL_MANAGED_BY}=${MANAGED_BY}`, options)) {
+  for (const pod of await listPods(kube, storeSelector(sweep.store), sweep.namespaces)) {
     const ref = taskRefOf(pod)
-    if (!ref || pod.metadata?.deletionTimestamp) continue
+    if (!ref || pod.metadata?.deletionTimestamp || keptByRequest(pod)) continue
     if (await isTaskRunLive(ref)) continue
     await deletePod(kube, podRef(pod, kube))
     deleted++
@@ -53,30 +60,38 @@ export async function collectOrphanPods(
 export async function deletePodsOfRun(
   kube: KubeClient,
   runId: string,
-  options: PodSweepOptions = {},
+  sweep: PodSweepOptions,
 ): Promise<number> {
-  const pods = await listPodlinePods(kube, runSelector(runId), options)
+  const pods = await listPods(kube, runSelector(sweep.store, runId), sweep.namespaces)
   const ours = pods.filter((p) => taskRefOf(p)?.runId === runId)
   await Promise.all(ours.map((p) => deletePod(kube, podRef(p, kube), { gracePeriodSeconds: 0 })))
   return ours.length
 }
 
+/** The task run of a pod, or undefined when its labels are not ones a Podline store wrote. */
 export function taskRefOf(pod: V1Pod): PodTaskRef | undefined {
   const labels = pod.metadata?.labels ?? {}
   const runId = pod.metadata?.annotations?.[ANNOTATION_RUN_ID] ?? labels[LABEL_RUN]
   const attempt = Number(labels[LABEL_ATTEMPT])
   const { [LABEL_PIPELINE]: pipeline, [LABEL_TASK]: task } = labels
-  if (!runId || !pipeline || !task || !Number.isInteger(attempt)) return undefined
+  if (!runId || !UUID.test(runId) || !pipeline || !task || !Number.isInteger(attempt)) return undefined
   return { pipeline, runId, task, attempt }
 }
 
-async function listPodlinePods(
-  kube: KubeClient,
-  labelSelector: string,
-  options: PodSweepOptions,
-): Promise<V1Pod[]> {
+/**
+ * What `onFinish` asked to keep: a `keep_pod` pod, one its task labelled kept when it ended (a failed
+ * `delete_succeeded_pod` task, whose pod may have succeeded), and a `delete_succeeded_pod` pod that
+ * did not succeed (its worker died before it could label it).
+ */
+function keptByRequest(pod: V1Pod): boolean {
+  const labels = pod.metadata?.labels ?? {}
+  if (labels[LABEL_KEPT] === 'true' || labels[LABEL_ON_FINISH] === 'keep_pod') return true
+  return labels[LABEL_ON_FINISH] === 'delete_succeeded_pod' && pod.status?.phase !== 'Succeeded'
+}
+
+async function listPods(kube: KubeClient, labelSelector: string, namespaces: Iterable<string>) {
   const pods: V1Pod[] = []
-  for (const namespace of options.namespaces ?? [kube.namespace]) {
+  for (const namespace of new Set(namespaces)) {
     const list = await callApi(`list Podline pods in namespace ${namespace}`, () =>
       kube.core.listNamespacedPod({ namespace, labelSelector }),
     )

@@ -1,4 +1,4 @@
-import type { CoreV1Event, V1Pod } from '@kubernetes/client-node'
+import { type CoreV1Event, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node'
 import { TaskFailure } from '../executors/task-execution.js'
 import { formatDuration } from '../format-duration.js'
 import { type ApiRetryPolicy, apiStatus, callApi } from './api-call.js'
@@ -64,6 +64,24 @@ function checkOwnership(existing: V1Pod, namespace: string, name: string, identi
     )
   }
   return existing
+}
+
+/** Merges labels into a pod's metadata (a JSON merge patch: the one change a running pod allows). */
+export async function labelPod(
+  kube: KubeClient,
+  ref: { namespace: string; name: string },
+  labels: Record<string, string>,
+  options: CallOptions = {},
+): Promise<void> {
+  await callApi(
+    `label pod ${ref.namespace}/${ref.name}`,
+    () =>
+      kube.core.patchNamespacedPod(
+        { name: ref.name, namespace: ref.namespace, body: { metadata: { labels } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    options,
+  )
 }
 
 /** Deletes a pod; one that is already gone is fine. */

@@ -11,7 +11,13 @@ import { loadPodTemplate } from './pod-template.js'
 import { SIDECAR_SCRIPT } from './sidecar-script.js'
 import { kubernetesLiteral, resolveSidecar } from './xcom-sidecar.js'
 
-const identity = { pipeline: 'nightly-etl', runId: 'run-0001', task: 'transform', attempt: 1 }
+const identity = {
+  store: 'store-1',
+  pipeline: 'nightly-etl',
+  runId: 'run-0001',
+  task: 'transform',
+  attempt: 1,
+}
 
 function build(
   spec: PodSpec,
@@ -121,6 +127,29 @@ describe('buildPod', () => {
       'acme.com/owner': 'data',
       'podline.dev/run-id': 'run-0001',
     })
+  })
+
+  it('task pods get no ServiceAccount token unless the spec asks, and still mount the Secrets they name', () => {
+    const plain = build({
+      image: 'alpine:3.20',
+      secrets: [{ deployType: 'volume', secret: 'tls', deployTarget: '/etc/tls' }],
+    })
+    validate(plain)
+    expect(plain.spec?.automountServiceAccountToken).toBe(false)
+    expect(plain.spec?.volumes).toEqual(
+      expect.arrayContaining([expect.objectContaining({ secret: { secretName: 'tls' } })]),
+    )
+    // Naming a ServiceAccount asks for its identity: its own automount setting decides.
+    const named = build({ image: 'alpine:3.20', serviceAccountName: 'etl' })
+    expect(named.spec?.serviceAccountName).toBe('etl')
+    expect(named.spec).not.toHaveProperty('automountServiceAccountToken')
+    const asked = build({
+      image: 'alpine:3.20',
+      fullPodSpec: { spec: { automountServiceAccountToken: true, containers: [] } },
+    })
+    expect(asked.spec?.automountServiceAccountToken).toBe(true)
+    const template: V1Pod = { spec: { automountServiceAccountToken: true, containers: [] } }
+    expect(build({ image: 'alpine:3.20' }, { template }).spec?.automountServiceAccountToken).toBe(true)
   })
 
   it('is checked by a schema that does reject a broken pod', () => {
@@ -243,11 +272,19 @@ describe('pod names and labels', () => {
     expect(podName(identity)).toBe(podName({ ...identity }))
     expect(podName(identity)).not.toBe(podName({ ...identity, attempt: 2 }))
     expect(podName(identity)).not.toBe(podName({ ...identity, runId: 'run-0002' }))
+    // A cloned database keeps its run ids but has a store id of its own.
+    expect(podName(identity)).not.toBe(podName({ ...identity, store: 'another-store' }))
     expect(podName(identity)).toMatch(/^nightly-etl-transform-a1-[0-9a-f]{8}$/)
   })
 
   it('stay valid DNS-1123 names of at most 63 characters for the longest names', () => {
-    const long = { pipeline: 'p'.repeat(40), runId: 'x'.repeat(200), task: 't'.repeat(40), attempt: 12345 }
+    const long = {
+      store: identity.store,
+      pipeline: 'p'.repeat(40),
+      runId: 'x'.repeat(200),
+      task: 't'.repeat(40),
+      attempt: 12345,
+    }
     const name = podName(long)
     expect(name.length).toBeLessThanOrEqual(63)
     expect(name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)

@@ -1,6 +1,6 @@
 import type { V1Container, V1EnvVar, V1Pod, V1PodSpec } from '@kubernetes/client-node'
 import type { PodRunOptions, PodSpec } from '@podline/sdk'
-import { ANNOTATION_RUN_ID, type PodIdentity, podLabels, podName } from './pod-identity.js'
+import { ANNOTATION_RUN_ID, LABEL_ON_FINISH, type PodIdentity, podLabels, podName } from './pod-identity.js'
 import { mergePods } from './pod-merge.js'
 import { secretParts } from './pod-secrets.js'
 import {
@@ -27,7 +27,8 @@ export interface PodBuildInput {
 /**
  * Builds the pod of one attempt: `podTemplate`, then `fullPodSpec`, then the task's own fields (which
  * win), then what Podline needs and never lets a template override: the name, the identity labels,
- * `restartPolicy: Never`, the `xcom` volume, `PODLINE_XCOM_PATH` and the sidecar.
+ * `restartPolicy: Never`, the `xcom` volume, `PODLINE_XCOM_PATH` and the sidecar. No ServiceAccount
+ * token is mounted unless the spec asks for one.
  * @example
  * buildPod({ identity, spec: { image: 'alpine:3.20' }, run: {}, namespace: 'default', template: undefined,
  *   sidecar: resolveSidecar({}) })
@@ -46,6 +47,11 @@ export function buildPod(input: PodBuildInput): V1Pod {
     { name: XCOM_VOLUME, emptyDir: {} },
   ]
   podSpec.restartPolicy = 'Never'
+  // Task code is any image a pipeline names: it gets no API credentials unless the spec asks for
+  // them, by setting automountServiceAccountToken (template, fullPodSpec) or by naming a
+  // serviceAccountName, whose own automount setting then decides.
+  if (podSpec.automountServiceAccountToken === undefined && podSpec.serviceAccountName === undefined)
+    podSpec.automountServiceAccountToken = false
   const initContainers = (podSpec.initContainers ?? []).filter(
     (c) => c.name !== sidecarContainer(sidecar).name,
   )
@@ -64,7 +70,11 @@ export function buildPod(input: PodBuildInput): V1Pod {
       ...metadata,
       name: podName(identity),
       namespace: spec.namespace ?? metadata.namespace ?? input.namespace,
-      labels: { ...metadata.labels, ...podLabels(identity) },
+      labels: {
+        ...metadata.labels,
+        ...podLabels(identity),
+        [LABEL_ON_FINISH]: input.run.onFinish ?? 'delete_pod',
+      },
       annotations: { ...metadata.annotations, [ANNOTATION_RUN_ID]: identity.runId },
     },
     spec: podSpec,

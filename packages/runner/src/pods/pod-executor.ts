@@ -27,11 +27,20 @@ export interface PodExecutorOptions {
 export interface PodExecutor {
   /** Runs one attempt; resolves with the task's result, or undefined when it wrote none. */
   execute(exec: TaskExecution, def: PodTaskDefinition): Promise<JsonValue | undefined>
-  /** Deletes Podline pods whose task run is no longer live; returns how many. 0 with the process runtime. */
-  collectOrphans(isLive: (ref: PodTaskRef) => Promise<boolean>, options?: PodSweepOptions): Promise<number>
-  /** Deletes every pod of a cancelled run; returns how many. */
-  deletePodsOfRun(runId: string, options?: PodSweepOptions): Promise<number>
+  /**
+   * Deletes this store's pods whose task run is no longer live, in the executor's namespace, every
+   * namespace it launched into and `sweep.namespaces`; returns how many. 0 with the process runtime.
+   */
+  collectOrphans(sweep: PodSweep, isLive: (ref: PodTaskRef) => Promise<boolean>): Promise<number>
+  /** Deletes every pod of a cancelled run of this store; returns how many. */
+  deletePodsOfRun(runId: string, sweep: PodSweep): Promise<number>
   close(): Promise<void>
+}
+
+/** Which store's pods to sweep, and namespaces to look in besides those the executor knows. */
+export interface PodSweep {
+  readonly store: string
+  readonly namespaces?: Iterable<string>
 }
 
 /**
@@ -48,6 +57,12 @@ export function createPodExecutor(options: PodExecutorOptions): PodExecutor {
     kube ??= createKubeClient(options.kube)
     return kube
   }
+  // Pods may go to any namespace a spec names; the sweep must look wherever this process put one.
+  const launchedInto = new Set<string>()
+  const sweepIn = (sweep: PodSweep): PodSweepOptions => ({
+    store: sweep.store,
+    namespaces: [client().namespace, ...launchedInto, ...(sweep.namespaces ?? [])],
+  })
   return {
     async execute(exec, def) {
       const spec = await evaluatePodSpec(def, exec.inputs, exec.ctx)
@@ -57,13 +72,14 @@ export function createPodExecutor(options: PodExecutorOptions): PodExecutor {
         sidecarMode: options.sidecarMode,
         xcomSizeLimitBytes,
         retry: options.apiRetry,
+        onNamespace: (namespace) => launchedInto.add(namespace),
       })
     },
-    async collectOrphans(isLive, sweep) {
-      return options.runtime === 'process' ? 0 : collectOrphanPods(client(), isLive, sweep)
+    async collectOrphans(sweep, isLive) {
+      return options.runtime === 'process' ? 0 : collectOrphanPods(client(), sweepIn(sweep), isLive)
     },
     async deletePodsOfRun(runId, sweep) {
-      return options.runtime === 'process' ? 0 : deletePodsOfRun(client(), runId, sweep)
+      return options.runtime === 'process' ? 0 : deletePodsOfRun(client(), runId, sweepIn(sweep))
     },
     async close() {
       kube = undefined

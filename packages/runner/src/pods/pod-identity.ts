@@ -2,18 +2,25 @@ import { createHash } from 'node:crypto'
 
 /** Which attempt of which task a pod runs: the key of its name and of its labels. */
 export interface PodIdentity {
+  /** The id of the store (database) the run belongs to: pods of two stores never mix. */
+  readonly store: string
   readonly pipeline: string
   readonly runId: string
   readonly task: string
   readonly attempt: number
 }
 
+export const LABEL_STORE = 'podline.dev/store'
 export const LABEL_PIPELINE = 'podline.dev/pipeline'
 export const LABEL_RUN = 'podline.dev/run'
 export const LABEL_TASK = 'podline.dev/task'
 export const LABEL_ATTEMPT = 'podline.dev/attempt'
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by'
 export const MANAGED_BY = 'podline'
+/** The task's `onFinish`, so the orphan sweep keeps what the user asked to keep. */
+export const LABEL_ON_FINISH = 'podline.dev/on-finish'
+/** Set to `true` on a pod its task ended without deleting (`keep_pod`, or a failed `delete_succeeded_pod`). */
+export const LABEL_KEPT = 'podline.dev/kept'
 /** Label values are capped at 63 characters, so the unabridged run id also travels as an annotation. */
 export const ANNOTATION_RUN_ID = 'podline.dev/run-id'
 
@@ -24,10 +31,11 @@ const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/
  * The pod's name: a readable prefix (pipeline, task, attempt) and a hash of the whole identity.
  * Deterministic, so a worker that restarts re-creates the same name, gets 409 and reattaches instead
  * of launching a second pod. A DNS-1123 label (no dots), which is also a valid subdomain.
- * @example podName({ pipeline: 'etl', runId: 'r1', task: 'load', attempt: 1 }) // 'etl-load-a1-3f2c9e1d'
+ * The store is part of the hash: a cloned database has the same run ids but its own store id.
+ * @example podName({ store, pipeline: 'etl', runId: 'r1', task: 'load', attempt: 1 }) // 'etl-load-a1-3f2c9e1d'
  */
 export function podName(id: PodIdentity): string {
-  const hash = shortHash([id.pipeline, id.runId, id.task, String(id.attempt)])
+  const hash = shortHash([id.store, id.pipeline, id.runId, id.task, String(id.attempt)])
   const suffix = `-a${id.attempt}-${hash}`
   const prefix = dnsLabelPart(`${id.pipeline}-${id.task}`, MAX_NAME - suffix.length)
   return prefix ? `${prefix}${suffix}` : `p${suffix}`
@@ -36,6 +44,7 @@ export function podName(id: PodIdentity): string {
 /** The labels by which a pod is found again (reattach, orphan collection, cancelling a run). */
 export function podLabels(id: PodIdentity): Record<string, string> {
   return {
+    [LABEL_STORE]: labelValue(id.store),
     [LABEL_PIPELINE]: labelValue(id.pipeline),
     [LABEL_RUN]: labelValue(id.runId),
     [LABEL_TASK]: labelValue(id.task),
@@ -44,9 +53,14 @@ export function podLabels(id: PodIdentity): Record<string, string> {
   }
 }
 
-/** A label selector matching every pod of one run. */
-export function runSelector(runId: string): string {
-  return `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_RUN}=${labelValue(runId)}`
+/** A label selector matching every Podline pod of one store. */
+export function storeSelector(store: string): string {
+  return `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_STORE}=${labelValue(store)}`
+}
+
+/** A label selector matching every pod of one run of one store. */
+export function runSelector(store: string, runId: string): string {
+  return `${storeSelector(store)},${LABEL_RUN}=${labelValue(runId)}`
 }
 
 /** True when `labels` are those of `id`: the check before attaching to a pod found by name. */

@@ -358,7 +358,13 @@ describe('pod tasks on Kubernetes (client-node → HTTP → kube-double → proc
     const f = executionFixture()
     const kc = new KubeConfig()
     kc.loadFromFile(double.kubeconfigPath)
-    const name = podName({ pipeline: 'pods-test', runId: f.exec.runId, task: 'work', attempt: 1 })
+    const name = podName({
+      store: f.exec.storeId,
+      pipeline: 'pods-test',
+      runId: f.exec.runId,
+      task: 'work',
+      attempt: 1,
+    })
     await kc.makeApiClient(CoreV1Api).createNamespacedPod({
       namespace: 'default',
       body: {
@@ -429,27 +435,6 @@ describe('pod tasks on Kubernetes (client-node → HTTP → kube-double → proc
     const failure = await outcome
     expect(failure.failureClass).toBe('infra')
     expect(failure.message).toMatch(/Evicted/)
-  })
-
-  it('collects orphaned pods by label and deletes the pods of a run', async () => {
-    const pods = executor()
-    const live = executionFixture({ task: 'live' })
-    const orphan = executionFixture({ task: 'orphan' })
-    const def = (task: string) =>
-      pipeline('pods-test').pod(task, { onFinish: 'keep_pod' }, sh('true')).tasks[0] as PodTaskDefinition
-    await pods.execute(live.exec, def('live'))
-    await pods.execute(orphan.exec, def('orphan'))
-    const seen: string[] = []
-    const deleted = await pods.collectOrphans(async (ref) => {
-      seen.push(`${ref.runId}/${ref.task}/${ref.attempt}`)
-      return ref.runId === live.exec.runId
-    })
-    expect(seen).toContain(`${orphan.exec.runId}/orphan/1`)
-    expect(deleted).toBeGreaterThanOrEqual(1)
-    await gone(orphan.exec.runId)
-    expect(podOf(live.exec.runId)).toBeDefined()
-    expect(await pods.deletePodsOfRun(live.exec.runId)).toBe(1)
-    await gone(live.exec.runId)
   })
 })
 

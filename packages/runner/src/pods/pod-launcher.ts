@@ -5,10 +5,10 @@ import { abortReason } from './abortable.js'
 import type { ApiRetryPolicy } from './api-call.js'
 import type { KubeClient } from './kube-client.js'
 import { LogFollower } from './log-follower.js'
-import { createOrAttachPod, deletePod, pendingTimeoutFailure } from './pod-api.js'
+import { createOrAttachPod, deletePod, labelPod, pendingTimeoutFailure } from './pod-api.js'
 import { buildPod } from './pod-builder.js'
 import { baseStarted, hasStarted, podProblem, terminatedState } from './pod-conditions.js'
-import type { PodIdentity } from './pod-identity.js'
+import { LABEL_KEPT, type PodIdentity } from './pod-identity.js'
 import { loadPodTemplate } from './pod-template.js'
 import { type PodState, PodTracker, TIMED_OUT } from './pod-tracker.js'
 import { readResultByExec, readResultFromSidecarLog } from './xcom-collection.js'
@@ -28,6 +28,8 @@ export interface LaunchSettings {
   readonly sidecarMode?: SidecarMode | undefined
   readonly xcomSizeLimitBytes: number
   readonly retry?: ApiRetryPolicy | undefined
+  /** Told the namespace before the pod is created there, so the orphan sweep looks there too. */
+  readonly onNamespace?: ((namespace: string) => void) | undefined
 }
 
 /**
@@ -43,6 +45,7 @@ export async function launchPod(
   settings: LaunchSettings,
 ): Promise<JsonValue | undefined> {
   const identity: PodIdentity = {
+    store: exec.storeId,
     pipeline: exec.pipeline,
     runId: exec.runId,
     task: exec.task,
@@ -56,6 +59,7 @@ export async function launchPod(
   const log = exec.ctx.log
   let succeeded = false
   let exists = false
+  settings.onNamespace?.(ref.namespace)
   let tracker: PodTracker | undefined
   let logs: LogFollower | undefined
   try {
@@ -207,7 +211,17 @@ async function applyOnFinish(
   succeeded: boolean,
   warn: (message: string) => void,
 ): Promise<void> {
-  if (onFinish === 'keep_pod' || (onFinish === 'delete_succeeded_pod' && !succeeded)) return
+  if (onFinish === 'keep_pod' || (onFinish === 'delete_succeeded_pod' && !succeeded)) {
+    // The orphan sweep sees only the pod: the label says this one was kept on purpose, even when
+    // the pod itself succeeded and the task failed on its result.
+    await labelPod(kube, ref, { [LABEL_KEPT]: 'true' }).catch((error: unknown) =>
+      warn(
+        `could not label kept pod ${ref.namespace}/${ref.name}: ${(error as Error).message}; ` +
+          'the orphan sweep may delete it if it succeeded',
+      ),
+    )
+    return
+  }
   await deletePod(kube, ref).catch((error: unknown) =>
     warn(
       `could not delete pod ${ref.namespace}/${ref.name}: ${(error as Error).message}; the orphan collector will retry`,

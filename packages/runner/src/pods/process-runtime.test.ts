@@ -34,6 +34,19 @@ describe('the process runtime', () => {
     expect(f.lines).toContain('info [work] base sees hello')
   })
 
+  it('stores pod_name and pod_namespace XComs before the processes start, as the launcher does', async () => {
+    const f = executionFixture()
+    const spec = { ...sh('echo "{}" > $PODLINE_XCOM_PATH'), namespace: 'etl' }
+    await pods.execute(f.exec, podTask(spec))
+    expect(f.xcoms).toEqual([
+      { key: 'pod_name', value: expect.stringMatching(/^pods-test-work-a1-[0-9a-f]{8}$/) },
+      { key: 'pod_namespace', value: 'etl' },
+    ])
+    const other = executionFixture()
+    await pods.execute(other.exec, podTask(sh('true')))
+    expect(other.xcoms.find((x) => x.key === 'pod_namespace')?.value).toBe('default')
+  })
+
   it('applies the same checks as the sidecar path', async () => {
     const invalid = pods.execute(executionFixture().exec, podTask(sh(`echo '{oops' > $PODLINE_XCOM_PATH`)))
     await expect(invalid).rejects.toThrow(/not valid JSON/)

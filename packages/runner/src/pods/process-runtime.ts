@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, posix } from 'node:path'
 import type { V1Container, V1EnvVar } from '@kubernetes/client-node'
@@ -15,8 +15,13 @@ import type { JsonValue, PodSpec, PodTaskDefinition } from '@podline/sdk'
 import { type TaskExecution, TaskFailure, TaskSkipped } from '../executors/task-execution.js'
 import { abortReason } from './abortable.js'
 import { createLineSplitter } from './line-splitter.js'
+import { podName } from './pod-identity.js'
+import { readResultFile } from './result-file.js'
 import { BASE_CONTAINER, DEFAULT_XCOM_PATH, XCOM_PATH_ENV } from './xcom-sidecar.js'
-import { assertWithinLimit, decodeResult } from './xcom-value.js'
+import { decodeResult } from './xcom-value.js'
+
+/** The namespace a pod whose spec names none is reported in: Kubernetes' own default. */
+const DEFAULT_NAMESPACE = 'default'
 
 /**
  * The `process` runtime: a pod task's init containers and then `base` run as local processes (the
@@ -33,6 +38,19 @@ export async function runPodAsProcesses(
 ): Promise<JsonValue | undefined> {
   const signal = exec.ctx.signal
   if (signal.aborted) throw abortReason(signal)
+  // The names the pod would have on a cluster, stored as the launcher stores them, so what reads
+  // pod_name / pod_namespace (downstream tasks, `podline xcom`, log correlation) works the same here.
+  const identity = {
+    store: exec.storeId,
+    pipeline: exec.pipeline,
+    runId: exec.runId,
+    task: exec.task,
+    attempt: exec.attempt,
+  }
+  const name = podName(identity)
+  await exec.putXcom('pod_name', name)
+  await exec.putXcom('pod_namespace', spec.namespace ?? DEFAULT_NAMESPACE)
+  exec.ctx.log.info(`running pod ${name} as local processes (process runtime)`, { pod: name })
   const root = await mkdtemp(join(tmpdir(), `podline-${exec.task}-`))
   try {
     const xcomPath = posix.normalize(def.pod.xcomPath ?? DEFAULT_XCOM_PATH)
@@ -67,11 +85,8 @@ export async function runPodAsProcesses(
       memoryLimit(spec),
     )
     assertSucceeded(exit, def, spec, tail)
-    return await readResult(hostResult, {
-      task: exec.task,
-      output: def.output,
-      sizeLimitBytes: settings.xcomSizeLimitBytes,
-    })
+    const checks = { task: exec.task, output: def.output, sizeLimitBytes: settings.xcomSizeLimitBytes }
+    return await decodeResult(await readResultFile(hostResult, checks), checks)
   } finally {
     await rm(root, { recursive: true, force: true })
   }
@@ -93,11 +108,14 @@ async function runContainer(
       'fatal',
     )
   }
-  const lines = createLineSplitter((line) => {
+  const onLine = (line: string) => {
     tail.push(line)
     if (tail.length > 10) tail.shift()
     exec.ctx.log.info(`[${exec.task}] ${line}`, { container: container.name })
-  })
+  }
+  // One splitter per stream, as the kubelet keeps lines per stream: a stderr chunk arriving between
+  // two halves of a stdout line (or of a UTF-8 character) must not cut it.
+  const lines = { stdout: createLineSplitter(onLine), stderr: createLineSplitter(onLine) }
   let proc: Awaited<ReturnType<typeof startContainerProcess>>
   try {
     proc = await startContainerProcess({
@@ -107,7 +125,7 @@ async function runContainer(
       mounts,
       ...(container.workingDir ? { workingDir: container.workingDir } : {}),
       ...(memoryLimitBytes === undefined ? {} : { memoryLimitBytes }),
-      onOutput: (chunk) => lines.push(chunk),
+      onOutput: (chunk, stream) => lines[stream].push(chunk),
     })
   } catch (error) {
     if (error instanceof ContainerStartError)
@@ -119,7 +137,8 @@ async function runContainer(
   signal.addEventListener('abort', onAbort, { once: true })
   try {
     const exit = await proc.exited
-    lines.flush()
+    lines.stdout.flush()
+    lines.stderr.flush()
     if (signal.aborted) throw abortReason(signal)
     return exit
   } finally {
@@ -144,21 +163,6 @@ function assertSucceeded(exit: ContainerExit, def: PodTaskDefinition, spec: PodS
   throw new TaskFailure(`container base exited with code ${code}${logPart}`, 'task')
 }
 
-async function readResult(
-  path: string,
-  checks: Parameters<typeof decodeResult>[1],
-): Promise<JsonValue | undefined> {
-  let size: number
-  try {
-    size = (await stat(path)).size
-  } catch {
-    return undefined
-  }
-  // Checked before reading, so an oversized file is refused without loading it.
-  assertWithinLimit(size, checks)
-  return decodeResult(await readFile(path), checks)
-}
-
 /** emptyDir volumes become temp folders; other kinds of volume have no local meaning and are skipped. */
 async function emptyDirVolumes(root: string, spec: PodSpec): Promise<Map<string, string>> {
   const folders = new Map<string, string>()
@@ -174,7 +178,9 @@ async function emptyDirVolumes(root: string, spec: PodSpec): Promise<Map<string,
 function mountsOf(container: V1Container, volumes: Map<string, string>): VolumeMount[] {
   return (container.volumeMounts ?? []).flatMap((m) => {
     const host = volumes.get(m.name)
-    return host ? [{ hostPath: m.subPath ? join(host, m.subPath) : host, containerPath: m.mountPath }] : []
+    if (!host) return []
+    const hostPath = m.subPath ? join(host, m.subPath) : host
+    return [{ hostPath, containerPath: m.mountPath, ...(m.readOnly ? { readOnly: true } : {}) }]
   })
 }
 

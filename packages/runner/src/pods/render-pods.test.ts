@@ -20,7 +20,12 @@ const etl = pipeline('nightly-etl', { params: z.object({ date: z.string() }) })
 
 describe('renderPods', () => {
   it('renders every pod task without running anything, upstream values as placeholders', async () => {
-    const pods = await renderPods(etl, { date: '2026-11-21' }, { namespace: 'etl', runId: 'preview' })
+    const { pods, unrendered } = await renderPods(
+      etl,
+      { date: '2026-11-21' },
+      { namespace: 'etl', runId: 'preview' },
+    )
+    expect(unrendered).toEqual([])
     expect(pods.map((p) => p.metadata?.labels?.['podline.dev/task'])).toEqual(['transform', 'static'])
     const base = pods[0]!.spec!.containers[0]!
     expect(base.args).toEqual(['--input', '{{ extract.uri }}', '--date', '2026-11-21'])
@@ -36,9 +41,39 @@ describe('renderPods', () => {
   })
 
   it('renders one task on request and names the pod tasks when the name is wrong', async () => {
-    expect(await renderPods(etl, { date: 'd' }, { task: 'static' })).toHaveLength(1)
+    expect((await renderPods(etl, { date: 'd' }, { task: 'static' })).pods).toHaveLength(1)
     await expect(renderPods(etl, { date: 'd' }, { task: 'extract' })).rejects.toThrow(
       /no pod task "extract" \(pod tasks: transform, static\)/,
     )
+  })
+
+  it('a spec that calls methods on upstream values renders placeholders instead of crashing with a TypeError', async () => {
+    const p = pipeline('methods')
+      .task('extract', async () => ({ values: [1, 2], day: '2026-11-21' }))
+      .pod('load', { needs: ['extract'] }, ({ extract }) => ({
+        image: 'alpine:3.20',
+        command: ['load'],
+        args: [extract.values.map((v) => String(v * 2)).join(','), extract.day.replaceAll('-', '')],
+        env: Object.fromEntries(extract.values.map((v, i) => [`V${i}`, String(v)])),
+      }))
+    const { pods, unrendered } = await renderPods(p, {})
+    expect(unrendered).toEqual([])
+    expect(pods[0]?.spec?.containers[0]?.args).toEqual([
+      '{{ extract.values.map(…).join(…) }}',
+      '{{ extract.day.replaceAll(…) }}',
+    ])
+  })
+
+  it('a spec that cannot be rendered without real values is reported by task and reason, and the other pods still render', async () => {
+    const p = pipeline('unrenderable')
+      .task('extract', async () => ({ day: '2026-11-21' }))
+      .pod('dated', { needs: ['extract'] }, ({ extract }) => ({
+        image: 'alpine:3.20',
+        command: ['run', new Date(extract.day).toISOString()],
+      }))
+      .pod('static', {}, { image: 'alpine:3.20', command: ['true'] })
+    const { pods, unrendered } = await renderPods(p, {})
+    expect(pods.map((pod) => pod.metadata?.labels?.['podline.dev/task'])).toEqual(['static'])
+    expect(unrendered).toEqual([{ task: 'dated', reason: 'Invalid time value' }])
   })
 })

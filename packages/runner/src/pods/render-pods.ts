@@ -12,8 +12,21 @@ export interface RenderPodsOptions {
   namespace?: string
   /** The run id in names and labels. Default `plan`. */
   runId?: string
+  /** The store id in names and labels. Default `plan`. */
+  storeId?: string
   sidecarImage?: string
   sidecarMode?: SidecarMode
+}
+
+/** A pod task whose pod could not be rendered, and why (usually: its spec needs real upstream values). */
+export interface UnrenderedPod {
+  readonly task: string
+  readonly reason: string
+}
+
+export interface RenderedPods {
+  readonly pods: V1Pod[]
+  readonly unrendered: UnrenderedPod[]
 }
 
 const quiet: TaskLogger = { debug() {}, info() {}, warn() {}, error() {} }
@@ -21,15 +34,17 @@ const quiet: TaskLogger = { debug() {}, info() {}, warn() {}, error() {} }
 /**
  * The pods a run would create (attempt 1), without creating anything: for `podline plan`. A dynamic
  * spec is called with symbolic inputs (see symbolicInputs): `{{ extract.uri }}` marks where an
- * upstream value goes. `params` are used as given.
+ * upstream value goes. `params` are used as given. A spec that cannot be rendered without real
+ * values (it parses a date out of an upstream output, say) is reported in `unrendered` with its
+ * error, and every other pod is still rendered.
  * @example
- * const pods = await renderPods(etl, { date: '2026-11-21' }, { namespace: 'etl' })
+ * const { pods, unrendered } = await renderPods(etl, { date: '2026-11-21' }, { namespace: 'etl' })
  */
 export async function renderPods(
   pipeline: AnyPipeline,
   params: unknown,
   options: RenderPodsOptions = {},
-): Promise<V1Pod[]> {
+): Promise<RenderedPods> {
   const pods = pipeline.tasks.filter((t): t is PodTaskDefinition => t.kind === 'pod')
   if (options.task !== undefined && !pods.some((t) => t.name === options.task)) {
     const names = pods.map((t) => t.name).join(', ') || 'none'
@@ -37,6 +52,7 @@ export async function renderPods(
   }
   const runId = options.runId ?? 'plan'
   const rendered: V1Pod[] = []
+  const unrendered: UnrenderedPod[] = []
   for (const def of pods.filter((t) => options.task === undefined || t.name === options.task)) {
     const ctx: TaskContext<unknown> = {
       params,
@@ -47,20 +63,36 @@ export async function renderPods(
       task: def.name,
       log: quiet,
     }
-    const raw = typeof def.spec === 'function' ? await def.spec(symbolicInputs(def.needs), ctx) : def.spec
-    // A placeholder used as a whole value (`args: [extract.uri]`) is still a proxy: JSON turns it into its text.
-    const spec = JSON.parse(JSON.stringify(raw)) as PodSpec
-    const sidecar = resolveSidecar(def.pod, { image: options.sidecarImage, mode: options.sidecarMode })
-    rendered.push(
-      buildPod({
-        identity: { pipeline: pipeline.name, runId, task: def.name, attempt: 1 },
-        spec,
-        run: def.pod,
-        namespace: options.namespace ?? 'default',
-        template: await loadPodTemplate(spec.podTemplate, def.name),
-        sidecar,
-      }),
-    )
+    try {
+      rendered.push(await renderOne(def, ctx, { ...options, runId }))
+    } catch (error) {
+      unrendered.push({ task: def.name, reason: error instanceof Error ? error.message : String(error) })
+    }
   }
-  return rendered
+  return { pods: rendered, unrendered }
+}
+
+async function renderOne(
+  def: PodTaskDefinition,
+  ctx: TaskContext<unknown>,
+  options: RenderPodsOptions & { runId: string },
+): Promise<V1Pod> {
+  const raw = typeof def.spec === 'function' ? await def.spec(symbolicInputs(def.needs), ctx) : def.spec
+  // A placeholder used as a whole value (`args: [extract.uri]`) is still a proxy: JSON turns it into its text.
+  const spec = JSON.parse(JSON.stringify(raw)) as PodSpec
+  const sidecar = resolveSidecar(def.pod, { image: options.sidecarImage, mode: options.sidecarMode })
+  return buildPod({
+    identity: {
+      store: options.storeId ?? 'plan',
+      pipeline: ctx.pipeline,
+      runId: options.runId,
+      task: def.name,
+      attempt: 1,
+    },
+    spec,
+    run: def.pod,
+    namespace: options.namespace ?? 'default',
+    template: await loadPodTemplate(spec.podTemplate, def.name),
+    sidecar,
+  })
 }

@@ -1,6 +1,6 @@
 /**
- * The XCom sidecar's program, kept in one place so the pod builder, the tests and the sidecar image
- * (infra/images/sidecar/podline-sidecar.sh, which must print byte-for-byte the same frames) agree.
+ * The XCom sidecar's program, in one place: the pod builder runs it inline in the default image, and
+ * the sidecar image's infra/images/sidecar/podline-sidecar.sh is generated from it (imageScript).
  *
  * Why a frame and not a bare `cat`: the value travels through the container log, which can be cut
  * short (log rotation, a killed sidecar, a dropped stream). The declared length and sha256 let the
@@ -26,7 +26,8 @@ export const PID_FILE_ENV = 'PODLINE_SIDECAR_PID_FILE'
  * Reads the result path from `PODLINE_XCOM_PATH` (default `/airflow/xcom/return.json`).
  * SIGTERM (native sidecars are terminated once the main containers exit) or SIGINT (compat mode,
  * sent through exec as Airflow does) prints the frame and exits 0. The sleep runs in the background
- * so the trap fires at once instead of after the sleep.
+ * so the trap fires at once instead of after the sleep (and is killed on exit, for when the script is
+ * not PID 1). `wc -c <` prints the size alone; busybox pads it with spaces, hence the arithmetic.
  */
 export const SIDECAR_SCRIPT = `set -u
 file="\${PODLINE_XCOM_PATH:-/airflow/xcom/return.json}"
@@ -53,3 +54,19 @@ while :; do
   wait "$sleeper"
 done
 `
+
+/** Where the sidecar image's copy is generated (from the repository root). */
+export const SIDECAR_IMAGE_SCRIPT_PATH = 'infra/images/sidecar/podline-sidecar.sh'
+
+/**
+ * infra/images/sidecar/podline-sidecar.sh: SIDECAR_SCRIPT behind a shebang and a header, so the
+ * image prints exactly the frames the runner parses. Written by infra/images/sidecar/generate.ts;
+ * infra/checks fails when the file on disk is not what this returns.
+ */
+export function sidecarImageScript(): string {
+  return `#!/bin/sh
+# Podline XCom sidecar: hands the base container's result back to the runner through stdout.
+# GENERATED from packages/runner/src/pods/sidecar-script.ts (the contract is described there);
+# do not edit: change that file and run \`npx tsx infra/images/sidecar/generate.ts\`.
+${SIDECAR_SCRIPT}`
+}

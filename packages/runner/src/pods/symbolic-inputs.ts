@@ -3,8 +3,9 @@ import { inspect } from 'node:util'
 /**
  * Stand-ins for upstream outputs when a pod spec is rendered without running anything (`podline plan`).
  * Any field, at any depth, exists (`in` answers true) and turns into the placeholder `{{ task.field }}`
- * when used as a string (template literals, String(), JSON.stringify). Arithmetic on a placeholder
- * gives NaN and iteration finds nothing: a rendered spec shows where a value goes, not what it will be.
+ * when used as a string (template literals, String(), JSON.stringify). A method call on it is a
+ * placeholder too (`day.replaceAll('-', '')` renders as `{{ day.replaceAll(…) }}`), arithmetic gives
+ * NaN and iteration finds nothing: a rendered spec shows where a value goes, not what it will be.
  * @example
  * symbolicInputs(['extract']).extract.uri // renders as '{{ extract.uri }}'
  */
@@ -14,10 +15,14 @@ export function symbolicInputs(needs: readonly string[]): Record<string, unknown
 
 export function symbolicValue(path: string): unknown {
   const placeholder = `{{ ${path} }}`
-  const target: Record<string, unknown> = {}
+  // An arrow function as target, so the value can be called (a method of an upstream string or
+  // array) and has no non-configurable `prototype` that the descriptor trap below would contradict.
+  const target = () => undefined
   return new Proxy(target, {
+    apply: () => symbolicValue(`${path}(…)`),
     get(_target, key) {
       if (key === Symbol.toPrimitive) return (hint: string) => (hint === 'number' ? Number.NaN : placeholder)
+      if (key === Symbol.iterator) return emptyIterator
       if (key === inspect.custom) return () => placeholder
       if (typeof key === 'symbol') return undefined
       if (key === 'toString' || key === 'toJSON' || key === 'valueOf') return () => placeholder
@@ -39,3 +44,5 @@ export function symbolicValue(path: string): unknown {
     },
   })
 }
+
+function* emptyIterator(): Generator<never> {}

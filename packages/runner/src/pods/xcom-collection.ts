@@ -32,8 +32,7 @@ export async function readResultFromSidecarLog(
       limitBytes,
     }),
   )
-  const bytes = parseXcomFrame(log, checks)
-  return bytes === undefined ? undefined : decodeResult(bytes, checks)
+  return decodeResult(parseXcomFrame(log, checks), checks)
 }
 
 /**
@@ -53,7 +52,7 @@ export async function readResultByExec(
       execInPod(kube, target, ['cat', settings.xcomPath]),
     )
     if (cat.exitCode === 0) return await decodeResult(cat.stdout, checks)
-    if (/no such file/i.test(cat.stderr)) return undefined
+    if (/no such file/i.test(cat.stderr)) return await decodeResult(undefined, checks)
     throw new TaskFailure(
       `cannot read the result of pod task "${checks.task}": cat ${settings.xcomPath} in the sidecar exited with code ${cat.exitCode}: ${cat.stderr.trim()}`,
       'fatal',

@@ -21,26 +21,26 @@ export interface ResultChecks {
 
 /**
  * Turns the bytes of a result file into the task's output. Shared by the sidecar frame path and the
- * process runtime, so both fail the same way with the same words. An empty (or blank) file means the
- * task returned nothing: `undefined`, no return_value stored.
+ * process runtime, so both fail the same way with the same words. `undefined` (no file) and an empty
+ * (or blank) file mean the task returned nothing: that is checked against the output schema like any
+ * value, so a required output fails here, with the schema's words, instead of in a downstream task.
  */
-export async function decodeResult(bytes: Buffer, checks: ResultChecks): Promise<JsonValue | undefined> {
+export async function decodeResult(
+  bytes: Buffer | undefined,
+  checks: ResultChecks,
+): Promise<JsonValue | undefined> {
+  if (bytes === undefined) return absentResult(checks, 'wrote no result file')
   assertWithinLimit(bytes.length, checks)
-  const text = bytes.toString('utf8')
-  if (text.trim() === '') return undefined
+  // A BOM is what some editors and PowerShell's Out-File write first; JSON.parse refuses it.
+  const text = bytes.toString('utf8').replace(/^\uFEFF/, '')
+  if (text.trim() === '') return absentResult(checks, 'wrote an empty result file')
   const value = parseJson(text, checks.task)
   if (checks.output === undefined) return value
-  let validated: unknown
-  try {
-    validated = await validateWith(checks.output, value, `the result of pod task "${checks.task}"`)
-  } catch (error) {
-    if (!(error instanceof SchemaValidationError)) throw error
-    throw new TaskFailure(
-      `${error.message}. The container wrote ${preview(text)}; make it write what the task's output schema describes, or change the schema`,
-      'fatal',
-      { cause: error },
-    )
-  }
+  const validated = await checkAgainstSchema(
+    checks,
+    value,
+    `The container wrote ${preview(text)}; make it write what the task's output schema describes, or change the schema`,
+  )
   const notJson = findNotJson(validated, 'output')
   if (notJson) {
     throw new TaskFailure(
@@ -49,6 +49,29 @@ export async function decodeResult(bytes: Buffer, checks: ResultChecks): Promise
     )
   }
   return validated as JsonValue
+}
+
+/** No value: fine without a schema or with one that accepts undefined; otherwise the schema's failure. */
+async function absentResult(checks: ResultChecks, what: string): Promise<JsonValue | undefined> {
+  if (checks.output === undefined) return undefined
+  const value = await checkAgainstSchema(
+    checks,
+    undefined,
+    `The container ${what}; write the value as JSON to $PODLINE_XCOM_PATH, or make the output schema accept no value`,
+  )
+  return value as JsonValue | undefined
+}
+
+async function checkAgainstSchema(checks: ResultChecks, value: unknown, fix: string): Promise<unknown> {
+  if (checks.output === undefined) return value
+  try {
+    return await validateWith(checks.output, value, `the result of pod task "${checks.task}"`)
+  } catch (error) {
+    if (!(error instanceof SchemaValidationError)) throw error
+    throw new TaskFailure(`${error.message}. ${fix}`, 'fatal', {
+      cause: error,
+    })
+  }
 }
 
 /** Throws the size error; also used on a frame's declared length, before anything is decoded. */

@@ -10,6 +10,7 @@ import {
 } from '@podline/sdk'
 import { eq } from 'drizzle-orm'
 import type { TaskExecution } from '../executors/task-execution.js'
+import { declaredPodNamespaces } from '../pods/declared-namespaces.js'
 import { type ClaimedTaskRun, claimTaskRuns } from '../queue/claim-task-runs.js'
 import {
   type AttemptOutcome,
@@ -31,8 +32,9 @@ import { LogSink, silentLog, type WorkerLog } from './log-sink.js'
 /** Runs pod tasks; the Kubernetes launcher and the process runtime both implement it. */
 export interface PodExecutor {
   execute(exec: TaskExecution, def: PodTaskDefinition): Promise<JsonValue | undefined>
-  /** Deletes Podline pods whose task run no longer runs; returns how many. */
+  /** Deletes this store's pods whose task run no longer runs; returns how many. */
   collectOrphans?(
+    sweep: { store: string; namespaces?: Iterable<string> },
     isLive: (ref: { runId: string; task: string; attempt: number }) => Promise<boolean>,
   ): Promise<number>
   close?(): Promise<void>
@@ -355,6 +357,7 @@ export class Worker {
       throw new Error(`task "${c.task}" is a pod task, but this worker was started without a pod runtime`)
     return pods.execute(
       {
+        storeId: await this.#o.database.storeId(),
         pipeline: c.pipeline,
         pipelineVersion: c.version,
         runId: c.runId,
@@ -456,7 +459,11 @@ export class Worker {
       const pods = this.#o.pods
       if (pods?.collectOrphans && Date.now() - this.#lastOrphanSweep > this.#o.orphanSweepMs) {
         this.#lastOrphanSweep = Date.now()
-        const deleted = await pods.collectOrphans((ref) => isTaskRunRunning(this.#o.database, ref))
+        const sweep = {
+          store: await this.#o.database.storeId(),
+          namespaces: declaredPodNamespaces(this.#o.pipelines),
+        }
+        const deleted = await pods.collectOrphans(sweep, (ref) => isTaskRunRunning(this.#o.database, ref))
         if (deleted) this.#log('info', `deleted ${deleted} orphaned pods`)
       }
     } catch (error) {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { JsonValue, TaskLogger } from '@podline/sdk'
 import type { TaskExecution } from '../../executors/task-execution.js'
 
@@ -11,11 +12,13 @@ export interface ExecutionFixture {
   readonly lines: string[]
 }
 
-let counter = 0
+/** The store of fixtures that name none. */
+export const FIXTURE_STORE = randomUUID()
 
 export function executionFixture(
   options: {
     task?: string
+    storeId?: string
     runId?: string
     attempt?: number
     pipeline?: string
@@ -38,10 +41,11 @@ export function executionFixture(
     error: record('error'),
   }
   const task = options.task ?? 'work'
-  const runId = options.runId ?? `run-${process.pid}-${++counter}`
+  const runId = options.runId ?? randomUUID()
   const attempt = options.attempt ?? 1
   const pipeline = options.pipeline ?? 'pods-test'
   const exec: TaskExecution = {
+    storeId: options.storeId ?? FIXTURE_STORE,
     pipeline,
     pipelineVersion: 'v1',
     runId,
