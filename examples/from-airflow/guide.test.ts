@@ -47,7 +47,9 @@ async function render(
   runId = 'plan',
 ): Promise<Rendered> {
   const p = pipeline('kpo').pod('t', options, { image: 'alpine:3.20', ...spec })
-  const [pod] = await renderPods(p, undefined, { runId })
+  const {
+    pods: [pod],
+  } = await renderPods(p, undefined, { runId })
   if (!pod?.spec) throw new Error('renderPods returned no pod')
   expect(() => new Pod(pod as ConstructorParameters<typeof Pod>[0]).validate()).not.toThrow()
   const base = pod.spec.containers.find((c) => c.name === 'base')
@@ -608,7 +610,9 @@ describe('docs/from-airflow.md, the examples', () => {
   })
 
   it('podline plan shows where the Jinja template’s value goes', async () => {
-    const [echo] = await renderPods(kpoXcom, undefined, { task: 'echo-key1' })
+    const {
+      pods: [echo],
+    } = await renderPods(kpoXcom, undefined, { task: 'echo-key1' })
     expect(echo?.spec?.containers.find((c) => c.name === 'base')?.args).toEqual(['{{ write-xcom.key1 }}'])
     expect(GUIDE).toContain('`{{ write-xcom.key1 }}`')
   })

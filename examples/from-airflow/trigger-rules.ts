@@ -63,7 +63,7 @@ export const nightlyOrders = pipeline('nightly-orders', { params })
   // none_failed: runs when nothing upstream failed; the skipped check does not stop it. Read only the
   // outputs of upstreams that succeeded: a skipped task hands no value.
   .task('report', { needs: ['load', 'check-freshness'], triggerRule: 'none_failed' }, ({ load }) => ({
-    summary: `${load.loaded} rows into ${load.table}`,
+    summary: load ? `${load.loaded} rows into ${load.table}` : 'nothing was loaded',
   }))
   // one_failed: runs as soon as load has failed (after its retries); skipped otherwise.
   .task('alert', { needs: ['load'], triggerRule: 'one_failed' }, (_inputs, { params }) => ({
