@@ -6,6 +6,8 @@ export interface AuditReport {
   taskRuns: number
   /** Attempts the events table records as started. */
   attempts: number
+  /** Claims the events table records (`→ running`): attempts plus takeovers. */
+  executions: number
   sideEffects: number
   problems: string[]
 }
@@ -24,10 +26,12 @@ interface TaskRunRow {
  * Compares what the events table says happened with what the tasks really did (their side-effect
  * lines), for the given runs:
  * - every run and task run succeeded, with exactly one `success` event at the task's final attempt;
- * - no side effect happened twice within one attempt, and every side effect belongs to an attempt the
- *   events table records (`→ running` at that attempt number);
- * - the successful attempt's completion side effect (`done`; for a pod task, the line of the pod its
- *   pod_name XCom names) happened exactly once, and the stored return_value XCom is that attempt's.
+ * - no side effect happened twice within one execution (an attempt on one worker process: a takeover
+ *   runs the same attempt again elsewhere), and every side effect belongs to an attempt the events
+ *   table records (`→ running` at that attempt number);
+ * - the successful execution's completion side effect (`done`, by the worker that recorded the
+ *   success; for a pod task, the line of the pod its pod_name XCom names) happened exactly once, and
+ *   the stored return_value XCom is that attempt's.
  */
 export async function auditRuns(sql: Sql, runIds: readonly string[], sideFile: string): Promise<AuditReport> {
   const problems: string[] = []
@@ -38,15 +42,26 @@ export async function auditRuns(sql: Sql, runIds: readonly string[], sideFile: s
     left join podline.xcoms x on x.run_id = t.run_id and x.task = t.task and x.key = 'return_value'
     left join podline.xcoms p on p.run_id = t.run_id and p.task = t.task and p.key = 'pod_name'
     where t.run_id = any(${runIds as string[]}::uuid[])`
-  const events = await sql<{ run_id: string; task: string; attempt: number; to_state: string }[]>`
-    select run_id::text, task, attempt, to_state from podline.events
+  const events = await sql<
+    { run_id: string; task: string; attempt: number; to_state: string; worker: string | null }[]
+  >`
+    select run_id::text, task, attempt, to_state, worker from podline.events
     where run_id = any(${runIds as string[]}::uuid[]) and task is not null and to_state in ('running', 'success')`
   const key = (runId: string, task: string, attempt?: number) => `${runId} ${task} ${attempt ?? ''}`
   const started = new Set<string>()
+  let executions = 0
   const successes = new Map<string, number[]>()
+  // A worker's default id is <host>-<pid>-<random>: the process that completed the task run.
+  const winnerPid = new Map<string, number>()
   for (const e of events) {
-    if (e.to_state === 'running') started.add(key(e.run_id, e.task, e.attempt))
-    else successes.set(key(e.run_id, e.task), [...(successes.get(key(e.run_id, e.task)) ?? []), e.attempt])
+    if (e.to_state === 'running') {
+      started.add(key(e.run_id, e.task, e.attempt))
+      executions++
+    } else {
+      successes.set(key(e.run_id, e.task), [...(successes.get(key(e.run_id, e.task)) ?? []), e.attempt])
+      const pid = /-(\d+)-[0-9a-f]{8}$/.exec(e.worker ?? '')?.[1]
+      if (pid) winnerPid.set(key(e.run_id, e.task), Number(pid))
+    }
   }
   const runs = new Set(taskRuns.map((t) => t.run_id))
   for (const id of runIds) if (!runs.has(id)) problems.push(`run ${id}: no task runs found`)
@@ -54,7 +69,7 @@ export async function auditRuns(sql: Sql, runIds: readonly string[], sideFile: s
   const effects = readSideEffects(sideFile).filter((s) => wanted.has(s.runId))
   const seen = new Map<string, number>()
   for (const s of effects) {
-    const line = `${key(s.runId, s.task, s.attempt)} ${s.what}`
+    const line = `${key(s.runId, s.task, s.attempt)} pid ${s.pid} ${s.what}`
     seen.set(line, (seen.get(line) ?? 0) + 1)
     if (!started.has(key(s.runId, s.task, s.attempt)))
       problems.push(`side effect "${line}" of an attempt the events table does not record`)
@@ -62,6 +77,7 @@ export async function auditRuns(sql: Sql, runIds: readonly string[], sideFile: s
   const completed = new Map<string, number>()
   for (const s of effects) {
     if (s.what !== 'done' && !s.what.startsWith('pod:')) continue
+    if (s.what === 'done' && s.pid !== winnerPid.get(key(s.runId, s.task))) continue
     const k = key(s.runId, s.task, s.attempt)
     completed.set(k, (completed.get(k) ?? 0) + 1)
   }
@@ -88,6 +104,7 @@ export async function auditRuns(sql: Sql, runIds: readonly string[], sideFile: s
     runs: new Set(taskRuns.map((t) => t.run_id)).size,
     taskRuns: taskRuns.length,
     attempts: started.size,
+    executions,
     sideEffects: effects.length,
     problems: [...new Set(problems)].slice(0, 30),
   }

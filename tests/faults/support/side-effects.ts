@@ -4,6 +4,8 @@ export interface SideEffect {
   runId: string
   task: string
   attempt: number
+  /** The worker process that ran it: one attempt may run on several (takeovers). */
+  pid: number
   what: string
 }
 
@@ -14,8 +16,8 @@ export function readSideEffects(file: string): SideEffect[] {
     .split('\n')
     .filter((l) => l.length > 0)
     .map((line) => {
-      const [runId, task, attempt, what] = line.split(' ')
-      if (!runId || !task || !attempt || !what) throw new Error(`a torn side-effect line: "${line}"`)
-      return { runId, task, attempt: Number(attempt), what }
+      const [runId, task, attempt, pid, what] = line.split(' ')
+      if (!runId || !task || !attempt || !pid || !what) throw new Error(`a torn side-effect line: "${line}"`)
+      return { runId, task, attempt: Number(attempt), pid: Number(pid), what }
     })
 }

@@ -8,9 +8,8 @@ import {
   type TaskDefinition,
   validateWith,
 } from '@podline/sdk'
-import { eq } from 'drizzle-orm'
 import type { TaskExecution } from '../executors/task-execution.js'
-import { type ClaimedTaskRun, claimTaskRuns } from '../queue/claim-task-runs.js'
+import { type ClaimedTaskRun, claimTaskRuns, type TaskRunId } from '../queue/claim-task-runs.js'
 import {
   type AttemptOutcome,
   type AttemptRef,
@@ -23,8 +22,8 @@ import { reconcile } from '../queue/reconcile.js'
 import { registerPlans } from '../queue/register-pipelines.js'
 import { releaseTaskRuns } from '../queue/release-task-runs.js'
 import { CANCEL_CHANNEL, QUEUE_CHANNEL } from '../queue/sql-values.js'
+import { registerWorker, retireWorker, type WorkerRecord } from '../queue/workers.js'
 import type { Database } from '../store/database.js'
-import { workers } from '../store/schema.js'
 import { failureOutcome, successOutcome, TaskTimeoutError } from './attempt-outcome.js'
 import { LogSink, silentLog, type WorkerLog } from './log-sink.js'
 
@@ -106,7 +105,8 @@ export class Worker {
     WorkerOptions
   readonly #tasks = new Map<string, { pipeline: AnyPipeline; def: TaskDefinition }>()
   readonly #versions: string[]
-  readonly #held = new Map<number, Held>()
+  readonly #record: WorkerRecord
+  readonly #held = new Map<TaskRunId, Held>()
   readonly #params = new Map<string, Promise<unknown>>()
   readonly #logs: LogSink
   readonly #log: WorkerLog
@@ -143,6 +143,14 @@ export class Worker {
       for (const def of p.tasks) this.#tasks.set(`${version}\0${def.name}`, { pipeline: p, def })
     }
     this.#versions = [...versions]
+    this.#record = {
+      id: this.id,
+      hostname: hostname(),
+      pid: process.pid,
+      versions: this.#versions,
+      concurrency: this.#o.concurrency,
+      leaseMs,
+    }
   }
 
   get running(): number {
@@ -156,17 +164,13 @@ export class Worker {
       database,
       this.#o.pipelines.map((p) => p.plan()),
     )
-    await database.db
-      .insert(workers)
-      .values({
-        id: this.id,
-        hostname: hostname(),
-        pid: process.pid,
-        versions: this.#versions,
-        concurrency: this.#o.concurrency,
-      })
-      .onConflictDoNothing()
-    this.#unlisten.push(await database.listen(QUEUE_CHANNEL, () => this.#wakeUp()))
+    await registerWorker(database, this.#record)
+    // The queue's NOTIFY carries the version of the work: only workers that serve it wake up.
+    this.#unlisten.push(
+      await database.listen(QUEUE_CHANNEL, (version) => {
+        if (!version || this.#versions.includes(version)) this.#wakeUp()
+      }),
+    )
     this.#unlisten.push(
       await database.listen(CANCEL_CHANNEL, (runId) => this.#abortRun(runId, 'the run was cancelled')),
     )
@@ -201,11 +205,7 @@ export class Worker {
     for (const unlisten of this.#unlisten) await unlisten().catch(() => {})
     await this.#logs.flush()
     await this.#o.pods?.close?.()
-    await this.#o.database.db
-      .update(workers)
-      .set({ stoppedAt: new Date() })
-      .where(eq(workers.id, this.id))
-      .catch(() => {})
+    await retireWorker(this.#o.database, this.id).catch(() => {})
     this.#log('info', `worker ${this.id} stopped`)
   }
 
@@ -261,6 +261,7 @@ export class Worker {
       runId: c.runId,
       task: c.task,
       attempt: c.attempt,
+      claim: c.claim,
       workerId: this.id,
       isLeaf: c.isLeaf,
     }
@@ -301,21 +302,23 @@ export class Worker {
           controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true })
         })
         aborted.catch(() => {})
-        if (def.options.timeoutMs !== null) {
-          const ms = def.options.timeoutMs
+        // The deadline is the attempt's, from the database: a takeover keeps what is left of it.
+        if (c.msToDeadline !== null) {
           timer = setTimeout(
             () =>
               controller.abort(
-                new TaskTimeoutError(`task "${c.task}" timed out after ${ms} ms (attempt ${c.attempt})`),
+                new TaskTimeoutError(
+                  `task "${c.task}" timed out after ${c.timeoutMs} ms (attempt ${c.attempt})`,
+                ),
               ),
-            ms,
+            c.msToDeadline,
           )
         }
         // A task that ignores its signal still ends here: the attempt is decided when the signal fires.
         const value = await Promise.race([this.#execute(def, c, ctx, ref), aborted])
         outcome = successOutcome(c.task, value, this.#o.xcomSizeLimitBytes)
       } catch (error) {
-        outcome = failureOutcome(error, c.attempt, c.maxAttempts, def.options)
+        outcome = failureOutcome(error, c)
       } finally {
         clearTimeout(timer)
       }
@@ -358,12 +361,12 @@ export class Worker {
         pipeline: c.pipeline,
         pipelineVersion: c.version,
         runId: c.runId,
-        taskRunId: String(c.id),
+        taskRunId: c.id,
         task: c.task,
         // A pod is named after its attempt. An attempt taken over from a dead worker keeps its
-        // number here, so the new worker finds the same pod (409 → attach) instead of creating a second.
-        attempt: c.attempt - c.leaseExpiries,
-        resumed: c.leaseExpiries > 0,
+        // number, so the new worker finds the same pod (409 → attach) instead of creating a second.
+        attempt: c.attempt,
+        resumed: c.resumed,
         inputs: c.inputs,
         ctx,
         putXcom: (key, value) => putXcom(this.#o.database, ref, key, value),
@@ -391,9 +394,9 @@ export class Worker {
     for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
       try {
         await finishAttempt(this.#o.database, ref, outcome)
-        if (outcome.state === 'up_for_retry' && outcome.retryAt) {
+        if (outcome.state === 'up_for_retry' && outcome.retryDelayMs !== undefined) {
           // Wake when the retry is due rather than at the next poll.
-          setTimeout(() => this.#wakeUp(), Math.max(0, outcome.retryAt.getTime() - Date.now())).unref()
+          setTimeout(() => this.#wakeUp(), outcome.retryDelayMs).unref()
         }
         return outcome.state
       } catch (error) {
@@ -419,7 +422,7 @@ export class Worker {
     // The server sets the new expiry at some point after this; counting from the send is the safe side.
     const sentAt = Date.now()
     try {
-      const still = await heartbeat(this.#o.database, this.id, ids, this.#o.leaseMs)
+      const still = await heartbeat(this.#o.database, this.#record, ids)
       this.#armLeaseGuard(sentAt)
       for (const id of ids) {
         if (!still.has(id))
@@ -468,7 +471,7 @@ export class Worker {
     for (const h of this.#held.values()) if (h.ref.runId === runId) h.controller.abort(new Error(reason))
   }
 
-  async #release(ids: number[]): Promise<void> {
+  async #release(ids: TaskRunId[]): Promise<void> {
     await releaseTaskRuns(this.#o.database, this.id, ids).catch((error: Error) => {
       this.#log(
         'warn',
