@@ -71,6 +71,13 @@ export async function runLocal<P extends AnyPipeline>(
       const poll = setInterval(() => void check().catch(() => {}), 500)
       store.onClose(async () => clearInterval(poll))
     })
+    // A claim that fails with an error of the statement itself (not of the connection) fails the
+    // same way at every retry: runLocal stops with it instead of waiting forever.
+    let claimFailed: (error: unknown) => void = () => {}
+    const unclaimable = new Promise<never>((_, reject) => {
+      claimFailed = reject
+    })
+    unclaimable.catch(() => {})
     const hasPods = p.tasks.some((t) => t.kind === 'pod')
     const worker = new Worker({
       database,
@@ -82,10 +89,20 @@ export async function runLocal<P extends AnyPipeline>(
       ...(options.onAttempt ? { onAttempt: options.onAttempt } : {}),
       ...(hasPods ? { pods: await createPodRuntime(options) } : {}),
       pollMs: 1000,
+      onClaimError: (error) => {
+        if (!isStatementError(error)) return
+        // drizzle's message quotes the whole statement; the driver's (its cause) names the problem.
+        const reason = error instanceof Error && error.cause instanceof Error ? error.cause : error
+        claimFailed(
+          new Error(`run ${runId}: claiming its tasks failed: ${(reason as Error).message}`, {
+            cause: error,
+          }),
+        )
+      },
     })
     await worker.start()
     try {
-      await ended
+      await Promise.race([ended, unclaimable])
     } finally {
       await worker.stop({ drainMs: 5000 })
     }
@@ -101,4 +118,15 @@ export async function runLocal<P extends AnyPipeline>(
   } finally {
     await store.close()
   }
+}
+
+/**
+ * An error PostgreSQL raised for the statement (SQLSTATE class 22 data, 23 constraint, 42 syntax or
+ * schema, 0A unsupported): retrying cannot help. Connection and server-restart errors are not these.
+ */
+function isStatementError(error: unknown): boolean {
+  // drizzle wraps the driver's error: the SQLSTATE is on it or on its cause.
+  const e = error as { code?: unknown; cause?: { code?: unknown } } | null
+  const code = e?.code ?? e?.cause?.code
+  return typeof code === 'string' && /^(22|23|42|0A)/.test(code)
 }

@@ -60,6 +60,8 @@ export interface WorkerOptions {
   log?: WorkerLog
   /** Called after each claim with how many task runs it took and how long it took, for metrics. */
   onClaim?: (event: { count: number; durationMs: number }) => void
+  /** Called when a claim fails (the worker keeps retrying): runLocal gives up on errors no retry can fix. */
+  onClaimError?: (error: unknown) => void
   /** Called on each attempt start and end, for progress displays and metrics. */
   onAttempt?: (event: AttemptEvent) => void
   id?: string
@@ -236,6 +238,7 @@ export class Worker {
           backoff = 100
         } catch (error) {
           // The database restarted or the network dropped: keep trying, never crash the worker.
+          this.#o.onClaimError?.(error)
           this.#log('warn', `claim failed, retrying in ${backoff} ms: ${(error as Error).message}`)
           await sleep(backoff)
           backoff = Math.min(backoff * 2, 5000)
