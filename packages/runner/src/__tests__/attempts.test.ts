@@ -181,6 +181,28 @@ for (const driver of ['postgres', 'pglite'] as const) {
       expect(first.msToDeadline).toBeLessThanOrEqual(3_600_000)
     })
 
+    it('retry of a succeeded run is refused and leaves the run untouched', async () => {
+      const p = pipeline('all-good').task('t', () => 1)
+      const runId = await triggerPipeline(database, p, undefined)
+      const c = await claim(p, runId, 'A')
+      await finishAttempt(database, ref(c, 'A'), { state: 'success', output: 1, size: 1 })
+      const snapshot = async () => ({
+        status: await runStatus(database, runId),
+        events: await database.rows(
+          sql`select count(*)::int as n from podline.events where run_id = ${runId}::uuid`,
+        ),
+      })
+      const before = await snapshot()
+      expect(before.status?.run.state).toBe('success')
+      await expect(retryRun(database, runId)).rejects.toThrow(
+        expect.objectContaining({
+          name: 'RetryError',
+          message: expect.stringMatching(/has nothing to retry/),
+        }),
+      )
+      expect(await snapshot()).toEqual(before)
+    })
+
     it('retry due times are computed by the database clock, not the worker', async () => {
       const p = pipeline('due').task('t', { retries: 1, retryDelay: { initial: 60_000, jitter: 0 } }, () => 1)
       const runId = await triggerPipeline(database, p, undefined)
