@@ -3,6 +3,7 @@ ALTER TABLE "podline"."task_runs" ADD COLUMN "retry_delay" jsonb;--> statement-b
 ALTER TABLE "podline"."task_runs" ADD COLUMN "taken_over" boolean DEFAULT false NOT NULL;--> statement-breakpoint
 ALTER TABLE "podline"."task_runs" ADD COLUMN "claims" integer DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE "podline"."workers" ADD COLUMN "lease_ms" integer;--> statement-breakpoint
+DROP INDEX "podline"."task_runs_claim_idx";--> statement-breakpoint
 CREATE INDEX "task_runs_claim_version_idx" ON "podline"."task_runs" USING btree ("version","priority" DESC NULLS LAST,"available_at","id") WHERE state in ('queued', 'up_for_retry');--> statement-breakpoint
 ALTER TABLE "podline"."runs" ADD CONSTRAINT "runs_state_check" CHECK (state in ('queued', 'running', 'success', 'failed', 'cancelled'));--> statement-breakpoint
 ALTER TABLE "podline"."task_runs" ADD CONSTRAINT "task_runs_state_check" CHECK (state in ('pending', 'queued', 'running', 'success', 'failed', 'up_for_retry', 'skipped', 'upstream_failed', 'cancelled'));

@@ -139,12 +139,9 @@ export const taskRuns = podline.table(
   },
   (t) => [
     uniqueIndex('task_runs_run_task_idx').on(t.runId, t.task),
-    // Matches the claim query's filter and order, so a claim reads only the head of the queue.
-    index('task_runs_claim_idx')
-      .on(t.priority.desc(), t.availableAt, t.id)
-      .where(stateIn(CLAIMABLE_TASK_STATES)),
-    // For a worker whose versions have little work while other versions have much (20,000 queued runs
-    // of a pipeline no live worker loads): the claim reads only its own versions' rows.
+    // The claim's index: per version a worker serves, the claim reads the head of that version's
+    // queue in this order (see claim-task-runs.ts), so work queued for versions it does not serve
+    // (20,000 runs of a pipeline no worker loads) costs it nothing. `nulls last` as in the query.
     index('task_runs_claim_version_idx')
       .on(t.version, t.priority.desc(), t.availableAt, t.id)
       .where(stateIn(CLAIMABLE_TASK_STATES)),
