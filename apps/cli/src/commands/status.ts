@@ -3,6 +3,7 @@ import { between, firstLine, formatDuration, indent, printJson, table } from '..
 import { withOperatorStore } from '../open-store.js'
 import { checkRunId, unknownRun } from '../run-id.js'
 import { storeSettings } from '../settings.js'
+import { unservedMessage } from './trigger.js'
 
 export function registerStatus(program: Command): void {
   program
@@ -25,6 +26,9 @@ export function registerStatus(program: Command): void {
               ? ` in ${formatDuration(between(run.startedAt ?? run.createdAt, run.finishedAt))}`
               : ''),
           `params ${JSON.stringify(run.params)}`,
+          ...(status.served || (run.state !== 'queued' && run.state !== 'running')
+            ? []
+            : [unservedMessage(run.pipeline, run.version)]),
           '',
           table(
             ['TASK', 'STATE', 'ATTEMPT', 'DURATION', 'ERROR'],
