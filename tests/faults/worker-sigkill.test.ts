@@ -57,7 +57,7 @@ async function chaos(
 }
 
 describe('a worker killed with SIGKILL mid-task', () => {
-  it('inline tasks: every run completes, each attempt’s side effects happen once', async () => {
+  it('inline tasks: every run completes, each execution’s side effects happen once, and kills spend no attempt', async () => {
     const db = await freshDatabase('podline_fault_kill')
     const side = sideEffectFolder()
     const client = await connect(db.url)
