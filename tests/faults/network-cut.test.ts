@@ -44,7 +44,7 @@ describe('a network cut to PostgreSQL longer than the lease', () => {
       // The abort and the takeover both happen when the lease runs out, in either order. The takeover
       // continues attempt 1 (a dead worker spends no retry), in another process.
       expect(effects.sort()).toEqual(['1 aborted', '1 done', '1 start', '1 start'])
-      expect(new Set(readSideEffects(side.file).map((s) => s.pid)).size).toBe(2)
+      expect(new Set(readSideEffects(side.file).map((s) => s.execution)).size).toBe(2)
       expect(successes).toHaveLength(1)
       expect(successes[0]?.worker).not.toBe(cutOff.lines.find((l) => l.type === 'ready')?.id)
       expect(cutOff.lines.find((l) => l.type === 'finished')?.state).toBe('lost')

@@ -26,12 +26,12 @@ interface TaskRunRow {
  * Compares what the events table says happened with what the tasks really did (their side-effect
  * lines), for the given runs:
  * - every run and task run succeeded, with exactly one `success` event at the task's final attempt;
- * - no side effect happened twice within one execution (an attempt on one worker process: a takeover
- *   runs the same attempt again elsewhere), and every side effect belongs to an attempt the events
- *   table records (`→ running` at that attempt number);
- * - the successful execution's completion side effect (`done`, by the worker that recorded the
- *   success; for a pod task, the line of the pod its pod_name XCom names) happened exactly once, and
- *   the stored return_value XCom is that attempt's.
+ * - no side effect happened twice within one execution (one call of the task function: a takeover
+ *   runs the same attempt again), and every side effect belongs to an attempt the events table
+ *   records (`→ running` at that attempt number);
+ * - the successful attempt completed (`done`) at least once, each of its executions at most once;
+ *   a pod task's pod (the one its pod_name XCom names) ran exactly once, however many workers
+ *   attached to it; and the stored return_value XCom is that attempt's.
  */
 export async function auditRuns(sql: Sql, runIds: readonly string[], sideFile: string): Promise<AuditReport> {
   const problems: string[] = []
@@ -42,25 +42,19 @@ export async function auditRuns(sql: Sql, runIds: readonly string[], sideFile: s
     left join podline.xcoms x on x.run_id = t.run_id and x.task = t.task and x.key = 'return_value'
     left join podline.xcoms p on p.run_id = t.run_id and p.task = t.task and p.key = 'pod_name'
     where t.run_id = any(${runIds as string[]}::uuid[])`
-  const events = await sql<
-    { run_id: string; task: string; attempt: number; to_state: string; worker: string | null }[]
-  >`
-    select run_id::text, task, attempt, to_state, worker from podline.events
+  const events = await sql<{ run_id: string; task: string; attempt: number; to_state: string }[]>`
+    select run_id::text, task, attempt, to_state from podline.events
     where run_id = any(${runIds as string[]}::uuid[]) and task is not null and to_state in ('running', 'success')`
   const key = (runId: string, task: string, attempt?: number) => `${runId} ${task} ${attempt ?? ''}`
   const started = new Set<string>()
   let executions = 0
   const successes = new Map<string, number[]>()
-  // A worker's default id is <host>-<pid>-<random>: the process that completed the task run.
-  const winnerPid = new Map<string, number>()
   for (const e of events) {
     if (e.to_state === 'running') {
       started.add(key(e.run_id, e.task, e.attempt))
       executions++
     } else {
       successes.set(key(e.run_id, e.task), [...(successes.get(key(e.run_id, e.task)) ?? []), e.attempt])
-      const pid = /-(\d+)-[0-9a-f]{8}$/.exec(e.worker ?? '')?.[1]
-      if (pid) winnerPid.set(key(e.run_id, e.task), Number(pid))
     }
   }
   const runs = new Set(taskRuns.map((t) => t.run_id))
@@ -69,7 +63,7 @@ export async function auditRuns(sql: Sql, runIds: readonly string[], sideFile: s
   const effects = readSideEffects(sideFile).filter((s) => wanted.has(s.runId))
   const seen = new Map<string, number>()
   for (const s of effects) {
-    const line = `${key(s.runId, s.task, s.attempt)} pid ${s.pid} ${s.what}`
+    const line = `${key(s.runId, s.task, s.attempt)} execution ${s.execution} ${s.what}`
     seen.set(line, (seen.get(line) ?? 0) + 1)
     if (!started.has(key(s.runId, s.task, s.attempt)))
       problems.push(`side effect "${line}" of an attempt the events table does not record`)
@@ -77,7 +71,6 @@ export async function auditRuns(sql: Sql, runIds: readonly string[], sideFile: s
   const completed = new Map<string, number>()
   for (const s of effects) {
     if (s.what !== 'done' && !s.what.startsWith('pod:')) continue
-    if (s.what === 'done' && s.pid !== winnerPid.get(key(s.runId, s.task))) continue
     const k = key(s.runId, s.task, s.attempt)
     completed.set(k, (completed.get(k) ?? 0) + 1)
   }
@@ -97,7 +90,7 @@ export async function auditRuns(sql: Sql, runIds: readonly string[], sideFile: s
       ? effects.filter((s) => s.runId === t.run_id && s.task === t.task && s.what === `pod:${t.pod_name}`)
           .length
       : (completed.get(key(t.run_id, t.task, t.attempt)) ?? 0)
-    if (completions !== 1)
+    if (t.pod_name ? completions !== 1 : completions < 1)
       problems.push(`${where}: the successful attempt ${t.attempt} left ${completions} completions`)
   }
   return {
