@@ -41,8 +41,10 @@ describe('a network cut to PostgreSQL longer than the lease', () => {
       const successes = await client.sql`
         select attempt, worker from podline.events where run_id = ${runId}::uuid and task is not null and to_state = 'success'`
       expect(report.problems).toEqual([])
-      // The abort and the takeover both happen when the lease runs out, in either order.
-      expect(effects.sort()).toEqual(['1 aborted', '1 start', '2 done', '2 start'])
+      // The abort and the takeover both happen when the lease runs out, in either order. The takeover
+      // continues attempt 1 (a dead worker spends no retry), in another process.
+      expect(effects.sort()).toEqual(['1 aborted', '1 done', '1 start', '1 start'])
+      expect(new Set(readSideEffects(side.file).map((s) => s.execution)).size).toBe(2)
       expect(successes).toHaveLength(1)
       expect(successes[0]?.worker).not.toBe(cutOff.lines.find((l) => l.type === 'ready')?.id)
       expect(cutOff.lines.find((l) => l.type === 'finished')?.state).toBe('lost')

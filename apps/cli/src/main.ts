@@ -18,6 +18,8 @@ import { reportError } from './report-error.js'
 const program = new Command('podline')
   .description('Typed data pipelines on PostgreSQL and Kubernetes.')
   .version('0.1.0')
+  // Options after a verb are the verb's: `podline trigger etl --version v2` picks a pipeline version.
+  .enablePositionalOptions()
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride()
   .addHelpText(

@@ -37,8 +37,21 @@ describe('before any worker registered a pipeline', () => {
     await w.waitFor(/started on/)
     w.child.kill('SIGTERM')
     expect(await w.exited, w.output()).toBe(0)
-    const t = await podline(['trigger', 'ops-slow', '--json'], { env })
+    // The worker stopped: trigger refuses at once, unless a version is forced.
+    const refused = await podline(['trigger', 'ops-slow'], { env })
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toMatch(
+      /no live worker serves pipeline "ops-slow" \(registered versions, newest first: \S+\).*Start one with: podline worker/,
+    )
+    expect(await runCount()).toBe(0)
+    const [{ version } = { version: '' }] = await sql<{ version: string }[]>`
+      select version from podline.pipelines where name = 'ops-slow'`
+    const t = await podline(['trigger', 'ops-slow', '--version', version, '--json'], { env })
     const { runId } = JSON.parse(t.stdout)
+    const s = await podline(['status', runId], { env })
+    expect(s.stdout).toContain(
+      `no live worker serves ops-slow@${version}: the run stays queued until one does`,
+    )
     const c = await podline(['cancel', runId], { env })
     expect(c.code, c.stderr).toBe(0)
     expect(c.stdout).toContain(`run ${runId} cancelled`)
@@ -52,6 +65,32 @@ describe('with a worker running', () => {
   beforeAll(async () => {
     worker = start(['worker', OPS, '--concurrency', '2'], { env })
     await worker.waitFor(/started on/)
+  })
+
+  it('trigger picks the newest version a live worker serves, not the one registered last (a rollback)', async () => {
+    // A newer version registered by a worker that has since been rolled back.
+    await sql`insert into podline.pipelines (name, version, plan, created_at)
+              select name, 'rolled-back', jsonb_set(plan, '{version}', '"rolled-back"'), now() + interval '1 minute'
+              from podline.pipelines where name = 'ops-ok'`
+    const t = await podline(['trigger', 'ops-ok', '--params', '{"n":1}', '--wait', '--json'], { env })
+    expect(t.code, t.stderr).toBe(0)
+    const { runId } = JSON.parse(t.stdout)
+    const [run] = await sql<{ version: string }[]>`select version from podline.runs where id = ${runId}::uuid`
+    expect(run?.version).not.toBe('rolled-back')
+  })
+
+  it('trigger --wait of a version no live worker serves says so after a few seconds', async () => {
+    const waiting = start(
+      ['trigger', 'ops-ok', '--version', 'rolled-back', '--params', '{"n":1}', '--wait'],
+      { env },
+    )
+    try {
+      await waiting.waitFor(/no live worker serves ops-ok@rolled-back: the run stays queued until one does/)
+    } finally {
+      waiting.child.kill('SIGKILL')
+    }
+    const [run] = await sql<{ id: string }[]>`select id::text from podline.runs where version = 'rolled-back'`
+    expect((await podline(['cancel', run?.id ?? ''], { env })).code).toBe(0)
   })
 
   it('trigger --wait, runs, status, logs, xcom', async () => {

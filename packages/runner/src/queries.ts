@@ -1,5 +1,6 @@
 import type { PipelinePlan } from '@podline/sdk'
 import { and, asc, desc, eq } from 'drizzle-orm'
+import { isVersionServed, servedVersions } from './queue/workers.js'
 import type { Database } from './store/database.js'
 import { events, pipelines, type RunState, runs, taskLogs, taskRuns, xcoms } from './store/schema.js'
 
@@ -13,6 +14,38 @@ export async function latestPlan(database: Database, name: string): Promise<Pipe
     .orderBy(desc(pipelines.createdAt))
     .limit(1)
   return row?.plan as PipelinePlan | undefined
+}
+
+export type PlanToTrigger =
+  | { plan: PipelinePlan }
+  | {
+      /** No such pipeline; no live worker serves any of its versions; or the forced version is unknown. */
+      problem: 'unknown-pipeline' | 'no-live-worker' | 'unknown-version'
+      /** Its registered versions, newest first. */
+      registered: string[]
+    }
+
+/**
+ * The plan `trigger` queues a run of: the newest version that a live worker serves (so after a
+ * rollback runs go to the version still served, not the one registered last), or `version` when
+ * the caller forces one.
+ */
+export async function planToTrigger(
+  database: Database,
+  name: string,
+  version?: string,
+): Promise<PlanToTrigger> {
+  const rows = await database.db
+    .select({ version: pipelines.version, plan: pipelines.plan })
+    .from(pipelines)
+    .where(eq(pipelines.name, name))
+    .orderBy(desc(pipelines.createdAt))
+  const registered = rows.map((r) => r.version)
+  if (rows.length === 0) return { problem: 'unknown-pipeline', registered }
+  const wanted = version ?? (await servedVersions(database, name))[0]
+  const row = rows.find((r) => r.version === wanted)
+  if (row) return { plan: row.plan as PipelinePlan }
+  return { problem: version === undefined ? 'no-live-worker' : 'unknown-version', registered }
 }
 
 export async function pipelineNames(database: Database): Promise<string[]> {
@@ -58,7 +91,9 @@ export async function runStatus(database: Database, runId: string) {
     .from(taskRuns)
     .where(eq(taskRuns.runId, runId))
     .orderBy(asc(taskRuns.id))
-  return { run, tasks }
+  /** Whether a live worker serves the run's version: a queued run whose version nobody serves waits forever. */
+  const served = await isVersionServed(database, run.version)
+  return { run, tasks, served }
 }
 export type RunStatus = NonNullable<Awaited<ReturnType<typeof runStatus>>>
 

@@ -75,6 +75,13 @@ export async function runLocal<P extends AnyPipeline>(
     const unmark = markLocalRun(database, runId)
     store.onClose(async () => unmark())
     options.onRun?.(runId)
+    // A claim that fails with an error of the statement itself (not of the connection) fails the
+    // same way at every retry: runLocal stops with it instead of waiting forever.
+    let claimFailed: (error: unknown) => void = () => {}
+    const unclaimable = new Promise<never>((_, reject) => {
+      claimFailed = reject
+    })
+    unclaimable.catch(() => {})
     const hasPods = p.tasks.some((t) => t.kind === 'pod')
     const worker = new Worker({
       database,
@@ -87,13 +94,23 @@ export async function runLocal<P extends AnyPipeline>(
       ...(options.onAttempt ? { onAttempt: options.onAttempt } : {}),
       ...(hasPods ? { pods: await createPodRuntime(options) } : {}),
       pollMs: 1000,
+      onClaimError: (error) => {
+        if (!isStatementError(error)) return
+        // drizzle's message quotes the whole statement; the driver's (its cause) names the problem.
+        const reason = error instanceof Error && error.cause instanceof Error ? error.cause : error
+        claimFailed(
+          new Error(`run ${runId}: claiming its tasks failed: ${(reason as Error).message}`, {
+            cause: error,
+          }),
+        )
+      },
     })
     const cancel = () => void cancelRun(database, runId).catch(() => {})
     if (options.signal?.aborted) cancel()
     options.signal?.addEventListener('abort', cancel, { once: true })
     await worker.start()
     try {
-      await waitForRun(database, runId, { pollMs: 500 })
+      await Promise.race([waitForRun(database, runId, { pollMs: 500 }), unclaimable])
     } finally {
       options.signal?.removeEventListener('abort', cancel)
       await worker.stop({ drainMs: 5000 })
@@ -137,4 +154,15 @@ function taskThatFailedTheRun(p: AnyPipeline, status: RunStatus) {
     ? [...blamed].map((name) => byName.get(name)).filter((t) => t !== undefined)
     : status.tasks.filter((t) => t.state === 'failed')
   return candidates.sort((a, b) => time(a) - time(b))[0]
+}
+
+/**
+ * An error PostgreSQL raised for the statement (SQLSTATE class 22 data, 23 constraint, 42 syntax or
+ * schema, 0A unsupported): retrying cannot help. Connection and server-restart errors are not these.
+ */
+function isStatementError(error: unknown): boolean {
+  // drizzle wraps the driver's error: the SQLSTATE is on it or on its cause.
+  const e = error as { code?: unknown; cause?: { code?: unknown } } | null
+  const code = e?.code ?? e?.cause?.code
+  return typeof code === 'string' && /^(22|23|42|0A)/.test(code)
 }

@@ -6,6 +6,8 @@ export interface AuditReport {
   taskRuns: number
   /** Attempts the events table records as started. */
   attempts: number
+  /** Claims the events table records (`→ running`): attempts plus takeovers. */
+  executions: number
   sideEffects: number
   problems: string[]
 }
@@ -24,10 +26,12 @@ interface TaskRunRow {
  * Compares what the events table says happened with what the tasks really did (their side-effect
  * lines), for the given runs:
  * - every run and task run succeeded, with exactly one `success` event at the task's final attempt;
- * - no side effect happened twice within one attempt, and every side effect belongs to an attempt the
- *   events table records (`→ running` at that attempt number);
- * - the successful attempt's completion side effect (`done`; for a pod task, the line of the pod its
- *   pod_name XCom names) happened exactly once, and the stored return_value XCom is that attempt's.
+ * - no side effect happened twice within one execution (one call of the task function: a takeover
+ *   runs the same attempt again), and every side effect belongs to an attempt the events table
+ *   records (`→ running` at that attempt number);
+ * - the successful attempt completed (`done`) at least once, each of its executions at most once;
+ *   a pod task's pod (the one its pod_name XCom names) ran exactly once, however many workers
+ *   attached to it; and the stored return_value XCom is that attempt's.
  */
 export async function auditRuns(sql: Sql, runIds: readonly string[], sideFile: string): Promise<AuditReport> {
   const problems: string[] = []
@@ -43,10 +47,15 @@ export async function auditRuns(sql: Sql, runIds: readonly string[], sideFile: s
     where run_id = any(${runIds as string[]}::uuid[]) and task is not null and to_state in ('running', 'success')`
   const key = (runId: string, task: string, attempt?: number) => `${runId} ${task} ${attempt ?? ''}`
   const started = new Set<string>()
+  let executions = 0
   const successes = new Map<string, number[]>()
   for (const e of events) {
-    if (e.to_state === 'running') started.add(key(e.run_id, e.task, e.attempt))
-    else successes.set(key(e.run_id, e.task), [...(successes.get(key(e.run_id, e.task)) ?? []), e.attempt])
+    if (e.to_state === 'running') {
+      started.add(key(e.run_id, e.task, e.attempt))
+      executions++
+    } else {
+      successes.set(key(e.run_id, e.task), [...(successes.get(key(e.run_id, e.task)) ?? []), e.attempt])
+    }
   }
   const runs = new Set(taskRuns.map((t) => t.run_id))
   for (const id of runIds) if (!runs.has(id)) problems.push(`run ${id}: no task runs found`)
@@ -54,7 +63,7 @@ export async function auditRuns(sql: Sql, runIds: readonly string[], sideFile: s
   const effects = readSideEffects(sideFile).filter((s) => wanted.has(s.runId))
   const seen = new Map<string, number>()
   for (const s of effects) {
-    const line = `${key(s.runId, s.task, s.attempt)} ${s.what}`
+    const line = `${key(s.runId, s.task, s.attempt)} execution ${s.execution} ${s.what}`
     seen.set(line, (seen.get(line) ?? 0) + 1)
     if (!started.has(key(s.runId, s.task, s.attempt)))
       problems.push(`side effect "${line}" of an attempt the events table does not record`)
@@ -81,13 +90,14 @@ export async function auditRuns(sql: Sql, runIds: readonly string[], sideFile: s
       ? effects.filter((s) => s.runId === t.run_id && s.task === t.task && s.what === `pod:${t.pod_name}`)
           .length
       : (completed.get(key(t.run_id, t.task, t.attempt)) ?? 0)
-    if (completions !== 1)
+    if (t.pod_name ? completions !== 1 : completions < 1)
       problems.push(`${where}: the successful attempt ${t.attempt} left ${completions} completions`)
   }
   return {
     runs: new Set(taskRuns.map((t) => t.run_id)).size,
     taskRuns: taskRuns.length,
     attempts: started.size,
+    executions,
     sideEffects: effects.length,
     problems: [...new Set(problems)].slice(0, 30),
   }

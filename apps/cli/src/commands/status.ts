@@ -4,6 +4,7 @@ import { withOperatorStore } from '../open-store.js'
 import { resolveRunId, unknownRun } from '../run-id.js'
 import { storeSettings } from '../settings.js'
 import { terminalText } from '../terminal-text.js'
+import { unservedMessage } from './trigger.js'
 
 export function registerStatus(program: Command): void {
   program
@@ -28,6 +29,9 @@ export function registerStatus(program: Command): void {
               ? ` in ${elapsed(formatDuration, run.startedAt ?? run.createdAt, run.finishedAt)}`
               : ''),
           `params ${safe(JSON.stringify(run.params))}`,
+          ...(status.served || (run.state !== 'queued' && run.state !== 'running')
+            ? []
+            : [unservedMessage(run.pipeline, run.version)]),
           '',
           table(
             ['TASK', 'STATE', 'ATTEMPT', 'DURATION', 'ERROR'],

@@ -1,3 +1,4 @@
+import type { Database } from '@podline/runner'
 import type { Command } from 'commander'
 import { printJson } from '../format.js'
 import { withOperatorStore } from '../open-store.js'
@@ -7,6 +8,7 @@ import { UsageError } from '../usage-error.js'
 
 interface TriggerFlags {
   params?: string
+  version?: string
   wait?: boolean
   json?: boolean
 }
@@ -17,6 +19,10 @@ export function registerTrigger(program: Command): void {
     .description('queue a run of a pipeline that a worker has registered')
     .argument('<pipeline>', 'the pipeline name')
     .option('--params <json>', 'the run parameters as a JSON object')
+    .option(
+      '--version <version>',
+      'queue this version of the pipeline even if no live worker serves it (default: the newest version a live worker serves)',
+    )
     .option('--wait', 'block until the run ends; exit 0 only if it succeeded')
     .option('--json', 'print { "runId": …, "state": … }')
     .action(async (name: string, flags: TriggerFlags) => {
@@ -27,18 +33,28 @@ export function registerTrigger(program: Command): void {
 async function trigger(name: string, flags: TriggerFlags): Promise<number> {
   const params = parseParams(flags.params)
   return withOperatorStore(storeSettings(), async ({ database }) => {
-    const { latestPlan, pipelineNames, triggerPlan, waitForRun, InvalidParamsError } = await import(
+    const { planToTrigger, pipelineNames, triggerPlan, waitForRun, InvalidParamsError } = await import(
       '@podline/runner'
     )
-    const plan = await latestPlan(database, name)
-    if (!plan) {
-      const known = await pipelineNames(database)
+    const chosen = await planToTrigger(database, name, flags.version)
+    if ('problem' in chosen) {
+      if (chosen.problem === 'unknown-pipeline') {
+        const known = await pipelineNames(database)
+        throw new UsageError(
+          `no pipeline named "${name}" is registered in ${database.location}. ${
+            known.length ? `Known pipelines: ${known.join(', ')}.` : 'No pipeline is registered yet.'
+          } A pipeline is registered when a worker that loads it starts (\`podline worker file.ts\`).`,
+        )
+      }
+      const versions = `registered versions, newest first: ${chosen.registered.join(', ')}`
       throw new UsageError(
-        `no pipeline named "${name}" is registered in ${database.location}. ${
-          known.length ? `Known pipelines: ${known.join(', ')}.` : 'No pipeline is registered yet.'
-        } A pipeline is registered when a worker that loads it starts (\`podline worker file.ts\`).`,
+        chosen.problem === 'unknown-version'
+          ? `pipeline "${name}" has no version ${flags.version} (${versions}).`
+          : `no live worker serves pipeline "${name}" (${versions}), so a run would wait forever. ` +
+              `Start one with: podline worker <the file that defines ${name}>, or queue a version anyway with --version <version>.`,
       )
     }
+    const { plan } = chosen
     // The stored plan carries the params' JSON Schema when the schema library can produce one;
     // triggerPlan checks it and creates nothing when it fails. Workers apply the real schema again.
     const runId = await triggerPlan(database, plan, params).catch((error: unknown) => {
@@ -52,7 +68,8 @@ async function trigger(name: string, flags: TriggerFlags): Promise<number> {
       return 0
     }
     if (!flags.json) process.stdout.write(`run ${runId} of ${name} queued; waiting for it to end\n`)
-    const state = await waitForRun(database, runId)
+    const unserved = warnIfUnserved(database, runId, plan.name, plan.version)
+    const state = await waitForRun(database, runId).finally(() => clearTimeout(unserved))
     if (flags.json) printJson({ runId, state })
     else
       process.stdout.write(
@@ -60,4 +77,29 @@ async function trigger(name: string, flags: TriggerFlags): Promise<number> {
       )
     return state === 'success' ? 0 : 1
   })
+}
+
+/** How long `trigger --wait` lets a run sit queued before it checks that someone serves it. */
+const UNSERVED_WARNING_MS = 3000
+
+/** After a few seconds, says on stderr when the run is still queued and no live worker serves its version. */
+function warnIfUnserved(
+  database: Database,
+  runId: string,
+  pipeline: string,
+  version: string,
+): NodeJS.Timeout {
+  return setTimeout(async () => {
+    const { runStatus } = await import('@podline/runner')
+    const status = await runStatus(database, runId).catch(() => undefined)
+    if (status?.run.state === 'queued' && !status.served)
+      process.stderr.write(`${unservedMessage(pipeline, version)}\n`)
+  }, UNSERVED_WARNING_MS).unref()
+}
+
+export function unservedMessage(pipeline: string, version: string): string {
+  return (
+    `no live worker serves ${pipeline}@${version}: the run stays queued until one does. ` +
+    `Start one with: podline worker <the file that defines ${pipeline}>`
+  )
 }

@@ -262,25 +262,26 @@ for (const driver of ['postgres', 'pglite'] as const) {
         leaseMs: 60_000,
         runId,
       })
-      expect(b?.attempt).toBe(2)
-      const refA = { id: a!.id, runId, task: 't', attempt: 1, workerId: 'A' }
+      // A takeover continues the same attempt; the claim number is what fences the stale worker.
+      expect(b).toMatchObject({ attempt: 1, resumed: true, claim: 2 })
+      const refA = { id: a!.id, runId, task: 't', attempt: 1, claim: a!.claim, workerId: 'A' }
       await expect(
         finishAttempt(database, refA, { state: 'success', output: 'stale', size: 7 }),
       ).rejects.toThrow(LeaseLostError)
       await finishAttempt(
         database,
-        { ...refA, attempt: 2, workerId: 'B' },
+        { ...refA, claim: b!.claim, workerId: 'B' },
         { state: 'success', output: 'fresh', size: 7 },
       )
       expect(await taskXcoms(database, runId, 't')).toEqual([
-        { key: 'return_value', value: 'fresh', size: 7, attempt: 2 },
+        { key: 'return_value', value: 'fresh', size: 7, attempt: 1 },
       ])
       const ev = await events(runId, 't')
       expect(ev.map((e) => e.to)).toEqual(['queued', 'running', 'queued', 'running', 'success'])
       expect(ev[2]?.message).toMatch(/the worker A stopped renewing its lease/)
     })
 
-    it('runs a task again once when its worker dies (lease expiry), and only the versions it has loaded', async () => {
+    it('takes a task over once when its worker dies (lease expiry), in the same attempt, and only the versions it has loaded', async () => {
       const v1 = pipeline('versioned').task('t', (_i, ctx) => ctx.attempt)
       const v2 = pipeline('versioned', { version: '2' }).task('t', () => -1)
       await registerPlans(database, [v1.plan(), v2.plan()])
@@ -302,8 +303,9 @@ for (const driver of ['postgres', 'pglite'] as const) {
           const s = await runStatus(database, run1)
           return s?.run.state === 'success' && s
         })
-        expect(status.tasks[0]).toMatchObject({ state: 'success', attempt: 2 })
-        expect(await taskXcoms(database, run1, 't')).toMatchObject([{ value: 2 }])
+        // A worker's death spends no retry: the task finishes in its first attempt.
+        expect(status.tasks[0]).toMatchObject({ state: 'success', attempt: 1, maxAttempts: 1 })
+        expect(await taskXcoms(database, run1, 't')).toMatchObject([{ value: 1 }])
         // The v2 run is untouched: this worker does not have that code.
         expect((await runStatus(database, run2))?.tasks[0]?.state).toBe('queued')
       } finally {

@@ -45,10 +45,10 @@ describe('sibling tasks completing together', () => {
     const version = fan.plan().version
     const claim = () =>
       claimTaskRuns(database, { workerId: 'w', versions: [version], limit: 20, leaseMs: 60_000 })
-    const finish = (c: { id: number; task: string; attempt: number }) =>
+    const finish = (c: { id: string; task: string; attempt: number; claim: number }) =>
       finishAttempt(
         database,
-        { id: c.id, runId, task: c.task, attempt: c.attempt, workerId: 'w' },
+        { id: c.id, runId, task: c.task, attempt: c.attempt, claim: c.claim, workerId: 'w' },
         {
           state: 'success',
           output: 1,

@@ -45,7 +45,7 @@ describe('nextTaskState', () => {
     expect(nextTaskState('running', { type: 'fail', retryable: false })).toBe('failed')
     expect(nextTaskState('running', { type: 'lease_expired', exhausted: false })).toBe('queued')
     expect(nextTaskState('pending', { type: 'promote', to: 'upstream_failed' })).toBe('upstream_failed')
-    expect(nextTaskState('failed', { type: 'retry' })).toBe('pending')
+    expect(nextTaskState('failed', { type: 'retry', upstreamsReady: false })).toBe('pending')
   })
   it('refuses the rest', () => {
     expect(() => nextTaskState('success', { type: 'succeed' })).toThrow(IllegalTransitionError)

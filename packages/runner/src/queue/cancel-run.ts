@@ -1,36 +1,54 @@
 import { sql } from 'drizzle-orm'
+import { OPEN_RUN_STATES, OPEN_TASK_STATES } from '../engine/states.js'
 import type { Database } from '../store/database.js'
-import { CANCEL_CHANNEL } from './sql-values.js'
+import { CANCEL_CHANNEL, state, states } from './sql-values.js'
 
 /**
  * Cancels a run: every task that has not ended becomes cancelled and the run ends cancelled, in one
  * transaction. Workers holding its tasks hear it on LISTEN (and at their next heartbeat at the
  * latest), abort the tasks' signals and delete their pods. Returns false when the run had already ended.
+ *
+ * Lock order, as everywhere: the run row, then its task runs. The tasks are cancelled by a second
+ * statement, so they are read after the run is held: a completion that committed meanwhile is seen
+ * as such (the task stays succeeded) instead of being relabelled from a snapshot taken before it.
  */
 export async function cancelRun(database: Database, runId: string): Promise<boolean> {
   return database.db.transaction(async (tx) => {
-    const [row] = await database.rows<{ cancelled: boolean }>(
+    const [run] = await database.rows<{ id: string }>(
       sql`
-        with run as (
-          update podline.runs set state = 'cancelled', finished_at = now(), error = 'cancelled'
-          where id = ${runId}::uuid and state in ('queued', 'running')
-          returning id
-        ), tasks as (
-          update podline.task_runs t set state = 'cancelled', finished_at = now(), lease_owner = null,
-                 lease_expires_at = null, error = 'the run was cancelled'
-          from podline.task_runs old
-          where t.id = old.id and t.run_id in (select id from run)
-            and old.state in ('pending', 'queued', 'running', 'up_for_retry')
-          returning t.run_id, t.task, t.attempt, old.state as from_state
+        with old as (
+          select id, state from podline.runs
+          where id = ${runId}::uuid and state in ${states(...OPEN_RUN_STATES)}
+          for no key update
+        ), run as (
+          update podline.runs r set state = ${state('cancelled')}, finished_at = now(), error = 'cancelled'
+          from old where r.id = old.id
+          returning r.id, old.state as from_state
         ), logged as (
-          insert into podline.events (run_id, task, attempt, from_state, to_state, message)
-          select run_id, task, attempt, from_state, 'cancelled', 'the run was cancelled' from tasks
-          union all select id, null, null, 'running', 'cancelled', 'cancelled by request' from run
+          insert into podline.events (run_id, from_state, to_state, message)
+          select id, from_state, ${state('cancelled')}, 'cancelled by request' from run
         )
-        select exists(select 1 from run) as cancelled`,
+        select id from run`,
       tx,
     )
-    if (row?.cancelled) await tx.execute(sql`select pg_notify(${CANCEL_CHANNEL}, ${runId})`)
-    return row?.cancelled ?? false
+    if (!run) return false
+    await database.rows(
+      sql`
+        with old as (
+          select id, state from podline.task_runs
+          where run_id = ${runId}::uuid and state in ${states(...OPEN_TASK_STATES)}
+          for update
+        ), tasks as (
+          update podline.task_runs t set state = ${state('cancelled')}, finished_at = now(), lease_owner = null,
+                 lease_expires_at = null, timeout_at = null, taken_over = false, error = 'the run was cancelled'
+          from old where t.id = old.id
+          returning t.run_id, t.task, t.attempt, old.state as from_state
+        )
+        insert into podline.events (run_id, task, attempt, from_state, to_state, message)
+        select run_id, task, attempt, from_state, ${state('cancelled')}, 'the run was cancelled' from tasks`,
+      tx,
+    )
+    await tx.execute(sql`select pg_notify(${CANCEL_CHANNEL}, ${runId})`)
+    return true
   })
 }

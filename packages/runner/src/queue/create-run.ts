@@ -28,6 +28,8 @@ export async function createRun(database: Database, plan: PipelinePlan, params: 
         triggerRule: t.options.triggerRule,
         state: t.needs.length === 0 ? ('queued' as const) : ('pending' as const),
         maxAttempts: t.options.retries + 1,
+        retries: t.options.retries,
+        retryDelay: t.options.retryDelay,
         priority: t.options.priority,
         timeoutMs: t.options.timeoutMs,
       })),

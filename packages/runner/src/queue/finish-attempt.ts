@@ -1,13 +1,21 @@
 import type { JsonValue } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
+import type { TaskState } from '../engine/states.js'
 import type { Database } from '../store/database.js'
-import type { TaskState } from '../store/schema.js'
+import type { TaskRunId } from './claim-task-runs.js'
 import { promoteDownstream } from './promote-downstream.js'
+import { QUEUE_CHANNEL, state } from './sql-values.js'
 
 /** How an attempt ended, as the worker reports it. */
 export type AttemptOutcome =
   | { state: 'success'; output: JsonValue | undefined; size: number }
-  | { state: 'failed' | 'up_for_retry'; error: string; stack?: string; retryAt?: Date }
+  | {
+      state: 'failed' | 'up_for_retry'
+      error: string
+      stack?: string
+      /** For up_for_retry: the backoff. The due time is the database's now() plus it, not a worker's clock. */
+      retryDelayMs?: number
+    }
   | { state: 'skipped'; reason: string }
 
 export class LeaseLostError extends Error {
@@ -15,10 +23,12 @@ export class LeaseLostError extends Error {
 }
 
 export interface AttemptRef {
-  id: number
+  id: TaskRunId
   runId: string
   task: string
   attempt: number
+  /** The claim that began this execution (ClaimedTaskRun.claim): the fence. */
+  claim: number
   workerId: string
   /** No task needs this one: completion then skips the downstream query. */
   isLeaf?: boolean
@@ -26,10 +36,13 @@ export interface AttemptRef {
 
 /*
  * Completion in one transaction. The first statement is fenced: it matches only while this worker
- * still holds the lease of this attempt, so a worker presumed dead cannot overwrite a newer attempt.
+ * still holds the lease of this claim (not merely this attempt: a takeover runs the same attempt), so a worker presumed dead cannot overwrite a newer attempt.
  * The same statement stores the return_value XCom and the event and locks the run row (see
  * promoteDownstream for why), so a leaf task completes in two statements and a chain step in three:
  * round trips are what a completion costs on a fast server.
+ *
+ * Lock order: the run row first, then the task run (as cancel, retry and reconcile do). The run is
+ * locked in a CTE that the UPDATE's WHERE depends on, so it is taken before the task run's row.
  */
 export async function finishAttempt(
   database: Database,
@@ -41,33 +54,34 @@ export async function finishAttempt(
   const stack =
     outcome.state === 'failed' || outcome.state === 'up_for_retry' ? (outcome.stack ?? null) : null
   const message = outcome.state === 'skipped' ? outcome.reason : error
-  const retryAt = outcome.state === 'up_for_retry' ? (outcome.retryAt ?? new Date()) : null
+  const retryDelayMs = outcome.state === 'up_for_retry' ? (outcome.retryDelayMs ?? 0) : null
   const output =
     outcome.state === 'success' && outcome.output !== undefined ? JSON.stringify(outcome.output) : null
   const size = outcome.state === 'success' ? outcome.size : 0
   await database.db.transaction(async (tx) => {
     const [row] = await database.rows<{ ok: boolean }>(
       sql`
-        with done as (
+        with locked as (
+          select id from podline.runs where id = ${ref.runId}::uuid for no key update
+        ), done as (
           update podline.task_runs
           set state = ${next}, finished_at = now(), lease_owner = null, lease_expires_at = null, timeout_at = null,
               error = ${error}, error_stack = ${stack},
-              available_at = coalesce(${retryAt?.toISOString() ?? null}::timestamptz, available_at)
-          where id = ${ref.id} and lease_owner = ${ref.workerId} and attempt = ${ref.attempt} and state = 'running'
-          returning run_id, task, attempt
+              available_at = coalesce(now() + ${retryDelayMs}::float8 * interval '1 millisecond', available_at)
+          where id = ${ref.id}::bigint and lease_owner = ${ref.workerId} and claims = ${ref.claim}
+            and state = ${state('running')} and exists (select 1 from locked)
+          returning run_id, task, attempt, version
         ), stored as (
           insert into podline.xcoms (run_id, task, key, value, size, attempt)
           select run_id, task, 'return_value', ${output}::jsonb, ${size}, attempt from done where ${output}::jsonb is not null
           on conflict (run_id, task, key) do update set value = excluded.value, size = excluded.size, attempt = excluded.attempt, created_at = now()
         ), logged as (
           insert into podline.events (run_id, task, attempt, from_state, to_state, worker, message)
-          select run_id, task, attempt, 'running', ${next}, ${ref.workerId}, ${message} from done
-        ), locked as (
-          select id from podline.runs where id = ${ref.runId}::uuid and exists(select 1 from done) for no key update
+          select run_id, task, attempt, ${state('running')}, ${next}, ${ref.workerId}, ${message} from done
         ), woken as (
-          select pg_notify('podline_queue', '') from done where ${next} = 'up_for_retry'
+          select pg_notify(${QUEUE_CHANNEL}, version) from done where ${next} = ${state('up_for_retry')}
         )
-        select exists(select 1 from done) as ok, (select count(*) from locked) + (select count(*) from woken) as n`,
+        select exists(select 1 from done) as ok, (select count(*) from woken) as n`,
       tx,
     )
     if (!row?.ok) {
@@ -95,7 +109,8 @@ export async function putXcom(
   const [row] = await database.rows<{ ok: boolean }>(sql`
     with live as (
       select run_id, task, attempt from podline.task_runs
-      where id = ${ref.id} and lease_owner = ${ref.workerId} and attempt = ${ref.attempt} and state = 'running'
+      where id = ${ref.id}::bigint and lease_owner = ${ref.workerId} and claims = ${ref.claim}
+        and state = ${state('running')}
     ), stored as (
       insert into podline.xcoms (run_id, task, key, value, size, attempt)
       select run_id, task, ${key}, ${json}::jsonb, ${Buffer.byteLength(json)}, attempt from live

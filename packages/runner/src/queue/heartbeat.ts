@@ -1,33 +1,33 @@
 import { sql } from 'drizzle-orm'
 import type { Database } from '../store/database.js'
-import { bigintArray } from './sql-values.js'
+import type { TaskRunId } from './claim-task-runs.js'
+import { bigintArray, state } from './sql-values.js'
+import { type WorkerRecord, workerUpsert } from './workers.js'
 
 /**
  * Extends the leases of the task runs this worker holds, in one statement, and returns the ids it
  * still holds: any id missing was taken away (lease expired and requeued, or run cancelled), and the
- * worker must stop that work since it can no longer complete it.
+ * worker must stop that work since it can no longer complete it. It also marks the worker alive in
+ * the workers table, which `trigger` reads to know which versions a live worker serves.
  */
 export async function heartbeat(
   database: Database,
-  workerId: string,
-  ids: readonly number[],
-  leaseMs: number,
-): Promise<Set<number>> {
-  const rows = await database.rows<{ id: number }>(sql`
+  worker: WorkerRecord,
+  ids: readonly TaskRunId[],
+): Promise<Set<TaskRunId>> {
+  const rows = await database.rows<{ id: TaskRunId }>(sql`
     with held as (
-      update podline.task_runs set lease_expires_at = now() + ${leaseMs} * interval '1 millisecond'
-      where id = any(${bigintArray(ids)}) and lease_owner = ${workerId} and state = 'running'
+      update podline.task_runs set lease_expires_at = now() + ${worker.leaseMs} * interval '1 millisecond'
+      where id = any(${bigintArray(ids)}) and lease_owner = ${worker.id} and state = ${state('running')}
       returning id
-    ), beat as (
-      update podline.workers set heartbeat_at = now() where id = ${workerId}
-    )
-    select id::int as id from held`)
+    ), beat as (${workerUpsert(worker)})
+    select id::text as id from held`)
   return new Set(rows.map((r) => r.id))
 }
 
 /**
- * Whether a pod's task run still runs at the attempt the pod was made for (pods name the attempt
- * without the takeovers from dead workers, see Worker); the orphan sweep deletes pods for which not.
+ * Whether a pod's task run still runs at the attempt the pod was made for, or waits to be taken over
+ * at that attempt (the next claim attaches to the pod); the orphan sweep deletes pods for which not.
  */
 export async function isTaskRunRunning(
   database: Database,
@@ -35,8 +35,7 @@ export async function isTaskRunRunning(
 ): Promise<boolean> {
   const [row] = await database.rows<{ live: boolean }>(sql`
     select exists(select 1 from podline.task_runs where run_id = ${ref.runId}::uuid and task = ${ref.task}
-                  and ((state = 'running' and attempt - lease_expiries = ${ref.attempt})
-                    -- requeued after its worker died: the next claim will attach to this pod
-                    or (state = 'queued' and attempt + 1 - lease_expiries = ${ref.attempt}))) as live`)
+                  and attempt = ${ref.attempt}
+                  and (state = ${state('running')} or (state = ${state('queued')} and taken_over))) as live`)
   return row?.live ?? false
 }

@@ -1,14 +1,19 @@
 import type { TriggerRule } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
+import {
+  FAILED_TASK_STATES,
+  OPEN_RUN_STATES,
+  OPEN_TASK_STATES,
+  TERMINAL_TASK_STATES,
+} from '../engine/states.js'
 import { nextTaskState } from '../engine/task-state-machine.js'
 import { decidePromotion, type Promotion, type UpstreamCounts } from '../engine/trigger-rules.js'
 import type { Database, Executor } from '../store/database.js'
-import { QUEUE_CHANNEL, textArray } from './sql-values.js'
-
-const TERMINAL = sql`('success', 'failed', 'skipped', 'upstream_failed', 'cancelled')`
+import type { TaskRunId } from './claim-task-runs.js'
+import { QUEUE_CHANNEL, RUN_FINISHED_CHANNEL, state, states, textArray } from './sql-values.js'
 
 interface PendingRow extends UpstreamCounts {
-  id: number
+  id: TaskRunId
   task: string
   triggerRule: TriggerRule
 }
@@ -43,15 +48,15 @@ export async function promoteDownstream(
   while (finished.length > 0) {
     const pending = await database.rows<PendingRow>(
       sql`
-        select d.id::int as id, d.task, d.trigger_rule as "triggerRule",
+        select d.id::text as id, d.task, d.trigger_rule as "triggerRule",
                count(*)::int as total,
-               (count(*) filter (where u.state = 'success'))::int as success,
-               (count(*) filter (where u.state in ('failed', 'upstream_failed')))::int as failed,
-               (count(*) filter (where u.state = 'skipped'))::int as skipped,
-               (count(*) filter (where u.state in ${TERMINAL}))::int as done
+               (count(*) filter (where u.state = ${state('success')}))::int as success,
+               (count(*) filter (where u.state in ${states(...FAILED_TASK_STATES)}))::int as failed,
+               (count(*) filter (where u.state = ${state('skipped')}))::int as skipped,
+               (count(*) filter (where u.state in ${states(...TERMINAL_TASK_STATES)}))::int as done
         from podline.task_runs d
         join podline.task_runs u on u.run_id = d.run_id and u.task = any(d.needs)
-        where d.run_id = ${runId}::uuid and d.state = 'pending' and d.needs && ${textArray(finished)}
+        where d.run_id = ${runId}::uuid and d.state = ${state('pending')} and d.needs && ${textArray(finished)}
         group by d.id, d.task, d.trigger_rule`,
       tx,
     )
@@ -61,26 +66,26 @@ export async function promoteDownstream(
       (d): d is { row: PendingRow; promotion: Exclude<Promotion, 'wait'> } => d.promotion !== 'wait',
     )
     if (decided.length === 0) break
-    const states = decided.map((d) => nextTaskState('pending', { type: 'promote', to: d.promotion }))
-    const queuedNow = states.filter((s) => s === 'queued').length
+    const nextStates = decided.map((d) => nextTaskState('pending', { type: 'promote', to: d.promotion }))
+    const queuedNow = nextStates.filter((s) => s === 'queued').length
     await tx.execute(sql`
       with v as (
-        select * from jsonb_to_recordset(${JSON.stringify(decided.map((d, i) => ({ id: d.row.id, state: states[i] })))}::jsonb)
+        select * from jsonb_to_recordset(${JSON.stringify(decided.map((d, i) => ({ id: d.row.id, state: nextStates[i] })))}::jsonb)
           as v(id bigint, state text)
       ), moved as (
         update podline.task_runs t
         set state = v.state, available_at = now(),
-            finished_at = case when v.state = 'queued' then null else now() end,
-            error = case when v.state = 'upstream_failed' then 'an upstream task failed' else null end
-        from v where t.id = v.id and t.state = 'pending'
-        returning t.run_id, t.task, t.state
+            finished_at = case when v.state = ${state('queued')} then null else now() end,
+            error = case when v.state = ${state('upstream_failed')} then 'an upstream task failed' else null end
+        from v where t.id = v.id and t.state = ${state('pending')}
+        returning t.run_id, t.task, t.state, t.attempt, t.version
       ), logged as (
         insert into podline.events (run_id, task, attempt, from_state, to_state, worker, message)
-        select run_id, task, 0, 'pending', state, ${workerId}, 'trigger rule decided' from moved
+        select run_id, task, attempt, ${state('pending')}, state, ${workerId}, 'trigger rule decided' from moved
       )
-      select pg_notify(${QUEUE_CHANNEL}, '') where ${queuedNow} > 0`)
+      select pg_notify(${QUEUE_CHANNEL}, version) from moved where state = ${state('queued')} limit 1`)
     queued += queuedNow
-    finished = decided.filter((_, i) => states[i] !== 'queued').map((d) => d.row.task)
+    finished = decided.filter((_, i) => nextStates[i] !== 'queued').map((d) => d.row.task)
   }
   const runFinished =
     queued > 0 || unfinished ? false : await finalizeRunIfDone(database, tx, runId, workerId)
@@ -98,23 +103,23 @@ export async function finalizeRunIfDone(
     sql`
       with open as (
         select 1 from podline.task_runs
-        where run_id = ${runId}::uuid and state in ('pending', 'queued', 'running', 'up_for_retry') limit 1
+        where run_id = ${runId}::uuid and state in ${states(...OPEN_TASK_STATES)} limit 1
       ), status as (
-        select bool_or(is_leaf and state in ('failed', 'upstream_failed')) as leaf_failed,
-               string_agg(task || ': ' || coalesce(error, state), '; ') filter (where state = 'failed') as errors
+        select bool_or(is_leaf and state in ${states(...FAILED_TASK_STATES)}) as leaf_failed,
+               string_agg(task || ': ' || coalesce(error, state), '; ') filter (where state = ${state('failed')}) as errors
         from podline.task_runs where run_id = ${runId}::uuid and not exists (select 1 from open)
       ), ended as (
         update podline.runs r
-        set state = case when s.leaf_failed then 'failed' else 'success' end, finished_at = now(),
+        set state = case when s.leaf_failed then ${state('failed')} else ${state('success')} end, finished_at = now(),
             error = case when s.leaf_failed then s.errors else null end
         from status s
-        where r.id = ${runId}::uuid and not exists (select 1 from open) and r.state in ('queued', 'running')
+        where r.id = ${runId}::uuid and not exists (select 1 from open) and r.state in ${states(...OPEN_RUN_STATES)}
         returning r.id, r.state
       ), logged as (
         insert into podline.events (run_id, from_state, to_state, worker)
-        select id, 'running', state, ${workerId} from ended
+        select id, ${state('running')}, state, ${workerId} from ended
       ), notified as (
-        select pg_notify('podline_run_finished', id::text) from ended
+        select pg_notify(${RUN_FINISHED_CHANNEL}, id::text) from ended
       )
       select exists(select 1 from ended) as finished, (select count(*) from notified) as n`,
     tx,

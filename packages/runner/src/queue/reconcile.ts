@@ -1,8 +1,15 @@
 import { sql } from 'drizzle-orm'
+import { OPEN_RUN_STATES, TERMINAL_TASK_STATES } from '../engine/states.js'
 import type { Database } from '../store/database.js'
 import { finalizeRunIfDone, promoteDownstream } from './promote-downstream.js'
+import { QUEUE_CHANNEL, state, states } from './sql-values.js'
+import { pruneWorkers } from './workers.js'
 
-/** A task whose lease expired this many times (its worker died each time) fails instead of looping. */
+/**
+ * A task run whose lease expired this many times (its worker died each time, or lost the database)
+ * fails instead of looping. These takeovers are counted apart from the user's `retries`: a dead
+ * worker is not the task's failed attempt, but a task that kills every worker it runs on must end.
+ */
 export const MAX_LEASE_EXPIRIES = 3
 
 export interface ReconcileReport {
@@ -13,9 +20,10 @@ export interface ReconcileReport {
 
 /*
  * The reconciler's periodic sweep, safe to run from every worker at once: a transaction-scoped
- * advisory lock lets one sweep proceed and the others skip. It requeues the attempts of dead workers
- * (expired leases), failing a task that has killed its worker MAX_LEASE_EXPIRIES times, and
- * finalises runs whose last transition was lost.
+ * advisory lock lets one sweep proceed and the others skip. It hands the attempts of dead workers
+ * (expired leases) back to the queue as takeovers (the next claim continues the same attempt),
+ * fails a task that has killed its worker MAX_LEASE_EXPIRIES times, and finalises runs whose last
+ * transition was lost. Like every writer, it locks the runs (in id order) before their task runs.
  */
 export async function reconcile(database: Database, workerId: string | null): Promise<ReconcileReport> {
   return database.db.transaction(async (tx) => {
@@ -24,42 +32,58 @@ export async function reconcile(database: Database, workerId: string | null): Pr
       tx,
     )
     if (!lock?.ok) return { requeued: 0, failed: 0, finalized: 0 }
-    const expired = await database.rows<{ runId: string; task: string; state: string }>(
-      sql`
-        with expired as (
-          update podline.task_runs
-          set state = case when lease_expiries + 1 >= ${MAX_LEASE_EXPIRIES} then 'failed' else 'queued' end,
-              lease_expiries = lease_expiries + 1, available_at = now(),
-              error = 'the worker ' || lease_owner || ' stopped renewing its lease (it died or lost the database) during attempt ' || attempt,
-              finished_at = case when lease_expiries + 1 >= ${MAX_LEASE_EXPIRIES} then now() else null end,
-              lease_owner = null, lease_expires_at = null, timeout_at = null
-          where state = 'running' and lease_expires_at < now()
-          returning run_id, task, attempt, state, error
-        ), logged as (
-          insert into podline.events (run_id, task, attempt, from_state, to_state, worker, message)
-          select run_id, task, attempt, 'running', state, ${workerId}, error from expired
-        )
-        select run_id as "runId", task, state from expired`,
+    const lockedRuns = await database.rows<{ id: string }>(
+      sql`select id from podline.runs where id in (
+            select run_id from podline.task_runs where state = ${state('running')} and lease_expires_at < now())
+          order by id for no key update`,
       tx,
     )
+    const expired =
+      lockedRuns.length === 0
+        ? []
+        : await database.rows<{ runId: string; task: string; state: string; version: string }>(
+            sql`
+        with expired as (
+          update podline.task_runs
+          set state = case when lease_expiries + 1 >= ${MAX_LEASE_EXPIRIES} then ${state('failed')} else ${state('queued')} end,
+              taken_over = lease_expiries + 1 < ${MAX_LEASE_EXPIRIES},
+              lease_expiries = lease_expiries + 1, available_at = now(),
+              error = case when lease_expiries + 1 >= ${MAX_LEASE_EXPIRIES}
+                then 'the task keeps killing its worker: the worker running it stopped renewing its lease '
+                     || ${MAX_LEASE_EXPIRIES} || ' times (the last, ' || lease_owner || ', during attempt ' || attempt
+                     || '); look for a crash, a process.exit() or running out of memory in the task'
+                else 'the worker ' || lease_owner || ' stopped renewing its lease (it died or lost the database) during attempt '
+                     || attempt || '; another worker takes it over' end,
+              finished_at = case when lease_expiries + 1 >= ${MAX_LEASE_EXPIRIES} then now() else null end,
+              timeout_at = case when lease_expiries + 1 >= ${MAX_LEASE_EXPIRIES} then null else timeout_at end,
+              lease_owner = null, lease_expires_at = null
+          where state = ${state('running')} and lease_expires_at < now()
+            and run_id = any(array(select jsonb_array_elements_text(${JSON.stringify(lockedRuns.map((r) => r.id))}::jsonb)::uuid))
+          returning run_id, task, attempt, state, error, version
+        ), logged as (
+          insert into podline.events (run_id, task, attempt, from_state, to_state, worker, message)
+          select run_id, task, attempt, ${state('running')}, state, ${workerId}, error from expired
+        )
+        select run_id as "runId", task, state, version from expired`,
+            tx,
+          )
     const failedByRun = new Map<string, string[]>()
     for (const e of expired)
       if (e.state === 'failed') failedByRun.set(e.runId, [...(failedByRun.get(e.runId) ?? []), e.task])
     for (const [runId, tasks] of failedByRun) await promoteDownstream(database, tx, runId, tasks, workerId)
-    if (expired.length > failedByRun.size) await tx.execute(sql`select pg_notify('podline_queue', '')`)
+    for (const version of new Set(expired.filter((e) => e.state === 'queued').map((e) => e.version)))
+      await tx.execute(sql`select pg_notify(${QUEUE_CHANNEL}, ${version})`)
     const stuck = await database.rows<{ id: string }>(
-      sql`select r.id from podline.runs r where r.state in ('queued', 'running')
+      sql`select r.id from podline.runs r where r.state in ${states(...OPEN_RUN_STATES)}
           and not exists (select 1 from podline.task_runs t where t.run_id = r.id
-                          and t.state not in ('success', 'failed', 'skipped', 'upstream_failed', 'cancelled'))
+                          and t.state not in ${states(...TERMINAL_TASK_STATES)})
           limit 100`,
       tx,
     )
     let finalized = 0
     for (const run of stuck) if (await finalizeRunIfDone(database, tx, run.id, workerId)) finalized++
-    return {
-      requeued: expired.length - [...failedByRun.values()].flat().length,
-      failed: [...failedByRun.values()].flat().length,
-      finalized,
-    }
+    await pruneWorkers(database, tx)
+    const failed = [...failedByRun.values()].flat().length
+    return { requeued: expired.length - failed, failed, finalized }
   })
 }

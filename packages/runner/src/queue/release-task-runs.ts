@@ -1,23 +1,31 @@
 import { sql } from 'drizzle-orm'
 import type { Database } from '../store/database.js'
-import { bigintArray, QUEUE_CHANNEL } from './sql-values.js'
+import type { TaskRunId } from './claim-task-runs.js'
+import { bigintArray, QUEUE_CHANNEL, state } from './sql-values.js'
 
-/** Hands task runs back to the queue when a draining worker gives up on them, so nobody waits for a lease to expire. */
+/**
+ * Hands task runs back to the queue when a draining worker gives up on them, so nobody waits for a
+ * lease to expire. Not the task's failure: the attempt is taken over (same number, same pod, same
+ * deadline) and spends neither the retries nor the lease-expiry budget.
+ */
 export async function releaseTaskRuns(
   database: Database,
   workerId: string,
-  ids: readonly number[],
+  ids: readonly TaskRunId[],
 ): Promise<void> {
   if (ids.length === 0) return
-  await database.db.transaction(async (tx) => {
-    await tx.execute(sql`
-      with released as (
-        update podline.task_runs set state = 'queued', lease_owner = null, lease_expires_at = null, available_at = now()
-        where id = any(${bigintArray(ids)}) and lease_owner = ${workerId} and state = 'running'
-        returning run_id, task, attempt
-      )
+  await database.rows(sql`
+    with released as (
+      update podline.task_runs
+      set state = ${state('queued')}, taken_over = true, lease_owner = null, lease_expires_at = null,
+          available_at = now()
+      where id = any(${bigintArray(ids)}) and lease_owner = ${workerId} and state = ${state('running')}
+      returning run_id, task, attempt, version
+    ), logged as (
       insert into podline.events (run_id, task, attempt, from_state, to_state, worker, message)
-      select run_id, task, attempt, 'running', 'queued', ${workerId}, 'released by a draining worker' from released`)
-    await tx.execute(sql`select pg_notify(${QUEUE_CHANNEL}, '')`)
-  })
+      select run_id, task, attempt, ${state('running')}, ${state('queued')}, ${workerId},
+             'released by a draining worker; the next claim continues this attempt'
+      from released
+    )
+    select pg_notify(${QUEUE_CHANNEL}, version) from (select distinct version from released) v`)
 }

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm'
+import { OPEN_RUN_STATES, type RunState } from '../engine/states.js'
 import type { Database } from '../store/database.js'
-import { QUEUE_CHANNEL } from './sql-values.js'
+import { QUEUE_CHANNEL, state } from './sql-values.js'
 
 export class RetryError extends Error {
   override readonly name = 'RetryError'
@@ -9,16 +10,19 @@ export class RetryError extends Error {
 /**
  * Runs again the tasks of an ended run that did not succeed (or one task and everything downstream
  * of it): they go back to pending (queued when their upstreams succeeded) and the run to running.
- * Successful tasks and their XComs are kept.
+ * Successful tasks and their XComs are kept. History is kept too: attempts go on from where they
+ * were (a pod task gets a new pod), each task gets its `retries` again from its current attempt,
+ * and earlier attempts' events and logs stay. With nothing to run again, nothing changes.
  */
 export async function retryRun(database: Database, runId: string, task?: string): Promise<number> {
   return database.db.transaction(async (tx) => {
-    const [run] = await database.rows<{ state: string }>(
-      sql`select state from podline.runs where id = ${runId}::uuid for update`,
+    // Lock order, as everywhere: the run, then its task runs.
+    const [run] = await database.rows<{ state: RunState }>(
+      sql`select state from podline.runs where id = ${runId}::uuid for no key update`,
       tx,
     )
     if (!run) throw new RetryError(`no run ${runId}; list runs with: podline runs`)
-    if (run.state === 'queued' || run.state === 'running') {
+    if ((OPEN_RUN_STATES as readonly RunState[]).includes(run.state)) {
       throw new RetryError(`run ${runId} is still ${run.state}; wait for it to end or cancel it first`)
     }
     if (task) {
@@ -36,32 +40,50 @@ export async function retryRun(database: Database, runId: string, task?: string)
       sql`
         with recursive chosen(task) as (
           select task from podline.task_runs
-          where run_id = ${runId}::uuid and ${task ? sql`task = ${task}` : sql`state <> 'success'`}
+          where run_id = ${runId}::uuid and ${task ? sql`task = ${task}` : sql`state <> ${state('success')}`}
           union
           select d.task from podline.task_runs d join chosen c on c.task = any(d.needs) where d.run_id = ${runId}::uuid
+        ), old as (
+          select id, state from podline.task_runs
+          where run_id = ${runId}::uuid and task in (select task from chosen)
+          for update
         ), moved as (
           update podline.task_runs t
           set state = case when not exists (
                 select 1 from podline.task_runs u where u.run_id = t.run_id and u.task = any(t.needs)
-                  and (u.state <> 'success' or u.task in (select task from chosen))
-              ) then 'queued' else 'pending' end,
-              attempt = 0, lease_expiries = 0, error = null, error_stack = null, available_at = now(),
-              finished_at = null, lease_owner = null, lease_expires_at = null
-          where t.run_id = ${runId}::uuid and t.task in (select task from chosen)
-          returning t.task, t.state
+                  and (u.state <> ${state('success')} or u.task in (select task from chosen))
+              ) then ${state('queued')} else ${state('pending')} end,
+              max_attempts = t.attempt + t.retries + 1, lease_expiries = 0, taken_over = false,
+              error = null, error_stack = null, available_at = now(), started_at = null,
+              finished_at = null, lease_owner = null, lease_expires_at = null, timeout_at = null
+          from old where t.id = old.id
+          returning t.task, t.state, t.attempt, t.version, old.state as from_state
         ), cleared as (
           delete from podline.xcoms where run_id = ${runId}::uuid and task in (select task from chosen)
         ), logged as (
-          insert into podline.events (run_id, task, attempt, to_state, message)
-          select ${runId}::uuid, task, 0, state, 'retry requested' from moved
+          insert into podline.events (run_id, task, attempt, from_state, to_state, message)
+          select ${runId}::uuid, task, attempt, from_state, state, 'retry requested' from moved
         )
         select task from moved`,
       tx,
     )
-    await tx.execute(sql`
-      with r as (update podline.runs set state = 'running', finished_at = null, error = null where id = ${runId}::uuid returning id)
-      insert into podline.events (run_id, from_state, to_state, message) select id, ${run.state}, 'running', 'retry requested' from r`)
-    await tx.execute(sql`select pg_notify(${QUEUE_CHANNEL}, '')`)
+    if (reset.length === 0) {
+      throw new RetryError(
+        `run ${runId} has nothing to retry: every task succeeded; name a task to run it and its downstream tasks again (podline retry ${runId} <task>)`,
+      )
+    }
+    await database.rows(
+      sql`
+      with r as (
+        update podline.runs set state = ${state('running')}, finished_at = null, error = null
+        where id = ${runId}::uuid returning id, version
+      ), logged as (
+        insert into podline.events (run_id, from_state, to_state, message)
+        select id, ${run.state}, ${state('running')}, 'retry requested' from r
+      )
+      select pg_notify(${QUEUE_CHANNEL}, version) from r`,
+      tx,
+    )
     return reset.length
   })
 }

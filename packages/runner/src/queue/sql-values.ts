@@ -1,12 +1,29 @@
 import { type SQL, sql } from 'drizzle-orm'
+import type { RunState, TaskState } from '../engine/states.js'
 
 // drizzle expands a JS array into a list of parameters, so the statement text would change with the
 // array's length (and postgres.js would prepare each length anew). One jsonb parameter keeps it fixed.
 export const textArray = (values: readonly string[]): SQL =>
   sql`array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`
 
-export const bigintArray = (values: readonly number[]): SQL =>
+/** Task run ids are bigint: they travel as decimal strings, never through a JS number. */
+export const bigintArray = (values: readonly string[]): SQL =>
   sql`array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb)::bigint)`
+
+/**
+ * State names as SQL literals, typed against TASK_STATES / RUN_STATES, so a misspelt state is a
+ * compile error. Literals, not parameters: the planner matches a partial index (state in (…)) only
+ * when the query's predicate is written with the same constants.
+ * @example sql`where state in ${states('queued', 'up_for_retry')}`
+ */
+export function states(...names: readonly [TaskState | RunState, ...(TaskState | RunState)[]]): SQL {
+  return sql.raw(`(${names.map((n) => `'${n}'`).join(', ')})`)
+}
+
+/** One state as a SQL literal. @example sql`set state = ${state('running')}` */
+export function state(name: TaskState | RunState): SQL {
+  return sql.raw(`'${name}'`)
+}
 
 export const QUEUE_CHANNEL = 'podline_queue'
 export const CANCEL_CHANNEL = 'podline_cancel'

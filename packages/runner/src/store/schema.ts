@@ -1,7 +1,9 @@
+import type { ResolvedTaskOptions } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
 import {
   bigserial,
   boolean,
+  check,
   index,
   integer,
   jsonb,
@@ -12,11 +14,33 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core'
+import {
+  CLAIMABLE_TASK_STATES,
+  OPEN_TASK_STATES,
+  RUN_STATES,
+  type RunState,
+  TASK_STATES,
+  type TaskState,
+} from '../engine/states.js'
+
+export {
+  RUN_STATES,
+  type RunState,
+  TASK_STATES,
+  type TaskState,
+  TERMINAL_TASK_STATES,
+} from '../engine/states.js'
 
 /** Everything lives in its own schema, so Podline can share a database with the application it serves. */
 export const podline = pgSchema('podline')
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' })
+
+/** `state in ('a', 'b')` with the names from engine/states.ts: CHECK constraints and partial indexes. */
+const stateIn = (names: readonly string[]) => sql.raw(`state in (${names.map((n) => `'${n}'`).join(', ')})`)
+
+/** A task's backoff between retries, as resolved in its plan (durations in milliseconds). */
+export type StoredRetryDelay = ResolvedTaskOptions['retryDelay']
 
 /**
  * One row: this store's identity, made when it is first migrated. Pods are labelled with it, so a
@@ -51,13 +75,16 @@ export const runs = podline.table(
     startedAt: ts('started_at'),
     finishedAt: ts('finished_at'),
   },
-  (t) => [index('runs_pipeline_created_idx').on(t.pipeline, t.createdAt)],
+  (t) => [
+    index('runs_pipeline_created_idx').on(t.pipeline, t.createdAt),
+    check('runs_state_check', stateIn(RUN_STATES)),
+  ],
 )
 
 export const taskRuns = podline.table(
   'task_runs',
   {
-    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    id: bigserial('id', { mode: 'bigint' }).primaryKey(),
     runId: uuid('run_id')
       .notNull()
       .references(() => runs.id, { onDelete: 'cascade' }),
@@ -70,16 +97,38 @@ export const taskRuns = podline.table(
     isLeaf: boolean('is_leaf').notNull(),
     triggerRule: text('trigger_rule').notNull(),
     state: text('state').notNull().$type<TaskState>(),
+    /**
+     * The attempt: one execution the user can see (ctx.attempt, logs, events, the pod's name). It
+     * only grows: a new attempt begins at a claim that is not a takeover, `podline retry` included.
+     */
     attempt: integer('attempt').notNull().default(0),
+    /**
+     * The number of the last attempt the retry budget allows: `retries + 1` at first, moved on by
+     * `podline retry` to the current attempt plus `retries + 1`. So attempt <= max_attempts always.
+     */
     maxAttempts: integer('max_attempts').notNull(),
-    /** Times the lease of an attempt expired (a worker died): retried beyond `retries`, but bounded. */
+    /** The task's options, copied from the plan: what the worker reads at run time. */
+    retries: integer('retries').notNull(),
+    retryDelay: jsonb('retry_delay').notNull().$type<StoredRetryDelay>(),
+    timeoutMs: integer('timeout_ms'),
+    /** The current attempt's deadline, set when it begins; a takeover keeps it. */
+    timeoutAt: ts('timeout_at'),
+    /**
+     * The current attempt was handed back without ending (its worker died, or drained): the next
+     * claim continues it (same number, same pod, same deadline) instead of beginning a new one.
+     */
+    takenOver: boolean('taken_over').notNull().default(false),
+    /**
+     * Claims of this task run, takeovers included: the fence of completion, heartbeat aside. The
+     * attempt number cannot fence, since a takeover runs the same attempt again.
+     */
+    claims: integer('claims').notNull().default(0),
+    /** Takeovers after a worker died (lease expiry), over the task run's life: bounded, see reconcile. */
     leaseExpiries: integer('lease_expiries').notNull().default(0),
     priority: integer('priority').notNull().default(0),
     availableAt: ts('available_at').notNull().defaultNow(),
     leaseOwner: text('lease_owner'),
     leaseExpiresAt: ts('lease_expires_at'),
-    timeoutMs: integer('timeout_ms'),
-    timeoutAt: ts('timeout_at'),
     podName: text('pod_name'),
     podNamespace: text('pod_namespace'),
     error: text('error'),
@@ -90,16 +139,17 @@ export const taskRuns = podline.table(
   },
   (t) => [
     uniqueIndex('task_runs_run_task_idx').on(t.runId, t.task),
-    // Matches the claim query's filter and order, so a claim reads only the head of the queue.
-    index('task_runs_claim_idx')
-      .on(t.priority.desc(), t.availableAt, t.id)
-      .where(sql`state in ('queued', 'up_for_retry')`),
+    // The claim's index: per version a worker serves, the claim reads the head of that version's
+    // queue in this order (see claim-task-runs.ts), so work queued for versions it does not serve
+    // (20,000 runs of a pipeline no worker loads) costs it nothing. `nulls last` as in the query.
+    index('task_runs_claim_version_idx')
+      .on(t.version, t.priority.desc(), t.availableAt, t.id)
+      .where(stateIn(CLAIMABLE_TASK_STATES)),
     index('task_runs_lease_idx').on(t.leaseExpiresAt).where(sql`state = 'running'`),
     // The tasks of a run that have not ended: promotion reads the pending ones, and "is the run
     // done?" is one probe here instead of a scan of every task of a wide run at each completion.
-    index('task_runs_open_idx')
-      .on(t.runId, t.state)
-      .where(sql`state in ('pending', 'queued', 'running', 'up_for_retry')`),
+    index('task_runs_open_idx').on(t.runId, t.state).where(stateIn(OPEN_TASK_STATES)),
+    check('task_runs_state_check', stateIn(TASK_STATES)),
   ],
 )
 
@@ -122,7 +172,7 @@ export const xcoms = podline.table(
 export const events = podline.table(
   'events',
   {
-    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    id: bigserial('id', { mode: 'bigint' }).primaryKey(),
     runId: uuid('run_id')
       .notNull()
       .references(() => runs.id, { onDelete: 'cascade' }),
@@ -140,7 +190,7 @@ export const events = podline.table(
 export const taskLogs = podline.table(
   'task_logs',
   {
-    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    id: bigserial('id', { mode: 'bigint' }).primaryKey(),
     runId: uuid('run_id')
       .notNull()
       .references(() => runs.id, { onDelete: 'cascade' }),
@@ -160,29 +210,9 @@ export const workers = podline.table('workers', {
   pid: integer('pid').notNull(),
   versions: jsonb('versions').notNull(),
   concurrency: integer('concurrency').notNull(),
+  /** A worker is live while its last heartbeat is younger than its lease. */
+  leaseMs: integer('lease_ms').notNull(),
   startedAt: ts('started_at').notNull().defaultNow(),
   heartbeatAt: ts('heartbeat_at').notNull().defaultNow(),
   stoppedAt: ts('stopped_at'),
 })
-
-export const TASK_STATES = [
-  'pending',
-  'queued',
-  'running',
-  'success',
-  'failed',
-  'up_for_retry',
-  'skipped',
-  'upstream_failed',
-  'cancelled',
-] as const
-export type TaskState = (typeof TASK_STATES)[number]
-export const RUN_STATES = ['queued', 'running', 'success', 'failed', 'cancelled'] as const
-export type RunState = (typeof RUN_STATES)[number]
-export const TERMINAL_TASK_STATES = [
-  'success',
-  'failed',
-  'skipped',
-  'upstream_failed',
-  'cancelled',
-] as const satisfies readonly TaskState[]

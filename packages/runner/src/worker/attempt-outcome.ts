@@ -1,12 +1,7 @@
-import {
-  assertJson,
-  type JsonValue,
-  NotJsonError,
-  type ResolvedTaskOptions,
-  retryDelayMs,
-} from '@podline/sdk'
+import { assertJson, type JsonValue, NotJsonError, retryDelayMs } from '@podline/sdk'
 import { nextTaskState } from '../engine/task-state-machine.js'
 import { TaskFailure, TaskSkipped } from '../executors/task-execution.js'
+import type { ClaimedTaskRun } from '../queue/claim-task-runs.js'
 import type { AttemptOutcome } from '../queue/finish-attempt.js'
 
 export class XComTooLargeError extends Error {
@@ -31,25 +26,28 @@ export function successOutcome(task: string, value: unknown, limitBytes: number)
   return { state: 'success', output: value as JsonValue, size }
 }
 
-/** Turns an attempt's error into the next state: retry with backoff while allowed, else failed or skipped. */
+/**
+ * Turns an attempt's error into the next state: retry with backoff while allowed, else failed or
+ * skipped. The budget and the backoff come from the task run's row (what the claim returned).
+ */
 export function failureOutcome(
   error: unknown,
-  attempt: number,
-  maxAttempts: number,
-  options: ResolvedTaskOptions,
-  now = Date.now(),
+  claimed: Pick<ClaimedTaskRun, 'attempt' | 'maxAttempts' | 'retries' | 'retryDelay'>,
 ): AttemptOutcome {
   if (error instanceof TaskSkipped) return { state: 'skipped', reason: error.message }
   const fatal =
     (error instanceof TaskFailure && error.failureClass === 'fatal') ||
     error instanceof NotJsonError ||
     error instanceof XComTooLargeError
-  const retryable = !fatal && attempt < maxAttempts
+  const retryable = !fatal && claimed.attempt < claimed.maxAttempts
   const state = nextTaskState('running', { type: 'fail', retryable })
   const err = error instanceof Error ? error : new Error(String(error))
   const base = { error: `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}`, stack: err.stack }
   if (state === 'up_for_retry') {
-    return { state, ...base, retryAt: new Date(now + retryDelayMs(options.retryDelay, attempt)) }
+    // The first attempt of this round of retries (1, or the attempt after a `podline retry`).
+    const roundStart = claimed.maxAttempts - claimed.retries
+    const retry = claimed.attempt - roundStart + 1
+    return { state, ...base, retryDelayMs: retryDelayMs(claimed.retryDelay, retry) }
   }
   return { state: 'failed', ...base }
 }

@@ -8,10 +8,9 @@ import {
   type TaskDefinition,
   validateWith,
 } from '@podline/sdk'
-import { eq } from 'drizzle-orm'
 import type { TaskExecution } from '../executors/task-execution.js'
 import { declaredPodNamespaces } from '../pods/declared-namespaces.js'
-import { type ClaimedTaskRun, claimTaskRuns } from '../queue/claim-task-runs.js'
+import { type ClaimedTaskRun, claimTaskRuns, type TaskRunId } from '../queue/claim-task-runs.js'
 import {
   type AttemptOutcome,
   type AttemptRef,
@@ -24,8 +23,8 @@ import { reconcile } from '../queue/reconcile.js'
 import { registerPlans } from '../queue/register-pipelines.js'
 import { releaseTaskRuns } from '../queue/release-task-runs.js'
 import { CANCEL_CHANNEL, QUEUE_CHANNEL } from '../queue/sql-values.js'
+import { registerWorker, retireWorker, type WorkerRecord } from '../queue/workers.js'
 import type { Database } from '../store/database.js'
-import { workers } from '../store/schema.js'
 import { failureOutcome, successOutcome, TaskTimeoutError } from './attempt-outcome.js'
 import { LogSink, silentLog, type WorkerLog } from './log-sink.js'
 
@@ -63,6 +62,8 @@ export interface WorkerOptions {
   log?: WorkerLog
   /** Called after each claim with how many task runs it took and how long it took, for metrics. */
   onClaim?: (event: { count: number; durationMs: number }) => void
+  /** Called when a claim fails (the worker keeps retrying): runLocal gives up on errors no retry can fix. */
+  onClaimError?: (error: unknown) => void
   /** Called on each attempt start and end, for progress displays and metrics. */
   onAttempt?: (event: AttemptEvent) => void
   id?: string
@@ -108,7 +109,8 @@ export class Worker {
     WorkerOptions
   readonly #tasks = new Map<string, { pipeline: AnyPipeline; def: TaskDefinition }>()
   readonly #versions: string[]
-  readonly #held = new Map<number, Held>()
+  readonly #record: WorkerRecord
+  readonly #held = new Map<TaskRunId, Held>()
   readonly #params = new Map<string, Promise<unknown>>()
   readonly #logs: LogSink
   readonly #log: WorkerLog
@@ -145,6 +147,14 @@ export class Worker {
       for (const def of p.tasks) this.#tasks.set(`${version}\0${def.name}`, { pipeline: p, def })
     }
     this.#versions = [...versions]
+    this.#record = {
+      id: this.id,
+      hostname: hostname(),
+      pid: process.pid,
+      versions: this.#versions,
+      concurrency: this.#o.concurrency,
+      leaseMs,
+    }
   }
 
   get running(): number {
@@ -158,17 +168,13 @@ export class Worker {
       database,
       this.#o.pipelines.map((p) => p.plan()),
     )
-    await database.db
-      .insert(workers)
-      .values({
-        id: this.id,
-        hostname: hostname(),
-        pid: process.pid,
-        versions: this.#versions,
-        concurrency: this.#o.concurrency,
-      })
-      .onConflictDoNothing()
-    this.#unlisten.push(await database.listen(QUEUE_CHANNEL, () => this.#wakeUp()))
+    await registerWorker(database, this.#record)
+    // The queue's NOTIFY carries the version of the work: only workers that serve it wake up.
+    this.#unlisten.push(
+      await database.listen(QUEUE_CHANNEL, (version) => {
+        if (!version || this.#versions.includes(version)) this.#wakeUp()
+      }),
+    )
     this.#unlisten.push(
       await database.listen(CANCEL_CHANNEL, (runId) => this.#abortRun(runId, 'the run was cancelled')),
     )
@@ -203,11 +209,7 @@ export class Worker {
     for (const unlisten of this.#unlisten) await unlisten().catch(() => {})
     await this.#logs.flush()
     await this.#o.pods?.close?.()
-    await this.#o.database.db
-      .update(workers)
-      .set({ stoppedAt: new Date() })
-      .where(eq(workers.id, this.id))
-      .catch(() => {})
+    await retireWorker(this.#o.database, this.id).catch(() => {})
     this.#log('info', `worker ${this.id} stopped`)
   }
 
@@ -238,6 +240,7 @@ export class Worker {
           backoff = 100
         } catch (error) {
           // The database restarted or the network dropped: keep trying, never crash the worker.
+          this.#o.onClaimError?.(error)
           this.#log('warn', `claim failed, retrying in ${backoff} ms: ${(error as Error).message}`)
           await sleep(backoff)
           backoff = Math.min(backoff * 2, 5000)
@@ -263,6 +266,7 @@ export class Worker {
       runId: c.runId,
       task: c.task,
       attempt: c.attempt,
+      claim: c.claim,
       workerId: this.id,
       isLeaf: c.isLeaf,
     }
@@ -303,21 +307,23 @@ export class Worker {
           controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true })
         })
         aborted.catch(() => {})
-        if (def.options.timeoutMs !== null) {
-          const ms = def.options.timeoutMs
+        // The deadline is the attempt's, from the database: a takeover keeps what is left of it.
+        if (c.msToDeadline !== null) {
           timer = setTimeout(
             () =>
               controller.abort(
-                new TaskTimeoutError(`task "${c.task}" timed out after ${ms} ms (attempt ${c.attempt})`),
+                new TaskTimeoutError(
+                  `task "${c.task}" timed out after ${c.timeoutMs} ms (attempt ${c.attempt})`,
+                ),
               ),
-            ms,
+            c.msToDeadline,
           )
         }
         // A task that ignores its signal still ends here: the attempt is decided when the signal fires.
         const value = await Promise.race([this.#execute(def, c, ctx, ref), aborted])
         outcome = successOutcome(c.task, value, this.#o.xcomSizeLimitBytes)
       } catch (error) {
-        outcome = failureOutcome(error, c.attempt, c.maxAttempts, def.options)
+        outcome = failureOutcome(error, c)
       } finally {
         clearTimeout(timer)
       }
@@ -361,12 +367,12 @@ export class Worker {
         pipeline: c.pipeline,
         pipelineVersion: c.version,
         runId: c.runId,
-        taskRunId: String(c.id),
+        taskRunId: c.id,
         task: c.task,
         // A pod is named after its attempt. An attempt taken over from a dead worker keeps its
-        // number here, so the new worker finds the same pod (409 → attach) instead of creating a second.
-        attempt: c.attempt - c.leaseExpiries,
-        resumed: c.leaseExpiries > 0,
+        // number, so the new worker finds the same pod (409 → attach) instead of creating a second.
+        attempt: c.attempt,
+        resumed: c.resumed,
         inputs: c.inputs,
         ctx,
         putXcom: (key, value) => putXcom(this.#o.database, ref, key, value),
@@ -394,9 +400,9 @@ export class Worker {
     for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
       try {
         await finishAttempt(this.#o.database, ref, outcome)
-        if (outcome.state === 'up_for_retry' && outcome.retryAt) {
+        if (outcome.state === 'up_for_retry' && outcome.retryDelayMs !== undefined) {
           // Wake when the retry is due rather than at the next poll.
-          setTimeout(() => this.#wakeUp(), Math.max(0, outcome.retryAt.getTime() - Date.now())).unref()
+          setTimeout(() => this.#wakeUp(), outcome.retryDelayMs).unref()
         }
         return outcome.state
       } catch (error) {
@@ -422,7 +428,7 @@ export class Worker {
     // The server sets the new expiry at some point after this; counting from the send is the safe side.
     const sentAt = Date.now()
     try {
-      const still = await heartbeat(this.#o.database, this.id, ids, this.#o.leaseMs)
+      const still = await heartbeat(this.#o.database, this.#record, ids)
       this.#armLeaseGuard(sentAt)
       for (const id of ids) {
         if (!still.has(id))
@@ -475,7 +481,7 @@ export class Worker {
     for (const h of this.#held.values()) if (h.ref.runId === runId) h.controller.abort(new Error(reason))
   }
 
-  async #release(ids: number[]): Promise<void> {
+  async #release(ids: TaskRunId[]): Promise<void> {
     await releaseTaskRuns(this.#o.database, this.id, ids).catch((error: Error) => {
       this.#log(
         'warn',
