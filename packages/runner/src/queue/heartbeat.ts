@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm'
+import { type SQL, sql } from 'drizzle-orm'
 import type { Database } from '../store/database.js'
 import { bigintArray } from './sql-values.js'
 
@@ -13,7 +13,13 @@ export async function heartbeat(
   ids: readonly number[],
   leaseMs: number,
 ): Promise<Set<number>> {
-  const rows = await database.rows<{ id: number }>(sql`
+  const rows = await database.rows<{ id: number | string }>(heartbeatStatement(workerId, ids, leaseMs))
+  return new Set(rows.map((r) => Number(r.id)))
+}
+
+/** The heartbeat's one statement; the worker's lease thread runs it compiled, on its own connection. */
+export function heartbeatStatement(workerId: string, ids: readonly number[], leaseMs: number): SQL {
+  return sql`
     with held as (
       update podline.task_runs set lease_expires_at = now() + ${leaseMs} * interval '1 millisecond'
       where id = any(${bigintArray(ids)}) and lease_owner = ${workerId} and state = 'running'
@@ -21,8 +27,7 @@ export async function heartbeat(
     ), beat as (
       update podline.workers set heartbeat_at = now() where id = ${workerId}
     )
-    select id::int as id from held`)
-  return new Set(rows.map((r) => r.id))
+    select id::int as id from held`
 }
 
 /**

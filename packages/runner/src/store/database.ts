@@ -34,6 +34,12 @@ export interface Database {
   migrate(): Promise<void>
   /** This store's id (made at migrate, kept in the database): labels its pods apart from other stores'. */
   storeId(): Promise<string>
+  /**
+   * The PostgreSQL URL with its password, for a connection of its own off the main thread (the
+   * worker's lease thread). A method, so the secret never shows in a logged or printed object.
+   * Absent on the embedded store, which one process alone can open.
+   */
+  connectionUrl?(): string
   close(): Promise<void>
 }
 
@@ -83,6 +89,7 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
   return {
     db,
     storeId: storeIdReader(db),
+    connectionUrl: () => url,
     driver: 'postgres',
     location,
     async rows<T>(query: SQL, executor: Executor = db) {

@@ -8,19 +8,19 @@ import {
 import { nextTaskState } from '../engine/task-state-machine.js'
 import { TaskFailure, TaskSkipped } from '../executors/task-execution.js'
 import type { AttemptOutcome } from '../queue/finish-attempt.js'
+import { assertStorable, escapeUnstorable, UnstorableTextError } from './storable-text.js'
+import { TaskCrashError } from './task-faults.js'
+import { asError } from './thrown-value.js'
 
 export class XComTooLargeError extends Error {
   override readonly name = 'XComTooLargeError'
-}
-
-export class TaskTimeoutError extends Error {
-  override readonly name = 'TaskTimeoutError'
 }
 
 /** Checks a task's result and turns it into what is stored: JSON only, within the size limit. */
 export function successOutcome(task: string, value: unknown, limitBytes: number): AttemptOutcome {
   if (value === undefined) return { state: 'success', output: undefined, size: 0 }
   assertJson(task, value)
+  assertStorable(`the output of task "${task}"`, value)
   const size = Buffer.byteLength(JSON.stringify(value))
   if (size > limitBytes) {
     throw new XComTooLargeError(
@@ -43,11 +43,18 @@ export function failureOutcome(
   const fatal =
     (error instanceof TaskFailure && error.failureClass === 'fatal') ||
     error instanceof NotJsonError ||
-    error instanceof XComTooLargeError
+    error instanceof XComTooLargeError ||
+    error instanceof UnstorableTextError
   const retryable = !fatal && attempt < maxAttempts
   const state = nextTaskState('running', { type: 'fail', retryable })
-  const err = error instanceof Error ? error : new Error(String(error))
-  const base = { error: `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}`, stack: err.stack }
+  const err = asError(error)
+  // A crash is described by its wrapper already; its own name would only repeat it.
+  const name = err.name === 'Error' || err instanceof TaskCrashError ? '' : `${err.name}: `
+  // Error text is the task's prose: what PostgreSQL cannot store is escaped, the rest kept.
+  const base = {
+    error: escapeUnstorable(`${name}${err.message}`),
+    ...(err.stack ? { stack: escapeUnstorable(err.stack) } : {}),
+  }
   if (state === 'up_for_retry') {
     return { state, ...base, retryAt: new Date(now + retryDelayMs(options.retryDelay, attempt)) }
   }

@@ -18,15 +18,19 @@ import {
   LeaseLostError,
   putXcom,
 } from '../queue/finish-attempt.js'
-import { heartbeat, isTaskRunRunning } from '../queue/heartbeat.js'
+import { isTaskRunRunning } from '../queue/heartbeat.js'
 import { reconcile } from '../queue/reconcile.js'
 import { registerPlans } from '../queue/register-pipelines.js'
 import { releaseTaskRuns } from '../queue/release-task-runs.js'
 import { CANCEL_CHANNEL, QUEUE_CHANNEL } from '../queue/sql-values.js'
 import type { Database } from '../store/database.js'
 import { workers } from '../store/schema.js'
-import { failureOutcome, successOutcome, TaskTimeoutError } from './attempt-outcome.js'
+import { failureOutcome, successOutcome } from './attempt-outcome.js'
+import { AttemptTimeout, TaskTimeoutError } from './attempt-timeout.js'
+import { databaseErrorMessage, isPermanentDatabaseError } from './database-error.js'
+import { type LeaseKeeper, startLeaseKeeper } from './lease-keeper.js'
 import { LogSink, silentLog, type WorkerLog } from './log-sink.js'
+import { onFatalHandBack, runInAttemptScope, TaskCrashError } from './task-faults.js'
 
 /** Runs pod tasks; the Kubernetes launcher and the process runtime both implement it. */
 export interface PodExecutor {
@@ -47,6 +51,17 @@ export interface WorkerOptions {
   leaseMs?: number
   /** Default a third of the lease. */
   heartbeatMs?: number
+  /**
+   * Renew leases on a worker thread with a connection of its own, so a task that blocks the event
+   * loop (synchronous CPU work) cannot cost the other tasks their leases. Default true on PostgreSQL;
+   * the embedded store always renews inline (see lease-keeper.ts).
+   */
+  leaseThread?: boolean
+  /**
+   * After a timeout, a cancel or a crash, how long a task function that ignores its signal keeps its
+   * slot and its lease before the attempt is recorded anyway (and a retry may start beside it). Default 10 s.
+   */
+  signalGraceMs?: number
   /** Backstop poll when no NOTIFY arrives. Default 2 s. */
   pollMs?: number
   /** Default 5 s. */
@@ -101,6 +116,7 @@ export class Worker {
       | 'reconcileMs'
       | 'orphanSweepMs'
       | 'xcomSizeLimitBytes'
+      | 'signalGraceMs'
     >
   > &
     WorkerOptions
@@ -117,7 +133,8 @@ export class Worker {
   #loop: Promise<void> | undefined
   #timers: NodeJS.Timeout[] = []
   #unlisten: Array<() => Promise<void>> = []
-  #leaseGuard: NodeJS.Timeout | undefined
+  #leases: LeaseKeeper | undefined
+  #forgetHandBack: (() => void) | undefined
   #lastOrphanSweep = 0
   claimed = 0
 
@@ -130,6 +147,7 @@ export class Worker {
       reconcileMs: 5000,
       orphanSweepMs: 60_000,
       xcomSizeLimitBytes: DEFAULT_XCOM_LIMIT,
+      signalGraceMs: 10_000,
       ...options,
       leaseMs,
     }
@@ -170,8 +188,16 @@ export class Worker {
     this.#unlisten.push(
       await database.listen(CANCEL_CHANNEL, (runId) => this.#abortRun(runId, 'the run was cancelled')),
     )
-    this.#armLeaseGuard(Date.now())
-    this.#timers.push(setInterval(() => void this.#heartbeat(), this.#o.heartbeatMs))
+    this.#leases = await startLeaseKeeper({
+      database,
+      workerId: this.id,
+      leaseMs: this.#o.leaseMs,
+      heartbeatMs: this.#o.heartbeatMs,
+      ...(this.#o.leaseThread === undefined ? {} : { thread: this.#o.leaseThread }),
+      log: this.#log,
+      onLost: (id, reason) => this.#held.get(id)?.controller.abort(reason),
+    })
+    this.#forgetHandBack = onFatalHandBack(() => this.#release([...this.#held.keys()]))
     this.#timers.push(setInterval(() => void this.#reconcile(), this.#o.reconcileMs))
     this.#loop = this.#claimLoop()
     this.#log('info', `worker ${this.id} started`, {
@@ -197,7 +223,8 @@ export class Worker {
       await Promise.race([drained, new Promise((r) => setTimeout(r, 2000).unref())])
     }
     for (const t of this.#timers) clearInterval(t)
-    clearTimeout(this.#leaseGuard)
+    await this.#leases?.stop()
+    this.#forgetHandBack?.()
     for (const unlisten of this.#unlisten) await unlisten().catch(() => {})
     await this.#logs.flush()
     await this.#o.pods?.close?.()
@@ -267,9 +294,21 @@ export class Worker {
     const controller = new AbortController()
     const held: Held = { ref, controller, done: Promise.resolve() }
     this.#held.set(c.id, held)
+    this.#leases?.hold(c.id)
     this.#o.onAttempt?.({ type: 'started', runId: c.runId, task: c.task, attempt: c.attempt })
-    held.done = this.#runAttempt(c, ref, controller).finally(() => {
+    // The attempt's scope lets the process's fault handlers (task-faults.ts) fail this attempt, and
+    // only this one, for an error its code raised outside its promise chain.
+    const scope = {
+      task: c.task,
+      runId: c.runId,
+      fail: (error: TaskCrashError) => {
+        if (this.#held.get(c.id) === held) controller.abort(error)
+        else this.#log('warn', `after its attempt ended, ${error.message}`, { runId: c.runId, task: c.task })
+      },
+    }
+    held.done = runInAttemptScope(scope, () => this.#runAttempt(c, ref, controller)).finally(() => {
       this.#held.delete(c.id)
+      this.#leases?.drop(c.id)
       this.#wakeUp()
     })
   }
@@ -277,7 +316,8 @@ export class Worker {
   async #runAttempt(c: ClaimedTaskRun, ref: AttemptRef, controller: AbortController): Promise<void> {
     const found = this.#tasks.get(`${c.version}\0${c.task}`)
     let outcome: AttemptOutcome
-    let timer: NodeJS.Timeout | undefined
+    /** The task's own function, still running after its signal fired when it ignores the signal. */
+    let running: Promise<unknown> = Promise.resolve()
     if (!found) {
       outcome = {
         state: 'failed',
@@ -285,6 +325,7 @@ export class Worker {
       }
     } else {
       const { pipeline, def } = found
+      const timeout = new AttemptTimeout(controller, def.options.timeoutMs, c.task, c.attempt)
       try {
         const params = await this.#paramsOf(pipeline, c)
         const log = this.#logs.forTask(c.runId, c.task, c.attempt)
@@ -301,26 +342,25 @@ export class Worker {
           controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true })
         })
         aborted.catch(() => {})
-        if (def.options.timeoutMs !== null) {
-          const ms = def.options.timeoutMs
-          timer = setTimeout(
-            () =>
-              controller.abort(
-                new TaskTimeoutError(`task "${c.task}" timed out after ${ms} ms (attempt ${c.attempt})`),
-              ),
-            ms,
-          )
-        }
+        timeout.start()
+        running = Promise.resolve().then(() => this.#execute(def, c, ctx, ref))
         // A task that ignores its signal still ends here: the attempt is decided when the signal fires.
-        const value = await Promise.race([this.#execute(def, c, ctx, ref), aborted])
+        const value = await Promise.race([running, aborted])
+        // Synchronous work can outlast the timeout without letting its timer fire: judged on return.
+        timeout.checkOnReturn()
         outcome = successOutcome(c.task, value, this.#o.xcomSizeLimitBytes)
       } catch (error) {
         outcome = failureOutcome(error, c.attempt, c.maxAttempts, def.options)
       } finally {
-        clearTimeout(timer)
+        timeout.clear()
       }
     }
-    if (controller.signal.aborted && !(controller.signal.reason instanceof TaskTimeoutError)) {
+    if (controller.signal.aborted) await this.#untilSettled(running)
+    const reason: unknown = controller.signal.reason
+    if (
+      controller.signal.aborted &&
+      !(reason instanceof TaskTimeoutError || reason instanceof TaskCrashError)
+    ) {
       // Cancelled, lease lost or shutting down: someone else decides this attempt.
       this.#o.onAttempt?.({
         type: 'finished',
@@ -341,6 +381,29 @@ export class Worker {
       state,
       ...('error' in outcome ? { error: outcome.error } : {}),
     })
+  }
+
+  /**
+   * A task function whose signal fired but which goes on running keeps its slot and its lease for up
+   * to `signalGraceMs`, so its retry (here or on another worker) does not start beside it; past that
+   * the attempt is recorded anyway and the two may overlap (docs/sdk.md says so).
+   */
+  async #untilSettled(running: Promise<unknown>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    const grace = new Promise<'grace'>((resolve) => {
+      timer = setTimeout(resolve, this.#o.signalGraceMs, 'grace')
+    })
+    const settled = running.then(
+      () => 'settled' as const,
+      () => 'settled' as const,
+    )
+    if ((await Promise.race([settled, grace])) === 'grace') {
+      this.#log(
+        'warn',
+        `a task ignored its signal for ${this.#o.signalGraceMs} ms; its slot is freed while it still runs`,
+      )
+    }
+    clearTimeout(timer)
   }
 
   async #execute(
@@ -385,7 +448,11 @@ export class Worker {
     return params
   }
 
-  /** Completes an attempt, retrying through a database outage for as long as the lease could still be valid. */
+  /**
+   * Completes an attempt, retrying through a database outage for as long as the lease could still be
+   * valid. A statement the database refuses on its merits (a data error, a constraint) is no outage:
+   * the attempt is recorded once more as failed, fatally, with the server's reason and not the SQL.
+   */
   async #finish(ref: AttemptRef, outcome: AttemptOutcome): Promise<AttemptOutcome['state'] | 'lost'> {
     const deadline = Date.now() + this.#o.leaseMs
     for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
@@ -401,11 +468,18 @@ export class Worker {
           this.#log('warn', error.message, { runId: ref.runId, task: ref.task })
           return 'lost'
         }
-        this.#log('warn', `recording the end of ${ref.task} failed, retrying: ${(error as Error).message}`)
+        const reason = databaseErrorMessage(error)
+        if (isPermanentDatabaseError(error)) {
+          if (outcome.state === 'failed' && outcome.error.startsWith(UNSTORED)) return 'lost'
+          this.#log('error', `the database refused the end of ${ref.task}: ${reason}`, { runId: ref.runId })
+          outcome = { state: 'failed', error: `${UNSTORED}${reason}` }
+          continue
+        }
+        this.#log('warn', `recording the end of ${ref.task} failed, retrying: ${reason}`)
         if (Date.now() > deadline) {
           this.#log(
             'error',
-            `could not record the end of ${ref.task}: ${(error as Error).message}; the reconciler will requeue it`,
+            `could not record the end of ${ref.task}: ${reason}; the reconciler will requeue it`,
           )
           return 'lost'
         }
@@ -414,43 +488,10 @@ export class Worker {
     }
   }
 
-  async #heartbeat(): Promise<void> {
-    const ids = [...this.#held.keys()]
-    // The server sets the new expiry at some point after this; counting from the send is the safe side.
-    const sentAt = Date.now()
-    try {
-      const still = await heartbeat(this.#o.database, this.id, ids, this.#o.leaseMs)
-      this.#armLeaseGuard(sentAt)
-      for (const id of ids) {
-        if (!still.has(id))
-          this.#held.get(id)?.controller.abort(new LeaseLostError('the lease of this attempt was taken away'))
-      }
-    } catch (error) {
-      this.#log('warn', `heartbeat failed: ${(error as Error).message}`)
-    }
-  }
-
-  /**
-   * Cut off from the database, this worker could never complete what it holds, and once the leases
-   * expire another worker takes the tasks over. So it stops them a margin before the expiry, counted
-   * from the last heartbeat that got through: a timer, because in a real partition the heartbeat
-   * hangs rather than fails, and stopping before the takeover keeps the two attempts from overlapping.
-   */
-  #armLeaseGuard(lastBeatSentAt: number): void {
-    clearTimeout(this.#leaseGuard)
-    const margin = Math.min(1000, this.#o.leaseMs / 5)
-    this.#leaseGuard = setTimeout(
-      () => {
-        for (const h of this.#held.values())
-          h.controller.abort(new LeaseLostError('lost the database for about as long as the lease'))
-      },
-      Math.max(0, lastBeatSentAt + this.#o.leaseMs - margin - Date.now()),
-    )
-    this.#leaseGuard.unref()
-  }
-
   async #reconcile(): Promise<void> {
     try {
+      // After a blocked loop an inline renewal may be late: renew first, so the sweep does not requeue our own tasks.
+      await this.#leases?.renewNow()
       const report = await reconcile(this.#o.database, this.id)
       if (report.requeued || report.failed) this.#log('info', 'reconciled expired leases', { ...report })
       const pods = this.#o.pods
@@ -479,3 +520,5 @@ export class Worker {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+const UNSTORED = 'the database refused to store the result of this attempt: '
