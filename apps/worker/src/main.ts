@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import type { DatabaseUnreachableError } from '@podline/runner'
+import { type DatabaseUnreachableError, installTaskFaultHandlers } from '@podline/runner'
 import { pino } from 'pino'
 import { timeAttempts } from './attempt-timer.js'
 import { ConfigError, configFromEnv, type WorkerConfig } from './config.js'
@@ -10,6 +10,8 @@ import { PipelineFileError } from './pipeline-file-error.js'
 import { SchemaNotReadyError } from './schema-not-ready-error.js'
 
 const log = pino({ level: process.env.PODLINE_LOG_LEVEL ?? 'info', base: { pid: process.pid } })
+// This process's fault handlers: a task's stray error fails that task, not the worker.
+installTaskFaultHandlers({ log: (message) => log.error(message) })
 
 let config: WorkerConfig
 try {

@@ -41,9 +41,11 @@ async function run(file: string, flags: RunFlags): Promise<number> {
   const settings = executionSettings(flags)
   // The runner (and the embedded driver) load before the pipeline file registers tsx: see preloadEmbeddedDriver.
   const [
-    { runLocal, runStatus, openStore, TaskRunError },
+    { runLocal, runStatus, openStore, TaskRunError, installTaskFaultHandlers },
     { choosePipeline, loadPipelineFile, timeAttempts },
   ] = await Promise.all([import('@podline/runner'), import('@podline/worker')])
+  // This process's fault handlers: a task's stray error or process.exit() fails that task.
+  installTaskFaultHandlers()
   if (!settings.databaseUrl) await preloadEmbeddedDriver()
   const pipeline = choosePipeline(await loadPipelineFile(file), flags.pipeline, file)
   // Checked before the store is opened: invalid params create nothing, not even an empty store.
@@ -51,6 +53,15 @@ async function run(file: string, flags: RunFlags): Promise<number> {
 
   const progress = createProgress(pipeline.tasks.map((t) => t.name))
   let runId: string | undefined
+  let ended = false
+  // Whatever ends the process before the run has ended (a process.exit() that escaped its task), it is no success.
+  process.on('exit', (code) => {
+    if (ended || code !== 0) return
+    process.stderr.write(
+      `\nthe process ended before run ${runId ?? '(not created)'} finished; it did not succeed\n`,
+    )
+    process.exitCode = 1
+  })
   const skipMigration = !settings.databaseUrl && embeddedSchemaIsCurrent(settings.dataDir)
   try {
     const outputs = await runLocal(pipeline, params, {
@@ -77,8 +88,10 @@ async function run(file: string, flags: RunFlags): Promise<number> {
     printJson(
       Object.fromEntries(pipeline.tasks.filter((t) => t.name in record).map((t) => [t.name, record[t.name]])),
     )
+    ended = true
     return 0
   } catch (error) {
+    ended = true
     if (!(error instanceof TaskRunError) || !runId) throw error
     const store = await openStore({ ...settings, migrate: false })
     try {

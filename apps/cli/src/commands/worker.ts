@@ -39,7 +39,12 @@ export function registerWorker(program: Command): void {
 
 async function work(files: string[], flags: WorkerFlags): Promise<number> {
   const settings = executionSettings(flags)
-  const { drainOnSignals, startEngine, timeAttempts } = await import('@podline/worker')
+  const [{ drainOnSignals, startEngine, timeAttempts }, { installTaskFaultHandlers }] = await Promise.all([
+    import('@podline/worker'),
+    import('@podline/runner'),
+  ])
+  // This process's fault handlers: a task's stray error fails that task, not the worker.
+  installTaskFaultHandlers()
   const say = (line: string) => process.stdout.write(`${line}\n`)
   const engine = await startEngine({
     patterns: files,
