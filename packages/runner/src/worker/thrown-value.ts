@@ -21,6 +21,7 @@ export function describeThrown(value: unknown): string {
 export function asError(value: unknown): Error {
   if (value instanceof Error) return value
   const error = new Error(describeThrown(value), { cause: value })
-  error.name = 'NonErrorThrown'
+  // Its frames would be the runner's, not where the value was thrown (a non-Error carries none).
+  error.stack = undefined
   return error
 }

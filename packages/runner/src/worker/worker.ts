@@ -30,6 +30,7 @@ import { AttemptTimeout, TaskTimeoutError } from './attempt-timeout.js'
 import { databaseErrorMessage, isPermanentDatabaseError } from './database-error.js'
 import { type LeaseKeeper, startLeaseKeeper } from './lease-keeper.js'
 import { LogSink, silentLog, type WorkerLog } from './log-sink.js'
+import { assertStorable } from './storable-text.js'
 import { onFatalHandBack, runInAttemptScope, TaskCrashError } from './task-faults.js'
 
 /** Runs pod tasks; the Kubernetes launcher and the process runtime both implement it. */
@@ -429,7 +430,11 @@ export class Worker {
         resumed: c.leaseExpiries > 0,
         inputs: c.inputs,
         ctx,
-        putXcom: (key, value) => putXcom(this.#o.database, ref, key, value),
+        putXcom: async (key, value) => {
+          assertStorable(`the XCom key of task "${c.task}"`, key)
+          assertStorable(`the XCom ${key} of task "${c.task}"`, value)
+          await putXcom(this.#o.database, ref, key, value)
+        },
       },
       def,
     )
