@@ -4,13 +4,15 @@ import {
   type AnyPipeline,
   type JsonValue,
   type PodTaskDefinition,
+  SchemaValidationError,
   type TaskContext,
   type TaskDefinition,
   validateWith,
 } from '@podline/sdk'
 import { eq } from 'drizzle-orm'
-import type { TaskExecution } from '../executors/task-execution.js'
+import { type TaskExecution, TaskFailure } from '../executors/task-execution.js'
 import { type ClaimedTaskRun, claimTaskRuns } from '../queue/claim-task-runs.js'
+import { failRunOnParams } from '../queue/fail-run-params.js'
 import {
   type AttemptOutcome,
   type AttemptRef,
@@ -319,6 +321,7 @@ export class Worker {
     let outcome: AttemptOutcome
     /** The task's own function, still running after its signal fired when it ignores the signal. */
     let running: Promise<unknown> = Promise.resolve()
+    let badParams: string | undefined
     if (!found) {
       outcome = {
         state: 'failed',
@@ -328,7 +331,12 @@ export class Worker {
       const { pipeline, def } = found
       const timeout = new AttemptTimeout(controller, def.options.timeoutMs, c.task, c.attempt)
       try {
-        const params = await this.#paramsOf(pipeline, c)
+        const params = await this.#paramsOf(pipeline, c).catch((error: unknown) => {
+          if (!(error instanceof SchemaValidationError)) throw error
+          // The params are the run's, not this task's: the whole run fails, and no retry can help.
+          badParams = `${error.message}; the run cannot start`
+          throw new TaskFailure(badParams, 'fatal')
+        })
         const log = this.#logs.forTask(c.runId, c.task, c.attempt)
         const ctx: TaskContext<unknown> = {
           params,
@@ -374,6 +382,11 @@ export class Worker {
     }
     await this.#logs.flush()
     const state = await this.#finish(ref, outcome)
+    if (badParams && state === 'failed') {
+      await failRunOnParams(this.#o.database, c.runId, badParams, this.id).catch((error: unknown) =>
+        this.#log('warn', `could not fail run ${c.runId} on its params: ${databaseErrorMessage(error)}`),
+      )
+    }
     this.#o.onAttempt?.({
       type: 'finished',
       runId: c.runId,
