@@ -11,6 +11,7 @@ import type { AttemptOutcome } from '../queue/finish-attempt.js'
 import { assertStorable, escapeUnstorable, UnstorableTextError } from './storable-text.js'
 import { TaskCrashError } from './task-faults.js'
 import { asError } from './thrown-value.js'
+import { xcomTooLargeMessage } from './xcom-limit.js'
 
 export class XComTooLargeError extends Error {
   override readonly name = 'XComTooLargeError'
@@ -23,10 +24,7 @@ export function successOutcome(task: string, value: unknown, limitBytes: number)
   assertStorable(`the output of task "${task}"`, value)
   const size = Buffer.byteLength(JSON.stringify(value))
   if (size > limitBytes) {
-    throw new XComTooLargeError(
-      `task "${task}" returned ${size} bytes, over the XCom limit of ${limitBytes} bytes; ` +
-        'store large data elsewhere (object storage, a table) and return a reference, or raise the limit (PODLINE_XCOM_LIMIT_BYTES)',
-    )
+    throw new XComTooLargeError(xcomTooLargeMessage(`the output of task "${task}"`, size, limitBytes))
   }
   return { state: 'success', output: value as JsonValue, size }
 }

@@ -29,11 +29,13 @@ import type { Database } from '../store/database.js'
 import { workers } from '../store/schema.js'
 import { failureOutcome, successOutcome } from './attempt-outcome.js'
 import { AttemptTimeout, TaskTimeoutError } from './attempt-timeout.js'
+import { Backoff } from './backoff.js'
 import { databaseErrorMessage, isPermanentDatabaseError } from './database-error.js'
 import { type LeaseKeeper, startLeaseKeeper } from './lease-keeper.js'
 import { LogSink, silentLog, type WorkerLog } from './log-sink.js'
 import { assertStorable } from './storable-text.js'
 import { onFatalHandBack, runInAttemptScope, TaskCrashError } from './task-faults.js'
+import { DEFAULT_XCOM_SIZE_LIMIT_BYTES } from './xcom-limit.js'
 
 /** Runs pod tasks; the Kubernetes launcher and the process runtime both implement it. */
 export interface PodExecutor {
@@ -101,8 +103,6 @@ interface Held {
   done: Promise<void>
 }
 
-const DEFAULT_XCOM_LIMIT = 1024 * 1024
-
 /**
  * A worker: claims task runs of the pipeline versions it has loaded, runs them N at a time, keeps
  * their leases alive, completes them (fenced), and reconciles. `stop()` drains.
@@ -149,7 +149,7 @@ export class Worker {
       pollMs: 2000,
       reconcileMs: 5000,
       orphanSweepMs: 60_000,
-      xcomSizeLimitBytes: DEFAULT_XCOM_LIMIT,
+      xcomSizeLimitBytes: DEFAULT_XCOM_SIZE_LIMIT_BYTES,
       signalGraceMs: 10_000,
       ...options,
       leaseMs,
@@ -247,7 +247,7 @@ export class Worker {
   }
 
   async #claimLoop(): Promise<void> {
-    let backoff = 100
+    const backoff = new Backoff(100, 5000)
     while (!this.#stopping) {
       const free = this.#o.concurrency - this.#held.size
       let batch: ClaimedTaskRun[] = []
@@ -263,12 +263,12 @@ export class Worker {
             ...(this.#o.runId ? { runId: this.#o.runId } : {}),
           })
           this.#o.onClaim?.({ count: batch.length, durationMs: performance.now() - began })
-          backoff = 100
+          backoff.reset()
         } catch (error) {
           // The database restarted or the network dropped: keep trying, never crash the worker.
-          this.#log('warn', `claim failed, retrying in ${backoff} ms: ${(error as Error).message}`)
-          await sleep(backoff)
-          backoff = Math.min(backoff * 2, 5000)
+          const delay = backoff.next()
+          this.#log('warn', `claim failed, retrying in ${delay} ms: ${databaseErrorMessage(error)}`)
+          await sleep(delay)
           continue
         }
         this.claimed += batch.length
@@ -473,7 +473,8 @@ export class Worker {
    */
   async #finish(ref: AttemptRef, outcome: AttemptOutcome): Promise<AttemptOutcome['state'] | 'lost'> {
     const deadline = Date.now() + this.#o.leaseMs
-    for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+    const backoff = new Backoff(100, 2000)
+    for (;;) {
       try {
         await finishAttempt(this.#o.database, ref, outcome)
         if (outcome.state === 'up_for_retry' && outcome.retryAt) {
@@ -501,7 +502,7 @@ export class Worker {
           )
           return 'lost'
         }
-        await sleep(delay)
+        await backoff.wait()
       }
     }
   }
