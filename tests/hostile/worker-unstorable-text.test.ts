@@ -70,7 +70,7 @@ describe('text PostgreSQL cannot store', () => {
 
   it('an error message and log lines with a NUL are stored escaped, and the attempt fails once, not as a dead worker', async () => {
     const p = pipeline('nul-error').task('throws', { retries: 0 }, (_inputs, ctx) => {
-      ctx.log.info('binary \u0000 in a line', { raw: 'also \u0000 here', ['k\u0000']: 1 })
+      ctx.log.info('binary \u0000 in a line', { raw: 'also \u0000 here', 'k\u0000': 1 })
       throw new Error('bad byte \u0000 here')
     })
     const status = await runOnce(p)
