@@ -8,6 +8,7 @@ import {
 import { nextTaskState } from '../engine/task-state-machine.js'
 import { TaskFailure, TaskSkipped } from '../executors/task-execution.js'
 import type { AttemptOutcome } from '../queue/finish-attempt.js'
+import { databaseErrorMessage, isDatabaseError } from './database-error.js'
 import { assertStorable, escapeUnstorable, UnstorableTextError } from './storable-text.js'
 import { TaskCrashError } from './task-faults.js'
 import { asError } from './thrown-value.js'
@@ -46,12 +47,16 @@ export function failureOutcome(
   const retryable = !fatal && attempt < maxAttempts
   const state = nextTaskState('running', { type: 'fail', retryable })
   const err = asError(error)
+  // A database error inside the attempt (an XCom write) is told by the server's reason: the
+  // driver's message and stack repeat the SQL and its parameters.
+  const fromDatabase = isDatabaseError(err)
   // A crash is described by its wrapper already; its own name would only repeat it.
-  const name = err.name === 'Error' || err instanceof TaskCrashError ? '' : `${err.name}: `
+  const name = err.name === 'Error' || err instanceof TaskCrashError || fromDatabase ? '' : `${err.name}: `
+  const message = fromDatabase ? databaseErrorMessage(err) : err.message
   // Error text is the task's prose: what PostgreSQL cannot store is escaped, the rest kept.
   const base = {
-    error: escapeUnstorable(`${name}${err.message}`),
-    ...(err.stack ? { stack: escapeUnstorable(err.stack) } : {}),
+    error: escapeUnstorable(`${name}${message}`),
+    ...(err.stack && !fromDatabase ? { stack: escapeUnstorable(err.stack) } : {}),
   }
   if (state === 'up_for_retry') {
     return { state, ...base, retryAt: new Date(now + retryDelayMs(options.retryDelay, attempt)) }

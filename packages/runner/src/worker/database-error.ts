@@ -2,6 +2,9 @@
  * PostgreSQL's verdict on a failed statement, read from the driver's error (drizzle wraps it as the
  * `cause` of an error whose message repeats the SQL and every parameter, which must not reach a log).
  */
+// Five characters with a digit: every SQLSTATE has one, and errno codes (EPIPE) none.
+const SQLSTATE = /^(?=.*\d)[0-9A-Z]{5}$/
+
 export function sqlStateOf(error: unknown): string | undefined {
   for (
     let e = error, depth = 0;
@@ -9,7 +12,7 @@ export function sqlStateOf(error: unknown): string | undefined {
     e = (e as { cause?: unknown }).cause, depth++
   ) {
     const code = (e as { code?: unknown }).code
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code
+    if (typeof code === 'string' && SQLSTATE.test(code)) return code
   }
   return undefined
 }
@@ -23,18 +26,22 @@ export function isPermanentDatabaseError(error: unknown): boolean {
   return state !== undefined && (state.startsWith('22') || state.startsWith('23'))
 }
 
-/** The server's message and SQLSTATE, without the statement or its parameters. */
+/** The server's message and SQLSTATE (or the driver's reason), without the statement or its parameters. */
 export function databaseErrorMessage(error: unknown): string {
-  for (
-    let e = error, depth = 0;
-    e instanceof Object && depth < 5;
-    e = (e as { cause?: unknown }).cause, depth++
-  ) {
+  let e: unknown = error
+  for (let depth = 0; e instanceof Error && depth < 5; depth++) {
     const code = (e as { code?: unknown }).code
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code))
-      return `${(e as Error).message} (SQLSTATE ${code})`
+    if (typeof code === 'string' && SQLSTATE.test(code)) return `${e.message} (SQLSTATE ${code})`
+    // drizzle's wrapper says "Failed query: <sql>\nparams: <values>": its cause has the reason.
+    if (!e.message.startsWith('Failed query:')) return e.message
+    e = e.cause
   }
-  const message = error instanceof Error ? error.message : String(error)
-  // drizzle's wrapper: "Failed query: <sql>\nparams: <values>" — keep neither.
-  return message.startsWith('Failed query:') ? 'a database statement failed' : message
+  return e instanceof Error || e === undefined ? 'a database statement failed' : String(e)
+}
+
+/** Whether an error came from a database statement (the server's, or drizzle's wrapper of one). */
+export function isDatabaseError(error: unknown): boolean {
+  return (
+    sqlStateOf(error) !== undefined || (error instanceof Error && error.message.startsWith('Failed query:'))
+  )
 }

@@ -4,6 +4,7 @@ import { PgDialect } from 'drizzle-orm/pg-core'
 import { LeaseLostError } from '../queue/finish-attempt.js'
 import { heartbeat, heartbeatStatement } from '../queue/heartbeat.js'
 import type { Database } from '../store/database.js'
+import { databaseErrorMessage } from './database-error.js'
 import type { WorkerLog } from './log-sink.js'
 
 /**
@@ -115,7 +116,7 @@ async function startInlineKeeper(options: LeaseKeeperOptions): Promise<LeaseKeep
           options.onLost(id, new LeaseLostError('the lease of this attempt was taken away'))
       }
     } catch (error) {
-      options.log('warn', `heartbeat failed: ${(error as Error).message}`)
+      options.log('warn', `heartbeat failed: ${databaseErrorMessage(error)}`)
     }
   }
   const timer = setInterval(() => void renew(), options.heartbeatMs)

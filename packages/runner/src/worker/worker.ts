@@ -520,7 +520,7 @@ export class Worker {
         if (deleted) this.#log('info', `deleted ${deleted} orphaned pods`)
       }
     } catch (error) {
-      this.#log('warn', `reconcile failed: ${(error as Error).message}`)
+      this.#log('warn', `reconcile failed: ${databaseErrorMessage(error)}`)
     }
   }
 
@@ -532,7 +532,7 @@ export class Worker {
     await releaseTaskRuns(this.#o.database, this.id, ids).catch((error: Error) => {
       this.#log(
         'warn',
-        `could not release ${ids.length} task runs (their leases will expire): ${error.message}`,
+        `could not release ${ids.length} task runs (their leases will expire): ${databaseErrorMessage(error)}`,
       )
     })
   }
