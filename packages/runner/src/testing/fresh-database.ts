@@ -27,9 +27,7 @@ const TEMPLATE = `podline_test_template_${migrationsDigest()}`
 
 function migrationsDigest(): string {
   const hash = createHash('sha256')
-  for (const file of readdirSync(MIGRATIONS_FOLDER)
-    .filter((f) => f.endsWith('.sql'))
-    .sort())
+  for (const file of readdirSync(MIGRATIONS_FOLDER).filter((f) => f.endsWith('.sql')).sort())
     hash.update(file).update(readFileSync(join(MIGRATIONS_FOLDER, file)))
   return hash.digest('hex').slice(0, 12)
 }
