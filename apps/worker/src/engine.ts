@@ -44,7 +44,6 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   // The runner loads before the files register tsx's hooks, which would otherwise route each of its
   // modules through tsx's loader thread.
   const runner = await import('@podline/runner')
-  runner.guardAgainstDriverSocketCrash((message) => options.log?.('warn', message))
   const pipelines = await loadPipelines(options.patterns, options.cwd)
   const store = await runner.openStore({
     migrate: false,

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import type { DatabaseUnreachableError } from '@podline/runner'
+import { type DatabaseUnreachableError, installTaskFaultHandlers } from '@podline/runner'
 import { pino } from 'pino'
 import { timeAttempts } from './attempt-timer.js'
 import { ConfigError, configFromEnv, type WorkerConfig } from './config.js'
@@ -11,6 +11,8 @@ import { SchemaNotReadyError } from './schema-not-ready-error.js'
 
 // At 'info' until the configuration is parsed: a bad PODLINE_LOG_LEVEL is reported as such, not thrown by pino.
 const log = pino({ level: 'info', base: { pid: process.pid } })
+// This process's fault handlers: a task's stray error fails that task, not the worker.
+installTaskFaultHandlers({ log: (message) => log.error(message) })
 
 let config: WorkerConfig
 try {

@@ -52,7 +52,17 @@ async function run(file: string, flags: RunFlags): Promise<number> {
       import('../progress.js'),
       import('drizzle-orm'),
     ])
-  const { runLocal, runStatus, openStore, failKilledLocalRun, RunCancelledError, TaskRunError } = runner
+  const {
+    runLocal,
+    runStatus,
+    openStore,
+    failKilledLocalRun,
+    installTaskFaultHandlers,
+    RunCancelledError,
+    TaskRunError,
+  } = runner
+  // This process's fault handlers: a task's stray error or process.exit() fails that task.
+  installTaskFaultHandlers()
   if (!settings.databaseUrl) await preloadEmbeddedDriver()
   const pipeline = choosePipeline(await loadPipelineFile(file), flags.pipeline, file)
   // Checked before the store is opened: invalid params create nothing, not even an empty store.
@@ -108,6 +118,15 @@ async function run(file: string, flags: RunFlags): Promise<number> {
     progress.finish((await runStatus(database, id))?.tasks ?? [])
   }
 
+  let ended = false
+  // Whatever ends the process before the run has ended (a process.exit() that escaped its task), it is no success.
+  process.on('exit', (code) => {
+    if (ended || code !== 0) return
+    process.stderr.write(
+      `\nthe process ended before run ${runId ?? '(not created)'} finished; it did not succeed\n`,
+    )
+    process.exitCode = 1
+  })
   try {
     const killed = await failKilledLocalRun(database)
     if (killed) process.stderr.write(killedRunNotice(killed))
@@ -134,8 +153,10 @@ async function run(file: string, flags: RunFlags): Promise<number> {
     printJson(
       Object.fromEntries(pipeline.tasks.filter((t) => t.name in record).map((t) => [t.name, record[t.name]])),
     )
+    ended = true
     return 0
   } catch (error) {
+    ended = true
     if (error instanceof RunCancelledError) {
       await finish(error.runId)
       if (received) {

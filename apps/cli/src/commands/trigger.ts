@@ -70,10 +70,13 @@ async function trigger(name: string, flags: TriggerFlags): Promise<number> {
     if (!flags.json) process.stdout.write(`run ${runId} of ${name} queued; waiting for it to end\n`)
     const unserved = warnIfUnserved(database, runId, plan.name, plan.version)
     const state = await waitForRun(database, runId).finally(() => clearTimeout(unserved))
-    if (flags.json) printJson({ runId, state })
+    // Why it did not succeed, when the run says (a failed task, params its schema refused).
+    const { runStatus } = await import('@podline/runner')
+    const error = state === 'success' ? null : ((await runStatus(database, runId))?.run.error ?? null)
+    if (flags.json) printJson({ runId, state, ...(error ? { error } : {}) })
     else
       process.stdout.write(
-        `run ${runId} ${state}${state === 'success' ? '' : `; see: podline status ${runId}`}\n`,
+        `run ${runId} ${state}${error ? `: ${error}` : ''}${state === 'success' ? '' : `; see: podline status ${runId}`}\n`,
       )
     return state === 'success' ? 0 : 1
   })

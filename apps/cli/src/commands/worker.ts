@@ -40,10 +40,10 @@ export function registerWorker(program: Command): void {
 
 async function work(files: string[], flags: WorkerFlags): Promise<number> {
   const settings = await executionSettings(flags)
-  const [{ drainOnSignals, startEngine, timeAttempts }, { formatDuration }] = await Promise.all([
-    import('@podline/worker'),
-    import('@podline/runner'),
-  ])
+  const [{ drainOnSignals, startEngine, timeAttempts }, { formatDuration, installTaskFaultHandlers }] =
+    await Promise.all([import('@podline/worker'), import('@podline/runner')])
+  // This process's fault handlers: a task's stray error fails that task, not the worker.
+  installTaskFaultHandlers()
   const say = (line: string) => process.stdout.write(`${line}\n`)
   const engine = await startEngine({
     patterns: files,

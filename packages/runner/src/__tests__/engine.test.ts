@@ -210,7 +210,7 @@ for (const driver of ['postgres', 'pglite'] as const) {
         ],
         [
           pipeline('huge').task('t', { retries: 2 }, () => 'x'.repeat(2048)),
-          /returned 2050 bytes, over the XCom limit of 1024 bytes/,
+          /the output of task "t" is 2 KiB \(2050 bytes\), over the XCom size limit of 1 KiB \(1024 bytes/,
         ],
       ]
       for (const [p, message] of cases) {

@@ -47,7 +47,14 @@ describe('a worker whose database stops answering', () => {
         return 1
       })
       void (async () => {
-        worker = new Worker({ database: cutOff, pipelines: [p], leaseMs: 600, reconcileMs: 60_000 })
+        // Renewal on the main thread, through the wrapped database: the lease thread would bypass the cut.
+        worker = new Worker({
+          database: cutOff,
+          pipelines: [p],
+          leaseMs: 600,
+          reconcileMs: 60_000,
+          leaseThread: false,
+        })
         await worker.start()
         await triggerPipeline(database, p, {})
         await running

@@ -6,10 +6,9 @@ import {
   validateWith,
 } from '@podline/sdk'
 import { TaskFailure } from '../executors/task-execution.js'
-import { formatBytes } from './format-bytes.js'
+import { xcomTooLargeMessage } from '../worker/xcom-limit.js'
 
-/** Default ceiling of a pod task's result: XComs live in PostgreSQL rows, not object storage. */
-export const DEFAULT_XCOM_SIZE_LIMIT_BYTES = 1024 * 1024
+export { DEFAULT_XCOM_SIZE_LIMIT_BYTES } from '../worker/xcom-limit.js'
 
 export interface ResultChecks {
   /** The task's name, for messages. */
@@ -78,9 +77,7 @@ async function checkAgainstSchema(checks: ResultChecks, value: unknown, fix: str
 export function assertWithinLimit(size: number, checks: ResultChecks): void {
   if (size <= checks.sizeLimitBytes) return
   throw new TaskFailure(
-    `the result of pod task "${checks.task}" is ${formatBytes(size)} (${size} bytes), over the XCom size limit of ` +
-      `${formatBytes(checks.sizeLimitBytes)} (${checks.sizeLimitBytes} bytes, option xcomSizeLimitBytes); ` +
-      'write large data to object storage and return a reference to it, or raise the limit',
+    xcomTooLargeMessage(`the result of pod task "${checks.task}"`, size, checks.sizeLimitBytes),
     'fatal',
   )
 }

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm'
+import { type SQL, sql } from 'drizzle-orm'
 import type { Database } from '../store/database.js'
 import type { TaskRunId } from './claim-task-runs.js'
 import { bigintArray, state } from './sql-values.js'
@@ -15,14 +15,19 @@ export async function heartbeat(
   worker: WorkerRecord,
   ids: readonly TaskRunId[],
 ): Promise<Set<TaskRunId>> {
-  const rows = await database.rows<{ id: TaskRunId }>(sql`
+  const rows = await database.rows<{ id: TaskRunId }>(heartbeatStatement(worker, ids))
+  return new Set(rows.map((r) => r.id))
+}
+
+/** The heartbeat's one statement; the worker's lease thread runs it compiled, on its own connection. */
+export function heartbeatStatement(worker: WorkerRecord, ids: readonly TaskRunId[]): SQL {
+  return sql`
     with held as (
       update podline.task_runs set lease_expires_at = now() + ${worker.leaseMs} * interval '1 millisecond'
       where id = any(${bigintArray(ids)}) and lease_owner = ${worker.id} and state = ${state('running')}
       returning id
     ), beat as (${workerUpsert(worker)})
-    select id::text as id from held`)
-  return new Set(rows.map((r) => r.id))
+    select id::text as id from held`
 }
 
 /**

@@ -38,6 +38,12 @@ export interface Database {
   schemaState(): Promise<SchemaState>
   /** This store's id (made at migrate, kept in the database): labels its pods apart from other stores'. */
   storeId(): Promise<string>
+  /**
+   * The PostgreSQL URL with its password, for a connection of its own off the main thread (the
+   * worker's lease thread). A method, so the secret never shows in a logged or printed object.
+   * Absent on the embedded store, which one process alone can open.
+   */
+  connectionUrl?(): string
   close(): Promise<void>
 }
 
@@ -92,6 +98,7 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
   return {
     db,
     storeId: storeIdReader(db),
+    connectionUrl: () => url,
     driver: 'postgres',
     location,
     rows,

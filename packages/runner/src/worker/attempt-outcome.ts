@@ -3,25 +3,24 @@ import { nextTaskState } from '../engine/task-state-machine.js'
 import { TaskFailure, TaskSkipped } from '../executors/task-execution.js'
 import type { ClaimedTaskRun } from '../queue/claim-task-runs.js'
 import type { AttemptOutcome } from '../queue/finish-attempt.js'
+import { databaseErrorMessage, isDatabaseError } from './database-error.js'
+import { assertStorable, escapeUnstorable, UnstorableTextError } from './storable-text.js'
+import { TaskCrashError } from './task-faults.js'
+import { asError } from './thrown-value.js'
+import { xcomTooLargeMessage } from './xcom-limit.js'
 
 export class XComTooLargeError extends Error {
   override readonly name = 'XComTooLargeError'
-}
-
-export class TaskTimeoutError extends Error {
-  override readonly name = 'TaskTimeoutError'
 }
 
 /** Checks a task's result and turns it into what is stored: JSON only, within the size limit. */
 export function successOutcome(task: string, value: unknown, limitBytes: number): AttemptOutcome {
   if (value === undefined) return { state: 'success', output: undefined, size: 0 }
   assertJson(task, value)
+  assertStorable(`the output of task "${task}"`, value)
   const size = Buffer.byteLength(JSON.stringify(value))
   if (size > limitBytes) {
-    throw new XComTooLargeError(
-      `task "${task}" returned ${size} bytes, over the XCom limit of ${limitBytes} bytes; ` +
-        'store large data elsewhere (object storage, a table) and return a reference, or raise the limit (PODLINE_XCOM_LIMIT_BYTES)',
-    )
+    throw new XComTooLargeError(xcomTooLargeMessage(`the output of task "${task}"`, size, limitBytes))
   }
   return { state: 'success', output: value as JsonValue, size }
 }
@@ -38,11 +37,22 @@ export function failureOutcome(
   const fatal =
     (error instanceof TaskFailure && error.failureClass === 'fatal') ||
     error instanceof NotJsonError ||
-    error instanceof XComTooLargeError
+    error instanceof XComTooLargeError ||
+    error instanceof UnstorableTextError
   const retryable = !fatal && claimed.attempt < claimed.maxAttempts
   const state = nextTaskState('running', { type: 'fail', retryable })
-  const err = error instanceof Error ? error : new Error(String(error))
-  const base = { error: `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}`, stack: err.stack }
+  const err = asError(error)
+  // A database error inside the attempt (an XCom write) is told by the server's reason: the
+  // driver's message and stack repeat the SQL and its parameters.
+  const fromDatabase = isDatabaseError(err)
+  // A crash is described by its wrapper already; its own name would only repeat it.
+  const name = err.name === 'Error' || err instanceof TaskCrashError || fromDatabase ? '' : `${err.name}: `
+  const message = fromDatabase ? databaseErrorMessage(err) : err.message
+  // Error text is the task's prose: what PostgreSQL cannot store is escaped, the rest kept.
+  const base = {
+    error: escapeUnstorable(`${name}${message}`),
+    ...(err.stack && !fromDatabase ? { stack: escapeUnstorable(err.stack) } : {}),
+  }
   if (state === 'up_for_retry') {
     // The first attempt of this round of retries (1, or the attempt after a `podline retry`).
     const roundStart = claimed.maxAttempts - claimed.retries

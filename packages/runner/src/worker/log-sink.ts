@@ -1,6 +1,15 @@
 import type { TaskLogger } from '@podline/sdk'
 import type { Database } from '../store/database.js'
 import { taskLogs } from '../store/schema.js'
+import { databaseErrorMessage, isPermanentDatabaseError } from './database-error.js'
+import { escapeUnstorable, escapeUnstorableDeep } from './storable-text.js'
+import { describeThrown } from './thrown-value.js'
+
+/*
+ * PostgreSQL takes at most 65,535 parameters in one statement and a log row binds 6, so one insert
+ * carries at most 10,922 rows; a chunk of 5,000 leaves room should the row grow a column or two.
+ */
+const ROWS_PER_INSERT = 5000
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 /** Where a worker's own lines go (the CLI prints them, apps/worker writes pino JSON). */
@@ -33,7 +42,15 @@ export class LogSink {
 
   forTask(runId: string, task: string, attempt: number): TaskLogger {
     const write = (level: LogLevel) => (message: string, fields?: Record<string, unknown>) => {
-      this.#buffer.push({ runId, task, attempt, level, message: String(message), fields: fields ?? null })
+      this.#buffer.push({
+        runId,
+        task,
+        attempt,
+        level,
+        // A task's log is its prose: what PostgreSQL cannot store is escaped, the line kept.
+        message: escapeUnstorable(String(message)),
+        fields: fields === undefined ? null : storableFields(fields),
+      })
       this.workerLog(level, `[${task}] ${message}`, { runId, task, attempt, ...fields })
       this.#timer ??= setTimeout(() => void this.flush(), this.flushMs)
     }
@@ -47,14 +64,39 @@ export class LogSink {
     const lines = this.#buffer
     this.#buffer = []
     this.#flushing = this.#flushing.then(async () => {
-      if (lines.length === 0) return
-      try {
-        await this.database.db.insert(taskLogs).values(lines)
-      } catch (error) {
-        // Losing log lines must not fail a task; say so on the worker's own log instead.
-        this.workerLog('warn', `could not store ${lines.length} task log lines: ${(error as Error).message}`)
-      }
+      for (let i = 0; i < lines.length; i += ROWS_PER_INSERT)
+        await this.#insert(lines.slice(i, i + ROWS_PER_INSERT))
     })
     return this.#flushing
+  }
+
+  /** One insert per chunk; should a chunk fail, its lines go one by one so a bad one costs only itself. */
+  async #insert(chunk: Line[]): Promise<void> {
+    try {
+      await this.database.db.insert(taskLogs).values(chunk)
+      return
+    } catch (error) {
+      // Losing log lines must not fail a task; say so on the worker's own log instead. Only a line
+      // the database refuses on its merits is worth isolating; in an outage every insert would fail.
+      if (chunk.length === 1 || !isPermanentDatabaseError(error)) {
+        const line = chunk[0]
+        this.workerLog(
+          'warn',
+          `could not store ${chunk.length} log line(s) of task ${line?.task}: ${databaseErrorMessage(error)}`,
+          { runId: line?.runId },
+        )
+        return
+      }
+    }
+    for (const line of chunk) await this.#insert([line])
+  }
+}
+
+/** Log fields as jsonb will take them: plain JSON, with unstorable text escaped. */
+function storableFields(fields: Record<string, unknown>): Record<string, unknown> {
+  try {
+    return escapeUnstorableDeep(JSON.parse(JSON.stringify(fields))) as Record<string, unknown>
+  } catch (error) {
+    return { unserialisable: describeThrown(error) }
   }
 }

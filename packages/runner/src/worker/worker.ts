@@ -4,13 +4,15 @@ import {
   type AnyPipeline,
   type JsonValue,
   type PodTaskDefinition,
+  SchemaValidationError,
   type TaskContext,
   type TaskDefinition,
   validateWith,
 } from '@podline/sdk'
-import type { TaskExecution } from '../executors/task-execution.js'
+import { type TaskExecution, TaskFailure } from '../executors/task-execution.js'
 import { declaredPodNamespaces } from '../pods/declared-namespaces.js'
 import { type ClaimedTaskRun, claimTaskRuns, type TaskRunId } from '../queue/claim-task-runs.js'
+import { failRunOnParams } from '../queue/fail-run-params.js'
 import {
   type AttemptOutcome,
   type AttemptRef,
@@ -18,15 +20,22 @@ import {
   LeaseLostError,
   putXcom,
 } from '../queue/finish-attempt.js'
-import { heartbeat, isTaskRunRunning } from '../queue/heartbeat.js'
+import { isTaskRunRunning } from '../queue/heartbeat.js'
 import { reconcile } from '../queue/reconcile.js'
 import { registerPlans } from '../queue/register-pipelines.js'
 import { releaseTaskRuns } from '../queue/release-task-runs.js'
 import { CANCEL_CHANNEL, QUEUE_CHANNEL } from '../queue/sql-values.js'
 import { registerWorker, retireWorker, type WorkerRecord } from '../queue/workers.js'
 import type { Database } from '../store/database.js'
-import { failureOutcome, successOutcome, TaskTimeoutError } from './attempt-outcome.js'
+import { failureOutcome, successOutcome } from './attempt-outcome.js'
+import { AttemptTimeout, TaskTimeoutError } from './attempt-timeout.js'
+import { Backoff } from './backoff.js'
+import { databaseErrorMessage, isPermanentDatabaseError } from './database-error.js'
+import { type LeaseKeeper, startLeaseKeeper } from './lease-keeper.js'
 import { LogSink, silentLog, type WorkerLog } from './log-sink.js'
+import { assertStorable } from './storable-text.js'
+import { onFatalHandBack, runInAttemptScope, TaskCrashError } from './task-faults.js'
+import { DEFAULT_XCOM_SIZE_LIMIT_BYTES } from './xcom-limit.js'
 
 /** Runs pod tasks; the Kubernetes launcher and the process runtime both implement it. */
 export interface PodExecutor {
@@ -48,6 +57,17 @@ export interface WorkerOptions {
   leaseMs?: number
   /** Default a third of the lease. */
   heartbeatMs?: number
+  /**
+   * Renew leases on a worker thread with a connection of its own, so a task that blocks the event
+   * loop (synchronous CPU work) cannot cost the other tasks their leases. Default true on PostgreSQL;
+   * the embedded store always renews inline (see lease-keeper.ts).
+   */
+  leaseThread?: boolean
+  /**
+   * After a timeout, a cancel or a crash, how long a task function that ignores its signal keeps its
+   * slot and its lease before the attempt is recorded anyway (and a retry may start beside it). Default 10 s.
+   */
+  signalGraceMs?: number
   /** Backstop poll when no NOTIFY arrives. Default 2 s. */
   pollMs?: number
   /** Default 5 s. */
@@ -86,8 +106,6 @@ interface Held {
   done: Promise<void>
 }
 
-const DEFAULT_XCOM_LIMIT = 1024 * 1024
-
 /**
  * A worker: claims task runs of the pipeline versions it has loaded, runs them N at a time, keeps
  * their leases alive, completes them (fenced), and reconciles. `stop()` drains.
@@ -104,6 +122,7 @@ export class Worker {
       | 'reconcileMs'
       | 'orphanSweepMs'
       | 'xcomSizeLimitBytes'
+      | 'signalGraceMs'
     >
   > &
     WorkerOptions
@@ -121,7 +140,8 @@ export class Worker {
   #loop: Promise<void> | undefined
   #timers: NodeJS.Timeout[] = []
   #unlisten: Array<() => Promise<void>> = []
-  #leaseGuard: NodeJS.Timeout | undefined
+  #leases: LeaseKeeper | undefined
+  #forgetHandBack: (() => void) | undefined
   #lastOrphanSweep = 0
   claimed = 0
 
@@ -133,7 +153,8 @@ export class Worker {
       pollMs: 2000,
       reconcileMs: 5000,
       orphanSweepMs: 60_000,
-      xcomSizeLimitBytes: DEFAULT_XCOM_LIMIT,
+      xcomSizeLimitBytes: DEFAULT_XCOM_SIZE_LIMIT_BYTES,
+      signalGraceMs: 10_000,
       ...options,
       leaseMs,
     }
@@ -178,8 +199,15 @@ export class Worker {
     this.#unlisten.push(
       await database.listen(CANCEL_CHANNEL, (runId) => this.#abortRun(runId, 'the run was cancelled')),
     )
-    this.#armLeaseGuard(Date.now())
-    this.#timers.push(setInterval(() => void this.#heartbeat(), this.#o.heartbeatMs))
+    this.#leases = await startLeaseKeeper({
+      database,
+      worker: this.#record,
+      heartbeatMs: this.#o.heartbeatMs,
+      ...(this.#o.leaseThread === undefined ? {} : { thread: this.#o.leaseThread }),
+      log: this.#log,
+      onLost: (id, reason) => this.#held.get(id)?.controller.abort(reason),
+    })
+    this.#forgetHandBack = onFatalHandBack(() => this.#release([...this.#held.keys()]))
     this.#timers.push(setInterval(() => void this.#reconcile(), this.#o.reconcileMs))
     this.#loop = this.#claimLoop()
     this.#log('info', `worker ${this.id} started`, {
@@ -205,7 +233,8 @@ export class Worker {
       await Promise.race([drained, new Promise((r) => setTimeout(r, 2000).unref())])
     }
     for (const t of this.#timers) clearInterval(t)
-    clearTimeout(this.#leaseGuard)
+    await this.#leases?.stop()
+    this.#forgetHandBack?.()
     for (const unlisten of this.#unlisten) await unlisten().catch(() => {})
     await this.#logs.flush()
     await this.#o.pods?.close?.()
@@ -221,7 +250,7 @@ export class Worker {
   }
 
   async #claimLoop(): Promise<void> {
-    let backoff = 100
+    const backoff = new Backoff(100, 5000)
     while (!this.#stopping) {
       const free = this.#o.concurrency - this.#held.size
       let batch: ClaimedTaskRun[] = []
@@ -237,13 +266,13 @@ export class Worker {
             ...(this.#o.runId ? { runId: this.#o.runId } : {}),
           })
           this.#o.onClaim?.({ count: batch.length, durationMs: performance.now() - began })
-          backoff = 100
+          backoff.reset()
         } catch (error) {
           // The database restarted or the network dropped: keep trying, never crash the worker.
           this.#o.onClaimError?.(error)
-          this.#log('warn', `claim failed, retrying in ${backoff} ms: ${(error as Error).message}`)
-          await sleep(backoff)
-          backoff = Math.min(backoff * 2, 5000)
+          const delay = backoff.next()
+          this.#log('warn', `claim failed, retrying in ${delay} ms: ${databaseErrorMessage(error)}`)
+          await sleep(delay)
           continue
         }
         this.claimed += batch.length
@@ -273,9 +302,21 @@ export class Worker {
     const controller = new AbortController()
     const held: Held = { ref, controller, done: Promise.resolve() }
     this.#held.set(c.id, held)
+    this.#leases?.hold(c.id)
     this.#o.onAttempt?.({ type: 'started', runId: c.runId, task: c.task, attempt: c.attempt })
-    held.done = this.#runAttempt(c, ref, controller).finally(() => {
+    // The attempt's scope lets the process's fault handlers (task-faults.ts) fail this attempt, and
+    // only this one, for an error its code raised outside its promise chain.
+    const scope = {
+      task: c.task,
+      runId: c.runId,
+      fail: (error: TaskCrashError) => {
+        if (this.#held.get(c.id) === held) controller.abort(error)
+        else this.#log('warn', `after its attempt ended, ${error.message}`, { runId: c.runId, task: c.task })
+      },
+    }
+    held.done = runInAttemptScope(scope, () => this.#runAttempt(c, ref, controller)).finally(() => {
       this.#held.delete(c.id)
+      this.#leases?.drop(c.id)
       this.#wakeUp()
     })
   }
@@ -283,7 +324,9 @@ export class Worker {
   async #runAttempt(c: ClaimedTaskRun, ref: AttemptRef, controller: AbortController): Promise<void> {
     const found = this.#tasks.get(`${c.version}\0${c.task}`)
     let outcome: AttemptOutcome
-    let timer: NodeJS.Timeout | undefined
+    /** The task's own function, still running after its signal fired when it ignores the signal. */
+    let running: Promise<unknown> = Promise.resolve()
+    let badParams: string | undefined
     if (!found) {
       outcome = {
         state: 'failed',
@@ -291,8 +334,15 @@ export class Worker {
       }
     } else {
       const { pipeline, def } = found
+      // The deadline is the attempt's, from the database: a takeover keeps what is left of it.
+      const timeout = new AttemptTimeout(controller, c.timeoutMs, c.msToDeadline, c.task, c.attempt)
       try {
-        const params = await this.#paramsOf(pipeline, c)
+        const params = await this.#paramsOf(pipeline, c).catch((error: unknown) => {
+          if (!(error instanceof SchemaValidationError)) throw error
+          // The params are the run's, not this task's: the whole run fails, and no retry can help.
+          badParams = `${error.message}; the run cannot start`
+          throw new TaskFailure(badParams, 'fatal')
+        })
         const log = this.#logs.forTask(c.runId, c.task, c.attempt)
         const ctx: TaskContext<unknown> = {
           params,
@@ -307,28 +357,25 @@ export class Worker {
           controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true })
         })
         aborted.catch(() => {})
-        // The deadline is the attempt's, from the database: a takeover keeps what is left of it.
-        if (c.msToDeadline !== null) {
-          timer = setTimeout(
-            () =>
-              controller.abort(
-                new TaskTimeoutError(
-                  `task "${c.task}" timed out after ${c.timeoutMs} ms (attempt ${c.attempt})`,
-                ),
-              ),
-            c.msToDeadline,
-          )
-        }
+        timeout.start()
+        running = Promise.resolve().then(() => this.#execute(def, c, ctx, ref))
         // A task that ignores its signal still ends here: the attempt is decided when the signal fires.
-        const value = await Promise.race([this.#execute(def, c, ctx, ref), aborted])
+        const value = await Promise.race([running, aborted])
+        // Synchronous work can outlast the timeout without letting its timer fire: judged on return.
+        timeout.checkOnReturn()
         outcome = successOutcome(c.task, value, this.#o.xcomSizeLimitBytes)
       } catch (error) {
         outcome = failureOutcome(error, c)
       } finally {
-        clearTimeout(timer)
+        timeout.clear()
       }
     }
-    if (controller.signal.aborted && !(controller.signal.reason instanceof TaskTimeoutError)) {
+    if (controller.signal.aborted) await this.#untilSettled(running)
+    const reason: unknown = controller.signal.reason
+    if (
+      controller.signal.aborted &&
+      !(reason instanceof TaskTimeoutError || reason instanceof TaskCrashError)
+    ) {
       // Cancelled, lease lost or shutting down: someone else decides this attempt.
       this.#o.onAttempt?.({
         type: 'finished',
@@ -341,6 +388,11 @@ export class Worker {
     }
     await this.#logs.flush()
     const state = await this.#finish(ref, outcome)
+    if (badParams && state === 'failed') {
+      await failRunOnParams(this.#o.database, c.runId, badParams, this.id).catch((error: unknown) =>
+        this.#log('warn', `could not fail run ${c.runId} on its params: ${databaseErrorMessage(error)}`),
+      )
+    }
     this.#o.onAttempt?.({
       type: 'finished',
       runId: c.runId,
@@ -349,6 +401,29 @@ export class Worker {
       state,
       ...('error' in outcome ? { error: outcome.error } : {}),
     })
+  }
+
+  /**
+   * A task function whose signal fired but which goes on running keeps its slot and its lease for up
+   * to `signalGraceMs`, so its retry (here or on another worker) does not start beside it; past that
+   * the attempt is recorded anyway and the two may overlap (docs/sdk.md says so).
+   */
+  async #untilSettled(running: Promise<unknown>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    const grace = new Promise<'grace'>((resolve) => {
+      timer = setTimeout(resolve, this.#o.signalGraceMs, 'grace')
+    })
+    const settled = running.then(
+      () => 'settled' as const,
+      () => 'settled' as const,
+    )
+    if ((await Promise.race([settled, grace])) === 'grace') {
+      this.#log(
+        'warn',
+        `a task ignored its signal for ${this.#o.signalGraceMs} ms; its slot is freed while it still runs`,
+      )
+    }
+    clearTimeout(timer)
   }
 
   async #execute(
@@ -375,7 +450,11 @@ export class Worker {
         resumed: c.resumed,
         inputs: c.inputs,
         ctx,
-        putXcom: (key, value) => putXcom(this.#o.database, ref, key, value),
+        putXcom: async (key, value) => {
+          assertStorable(`the XCom key of task "${c.task}"`, key)
+          assertStorable(`the XCom ${key} of task "${c.task}"`, value)
+          await putXcom(this.#o.database, ref, key, value)
+        },
       },
       def,
     )
@@ -394,10 +473,15 @@ export class Worker {
     return params
   }
 
-  /** Completes an attempt, retrying through a database outage for as long as the lease could still be valid. */
+  /**
+   * Completes an attempt, retrying through a database outage for as long as the lease could still be
+   * valid. A statement the database refuses on its merits (a data error, a constraint) is no outage:
+   * the attempt is recorded once more as failed, fatally, with the server's reason and not the SQL.
+   */
   async #finish(ref: AttemptRef, outcome: AttemptOutcome): Promise<AttemptOutcome['state'] | 'lost'> {
     const deadline = Date.now() + this.#o.leaseMs
-    for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+    const backoff = new Backoff(100, 2000)
+    for (;;) {
       try {
         await finishAttempt(this.#o.database, ref, outcome)
         if (outcome.state === 'up_for_retry' && outcome.retryDelayMs !== undefined) {
@@ -410,56 +494,30 @@ export class Worker {
           this.#log('warn', error.message, { runId: ref.runId, task: ref.task })
           return 'lost'
         }
-        this.#log('warn', `recording the end of ${ref.task} failed, retrying: ${(error as Error).message}`)
+        const reason = databaseErrorMessage(error)
+        if (isPermanentDatabaseError(error)) {
+          if (outcome.state === 'failed' && outcome.error.startsWith(UNSTORED)) return 'lost'
+          this.#log('error', `the database refused the end of ${ref.task}: ${reason}`, { runId: ref.runId })
+          outcome = { state: 'failed', error: `${UNSTORED}${reason}` }
+          continue
+        }
+        this.#log('warn', `recording the end of ${ref.task} failed, retrying: ${reason}`)
         if (Date.now() > deadline) {
           this.#log(
             'error',
-            `could not record the end of ${ref.task}: ${(error as Error).message}; the reconciler will requeue it`,
+            `could not record the end of ${ref.task}: ${reason}; the reconciler will requeue it`,
           )
           return 'lost'
         }
-        await sleep(delay)
+        await backoff.wait()
       }
     }
-  }
-
-  async #heartbeat(): Promise<void> {
-    const ids = [...this.#held.keys()]
-    // The server sets the new expiry at some point after this; counting from the send is the safe side.
-    const sentAt = Date.now()
-    try {
-      const still = await heartbeat(this.#o.database, this.#record, ids)
-      this.#armLeaseGuard(sentAt)
-      for (const id of ids) {
-        if (!still.has(id))
-          this.#held.get(id)?.controller.abort(new LeaseLostError('the lease of this attempt was taken away'))
-      }
-    } catch (error) {
-      this.#log('warn', `heartbeat failed: ${(error as Error).message}`)
-    }
-  }
-
-  /**
-   * Cut off from the database, this worker could never complete what it holds, and once the leases
-   * expire another worker takes the tasks over. So it stops them a margin before the expiry, counted
-   * from the last heartbeat that got through: a timer, because in a real partition the heartbeat
-   * hangs rather than fails, and stopping before the takeover keeps the two attempts from overlapping.
-   */
-  #armLeaseGuard(lastBeatSentAt: number): void {
-    clearTimeout(this.#leaseGuard)
-    const margin = Math.min(1000, this.#o.leaseMs / 5)
-    this.#leaseGuard = setTimeout(
-      () => {
-        for (const h of this.#held.values())
-          h.controller.abort(new LeaseLostError('lost the database for about as long as the lease'))
-      },
-      Math.max(0, lastBeatSentAt + this.#o.leaseMs - margin - Date.now()),
-    )
-    this.#leaseGuard.unref()
   }
 
   async #reconcile(): Promise<void> {
     try {
+      // After a blocked loop an inline renewal may be late: renew first, so the sweep does not requeue our own tasks.
+      await this.#leases?.renewNow()
       const report = await reconcile(this.#o.database, this.id)
       if (report.requeued || report.failed) this.#log('info', 'reconciled expired leases', { ...report })
       const pods = this.#o.pods
@@ -473,7 +531,7 @@ export class Worker {
         if (deleted) this.#log('info', `deleted ${deleted} orphaned pods`)
       }
     } catch (error) {
-      this.#log('warn', `reconcile failed: ${(error as Error).message}`)
+      this.#log('warn', `reconcile failed: ${databaseErrorMessage(error)}`)
     }
   }
 
@@ -485,10 +543,12 @@ export class Worker {
     await releaseTaskRuns(this.#o.database, this.id, ids).catch((error: Error) => {
       this.#log(
         'warn',
-        `could not release ${ids.length} task runs (their leases will expire): ${error.message}`,
+        `could not release ${ids.length} task runs (their leases will expire): ${databaseErrorMessage(error)}`,
       )
     })
   }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+const UNSTORED = 'the database refused to store the result of this attempt: '

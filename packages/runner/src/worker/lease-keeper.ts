@@ -1,0 +1,250 @@
+import { createRequire } from 'node:module'
+import { Worker as Thread } from 'node:worker_threads'
+import { PgDialect } from 'drizzle-orm/pg-core'
+import type { TaskRunId } from '../queue/claim-task-runs.js'
+import { LeaseLostError } from '../queue/finish-attempt.js'
+import { heartbeat, heartbeatStatement } from '../queue/heartbeat.js'
+import type { WorkerRecord } from '../queue/workers.js'
+import type { Database } from '../store/database.js'
+import { databaseErrorMessage } from './database-error.js'
+import type { WorkerLog } from './log-sink.js'
+
+/**
+ * Renews the leases of the task runs a worker holds, and tells the worker which it lost (taken away,
+ * or the database gone for about as long as the lease).
+ *
+ * Where the renewal runs is the point. An inline task that does synchronous CPU work blocks the event
+ * loop: no timer of the worker fires, so a heartbeat on the main thread stops and every other task
+ * the worker holds loses its lease. On PostgreSQL the heartbeat therefore runs on a worker thread with
+ * a connection of its own, renewing the ids the main thread posts to it; a blocked main thread no
+ * longer starves it. The embedded store (PGlite) lives inside this process and no other process can
+ * open it, so nobody can take a lease over while the main thread is blocked except this process's own
+ * reconciler, which renews before it sweeps (see `renewNow`); there the heartbeat stays inline.
+ */
+export interface LeaseKeeper {
+  hold(id: TaskRunId): void
+  drop(id: TaskRunId): void
+  /**
+   * Renews at once when the renewal shares the main thread (the reconciler calls it first, so after a
+   * blocked loop it never requeues this worker's own tasks); the thread renews on its own.
+   */
+  renewNow(): Promise<void>
+  /** Where the heartbeat runs: what a health page or a test can tell. */
+  readonly mode: 'thread' | 'inline'
+  stop(): Promise<void>
+}
+
+export interface LeaseKeeperOptions {
+  database: Database
+  /** This worker's row: each renewal also marks it alive in the workers table. */
+  worker: WorkerRecord
+  heartbeatMs: number
+  /** Run the heartbeat on a worker thread when the store allows it. Default true. */
+  thread?: boolean
+  log: WorkerLog
+  /** Called for each held id whose lease this worker no longer has. */
+  onLost(id: TaskRunId, reason: LeaseLostError): void
+}
+
+export async function startLeaseKeeper(options: LeaseKeeperOptions): Promise<LeaseKeeper> {
+  const url = options.database.connectionUrl?.()
+  if (options.thread !== false && url) return startThreadKeeper(options, url)
+  return startInlineKeeper(options)
+}
+
+/** The ids held, each with the version of the set it joined at, so a late "lost" for a reused id is ignored. */
+class HeldIds {
+  #version = 0
+  readonly #since = new Map<TaskRunId, number>()
+  add(id: TaskRunId): number {
+    this.#since.set(id, ++this.#version)
+    return this.#version
+  }
+  delete(id: TaskRunId): number {
+    this.#since.delete(id)
+    return ++this.#version
+  }
+  get version(): number {
+    return this.#version
+  }
+  ids(): TaskRunId[] {
+    return [...this.#since.keys()]
+  }
+  /** Whether `id` was held already when the set was at `version` (a renewal that missed it speaks of this hold). */
+  heldAt(id: TaskRunId, version: number): boolean {
+    const since = this.#since.get(id)
+    return since !== undefined && since <= version
+  }
+}
+
+/**
+ * Stops the held work a margin before the leases would expire, counted from the last renewal that got
+ * through: a timer, because in a real partition the heartbeat hangs rather than fails, and stopping
+ * before the takeover keeps the two attempts from overlapping. When it fires it reads the last renewal
+ * afresh (a thread may have renewed while this timer waited behind a blocked loop) and re-arms.
+ */
+function leaseGuard(options: LeaseKeeperOptions, lastRenewal: () => number, held: HeldIds): { stop(): void } {
+  const margin = Math.min(1000, options.worker.leaseMs / 5)
+  let timer: NodeJS.Timeout | undefined
+  const arm = () => {
+    const due = lastRenewal() + options.worker.leaseMs - margin - Date.now()
+    if (due > 0) {
+      timer = setTimeout(arm, due)
+      timer.unref()
+      return
+    }
+    const reason = new LeaseLostError('lost the database for about as long as the lease')
+    for (const id of held.ids()) options.onLost(id, reason)
+    timer = setTimeout(arm, margin)
+    timer.unref()
+  }
+  arm()
+  return { stop: () => clearTimeout(timer) }
+}
+
+async function startInlineKeeper(options: LeaseKeeperOptions): Promise<LeaseKeeper> {
+  const held = new HeldIds()
+  let lastRenewal = Date.now()
+  const renew = async () => {
+    const version = held.version
+    const ids = held.ids()
+    // The server sets the new expiry at some point after this; counting from the send is the safe side.
+    const sentAt = Date.now()
+    try {
+      const still = await heartbeat(options.database, options.worker, ids)
+      lastRenewal = sentAt
+      for (const id of ids) {
+        if (!still.has(id) && held.heldAt(id, version))
+          options.onLost(id, new LeaseLostError('the lease of this attempt was taken away'))
+      }
+    } catch (error) {
+      options.log('warn', `heartbeat failed: ${databaseErrorMessage(error)}`)
+    }
+  }
+  const timer = setInterval(() => void renew(), options.heartbeatMs)
+  // In-process store: no one else can take a lease while this loop is blocked, so no guard.
+  const guard =
+    options.database.driver === 'pglite' ? undefined : leaseGuard(options, () => lastRenewal, held)
+  return {
+    mode: 'inline',
+    hold: (id) => void held.add(id),
+    drop: (id) => void held.delete(id),
+    renewNow: renew,
+    async stop() {
+      clearInterval(timer)
+      guard?.stop()
+    },
+  }
+}
+
+/*
+ * The thread's program, evaluated as a script rather than loaded from a file: the runner's tests run
+ * on its TypeScript sources, where no compiled file exists for a thread to load. It knows no SQL of
+ * its own: it runs the heartbeat statement that heartbeat.ts defines, compiled by drizzle on the main
+ * thread, substituting the ids. The time of the last renewal that got through is written to shared
+ * memory, which the main thread reads however busy its event loop was.
+ */
+const THREAD_PROGRAM = `
+const { parentPort, workerData } = require('node:worker_threads')
+const postgres = require(workerData.postgresPath)
+const { url, text, params, idsIndex, heartbeatMs, shared } = workerData
+const lastRenewal = new BigInt64Array(shared)
+const sql = postgres(url, { max: 1, onnotice() {}, connect_timeout: 10, prepare: true })
+// As drizzle sets up its client: json parameters arrive already serialised.
+sql.options.serializers['114'] = sql.options.serializers['3802'] = (x) => x
+let ids = [], version = 0, timer, stopped = false, beating = Promise.resolve()
+async function beat() {
+  const asked = ids, askedVersion = version, sentAt = Date.now()
+  const values = params.slice()
+  values[idsIndex] = JSON.stringify(asked)
+  try {
+    const rows = await sql.unsafe(text, values, { prepare: true })
+    Atomics.store(lastRenewal, 0, BigInt(sentAt))
+    const still = new Set(rows.map((r) => String(r.id)))
+    const lost = asked.filter((id) => !still.has(id))
+    if (lost.length) parentPort.postMessage({ type: 'lost', ids: lost, version: askedVersion })
+  } catch (error) {
+    parentPort.postMessage({ type: 'error', message: String((error && error.message) || error) })
+  }
+}
+function loop() {
+  if (stopped) return
+  beating = beat().finally(() => { if (!stopped) timer = setTimeout(loop, heartbeatMs) })
+}
+parentPort.on('message', async (m) => {
+  if (m.type === 'ids') { ids = m.ids; version = m.version }
+  else if (m.type === 'stop') {
+    stopped = true
+    clearTimeout(timer)
+    await beating.catch(() => {})
+    await sql.end({ timeout: 2 }).catch(() => {})
+    parentPort.close()
+  }
+})
+loop()
+`
+
+async function startThreadKeeper(options: LeaseKeeperOptions, url: string): Promise<LeaseKeeper> {
+  const held = new HeldIds()
+  // A sentinel in place of the ids marks which parameter the thread substitutes.
+  const sentinel = ['-424242']
+  const query = new PgDialect().sqlToQuery(heartbeatStatement(options.worker, sentinel))
+  const idsIndex = query.params.indexOf(JSON.stringify(sentinel))
+  if (idsIndex < 0) throw new Error('the heartbeat statement has no ids parameter')
+  const shared = new SharedArrayBuffer(8)
+  const lastRenewal = new BigInt64Array(shared)
+  Atomics.store(lastRenewal, 0, BigInt(Date.now()))
+  const thread = new Thread(THREAD_PROGRAM, {
+    eval: true,
+    workerData: {
+      postgresPath: createRequire(import.meta.url).resolve('postgres'),
+      url,
+      text: query.sql,
+      params: query.params,
+      idsIndex,
+      heartbeatMs: options.heartbeatMs,
+      shared,
+    },
+    // Its heap is small and separate: the task's heap exhausting does not reach it first.
+    resourceLimits: { maxOldGenerationSizeMb: 64 },
+  })
+  thread.unref()
+  let exited = false
+  thread.on('message', (m: { type: string; ids?: TaskRunId[]; version?: number; message?: string }) => {
+    if (m.type === 'lost') {
+      const reason = new LeaseLostError('the lease of this attempt was taken away')
+      for (const id of m.ids ?? []) if (held.heldAt(id, m.version ?? 0)) options.onLost(id, reason)
+    } else if (m.type === 'error') {
+      options.log('warn', `heartbeat failed: ${m.message}`)
+    }
+  })
+  const exit = new Promise<void>((resolve) =>
+    thread.once('exit', () => {
+      exited = true
+      resolve()
+    }),
+  )
+  thread.on('error', (error) => options.log('error', `the lease thread failed: ${error.message}`))
+  const post = () => {
+    if (!exited) thread.postMessage({ type: 'ids', ids: held.ids(), version: held.version })
+  }
+  const guard = leaseGuard(options, () => Number(Atomics.load(lastRenewal, 0)), held)
+  return {
+    mode: 'thread',
+    hold(id) {
+      held.add(id)
+      post()
+    },
+    drop(id) {
+      held.delete(id)
+      post()
+    },
+    renewNow: () => Promise.resolve(),
+    async stop() {
+      guard.stop()
+      if (!exited) thread.postMessage({ type: 'stop' })
+      await Promise.race([exit, new Promise((r) => setTimeout(r, 3000).unref())])
+      if (!exited) await thread.terminate()
+    },
+  }
+}

@@ -1,0 +1,93 @@
+import { type Database, openDatabase, runEvents, runStatus, triggerPipeline } from '@podline/runner'
+import { freshDatabase } from '@podline/runner/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { spawnHostileWorker } from './fixtures/worker-child.js'
+import { bystander, faults, quick } from './fixtures/worker-pipelines.js'
+
+async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+describe('a task cannot take its worker down', () => {
+  let url: string
+  let drop: () => Promise<void>
+  let database: Database
+
+  beforeAll(async () => {
+    ;({ url, drop } = await freshDatabase())
+    database = await openDatabase({ databaseUrl: url })
+  })
+  afterAll(async () => {
+    await database.close()
+    await drop()
+  })
+
+  const ended = (runId: string) =>
+    until(
+      async () => {
+        const s = await runStatus(database, runId)
+        return s && s.run.state !== 'queued' && s.run.state !== 'running' ? s : undefined
+      },
+      30_000,
+      `run ${runId} ends`,
+    )
+
+  it('an unhandled rejection, an uncaught exception or process.exit() fails that task alone, and the worker goes on', async () => {
+    const worker = spawnHostileWorker({ DATABASE_URL: url, LEASE_MS: '5000' })
+    try {
+      await worker.until((l) => l.type === 'ready')
+      const runId = await triggerPipeline(database, faults, {})
+      const status = await ended(runId)
+      const byTask = Object.fromEntries(status.tasks.map((t) => [t.task, t]))
+      expect(byTask.rejects?.state).toBe('failed')
+      expect(byTask.rejects?.error).toBe(
+        'an unhandled promise rejection in task "rejects": nobody awaited this',
+      )
+      expect(byTask.throws?.state).toBe('failed')
+      expect(byTask.throws?.error).toBe(
+        'an uncaught exception in task "throws": RangeError: thrown from a timer',
+      )
+      expect(byTask.exits?.state).toBe('failed')
+      expect(byTask.exits?.error).toMatch(/^task "exits" called process\.exit\(0\)/)
+      expect(byTask.neighbour).toMatchObject({ state: 'success', attempt: 1 })
+      // Still the same worker, still taking work.
+      expect(worker.child.exitCode).toBeNull()
+      const again = await ended(await triggerPipeline(database, quick, {}))
+      expect(again.tasks[0]).toMatchObject({ state: 'success', attempt: 1 })
+    } finally {
+      await worker.stop()
+    }
+  })
+
+  it('a fault that must end the process first hands the tasks beside it back to the queue', async () => {
+    const doomed = spawnHostileWorker({ DATABASE_URL: url, LEASE_MS: '60000' })
+    let next: ReturnType<typeof spawnHostileWorker> | undefined
+    try {
+      await doomed.until((l) => l.type === 'ready')
+      const runId = await triggerPipeline(database, bystander, {})
+      await doomed.until((l) => l.type === 'started' && l.runId === runId)
+      doomed.child.kill('SIGUSR2')
+      expect(await doomed.exited).toBe(1)
+      expect(doomed.stderr()).toMatch(/an uncaught exception outside any task ended this process/)
+      // Released at once, not after the 60 s lease: no takeover, nothing charged to the bystander.
+      const events = await runEvents(database, runId)
+      expect(events.map((e) => [e.fromState, e.toState, e.message])).toContainEqual([
+        'running',
+        'queued',
+        'released by a draining worker',
+      ])
+      next = spawnHostileWorker({ DATABASE_URL: url, LEASE_MS: '60000' })
+      const status = await ended(runId)
+      expect(status.tasks[0]?.state).toBe('success')
+    } finally {
+      await doomed.stop()
+      await next?.stop()
+    }
+  })
+})
