@@ -66,7 +66,7 @@ describe('a task cannot take its worker down', () => {
   })
 
   it('a fault that must end the process first hands the tasks beside it back to the queue', async () => {
-    const doomed = spawnHostileWorker({ DATABASE_URL: url, LEASE_MS: '60000' })
+    const doomed = spawnHostileWorker({ DATABASE_URL: url, LEASE_MS: '60000', BYSTANDER_WAITS: '1' })
     let next: ReturnType<typeof spawnHostileWorker> | undefined
     try {
       await doomed.until((l) => l.type === 'ready')
@@ -80,11 +80,12 @@ describe('a task cannot take its worker down', () => {
       expect(events.map((e) => [e.fromState, e.toState, e.message])).toContainEqual([
         'running',
         'queued',
-        'released by a draining worker',
+        'released by a draining worker; the next claim continues this attempt',
       ])
       next = spawnHostileWorker({ DATABASE_URL: url, LEASE_MS: '60000' })
       const status = await ended(runId)
-      expect(status.tasks[0]?.state).toBe('success')
+      // The hand-back spent nothing: the same attempt finished on the next worker.
+      expect(status.tasks[0]).toMatchObject({ state: 'success', attempt: 1 })
     } finally {
       await doomed.stop()
       await next?.stop()

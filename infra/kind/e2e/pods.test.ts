@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runLocal } from '@podline/runner'
-import { type AnyPipeline, type OutputsOf, type PodSpec, pipeline } from '@podline/sdk'
+import { type AnyPipeline, type PodSpec, pipeline, type RunOutputsOf } from '@podline/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { clusterOf, probeCluster, title } from './support/cluster.js'
@@ -26,7 +26,7 @@ describe.skipIf(!probe.ok)(title('pod tasks on a real cluster', probe), () => {
   })
 
   /** runLocal on the embedded store with pods on the e2e cluster, in `ns` (default: this file's). */
-  function run<P extends AnyPipeline>(p: P, ns = namespace): Promise<OutputsOf<P>> {
+  function run<P extends AnyPipeline>(p: P, ns = namespace): Promise<RunOutputsOf<P>> {
     const cluster = clusterOf(probe)
     const any: AnyPipeline = p
     return runLocal(
@@ -37,7 +37,7 @@ describe.skipIf(!probe.ok)(title('pod tasks on a real cluster', probe), () => {
         runtime: 'kubernetes',
         kube: { kubeconfig: cluster.kubeconfig, context: cluster.context, namespace: ns },
       },
-    )
+    ) as Promise<RunOutputsOf<P>>
   }
 
   const SIDECARS: [string, { image?: string; mode?: 'native' | 'exec' }][] = [
