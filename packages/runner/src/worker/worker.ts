@@ -11,6 +11,7 @@ import {
 } from '@podline/sdk'
 import { type TaskExecution, TaskFailure } from '../executors/task-execution.js'
 import { declaredPodNamespaces } from '../pods/declared-namespaces.js'
+import type { PodExecutor as PodsExecutor } from '../pods/pod-executor.js'
 import { type ClaimedTaskRun, claimTaskRuns, type TaskRunId } from '../queue/claim-task-runs.js'
 import { failRunOnParams } from '../queue/fail-run-params.js'
 import {
@@ -37,16 +38,13 @@ import { assertStorable } from './storable-text.js'
 import { onFatalHandBack, runInAttemptScope, TaskCrashError } from './task-faults.js'
 import { DEFAULT_XCOM_SIZE_LIMIT_BYTES } from './xcom-limit.js'
 
-/** Runs pod tasks; the Kubernetes launcher and the process runtime both implement it. */
-export interface PodExecutor {
-  execute(exec: TaskExecution, def: PodTaskDefinition): Promise<JsonValue | undefined>
-  /** Deletes this store's pods whose task run no longer runs; returns how many. */
-  collectOrphans?(
-    sweep: { store: string; namespaces?: Iterable<string> },
-    isLive: (ref: { runId: string; task: string; attempt: number }) => Promise<boolean>,
-  ): Promise<number>
-  close?(): Promise<void>
-}
+/**
+ * What the worker needs of a pod runtime: the pods module's executor (the Kubernetes launcher or the
+ * process runtime), of which only `execute` is required. Imported as a type only: the pods module
+ * loads the Kubernetes client, which a worker without pod tasks never loads.
+ */
+export type PodExecutor = Pick<PodsExecutor, 'execute'> &
+  Partial<Pick<PodsExecutor, 'collectOrphans' | 'close'>>
 
 export interface WorkerOptions {
   database: Database
