@@ -1,4 +1,5 @@
 import { ApiException } from '@kubernetes/client-node'
+import { Backoff } from '../backoff.js'
 import { TaskFailure } from '../executors/task-execution.js'
 import { abortable, sleep } from './abortable.js'
 
@@ -71,15 +72,15 @@ export async function callApi<T>(
   options: { retry?: ApiRetryPolicy; signal?: AbortSignal | undefined } = {},
 ): Promise<T> {
   const policy = options.retry ?? DEFAULT_API_RETRY
+  const backoff = new Backoff(policy.baseDelayMs, policy.maxDelayMs, { jitter: 0.2 })
   for (let attempt = 1; ; attempt++) {
     try {
       return await abortable(call(), options.signal)
     } catch (error) {
       if (options.signal?.aborted) throw error
       if (isTransient(error) && attempt < policy.attempts) {
-        const backoff = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1))
-        const jittered = backoff * (0.8 + Math.random() * 0.4)
-        await sleep(Math.min(policy.maxDelayMs * 4, retryAfterMs(error) ?? jittered), options.signal)
+        const delay = backoff.next()
+        await sleep(Math.min(policy.maxDelayMs * 4, retryAfterMs(error) ?? delay), options.signal)
         continue
       }
       throw classifyApiError(what, error, attempt)

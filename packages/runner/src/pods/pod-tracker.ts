@@ -1,4 +1,5 @@
 import type { V1Pod } from '@kubernetes/client-node'
+import { Backoff } from '../backoff.js'
 import { TaskFailure } from '../executors/task-execution.js'
 import { abortReason, sleep } from './abortable.js'
 import { type ApiRetryPolicy, apiStatus, callApi, classifyApiError } from './api-call.js'
@@ -115,6 +116,7 @@ export class PodTracker {
 
   private async run(): Promise<void> {
     let failures = 0
+    const reconnect = new Backoff(100, 5000)
     while (!this.stopped && !this.state.deleted) {
       const outcome = await this.watchOnce()
       if (this.stopped) return
@@ -141,7 +143,7 @@ export class PodTracker {
           // A clean close (the server's watch timeout) is routine; only a close without events backs off.
           failures = outcome.events > 0 ? 0 : failures + 1
         }
-        if (failures > 0) await sleep(Math.min(5000, 100 * 2 ** (failures - 1)), this.options.signal)
+        if (failures > 0) await sleep(reconnect.after(failures), this.options.signal)
       } catch (error) {
         if (!this.stopped) this.fail(error)
         return

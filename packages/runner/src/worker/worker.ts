@@ -9,6 +9,7 @@ import {
   type TaskDefinition,
   validateWith,
 } from '@podline/sdk'
+import { Backoff } from '../backoff.js'
 import { type TaskExecution, TaskFailure } from '../executors/task-execution.js'
 import { declaredPodNamespaces } from '../pods/declared-namespaces.js'
 import type { PodExecutor as PodsExecutor } from '../pods/pod-executor.js'
@@ -30,7 +31,6 @@ import { registerWorker, retireWorker, type WorkerRecord } from '../queue/worker
 import type { Database } from '../store/database.js'
 import { failureOutcome, successOutcome } from './attempt-outcome.js'
 import { AttemptTimeout, TaskTimeoutError } from './attempt-timeout.js'
-import { Backoff } from './backoff.js'
 import { databaseErrorMessage, isPermanentDatabaseError } from './database-error.js'
 import { type LeaseKeeper, startLeaseKeeper } from './lease-keeper.js'
 import { LogSink, silentLog, type WorkerLog } from './log-sink.js'
@@ -507,7 +507,7 @@ export class Worker {
           )
           return 'lost'
         }
-        await backoff.wait()
+        await sleep(backoff.next())
       }
     }
   }
