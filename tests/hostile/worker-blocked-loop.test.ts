@@ -8,21 +8,11 @@ import {
   triggerPipeline,
   Worker,
 } from '@podline/runner'
-import { freshDatabase, storeForDriver } from '@podline/runner/testing'
+import { freshDatabase, storeForDriver, waitUntil } from '@podline/runner/testing'
 import { pipeline } from '@podline/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawnHostileWorker } from './fixtures/worker-child.js'
 import { blocking, spin } from './fixtures/worker-pipelines.js'
-
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 describe('timeouts and a blocked event loop', () => {
   let url: string
@@ -61,13 +51,13 @@ describe('timeouts and a blocked event loop', () => {
     try {
       await worker.until((l) => l.type === 'ready')
       const runId = await triggerPipeline(database, blocking, {})
-      const status = await until(
+      const status = await waitUntil(
+        'the run ends',
         async () => {
           const s = await runStatus(database, runId)
           return s && s.run.state !== 'queued' && s.run.state !== 'running' ? s : undefined
         },
         30_000,
-        'the run ends',
       )
       expect(status.run.state, JSON.stringify({ tasks: status.tasks, stderr: worker.stderr() })).toBe(
         'success',
@@ -96,13 +86,13 @@ describe('a blocked event loop on the embedded store', () => {
       await worker.start()
       const lost: string[] = []
       const runId = await triggerPipeline(embedded, blocking, {})
-      const status = await until(
+      const status = await waitUntil(
+        'the run ends',
         async () => {
           const s = await runStatus(embedded, runId)
           return s && s.run.state !== 'queued' && s.run.state !== 'running' ? s : undefined
         },
         30_000,
-        'the run ends',
       )
       await worker.stop({ drainMs: 1000 })
       expect(lost).toEqual([])

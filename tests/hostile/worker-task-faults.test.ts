@@ -1,18 +1,8 @@
 import { type Database, openDatabase, runEvents, runStatus, triggerPipeline } from '@podline/runner'
-import { freshDatabase } from '@podline/runner/testing'
+import { freshDatabase, waitUntil } from '@podline/runner/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawnHostileWorker } from './fixtures/worker-child.js'
 import { bystander, faults, quick } from './fixtures/worker-pipelines.js'
-
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 describe('a task cannot take its worker down', () => {
   let url: string
@@ -29,13 +19,13 @@ describe('a task cannot take its worker down', () => {
   })
 
   const ended = (runId: string) =>
-    until(
+    waitUntil(
+      `run ${runId} ends`,
       async () => {
         const s = await runStatus(database, runId)
         return s && s.run.state !== 'queued' && s.run.state !== 'running' ? s : undefined
       },
       30_000,
-      `run ${runId} ends`,
     )
 
   it('an unhandled rejection, an uncaught exception or process.exit() fails that task alone, and the worker goes on', async () => {

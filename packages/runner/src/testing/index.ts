@@ -6,3 +6,4 @@ export {
   withDatabase,
 } from './fresh-database.js'
 export { type Driver, storeForDriver } from './store-for-driver.js'
+export { waitUntil } from './wait-until.js'
