@@ -123,6 +123,13 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
   }
 }
 
+/*
+ * The embedded store serves one local process: PostgreSQL's default 128 MB of shared buffers would
+ * all be resident in the WebAssembly heap once touched. 16 MB holds a local run's working set; the
+ * rest of what it reads is cached by the OS beneath PGlite's file system.
+ */
+const EMBEDDED_SETTINGS = { postgresqlconf: ['shared_buffers=16MB'] }
+
 async function openPglite(dataDir: string): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite')
   const { drizzle } = await import('drizzle-orm/pglite')
@@ -132,7 +139,7 @@ async function openPglite(dataDir: string): Promise<Database> {
   let client: PGlite
   try {
     const seeded = !existsSync(pgdata) && (await seedFromPreparedStore(pgdata))
-    client = await PGlite.create(pgdata)
+    client = await PGlite.create(pgdata, EMBEDDED_SETTINGS)
     // A copy of the prepared store carries its id: this store is a new one.
     if (seeded) await client.query('update podline.store set id = gen_random_uuid()')
   } catch (error) {
