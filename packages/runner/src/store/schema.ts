@@ -16,6 +16,7 @@ import {
 } from 'drizzle-orm/pg-core'
 import {
   CLAIMABLE_TASK_STATES,
+  FINISHED_RUN_STATES,
   OPEN_TASK_STATES,
   RUN_STATES,
   type RunState,
@@ -77,6 +78,8 @@ export const runs = podline.table(
   },
   (t) => [
     index('runs_pipeline_created_idx').on(t.pipeline, t.createdAt),
+    // Retention (queue/prune.ts) reads the finished runs oldest first, never scanning the live ones.
+    index('runs_finished_idx').on(t.finishedAt).where(stateIn(FINISHED_RUN_STATES)),
     check('runs_state_check', stateIn(RUN_STATES)),
   ],
 )
