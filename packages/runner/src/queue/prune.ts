@@ -32,24 +32,26 @@ export async function pruneFinishedRuns(database: Database, options: PruneOption
   for (let batch = 0; batch < maxBatches; batch++) {
     const rows = await database.rows<{ id: string }>(sql`
       with oldest as (
-        select id from podline.runs
-        where state in ${states(...FINISHED_RUN_STATES)}
-          and finished_at < now() - ${olderThanMs} * interval '1 millisecond'
-        order by finished_at
-        limit ${batchRuns}
-      ), doomed as (
         select r.id from podline.runs r
-        where r.id in (select id from oldest)
-          and r.state in ${states(...FINISHED_RUN_STATES)}
+        where r.state in ${states(...FINISHED_RUN_STATES)}
+          and r.finished_at < now() - ${olderThanMs} * interval '1 millisecond'
           and not exists (select 1 from podline.task_runs t
                           where t.run_id = r.id and t.state in ${states(...OPEN_TASK_STATES)})
+        order by r.finished_at
+        limit ${batchRuns}
+      ), doomed as (
+        -- The state again, under the lock: a retry that committed since this statement began has
+        -- made the run running, and FOR UPDATE re-reads the row's latest version against it.
+        select r.id from podline.runs r
+        where r.id in (select id from oldest) and r.state in ${states(...FINISHED_RUN_STATES)}
         order by r.id
         for update skip locked
       )
       delete from podline.runs r using doomed where r.id = doomed.id
       returning r.id`)
     deleted += rows.length
-    if (rows.length < batchRuns) break
+    // Not `< batchRuns`: rows another pruner holds are skipped, and the batch after may have more.
+    if (rows.length === 0) break
   }
   return deleted
 }
