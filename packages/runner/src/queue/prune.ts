@@ -55,3 +55,14 @@ export async function pruneFinishedRuns(database: Database, options: PruneOption
   }
   return deleted
 }
+
+/**
+ * Batches per sweep of a worker's reconcile timer: each batch its own short transaction, and enough
+ * of them that retention keeps up with 1,000 finished runs a second at the default 5 s sweep.
+ */
+export const PRUNE_SWEEP_BATCHES = 10
+
+/** One sweep of continuous retention (a worker with PODLINE_PRUNE_OLDER_THAN): returns the runs deleted. */
+export function pruneSweep(database: Database, olderThanMs: number): Promise<number> {
+  return pruneFinishedRuns(database, { olderThanMs, maxBatches: PRUNE_SWEEP_BATCHES })
+}

@@ -21,7 +21,7 @@ import {
   putXcom,
 } from '../queue/finish-attempt.js'
 import { isTaskRunRunning } from '../queue/heartbeat.js'
-import { pruneFinishedRuns } from '../queue/prune.js'
+import { pruneSweep } from '../queue/prune.js'
 import { reconcile } from '../queue/reconcile.js'
 import { registerPlans } from '../queue/register-pipelines.js'
 import { releaseTaskRuns } from '../queue/release-task-runs.js'
@@ -75,7 +75,7 @@ export interface WorkerOptions {
   reconcileMs?: number
   /** How often pods whose task run no longer runs are deleted. Default 60 s. */
   orphanSweepMs?: number
-  /** Retention: at each reconcile, one batch of runs that finished longer ago than this is deleted. Default off. */
+  /** Retention: each reconcile deletes a few small batches of runs finished longer ago than this. Default off. */
   pruneOlderThanMs?: number
   /** Largest return_value stored. Default 1 MiB. */
   xcomSizeLimitBytes?: number
@@ -524,10 +524,7 @@ export class Worker {
       const report = await reconcile(this.#o.database, this.id)
       if (report.requeued || report.failed) this.#log('info', 'reconciled expired leases', { ...report })
       if (this.#o.pruneOlderThanMs !== undefined) {
-        const pruned = await pruneFinishedRuns(this.#o.database, {
-          olderThanMs: this.#o.pruneOlderThanMs,
-          maxBatches: 1,
-        })
+        const pruned = await pruneSweep(this.#o.database, this.#o.pruneOlderThanMs)
         if (pruned) this.#log('info', `pruned ${pruned} finished runs`)
       }
       const pods = this.#o.pods
