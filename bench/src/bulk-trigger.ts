@@ -5,7 +5,7 @@ import postgres from 'postgres'
 /*
  * Creates N runs of a one-task pipeline in one statement. `triggerPipeline` does the same rows one
  * transaction per run (about 1,000 runs/s here), which would make the 100k benchmark mostly about
- * triggering; the rows written are the same: the run, its queued task run, the task's event.
+ * triggering; the rows written are the same: the run, its queued task run, the run's and the task's events.
  */
 export async function bulkTrigger(url: string, p: AnyPipeline, count: number): Promise<void> {
   const plan = p.plan()
@@ -29,16 +29,21 @@ export async function bulkTrigger(url: string, p: AnyPipeline, count: number): P
           returning id
         ), t as (
           insert into podline.task_runs (run_id, pipeline, version, task, kind, needs, is_leaf, trigger_rule,
-                                         state, max_attempts, priority, timeout_ms)
+                                         state, max_attempts, retries, retry_delay, priority, timeout_ms)
           select id, ${plan.name}, ${plan.version}, ${task.name}, ${task.kind}, '{}', true,
-                 ${task.options.triggerRule}, 'queued', ${task.options.retries + 1}, ${task.options.priority},
+                 ${task.options.triggerRule}, 'queued', ${task.options.retries + 1}, ${task.options.retries},
+                 ${JSON.stringify(task.options.retryDelay)}::jsonb, ${task.options.priority},
                  ${task.options.timeoutMs} from r
         ), e as (
-          insert into podline.events (run_id, to_state, task, attempt) select id, 'queued', ${task.name}, 0 from r
+          insert into podline.events (run_id, to_state, task, attempt, message)
+          select id, 'queued', null, null, ${`run of ${plan.name}@${plan.version} created`} from r
+          union all
+          select id, 'queued', ${task.name}, 0, null from r
         )
         select 1`
-      // Workers waiting on LISTEN take the new work at once, as they would after a trigger.
-      await sql`select pg_notify('podline_queue', '')`
+      // Workers waiting on LISTEN take the new work at once, as they would after a trigger (the
+      // queue's NOTIFY carries the version, so only workers serving it wake).
+      await sql`select pg_notify('podline_queue', ${plan.version})`
     }
   } finally {
     await sql.end()

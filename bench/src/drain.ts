@@ -15,6 +15,19 @@ export interface DrainResult {
   tasksPerSecond: number
   /** The largest worker process's peak resident set. */
   peakRssMb: number
+  /**
+   * Transactions committed in the database while draining, per task: the workers' claims,
+   * completions, heartbeats and reconciles (the bench's own polling is subtracted).
+   */
+  commitsPerTask: number
+}
+
+/** The database's committed transactions so far, this connection's own flushed first. */
+async function commits(sql: postgres.Sql): Promise<number> {
+  await sql`select pg_stat_force_next_flush()`
+  const [row] = await sql<{ n: string }[]>`
+    select xact_commit::text as n from pg_stat_database where datname = current_database()`
+  return Number(row?.n)
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -31,10 +44,16 @@ export async function drain(system: System, workers: number, tasks: number): Pro
   try {
     const group = await spawnWorkers(workers, { KIND: system, DATABASE_URL: db.url, CONCURRENCY: '8' })
     let stats: Awaited<ReturnType<typeof group.stop>>
+    let polls = 0
+    let before = 0
     try {
+      // Counted from before the work is added (the workers start on it at once); adding it costs a
+      // handful of commits, a thousandth of one per task.
+      before = await commits(sql)
       if (system === 'podline') await bulkTrigger(db.url, single, tasks)
       else await sql`select graphile_worker.add_job('noop') from generate_series(1, ${tasks})`
       for (;;) {
+        polls++
         const [left] =
           system === 'podline'
             ? await sql<
@@ -45,8 +64,11 @@ export async function drain(system: System, workers: number, tasks: number): Pro
         await sleep(100)
       }
     } finally {
+      // A process's statistics reach pg_stat_database at the latest when it exits.
       stats = await group.stop()
     }
+    // The reads of the counter commit too: the one before, and the flush request here; so do the polls.
+    const committed = (await commits(sql)) - before - polls - 2
     const ran = stats.reduce((n, s) => n + s.count, 0)
     if (ran !== tasks) throw new Error(`${system}: ${ran} tasks ran, expected ${tasks}`)
     const ms = spanMs(stats)
@@ -57,6 +79,7 @@ export async function drain(system: System, workers: number, tasks: number): Pro
       ms,
       tasksPerSecond: (tasks / ms) * 1000,
       peakRssMb: Math.max(...stats.map((s) => s.peakRssMb)),
+      commitsPerTask: committed / tasks,
     }
   } finally {
     await sql.end()

@@ -51,7 +51,13 @@ export async function measurePodPath(): Promise<PodPathResult> {
     for (;;) {
       const [r] = await sql<{ state: string }[]>`select state from podline.runs where id = ${runId}::uuid`
       if (r && r.state !== 'queued' && r.state !== 'running') {
-        if (r.state !== 'success') throw new Error(`the pod run ended ${r.state}`)
+        if (r.state !== 'success') {
+          const failed = await sql<{ task: string; error: string | null }[]>`
+            select task, error from podline.task_runs where run_id = ${runId}::uuid and state <> 'success' limit 3`
+          throw new Error(
+            `the pod run ended ${r.state}: ${failed.map((f) => `${f.task}: ${f.error}`).join('; ')}`,
+          )
+        }
         break
       }
       await new Promise((resolve) => setTimeout(resolve, 50))

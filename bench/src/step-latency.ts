@@ -3,6 +3,7 @@ import type { AnyPipeline } from '@podline/sdk'
 import { makeWorkerUtils, run } from 'graphile-worker'
 import postgres from 'postgres'
 import { graphileDatabase, podlineDatabase, quietLogger } from './databases.js'
+import { graphilePool } from './graphile-pool.js'
 import { benchPipelines, CHAIN_LENGTH, chainOf, FAN_WIDTH, fanOf } from './pipelines.js'
 import { quantile } from './stats.js'
 
@@ -56,9 +57,11 @@ async function graphileSteps(steps: number): Promise<number[]> {
   const finished = new Promise<void>((r) => {
     finish = r
   })
-  const utils = await makeWorkerUtils({ connectionString: db.url, logger: quietLogger() })
+  // One pool of ours for both, ended (every connection closed) before the database is dropped.
+  const peer = graphilePool(db.url, 10)
+  const utils = await makeWorkerUtils({ pgPool: peer.pool, logger: quietLogger() })
   const runner = await run({
-    connectionString: db.url,
+    pgPool: peer.pool,
     concurrency: 8,
     noHandleSignals: true,
     pollInterval: 2000,
@@ -78,7 +81,9 @@ async function graphileSteps(steps: number): Promise<number[]> {
     return latencies
   } finally {
     await runner.stop()
+    await runner.promise.catch(() => {})
     await utils.release()
+    await peer.end()
     await db.drop()
   }
 }

@@ -1,6 +1,7 @@
 import { openDatabase, Worker } from '@podline/runner'
 import { run } from 'graphile-worker'
 import { quietLogger } from './databases.js'
+import { graphilePool } from './graphile-pool.js'
 import { benchPipelines } from './pipelines.js'
 
 /*
@@ -40,10 +41,10 @@ if (kind === 'podline') {
     await database.close()
   }
 } else {
+  const peer = graphilePool(url, concurrency + 2)
   const runner = await run({
-    connectionString: url,
+    pgPool: peer.pool,
     concurrency,
-    maxPoolSize: concurrency + 2,
     noHandleSignals: true,
     pollInterval: 2000,
     logger: quietLogger(),
@@ -54,7 +55,10 @@ if (kind === 'podline') {
     },
   })
   runner.events.on('job:complete', ended)
-  stop = () => runner.stop()
+  stop = async () => {
+    await runner.stop()
+    await peer.end()
+  }
 }
 process.stdout.write(`${JSON.stringify({ ready: true })}\n`)
 

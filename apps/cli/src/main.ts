@@ -4,6 +4,7 @@ import { registerCancel } from './commands/cancel.js'
 import { registerLogs } from './commands/logs.js'
 import { registerMigrate } from './commands/migrate.js'
 import { registerPlan } from './commands/plan.js'
+import { registerPrune } from './commands/prune.js'
 import { registerRetry } from './commands/retry.js'
 import { registerRun } from './commands/run.js'
 import { registerRuns } from './commands/runs.js'
@@ -24,7 +25,7 @@ const program = new Command('podline')
   .exitOverride()
   .addHelpText(
     'after',
-    '\nConfiguration: DATABASE_URL (else the embedded store in PODLINE_DATA_DIR, default .podline/),\nPODLINE_CONCURRENCY, PODLINE_RUNTIME, PODLINE_NAMESPACE, PODLINE_KUBE_CONTEXT, PODLINE_SIDECAR_IMAGE,\nPODLINE_SIDECAR_MODE, PODLINE_XCOM_LIMIT_BYTES, PODLINE_DRAIN_TIMEOUT_MS, PODLINE_LEASE_MS. Flags win over the environment.\nExit status: 0 success, 1 the work failed, 2 bad input or configuration.',
+    '\nConfiguration: DATABASE_URL (else the embedded store in PODLINE_DATA_DIR, default .podline/),\nPODLINE_CONCURRENCY, PODLINE_RUNTIME, PODLINE_NAMESPACE, PODLINE_KUBE_CONTEXT, PODLINE_SIDECAR_IMAGE,\nPODLINE_SIDECAR_MODE, PODLINE_XCOM_LIMIT_BYTES, PODLINE_DRAIN_TIMEOUT_MS, PODLINE_LEASE_MS, PODLINE_PRUNE_OLDER_THAN. Flags win over the environment.\nExit status: 0 success, 1 the work failed, 2 bad input or configuration.',
   )
 
 for (const register of [
@@ -39,6 +40,7 @@ for (const register of [
   registerRetry,
   registerMigrate,
   registerPlan,
+  registerPrune,
 ]) {
   register(program)
 }

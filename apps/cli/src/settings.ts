@@ -28,6 +28,8 @@ export interface ExecutionSettings extends StoreSettings {
   drainMs: number
   /** How long a claimed task stays this worker's without a heartbeat (PODLINE_LEASE_MS). */
   leaseMs: number
+  /** Retention of finished runs (PODLINE_PRUNE_OLDER_THAN); absent: kept. */
+  pruneOlderThanMs?: number
 }
 
 // The environment's schema, its defaults and its error format live in @podline/worker/config,
@@ -58,6 +60,7 @@ export async function executionSettings(
     drainMs: e.PODLINE_DRAIN_TIMEOUT_MS,
     leaseMs: e.PODLINE_LEASE_MS,
     ...(e.PODLINE_XCOM_LIMIT_BYTES ? { xcomSizeLimitBytes: e.PODLINE_XCOM_LIMIT_BYTES } : {}),
+    ...(e.PODLINE_PRUNE_OLDER_THAN === undefined ? {} : { pruneOlderThanMs: e.PODLINE_PRUNE_OLDER_THAN }),
     pods: podSettings(e, {
       ...(runtime ? { runtime } : {}),
       ...(flags.namespace ? { namespace: flags.namespace } : {}),

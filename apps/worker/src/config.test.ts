@@ -42,6 +42,7 @@ describe('the environment schema shared by podline and the worker', () => {
       PODLINE_RUNTIME: '',
       PODLINE_SIDECAR_MODE: 'exec',
       PODLINE_XCOM_LIMIT_BYTES: '2048',
+      PODLINE_PRUNE_OLDER_THAN: '30d',
     })
     expect(e).toMatchObject({
       DATABASE_URL: 'postgres://db/podline',
@@ -51,6 +52,7 @@ describe('the environment schema shared by podline and the worker', () => {
       PODLINE_RUNTIME: 'kubernetes',
       PODLINE_SIDECAR_MODE: 'exec',
       PODLINE_XCOM_LIMIT_BYTES: 2048,
+      PODLINE_PRUNE_OLDER_THAN: 30 * 86_400_000,
     })
   })
 
@@ -75,6 +77,10 @@ describe('the environment schema shared by podline and the worker', () => {
       [
         { PODLINE_LOG_LEVEL: 'loud' },
         'PODLINE_LOG_LEVEL=loud is not one of trace, debug, info, warn, error, fatal, silent; fix or unset it.',
+      ],
+      [
+        { PODLINE_PRUNE_OLDER_THAN: '30 days' },
+        "PODLINE_PRUNE_OLDER_THAN=30 days is not a duration such as '30d', '12h' or '90m'; fix or unset it.",
       ],
     ]
     for (const [env, message] of cases) {

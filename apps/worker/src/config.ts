@@ -1,4 +1,5 @@
 import type { PodRuntimeOptions } from '@podline/runner'
+import { type Duration, parseDuration } from '@podline/sdk'
 import { z } from 'zod'
 
 /** An environment variable that does not parse: the message names it, its value and the fix; exit 2. */
@@ -19,6 +20,16 @@ const wholeNumber = (min: number) => {
 }
 const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: `one of ${values.join(', ')}` })
+/** The SDK's durations ('30d', '12h', '90m'), parsed by the SDK's one parser, in milliseconds. */
+const duration = z.string().transform((v, ctx) => {
+  try {
+    // parseDuration checks the text at run time; the cast only lets a variable's string reach it.
+    return parseDuration(v as Duration, 'the duration')
+  } catch {
+    ctx.addIssue({ code: 'custom', message: "a duration such as '30d', '12h' or '90m'" })
+    return z.NEVER
+  }
+})
 const commaList = z.string().transform((v) =>
   v
     .split(',')
@@ -43,6 +54,8 @@ export const ENVIRONMENT = z.object({
   PODLINE_LEASE_MS: wholeNumber(100).default(30_000),
   PODLINE_LOG_LEVEL: oneOf(LOG_LEVELS).default('info'),
   PODLINE_XCOM_LIMIT_BYTES: wholeNumber(1).optional(),
+  /** Retention: workers delete runs that finished longer ago than this, a small batch at a time. Default off. */
+  PODLINE_PRUNE_OLDER_THAN: duration.optional(),
   PODLINE_RUNTIME: oneOf(['kubernetes', 'process']).default('kubernetes'),
   PODLINE_NAMESPACE: z.string().optional(),
   PODLINE_KUBE_CONTEXT: z.string().optional(),
@@ -95,6 +108,7 @@ export interface WorkerConfig {
   leaseMs: number
   logLevel: (typeof LOG_LEVELS)[number]
   xcomSizeLimitBytes?: number
+  pruneOlderThanMs?: number
   pods: Omit<PodRuntimeOptions, 'xcomSizeLimitBytes'>
 }
 
@@ -114,6 +128,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfi
     leaseMs: e.PODLINE_LEASE_MS,
     logLevel: e.PODLINE_LOG_LEVEL,
     ...(e.PODLINE_XCOM_LIMIT_BYTES ? { xcomSizeLimitBytes: e.PODLINE_XCOM_LIMIT_BYTES } : {}),
+    ...(e.PODLINE_PRUNE_OLDER_THAN === undefined ? {} : { pruneOlderThanMs: e.PODLINE_PRUNE_OLDER_THAN }),
     pods: podSettings(e),
   }
 }

@@ -19,6 +19,8 @@ export interface EngineOptions {
   /** Used only when a loaded pipeline has pod tasks. */
   pods?: Omit<PodRuntimeOptions, 'xcomSizeLimitBytes'>
   xcomSizeLimitBytes?: number
+  /** Retention: delete runs that finished longer ago than this, a small batch per reconcile. Default off. */
+  pruneOlderThanMs?: number
   log?: WorkerLog
   onAttempt?: (event: AttemptEvent) => void
   onClaim?: (event: { count: number; durationMs: number }) => void
@@ -67,6 +69,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
       ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
       ...(pods ? { pods } : {}),
       ...(options.xcomSizeLimitBytes ? { xcomSizeLimitBytes: options.xcomSizeLimitBytes } : {}),
+      ...(options.pruneOlderThanMs === undefined ? {} : { pruneOlderThanMs: options.pruneOlderThanMs }),
       ...(options.log ? { log: options.log } : {}),
       ...(options.onAttempt ? { onAttempt: options.onAttempt } : {}),
       ...(options.onClaim ? { onClaim: options.onClaim } : {}),

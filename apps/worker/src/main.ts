@@ -51,6 +51,7 @@ try {
     leaseMs: config.leaseMs,
     pods: config.pods,
     ...(config.xcomSizeLimitBytes ? { xcomSizeLimitBytes: config.xcomSizeLimitBytes } : {}),
+    ...(config.pruneOlderThanMs === undefined ? {} : { pruneOlderThanMs: config.pruneOlderThanMs }),
     log: (level, message, fields) => log[level](fields ?? {}, message),
     onClaim: (event) => metrics.onClaim(event),
     onAttempt: timeAttempts((event) => {

@@ -1,5 +1,5 @@
 import type { PipelinePlan } from '@podline/sdk'
-import { and, asc, desc, eq } from 'drizzle-orm'
+import { and, asc, desc, eq, sql } from 'drizzle-orm'
 import { isVersionServed, servedVersions } from './queue/workers.js'
 import type { Database } from './store/database.js'
 import { events, pipelines, type RunState, runs, taskLogs, taskRuns, xcoms } from './store/schema.js'
@@ -56,27 +56,51 @@ export async function pipelineNames(database: Database): Promise<string[]> {
   return rows.map((r) => r.name)
 }
 
-export function listRuns(
-  database: Database,
-  options: { pipeline?: string; state?: RunState; limit?: number } = {},
-) {
+export interface ListRunsOptions {
+  pipeline?: string
+  state?: RunState
+  /** Default 50. */
+  limit?: number
+  /** The next page: only runs listed after this one (older, or as old with a smaller id). */
+  after?: string
+}
+
+/**
+ * Runs newest first, a page at a time: (created_at, id) is the keyset, so a page costs the rows it
+ * shows however many runs there are, through the index of its filter (runs_created_idx,
+ * runs_pipeline_created_idx, runs_state_created_idx, runs_pipeline_state_created_idx). The columns
+ * are listed so a listing never reads more than a run's own row (never its XComs or logs).
+ */
+export function listRuns(database: Database, options: ListRunsOptions = {}) {
   return database.db
-    .select()
+    .select({
+      id: runs.id,
+      pipeline: runs.pipeline,
+      version: runs.version,
+      params: runs.params,
+      state: runs.state,
+      error: runs.error,
+      createdAt: runs.createdAt,
+      startedAt: runs.startedAt,
+      finishedAt: runs.finishedAt,
+    })
     .from(runs)
     .where(
       and(
         options.pipeline ? eq(runs.pipeline, options.pipeline) : undefined,
         options.state ? eq(runs.state, options.state) : undefined,
+        options.after
+          ? sql`(${runs.createdAt}, ${runs.id}) < (select c.created_at, c.id from podline.runs c where c.id = ${options.after}::uuid)`
+          : undefined,
       ),
     )
-    .orderBy(desc(runs.createdAt))
+    .orderBy(desc(runs.createdAt), desc(runs.id))
     .limit(options.limit ?? 50)
 }
 
-export async function runStatus(database: Database, runId: string) {
-  const [run] = await database.db.select().from(runs).where(eq(runs.id, runId))
-  if (!run) return undefined
-  const tasks = await database.db
+/** The task runs of a run, in the order they were created: `status`. */
+export function runTasks(database: Database, runId: string) {
+  return database.db
     .select({
       task: taskRuns.task,
       kind: taskRuns.kind,
@@ -91,6 +115,12 @@ export async function runStatus(database: Database, runId: string) {
     .from(taskRuns)
     .where(eq(taskRuns.runId, runId))
     .orderBy(asc(taskRuns.id))
+}
+
+export async function runStatus(database: Database, runId: string) {
+  const [run] = await database.db.select().from(runs).where(eq(runs.id, runId))
+  if (!run) return undefined
+  const tasks = await runTasks(database, runId)
   /** Whether a live worker serves the run's version: a queued run whose version nobody serves waits forever. */
   const served = await isVersionServed(database, run.version)
   return { run, tasks, served }

@@ -11,8 +11,8 @@ export const TRIGGER_RULES = [
 ] as const
 export type TriggerRule = (typeof TRIGGER_RULES)[number]
 
-/** A duration in milliseconds, or a string such as `'30s'`, `'5m'`, `'1h'`, `'250ms'`. */
-export type Duration = number | `${number}${'ms' | 's' | 'm' | 'h'}`
+/** A duration in milliseconds, or a string such as `'30s'`, `'5m'`, `'1h'`, `'250ms'`, `'30d'`. */
+export type Duration = number | `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`
 
 export interface RetryDelay {
   /** Delay before the first retry. Default 1s. */
@@ -86,7 +86,7 @@ export interface ResolvedTaskOptions {
   priority: number
 }
 
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
 
 export function parseDuration(value: Duration, what: string): number {
   if (typeof value === 'number') {
@@ -94,10 +94,10 @@ export function parseDuration(value: Duration, what: string): number {
       throw new TypeError(`${what} must be a non-negative number of milliseconds`)
     return value
   }
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value)
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(value)
   if (!match)
     throw new TypeError(
-      `${what} ${JSON.stringify(value)} is not a duration: use milliseconds or '250ms', '30s', '5m', '1h'`,
+      `${what} ${JSON.stringify(value)} is not a duration: use milliseconds or '250ms', '30s', '5m', '1h', '30d'`,
     )
   return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS]
 }

@@ -42,3 +42,14 @@ export const CLAIMABLE_TASK_STATES = ['queued', 'up_for_retry'] as const satisfi
 export const FAILED_TASK_STATES = ['failed', 'upstream_failed'] as const satisfies readonly TaskState[]
 
 export const OPEN_RUN_STATES = ['queued', 'running'] as const satisfies readonly RunState[]
+
+/** A run in one of these has ended: retention prunes these alone (the partial index runs_finished_idx). */
+export const FINISHED_RUN_STATES = ['success', 'failed', 'cancelled'] as const satisfies readonly RunState[]
+
+// Every run state is open or finished: a state added to RUN_STATES alone fails to compile here.
+const _everyRunStateSorted: [
+  Exclude<RunState, (typeof OPEN_RUN_STATES)[number] | (typeof FINISHED_RUN_STATES)[number]>,
+] extends [never]
+  ? true
+  : never = true
+void _everyRunStateSorted

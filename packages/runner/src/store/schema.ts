@@ -16,6 +16,7 @@ import {
 } from 'drizzle-orm/pg-core'
 import {
   CLAIMABLE_TASK_STATES,
+  FINISHED_RUN_STATES,
   OPEN_TASK_STATES,
   RUN_STATES,
   type RunState,
@@ -76,7 +77,14 @@ export const runs = podline.table(
     finishedAt: ts('finished_at'),
   },
   (t) => [
-    index('runs_pipeline_created_idx').on(t.pipeline, t.createdAt),
+    // `podline runs` lists newest first, by (created_at, id) keyset pages, optionally filtered by
+    // pipeline and state: one index per filter, so each page reads only the rows it shows.
+    index('runs_created_idx').on(t.createdAt, t.id),
+    index('runs_pipeline_created_idx').on(t.pipeline, t.createdAt, t.id),
+    index('runs_state_created_idx').on(t.state, t.createdAt, t.id),
+    index('runs_pipeline_state_created_idx').on(t.pipeline, t.state, t.createdAt, t.id),
+    // Retention (queue/prune.ts) reads the finished runs oldest first, never scanning the live ones.
+    index('runs_finished_idx').on(t.finishedAt).where(stateIn(FINISHED_RUN_STATES)),
     check('runs_state_check', stateIn(RUN_STATES)),
   ],
 )

@@ -23,6 +23,7 @@ import {
   putXcom,
 } from '../queue/finish-attempt.js'
 import { isTaskRunRunning } from '../queue/heartbeat.js'
+import { pruneSweep } from '../queue/prune.js'
 import { reconcile } from '../queue/reconcile.js'
 import { registerPlans } from '../queue/register-pipelines.js'
 import { releaseTaskRuns } from '../queue/release-task-runs.js'
@@ -72,6 +73,8 @@ export interface WorkerOptions {
   reconcileMs?: number
   /** How often pods whose task run no longer runs are deleted. Default 60 s. */
   orphanSweepMs?: number
+  /** Retention: each reconcile deletes a few small batches of runs finished longer ago than this. Default off. */
+  pruneOlderThanMs?: number
   /** Largest return_value stored. Default 1 MiB. */
   xcomSizeLimitBytes?: number
   /** Claim only task runs of this run (runLocal on a shared database). */
@@ -518,6 +521,10 @@ export class Worker {
       await this.#leases?.renewNow()
       const report = await reconcile(this.#o.database, this.id)
       if (report.requeued || report.failed) this.#log('info', 'reconciled expired leases', { ...report })
+      if (this.#o.pruneOlderThanMs !== undefined) {
+        const pruned = await pruneSweep(this.#o.database, this.#o.pruneOlderThanMs)
+        if (pruned) this.#log('info', `pruned ${pruned} finished runs`)
+      }
       const pods = this.#o.pods
       if (pods?.collectOrphans && Date.now() - this.#lastOrphanSweep > this.#o.orphanSweepMs) {
         this.#lastOrphanSweep = Date.now()

@@ -1,0 +1,1 @@
+CREATE INDEX "runs_finished_idx" ON "podline"."runs" USING btree ("finished_at") WHERE state in ('success', 'failed', 'cancelled');
