@@ -24,8 +24,6 @@ afterAll(async () => {
   await double?.close()
 })
 
-const WAIT_FOR_SIDECAR = 'while [ ! -f /airflow/xcom/.sidecar.pid ]; do sleep 0.01; done; '
-
 const runtimes = {
   process: (): RunLocalOptions => ({ database, runtime: 'process' }),
   kubernetes: (): RunLocalOptions => ({
@@ -37,12 +35,7 @@ const runtimes = {
 
 /** Runs one pod task and returns the lines its container printed, as stored (the `[task] ` prefix dropped). */
 async function storedLines(runtime: keyof typeof runtimes, script: string, name: string): Promise<string[]> {
-  const prefix = runtime === 'kubernetes' ? WAIT_FOR_SIDECAR : ''
-  const p = pipeline(name).pod(
-    'talk',
-    {},
-    { image: 'alpine:3.20', command: ['sh', '-c', `${prefix}${script}`] },
-  )
+  const p = pipeline(name).pod('talk', {}, { image: 'alpine:3.20', command: ['sh', '-c', script] })
   let runId = ''
   await runLocal(p, {}, { ...runtimes[runtime](), onRun: (id) => (runId = id) })
   const rows = await taskLogLines(database, runId, 'talk')

@@ -28,10 +28,6 @@ afterAll(async () => {
   await double?.close()
 })
 
-// The double may start base before the native sidecar has set its trap (it has no startup probes),
-// so base waits for the sidecar's PID file, as the kubelet makes it do with the sidecar's probe.
-const WAIT_FOR_SIDECAR = 'while [ ! -f /airflow/xcom/.sidecar.pid ]; do sleep 0.01; done; '
-
 const runtimes = {
   process: (): RunLocalOptions => ({ database, runtime: 'process' }),
   kubernetes: (): RunLocalOptions => ({
@@ -43,8 +39,7 @@ const runtimes = {
 type Runtime = keyof typeof runtimes
 
 function spec(runtime: Runtime, script: string): PodSpec {
-  const prefix = runtime === 'kubernetes' ? WAIT_FOR_SIDECAR : ''
-  return { image: 'alpine:3.20', command: ['sh', '-c', `${prefix}${script}`] }
+  return { image: 'alpine:3.20', command: ['sh', '-c', script] }
 }
 
 /** Runs a one-pod pipeline (plus a downstream reader) and returns the pod task's error, if any. */

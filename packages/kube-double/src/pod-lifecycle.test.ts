@@ -21,6 +21,83 @@ const reasons = (name: string): string[] =>
     .map((e) => e.reason)
 
 describe('pod lifecycle', () => {
+  it("holds the containers until a native sidecar's startup probe passes, as the kubelet does", async () => {
+    // The sidecar makes its ready file only after a while; base records whether it was there.
+    const body: V1Pod = {
+      metadata: { name: 'probed-sidecar' },
+      spec: {
+        restartPolicy: 'Never',
+        terminationGracePeriodSeconds: 5,
+        volumes: [{ name: 'shared', emptyDir: {} }],
+        initContainers: [
+          {
+            name: 'sidecar',
+            image: 'alpine:3.20',
+            restartPolicy: 'Always',
+            command: [
+              'sh',
+              '-c',
+              'sleep 0.3; touch /shared/ready; trap "exit 0" TERM; while true; do sleep 0.05; done',
+            ],
+            startupProbe: {
+              exec: { command: ['test', '-f', '/shared/ready'] },
+              periodSeconds: 1,
+              failureThreshold: 100,
+            },
+            volumeMounts: [{ name: 'shared', mountPath: '/shared' }],
+          },
+        ],
+        containers: [
+          {
+            name: 'base',
+            image: 'busybox:1.36',
+            command: [
+              'sh',
+              '-c',
+              'if [ -f /shared/ready ]; then echo after-probe; else echo before-probe; fi',
+            ],
+            volumeMounts: [{ name: 'shared', mountPath: '/shared' }],
+          },
+        ],
+      },
+    }
+    await api.createNamespacedPod({ namespace: 'default', body })
+    const done = await waitForPod(api, 'probed-sidecar', isTerminal)
+    expect(done.status?.phase).toBe('Succeeded')
+    const log = await api.readNamespacedPodLog({
+      name: 'probed-sidecar',
+      namespace: 'default',
+      container: 'base',
+    })
+    expect(log.trim()).toBe('after-probe')
+  })
+
+  it('a startup probe that never passes kills the sidecar and the containers never start', async () => {
+    const body: V1Pod = {
+      metadata: { name: 'never-ready' },
+      spec: {
+        restartPolicy: 'Never',
+        initContainers: [
+          {
+            name: 'sidecar',
+            image: 'alpine:3.20',
+            restartPolicy: 'Always',
+            command: ['sh', '-c', 'while true; do sleep 0.05; done'],
+            startupProbe: { exec: { command: ['false'] }, failureThreshold: 3 },
+          },
+        ],
+        containers: [{ name: 'base', image: 'busybox:1.36', command: ['true'] }],
+      },
+    }
+    await api.createNamespacedPod({ namespace: 'default', body })
+    await waitForPod(api, 'never-ready', () => reasons('never-ready').includes('Unhealthy'))
+    const pod = await waitForPod(api, 'never-ready', (p) =>
+      Boolean(p.status?.initContainerStatuses?.[0]?.state?.terminated),
+    )
+    expect(pod.status?.containerStatuses?.[0]?.state?.running).toBeUndefined()
+    expect(pod.status?.containerStatuses?.[0]?.state?.terminated).toBeUndefined()
+  })
+
   it('stops a native sidecar with SIGTERM after base exits; its output is readable through logs', async () => {
     const body: V1Pod = {
       metadata: { name: 'xcom-native' },

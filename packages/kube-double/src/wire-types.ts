@@ -45,6 +45,13 @@ export interface ContainerJson {
     limits?: Record<string, string | number>
     requests?: Record<string, string | number>
   }
+  /** Only `exec` probes run in the double (the one kind Podline's sidecar uses). */
+  startupProbe?: {
+    exec?: { command?: string[] }
+    initialDelaySeconds?: number
+    periodSeconds?: number
+    failureThreshold?: number
+  }
 }
 
 export interface VolumeJson {

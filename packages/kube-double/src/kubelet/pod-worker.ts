@@ -6,6 +6,7 @@ import {
   type ContainerProcess,
   type ContainerProcessSpec,
   ContainerStartError,
+  execInContainer,
   exitCodeOf,
   parseMemoryBytes,
   startContainerProcess,
@@ -35,6 +36,9 @@ interface RunningContainer {
   readonly finished: Promise<ContainerExit>
   forcedOom: boolean
 }
+
+/** How often the double runs a startup probe (the real kubelet: every `periodSeconds`). */
+const PROBE_PERIOD_MS = 20
 
 /** Why the kubelet stops a pod, which decides the grace period and how the stop is reported. */
 export type StopCause =
@@ -222,7 +226,12 @@ export class PodWorker {
       if (this.stopping) return
       const started = await this.startContainer(init)
       if (!started) return
-      if (isSidecar(init)) continue
+      if (isSidecar(init)) {
+        // As the kubelet does: the next init container, and the containers, wait for a native
+        // sidecar's startup probe to succeed.
+        if (!(await this.startupProbePasses(init))) return
+        continue
+      }
       const exit = await started.finished
       if (exitCodeOf(exit) !== 0 || this.stopping) {
         await this.stopSidecars(Date.now() + this.graceMs(), true)
@@ -235,6 +244,39 @@ export class PodWorker {
     // A container that never started (bad image) keeps the pod Pending, sidecars included.
     if (this.stopping || started.some((s) => s === undefined)) return
     await this.stopSidecars(Date.now() + this.graceMs(), true)
+  }
+
+  /**
+   * Runs a container's exec startup probe until it succeeds (true) or fails `failureThreshold` times,
+   * when the kubelet kills the container (false). The period is compressed to PROBE_PERIOD_MS, as the
+   * double compresses image pull back-off: tests need the order the probe imposes, not its waiting.
+   */
+  private async startupProbePasses(container: ContainerJson): Promise<boolean> {
+    const probe = container.startupProbe
+    const command = probe?.exec?.command
+    if (!probe || !command?.length) return true
+    this.setStatus(container.name, (s) => {
+      s.started = false
+      s.ready = false
+    })
+    const threshold = probe.failureThreshold ?? 3
+    for (let failures = 0; failures < threshold; ) {
+      if (this.stopping || !this.running.has(container.name)) return false
+      const spec = this.processSpecs.get(container.name)
+      const result = spec ? await execInContainer(spec, command) : undefined
+      if (result && exitCodeOf(result) === 0) {
+        this.setStatus(container.name, (s) => {
+          s.started = true
+          s.ready = true
+        })
+        return true
+      }
+      failures += 1
+      await new Promise((r) => setTimeout(r, PROBE_PERIOD_MS))
+    }
+    this.event('Warning', 'Unhealthy', `Startup probe failed: ${command.join(' ')}`, container.name)
+    this.running.get(container.name)?.process.kill('SIGKILL')
+    return false
   }
 
   private graceMs(): number {

@@ -38,13 +38,9 @@ function podTask(spec: PodSpec, options: PodRunOptions & { output?: z.ZodType } 
   return pipeline('pods-test').pod('work', options, spec).tasks[0] as PodTaskDefinition
 }
 
-// The double ignores startup probes (its README: "no probes"), so it may start base before the native
-// sidecar has set its SIGTERM trap, and a base that exits at once then leaves no frame. Base waits for
-// the sidecar's PID file here, which is what the sidecar's startupProbe makes the kubelet do.
-const WAIT_FOR_SIDECAR = 'while [ ! -f /airflow/xcom/.sidecar.pid ]; do sleep 0.01; done'
 const sh = (script: string): PodSpec => ({
   image: 'alpine:3.20',
-  command: ['sh', '-c', `${WAIT_FOR_SIDECAR}; ${script}`],
+  command: ['sh', '-c', script],
 })
 
 async function failureOf(promise: Promise<unknown>): Promise<TaskFailure> {
