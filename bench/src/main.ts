@@ -3,6 +3,7 @@ import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { measureCommitRate } from './commit-rate.js'
 import { type DrainResult, drain } from './drain.js'
+import { measureLocalBreakdown } from './local-breakdown.js'
 import { localRunRows, measureLocalRun } from './local-run.js'
 import { measurePodPath } from './pod-path.js'
 import { serverFacts } from './server.js'
@@ -74,6 +75,7 @@ const failedRow = (name: string, r: { failed: string }) => [name, 'failed', '', 
 
 log('podline run examples/etl.ts')
 const local = await guarded('local run', measureLocalRun)
+const localBreakdown = await guarded('local run breakdown', measureLocalBreakdown)
 log('pod path')
 const pods = await guarded('pod path', measurePodPath)
 
@@ -110,6 +112,9 @@ for (const s of scaling) {
 }
 if ('failed' in local) rows.push(failedRow('podline run examples/etl.ts', local))
 else rows.push(...localRunRows(local))
+if (!('failed' in localBreakdown))
+  for (const { step, ms } of localBreakdown.steps)
+    rows.push([`  podline run, warm: ${step} (ms)`, String(Math.round(ms)), '', ''])
 if ('failed' in pods) rows.push(failedRow('pod task via the kube double', pods))
 else
   rows.push([
@@ -140,5 +145,5 @@ const out = fileURLToPath(new URL('../results/', import.meta.url))
 mkdirSync(out, { recursive: true })
 writeFileSync(
   `${out}latest.json`,
-  `${JSON.stringify({ at: new Date().toISOString(), machine, commitRate, throughput, latency, scaling, local, pods, table }, null, 2)}\n`,
+  `${JSON.stringify({ at: new Date().toISOString(), machine, commitRate, throughput, latency, scaling, local, localBreakdown, pods, table }, null, 2)}\n`,
 )
