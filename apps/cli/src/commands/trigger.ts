@@ -4,6 +4,7 @@ import { exitCodeOf, progressEvents } from '../follow.js'
 import { printJson } from '../format.js'
 import { withOperatorStore } from '../open-store.js'
 import { parseParams } from '../parse-params.js'
+import { warnOnStderr } from '../report-error.js'
 import { storeSettings } from '../settings.js'
 import { terminalText } from '../terminal-text.js'
 import { UsageError } from '../usage-error.js'
@@ -33,7 +34,14 @@ export function registerTrigger(program: Command): void {
     .option('--json', 'print { "runId": …, "state": … } (with --wait, and the failed task with its error)')
     .option('--raw', "with --wait, print control characters in tasks' errors as they are instead of escaped")
     .action(async (name: string, flags: TriggerFlags) => {
-      process.exitCode = await trigger(name, flags)
+      // Traced, the run's root span is this trigger's (see newRunTrace in the runner).
+      const { startTracing } = await import('@podline/worker')
+      const tracing = await startTracing('podline', warnOnStderr)
+      try {
+        process.exitCode = await trigger(name, flags)
+      } finally {
+        await tracing?.shutdown()
+      }
     })
 }
 

@@ -13,6 +13,7 @@ import {
 } from '@podline/container-process'
 import type { JsonValue, PodSpec, PodTaskDefinition } from '@podline/sdk'
 import { type TaskExecution, TaskFailure, TaskSkipped } from '../executors/task-execution.js'
+import { endSpan, inSpan, startSpan, traceEnv } from '../tracing/tracing.js'
 import { abortReason } from './abortable.js'
 import { createLineSplitter } from './line-splitter.js'
 import { podName } from './pod-identity.js'
@@ -51,6 +52,7 @@ export async function runPodAsProcesses(
   await exec.putXcom('pod_name', name)
   await exec.putXcom('pod_namespace', spec.namespace ?? DEFAULT_NAMESPACE)
   exec.ctx.log.info(`running pod ${name} as local processes (process runtime)`, { pod: name })
+  const created = startSpan('pod create', { 'k8s.pod.name': name, 'podline.runtime': 'process' })
   const root = await mkdtemp(join(tmpdir(), `podline-${exec.task}-`))
   try {
     const xcomPath = posix.normalize(def.pod.xcomPath ?? DEFAULT_XCOM_PATH)
@@ -59,6 +61,7 @@ export async function runPodAsProcesses(
     const volumes = await emptyDirVolumes(root, spec)
     const bindMounted = await canBindMount()
     const hostResult = join(xcomHostDir, posix.basename(xcomPath))
+    endSpan(created.span)
     const env = {
       ...envOf(spec.env, exec),
       [XCOM_PATH_ENV]: bindMounted ? xcomPath : hostResult,
@@ -66,27 +69,34 @@ export async function runPodAsProcesses(
       PODLINE_RUN_ID: exec.runId,
       PODLINE_TASK: exec.task,
       PODLINE_ATTEMPT: String(exec.attempt),
+      ...traceEnv(),
     }
     const xcomMount: VolumeMount = { hostPath: xcomHostDir, containerPath: posix.dirname(xcomPath) }
-    for (const init of spec.initContainers ?? []) {
-      const exit = await runContainer(exec, init, { ...envOf(init.env, exec) }, mountsOf(init, volumes))
-      if (exitCodeOf(exit) !== 0) {
-        throw new TaskFailure(`init container ${init.name} exited with code ${exitCodeOf(exit)}`, 'task')
+    const attributes = { 'k8s.pod.name': name, 'podline.runtime': 'process' }
+    // The phases a cluster pod has, as far as processes have them: no scheduling, the file for the sidecar.
+    await inSpan('pod running', attributes, async () => {
+      for (const init of spec.initContainers ?? []) {
+        const exit = await runContainer(exec, init, { ...envOf(init.env, exec) }, mountsOf(init, volumes))
+        if (exitCodeOf(exit) !== 0) {
+          throw new TaskFailure(`init container ${init.name} exited with code ${exitCodeOf(exit)}`, 'task')
+        }
       }
-    }
-    const base: V1Container = { name: BASE_CONTAINER, ...pick(spec), volumeMounts: spec.volumeMounts ?? [] }
-    const tail: string[] = []
-    const exit = await runContainer(
-      exec,
-      base,
-      env,
-      [...mountsOf(base, volumes), xcomMount],
-      tail,
-      memoryLimit(spec),
-    )
-    assertSucceeded(exit, def, spec, tail)
+      const base: V1Container = { name: BASE_CONTAINER, ...pick(spec), volumeMounts: spec.volumeMounts ?? [] }
+      const tail: string[] = []
+      const exit = await runContainer(
+        exec,
+        base,
+        env,
+        [...mountsOf(base, volumes), xcomMount],
+        tail,
+        memoryLimit(spec),
+      )
+      assertSucceeded(exit, def, spec, tail)
+    })
     const checks = { task: exec.task, output: def.output, sizeLimitBytes: settings.xcomSizeLimitBytes }
-    return await decodeResult(await readResultFile(hostResult, checks), checks)
+    return await inSpan('pod sidecar read', attributes, async () =>
+      decodeResult(await readResultFile(hostResult, checks), checks),
+    )
   } finally {
     await rm(root, { recursive: true, force: true })
   }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
+import { context } from '@opentelemetry/api'
 import {
   type AnyPipeline,
   type JsonValue,
@@ -28,6 +29,7 @@ import { CANCEL_CHANNEL, QUEUE_CHANNEL } from '../queue/sql-values.js'
 import { registerWorker, retireWorker, type WorkerRecord } from '../queue/workers.js'
 import type { Database } from '../store/database.js'
 import { failureOutcome, successOutcome } from './attempt-outcome.js'
+import { type AttemptEnd, endAttemptSpan, startAttemptSpan } from './attempt-span.js'
 import { AttemptTimeout, TaskTimeoutError } from './attempt-timeout.js'
 import { Backoff } from './backoff.js'
 import { databaseErrorMessage, isPermanentDatabaseError } from './database-error.js'
@@ -314,14 +316,24 @@ export class Worker {
         else this.#log('warn', `after its attempt ended, ${error.message}`, { runId: c.runId, task: c.task })
       },
     }
-    held.done = runInAttemptScope(scope, () => this.#runAttempt(c, ref, controller)).finally(() => {
-      this.#held.delete(c.id)
-      this.#leases?.drop(c.id)
-      this.#wakeUp()
-    })
+    const traced = startAttemptSpan(c, this.id)
+    held.done = context
+      .with(traced.context, () => runInAttemptScope(scope, () => this.#runAttempt(c, ref, controller)))
+      .then(
+        (end) => endAttemptSpan(traced.span, end),
+        (error: unknown) => {
+          endAttemptSpan(traced.span, undefined, error)
+          throw error
+        },
+      )
+      .finally(() => {
+        this.#held.delete(c.id)
+        this.#leases?.drop(c.id)
+        this.#wakeUp()
+      })
   }
 
-  async #runAttempt(c: ClaimedTaskRun, ref: AttemptRef, controller: AbortController): Promise<void> {
+  async #runAttempt(c: ClaimedTaskRun, ref: AttemptRef, controller: AbortController): Promise<AttemptEnd> {
     const found = this.#tasks.get(`${c.version}\0${c.task}`)
     let outcome: AttemptOutcome
     /** The task's own function, still running after its signal fired when it ignores the signal. */
@@ -384,7 +396,7 @@ export class Worker {
         attempt: c.attempt,
         state: 'lost',
       })
-      return
+      return { state: 'lost' }
     }
     await this.#logs.flush()
     const state = await this.#finish(ref, outcome)
@@ -401,6 +413,7 @@ export class Worker {
       state,
       ...('error' in outcome ? { error: outcome.error } : {}),
     })
+    return { state, ...('error' in outcome ? { error: outcome.error } : {}) }
   }
 
   /**
