@@ -9,12 +9,12 @@ export const exitCodeOf = (state: string): number => (state === 'success' ? 0 : 
  * The attempt events `podline run` gets from its worker, rebuilt from a run's stored transitions, so
  * `trigger --wait` shows the same progress. Durations come from the events' database times.
  */
-export function progressEvents(): (event: RunEvent) => ProgressEvent | undefined {
+export function progressEvents(pipeline: string): (event: RunEvent) => ProgressEvent | undefined {
   const started = new Map<string, number>()
   return (e) => {
     if (e.task === null || e.attempt === null) return undefined
     const key = `${e.task}\0${e.attempt}`
-    const base = { runId: e.runId, task: e.task, attempt: e.attempt }
+    const base = { runId: e.runId, pipeline, task: e.task, attempt: e.attempt }
     if (e.toState === 'running') {
       // A takeover continues the attempt already shown as started.
       if (started.has(key)) return undefined

@@ -8,6 +8,8 @@ export type { FollowRunOptions, RunChanges, RunEvent, TaskLogLine } from './foll
 export { followRun } from './follow-run.js'
 export { formatDuration } from './format-duration.js'
 export { failKilledLocalRun } from './local-run-marker.js'
+export type { PodPhase } from './pods/pod-phase.js'
+export { POD_PHASES, podsByPhase } from './pods/pod-phase.js'
 export * from './queries.js'
 export { cancelRun } from './queue/cancel-run.js'
 export type { ClaimedTaskRun, ClaimOptions } from './queue/claim-task-runs.js'

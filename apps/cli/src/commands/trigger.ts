@@ -85,6 +85,7 @@ async function trigger(name: string, flags: TriggerFlags): Promise<number> {
     const state = await followWithProgress(
       database,
       runId,
+      plan.name,
       plan.tasks.map((t) => t.name),
       terminalText(flags.raw),
     ).finally(() => clearTimeout(unserved))
@@ -119,6 +120,7 @@ async function trigger(name: string, flags: TriggerFlags): Promise<number> {
 async function followWithProgress(
   database: Database,
   runId: string,
+  pipeline: string,
   tasks: readonly string[],
   safe: (text: string) => string,
 ): Promise<EndedRunState> {
@@ -127,7 +129,7 @@ async function followWithProgress(
     import('../progress.js'),
   ])
   const progress = createProgress(tasks, safe)
-  const toProgress = progressEvents()
+  const toProgress = progressEvents(pipeline)
   let state: EndedRunState | undefined
   for await (const changes of followRun(database, runId)) {
     for (const e of changes.events) {

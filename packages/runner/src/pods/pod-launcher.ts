@@ -1,7 +1,7 @@
 import type { V1ContainerStateTerminated, V1Pod } from '@kubernetes/client-node'
 import { type JsonValue, type PodSpec, type PodTaskDefinition, parseDuration } from '@podline/sdk'
 import { type TaskExecution, TaskFailure, TaskSkipped } from '../executors/task-execution.js'
-import { inSpan, traceEnv } from '../tracing/tracing.js'
+import { traceEnv } from '../tracing/tracing.js'
 import { abortReason } from './abortable.js'
 import type { ApiRetryPolicy } from './api-call.js'
 import type { KubeClient } from './kube-client.js'
@@ -10,6 +10,7 @@ import { createOrAttachPod, deletePod, labelPod, pendingTimeoutFailure } from '.
 import { buildPod } from './pod-builder.js'
 import { baseStarted, hasStarted, podProblem, terminatedState } from './pod-conditions.js'
 import { LABEL_KEPT, type PodIdentity } from './pod-identity.js'
+import { inPodPhase } from './pod-phase.js'
 import { loadPodTemplate } from './pod-template.js'
 import { type PodState, PodTracker, TIMED_OUT } from './pod-tracker.js'
 import { readResultByExec, readResultFromSidecarLog } from './xcom-collection.js'
@@ -72,7 +73,7 @@ export async function launchPod(
   let tracker: PodTracker | undefined
   let logs: LogFollower | undefined
   try {
-    const { pod: live, attached } = await inSpan('pod create', podAttributes(ref), () =>
+    const { pod: live, attached } = await inPodPhase('create', podAttributes(ref), () =>
       createOrAttachPod(kube, pod, identity, {
         signal,
         retry: settings.retry,
@@ -152,7 +153,7 @@ async function supervise(kube: KubeClient, tracker: PodTracker, logs: LogFollowe
     `pod task "${c.checks.task}": scheduleTimeout`,
   )
   const attributes = podAttributes(c.ref)
-  await inSpan('pod scheduled', attributes, async () => {
+  await inPodPhase('scheduled', attributes, async () => {
     const started = await tracker.waitFor(
       guarded((pod) => (hasStarted(pod) ? true : undefined)),
       scheduleMs,
@@ -160,7 +161,7 @@ async function supervise(kube: KubeClient, tracker: PodTracker, logs: LogFollowe
     if (started === TIMED_OUT) throw await pendingTimeoutFailure(kube, tracker.current.pod, scheduleMs)
   })
 
-  await inSpan('pod running', attributes, async () => {
+  await inPodPhase('running', attributes, async () => {
     await tracker.waitFor(guarded((pod) => (baseStarted(pod) ? true : undefined)))
     logs.start()
     const base = await tracker.waitFor(guarded((pod) => terminatedState(pod, BASE_CONTAINER)))
@@ -168,7 +169,7 @@ async function supervise(kube: KubeClient, tracker: PodTracker, logs: LogFollowe
     if (base === TIMED_OUT) throw new Error('unreachable: no timeout was set')
     assertBaseSucceeded(base, tracker.current.pod, logs.lastLines(), c)
   })
-  return inSpan('pod sidecar read', attributes, () => readResult(kube, tracker, c))
+  return inPodPhase('sidecar_read', attributes, () => readResult(kube, tracker, c))
 }
 
 /** Reads the result the sidecar holds, once base has exited. */

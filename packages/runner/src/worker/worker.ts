@@ -92,10 +92,11 @@ export interface WorkerOptions {
 }
 
 export type AttemptEvent =
-  | { type: 'started'; runId: string; task: string; attempt: number }
+  | { type: 'started'; runId: string; pipeline: string; task: string; attempt: number }
   | {
       type: 'finished'
       runId: string
+      pipeline: string
       task: string
       attempt: number
       state: AttemptOutcome['state'] | 'lost'
@@ -305,7 +306,13 @@ export class Worker {
     const held: Held = { ref, controller, done: Promise.resolve() }
     this.#held.set(c.id, held)
     this.#leases?.hold(c.id)
-    this.#o.onAttempt?.({ type: 'started', runId: c.runId, task: c.task, attempt: c.attempt })
+    this.#o.onAttempt?.({
+      type: 'started',
+      runId: c.runId,
+      pipeline: c.pipeline,
+      task: c.task,
+      attempt: c.attempt,
+    })
     // The attempt's scope lets the process's fault handlers (task-faults.ts) fail this attempt, and
     // only this one, for an error its code raised outside its promise chain.
     const scope = {
@@ -392,6 +399,7 @@ export class Worker {
       this.#o.onAttempt?.({
         type: 'finished',
         runId: c.runId,
+        pipeline: c.pipeline,
         task: c.task,
         attempt: c.attempt,
         state: 'lost',
@@ -408,6 +416,7 @@ export class Worker {
     this.#o.onAttempt?.({
       type: 'finished',
       runId: c.runId,
+      pipeline: c.pipeline,
       task: c.task,
       attempt: c.attempt,
       state,
