@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { freshDatabase } from '@podline/runner/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FIXTURES, podline, type Running, start, tempDir } from './__tests__/cli.js'
+import { CLI, FIXTURES, podline, type Running, start, tempDir } from './__tests__/cli.js'
 
 /** The following verbs against a real worker and PostgreSQL: they end when the run ends. */
 const GATED = join(FIXTURES, 'gated.ts')
@@ -97,6 +97,26 @@ describe('status --watch', () => {
     open()
     expect(await watch.exited, watch.output()).toBe(0)
     expect(watch.output()).toMatch(/after#1 running → success/)
+  })
+
+  it('on a terminal redraws the table in place as states change, then prints the final one', async () => {
+    const { runId, open } = await gatedRun(true)
+    // `script` gives the verb a terminal (a pty) for its stdout; -e passes the verb's exit code on.
+    const watch = start(
+      ['-qfec', `"${process.execPath}" "${CLI}" status ${runId} --watch`, '/dev/null'],
+      { env, program: 'script' },
+      [],
+    )
+    await watch.waitFor(/wait\s+running/)
+    open()
+    expect(await watch.exited, watch.output()).toBe(1)
+    const out = watch.output()
+    // Moved up over the previous drawing and cleared it: a redraw, not a line per change.
+    const esc = '\x1b'
+    expect(out).toMatch(new RegExp(`${esc}\\[\\d+A${esc}\\[0J`))
+    expect(out).not.toMatch(/running → success/)
+    expect(out).toMatch(/after\s+failed\s+1\/1\s+\S+\s+the gate was a trap \\x1b\[2J/)
+    expect(out).not.toContain('\x1b[2J')
   })
 })
 
