@@ -102,7 +102,11 @@ it('one trace holds the run, every attempt on both workers, the pod phases, and 
   const spans = await waitUntil('the run, its three attempts and the pod phases at the receiver', () => {
     const names = received.map((r) => r.span.name)
     const attempts = names.filter((n) => n.startsWith('task ')).length
-    return names.includes('run traced') && attempts === 3 && names.includes('pod sidecar read')
+    const finishes = names.filter((n) => n === 'attempt finish').length
+    return names.includes('run traced') &&
+      attempts === 3 &&
+      finishes === 3 &&
+      names.includes('pod sidecar read')
       ? received
       : undefined
   })
@@ -139,9 +143,25 @@ it('one trace holds the run, every attempt on both workers, the pod phases, and 
   expect(attr(pod.span, 'podline.worker')).not.toBe(attr(inline.span, 'podline.worker'))
   expect(new Set(attempts.map((r) => r.service))).toEqual(new Set(['worker-a', 'worker-b']))
 
+  // The wait before each claim, beside its attempt.
+  const waits = inTrace.filter((r) => r.span.name.startsWith('queued '))
+  expect(waits.map((r) => `${r.span.name}#${attr(r.span, 'podline.attempt')}`).sort()).toEqual([
+    'queued inline#1',
+    'queued inline#2',
+    'queued pod#1',
+  ])
+  for (const w of waits) expect(w.span.parentSpanId).toBe(run!.span.spanId)
+
   const phases = inTrace.filter((r) => r.span.name.startsWith('pod '))
   expect(phases.map((r) => r.span.name).sort()).toEqual(['pod create', 'pod running', 'pod sidecar read'])
   for (const p of phases) expect(p.span.parentSpanId).toBe(pod.span.spanId)
+
+  // XCom I/O: the pod's names it stores, and each attempt's end (which stores its return_value).
+  const stores = inTrace.filter((r) => r.span.name === 'xcom store')
+  expect(stores.map((r) => attr(r.span, 'podline.xcom_key')).sort()).toEqual(['pod_name', 'pod_namespace'])
+  for (const s of stores) expect(s.span.parentSpanId).toBe(pod.span.spanId)
+  const finishes = inTrace.filter((r) => r.span.name === 'attempt finish')
+  expect(finishes.map((r) => r.span.parentSpanId).sort()).toEqual(attempts.map((a) => a.span.spanId).sort())
 
   // The pod was handed the context of its attempt's span.
   const [xcom] = await sql<{ value: { traceparent: string } }[]>`

@@ -32,6 +32,8 @@ export interface ClaimedTaskRun {
    */
   msToDeadline: number | null
   params: unknown
+  /** How long it waited to be claimed since it became claimable (queued, retry due, handed back), by the database's clock. */
+  waitedMs: number
   /** The run's trace context: the attempt's span is its child. */
   traceContext: TraceCarrier | null
   /** return_value XComs of the tasks in `needs`, keyed by task name. */
@@ -135,6 +137,7 @@ export function claimStatement(o: ClaimOptions): SQL {
            c.is_leaf as "isLeaf", c.timeout_ms as "timeoutMs",
            case when c.timeout_at is not null
              then greatest(0, ceil(extract(epoch from c.timeout_at - now()) * 1000))::float8 end as "msToDeadline",
+           greatest(0, extract(epoch from now() - c.available_at) * 1000)::float8 as "waitedMs",
            r.params, r.trace_context as "traceContext",
            coalesce((select jsonb_object_agg(x.task, x.value) from podline.xcoms x
                      where x.run_id = c.run_id and x.key = 'return_value' and x.task = any(c.needs)), '{}'::jsonb)

@@ -54,8 +54,13 @@ export function startSpan(
   name: string,
   attributes: Attributes,
   parent: Context = context.active(),
+  startTime?: number,
 ): { span: Span; context: Context } {
-  const span = tracer().startSpan(name, { attributes }, parent)
+  const span = tracer().startSpan(
+    name,
+    startTime === undefined ? { attributes } : { attributes, startTime },
+    parent,
+  )
   return { span, context: trace.setSpan(parent, span) }
 }
 

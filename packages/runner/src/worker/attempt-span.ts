@@ -14,6 +14,16 @@ export interface AttemptEnd {
  * see it.
  */
 export function startAttemptSpan(c: ClaimedTaskRun, workerId: string) {
+  const run = runContext(c.traceContext)
+  // The wait before the claim, ended as it begins: a sibling of the attempt, which starts now.
+  const now = Date.now()
+  const wait = startSpan(
+    `queued ${c.task}`,
+    { 'podline.run_id': c.runId, 'podline.task': c.task, 'podline.attempt': c.attempt },
+    run,
+    now - c.waitedMs,
+  )
+  wait.span.end(now)
   return startSpan(
     `task ${c.task}`,
     {
@@ -26,7 +36,7 @@ export function startAttemptSpan(c: ClaimedTaskRun, workerId: string) {
       'podline.worker': workerId,
       'podline.resumed': c.resumed,
     },
-    runContext(c.traceContext),
+    run,
   )
 }
 
