@@ -17,5 +17,18 @@ it('every infra/ path in docs/deploy.md exists', () => {
 
 it('every PODLINE_ variable in docs/deploy.md is one the worker reads', () => {
   const names = new Set([...doc.matchAll(/\bPODLINE_[A-Z_]+\b/g)].map((m) => m[0]))
-  expect([...names].filter((n) => !workerConfig.includes(`env.${n}`))).toEqual([])
+  // config.ts names each variable as a key of its zod schema (`PODLINE_CONCURRENCY: …`).
+  expect([...names].filter((n) => !workerConfig.includes(`${n}:`))).toEqual([])
+})
+
+it('every podline_ metric in docs/deploy.md is one the worker serves, and every one it serves is documented', () => {
+  const metrics = readFileSync(join(REPO_ROOT, 'apps', 'worker', 'src', 'metrics.ts'), 'utf8')
+  const served = new Set([...metrics.matchAll(/name: '(podline_[a-z_]+)'/g)].map((m) => m[1]))
+  const section = doc.slice(doc.indexOf('## Reading the metrics'), doc.indexOf('## Tracing'))
+  const named = new Set(
+    [...section.matchAll(/\bpodline_[a-z_]+\b/g)].map((m) => m[0].replace(/_(bucket|count|sum)$/, '')),
+  )
+  expect(served.size).toBeGreaterThan(5)
+  expect([...named].filter((n) => !served.has(n))).toEqual([])
+  expect([...served].filter((n) => !named.has(n))).toEqual([])
 })
