@@ -1,19 +1,36 @@
-import type { Span } from '@opentelemetry/api'
+import { context, type Span } from '@opentelemetry/api'
 import type { ClaimedTaskRun } from '../queue/claim-task-runs.js'
+import type { AttemptOutcome } from '../queue/finish-attempt.js'
 import { endSpan, runContext, startSpan } from '../tracing/tracing.js'
 
 /** How an attempt ended, as the worker reports it (`lost`: cancelled, lease lost, shutting down). */
 export interface AttemptEnd {
-  state: string
+  state: AttemptOutcome['state'] | 'lost'
   error?: string
 }
 
 /**
- * The span of one attempt, a child of its run's stored trace context, so an attempt on any worker
- * joins the run's trace. Its context is active while the attempt runs: pod phases and log lines
- * see it.
+ * Runs an attempt in its span, a child of its run's stored trace context, so an attempt on any
+ * worker joins the run's trace. The span is active while the attempt runs (pod phases and log
+ * lines see it) and ends with the attempt's outcome.
  */
-export function startAttemptSpan(c: ClaimedTaskRun, workerId: string) {
+export async function traceAttempt(
+  c: ClaimedTaskRun,
+  workerId: string,
+  attempt: () => Promise<AttemptEnd>,
+): Promise<void> {
+  const { span, context: active } = startAttemptSpan(c, workerId)
+  let end: AttemptEnd
+  try {
+    end = await context.with(active, attempt)
+  } catch (error) {
+    endAttemptSpan(span, undefined, error)
+    throw error
+  }
+  endAttemptSpan(span, end)
+}
+
+function startAttemptSpan(c: ClaimedTaskRun, workerId: string) {
   const run = runContext(c.traceContext)
   // The wait before the claim, ended as it begins: a sibling of the attempt, which starts now.
   const now = Date.now()
@@ -40,7 +57,7 @@ export function startAttemptSpan(c: ClaimedTaskRun, workerId: string) {
   )
 }
 
-export function endAttemptSpan(span: Span, end: AttemptEnd | undefined, thrown?: unknown): void {
+function endAttemptSpan(span: Span, end: AttemptEnd | undefined, thrown?: unknown): void {
   span.setAttribute('podline.outcome', end?.state ?? 'failed')
   const failed = end === undefined || end.state === 'failed' || end.state === 'up_for_retry'
   endSpan(span, failed ? (thrown ?? end?.error ?? 'failed') : undefined)

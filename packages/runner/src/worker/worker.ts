@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
-import { context } from '@opentelemetry/api'
 import {
   type AnyPipeline,
   type JsonValue,
@@ -29,7 +28,7 @@ import { CANCEL_CHANNEL, QUEUE_CHANNEL } from '../queue/sql-values.js'
 import { registerWorker, retireWorker, type WorkerRecord } from '../queue/workers.js'
 import type { Database } from '../store/database.js'
 import { failureOutcome, successOutcome } from './attempt-outcome.js'
-import { type AttemptEnd, endAttemptSpan, startAttemptSpan } from './attempt-span.js'
+import { type AttemptEnd, traceAttempt } from './attempt-span.js'
 import { AttemptTimeout, TaskTimeoutError } from './attempt-timeout.js'
 import { Backoff } from './backoff.js'
 import { databaseErrorMessage, isPermanentDatabaseError } from './database-error.js'
@@ -323,21 +322,13 @@ export class Worker {
         else this.#log('warn', `after its attempt ended, ${error.message}`, { runId: c.runId, task: c.task })
       },
     }
-    const traced = startAttemptSpan(c, this.id)
-    held.done = context
-      .with(traced.context, () => runInAttemptScope(scope, () => this.#runAttempt(c, ref, controller)))
-      .then(
-        (end) => endAttemptSpan(traced.span, end),
-        (error: unknown) => {
-          endAttemptSpan(traced.span, undefined, error)
-          throw error
-        },
-      )
-      .finally(() => {
-        this.#held.delete(c.id)
-        this.#leases?.drop(c.id)
-        this.#wakeUp()
-      })
+    held.done = traceAttempt(c, this.id, () =>
+      runInAttemptScope(scope, () => this.#runAttempt(c, ref, controller)),
+    ).finally(() => {
+      this.#held.delete(c.id)
+      this.#leases?.drop(c.id)
+      this.#wakeUp()
+    })
   }
 
   async #runAttempt(c: ClaimedTaskRun, ref: AttemptRef, controller: AbortController): Promise<AttemptEnd> {
