@@ -30,6 +30,8 @@ export interface FollowRunOptions {
   signal?: AbortSignal
 }
 
+const READ_GAP_MS = 100
+
 /**
  * Follows a run until it ends: yields what changed whenever something did, and last a batch with
  * `ended`. NOTIFYs wake it (a run finished or was cancelled, work of its version was queued); a poll
@@ -61,8 +63,13 @@ export async function* followRun(
   let lastLog = 0n
   let first = true
   try {
+    let lastRead = Number.NEGATIVE_INFINITY
     for (;;) {
+      // A busy version NOTIFYs at every completion: a follower reads at most every READ_GAP_MS.
+      const early = lastRead + READ_GAP_MS - performance.now()
+      if (early > 0) await new Promise((resolve) => setTimeout(resolve, early))
       signal?.throwIfAborted()
+      lastRead = performance.now()
       woken = false
       // The run first: whatever was written before it ended is then visible to the reads after.
       const [run] = await database.db.select().from(runs).where(eq(runs.id, runId))
