@@ -20,3 +20,15 @@ it('every PODLINE_ variable in docs/deploy.md is one the configuration schema re
   expect(names.size).toBeGreaterThan(5)
   expect([...names].filter((n) => !(n in ENVIRONMENT.shape))).toEqual([])
 })
+
+it('every podline_ metric in docs/deploy.md is one the worker serves, and every one it serves is documented', () => {
+  const metrics = readFileSync(join(REPO_ROOT, 'apps', 'worker', 'src', 'metrics.ts'), 'utf8')
+  const served = new Set([...metrics.matchAll(/name: '(podline_[a-z_]+)'/g)].map((m) => m[1] ?? ''))
+  const section = doc.slice(doc.indexOf('## Reading the metrics'), doc.indexOf('## Tracing'))
+  const named = new Set(
+    [...section.matchAll(/\bpodline_[a-z_]+\b/g)].map((m) => m[0].replace(/_(bucket|count|sum)$/, '')),
+  )
+  expect(served.size).toBeGreaterThan(5)
+  expect([...named].filter((n) => !served.has(n))).toEqual([])
+  expect([...served].filter((n) => !named.has(n))).toEqual([])
+})

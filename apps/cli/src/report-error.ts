@@ -24,3 +24,8 @@ export function reportError(error: unknown): number {
   process.stderr.write(`podline: ${text}\n`)
   return 1
 }
+
+/** A warning that does not stop the verb (spans that could not be exported). */
+export function warnOnStderr(message: string): void {
+  process.stderr.write(`podline: ${message}\n`)
+}

@@ -31,8 +31,14 @@ export function terminalText(raw: boolean | undefined): (text: string) => string
  * reads back as the same characters, so `--json` output stays exact and safe to print.
  */
 export function safeJson(value: unknown): string {
-  return (JSON.stringify(value, null, 2) ?? 'null').replace(
-    UNSAFE,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  )
+  return escapeJson(JSON.stringify(value, null, 2) ?? 'null')
+}
+
+/** As safeJson, on one line: for output of one JSON object a line (`logs --json`). */
+export function safeJsonLine(value: unknown): string {
+  return escapeJson(JSON.stringify(value) ?? 'null')
+}
+
+function escapeJson(json: string): string {
+  return json.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }

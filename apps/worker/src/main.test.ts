@@ -20,15 +20,21 @@ afterAll(async () => {
 })
 
 function waitForLog(msg: string): Promise<Record<string, unknown>> {
+  return waitUntilLogged((l) => l.msg === msg)
+}
+
+function waitUntilLogged(
+  match: (line: Record<string, unknown>) => boolean,
+): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     const timer = setInterval(() => {
-      const found = lines.find((l) => l.msg === msg)
+      const found = lines.find(match)
       if (found) {
         clearInterval(timer)
         resolve(found)
       } else if (child?.exitCode !== null) {
         clearInterval(timer)
-        reject(new Error(`worker exited before "${msg}": ${JSON.stringify(lines)}`))
+        reject(new Error(`worker exited before the line awaited: ${JSON.stringify(lines)}`))
       }
     }, 20)
   })
@@ -64,16 +70,28 @@ it('serves /healthz, /readyz and /metrics, logs JSON, and drains on SIGTERM (rea
   const { latestPlan, openStore, triggerPlan } = await import('@podline/runner')
   const store = await openStore({ databaseUrl: db.url, migrate: false })
   const plan = await latestPlan(store.database, 'worker-app-slow')
+  // One run finishes first, for the duration histogram; one waits for a version no worker serves.
+  const first = await triggerPlan(store.database, plan!, {})
+  await waitForLog('task nap success')
+  await triggerPlan(store.database, { ...plan!, version: 'unserved' }, {})
   const runId = await triggerPlan(store.database, plan!, {})
   await store.close()
-  await waitForLog('task nap started')
+  await waitUntilLogged((l) => l.msg === 'task nap started' && l.runId === runId)
 
   const metrics = await (await fetch(`${base}/metrics`)).text()
-  expect(metrics).toMatch(/^podline_task_runs_claimed_total 1$/m)
+  expect(metrics).toMatch(/^podline_task_runs_claimed_total 2$/m)
   expect(metrics).toMatch(/^podline_tasks_running 1$/m)
-  expect(metrics).toMatch(/^podline_queue_depth 0$/m)
+  expect(metrics).toMatch(/^podline_queue_depth\{pipeline="worker-app-slow"\} 1$/m)
+  expect(metrics).toMatch(
+    /^podline_queue_oldest_age_seconds\{pipeline="worker-app-slow"\} \d+(\.\d+)?(e-\d+)?$/m,
+  )
+  expect(metrics).toMatch(
+    /^podline_task_duration_seconds_count\{pipeline="worker-app-slow",task="nap",state="success"\} 1$/m,
+  )
+  expect(metrics).toMatch(/^podline_pods\{phase="running"\} 0$/m)
   expect(metrics).toMatch(/^podline_claim_duration_seconds_count [1-9]\d*$/m)
   expect(metrics).toContain('process_cpu_user_seconds_total')
+  expect(first).not.toBe(runId)
 
   child.kill('SIGTERM')
   await waitForLog('draining')
@@ -81,7 +99,7 @@ it('serves /healthz, /readyz and /metrics, logs JSON, and drains on SIGTERM (rea
   expect((await fetch(`${base}/healthz`)).status).toBe(200)
   expect(await exited).toBe(0)
 
-  const finished = lines.find((l) => l.msg === 'task nap success')
+  const finished = lines.find((l) => l.msg === 'task nap success' && l.runId === runId)
   expect(finished).toMatchObject({ runId, task: 'nap', attempt: 1, state: 'success', level: 30 })
   expect(lines.at(-1)).toMatchObject({ msg: 'worker stopped', signal: 'SIGTERM' })
   const sql = postgres(db.url, { max: 1, onnotice: () => {} })

@@ -8,6 +8,7 @@ import { createHttpServer } from './http-server.js'
 import { createMetrics } from './metrics.js'
 import { PipelineFileError } from './pipeline-file-error.js'
 import { SchemaNotReadyError } from './schema-not-ready-error.js'
+import { startTracing, type Tracing } from './tracing.js'
 
 // At 'info' until the configuration is parsed: a bad PODLINE_LOG_LEVEL is reported as such, not thrown by pino.
 const log = pino({ level: 'info', base: { pid: process.pid } })
@@ -15,9 +16,11 @@ const log = pino({ level: 'info', base: { pid: process.pid } })
 installTaskFaultHandlers({ log: (message) => log.error(message) })
 
 let config: WorkerConfig
+let tracing: Tracing | undefined
 try {
   config = configFromEnv()
   log.level = config.logLevel
+  tracing = await startTracing('podline-worker', (message) => log.warn(message))
 } catch (error) {
   log.fatal({ err: error }, (error as Error).message)
   process.exit(error instanceof ConfigError ? 2 : 1)
@@ -85,6 +88,7 @@ log.info(
 )
 const signal = await stopped
 log.info({ signal }, 'worker stopped')
+await tracing?.shutdown()
 await new Promise<void>((resolve) => server.close(() => resolve()))
 process.exit(0)
 

@@ -1,12 +1,12 @@
-import type { AttemptEvent } from '@podline/runner'
-import { sql } from 'drizzle-orm'
+import { type AttemptEvent, type PipelineQueue, podsByPhase, queueByPipeline } from '@podline/runner'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import type { TimedAttemptEvent } from './attempt-timer.js'
 import type { Engine } from './engine.js'
 
 /** The worker's Prometheus metrics; `attach` points the sampled gauges at the engine once it runs. */
 export interface WorkerMetrics {
   readonly registry: Registry
-  onAttempt(event: AttemptEvent): void
+  onAttempt(event: AttemptEvent | TimedAttemptEvent): void
   onClaim(event: { count: number; durationMs: number }): void
   attach(engine: Engine): void
 }
@@ -34,16 +34,54 @@ export function createMetrics(): WorkerMetrics {
       this.set(engine?.worker.running ?? 0)
     },
   })
+  // Both queue gauges come from one query per scrape, shared by whichever collects first.
+  let queue: Promise<PipelineQueue[] | undefined> | undefined
+  const queueRows = () => {
+    queue ??= readQueue(engine).finally(() => {
+      setImmediate(() => {
+        queue = undefined
+      })
+    })
+    return queue
+  }
   new Gauge({
     name: 'podline_queue_depth',
-    help: 'Task runs queued in the shared database (all workers), sampled on scrape.',
+    help: 'Task runs that could be claimed now (queued, or due for a retry) in the shared database, by pipeline; sampled on scrape, the same on every worker.',
+    labelNames: ['pipeline'] as const,
     registers: [registry],
     async collect() {
-      if (engine?.state !== 'running') return
-      const [row] = await engine.database
-        .rows<{ n: number }>(sql`select count(*)::int as n from podline.task_runs where state = 'queued'`)
-        .catch(() => [])
-      if (row) this.set(row.n)
+      const rows = await queueRows()
+      if (!rows) return
+      this.reset()
+      for (const r of rows) this.set({ pipeline: r.pipeline }, r.depth)
+    },
+  })
+  new Gauge({
+    name: 'podline_queue_oldest_age_seconds',
+    help: 'How long the task run that has waited longest to be claimed has waited, by pipeline (0 when none waits).',
+    labelNames: ['pipeline'] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await queueRows()
+      if (!rows) return
+      this.reset()
+      for (const r of rows) this.set({ pipeline: r.pipeline }, r.oldestSeconds)
+    },
+  })
+  const taskDuration = new Histogram({
+    name: 'podline_task_duration_seconds',
+    help: 'How long the attempts this worker finished ran, by pipeline, task and end state.',
+    labelNames: ['pipeline', 'task', 'state'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600],
+    registers: [registry],
+  })
+  new Gauge({
+    name: 'podline_pods',
+    help: 'Pods of pod tasks this worker supervises now, by phase (create, scheduled: until it started, running: until base exited, sidecar_read: reading its result).',
+    labelNames: ['phase'] as const,
+    registers: [registry],
+    collect() {
+      for (const [phase, n] of Object.entries(podsByPhase())) this.set({ phase }, n)
     },
   })
   const claimDuration = new Histogram({
@@ -58,11 +96,21 @@ export function createMetrics(): WorkerMetrics {
       claimDuration.observe(event.durationMs / 1000)
     },
     onAttempt(event) {
-      if (event.type === 'started') claimed.inc()
-      else finished.inc({ state: event.state })
+      if (event.type === 'started') return claimed.inc()
+      finished.inc({ state: event.state })
+      if ('durationMs' in event && event.durationMs !== undefined)
+        taskDuration.observe(
+          { pipeline: event.pipeline, task: event.task, state: event.state },
+          event.durationMs / 1000,
+        )
     },
     attach(e) {
       engine = e
     },
   }
+}
+
+async function readQueue(engine: Engine | undefined): Promise<PipelineQueue[] | undefined> {
+  if (engine?.state !== 'running') return undefined
+  return queueByPipeline(engine.database).catch(() => undefined)
 }

@@ -1,9 +1,10 @@
 import type { AnyPipeline, ParamsInputOf, RunOutputsOf } from '@podline/sdk'
 import { markLocalRun } from './local-run-marker.js'
-import { type RunStatus, runOutputs, runStatus } from './queries.js'
+import { runOutputs, runStatus } from './queries.js'
 import { cancelRun } from './queue/cancel-run.js'
 import type { Database } from './store/database.js'
 import { borrowStore, openStore, type StoreOptions } from './store.js'
+import { taskThatFailedTheRun } from './task-that-failed-the-run.js'
 import { triggerPipeline } from './trigger.js'
 import { waitForRun } from './wait-for-run.js'
 import type { WorkerLog } from './worker/log-sink.js'
@@ -127,33 +128,6 @@ export async function runLocal<P extends AnyPipeline>(
   } finally {
     await store.close()
   }
-}
-
-/**
- * A run fails when a leaf task failed or could not run because an upstream failed. The task to
- * blame is the failed one that such a leaf traces back to (the earliest to fail when there are
- * several), not merely the first failed task: one whose failure a trigger rule absorbed did not
- * fail the run.
- */
-function taskThatFailedTheRun(p: AnyPipeline, status: RunStatus) {
-  const byName = new Map(status.tasks.map((t) => [t.task, t]))
-  const needs = new Map(p.tasks.map((t) => [t.name, t.needs]))
-  const needed = new Set(p.tasks.flatMap((t) => t.needs))
-  const blamed = new Set<string>()
-  const seen = new Set<string>()
-  const trace = (name: string): void => {
-    if (seen.has(name)) return
-    seen.add(name)
-    const task = byName.get(name)
-    if (task?.state === 'failed') blamed.add(name)
-    else if (task?.state === 'upstream_failed') for (const up of needs.get(name) ?? []) trace(up)
-  }
-  for (const t of p.tasks) if (!needed.has(t.name)) trace(t.name)
-  const time = (t: RunStatus['tasks'][number]) => new Date(t.finishedAt ?? 0).getTime()
-  const candidates = blamed.size
-    ? [...blamed].map((name) => byName.get(name)).filter((t) => t !== undefined)
-    : status.tasks.filter((t) => t.state === 'failed')
-  return candidates.sort((a, b) => time(a) - time(b))[0]
 }
 
 /**

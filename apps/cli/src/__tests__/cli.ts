@@ -67,10 +67,11 @@ export interface Running {
 
 export function start(
   args: readonly string[],
-  options: { cwd?: string; env?: Record<string, string | undefined> } = {},
+  options: { cwd?: string; env?: Record<string, string | undefined>; program?: string } = {},
   command: string[] = [CLI],
 ): Running {
-  const child = spawn(process.execPath, [...command, ...args], {
+  // `program` runs something other than node (`script`, to give the CLI a terminal).
+  const child = spawn(options.program ?? process.execPath, [...command, ...args], {
     cwd: options.cwd ?? ROOT,
     env: childEnv(options.env ?? {}),
   })

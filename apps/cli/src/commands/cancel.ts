@@ -1,4 +1,5 @@
 import type { Command } from 'commander'
+import { printJson } from '../format.js'
 import { withOperatorStore } from '../open-store.js'
 import { resolveRunId, unknownRun } from '../run-id.js'
 import { storeSettings } from '../settings.js'
@@ -12,15 +13,20 @@ export function registerCancel(program: Command): void {
       'after',
       '\nExit status: 0 when cancelled, 1 when the run had already ended, 2 when there is no such run.',
     )
-    .action(async (runId: string) => {
+    .option('--json', 'print { "runId": …, "cancelled": true|false, "state": … }')
+    .action(async (runId: string, flags: { json?: boolean }) => {
       await withOperatorStore(storeSettings(), async ({ database }) => {
         const id = await resolveRunId(database, runId)
         const { cancelRun, runStatus } = await import('@podline/runner')
-        if (await cancelRun(database, id)) return void process.stdout.write(`run ${id} cancelled\n`)
+        if (await cancelRun(database, id)) {
+          if (flags.json) return printJson({ runId: id, cancelled: true, state: 'cancelled' })
+          return void process.stdout.write(`run ${id} cancelled\n`)
+        }
         const status = await runStatus(database, id)
         if (!status) throw unknownRun(runId)
-        process.stderr.write(`podline: run ${id} already ended (${status.run.state}); nothing to cancel.\n`)
         process.exitCode = 1
+        if (flags.json) return printJson({ runId: id, cancelled: false, state: status.run.state })
+        process.stderr.write(`podline: run ${id} already ended (${status.run.state}); nothing to cancel.\n`)
       })
     })
 }

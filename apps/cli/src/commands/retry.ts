@@ -1,4 +1,5 @@
 import type { Command } from 'commander'
+import { printJson } from '../format.js'
 import { withOperatorStore } from '../open-store.js'
 import { resolveRunId } from '../run-id.js'
 import { storeSettings } from '../settings.js'
@@ -15,12 +16,14 @@ export function registerRetry(program: Command): void {
       'after',
       '\nSuccessful tasks and their outputs are kept; a worker that has the pipeline runs the rest.',
     )
-    .action(async (runId: string, task: string | undefined) => {
+    .option('--json', 'print { "runId": …, "queued": <the number of task runs queued again> }')
+    .action(async (runId: string, task: string | undefined, flags: { json?: boolean }) => {
       await withOperatorStore(storeSettings(), async ({ database }) => {
         const id = await resolveRunId(database, runId)
         const { retryRun } = await import('@podline/runner')
         const n = await retryRun(database, id, task)
-        process.stdout.write(`run ${id}: ${n} task(s) queued again\n`)
+        if (flags.json) printJson({ runId: id, queued: n })
+        else process.stdout.write(`run ${id}: ${n} task(s) queued again\n`)
       })
     })
 }

@@ -6,6 +6,7 @@ import { killedRunNotice } from '../open-store.js'
 import { parseParams } from '../parse-params.js'
 import { preloadEmbeddedDriver } from '../preload-embedded-driver.js'
 import type { ProgressEvent } from '../progress.js'
+import { warnOnStderr } from '../report-error.js'
 import { executionSettings, parseCount, parseRuntime } from '../settings.js'
 import { terminalText } from '../terminal-text.js'
 
@@ -45,13 +46,17 @@ async function run(file: string, flags: RunFlags): Promise<number> {
   const settings = await executionSettings(flags)
   const safe = terminalText(flags.raw)
   // The runner (and the embedded driver) load before the pipeline file registers tsx: see preloadEmbeddedDriver.
-  const [runner, { choosePipeline, loadPipelineFile, timeAttempts }, { createProgress }, { sql }] =
-    await Promise.all([
-      import('@podline/runner'),
-      import('@podline/worker'),
-      import('../progress.js'),
-      import('drizzle-orm'),
-    ])
+  const [
+    runner,
+    { choosePipeline, loadPipelineFile, startTracing, timeAttempts },
+    { createProgress },
+    { sql },
+  ] = await Promise.all([
+    import('@podline/runner'),
+    import('@podline/worker'),
+    import('../progress.js'),
+    import('drizzle-orm'),
+  ])
   const {
     runLocal,
     runStatus,
@@ -63,6 +68,7 @@ async function run(file: string, flags: RunFlags): Promise<number> {
   } = runner
   // This process's fault handlers: a task's stray error or process.exit() fails that task.
   installTaskFaultHandlers()
+  const tracing = await startTracing('podline', warnOnStderr)
   if (!settings.databaseUrl) await preloadEmbeddedDriver()
   const pipeline = choosePipeline(await loadPipelineFile(file), flags.pipeline, file)
   // Checked before the store is opened: invalid params create nothing, not even an empty store.
@@ -181,5 +187,6 @@ async function run(file: string, flags: RunFlags): Promise<number> {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     await store.close()
+    await tracing?.shutdown()
   }
 }

@@ -1,4 +1,6 @@
+import type { RunStatus } from '@podline/runner'
 import type { Command } from 'commander'
+import { exitCodeOf, formatEvent } from '../follow.js'
 import { elapsed, firstLine, indent, printJson, table } from '../format.js'
 import { withOperatorStore } from '../open-store.js'
 import { resolveRunId, unknownRun } from '../run-id.js'
@@ -6,50 +8,105 @@ import { storeSettings } from '../settings.js'
 import { terminalText } from '../terminal-text.js'
 import { unservedMessage } from './trigger.js'
 
+interface StatusFlags {
+  json?: boolean
+  raw?: boolean
+  watch?: boolean
+}
+
+type Format = (ms: number) => string
+type Safe = (text: string) => string
+
 export function registerStatus(program: Command): void {
   program
     .command('status')
     .description("a run's state and a table of its tasks (state, attempt, duration, error with its stack)")
     .argument('<runId>', 'the run id, or a unique prefix of it')
     .option('--json', 'print JSON')
+    .option(
+      '-w, --watch',
+      'redraw the table as the states change, until the run ends (not on a terminal: a line per change)',
+    )
     .option('--raw', 'print control characters and escape sequences in errors as stored instead of escaped')
-    .addHelpText('after', '\nExit status: 0 when the run exists (whatever its state), 2 when it does not.')
-    .action(async (runId: string, flags: { json?: boolean; raw?: boolean }) => {
-      const safe = terminalText(flags.raw)
-      await withOperatorStore(storeSettings(), async ({ database }) => {
-        const id = await resolveRunId(database, runId)
-        const { runStatus, formatDuration } = await import('@podline/runner')
-        const status = await runStatus(database, id)
-        if (!status) throw unknownRun(runId)
-        if (flags.json) return printJson(status)
-        const { run, tasks } = status
-        const out: string[] = [
-          `run ${run.id} of ${run.pipeline}@${run.version}: ${run.state}` +
-            (run.finishedAt
-              ? ` in ${elapsed(formatDuration, run.startedAt ?? run.createdAt, run.finishedAt)}`
-              : ''),
-          `params ${safe(JSON.stringify(run.params))}`,
-          ...(status.served || (run.state !== 'queued' && run.state !== 'running')
-            ? []
-            : [unservedMessage(run.pipeline, run.version)]),
-          '',
-          table(
-            ['TASK', 'STATE', 'ATTEMPT', 'DURATION', 'ERROR'],
-            tasks.map((t) => [
-              t.task,
-              t.state,
-              `${t.attempt}/${t.maxAttempts}`,
-              elapsed(formatDuration, t.startedAt, t.finishedAt),
-              safe(firstLine(t.error)),
-            ]),
-          ),
-        ]
-        for (const t of tasks) {
-          if (!t.error) continue
-          out.push('', `${t.task} (${t.state}, attempt ${t.attempt}): ${safe(t.error)}`)
-          if (t.errorStack) out.push(indent(safe(t.errorStack)))
-        }
-        process.stdout.write(`${out.join('\n')}\n`)
-      })
+    .addHelpText(
+      'after',
+      '\nExit status: 0 when the run exists (whatever its state), 2 when it does not; with --watch, 0 when the run succeeded and 1 when it failed or was cancelled.',
+    )
+    .action(async (runId: string, flags: StatusFlags) => {
+      process.exitCode = await status(runId, flags)
     })
+}
+
+async function status(runId: string, flags: StatusFlags): Promise<number> {
+  const safe = terminalText(flags.raw)
+  return withOperatorStore(storeSettings(), async ({ database }) => {
+    const id = await resolveRunId(database, runId)
+    const { runStatus, formatDuration, followRun } = await import('@podline/runner')
+    const first = await runStatus(database, id)
+    if (!first) throw unknownRun(runId)
+    if (!flags.watch) {
+      if (flags.json) printJson(first)
+      else process.stdout.write(`${statusLines(first, formatDuration, safe, true).join('\n')}\n`)
+      return 0
+    }
+    const out = process.stdout
+    // A redraw moves the cursor up over what was drawn: only on a terminal, and only without --json.
+    const redraw = out.isTTY && !flags.json
+    let drawn = 0
+    let last = first
+    let initial = true
+    for await (const changes of followRun(database, id)) {
+      const now = (await runStatus(database, id)) ?? last
+      last = now
+      if (flags.json) {
+        printJson(now)
+      } else if (redraw) {
+        // Stacks wait for the end: a drawing taller than the screen could not be moved over.
+        const lines = statusLines(now, formatDuration, safe, changes.ended).map((l) =>
+          changes.ended ? l : l.slice(0, (out.columns || 100) - 1),
+        )
+        out.write(`${drawn ? `\x1b[${drawn}A\x1b[0J` : ''}${lines.join('\n')}\n`)
+        drawn = lines.length
+      } else if (initial) {
+        out.write(`${statusLines(now, formatDuration, safe, false).join('\n')}\n\n`)
+      } else {
+        const lines = changes.events.map((e) => formatEvent(e, safe))
+        if (lines.length) out.write(`${lines.join('\n')}\n`)
+      }
+      initial = false
+    }
+    if (!flags.json && !redraw) out.write(`\n${statusLines(last, formatDuration, safe, true).join('\n')}\n`)
+    return exitCodeOf(last.run.state)
+  })
+}
+
+/** The run's header, its task table and (when `stacks`) each error with its stack. */
+function statusLines(status: RunStatus, format: Format, safe: Safe, stacks: boolean): string[] {
+  const { run, tasks } = status
+  const out: string[] = [
+    `run ${run.id} of ${run.pipeline}@${run.version}: ${run.state}` +
+      (run.finishedAt ? ` in ${elapsed(format, run.startedAt ?? run.createdAt, run.finishedAt)}` : ''),
+    `params ${safe(JSON.stringify(run.params))}`,
+    ...(status.served || (run.state !== 'queued' && run.state !== 'running')
+      ? []
+      : [unservedMessage(run.pipeline, run.version)]),
+    '',
+    ...table(
+      ['TASK', 'STATE', 'ATTEMPT', 'DURATION', 'ERROR'],
+      tasks.map((t) => [
+        t.task,
+        t.state,
+        `${t.attempt}/${t.maxAttempts}`,
+        elapsed(format, t.startedAt, t.finishedAt),
+        safe(firstLine(t.error)),
+      ]),
+    ).split('\n'),
+  ]
+  if (!stacks) return out
+  for (const t of tasks) {
+    if (!t.error) continue
+    out.push('', `${t.task} (${t.state}, attempt ${t.attempt}): ${safe(t.error)}`)
+    if (t.errorStack) out.push(...indent(safe(t.errorStack)).split('\n'))
+  }
+  return out
 }

@@ -1,9 +1,12 @@
-import type { Database } from '@podline/runner'
+import type { Database, EndedRunState } from '@podline/runner'
 import type { Command } from 'commander'
+import { exitCodeOf, progressEvents } from '../follow.js'
 import { printJson } from '../format.js'
 import { withOperatorStore } from '../open-store.js'
 import { parseParams } from '../parse-params.js'
+import { warnOnStderr } from '../report-error.js'
 import { storeSettings } from '../settings.js'
+import { terminalText } from '../terminal-text.js'
 import { UsageError } from '../usage-error.js'
 
 interface TriggerFlags {
@@ -11,6 +14,7 @@ interface TriggerFlags {
   version?: string
   wait?: boolean
   json?: boolean
+  raw?: boolean
 }
 
 export function registerTrigger(program: Command): void {
@@ -23,19 +27,28 @@ export function registerTrigger(program: Command): void {
       '--version <version>',
       'queue this version of the pipeline even if no live worker serves it (default: the newest version a live worker serves)',
     )
-    .option('--wait', 'block until the run ends; exit 0 only if it succeeded')
-    .option('--json', 'print { "runId": …, "state": … }')
+    .option(
+      '--wait',
+      'show the tasks as they run (on stderr) until the run ends; exit 0 only if it succeeded',
+    )
+    .option('--json', 'print { "runId": …, "state": … } (with --wait, and the failed task with its error)')
+    .option('--raw', "with --wait, print control characters in tasks' errors as they are instead of escaped")
     .action(async (name: string, flags: TriggerFlags) => {
-      process.exitCode = await trigger(name, flags)
+      // Traced, the run's root span is this trigger's (see newRunTrace in the runner).
+      const { startTracing } = await import('@podline/worker')
+      const tracing = await startTracing('podline', warnOnStderr)
+      try {
+        process.exitCode = await trigger(name, flags)
+      } finally {
+        await tracing?.shutdown()
+      }
     })
 }
 
 async function trigger(name: string, flags: TriggerFlags): Promise<number> {
   const params = parseParams(flags.params)
   return withOperatorStore(storeSettings(), async ({ database }) => {
-    const { planToTrigger, pipelineNames, triggerPlan, waitForRun, InvalidParamsError } = await import(
-      '@podline/runner'
-    )
+    const { planToTrigger, pipelineNames, triggerPlan, InvalidParamsError } = await import('@podline/runner')
     const chosen = await planToTrigger(database, name, flags.version)
     if ('problem' in chosen) {
       if (chosen.problem === 'unknown-pipeline') {
@@ -69,17 +82,65 @@ async function trigger(name: string, flags: TriggerFlags): Promise<number> {
     }
     if (!flags.json) process.stdout.write(`run ${runId} of ${name} queued; waiting for it to end\n`)
     const unserved = warnIfUnserved(database, runId, plan.name, plan.version)
-    const state = await waitForRun(database, runId).finally(() => clearTimeout(unserved))
-    // Why it did not succeed, when the run says (a failed task, params its schema refused).
-    const { runStatus } = await import('@podline/runner')
-    const error = state === 'success' ? null : ((await runStatus(database, runId))?.run.error ?? null)
-    if (flags.json) printJson({ runId, state, ...(error ? { error } : {}) })
-    else
-      process.stdout.write(
-        `run ${runId} ${state}${error ? `: ${error}` : ''}${state === 'success' ? '' : `; see: podline status ${runId}`}\n`,
-      )
-    return state === 'success' ? 0 : 1
+    const state = await followWithProgress(
+      database,
+      runId,
+      plan.name,
+      plan.tasks.map((t) => t.name),
+      terminalText(flags.raw),
+    ).finally(() => clearTimeout(unserved))
+    const { runStatus, taskThatFailedTheRun } = await import('@podline/runner')
+    const status = state === 'success' ? undefined : await runStatus(database, runId)
+    // Why it did not succeed: the task that failed the run, with its error, else the run's own error
+    // (params its schema refused, a cancel).
+    const failed = status && taskThatFailedTheRun(plan, status)
+    const error = failed?.error ?? status?.run.error ?? null
+    if (flags.json) {
+      printJson({
+        runId,
+        state,
+        ...(error ? { error } : {}),
+        ...(failed ? { failedTask: { task: failed.task, attempt: failed.attempt } } : {}),
+      })
+    } else {
+      const safe = terminalText(flags.raw)
+      const why = failed
+        ? `: task ${failed.task} failed (attempt ${failed.attempt}/${failed.maxAttempts}): ${safe(error ?? '')}`
+        : error
+          ? `: ${safe(error)}`
+          : ''
+      const next = failed ? `; see: podline logs ${runId} ${failed.task}` : `; see: podline status ${runId}`
+      process.stdout.write(`run ${runId} ${state}${why}${state === 'success' ? '' : next}\n`)
+    }
+    return exitCodeOf(state)
   })
+}
+
+/** Follows the run to its end with the live progress `podline run` shows (on stderr); its final state. */
+async function followWithProgress(
+  database: Database,
+  runId: string,
+  pipeline: string,
+  tasks: readonly string[],
+  safe: (text: string) => string,
+): Promise<EndedRunState> {
+  const [{ followRun, runStatus }, { createProgress }] = await Promise.all([
+    import('@podline/runner'),
+    import('../progress.js'),
+  ])
+  const progress = createProgress(tasks, safe)
+  const toProgress = progressEvents(pipeline)
+  let state: EndedRunState | undefined
+  for await (const changes of followRun(database, runId)) {
+    for (const e of changes.events) {
+      const event = toProgress(e)
+      if (event) progress.onAttempt(event)
+    }
+    if (changes.ended) state = changes.run.state as EndedRunState
+  }
+  progress.finish((await runStatus(database, runId))?.tasks ?? [])
+  if (state === undefined) throw new Error(`run ${runId} stopped being followed before it ended`)
+  return state
 }
 
 /** How long `trigger --wait` lets a run sit queued before it checks that someone serves it. */

@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import { firstLine } from '../format.js'
+import { warnOnStderr } from '../report-error.js'
 import { executionSettings, parseCount, parseRuntime } from '../settings.js'
 import { escapeControl } from '../terminal-text.js'
 
@@ -40,8 +41,11 @@ export function registerWorker(program: Command): void {
 
 async function work(files: string[], flags: WorkerFlags): Promise<number> {
   const settings = await executionSettings(flags)
-  const [{ drainOnSignals, startEngine, timeAttempts }, { formatDuration, installTaskFaultHandlers }] =
-    await Promise.all([import('@podline/worker'), import('@podline/runner')])
+  const [
+    { drainOnSignals, startEngine, startTracing, timeAttempts },
+    { formatDuration, installTaskFaultHandlers },
+  ] = await Promise.all([import('@podline/worker'), import('@podline/runner')])
+  const tracing = await startTracing('podline', warnOnStderr)
   // This process's fault handlers: a task's stray error fails that task, not the worker.
   installTaskFaultHandlers()
   const say = (line: string) => process.stdout.write(`${line}\n`)
@@ -79,5 +83,6 @@ async function work(files: string[], flags: WorkerFlags): Promise<number> {
   )
   const signal = await stopped
   say(`worker ${engine.worker.id} stopped (${signal})`)
+  await tracing?.shutdown()
   return 0
 }

@@ -301,3 +301,29 @@ describe('pod names and labels', () => {
     }
   })
 })
+
+describe('trace context', () => {
+  const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
+
+  it("gives base the attempt's TRACEPARENT and TRACESTATE, over the task's own", () => {
+    const pod = buildPod({
+      identity,
+      spec: { image: 'alpine:3.20', env: { TRACEPARENT: 'stale', KEEP: 'yes' } },
+      run: {},
+      namespace: 'default',
+      template: undefined,
+      sidecar: resolveSidecar({}),
+      traceEnv: { TRACEPARENT: traceparent, TRACESTATE: 'vendor=1' },
+    })
+    const env = pod.spec?.containers.find((c) => c.name === 'base')?.env ?? []
+    expect(env.filter((e) => e.name === 'TRACEPARENT')).toEqual([{ name: 'TRACEPARENT', value: traceparent }])
+    expect(env).toContainEqual({ name: 'TRACESTATE', value: 'vendor=1' })
+    expect(env).toContainEqual({ name: 'KEEP', value: 'yes' })
+    validate(pod)
+  })
+
+  it('leaves the env alone when the attempt is not traced', () => {
+    const env = build({ image: 'alpine:3.20' }).spec?.containers[0]?.env ?? []
+    expect(env.map((e) => e.name)).not.toContain('TRACEPARENT')
+  })
+})

@@ -22,6 +22,8 @@ export interface PodBuildInput {
   /** `spec.podTemplate`, loaded (see loadPodTemplate). */
   readonly template: V1Pod | undefined
   readonly sidecar: SidecarSettings
+  /** `TRACEPARENT` / `TRACESTATE` of the attempt's span, so an instrumented container joins its trace. */
+  readonly traceEnv?: Readonly<Record<string, string>>
 }
 
 /**
@@ -41,7 +43,12 @@ export function buildPod(input: PodBuildInput): V1Pod {
   if (base === undefined) throw new Error('unreachable: the task pod always has a base container')
   const xcomMount = { name: XCOM_VOLUME, mountPath: xcomDir(sidecar) }
   base.volumeMounts = [...(base.volumeMounts ?? []).filter((m) => m.name !== XCOM_VOLUME), xcomMount]
-  base.env = [...(base.env ?? []).filter((e) => !PODLINE_ENV.has(e.name)), ...podlineEnv(identity, sidecar)]
+  const traceEnv = Object.entries(input.traceEnv ?? {}).map(([name, value]) => ({ name, value }))
+  base.env = [
+    ...(base.env ?? []).filter((e) => !PODLINE_ENV.has(e.name) && !traceEnv.some((t) => t.name === e.name)),
+    ...podlineEnv(identity, sidecar),
+    ...traceEnv,
+  ]
   podSpec.volumes = [
     ...(podSpec.volumes ?? []).filter((v) => v.name !== XCOM_VOLUME),
     { name: XCOM_VOLUME, emptyDir: {} },

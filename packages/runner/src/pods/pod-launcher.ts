@@ -1,6 +1,7 @@
 import type { V1ContainerStateTerminated, V1Pod } from '@kubernetes/client-node'
 import { type JsonValue, type PodSpec, type PodTaskDefinition, parseDuration } from '@podline/sdk'
 import { type TaskExecution, TaskFailure, TaskSkipped } from '../executors/task-execution.js'
+import { traceEnv } from '../tracing/tracing.js'
 import { abortReason } from './abortable.js'
 import type { ApiRetryPolicy } from './api-call.js'
 import type { KubeClient } from './kube-client.js'
@@ -9,6 +10,7 @@ import { createOrAttachPod, deletePod, labelPod, pendingTimeoutFailure } from '.
 import { buildPod } from './pod-builder.js'
 import { baseStarted, hasStarted, podProblem, terminatedState } from './pod-conditions.js'
 import { LABEL_KEPT, type PodIdentity } from './pod-identity.js'
+import { inPodPhase } from './pod-phase.js'
 import { loadPodTemplate } from './pod-template.js'
 import { type PodState, PodTracker, TIMED_OUT } from './pod-tracker.js'
 import { readResultByExec, readResultFromSidecarLog } from './xcom-collection.js'
@@ -53,7 +55,15 @@ export async function launchPod(
   }
   const sidecar = resolveSidecar(def.pod, { image: settings.sidecarImage, mode: settings.sidecarMode })
   const template = await loadPodTemplate(spec.podTemplate, exec.task)
-  const pod = buildPod({ identity, spec, run: def.pod, namespace: kube.namespace, template, sidecar })
+  const pod = buildPod({
+    identity,
+    spec,
+    run: def.pod,
+    namespace: kube.namespace,
+    template,
+    sidecar,
+    traceEnv: traceEnv(),
+  })
   const ref = { namespace: pod.metadata?.namespace ?? kube.namespace, name: pod.metadata?.name ?? '' }
   const signal = exec.ctx.signal
   const log = exec.ctx.log
@@ -63,11 +73,13 @@ export async function launchPod(
   let tracker: PodTracker | undefined
   let logs: LogFollower | undefined
   try {
-    const { pod: live, attached } = await createOrAttachPod(kube, pod, identity, {
-      signal,
-      retry: settings.retry,
-      lookFirst: exec.resumed === true,
-    })
+    const { pod: live, attached } = await inPodPhase('create', podAttributes(ref), () =>
+      createOrAttachPod(kube, pod, identity, {
+        signal,
+        retry: settings.retry,
+        lookFirst: exec.resumed === true,
+      }),
+    )
     exists = true
     log.info(`${attached ? 'reattached to' : 'created'} pod ${ref.namespace}/${ref.name}`, {
       pod: ref.name,
@@ -140,19 +152,28 @@ async function supervise(kube: KubeClient, tracker: PodTracker, logs: LogFollowe
     c.def.pod.scheduleTimeout ?? DEFAULT_SCHEDULE_TIMEOUT,
     `pod task "${c.checks.task}": scheduleTimeout`,
   )
-  const started = await tracker.waitFor(
-    guarded((pod) => (hasStarted(pod) ? true : undefined)),
-    scheduleMs,
-  )
-  if (started === TIMED_OUT) throw await pendingTimeoutFailure(kube, tracker.current.pod, scheduleMs)
+  const attributes = podAttributes(c.ref)
+  await inPodPhase('scheduled', attributes, async () => {
+    const started = await tracker.waitFor(
+      guarded((pod) => (hasStarted(pod) ? true : undefined)),
+      scheduleMs,
+    )
+    if (started === TIMED_OUT) throw await pendingTimeoutFailure(kube, tracker.current.pod, scheduleMs)
+  })
 
-  await tracker.waitFor(guarded((pod) => (baseStarted(pod) ? true : undefined)))
-  logs.start()
-  const base = await tracker.waitFor(guarded((pod) => terminatedState(pod, BASE_CONTAINER)))
-  await logs.finish()
-  if (base === TIMED_OUT) throw new Error('unreachable: no timeout was set')
-  assertBaseSucceeded(base, tracker.current.pod, logs.lastLines(), c)
+  await inPodPhase('running', attributes, async () => {
+    await tracker.waitFor(guarded((pod) => (baseStarted(pod) ? true : undefined)))
+    logs.start()
+    const base = await tracker.waitFor(guarded((pod) => terminatedState(pod, BASE_CONTAINER)))
+    await logs.finish()
+    if (base === TIMED_OUT) throw new Error('unreachable: no timeout was set')
+    assertBaseSucceeded(base, tracker.current.pod, logs.lastLines(), c)
+  })
+  return inPodPhase('sidecar_read', attributes, () => readResult(kube, tracker, c))
+}
 
+/** Reads the result the sidecar holds, once base has exited. */
+async function readResult(kube: KubeClient, tracker: PodTracker, c: SuperviseContext) {
   const podRef = { namespace: c.ref.namespace, pod: c.ref.name }
   if (c.sidecar.mode === 'exec') return readResultByExec(kube, podRef, c.sidecar, c.checks, c.warn)
   // The kubelet SIGTERMs a native sidecar once base has exited; a sidecar image that ignores SIGTERM
@@ -173,6 +194,11 @@ async function supervise(kube: KubeClient, tracker: PodTracker, logs: LogFollowe
     c.warn(`the XCom sidecar did not exit within ${graceMs / 1000}s of base; reading its log anyway`)
   return readResultFromSidecarLog(kube, podRef, c.checks)
 }
+
+const podAttributes = (ref: { namespace: string; name: string }) => ({
+  'k8s.namespace.name': ref.namespace,
+  'k8s.pod.name': ref.name,
+})
 
 function assertBaseSucceeded(
   base: V1ContainerStateTerminated,

@@ -13,9 +13,11 @@ import {
 } from '@podline/container-process'
 import type { JsonValue, PodSpec, PodTaskDefinition } from '@podline/sdk'
 import { type TaskExecution, TaskFailure, TaskSkipped } from '../executors/task-execution.js'
+import { traceEnv } from '../tracing/tracing.js'
 import { abortReason } from './abortable.js'
 import { createLineSplitter } from './line-splitter.js'
 import { podName } from './pod-identity.js'
+import { inPodPhase } from './pod-phase.js'
 import { readResultFile } from './result-file.js'
 import { BASE_CONTAINER, DEFAULT_XCOM_PATH, XCOM_PATH_ENV } from './xcom-sidecar.js'
 import { decodeResult } from './xcom-value.js'
@@ -51,13 +53,15 @@ export async function runPodAsProcesses(
   await exec.putXcom('pod_name', name)
   await exec.putXcom('pod_namespace', spec.namespace ?? DEFAULT_NAMESPACE)
   exec.ctx.log.info(`running pod ${name} as local processes (process runtime)`, { pod: name })
+  const attributes = { 'k8s.pod.name': name, 'podline.runtime': 'process' }
   const root = await mkdtemp(join(tmpdir(), `podline-${exec.task}-`))
   try {
     const xcomPath = posix.normalize(def.pod.xcomPath ?? DEFAULT_XCOM_PATH)
     const xcomHostDir = join(root, 'xcom')
-    await mkdir(xcomHostDir)
-    const volumes = await emptyDirVolumes(root, spec)
-    const bindMounted = await canBindMount()
+    const { volumes, bindMounted } = await inPodPhase('create', attributes, async () => {
+      await mkdir(xcomHostDir)
+      return { volumes: await emptyDirVolumes(root, spec), bindMounted: await canBindMount() }
+    })
     const hostResult = join(xcomHostDir, posix.basename(xcomPath))
     const env = {
       ...envOf(spec.env, exec),
@@ -66,27 +70,33 @@ export async function runPodAsProcesses(
       PODLINE_RUN_ID: exec.runId,
       PODLINE_TASK: exec.task,
       PODLINE_ATTEMPT: String(exec.attempt),
+      ...traceEnv(),
     }
     const xcomMount: VolumeMount = { hostPath: xcomHostDir, containerPath: posix.dirname(xcomPath) }
-    for (const init of spec.initContainers ?? []) {
-      const exit = await runContainer(exec, init, { ...envOf(init.env, exec) }, mountsOf(init, volumes))
-      if (exitCodeOf(exit) !== 0) {
-        throw new TaskFailure(`init container ${init.name} exited with code ${exitCodeOf(exit)}`, 'task')
+    // The phases a cluster pod has, as far as processes have them: no scheduling, the file for the sidecar.
+    await inPodPhase('running', attributes, async () => {
+      for (const init of spec.initContainers ?? []) {
+        const exit = await runContainer(exec, init, { ...envOf(init.env, exec) }, mountsOf(init, volumes))
+        if (exitCodeOf(exit) !== 0) {
+          throw new TaskFailure(`init container ${init.name} exited with code ${exitCodeOf(exit)}`, 'task')
+        }
       }
-    }
-    const base: V1Container = { name: BASE_CONTAINER, ...pick(spec), volumeMounts: spec.volumeMounts ?? [] }
-    const tail: string[] = []
-    const exit = await runContainer(
-      exec,
-      base,
-      env,
-      [...mountsOf(base, volumes), xcomMount],
-      tail,
-      memoryLimit(spec),
-    )
-    assertSucceeded(exit, def, spec, tail)
+      const base: V1Container = { name: BASE_CONTAINER, ...pick(spec), volumeMounts: spec.volumeMounts ?? [] }
+      const tail: string[] = []
+      const exit = await runContainer(
+        exec,
+        base,
+        env,
+        [...mountsOf(base, volumes), xcomMount],
+        tail,
+        memoryLimit(spec),
+      )
+      assertSucceeded(exit, def, spec, tail)
+    })
     const checks = { task: exec.task, output: def.output, sizeLimitBytes: settings.xcomSizeLimitBytes }
-    return await decodeResult(await readResultFile(hostResult, checks), checks)
+    return await inPodPhase('sidecar_read', attributes, async () =>
+      decodeResult(await readResultFile(hostResult, checks), checks),
+    )
   } finally {
     await rm(root, { recursive: true, force: true })
   }

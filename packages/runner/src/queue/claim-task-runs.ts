@@ -1,6 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm'
 import type { Database } from '../store/database.js'
 import type { StoredRetryDelay } from '../store/schema.js'
+import type { TraceCarrier } from '../tracing/tracing.js'
 import { state, states, textArray } from './sql-values.js'
 
 /** A task run's id: a bigint, carried as its decimal string (a JS number is exact only to 2^53). */
@@ -31,6 +32,10 @@ export interface ClaimedTaskRun {
    */
   msToDeadline: number | null
   params: unknown
+  /** How long it waited to be claimed since it became claimable (queued, retry due, handed back), by the database's clock. */
+  waitedMs: number
+  /** The run's trace context: the attempt's span is its child. */
+  traceContext: TraceCarrier | null
   /** return_value XComs of the tasks in `needs`, keyed by task name. */
   inputs: Record<string, unknown>
 }
@@ -132,7 +137,8 @@ export function claimStatement(o: ClaimOptions): SQL {
            c.is_leaf as "isLeaf", c.timeout_ms as "timeoutMs",
            case when c.timeout_at is not null
              then greatest(0, ceil(extract(epoch from c.timeout_at - now()) * 1000))::float8 end as "msToDeadline",
-           r.params,
+           greatest(0, extract(epoch from now() - c.available_at) * 1000)::float8 as "waitedMs",
+           r.params, r.trace_context as "traceContext",
            coalesce((select jsonb_object_agg(x.task, x.value) from podline.xcoms x
                      where x.run_id = c.run_id and x.key = 'return_value' and x.task = any(c.needs)), '{}'::jsonb)
              as inputs

@@ -3,6 +3,7 @@ import type { JsonValue, PipelinePlan } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
 import type { Database } from '../store/database.js'
 import { events, runs, taskRuns } from '../store/schema.js'
+import { newRunTrace } from '../tracing/tracing.js'
 import { QUEUE_CHANNEL } from './sql-values.js'
 
 /**
@@ -13,9 +14,14 @@ export async function createRun(database: Database, plan: PipelinePlan, params: 
   const runId = randomUUID()
   const needed = new Set(plan.tasks.flatMap((t) => t.needs))
   await database.db.transaction(async (tx) => {
-    await tx
-      .insert(runs)
-      .values({ id: runId, pipeline: plan.name, version: plan.version, params, state: 'queued' })
+    await tx.insert(runs).values({
+      id: runId,
+      pipeline: plan.name,
+      version: plan.version,
+      params,
+      state: 'queued',
+      traceContext: newRunTrace(plan.name, plan.version, runId),
+    })
     await tx.insert(taskRuns).values(
       plan.tasks.map((t) => ({
         runId,

@@ -2,6 +2,7 @@ import type { JsonValue } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
 import type { TaskState } from '../engine/states.js'
 import type { Database } from '../store/database.js'
+import { inSpan } from '../tracing/tracing.js'
 import type { TaskRunId } from './claim-task-runs.js'
 import { promoteDownstream } from './promote-downstream.js'
 import { QUEUE_CHANNEL, state } from './sql-values.js'
@@ -44,11 +45,14 @@ export interface AttemptRef {
  * Lock order: the run row first, then the task run (as cancel, retry and reconcile do). The run is
  * locked in a CTE that the UPDATE's WHERE depends on, so it is taken before the task run's row.
  */
-export async function finishAttempt(
-  database: Database,
-  ref: AttemptRef,
-  outcome: AttemptOutcome,
-): Promise<void> {
+export function finishAttempt(database: Database, ref: AttemptRef, outcome: AttemptOutcome): Promise<void> {
+  // Traced as XCom I/O too: a success stores its return_value in the same statement.
+  return inSpan('attempt finish', { 'podline.outcome': outcome.state }, () =>
+    storeOutcome(database, ref, outcome),
+  )
+}
+
+async function storeOutcome(database: Database, ref: AttemptRef, outcome: AttemptOutcome): Promise<void> {
   const next: TaskState = outcome.state
   const error = outcome.state === 'failed' || outcome.state === 'up_for_retry' ? outcome.error : null
   const stack =
@@ -99,12 +103,11 @@ export async function finishAttempt(
 }
 
 /** Stores an XCom of a running attempt right away (pod_name, pod_namespace), fenced like completion. */
-export async function putXcom(
-  database: Database,
-  ref: AttemptRef,
-  key: string,
-  value: JsonValue,
-): Promise<void> {
+export function putXcom(database: Database, ref: AttemptRef, key: string, value: JsonValue): Promise<void> {
+  return inSpan('xcom store', { 'podline.xcom_key': key }, () => storeXcom(database, ref, key, value))
+}
+
+async function storeXcom(database: Database, ref: AttemptRef, key: string, value: JsonValue): Promise<void> {
   const json = JSON.stringify(value)
   const [row] = await database.rows<{ ok: boolean }>(sql`
     with live as (

@@ -23,6 +23,7 @@ import {
   TASK_STATES,
   type TaskState,
 } from '../engine/states.js'
+import type { TraceCarrier } from '../tracing/tracing.js'
 
 export {
   RUN_STATES,
@@ -72,6 +73,8 @@ export const runs = podline.table(
     params: jsonb('params').notNull(),
     state: text('state').notNull().$type<RunState>(),
     error: text('error'),
+    /** The run's W3C trace context, made at trigger: every attempt's span joins this trace. */
+    traceContext: jsonb('trace_context').$type<TraceCarrier>(),
     createdAt: ts('created_at').notNull().defaultNow(),
     startedAt: ts('started_at'),
     finishedAt: ts('finished_at'),

@@ -1,6 +1,7 @@
 import type { TaskLogger } from '@podline/sdk'
 import type { Database } from '../store/database.js'
 import { taskLogs } from '../store/schema.js'
+import { traceIds } from '../tracing/tracing.js'
 import { databaseErrorMessage, isPermanentDatabaseError } from './database-error.js'
 import { escapeUnstorable, escapeUnstorableDeep } from './storable-text.js'
 import { describeThrown } from './thrown-value.js'
@@ -41,6 +42,8 @@ export class LogSink {
   ) {}
 
   forTask(runId: string, task: string, attempt: number): TaskLogger {
+    // The attempt's span, active when its logger is made: each line names it (and its trace).
+    const traced = traceIds()
     const write = (level: LogLevel) => (message: string, fields?: Record<string, unknown>) => {
       this.#buffer.push({
         runId,
@@ -49,9 +52,10 @@ export class LogSink {
         level,
         // A task's log is its prose: what PostgreSQL cannot store is escaped, the line kept.
         message: escapeUnstorable(String(message)),
-        fields: fields === undefined ? null : storableFields(fields),
+        fields:
+          fields === undefined && traced === undefined ? null : storableFields({ ...fields, ...traced }),
       })
-      this.workerLog(level, `[${task}] ${message}`, { runId, task, attempt, ...fields })
+      this.workerLog(level, `[${task}] ${message}`, { runId, task, attempt, ...fields, ...traced })
       this.#timer ??= setTimeout(() => void this.flush(), this.flushMs)
     }
     return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') }

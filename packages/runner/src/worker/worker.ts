@@ -31,6 +31,7 @@ import { CANCEL_CHANNEL, QUEUE_CHANNEL } from '../queue/sql-values.js'
 import { registerWorker, retireWorker, type WorkerRecord } from '../queue/workers.js'
 import type { Database } from '../store/database.js'
 import { failureOutcome, successOutcome } from './attempt-outcome.js'
+import { type AttemptEnd, traceAttempt } from './attempt-span.js'
 import { AttemptTimeout, TaskTimeoutError } from './attempt-timeout.js'
 import { databaseErrorMessage, isPermanentDatabaseError } from './database-error.js'
 import { type LeaseKeeper, startLeaseKeeper } from './lease-keeper.js'
@@ -91,10 +92,11 @@ export interface WorkerOptions {
 }
 
 export type AttemptEvent =
-  | { type: 'started'; runId: string; task: string; attempt: number }
+  | { type: 'started'; runId: string; pipeline: string; task: string; attempt: number }
   | {
       type: 'finished'
       runId: string
+      pipeline: string
       task: string
       attempt: number
       state: AttemptOutcome['state'] | 'lost'
@@ -304,7 +306,13 @@ export class Worker {
     const held: Held = { ref, controller, done: Promise.resolve() }
     this.#held.set(c.id, held)
     this.#leases?.hold(c.id)
-    this.#o.onAttempt?.({ type: 'started', runId: c.runId, task: c.task, attempt: c.attempt })
+    this.#o.onAttempt?.({
+      type: 'started',
+      runId: c.runId,
+      pipeline: c.pipeline,
+      task: c.task,
+      attempt: c.attempt,
+    })
     // The attempt's scope lets the process's fault handlers (task-faults.ts) fail this attempt, and
     // only this one, for an error its code raised outside its promise chain.
     const scope = {
@@ -315,14 +323,16 @@ export class Worker {
         else this.#log('warn', `after its attempt ended, ${error.message}`, { runId: c.runId, task: c.task })
       },
     }
-    held.done = runInAttemptScope(scope, () => this.#runAttempt(c, ref, controller)).finally(() => {
+    held.done = traceAttempt(c, this.id, () =>
+      runInAttemptScope(scope, () => this.#runAttempt(c, ref, controller)),
+    ).finally(() => {
       this.#held.delete(c.id)
       this.#leases?.drop(c.id)
       this.#wakeUp()
     })
   }
 
-  async #runAttempt(c: ClaimedTaskRun, ref: AttemptRef, controller: AbortController): Promise<void> {
+  async #runAttempt(c: ClaimedTaskRun, ref: AttemptRef, controller: AbortController): Promise<AttemptEnd> {
     const found = this.#tasks.get(`${c.version}\0${c.task}`)
     let outcome: AttemptOutcome
     /** The task's own function, still running after its signal fired when it ignores the signal. */
@@ -381,11 +391,12 @@ export class Worker {
       this.#o.onAttempt?.({
         type: 'finished',
         runId: c.runId,
+        pipeline: c.pipeline,
         task: c.task,
         attempt: c.attempt,
         state: 'lost',
       })
-      return
+      return { state: 'lost' }
     }
     await this.#logs.flush()
     const state = await this.#finish(ref, outcome)
@@ -397,11 +408,13 @@ export class Worker {
     this.#o.onAttempt?.({
       type: 'finished',
       runId: c.runId,
+      pipeline: c.pipeline,
       task: c.task,
       attempt: c.attempt,
       state,
       ...('error' in outcome ? { error: outcome.error } : {}),
     })
+    return { state, ...('error' in outcome ? { error: outcome.error } : {}) }
   }
 
   /**

@@ -1,0 +1,1 @@
+ALTER TABLE "podline"."runs" ADD COLUMN "trace_context" jsonb;
