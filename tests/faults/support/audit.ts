@@ -17,6 +17,7 @@ interface TaskRunRow {
   task: string
   state: string
   attempt: number
+  error: string | null
   run_state: string
   xcom_attempt: number | null
   pod_name: string | null
@@ -36,7 +37,7 @@ interface TaskRunRow {
 export async function auditRuns(sql: Sql, runIds: readonly string[], sideFile: string): Promise<AuditReport> {
   const problems: string[] = []
   const taskRuns = await sql<TaskRunRow[]>`
-    select t.run_id::text, t.task, t.state, t.attempt, r.state as run_state, x.attempt as xcom_attempt,
+    select t.run_id::text, t.task, t.state, t.attempt, t.error, r.state as run_state, x.attempt as xcom_attempt,
            p.value #>> '{}' as pod_name
     from podline.task_runs t join podline.runs r on r.id = t.run_id
     left join podline.xcoms x on x.run_id = t.run_id and x.task = t.task and x.key = 'return_value'
@@ -78,7 +79,7 @@ export async function auditRuns(sql: Sql, runIds: readonly string[], sideFile: s
   for (const t of taskRuns) {
     const where = `run ${t.run_id} task ${t.task}`
     if (t.run_state !== 'success') problems.push(`run ${t.run_id} ended ${t.run_state}`)
-    if (t.state !== 'success') problems.push(`${where} is ${t.state}`)
+    if (t.state !== 'success') problems.push(`${where} is ${t.state}${t.error ? `: ${t.error}` : ''}`)
     const won = successes.get(key(t.run_id, t.task)) ?? []
     if (won.length !== 1 || won[0] !== t.attempt)
       problems.push(`${where}: success events at attempts [${won}], final attempt ${t.attempt}`)
