@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { JsonValue, PipelinePlan } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
-import type { Database } from '../store/database.js'
+import type { Database, Executor } from '../store/database.js'
 import { events, runs, taskRuns } from '../store/schema.js'
 import { QUEUE_CHANNEL } from './sql-values.js'
 
@@ -11,39 +11,72 @@ import { QUEUE_CHANNEL } from './sql-values.js'
  */
 export async function createRun(database: Database, plan: PipelinePlan, params: JsonValue): Promise<string> {
   const runId = randomUUID()
-  const needed = new Set(plan.tasks.flatMap((t) => t.needs))
-  await database.db.transaction(async (tx) => {
-    await tx
-      .insert(runs)
-      .values({ id: runId, pipeline: plan.name, version: plan.version, params, state: 'queued' })
-    await tx.insert(taskRuns).values(
-      plan.tasks.map((t) => ({
-        runId,
-        pipeline: plan.name,
-        version: plan.version,
-        task: t.name,
-        kind: t.kind,
-        needs: t.needs,
-        isLeaf: !needed.has(t.name),
-        triggerRule: t.options.triggerRule,
-        state: t.needs.length === 0 ? ('queued' as const) : ('pending' as const),
-        maxAttempts: t.options.retries + 1,
-        retries: t.options.retries,
-        retryDelay: t.options.retryDelay,
-        priority: t.options.priority,
-        timeoutMs: t.options.timeoutMs,
-      })),
-    )
-    await tx.insert(events).values([
-      { runId, toState: 'queued', message: `run of ${plan.name}@${plan.version} created` },
-      ...plan.tasks.map((t) => ({
-        runId,
-        task: t.name,
-        attempt: 0,
-        toState: t.needs.length === 0 ? 'queued' : 'pending',
-      })),
-    ])
-    await tx.execute(sql`select pg_notify(${QUEUE_CHANNEL}, ${plan.version})`)
-  })
+  await database.db.transaction((tx) => insertRun(tx, runId, plan, params))
   return runId
+}
+
+/** The tick a scheduled run stands for: its logical date and the start of its data interval. */
+export interface RunTick {
+  logicalDate: Date
+  intervalStart: Date
+}
+
+/**
+ * Inserts a run inside the caller's transaction. With a tick, a run of the same (pipeline, logical
+ * date) wins: nothing is written and the result is false.
+ */
+export async function insertRun(
+  tx: Executor,
+  runId: string,
+  plan: PipelinePlan,
+  params: JsonValue,
+  tick?: RunTick,
+): Promise<boolean> {
+  const needed = new Set(plan.tasks.flatMap((t) => t.needs))
+  const inserted = await tx
+    .insert(runs)
+    .values({
+      id: runId,
+      pipeline: plan.name,
+      version: plan.version,
+      params,
+      state: 'queued',
+      ...(tick ? { logicalDate: tick.logicalDate, intervalStart: tick.intervalStart } : {}),
+    })
+    .onConflictDoNothing({ target: [runs.pipeline, runs.logicalDate] })
+    .returning({ id: runs.id })
+  if (inserted.length === 0) return false
+  await tx.insert(taskRuns).values(
+    plan.tasks.map((t) => ({
+      runId,
+      pipeline: plan.name,
+      version: plan.version,
+      task: t.name,
+      kind: t.kind,
+      needs: t.needs,
+      isLeaf: !needed.has(t.name),
+      triggerRule: t.options.triggerRule,
+      state: t.needs.length === 0 ? ('queued' as const) : ('pending' as const),
+      maxAttempts: t.options.retries + 1,
+      retries: t.options.retries,
+      retryDelay: t.options.retryDelay,
+      priority: t.options.priority,
+      timeoutMs: t.options.timeoutMs,
+    })),
+  )
+  await tx.insert(events).values([
+    {
+      runId,
+      toState: 'queued',
+      message: `run of ${plan.name}@${plan.version} created${tick ? ` for ${tick.logicalDate.toISOString()}` : ''}`,
+    },
+    ...plan.tasks.map((t) => ({
+      runId,
+      task: t.name,
+      attempt: 0,
+      toState: t.needs.length === 0 ? 'queued' : 'pending',
+    })),
+  ])
+  await tx.execute(sql`select pg_notify(${QUEUE_CHANNEL}, ${plan.version})`)
+  return true
 }

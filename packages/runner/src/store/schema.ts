@@ -71,12 +71,18 @@ export const runs = podline.table(
     params: jsonb('params').notNull(),
     state: text('state').notNull().$type<RunState>(),
     error: text('error'),
+    /** The tick a scheduled or backfilled run stands for (ctx.schedule); null for a triggered run. */
+    logicalDate: ts('logical_date'),
+    /** The data interval: from the previous tick to `logical_date`. */
+    intervalStart: ts('interval_start'),
     createdAt: ts('created_at').notNull().defaultNow(),
     startedAt: ts('started_at'),
     finishedAt: ts('finished_at'),
   },
   (t) => [
     index('runs_pipeline_created_idx').on(t.pipeline, t.createdAt),
+    // Exactly one run per (pipeline, tick), however many workers schedule it: this decides, not a leader.
+    uniqueIndex('runs_pipeline_logical_date_idx').on(t.pipeline, t.logicalDate),
     check('runs_state_check', stateIn(RUN_STATES)),
   ],
 )
@@ -215,4 +221,23 @@ export const workers = podline.table('workers', {
   startedAt: ts('started_at').notNull().defaultNow(),
   heartbeatAt: ts('heartbeat_at').notNull().defaultNow(),
   stoppedAt: ts('stopped_at'),
+})
+
+/**
+ * One row per scheduled pipeline: the schedule of the version in force (the newest version a live
+ * worker serves), written by the workers serving it, and the state the scheduler keeps.
+ */
+export const schedules = podline.table('schedules', {
+  pipeline: text('pipeline').primaryKey(),
+  version: text('version').notNull(),
+  cron: text('cron').notNull(),
+  timezone: text('timezone').notNull(),
+  catchup: boolean('catchup').notNull(),
+  maxCatchup: integer('max_catchup').notNull(),
+  paused: boolean('paused').notNull().default(false),
+  /** Ticks at or before this are never created: the schedule's registration, or an unpause without catchup. */
+  ticksAfter: ts('ticks_after').notNull().defaultNow(),
+  /** The newest tick the scheduler has created a run for. */
+  lastLogicalDate: ts('last_logical_date'),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
 })

@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto'
+import type { AnyPipeline, JsonValue, PipelinePlan, PlanSchedule, ResolvedSchedule } from '@podline/sdk'
+import { type SQL, sql } from 'drizzle-orm'
+import { dueTicks, nextTick, previousTick, scheduleTick } from '../schedules/ticks.js'
+import type { Database, Executor } from '../store/database.js'
+import { checkParams } from '../trigger.js'
+import { insertRun } from './create-run.js'
+import { textArray } from './sql-values.js'
+import { liveWorker } from './workers.js'
+
+export interface ScheduleReport {
+  /** Runs this call created. */
+  created: number
+  /** The next tick of the schedules this worker keeps in force, for its timer. */
+  nextTickAt: Date | undefined
+  /** The database's clock when the pass began. */
+  now: Date
+  /** Ticks whose params could not be made or failed the schema: nothing was created for them. */
+  problems: string[]
+}
+
+/** Instants leave SQL as epoch milliseconds: the drivers return timestamps as text, each its own way. */
+const epochMs = (column: string): SQL => sql.raw(`(extract(epoch from ${column}) * 1000)::float8`)
+
+interface Scheduled {
+  pipeline: AnyPipeline
+  plan: PipelinePlan
+}
+
+/**
+ * The scheduler's one operation, which every worker runs on its timer: for each pipeline whose
+ * version in force (the newest a live worker serves) this worker has loaded, it writes that
+ * version's schedule (or deletes it, when the version has none) and inserts the due runs. A unique
+ * (pipeline, logical_date) index makes the insert idempotent, so any number of workers may run it
+ * at once and crash anywhere in it; the schedule's row lock only spares them redundant work.
+ * What is due is decided by the database's clock.
+ */
+export async function scheduleDueRuns(
+  database: Database,
+  pipelines: readonly AnyPipeline[],
+): Promise<ScheduleReport> {
+  const report: ScheduleReport = { created: 0, nextTickAt: undefined, now: new Date(), problems: [] }
+  if (pipelines.length === 0) return report
+  const loaded = new Map<string, Scheduled>()
+  for (const pipeline of pipelines) {
+    const plan = pipeline.plan()
+    loaded.set(`${plan.name}\0${plan.version}`, { pipeline, plan })
+  }
+  const mine = [...loaded.values()]
+  const inForce = await database.rows<{ name: string; version: string; now: number }>(sql`
+    select my.name, my.version, ${epochMs('now()')} as now
+    from unnest(${textArray(mine.map((m) => m.plan.name))}, ${textArray(mine.map((m) => m.plan.version))})
+      as my(name, version)
+    where my.version = (
+      select p.version from podline.pipelines p
+      where p.name = my.name
+        and exists (select 1 from podline.workers w where ${liveWorker('w')} and w.versions ? p.version)
+      order by p.created_at desc limit 1)`)
+  for (const row of inForce) {
+    report.now = new Date(row.now)
+    const found = loaded.get(`${row.name}\0${row.version}`)
+    if (!found) continue
+    const { pipeline, plan } = found
+    const schedule = pipeline.schedule
+    if (!plan.schedule || !schedule) {
+      // The version in force has no schedule: removing it from the code stops the ticks.
+      await database.rows(sql`delete from podline.schedules where pipeline = ${plan.name}`)
+      continue
+    }
+    await database.db.transaction(async (tx) => {
+      const now = await keepSchedule(database, tx, plan, plan.schedule as PlanSchedule, report)
+      if (now === undefined) return
+      report.now = now
+      const next = nextTick(schedule, now)
+      if (next && (!report.nextTickAt || next < report.nextTickAt)) report.nextTickAt = next
+    })
+  }
+  return report
+
+  /** Writes the schedule in force, locks its row and inserts its due runs; returns the database's now. */
+  async function keepSchedule(
+    database: Database,
+    tx: Executor,
+    plan: PipelinePlan,
+    s: PlanSchedule,
+    report: ScheduleReport,
+  ): Promise<Date | undefined> {
+    await database.rows(
+      sql`
+        insert into podline.schedules as s (pipeline, version, cron, timezone, catchup, max_catchup)
+        values (${plan.name}, ${plan.version}, ${s.cron}, ${s.timezone}, ${s.catchup}, ${s.maxCatchup})
+        on conflict (pipeline) do update
+          set version = excluded.version, cron = excluded.cron, timezone = excluded.timezone,
+              catchup = excluded.catchup, max_catchup = excluded.max_catchup, updated_at = now()
+          where s.version <> excluded.version`,
+      tx,
+    )
+    const [row] = await database.rows<{ paused: boolean; after: number; now: number }>(
+      sql`
+        select paused, ${epochMs('greatest(ticks_after, last_logical_date)')} as after, ${epochMs('now()')} as now
+        from podline.schedules where pipeline = ${plan.name}
+        for update`,
+      tx,
+    )
+    if (!row) return undefined
+    const now = new Date(row.now)
+    if (row.paused) return now
+    const { pipeline } = loaded.get(`${plan.name}\0${plan.version}`) as Scheduled
+    for (const logicalDate of dueTicks(s, new Date(row.after), now)) {
+      const intervalStart = previousTick(s, logicalDate)
+      let params: JsonValue
+      try {
+        params = await checkParams(
+          pipeline,
+          (pipeline.schedule as ResolvedSchedule).params?.(
+            scheduleTick(s.timezone, logicalDate, intervalStart),
+          ),
+        )
+      } catch (error) {
+        // The tick stays uncreated (and the schedule does not move past it): the next pass tries again.
+        report.problems.push(
+          `${plan.name} at ${logicalDate.toISOString()}: ${error instanceof Error ? error.message : String(error)}`,
+        )
+        return now
+      }
+      const created = await insertRun(tx, randomUUID(), plan, params, { logicalDate, intervalStart })
+      if (created) report.created++
+      await database.rows(
+        sql`update podline.schedules
+            set last_logical_date = greatest(last_logical_date, ${logicalDate.toISOString()}::timestamptz)
+            where pipeline = ${plan.name}`,
+        tx,
+      )
+    }
+    return now
+  }
+}
