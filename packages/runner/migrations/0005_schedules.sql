@@ -1,3 +1,13 @@
+CREATE TABLE "podline"."backfills" (
+	"id" bigserial PRIMARY KEY NOT NULL,
+	"pipeline" text NOT NULL,
+	"from" timestamp with time zone NOT NULL,
+	"to" timestamp with time zone NOT NULL,
+	"max_active" integer,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"done_at" timestamp with time zone
+);
+--> statement-breakpoint
 CREATE TABLE "podline"."schedules" (
 	"pipeline" text PRIMARY KEY NOT NULL,
 	"version" text NOT NULL,
@@ -13,4 +23,5 @@ CREATE TABLE "podline"."schedules" (
 --> statement-breakpoint
 ALTER TABLE "podline"."runs" ADD COLUMN "logical_date" timestamp with time zone;--> statement-breakpoint
 ALTER TABLE "podline"."runs" ADD COLUMN "interval_start" timestamp with time zone;--> statement-breakpoint
+CREATE UNIQUE INDEX "backfills_range_idx" ON "podline"."backfills" USING btree ("pipeline","from","to");--> statement-breakpoint
 CREATE UNIQUE INDEX "runs_pipeline_logical_date_idx" ON "podline"."runs" USING btree ("pipeline","logical_date");

@@ -29,6 +29,11 @@ export function registerStatus(program: Command): void {
               ? ` in ${elapsed(formatDuration, run.startedAt ?? run.createdAt, run.finishedAt)}`
               : ''),
           `params ${safe(JSON.stringify(run.params))}`,
+          ...(run.logicalDate
+            ? [
+                `logical date ${new Date(run.logicalDate).toISOString()} (data interval from ${run.intervalStart ? new Date(run.intervalStart).toISOString() : '-'})`,
+              ]
+            : []),
           ...(status.served || (run.state !== 'queued' && run.state !== 'running')
             ? []
             : [unservedMessage(run.pipeline, run.version)]),

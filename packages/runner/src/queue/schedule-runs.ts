@@ -1,11 +1,19 @@
 import { randomUUID } from 'node:crypto'
 import type { AnyPipeline, JsonValue, PipelinePlan, PlanSchedule, ResolvedSchedule } from '@podline/sdk'
 import { type SQL, sql } from 'drizzle-orm'
-import { dueTicks, nextTick, previousTick, scheduleTick } from '../schedules/ticks.js'
+import { OPEN_RUN_STATES } from '../engine/states.js'
+import {
+  dueTicks,
+  MAX_BACKFILL_TICKS,
+  nextTick,
+  previousTick,
+  scheduleTick,
+  ticksInRange,
+} from '../schedules/ticks.js'
 import type { Database, Executor } from '../store/database.js'
 import { checkParams } from '../trigger.js'
 import { insertRun } from './create-run.js'
-import { textArray } from './sql-values.js'
+import { states, textArray } from './sql-values.js'
 import { liveWorker } from './workers.js'
 
 export interface ScheduleReport {
@@ -15,6 +23,8 @@ export interface ScheduleReport {
   nextTickAt: Date | undefined
   /** The database's clock when the pass began. */
   now: Date
+  /** A backfill still has ticks to create (waiting for runs of its range to end): pass again soon. */
+  backfilling: boolean
   /** Ticks whose params could not be made or failed the schema: nothing was created for them. */
   problems: string[]
 }
@@ -39,7 +49,13 @@ export async function scheduleDueRuns(
   database: Database,
   pipelines: readonly AnyPipeline[],
 ): Promise<ScheduleReport> {
-  const report: ScheduleReport = { created: 0, nextTickAt: undefined, now: new Date(), problems: [] }
+  const report: ScheduleReport = {
+    created: 0,
+    nextTickAt: undefined,
+    now: new Date(),
+    backfilling: false,
+    problems: [],
+  }
   if (pipelines.length === 0) return report
   const loaded = new Map<string, Scheduled>()
   for (const pipeline of pipelines) {
@@ -104,9 +120,9 @@ export async function scheduleDueRuns(
     )
     if (!row) return undefined
     const now = new Date(row.now)
-    if (row.paused) return now
     const { pipeline } = loaded.get(`${plan.name}\0${plan.version}`) as Scheduled
-    for (const logicalDate of dueTicks(s, new Date(row.after), now)) {
+    /** Creates the tick's run (unless one exists); false when its params failed (recorded as a problem). */
+    const createTick = async (logicalDate: Date): Promise<boolean> => {
       const intervalStart = previousTick(s, logicalDate)
       let params: JsonValue
       try {
@@ -121,17 +137,67 @@ export async function scheduleDueRuns(
         report.problems.push(
           `${plan.name} at ${logicalDate.toISOString()}: ${error instanceof Error ? error.message : String(error)}`,
         )
-        return now
+        return false
       }
-      const created = await insertRun(tx, randomUUID(), plan, params, { logicalDate, intervalStart })
-      if (created) report.created++
-      await database.rows(
-        sql`update podline.schedules
-            set last_logical_date = greatest(last_logical_date, ${logicalDate.toISOString()}::timestamptz)
-            where pipeline = ${plan.name}`,
-        tx,
-      )
+      if (await insertRun(tx, randomUUID(), plan, params, { logicalDate, intervalStart })) report.created++
+      return true
     }
+    if (!row.paused) {
+      for (const logicalDate of dueTicks(s, new Date(row.after), now)) {
+        if (!(await createTick(logicalDate))) break
+        await database.rows(
+          sql`update podline.schedules
+              set last_logical_date = greatest(last_logical_date, ${logicalDate.toISOString()}::timestamptz)
+              where pipeline = ${plan.name}`,
+          tx,
+        )
+      }
+    }
+    if (await carryOutBackfills(database, tx, plan.name, s, createTick)) report.backfilling = true
     return now
   }
+}
+
+/**
+ * Creates the missing runs of the pipeline's open backfills, oldest tick first, while fewer than
+ * `max_active` runs of the range are open; a backfill is done when every tick has its run. Paused
+ * schedules are backfilled too: a backfill is an explicit request. True while one is unfinished.
+ */
+async function carryOutBackfills(
+  database: Database,
+  tx: Executor,
+  pipeline: string,
+  s: PlanSchedule,
+  createTick: (logicalDate: Date) => Promise<boolean>,
+): Promise<boolean> {
+  let unfinished = false
+  const open = await database.rows<{ id: string; from: number; to: number; max_active: number | null }>(
+    sql`select id::text, ${epochMs('"from"')} as "from", ${epochMs('"to"')} as "to", max_active
+        from podline.backfills where pipeline = ${pipeline} and done_at is null order by id`,
+    tx,
+  )
+  for (const b of open) {
+    const existing = await database.rows<{ ms: number; open: boolean }>(
+      sql`select ${epochMs('logical_date')} as ms, state in ${states(...OPEN_RUN_STATES)} as open
+          from podline.runs
+          where pipeline = ${pipeline} and logical_date between ${new Date(b.from).toISOString()}::timestamptz
+                                                           and ${new Date(b.to).toISOString()}::timestamptz`,
+      tx,
+    )
+    const have = new Set(existing.map((r) => r.ms))
+    const missing = ticksInRange(s, new Date(b.from), new Date(b.to), MAX_BACKFILL_TICKS).filter(
+      (tick) => !have.has(tick.getTime()),
+    )
+    const active = existing.filter((r) => r.open).length
+    const slots = b.max_active === null ? missing.length : Math.max(0, b.max_active - active)
+    let created = 0
+    for (const tick of missing.slice(0, slots)) {
+      if (!(await createTick(tick))) break
+      created++
+    }
+    if (created === missing.length)
+      await database.rows(sql`update podline.backfills set done_at = now() where id = ${b.id}::bigint`, tx)
+    else unfinished = true
+  }
+  return unfinished
 }

@@ -16,8 +16,16 @@ export function dueTicks(s: PlanSchedule, after: Date, now: Date): Date[] {
   return newestFirst.filter((tick) => tick > after).reverse()
 }
 
+/** The most ticks one backfill covers: a wider range is refused, so no pass walks an unbounded one. */
+export const MAX_BACKFILL_TICKS = 10_000
+
 /** Every tick in [from, to], oldest first (a backfill's range), at most `limit` of them. */
-export function ticksInRange(s: PlanSchedule, from: Date, to: Date, limit: number): Date[] {
+export function ticksInRange(
+  s: Pick<PlanSchedule, 'cron' | 'timezone'>,
+  from: Date,
+  to: Date,
+  limit: number,
+): Date[] {
   const cron = cronOf(s)
   const ticks: Date[] = []
   let tick = cron.nextRun(new Date(from.getTime() - 1))

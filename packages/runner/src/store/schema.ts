@@ -241,3 +241,24 @@ export const schedules = podline.table('schedules', {
   lastLogicalDate: ts('last_logical_date'),
   updatedAt: ts('updated_at').notNull().defaultNow(),
 })
+
+/**
+ * A backfill request (`podline backfill`): one run per tick in [from, to], which the workers serving
+ * the version in force create (they hold the params function), at most `max_active` open at once.
+ * The range is unique per pipeline, so asking twice is one request.
+ */
+export const backfills = podline.table(
+  'backfills',
+  {
+    id: bigserial('id', { mode: 'bigint' }).primaryKey(),
+    pipeline: text('pipeline').notNull(),
+    from: ts('from').notNull(),
+    to: ts('to').notNull(),
+    /** Open (queued or running) runs of the range at once; null: no bound. */
+    maxActive: integer('max_active'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    /** Set when every tick of the range has a run. */
+    doneAt: ts('done_at'),
+  },
+  (t) => [uniqueIndex('backfills_range_idx').on(t.pipeline, t.from, t.to)],
+)
