@@ -67,6 +67,11 @@ export interface PipelineOptions<S extends AnySchema | undefined> {
    * })
    */
   schedule?: ScheduleOptions<S extends AnySchema ? SchemaInput<S> : undefined>
+  /**
+   * At most this many runs of the pipeline running at once; later runs wait queued, oldest first.
+   * Default: no limit.
+   */
+  maxActiveRuns?: number
 }
 
 /** The type-level state of a builder, for `runLocal` and friends. */
@@ -228,7 +233,15 @@ export function pipeline<const S extends AnySchema | undefined = undefined>(
 > {
   assertValidName('pipeline', name)
   const schedule = options.schedule === undefined ? undefined : resolveSchedule(name, options.schedule)
-  return createPipeline({ name, paramsSchema: options.params, userVersion: options.version, schedule }, [])
+  const { maxActiveRuns } = options
+  if (maxActiveRuns !== undefined && (!Number.isInteger(maxActiveRuns) || maxActiveRuns < 1))
+    throw new PipelineDefinitionError(
+      `pipeline "${name}": maxActiveRuns must be a positive integer, got ${String(maxActiveRuns)}; leave it out for no limit`,
+    )
+  return createPipeline(
+    { name, paramsSchema: options.params, userVersion: options.version, schedule, maxActiveRuns },
+    [],
+  )
 }
 
 interface PipelineSettings {
@@ -236,6 +249,7 @@ interface PipelineSettings {
   paramsSchema: AnySchema | undefined
   userVersion: string | undefined
   schedule: ResolvedSchedule | undefined
+  maxActiveRuns: number | undefined
 }
 
 function createPipeline(
@@ -243,7 +257,7 @@ function createPipeline(
   tasks: readonly TaskDefinition[],
   // biome-ignore lint/suspicious/noExplicitAny: the public interface carries the types; this is the untyped core.
 ): any {
-  const { name, paramsSchema, userVersion, schedule } = settings
+  const { name, paramsSchema, userVersion, schedule, maxActiveRuns } = settings
   let plan: PipelinePlan | undefined
   const add = (def: TaskDefinition) => createPipeline(settings, Object.freeze([...tasks, def]))
   const checkTask = (taskName: unknown, options: object, known: readonly string[]) => {
@@ -333,7 +347,7 @@ function createPipeline(
         paramsSchema !== undefined,
         userVersion,
         paramsJsonSchemaOf(paramsSchema),
-        schedule && planSchedule(schedule),
+        { schedule: schedule && planSchedule(schedule), maxActiveRuns },
       )
       return structuredClone(plan)
     },

@@ -21,6 +21,8 @@ export interface PipelinePlan {
   paramsJsonSchema?: Record<string, unknown>
   /** Part of the version: a schedule change takes effect when a worker serving the new version registers it. */
   schedule?: PlanSchedule
+  /** Runs of the pipeline running at once; absent: no limit. */
+  maxActiveRuns?: number
   tasks: PlanTask[]
 }
 
@@ -39,8 +41,9 @@ export function buildPlan(
   hasParams: boolean,
   userVersion?: string,
   paramsJsonSchema?: Record<string, unknown>,
-  schedule?: PlanSchedule,
+  run: { schedule?: PlanSchedule | undefined; maxActiveRuns?: number | undefined } = {},
 ): PipelinePlan {
+  const { schedule, maxActiveRuns } = run
   const planTasks: PlanTask[] = tasks.map((t) => ({
     name: t.name,
     kind: t.kind,
@@ -65,6 +68,7 @@ export function buildPlan(
           paramsJsonSchema,
           userVersion: userVersion ?? null,
           schedule,
+          maxActiveRuns,
           tasks: planTasks,
         }),
       ),
@@ -76,6 +80,7 @@ export function buildPlan(
     hasParams,
     ...(paramsJsonSchema ? { paramsJsonSchema } : {}),
     ...(schedule ? { schedule } : {}),
+    ...(maxActiveRuns ? { maxActiveRuns } : {}),
     tasks: planTasks,
   }
 }

@@ -3,6 +3,7 @@ import type { JsonValue, PipelinePlan } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
 import type { Database, Executor } from '../store/database.js'
 import { events, runs, taskRuns } from '../store/schema.js'
+import { admitRuns } from './admit-runs.js'
 import { QUEUE_CHANNEL } from './sql-values.js'
 
 /**
@@ -11,7 +12,7 @@ import { QUEUE_CHANNEL } from './sql-values.js'
  */
 export async function createRun(database: Database, plan: PipelinePlan, params: JsonValue): Promise<string> {
   const runId = randomUUID()
-  await database.db.transaction((tx) => insertRun(tx, runId, plan, params))
+  await database.db.transaction((tx) => insertRun(database, tx, { id: runId, plan, params }))
   return runId
 }
 
@@ -21,17 +22,22 @@ export interface RunTick {
   intervalStart: Date
 }
 
+export interface NewRun {
+  id: string
+  plan: PipelinePlan
+  params: JsonValue
+  tick?: RunTick
+}
+
 /**
  * Inserts a run inside the caller's transaction. With a tick, a run of the same (pipeline, logical
- * date) wins: nothing is written and the result is false.
+ * date) wins: nothing is written and the result is false. Under maxActiveRuns the root tasks wait
+ * pending and admitRuns starts the run when the limit allows (at once, if it does now).
  */
-export async function insertRun(
-  tx: Executor,
-  runId: string,
-  plan: PipelinePlan,
-  params: JsonValue,
-  tick?: RunTick,
-): Promise<boolean> {
+export async function insertRun(database: Database, tx: Executor, run: NewRun): Promise<boolean> {
+  const { id: runId, plan, params, tick } = run
+  const limited = plan.maxActiveRuns !== undefined
+  const rootState = limited ? ('pending' as const) : ('queued' as const)
   const needed = new Set(plan.tasks.flatMap((t) => t.needs))
   const inserted = await tx
     .insert(runs)
@@ -41,6 +47,7 @@ export async function insertRun(
       version: plan.version,
       params,
       state: 'queued',
+      maxActiveRuns: plan.maxActiveRuns ?? null,
       ...(tick ? { logicalDate: tick.logicalDate, intervalStart: tick.intervalStart } : {}),
     })
     .onConflictDoNothing({ target: [runs.pipeline, runs.logicalDate] })
@@ -56,7 +63,7 @@ export async function insertRun(
       needs: t.needs,
       isLeaf: !needed.has(t.name),
       triggerRule: t.options.triggerRule,
-      state: t.needs.length === 0 ? ('queued' as const) : ('pending' as const),
+      state: t.needs.length === 0 ? rootState : ('pending' as const),
       maxAttempts: t.options.retries + 1,
       retries: t.options.retries,
       retryDelay: t.options.retryDelay,
@@ -74,9 +81,10 @@ export async function insertRun(
       runId,
       task: t.name,
       attempt: 0,
-      toState: t.needs.length === 0 ? 'queued' : 'pending',
+      toState: t.needs.length === 0 ? rootState : 'pending',
     })),
   ])
-  await tx.execute(sql`select pg_notify(${QUEUE_CHANNEL}, ${plan.version})`)
+  if (limited) await admitRuns(database, tx, plan.name)
+  else await tx.execute(sql`select pg_notify(${QUEUE_CHANNEL}, ${plan.version})`)
   return true
 }

@@ -12,6 +12,7 @@ import {
 } from '../schedules/ticks.js'
 import type { Database, Executor } from '../store/database.js'
 import { checkParams } from '../trigger.js'
+import { admitRuns } from './admit-runs.js'
 import { insertRun } from './create-run.js'
 import { states, textArray } from './sql-values.js'
 import { liveWorker } from './workers.js'
@@ -23,8 +24,11 @@ export interface ScheduleReport {
   nextTickAt: Date | undefined
   /** The database's clock when the pass began. */
   now: Date
-  /** A backfill still has ticks to create (waiting for runs of its range to end): pass again soon. */
-  backfilling: boolean
+  /**
+   * Something waits for runs to end: a backfill with ticks left under its bound, or runs queued
+   * beyond maxActiveRuns. The timer passes again soon.
+   */
+  waiting: boolean
   /** Ticks whose params could not be made or failed the schema: nothing was created for them. */
   problems: string[]
 }
@@ -43,7 +47,7 @@ interface Scheduled {
  * version's schedule (or deletes it, when the version has none) and inserts the due runs. A unique
  * (pipeline, logical_date) index makes the insert idempotent, so any number of workers may run it
  * at once and crash anywhere in it; the schedule's row lock only spares them redundant work.
- * What is due is decided by the database's clock.
+ * What is due is decided by the database's clock. It also starts runs waiting under maxActiveRuns.
  */
 export async function scheduleDueRuns(
   database: Database,
@@ -53,7 +57,7 @@ export async function scheduleDueRuns(
     created: 0,
     nextTickAt: undefined,
     now: new Date(),
-    backfilling: false,
+    waiting: false,
     problems: [],
   }
   if (pipelines.length === 0) return report
@@ -90,6 +94,12 @@ export async function scheduleDueRuns(
       const next = nextTick(schedule, now)
       if (next && (!report.nextTickAt || next < report.nextTickAt)) report.nextTickAt = next
     })
+  }
+  // maxActiveRuns: a slot frees when a run ends, and any worker serving the pipeline starts the next.
+  const limited = new Set(mine.filter((m) => m.plan.maxActiveRuns !== undefined).map((m) => m.plan.name))
+  for (const name of limited) {
+    const waiting = await database.db.transaction((tx) => admitRuns(database, tx, name))
+    if (waiting > 0) report.waiting = true
   }
   return report
 
@@ -139,7 +149,15 @@ export async function scheduleDueRuns(
         )
         return false
       }
-      if (await insertRun(tx, randomUUID(), plan, params, { logicalDate, intervalStart })) report.created++
+      if (
+        await insertRun(database, tx, {
+          id: randomUUID(),
+          plan,
+          params,
+          tick: { logicalDate, intervalStart },
+        })
+      )
+        report.created++
       return true
     }
     if (!row.paused) {
@@ -153,7 +171,7 @@ export async function scheduleDueRuns(
         )
       }
     }
-    if (await carryOutBackfills(database, tx, plan.name, s, createTick)) report.backfilling = true
+    if (await carryOutBackfills(database, tx, plan.name, s, createTick)) report.waiting = true
     return now
   }
 }

@@ -12,8 +12,8 @@ export interface SchedulerOptions {
   maxWaitMs?: number
 }
 
-/** How soon a pass comes again while a backfill waits for runs of its range to end. */
-const BACKFILL_PASS_MS = 1000
+/** How soon a pass comes again while a backfill or a limited run waits for runs to end. */
+const WAITING_PASS_MS = 1000
 
 /** Past a tick by this much, so the pass's now() is at or after it. */
 const TICK_MARGIN_MS = 20
@@ -37,7 +37,7 @@ export function startScheduler(o: SchedulerOptions): { stop(): Promise<void> } {
         o.log('info', `scheduled ${report.created} run${report.created === 1 ? '' : 's'}`)
       if (report.nextTickAt)
         waitMs = Math.min(maxWaitMs, report.nextTickAt.getTime() - report.now.getTime() + TICK_MARGIN_MS)
-      if (report.backfilling) waitMs = Math.min(waitMs, BACKFILL_PASS_MS)
+      if (report.waiting) waitMs = Math.min(waitMs, WAITING_PASS_MS)
     } catch (error) {
       o.log('warn', `scheduling failed: ${databaseErrorMessage(error)}`)
     }

@@ -75,6 +75,11 @@ export const runs = podline.table(
     logicalDate: ts('logical_date'),
     /** The data interval: from the previous tick to `logical_date`. */
     intervalStart: ts('interval_start'),
+    /**
+     * The plan's maxActiveRuns, copied at create: the run's root tasks wait pending until
+     * queue/admit-runs.ts starts it within the limit. Null: no limit.
+     */
+    maxActiveRuns: integer('max_active_runs'),
     createdAt: ts('created_at').notNull().defaultNow(),
     startedAt: ts('started_at'),
     finishedAt: ts('finished_at'),
