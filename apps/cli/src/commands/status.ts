@@ -37,6 +37,11 @@ export function registerStatus(program: Command): void {
           ...(status.served || (run.state !== 'queued' && run.state !== 'running')
             ? []
             : [unservedMessage(run.pipeline, run.version)]),
+          ...(run.state === 'queued' && run.maxActiveRuns
+            ? [
+                `waiting: at most ${run.maxActiveRuns} run${run.maxActiveRuns === 1 ? '' : 's'} of ${run.pipeline} run at once (maxActiveRuns); it starts when one ends`,
+              ]
+            : []),
           '',
           table(
             ['TASK', 'STATE', 'ATTEMPT', 'DURATION', 'ERROR'],

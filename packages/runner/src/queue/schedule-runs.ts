@@ -88,7 +88,7 @@ export async function scheduleDueRuns(
       continue
     }
     await database.db.transaction(async (tx) => {
-      const now = await keepSchedule(database, tx, plan, plan.schedule as PlanSchedule, report)
+      const now = await keepSchedule(database, tx, found, report)
       if (now === undefined) return
       report.now = now
       const next = nextTick(schedule, now)
@@ -102,78 +102,77 @@ export async function scheduleDueRuns(
     if (waiting > 0) report.waiting = true
   }
   return report
+}
 
-  /** Writes the schedule in force, locks its row and inserts its due runs; returns the database's now. */
-  async function keepSchedule(
-    database: Database,
-    tx: Executor,
-    plan: PipelinePlan,
-    s: PlanSchedule,
-    report: ScheduleReport,
-  ): Promise<Date | undefined> {
-    await database.rows(
-      sql`
+/** Writes the schedule in force, locks its row and inserts its due runs; returns the database's now. */
+async function keepSchedule(
+  database: Database,
+  tx: Executor,
+  { pipeline, plan }: Scheduled,
+  report: ScheduleReport,
+): Promise<Date | undefined> {
+  const s = plan.schedule as PlanSchedule
+  await database.rows(
+    sql`
         insert into podline.schedules as s (pipeline, version, cron, timezone, catchup, max_catchup)
         values (${plan.name}, ${plan.version}, ${s.cron}, ${s.timezone}, ${s.catchup}, ${s.maxCatchup})
         on conflict (pipeline) do update
           set version = excluded.version, cron = excluded.cron, timezone = excluded.timezone,
               catchup = excluded.catchup, max_catchup = excluded.max_catchup, updated_at = now()
           where s.version <> excluded.version`,
-      tx,
-    )
-    const [row] = await database.rows<{ paused: boolean; after: number; now: number }>(
-      sql`
+    tx,
+  )
+  const [row] = await database.rows<{ paused: boolean; after: number; now: number }>(
+    sql`
         select paused, ${epochMs('greatest(ticks_after, last_logical_date)')} as after, ${epochMs('now()')} as now
         from podline.schedules where pipeline = ${plan.name}
         for update`,
-      tx,
-    )
-    if (!row) return undefined
-    const now = new Date(row.now)
-    const { pipeline } = loaded.get(`${plan.name}\0${plan.version}`) as Scheduled
-    /** Creates the tick's run (unless one exists); false when its params failed (recorded as a problem). */
-    const createTick = async (logicalDate: Date): Promise<boolean> => {
-      const intervalStart = previousTick(s, logicalDate)
-      let params: JsonValue
-      try {
-        params = await checkParams(
-          pipeline,
-          (pipeline.schedule as ResolvedSchedule).params?.(
-            scheduleTick(s.timezone, logicalDate, intervalStart),
-          ),
-        )
-      } catch (error) {
-        // The tick stays uncreated (and the schedule does not move past it): the next pass tries again.
-        report.problems.push(
-          `${plan.name} at ${logicalDate.toISOString()}: ${error instanceof Error ? error.message : String(error)}`,
-        )
-        return false
-      }
-      if (
-        await insertRun(database, tx, {
-          id: randomUUID(),
-          plan,
-          params,
-          tick: { logicalDate, intervalStart },
-        })
+    tx,
+  )
+  if (!row) return undefined
+  const now = new Date(row.now)
+  /** Creates the tick's run (unless one exists); false when its params failed (recorded as a problem). */
+  const createTick = async (logicalDate: Date): Promise<boolean> => {
+    const intervalStart = previousTick(s, logicalDate)
+    let params: JsonValue
+    try {
+      params = await checkParams(
+        pipeline,
+        (pipeline.schedule as ResolvedSchedule).params?.(
+          scheduleTick(s.timezone, logicalDate, intervalStart),
+        ),
       )
-        report.created++
-      return true
+    } catch (error) {
+      // The tick stays uncreated (and the schedule does not move past it): the next pass tries again.
+      report.problems.push(
+        `${plan.name} at ${logicalDate.toISOString()}: ${error instanceof Error ? error.message : String(error)}`,
+      )
+      return false
     }
-    if (!row.paused) {
-      for (const logicalDate of dueTicks(s, new Date(row.after), now)) {
-        if (!(await createTick(logicalDate))) break
-        await database.rows(
-          sql`update podline.schedules
+    if (
+      await insertRun(database, tx, {
+        id: randomUUID(),
+        plan,
+        params,
+        tick: { logicalDate, intervalStart },
+      })
+    )
+      report.created++
+    return true
+  }
+  if (!row.paused) {
+    for (const logicalDate of dueTicks(s, new Date(row.after), now)) {
+      if (!(await createTick(logicalDate))) break
+      await database.rows(
+        sql`update podline.schedules
               set last_logical_date = greatest(last_logical_date, ${logicalDate.toISOString()}::timestamptz)
               where pipeline = ${plan.name}`,
-          tx,
-        )
-      }
+        tx,
+      )
     }
-    if (await carryOutBackfills(database, tx, plan.name, s, createTick)) report.waiting = true
-    return now
   }
+  if (await carryOutBackfills(database, tx, plan.name, s, createTick)) report.waiting = true
+  return now
 }
 
 /**
