@@ -25,4 +25,5 @@ ALTER TABLE "podline"."runs" ADD COLUMN "logical_date" timestamp with time zone;
 ALTER TABLE "podline"."runs" ADD COLUMN "interval_start" timestamp with time zone;--> statement-breakpoint
 ALTER TABLE "podline"."runs" ADD COLUMN "max_active_runs" integer;--> statement-breakpoint
 CREATE UNIQUE INDEX "backfills_range_idx" ON "podline"."backfills" USING btree ("pipeline","from","to");--> statement-breakpoint
+CREATE INDEX "runs_open_pipeline_idx" ON "podline"."runs" USING btree ("pipeline","created_at") WHERE state in ('queued', 'running');--> statement-breakpoint
 CREATE UNIQUE INDEX "runs_pipeline_logical_date_idx" ON "podline"."runs" USING btree ("pipeline","logical_date");

@@ -25,8 +25,8 @@ export interface ScheduleReport {
   /** The database's clock when the pass began. */
   now: Date
   /**
-   * Something waits for runs to end: a backfill with ticks left under its bound, or runs queued
-   * beyond maxActiveRuns. The timer passes again soon.
+   * Something may wait for runs to end: a backfill with ticks left under its bound, or runs of a
+   * pipeline with maxActiveRuns. The timer passes again soon.
    */
   waiting: boolean
   /** Ticks whose params could not be made or failed the schema: nothing was created for them. */
@@ -97,10 +97,9 @@ export async function scheduleDueRuns(
   }
   // maxActiveRuns: a slot frees when a run ends, and any worker serving the pipeline starts the next.
   const limited = new Set(mine.filter((m) => m.plan.maxActiveRuns !== undefined).map((m) => m.plan.name))
-  for (const name of limited) {
-    const waiting = await database.db.transaction((tx) => admitRuns(database, tx, name))
-    if (waiting > 0) report.waiting = true
-  }
+  for (const name of limited) await database.db.transaction((tx) => admitRuns(database, tx, name))
+  // A run of a limited pipeline may be queued beyond the limit at any moment: keep passing soon.
+  if (limited.size > 0) report.waiting = true
   return report
 }
 

@@ -16,6 +16,7 @@ import {
 } from 'drizzle-orm/pg-core'
 import {
   CLAIMABLE_TASK_STATES,
+  OPEN_RUN_STATES,
   OPEN_TASK_STATES,
   RUN_STATES,
   type RunState,
@@ -86,6 +87,9 @@ export const runs = podline.table(
   },
   (t) => [
     index('runs_pipeline_created_idx').on(t.pipeline, t.createdAt),
+    // maxActiveRuns' admission counts a pipeline's running runs and reads its queued ones, every
+    // second on every worker serving it: only the open runs, not the pipeline's whole history.
+    index('runs_open_pipeline_idx').on(t.pipeline, t.createdAt).where(stateIn(OPEN_RUN_STATES)),
     // Exactly one run per (pipeline, tick), however many workers schedule it: this decides, not a leader.
     uniqueIndex('runs_pipeline_logical_date_idx').on(t.pipeline, t.logicalDate),
     check('runs_state_check', stateIn(RUN_STATES)),
