@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander'
+import { registerBackfill } from './commands/backfill.js'
 import { registerCancel } from './commands/cancel.js'
 import { registerLogs } from './commands/logs.js'
 import { registerMigrate } from './commands/migrate.js'
+import { registerPause } from './commands/pause.js'
 import { registerPlan } from './commands/plan.js'
 import { registerPrune } from './commands/prune.js'
 import { registerRetry } from './commands/retry.js'
 import { registerRun } from './commands/run.js'
 import { registerRuns } from './commands/runs.js'
+import { registerSchedules } from './commands/schedules.js'
 import { registerStatus } from './commands/status.js'
 import { registerTrigger } from './commands/trigger.js'
 import { registerWorker } from './commands/worker.js'
@@ -38,6 +41,9 @@ for (const register of [
   registerXcom,
   registerCancel,
   registerRetry,
+  registerSchedules,
+  registerPause,
+  registerBackfill,
   registerMigrate,
   registerPlan,
   registerPrune,

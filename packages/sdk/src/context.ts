@@ -1,3 +1,5 @@
+import type { ScheduleTick } from './schedule.js'
+
 /** Structured log lines of a task; the runner stores them with the run and streams them to the worker's log. */
 export interface TaskLogger {
   debug(message: string, fields?: Record<string, unknown>): void
@@ -18,4 +20,6 @@ export interface TaskContext<Params> {
   readonly pipeline: string
   readonly task: string
   readonly log: TaskLogger
+  /** The tick a scheduled or backfilled run stands for (logical date, data interval); undefined for other runs. */
+  readonly schedule?: ScheduleTick | undefined
 }

@@ -21,6 +21,8 @@ export { isPipeline, PipelineDefinitionError, pipeline } from './pipeline-builde
 export type { PipelinePlan, PlanTask } from './plan.js'
 export { buildPlan, canonicalJson } from './plan.js'
 export type * from './pod-spec.js'
+export type { PlanSchedule, ResolvedSchedule, ScheduleOptions, ScheduleTick } from './schedule.js'
+export { DEFAULT_MAX_CATCHUP, resolveSchedule, ScheduleDefinitionError } from './schedule.js'
 export type { AnySchema, SchemaInput, SchemaOutput, StandardSchemaV1 } from './schema.js'
 export { formatIssues, json, SchemaValidationError, validateWith } from './schema.js'
 export type { InlineTaskDefinition, PodTaskDefinition, TaskDefinition } from './task-definition.js'

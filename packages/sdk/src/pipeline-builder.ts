@@ -5,6 +5,7 @@ import type { IsJson, JsonValue } from './json.js'
 import { assertValidName, type CheckName } from './names.js'
 import { buildPlan, type PipelinePlan } from './plan.js'
 import type { PodRunOptions, PodSpec } from './pod-spec.js'
+import { planSchedule, type ResolvedSchedule, resolveSchedule, type ScheduleOptions } from './schedule.js'
 import type { AnySchema, SchemaInput, SchemaOutput } from './schema.js'
 import type { InlineTaskDefinition, PodTaskDefinition, TaskDefinition } from './task-definition.js'
 import {
@@ -57,6 +58,20 @@ export interface PipelineOptions<S extends AnySchema | undefined> {
   params?: S
   /** Mixed into the version hash: bump it when task code changes in a way old workers must not run. */
   version?: string
+  /**
+   * Runs the pipeline on a cron, in a time zone, exactly once per tick across all workers.
+   * @example
+   * pipeline('nightly-etl', {
+   *   params: z.object({ date: z.string() }),
+   *   schedule: { cron: '0 3 * * *', timezone: 'Europe/Paris', params: ({ logicalDate }) => ({ date: logicalDate.slice(0, 10) }) },
+   * })
+   */
+  schedule?: ScheduleOptions<S extends AnySchema ? SchemaInput<S> : undefined>
+  /**
+   * At most this many runs of the pipeline running at once; later runs wait queued, oldest first.
+   * Default: no limit.
+   */
+  maxActiveRuns?: number
 }
 
 /** The type-level state of a builder, for `runLocal` and friends. */
@@ -81,6 +96,8 @@ export interface Pipeline<
 > {
   readonly name: string
   readonly paramsSchema: AnySchema | undefined
+  /** The schedule, with its params function; undefined when the pipeline runs only when triggered. */
+  readonly schedule: ResolvedSchedule | undefined
   /** Tasks in definition order, which is a topological order. */
   readonly tasks: readonly TaskDefinition[]
   /** Type-level only: never present at run time. */
@@ -215,19 +232,34 @@ export function pipeline<const S extends AnySchema | undefined = undefined>(
   never
 > {
   assertValidName('pipeline', name)
-  return createPipeline(name, options.params, options.version, [])
+  const schedule = options.schedule === undefined ? undefined : resolveSchedule(name, options.schedule)
+  const { maxActiveRuns } = options
+  if (maxActiveRuns !== undefined && (!Number.isInteger(maxActiveRuns) || maxActiveRuns < 1))
+    throw new PipelineDefinitionError(
+      `pipeline "${name}": maxActiveRuns must be a positive integer, got ${String(maxActiveRuns)}; leave it out for no limit`,
+    )
+  return createPipeline(
+    { name, paramsSchema: options.params, userVersion: options.version, schedule, maxActiveRuns },
+    [],
+  )
+}
+
+interface PipelineSettings {
+  name: string
+  paramsSchema: AnySchema | undefined
+  userVersion: string | undefined
+  schedule: ResolvedSchedule | undefined
+  maxActiveRuns: number | undefined
 }
 
 function createPipeline(
-  name: string,
-  paramsSchema: AnySchema | undefined,
-  userVersion: string | undefined,
+  settings: PipelineSettings,
   tasks: readonly TaskDefinition[],
   // biome-ignore lint/suspicious/noExplicitAny: the public interface carries the types; this is the untyped core.
 ): any {
+  const { name, paramsSchema, userVersion, schedule, maxActiveRuns } = settings
   let plan: PipelinePlan | undefined
-  const add = (def: TaskDefinition) =>
-    createPipeline(name, paramsSchema, userVersion, Object.freeze([...tasks, def]))
+  const add = (def: TaskDefinition) => createPipeline(settings, Object.freeze([...tasks, def]))
   const checkTask = (taskName: unknown, options: object, known: readonly string[]) => {
     assertValidName('task', taskName)
     const unknown = Object.keys(options).filter((key) => !known.includes(key))
@@ -260,6 +292,7 @@ function createPipeline(
     [PIPELINE_BRAND]: true,
     name,
     paramsSchema,
+    schedule,
     tasks,
     task(taskName: string, optionsOrFn: unknown, maybeFn?: unknown) {
       const [options, fn] =
@@ -314,6 +347,7 @@ function createPipeline(
         paramsSchema !== undefined,
         userVersion,
         paramsJsonSchemaOf(paramsSchema),
+        { schedule: schedule && planSchedule(schedule), maxActiveRuns },
       )
       return structuredClone(plan)
     },

@@ -3,6 +3,7 @@
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
 import type { PodRunOptions } from './pod-spec.js'
+import type { PlanSchedule } from './schedule.js'
 import type { TaskDefinition } from './task-definition.js'
 import type { ResolvedTaskOptions } from './task-options.js'
 
@@ -18,6 +19,10 @@ export interface PipelinePlan {
    * since it has no pipeline code to run the schema itself.
    */
   paramsJsonSchema?: Record<string, unknown>
+  /** Part of the version: a schedule change takes effect when a worker serving the new version registers it. */
+  schedule?: PlanSchedule
+  /** Runs of the pipeline running at once; absent: no limit. */
+  maxActiveRuns?: number
   tasks: PlanTask[]
 }
 
@@ -36,7 +41,9 @@ export function buildPlan(
   hasParams: boolean,
   userVersion?: string,
   paramsJsonSchema?: Record<string, unknown>,
+  run: { schedule?: PlanSchedule | undefined; maxActiveRuns?: number | undefined } = {},
 ): PipelinePlan {
+  const { schedule, maxActiveRuns } = run
   const planTasks: PlanTask[] = tasks.map((t) => ({
     name: t.name,
     kind: t.kind,
@@ -60,6 +67,8 @@ export function buildPlan(
           hasParams,
           paramsJsonSchema,
           userVersion: userVersion ?? null,
+          schedule,
+          maxActiveRuns,
           tasks: planTasks,
         }),
       ),
@@ -70,6 +79,8 @@ export function buildPlan(
     version: hash.slice(0, 16),
     hasParams,
     ...(paramsJsonSchema ? { paramsJsonSchema } : {}),
+    ...(schedule ? { schedule } : {}),
+    ...(maxActiveRuns ? { maxActiveRuns } : {}),
     tasks: planTasks,
   }
 }

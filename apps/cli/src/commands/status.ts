@@ -87,9 +87,19 @@ function statusLines(status: RunStatus, format: Format, safe: Safe, stacks: bool
     `run ${run.id} of ${run.pipeline}@${run.version}: ${run.state}` +
       (run.finishedAt ? ` in ${elapsed(format, run.startedAt ?? run.createdAt, run.finishedAt)}` : ''),
     `params ${safe(JSON.stringify(run.params))}`,
+    ...(run.logicalDate
+      ? [
+          `logical date ${new Date(run.logicalDate).toISOString()} (data interval from ${run.intervalStart ? new Date(run.intervalStart).toISOString() : '-'})`,
+        ]
+      : []),
     ...(status.served || (run.state !== 'queued' && run.state !== 'running')
       ? []
       : [unservedMessage(run.pipeline, run.version)]),
+    ...(run.state === 'queued' && run.maxActiveRuns
+      ? [
+          `waiting: at most ${run.maxActiveRuns} run${run.maxActiveRuns === 1 ? '' : 's'} of ${run.pipeline} run at once (maxActiveRuns); it starts when one ends`,
+        ]
+      : []),
     '',
     ...table(
       ['TASK', 'STATE', 'ATTEMPT', 'DURATION', 'ERROR'],

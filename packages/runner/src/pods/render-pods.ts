@@ -62,6 +62,7 @@ export async function renderPods(
       pipeline: pipeline.name,
       task: def.name,
       log: quiet,
+      schedule: undefined,
     }
     try {
       rendered.push(await renderOne(def, ctx, { ...options, runId }))

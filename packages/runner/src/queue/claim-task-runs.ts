@@ -36,6 +36,9 @@ export interface ClaimedTaskRun {
   waitedMs: number
   /** The run's trace context: the attempt's span is its child. */
   traceContext: TraceCarrier | null
+  /** A scheduled run's tick and the start of its data interval, in epoch milliseconds; null otherwise. */
+  logicalDate: number | null
+  intervalStart: number | null
   /** return_value XComs of the tasks in `needs`, keyed by task name. */
   inputs: Record<string, unknown>
 }
@@ -139,6 +142,8 @@ export function claimStatement(o: ClaimOptions): SQL {
              then greatest(0, ceil(extract(epoch from c.timeout_at - now()) * 1000))::float8 end as "msToDeadline",
            greatest(0, extract(epoch from now() - c.available_at) * 1000)::float8 as "waitedMs",
            r.params, r.trace_context as "traceContext",
+           (extract(epoch from r.logical_date) * 1000)::float8 as "logicalDate",
+           (extract(epoch from r.interval_start) * 1000)::float8 as "intervalStart",
            coalesce((select jsonb_object_agg(x.task, x.value) from podline.xcoms x
                      where x.run_id = c.run_id and x.key = 'return_value' and x.task = any(c.needs)), '{}'::jsonb)
              as inputs

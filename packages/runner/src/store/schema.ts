@@ -17,6 +17,7 @@ import {
 import {
   CLAIMABLE_TASK_STATES,
   FINISHED_RUN_STATES,
+  OPEN_RUN_STATES,
   OPEN_TASK_STATES,
   RUN_STATES,
   type RunState,
@@ -75,6 +76,15 @@ export const runs = podline.table(
     error: text('error'),
     /** The run's W3C trace context, made at trigger: every attempt's span joins this trace. */
     traceContext: jsonb('trace_context').$type<TraceCarrier>(),
+    /** The tick a scheduled or backfilled run stands for (ctx.schedule); null for a triggered run. */
+    logicalDate: ts('logical_date'),
+    /** The data interval: from the previous tick to `logical_date`. */
+    intervalStart: ts('interval_start'),
+    /**
+     * The plan's maxActiveRuns, copied at create: the run's root tasks wait pending until
+     * queue/admit-runs.ts starts it within the limit. Null: no limit.
+     */
+    maxActiveRuns: integer('max_active_runs'),
     createdAt: ts('created_at').notNull().defaultNow(),
     startedAt: ts('started_at'),
     finishedAt: ts('finished_at'),
@@ -88,6 +98,11 @@ export const runs = podline.table(
     index('runs_pipeline_state_created_idx').on(t.pipeline, t.state, t.createdAt, t.id),
     // Retention (queue/prune.ts) reads the finished runs oldest first, never scanning the live ones.
     index('runs_finished_idx').on(t.finishedAt).where(stateIn(FINISHED_RUN_STATES)),
+    // maxActiveRuns' admission counts a pipeline's running runs and reads its queued ones, every
+    // second on every worker serving it: only the open runs, not the pipeline's whole history.
+    index('runs_open_pipeline_idx').on(t.pipeline, t.createdAt).where(stateIn(OPEN_RUN_STATES)),
+    // Exactly one run per (pipeline, tick), however many workers schedule it: this decides, not a leader.
+    uniqueIndex('runs_pipeline_logical_date_idx').on(t.pipeline, t.logicalDate),
     check('runs_state_check', stateIn(RUN_STATES)),
   ],
 )
@@ -227,3 +242,43 @@ export const workers = podline.table('workers', {
   heartbeatAt: ts('heartbeat_at').notNull().defaultNow(),
   stoppedAt: ts('stopped_at'),
 })
+
+/**
+ * One row per scheduled pipeline: the schedule of the version in force (the newest version a live
+ * worker serves), written by the workers serving it, and the state the scheduler keeps.
+ */
+export const schedules = podline.table('schedules', {
+  pipeline: text('pipeline').primaryKey(),
+  version: text('version').notNull(),
+  cron: text('cron').notNull(),
+  timezone: text('timezone').notNull(),
+  catchup: boolean('catchup').notNull(),
+  maxCatchup: integer('max_catchup').notNull(),
+  paused: boolean('paused').notNull().default(false),
+  /** Ticks at or before this are never created: the schedule's registration, or an unpause without catchup. */
+  ticksAfter: ts('ticks_after').notNull().defaultNow(),
+  /** The newest tick the scheduler has created a run for. */
+  lastLogicalDate: ts('last_logical_date'),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+})
+
+/**
+ * A backfill request (`podline backfill`): one run per tick in [from, to], which the workers serving
+ * the version in force create (they hold the params function), at most `max_active` open at once.
+ * The range is unique per pipeline, so asking twice is one request.
+ */
+export const backfills = podline.table(
+  'backfills',
+  {
+    id: bigserial('id', { mode: 'bigint' }).primaryKey(),
+    pipeline: text('pipeline').notNull(),
+    from: ts('from').notNull(),
+    to: ts('to').notNull(),
+    /** Open (queued or running) runs of the range at once; null: no bound. */
+    maxActive: integer('max_active'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    /** Set when every tick of the range has a run. */
+    doneAt: ts('done_at'),
+  },
+  (t) => [uniqueIndex('backfills_range_idx').on(t.pipeline, t.from, t.to)],
+)

@@ -29,6 +29,8 @@ import { registerPlans } from '../queue/register-pipelines.js'
 import { releaseTaskRuns } from '../queue/release-task-runs.js'
 import { CANCEL_CHANNEL, QUEUE_CHANNEL } from '../queue/sql-values.js'
 import { registerWorker, retireWorker, type WorkerRecord } from '../queue/workers.js'
+import { startScheduler } from '../schedules/scheduler.js'
+import { scheduleTick } from '../schedules/ticks.js'
 import type { Database } from '../store/database.js'
 import { failureOutcome, successOutcome } from './attempt-outcome.js'
 import { type AttemptEnd, traceAttempt } from './attempt-span.js'
@@ -145,6 +147,7 @@ export class Worker {
   #unlisten: Array<() => Promise<void>> = []
   #leases: LeaseKeeper | undefined
   #forgetHandBack: (() => void) | undefined
+  #scheduler: { stop(): Promise<void> } | undefined
   #lastOrphanSweep = 0
   claimed = 0
 
@@ -213,6 +216,9 @@ export class Worker {
     this.#forgetHandBack = onFatalHandBack(() => this.#release([...this.#held.keys()]))
     this.#timers.push(setInterval(() => void this.#reconcile(), this.#o.reconcileMs))
     this.#loop = this.#claimLoop()
+    // Every worker schedules (a unique index keeps each tick to one run); a runLocal worker does not.
+    if (!this.#o.runId)
+      this.#scheduler = startScheduler({ database, pipelines: this.#o.pipelines, log: this.#log })
     this.#log('info', `worker ${this.id} started`, {
       versions: this.#versions,
       concurrency: this.#o.concurrency,
@@ -227,6 +233,7 @@ export class Worker {
     if (this.#stopping) return
     this.#stopping = true
     this.#wakeUp()
+    await this.#scheduler?.stop()
     await this.#loop
     const drained = Promise.all([...this.#held.values()].map((h) => h.done))
     const timeout = new Promise<'timeout'>((r) => setTimeout(r, options.drainMs ?? 30_000, 'timeout').unref())
@@ -363,6 +370,14 @@ export class Worker {
           pipeline: c.pipeline,
           task: c.task,
           log,
+          schedule:
+            c.logicalDate === null
+              ? undefined
+              : scheduleTick(
+                  pipeline.schedule?.timezone ?? 'UTC',
+                  new Date(c.logicalDate),
+                  new Date(c.intervalStart ?? c.logicalDate),
+                ),
         }
         const aborted = new Promise<never>((_, reject) => {
           controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true })

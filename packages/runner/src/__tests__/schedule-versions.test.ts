@@ -1,0 +1,111 @@
+import { type AnyPipeline, json, pipeline } from '@podline/sdk'
+import { sql } from 'drizzle-orm'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { registerPlans } from '../queue/register-pipelines.js'
+import { scheduleDueRuns } from '../queue/schedule-runs.js'
+import { registerWorker } from '../queue/workers.js'
+import { type Database, openDatabase } from '../store/database.js'
+import { freshDatabase } from '../testing/index.js'
+
+/** The scheduler's pass called directly, with workers registered as the workers table knows them. */
+describe('the schedule in force', () => {
+  let drop: () => Promise<void>
+  let database: Database
+
+  beforeAll(async () => {
+    const db = await freshDatabase()
+    drop = db.drop
+    database = await openDatabase({ databaseUrl: db.url })
+  })
+  afterAll(async () => {
+    await database.close()
+    await drop()
+  })
+
+  const serve = async (id: string, p: AnyPipeline) => {
+    await registerPlans(database, [p.plan()])
+    await registerWorker(database, {
+      id,
+      hostname: 'h',
+      pid: 1,
+      versions: [p.plan().version],
+      concurrency: 1,
+      leaseMs: 60_000,
+    })
+  }
+  const row = async () =>
+    (
+      await database.rows<{ version: string; cron: string }>(
+        sql`select version, cron from podline.schedules where pipeline = 'evolving'`,
+      )
+    )[0]
+  const runCount = async (pipeline: string) =>
+    (
+      await database.rows<{ n: number }>(
+        sql`select count(*)::int as n from podline.runs where pipeline = ${pipeline}`,
+      )
+    )[0]?.n
+  /** Waits until the database's clock has passed a whole second more, so at least one tick is due. */
+  const aTickPasses = async () => {
+    const [start] = await database.rows<{ s: number }>(sql`select extract(epoch from now())::float8 as s`)
+    for (;;) {
+      const [now] = await database.rows<{ s: number }>(sql`select extract(epoch from now())::float8 as s`)
+      if ((now?.s ?? 0) > Math.floor(start?.s ?? 0) + 1.05) return
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+
+  const v1 = pipeline('evolving', { schedule: { cron: '* * * * * *' } }).task('t', () => 1)
+  const v2 = pipeline('evolving', { schedule: { cron: '*/2 * * * * *' } }).task('t', () => 1)
+  const v3 = pipeline('evolving').task('t', () => 1)
+
+  it("a new version's schedule takes effect when a worker serving it registers it; an older worker then schedules nothing", async () => {
+    await serve('w1', v1)
+    await scheduleDueRuns(database, [v1])
+    expect(await row()).toEqual({ version: v1.plan().version, cron: '* * * * * *' })
+
+    await serve('w2', v2)
+    // The old worker's pass no longer writes: its version is not the newest a live worker serves.
+    await scheduleDueRuns(database, [v1])
+    expect((await row())?.version).toBe(v1.plan().version)
+    await scheduleDueRuns(database, [v2])
+    expect(await row()).toEqual({ version: v2.plan().version, cron: '*/2 * * * * *' })
+
+    const before = await runCount('evolving')
+    await aTickPasses()
+    const report = await scheduleDueRuns(database, [v1])
+    expect(report.created).toBe(0)
+    expect(await runCount('evolving')).toBe(before)
+  })
+
+  it('a version without a schedule removes it, and no tick is created any more', async () => {
+    await serve('w3', v3)
+    await scheduleDueRuns(database, [v3])
+    expect(await row()).toBeUndefined()
+    const before = await runCount('evolving')
+    await aTickPasses()
+    await aTickPasses()
+    for (const p of [v1, v2, v3]) expect((await scheduleDueRuns(database, [p])).created).toBe(0)
+    expect(await runCount('evolving')).toBe(before)
+  })
+
+  it('params that fail the schema create no run and hold the schedule at that tick, saying why', async () => {
+    const bad = pipeline('bad-params', {
+      params: json<{ n: number }>(),
+      schedule: { cron: '* * * * * *', params: () => ({ n: Number.NaN }) },
+    }).task('t', () => 1)
+    await serve('w4', bad)
+    await scheduleDueRuns(database, [bad])
+    await aTickPasses()
+    const report = await scheduleDueRuns(database, [bad])
+    expect(report.problems).toHaveLength(1)
+    expect(report.problems[0]).toMatch(
+      /^bad-params at \S+Z: params of pipeline "bad-params" failed validation: value\.n is NaN, not JSON; no run was created$/,
+    )
+    expect(await runCount('bad-params')).toBe(0)
+    const [schedule] = await database.rows<{ last: string | null }>(
+      sql`select last_logical_date::text as last from podline.schedules where pipeline = 'bad-params'`,
+    )
+    expect(schedule?.last).toBeNull()
+  })
+})

@@ -1,0 +1,219 @@
+import { randomUUID } from 'node:crypto'
+import type { AnyPipeline, JsonValue, PipelinePlan, PlanSchedule, ResolvedSchedule } from '@podline/sdk'
+import { type SQL, sql } from 'drizzle-orm'
+import { OPEN_RUN_STATES } from '../engine/states.js'
+import {
+  dueTicks,
+  MAX_BACKFILL_TICKS,
+  nextTick,
+  previousTick,
+  scheduleTick,
+  ticksInRange,
+} from '../schedules/ticks.js'
+import type { Database, Executor } from '../store/database.js'
+import { checkParams } from '../trigger.js'
+import { admitRuns } from './admit-runs.js'
+import { insertRun } from './create-run.js'
+import { states, textArray } from './sql-values.js'
+import { liveWorker } from './workers.js'
+
+export interface ScheduleReport {
+  /** Runs this call created. */
+  created: number
+  /** The next tick of the schedules this worker keeps in force, for its timer. */
+  nextTickAt: Date | undefined
+  /** The database's clock when the pass began. */
+  now: Date
+  /**
+   * Something may wait for runs to end: a backfill with ticks left under its bound, or runs of a
+   * pipeline with maxActiveRuns. The timer passes again soon.
+   */
+  waiting: boolean
+  /** Ticks whose params could not be made or failed the schema: nothing was created for them. */
+  problems: string[]
+}
+
+/** Instants leave SQL as epoch milliseconds: the drivers return timestamps as text, each its own way. */
+const epochMs = (column: string): SQL => sql.raw(`(extract(epoch from ${column}) * 1000)::float8`)
+
+interface Scheduled {
+  pipeline: AnyPipeline
+  plan: PipelinePlan
+}
+
+/**
+ * The scheduler's one operation, which every worker runs on its timer: for each pipeline whose
+ * version in force (the newest a live worker serves) this worker has loaded, it writes that
+ * version's schedule (or deletes it, when the version has none) and inserts the due runs. A unique
+ * (pipeline, logical_date) index makes the insert idempotent, so any number of workers may run it
+ * at once and crash anywhere in it; the schedule's row lock only spares them redundant work.
+ * What is due is decided by the database's clock. It also starts runs waiting under maxActiveRuns.
+ */
+export async function scheduleDueRuns(
+  database: Database,
+  pipelines: readonly AnyPipeline[],
+): Promise<ScheduleReport> {
+  const report: ScheduleReport = {
+    created: 0,
+    nextTickAt: undefined,
+    now: new Date(),
+    waiting: false,
+    problems: [],
+  }
+  if (pipelines.length === 0) return report
+  const loaded = new Map<string, Scheduled>()
+  for (const pipeline of pipelines) {
+    const plan = pipeline.plan()
+    loaded.set(`${plan.name}\0${plan.version}`, { pipeline, plan })
+  }
+  const mine = [...loaded.values()]
+  const inForce = await database.rows<{ name: string; version: string; now: number }>(sql`
+    select my.name, my.version, ${epochMs('now()')} as now
+    from unnest(${textArray(mine.map((m) => m.plan.name))}, ${textArray(mine.map((m) => m.plan.version))})
+      as my(name, version)
+    where my.version = (
+      select p.version from podline.pipelines p
+      where p.name = my.name
+        and exists (select 1 from podline.workers w where ${liveWorker('w')} and w.versions ? p.version)
+      order by p.created_at desc limit 1)`)
+  for (const row of inForce) {
+    report.now = new Date(row.now)
+    const found = loaded.get(`${row.name}\0${row.version}`)
+    if (!found) continue
+    const { pipeline, plan } = found
+    const schedule = pipeline.schedule
+    if (!plan.schedule || !schedule) {
+      // The version in force has no schedule: removing it from the code stops the ticks.
+      await database.rows(sql`delete from podline.schedules where pipeline = ${plan.name}`)
+      continue
+    }
+    await database.db.transaction(async (tx) => {
+      const now = await keepSchedule(database, tx, found, report)
+      if (now === undefined) return
+      report.now = now
+      const next = nextTick(schedule, now)
+      if (next && (!report.nextTickAt || next < report.nextTickAt)) report.nextTickAt = next
+    })
+  }
+  // maxActiveRuns: a slot frees when a run ends, and any worker serving the pipeline starts the next.
+  const limited = new Set(mine.filter((m) => m.plan.maxActiveRuns !== undefined).map((m) => m.plan.name))
+  for (const name of limited) await database.db.transaction((tx) => admitRuns(database, tx, name))
+  // A run of a limited pipeline may be queued beyond the limit at any moment: keep passing soon.
+  if (limited.size > 0) report.waiting = true
+  return report
+}
+
+/** Writes the schedule in force, locks its row and inserts its due runs; returns the database's now. */
+async function keepSchedule(
+  database: Database,
+  tx: Executor,
+  { pipeline, plan }: Scheduled,
+  report: ScheduleReport,
+): Promise<Date | undefined> {
+  const s = plan.schedule as PlanSchedule
+  await database.rows(
+    sql`
+        insert into podline.schedules as s (pipeline, version, cron, timezone, catchup, max_catchup)
+        values (${plan.name}, ${plan.version}, ${s.cron}, ${s.timezone}, ${s.catchup}, ${s.maxCatchup})
+        on conflict (pipeline) do update
+          set version = excluded.version, cron = excluded.cron, timezone = excluded.timezone,
+              catchup = excluded.catchup, max_catchup = excluded.max_catchup, updated_at = now()
+          where s.version <> excluded.version`,
+    tx,
+  )
+  const [row] = await database.rows<{ paused: boolean; after: number; now: number }>(
+    sql`
+        select paused, ${epochMs('greatest(ticks_after, last_logical_date)')} as after, ${epochMs('now()')} as now
+        from podline.schedules where pipeline = ${plan.name}
+        for update`,
+    tx,
+  )
+  if (!row) return undefined
+  const now = new Date(row.now)
+  /** Creates the tick's run (unless one exists); false when its params failed (recorded as a problem). */
+  const createTick = async (logicalDate: Date): Promise<boolean> => {
+    const intervalStart = previousTick(s, logicalDate)
+    let params: JsonValue
+    try {
+      params = await checkParams(
+        pipeline,
+        (pipeline.schedule as ResolvedSchedule).params?.(
+          scheduleTick(s.timezone, logicalDate, intervalStart),
+        ),
+      )
+    } catch (error) {
+      // The tick stays uncreated (and the schedule does not move past it): the next pass tries again.
+      report.problems.push(
+        `${plan.name} at ${logicalDate.toISOString()}: ${error instanceof Error ? error.message : String(error)}`,
+      )
+      return false
+    }
+    if (
+      await insertRun(database, tx, {
+        id: randomUUID(),
+        plan,
+        params,
+        tick: { logicalDate, intervalStart },
+      })
+    )
+      report.created++
+    return true
+  }
+  if (!row.paused) {
+    for (const logicalDate of dueTicks(s, new Date(row.after), now)) {
+      if (!(await createTick(logicalDate))) break
+      await database.rows(
+        sql`update podline.schedules
+              set last_logical_date = greatest(last_logical_date, ${logicalDate.toISOString()}::timestamptz)
+              where pipeline = ${plan.name}`,
+        tx,
+      )
+    }
+  }
+  if (await carryOutBackfills(database, tx, plan.name, s, createTick)) report.waiting = true
+  return now
+}
+
+/**
+ * Creates the missing runs of the pipeline's open backfills, oldest tick first, while fewer than
+ * `max_active` runs of the range are open; a backfill is done when every tick has its run. Paused
+ * schedules are backfilled too: a backfill is an explicit request. True while one is unfinished.
+ */
+async function carryOutBackfills(
+  database: Database,
+  tx: Executor,
+  pipeline: string,
+  s: PlanSchedule,
+  createTick: (logicalDate: Date) => Promise<boolean>,
+): Promise<boolean> {
+  let unfinished = false
+  const open = await database.rows<{ id: string; from: number; to: number; max_active: number | null }>(
+    sql`select id::text, ${epochMs('"from"')} as "from", ${epochMs('"to"')} as "to", max_active
+        from podline.backfills where pipeline = ${pipeline} and done_at is null order by id`,
+    tx,
+  )
+  for (const b of open) {
+    const existing = await database.rows<{ ms: number; open: boolean }>(
+      sql`select ${epochMs('logical_date')} as ms, state in ${states(...OPEN_RUN_STATES)} as open
+          from podline.runs
+          where pipeline = ${pipeline} and logical_date between ${new Date(b.from).toISOString()}::timestamptz
+                                                           and ${new Date(b.to).toISOString()}::timestamptz`,
+      tx,
+    )
+    const have = new Set(existing.map((r) => r.ms))
+    const missing = ticksInRange(s, new Date(b.from), new Date(b.to), MAX_BACKFILL_TICKS).filter(
+      (tick) => !have.has(tick.getTime()),
+    )
+    const active = existing.filter((r) => r.open).length
+    const slots = b.max_active === null ? missing.length : Math.max(0, b.max_active - active)
+    let created = 0
+    for (const tick of missing.slice(0, slots)) {
+      if (!(await createTick(tick))) break
+      created++
+    }
+    if (created === missing.length)
+      await database.rows(sql`update podline.backfills set done_at = now() where id = ${b.id}::bigint`, tx)
+    else unfinished = true
+  }
+  return unfinished
+}

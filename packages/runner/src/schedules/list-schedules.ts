@@ -1,0 +1,48 @@
+import { sql } from 'drizzle-orm'
+import type { Database } from '../store/database.js'
+import { nextTick } from './ticks.js'
+
+export interface ScheduleListing {
+  pipeline: string
+  version: string
+  cron: string
+  timezone: string
+  catchup: boolean
+  maxCatchup: number
+  paused: boolean
+  /** The next tick after the database's now; null when paused or the pattern has no more. */
+  nextTick: Date | null
+  lastLogicalDate: Date | null
+}
+
+/** The scheduled pipelines, by name, with their next tick by the database's clock. */
+export async function listSchedules(database: Database, pipeline?: string): Promise<ScheduleListing[]> {
+  const rows = await database.rows<{
+    pipeline: string
+    version: string
+    cron: string
+    timezone: string
+    catchup: boolean
+    max_catchup: number
+    paused: boolean
+    last_ms: number | null
+    now_ms: number
+  }>(sql`
+    select pipeline, version, cron, timezone, catchup, max_catchup, paused,
+           (extract(epoch from last_logical_date) * 1000)::float8 as last_ms,
+           (extract(epoch from now()) * 1000)::float8 as now_ms
+    from podline.schedules
+    where ${pipeline ?? null}::text is null or pipeline = ${pipeline ?? null}::text
+    order by pipeline`)
+  return rows.map((r) => ({
+    pipeline: r.pipeline,
+    version: r.version,
+    cron: r.cron,
+    timezone: r.timezone,
+    catchup: r.catchup,
+    maxCatchup: r.max_catchup,
+    paused: r.paused,
+    nextTick: r.paused ? null : (nextTick(r, new Date(r.now_ms)) ?? null),
+    lastLogicalDate: r.last_ms === null ? null : new Date(r.last_ms),
+  }))
+}
