@@ -85,6 +85,7 @@ export function listRuns(database: Database, options: ListRunsOptions = {}) {
       createdAt: runs.createdAt,
       startedAt: runs.startedAt,
       finishedAt: runs.finishedAt,
+      logicalDate: runs.logicalDate,
     })
     .from(runs)
     .where(
