@@ -1,4 +1,4 @@
-import { openDatabase, registerPlans } from '@podline/runner'
+import { openDatabase, QUEUE_CHANNEL, registerPlans } from '@podline/runner'
 import type { AnyPipeline } from '@podline/sdk'
 import postgres from 'postgres'
 
@@ -43,7 +43,7 @@ export async function bulkTrigger(url: string, p: AnyPipeline, count: number): P
         select 1`
       // Workers waiting on LISTEN take the new work at once, as they would after a trigger (the
       // queue's NOTIFY carries the version, so only workers serving it wake).
-      await sql`select pg_notify('podline_queue', ${plan.version})`
+      await sql`select pg_notify(${QUEUE_CHANNEL}, ${plan.version})`
     }
   } finally {
     await sql.end()
