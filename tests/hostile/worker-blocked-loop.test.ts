@@ -8,7 +8,7 @@ import {
   triggerPipeline,
   Worker,
 } from '@podline/runner'
-import { freshDatabase, storeForDriver, waitUntil } from '@podline/runner/testing'
+import { openFreshDatabase, storeForDriver, waitUntil } from '@podline/runner/testing'
 import { pipeline } from '@podline/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawnHostileWorker } from './fixtures/worker-child.js'
@@ -16,17 +16,12 @@ import { blocking, spin } from './fixtures/worker-pipelines.js'
 
 describe('timeouts and a blocked event loop', () => {
   let url: string
-  let drop: () => Promise<void>
   let database: Database
-
+  let close: () => Promise<void>
   beforeAll(async () => {
-    ;({ url, drop } = await freshDatabase())
-    database = await openDatabase({ databaseUrl: url })
+    ;({ url, database, close } = await openFreshDatabase())
   })
-  afterAll(async () => {
-    await database.close()
-    await drop()
-  })
+  afterAll(() => close())
 
   it('a task that returns after its timeout fails as timed out, though its timer could not fire', async () => {
     const late = pipeline('late-return').task('late', { timeout: '300ms' }, () => {

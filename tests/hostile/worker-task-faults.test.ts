@@ -1,22 +1,17 @@
 import { type Database, openDatabase, runEvents, runStatus, triggerPipeline } from '@podline/runner'
-import { freshDatabase, waitUntil } from '@podline/runner/testing'
+import { openFreshDatabase, waitUntil } from '@podline/runner/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawnHostileWorker } from './fixtures/worker-child.js'
 import { bystander, faults, quick } from './fixtures/worker-pipelines.js'
 
 describe('a task cannot take its worker down', () => {
   let url: string
-  let drop: () => Promise<void>
   let database: Database
-
+  let close: () => Promise<void>
   beforeAll(async () => {
-    ;({ url, drop } = await freshDatabase())
-    database = await openDatabase({ databaseUrl: url })
+    ;({ url, database, close } = await openFreshDatabase())
   })
-  afterAll(async () => {
-    await database.close()
-    await drop()
-  })
+  afterAll(() => close())
 
   const ended = (runId: string) =>
     waitUntil(

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { type Database, openDatabase, runStatus, taskLogLines, triggerPlan, Worker } from '@podline/runner'
-import { freshDatabase } from '@podline/runner/testing'
+import { openFreshDatabase } from '@podline/runner/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawnHostileWorker } from './fixtures/worker-child.js'
 import { valibotParams } from './fixtures/worker-pipelines.js'
@@ -26,16 +26,12 @@ function podline(args: string[], env: Record<string, string>) {
 
 describe('params of a schema library that yields no JSON Schema', () => {
   let url: string
-  let drop: () => Promise<void>
   let database: Database
+  let close: () => Promise<void>
   beforeAll(async () => {
-    ;({ url, drop } = await freshDatabase())
-    database = await openDatabase({ databaseUrl: url })
+    ;({ url, database, close } = await openFreshDatabase())
   })
-  afterAll(async () => {
-    await database.close()
-    await drop()
-  })
+  afterAll(() => close())
 
   it('valibot params that fail fail the whole run before its first task runs, and trigger --wait prints why', async () => {
     expect(valibotParams.plan().paramsJsonSchema).toBeUndefined()

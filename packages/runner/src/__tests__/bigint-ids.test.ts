@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runLocal } from '../run-local.js'
 import { type Database, openDatabase } from '../store/database.js'
-import { freshDatabase } from '../testing/index.js'
+import { openFreshDatabase } from '../testing/index.js'
 
 /*
  * Regression: task run ids are bigserial, but the SQL cast them to ::int, so past 2^31 task runs
@@ -12,17 +12,12 @@ import { freshDatabase } from '../testing/index.js'
  */
 describe('task run ids past 2^31', () => {
   let url: string
-  let drop: () => Promise<void>
   let database: Database
-
+  let close: () => Promise<void>
   beforeAll(async () => {
-    ;({ url, drop } = await freshDatabase())
-    database = await openDatabase({ databaseUrl: url })
+    ;({ url, database, close } = await openFreshDatabase())
   })
-  afterAll(async () => {
-    await database.close()
-    await drop()
-  })
+  afterAll(() => close())
 
   it('a pipeline runs to success with task run ids past 2^31', async () => {
     await database.rows(sql`alter sequence podline.task_runs_id_seq restart with 4294967296`)

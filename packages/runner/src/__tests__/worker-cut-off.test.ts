@@ -1,7 +1,7 @@
 import { pipeline } from '@podline/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Database, LeaseLostError, openDatabase, triggerPipeline, Worker } from '../index.js'
-import { freshDatabase } from '../testing/index.js'
+import { openFreshDatabase } from '../testing/index.js'
 
 /*
  * Regression: a worker cut off from the database kept running its task forever when its heartbeat
@@ -11,17 +11,12 @@ import { freshDatabase } from '../testing/index.js'
  */
 describe('a worker whose database stops answering', () => {
   let url: string
-  let drop: () => Promise<void>
   let database: Database
-
+  let close: () => Promise<void>
   beforeAll(async () => {
-    ;({ url, drop } = await freshDatabase())
-    database = await openDatabase({ databaseUrl: url })
+    ;({ url, database, close } = await openFreshDatabase())
   })
-  afterAll(async () => {
-    await database.close()
-    await drop()
-  })
+  afterAll(() => close())
 
   it('aborts its task once the lease has passed, though no query ever fails', async () => {
     let hang = false

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import postgres from 'postgres'
-import { openDatabase } from '../store/database.js'
+import { type Database, openDatabase } from '../store/database.js'
 import { migrationsDigest } from '../store/migrations-folder.js'
 
 /** The server tests use: `DATABASE_URL`, else the local PostgreSQL with trust auth. */
@@ -85,6 +85,22 @@ function scratch(name: string): ScratchDatabase {
       } finally {
         await admin.end()
       }
+    },
+  }
+}
+
+/** A fresh database of its own, opened: what most test files need. `close()` closes and drops it. */
+export async function openFreshDatabase(
+  prefix?: string,
+): Promise<{ url: string; database: Database; close(): Promise<void> }> {
+  const scratch = await freshDatabase(prefix)
+  const database = await openDatabase({ databaseUrl: scratch.url })
+  return {
+    url: scratch.url,
+    database,
+    async close() {
+      await database.close()
+      await scratch.drop()
     },
   }
 }

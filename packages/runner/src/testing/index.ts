@@ -1,6 +1,7 @@
 export {
   emptyDatabase,
   freshDatabase,
+  openFreshDatabase,
   type ScratchDatabase,
   TEST_SERVER_URL,
   withDatabase,
