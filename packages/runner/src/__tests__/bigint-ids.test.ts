@@ -2,7 +2,7 @@ import { pipeline } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runLocal } from '../run-local.js'
-import { type Database, openDatabase } from '../store/database.js'
+import type { Database } from '../store/database.js'
 import { openFreshDatabase } from '../testing/index.js'
 
 /*
@@ -11,11 +11,11 @@ import { openFreshDatabase } from '../testing/index.js'
  * that retried it as if the database were down.
  */
 describe('task run ids past 2^31', () => {
-  let url: string
+  let _url: string
   let database: Database
   let close: () => Promise<void>
   beforeAll(async () => {
-    ;({ url, database, close } = await openFreshDatabase())
+    ;({ _url, database, close } = await openFreshDatabase())
   })
   afterAll(() => close())
 

@@ -1,6 +1,6 @@
 import { pipeline } from '@podline/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Database, LeaseLostError, openDatabase, triggerPipeline, Worker } from '../index.js'
+import { type Database, LeaseLostError, triggerPipeline, Worker } from '../index.js'
 import { openFreshDatabase } from '../testing/index.js'
 
 /*
@@ -10,11 +10,11 @@ import { openFreshDatabase } from '../testing/index.js'
  * worker took the task over. The worker must abort work whose lease it can no longer have renewed.
  */
 describe('a worker whose database stops answering', () => {
-  let url: string
+  let _url: string
   let database: Database
   let close: () => Promise<void>
   beforeAll(async () => {
-    ;({ url, database, close } = await openFreshDatabase())
+    ;({ _url, database, close } = await openFreshDatabase())
   })
   afterAll(() => close())
 

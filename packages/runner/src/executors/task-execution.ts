@@ -26,6 +26,13 @@ export interface TaskExecution {
    * Pod tasks use it for `pod_name` and `pod_namespace` as soon as the pod exists.
    */
   putXcom(key: string, value: JsonValue): Promise<void>
+  /**
+   * Registers work to run once the attempt's outcome is stored, never before; skipped when the
+   * attempt is lost to another worker. A pod task deletes its pod here: deleted first, a worker
+   * killed before storing the result would leave its takeover no pod to read, and the pod would run
+   * a second time.
+   */
+  afterRecorded(cleanup: () => Promise<void>): void
 }
 
 export type FailureClass =

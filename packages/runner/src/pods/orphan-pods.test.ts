@@ -146,6 +146,7 @@ describe('the orphan pod sweep', () => {
     ).tasks[0] as PodTaskDefinition
     const pods = executor()
     await expect(pods.execute(f.exec, def)).rejects.toThrow(/not valid JSON/)
+    await f.recorded()
     const pod = () => double.pods().find((p) => p.metadata.labels?.['podline.dev/run'] === f.exec.runId)
     await until(() => pod()?.status.phase === 'Succeeded', 'the pod to succeed')
     expect(pod()?.metadata.labels?.['podline.dev/kept']).toBe('true')
@@ -201,6 +202,7 @@ describe('the orphan pod sweep', () => {
       },
     ).tasks[0] as PodTaskDefinition
     await pods.execute(f.exec, def)
+    await f.recorded()
     expect(await pods.collectOrphans({ store }, nothingLive)).toBe(1)
     await deleting(elsewhere)
   })

@@ -86,7 +86,6 @@ describe('pod tasks on Kubernetes (client-node → HTTP → kube-double → proc
     )
     double.requests.reset()
     const value = await executor().execute(f.exec, def)
-    const requests = double.requests.snapshot()
     expect(value).toEqual({ key1: 'v', key2: 2 })
     const name = f.xcoms[0]?.value as string
     expect(f.xcoms).toEqual([
@@ -94,7 +93,10 @@ describe('pod tasks on Kubernetes (client-node → HTTP → kube-double → proc
       { key: 'pod_namespace', value: 'default' },
     ])
     expect(f.lines).toContain('info [work] starting')
+    expect(podOf(f.exec.runId), 'the pod stays until the outcome is stored').toBeDefined()
+    await f.recorded()
     await gone(f.exec.runId) // onFinish delete_pod (the default)
+    const requests = double.requests.snapshot()
     expect(name).toBeTruthy()
     // The cost of one successful pod task, recorded for the docs.
     console.info(`API requests for one successful pod task: ${JSON.stringify(requests)}`)
@@ -176,6 +178,7 @@ describe('pod tasks on Kubernetes (client-node → HTTP → kube-double → proc
     expect(failure.message).toMatch(
       /still Pending after 300ms \(scheduleTimeout\): FailedScheduling: 0\/1 nodes are available: 1 node\(s\) didn't match Pod's node affinity\/selector/,
     )
+    await f.recorded()
     await gone(f.exec.runId)
   })
 
@@ -407,15 +410,18 @@ describe('pod tasks on Kubernetes (client-node → HTTP → kube-double → proc
     await failureOf(
       executor().execute(failed.exec, podTask(sh('exit 1'), { onFinish: 'delete_succeeded_pod' })),
     )
+    await failed.recorded()
     await eventually(
       () => (podOf(failed.exec.runId)?.status.phase === 'Failed' ? true : undefined),
       'failed pod kept',
     )
     const succeeded = executionFixture()
     await executor().execute(succeeded.exec, podTask(sh('true'), { onFinish: 'delete_succeeded_pod' }))
+    await succeeded.recorded()
     await gone(succeeded.exec.runId)
     const kept = executionFixture()
     await executor().execute(kept.exec, podTask(sh('true'), { onFinish: 'keep_pod' }))
+    await kept.recorded()
     expect(podOf(kept.exec.runId)).toBeDefined()
   })
 

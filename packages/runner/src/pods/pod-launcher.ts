@@ -127,7 +127,9 @@ export async function launchPod(
     logs?.stop()
     tracker?.stop()
     if (exists && !signal.aborted)
-      await applyOnFinish(kube, ref, def.pod.onFinish ?? 'delete_pod', succeeded, log.warn.bind(log))
+      exec.afterRecorded(() =>
+        applyOnFinish(kube, ref, def.pod.onFinish ?? 'delete_pod', succeeded, log.warn.bind(log)),
+      )
   }
 }
 

@@ -345,6 +345,8 @@ export class Worker {
     /** The task's own function, still running after its signal fired when it ignores the signal. */
     let running: Promise<unknown> = Promise.resolve()
     let badParams: string | undefined
+    /** What the executor asked to do once the outcome is stored (a pod task's pod deletion). */
+    const afterRecorded: Array<() => Promise<void>> = []
     if (!found) {
       outcome = {
         state: 'failed',
@@ -384,7 +386,7 @@ export class Worker {
         })
         aborted.catch(() => {})
         timeout.start()
-        running = Promise.resolve().then(() => this.#execute(def, c, ctx, ref))
+        running = Promise.resolve().then(() => this.#execute(def, c, ctx, ref, afterRecorded))
         // A task that ignores its signal still ends here: the attempt is decided when the signal fires.
         const value = await Promise.race([running, aborted])
         // Synchronous work can outlast the timeout without letting its timer fire: judged on return.
@@ -415,6 +417,19 @@ export class Worker {
     }
     await this.#logs.flush()
     const state = await this.#finish(ref, outcome)
+    if (state !== 'lost') {
+      for (const cleanup of afterRecorded)
+        await cleanup().catch((error: unknown) =>
+          this.#log(
+            'warn',
+            `after attempt ${c.attempt} of ${c.task} was stored: ${(error as Error).message}`,
+            {
+              runId: c.runId,
+              task: c.task,
+            },
+          ),
+        )
+    }
     if (badParams && state === 'failed') {
       await failRunOnParams(this.#o.database, c.runId, badParams, this.id).catch((error: unknown) =>
         this.#log('warn', `could not fail run ${c.runId} on its params: ${databaseErrorMessage(error)}`),
@@ -460,6 +475,7 @@ export class Worker {
     c: ClaimedTaskRun,
     ctx: TaskContext<unknown>,
     ref: AttemptRef,
+    afterRecorded: Array<() => Promise<void>>,
   ): Promise<unknown> {
     if (def.kind === 'task') return def.run(c.inputs, ctx)
     const pods = this.#o.pods
@@ -483,6 +499,9 @@ export class Worker {
           assertStorable(`the XCom key of task "${c.task}"`, key)
           assertStorable(`the XCom ${key} of task "${c.task}"`, value)
           await putXcom(this.#o.database, ref, key, value)
+        },
+        afterRecorded: (cleanup) => {
+          afterRecorded.push(cleanup)
         },
       },
       def,

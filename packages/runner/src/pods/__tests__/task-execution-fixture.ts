@@ -10,6 +10,8 @@ export interface ExecutionFixture {
   readonly xcoms: Array<{ key: string; value: JsonValue }>
   /** Every log line, `level message`. */
   readonly lines: string[]
+  /** Runs what the executor left for after the outcome is stored, as the worker does then. */
+  recorded(): Promise<void>
 }
 
 /** The store of fixtures that name none. */
@@ -29,6 +31,7 @@ export function executionFixture(
   const controller = new AbortController()
   const xcoms: ExecutionFixture['xcoms'] = []
   const lines: string[] = []
+  const afterRecorded: Array<() => Promise<void>> = []
   const record =
     (level: string) =>
     (message: string): void => {
@@ -59,6 +62,12 @@ export function executionFixture(
       options.onPutXcom?.(key)
       xcoms.push({ key, value })
     },
+    afterRecorded(cleanup) {
+      afterRecorded.push(cleanup)
+    },
   }
-  return { exec, controller, xcoms, lines }
+  const recorded = async () => {
+    for (const cleanup of afterRecorded.splice(0)) await cleanup()
+  }
+  return { exec, controller, xcoms, lines, recorded }
 }
