@@ -122,7 +122,7 @@ for (const driver of ['postgres', 'pglite'] as const) {
         await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve))
         sawAbort = ctx.signal.aborted
         // Ignores the signal afterwards: the attempt is still decided by the timeout.
-        await sleep(10_000)
+        await sleep(1_500)
         return 1
       })
       const error = await run(p).catch((e: unknown) => e)
