@@ -75,6 +75,11 @@ it('serves /healthz, /readyz and /metrics, logs JSON, and drains on SIGTERM (rea
   await waitForLog('task nap success')
   await triggerPlan(store.database, { ...plan!, version: 'unserved' }, {})
   const runId = await triggerPlan(store.database, plan!, {})
+  // A schedule whose version no worker serves: its first tick, an hour back, is still due.
+  const { sql: raw } = await import('drizzle-orm')
+  await store.database.rows(raw`
+    insert into podline.schedules (pipeline, version, cron, timezone, catchup, max_catchup, ticks_after)
+    values ('worker-app-unserved', 'v0', '0 * * * *', 'UTC', false, 1, date_trunc('hour', now()) - interval '90 minutes')`)
   await store.close()
   await waitUntilLogged((l) => l.msg === 'task nap started' && l.runId === runId)
 
@@ -89,6 +94,8 @@ it('serves /healthz, /readyz and /metrics, logs JSON, and drains on SIGTERM (rea
     /^podline_task_duration_seconds_count\{pipeline="worker-app-slow",task="nap",state="success"\} 1$/m,
   )
   expect(metrics).toMatch(/^podline_pods\{phase="running"\} 0$/m)
+  const lag = metrics.match(/^podline_schedule_lag_seconds\{pipeline="worker-app-unserved"\} (\S+)$/m)
+  expect(Number(lag?.[1]), 'due since the hour before the last').toBeGreaterThanOrEqual(3600)
   expect(metrics).toMatch(/^podline_claim_duration_seconds_count [1-9]\d*$/m)
   expect(metrics).toContain('process_cpu_user_seconds_total')
   expect(first).not.toBe(runId)

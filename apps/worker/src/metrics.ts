@@ -1,4 +1,10 @@
-import { type AttemptEvent, type PipelineQueue, podsByPhase, queueByPipeline } from '@podline/runner'
+import {
+  type AttemptEvent,
+  listSchedules,
+  type PipelineQueue,
+  podsByPhase,
+  queueByPipeline,
+} from '@podline/runner'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { TimedAttemptEvent } from './attempt-timer.js'
 import type { Engine } from './engine.js'
@@ -82,6 +88,22 @@ export function createMetrics(): WorkerMetrics {
     registers: [registry],
     collect() {
       for (const [phase, n] of Object.entries(podsByPhase())) this.set({ phase }, n)
+    },
+  })
+  new Gauge({
+    name: 'podline_schedule_lag_seconds',
+    help: 'How long the oldest due tick of each unpaused schedule has waited for its run (0 when none waits); sampled on scrape, the same on every worker.',
+    labelNames: ['pipeline'] as const,
+    registers: [registry],
+    async collect() {
+      if (engine?.state !== 'running') return
+      const schedules = await listSchedules(engine.database).catch(() => undefined)
+      if (!schedules) return
+      this.reset()
+      for (const s of schedules) {
+        const lagMs = s.dueSince ? s.now.getTime() - s.dueSince.getTime() : 0
+        this.set({ pipeline: s.pipeline }, Math.max(0, lagMs) / 1000)
+      }
     },
   })
   const claimDuration = new Histogram({
