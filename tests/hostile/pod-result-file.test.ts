@@ -38,7 +38,7 @@ const runtimes = {
 }
 type Runtime = keyof typeof runtimes
 
-function spec(runtime: Runtime, script: string): PodSpec {
+function spec(_runtime: Runtime, script: string): PodSpec {
   return { image: 'alpine:3.20', command: ['sh', '-c', script] }
 }
 

@@ -1,4 +1,4 @@
-import { type Database, openDatabase, runEvents, runStatus, triggerPipeline } from '@podline/runner'
+import { type Database, runEvents, runStatus, triggerPipeline } from '@podline/runner'
 import { openFreshDatabase, waitUntil } from '@podline/runner/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawnHostileWorker } from './fixtures/worker-child.js'

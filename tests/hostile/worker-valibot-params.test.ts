@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { type Database, openDatabase, runStatus, taskLogLines, triggerPlan, Worker } from '@podline/runner'
+import { type Database, runStatus, taskLogLines, triggerPlan, Worker } from '@podline/runner'
 import { openFreshDatabase } from '@podline/runner/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawnHostileWorker } from './fixtures/worker-child.js'
