@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { defineConfig } from 'vitest/config'
 
 // Tests run on the sources (the `@podline/source` export condition), so the loop needs no build;
@@ -11,6 +12,9 @@ export default defineConfig({
   ssr: { resolve: { conditions: ['@podline/source'] } },
   test: {
     pool: 'forks',
+    // Most of a test's time is spent waiting on PostgreSQL and child processes, not on this
+    // process's CPU: two files at once even on two cores (vitest's default would be one).
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     testTimeout: 60_000,
     hookTimeout: 60_000,
     projects: [
