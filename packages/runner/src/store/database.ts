@@ -6,6 +6,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import type { Sql } from 'postgres'
 import { lockEmbeddedStore } from './embedded-lock.js'
 import { seedFromPreparedStore } from './embedded-template.js'
+import { compileEmbeddedWasmForStartup } from './embedded-wasm.js'
 import { MIGRATIONS_FOLDER } from './migrations-folder.js'
 import * as schema from './schema.js'
 import { readSchemaState, type SchemaState } from './schema-state.js'
@@ -131,6 +132,7 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
 const EMBEDDED_SETTINGS = { postgresqlconf: ['shared_buffers=16MB'] }
 
 async function openPglite(dataDir: string): Promise<Database> {
+  compileEmbeddedWasmForStartup()
   const { PGlite } = await import('@electric-sql/pglite')
   const { drizzle } = await import('drizzle-orm/pglite')
   mkdirSync(dataDir, { recursive: true })

@@ -2,6 +2,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 
 import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { compileEmbeddedWasmForStartup } from './embedded-wasm.js'
 import { MIGRATIONS_FOLDER, migrationsDigest } from './migrations-folder.js'
 
 /*
@@ -54,6 +55,7 @@ export async function seedFromPreparedStore(pgdata: string): Promise<boolean> {
 
 /** Builds the prepared store beside its final place and renames it in, so racing processes never see half of one. */
 async function prepare(target: string): Promise<void> {
+  compileEmbeddedWasmForStartup()
   const { PGlite } = await import('@electric-sql/pglite')
   const { drizzle } = await import('drizzle-orm/pglite')
   const { migrate } = await import('drizzle-orm/pglite/migrator')
