@@ -10,8 +10,10 @@ import { waitForRun } from './wait-for-run.js'
 import type { WorkerLog } from './worker/log-sink.js'
 import { createPodRuntime, type PodRuntimeOptions } from './worker/pod-runtime.js'
 import { type AttemptEvent, Worker } from './worker/worker.js'
+import { resolveInputs } from './xcom-store/xcom-reference.js'
+import { openXComStorage, type XComStorageOptions } from './xcom-store/xcom-storage.js'
 
-export interface RunLocalOptions extends StoreOptions, PodRuntimeOptions {
+export interface RunLocalOptions extends StoreOptions, PodRuntimeOptions, XComStorageOptions {
   /** An open database to use (and leave open) instead of opening one from the other options. */
   database?: Database
   /** Task runs processed at once. Default 4. */
@@ -84,6 +86,8 @@ export async function runLocal<P extends AnyPipeline>(
     })
     unclaimable.catch(() => {})
     const hasPods = p.tasks.some((t) => t.kind === 'pod')
+    const xcoms = await openXComStorage(options, database)
+    if (xcoms) store.onClose(() => xcoms.store.close())
     const worker = new Worker({
       database,
       pipelines: [p],
@@ -92,6 +96,7 @@ export async function runLocal<P extends AnyPipeline>(
       ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
       ...(options.xcomSizeLimitBytes ? { xcomSizeLimitBytes: options.xcomSizeLimitBytes } : {}),
       ...(options.log ? { log: options.log } : {}),
+      ...(xcoms ? { xcoms } : {}),
       ...(options.onAttempt ? { onAttempt: options.onAttempt } : {}),
       ...(hasPods ? { pods: await createPodRuntime(options) } : {}),
       pollMs: 1000,
@@ -117,7 +122,8 @@ export async function runLocal<P extends AnyPipeline>(
       await worker.stop({ drainMs: 5000 })
     }
     const status = await runStatus(database, runId)
-    if (status?.run.state === 'success') return (await runOutputs(database, runId)) as RunOutputsOf<P>
+    if (status?.run.state === 'success')
+      return (await resolveInputs(xcoms?.store, await runOutputs(database, runId))) as RunOutputsOf<P>
     if (status?.run.state === 'cancelled')
       throw new RunCancelledError(runId, `run ${runId} of ${p.name} was cancelled`)
     const failed = status && taskThatFailedTheRun(p, status)

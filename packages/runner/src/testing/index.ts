@@ -6,5 +6,6 @@ export {
   TEST_SERVER_URL,
   withDatabase,
 } from './fresh-database.js'
+export { type S3TestServer, startS3Server } from './s3-server.js'
 export { type Driver, storeForDriver } from './store-for-driver.js'
 export { waitUntil } from './wait-until.js'

@@ -3,6 +3,7 @@ import { nextTaskState } from '../engine/task-state-machine.js'
 import { TaskFailure, TaskSkipped } from '../executors/task-execution.js'
 import type { ClaimedTaskRun } from '../queue/claim-task-runs.js'
 import type { AttemptOutcome } from '../queue/finish-attempt.js'
+import { REFERENCE_KEY, usesReservedKey } from '../xcom-store/xcom-reference.js'
 import { databaseErrorMessage, isDatabaseError } from './database-error.js'
 import { assertStorable, escapeUnstorable, UnstorableTextError } from './storable-text.js'
 import { TaskCrashError } from './task-faults.js'
@@ -18,6 +19,12 @@ export function successOutcome(task: string, value: unknown, limitBytes: number)
   if (value === undefined) return { state: 'success', output: undefined, size: 0 }
   assertJson(task, value)
   assertStorable(`the output of task "${task}"`, value)
+  if (usesReservedKey(value)) {
+    throw new TaskFailure(
+      `the output of task "${task}" has the top-level key "${REFERENCE_KEY}", which Podline reserves for values kept in the XCom store; rename that key`,
+      'fatal',
+    )
+  }
   const size = Buffer.byteLength(JSON.stringify(value))
   if (size > limitBytes) {
     throw new XComTooLargeError(xcomTooLargeMessage(`the output of task "${task}"`, size, limitBytes))

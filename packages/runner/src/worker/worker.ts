@@ -32,6 +32,8 @@ import { registerWorker, retireWorker, type WorkerRecord } from '../queue/worker
 import { startScheduler } from '../schedules/scheduler.js'
 import { scheduleTick } from '../schedules/ticks.js'
 import type { Database } from '../store/database.js'
+import { collectOrphanXComs } from '../xcom-store/collect-orphans.js'
+import { offloadOutcome, resolveTaskInputs, type XComOffload } from '../xcom-store/offload-outcome.js'
 import { failureOutcome, successOutcome } from './attempt-outcome.js'
 import { type AttemptEnd, traceAttempt } from './attempt-span.js'
 import { AttemptTimeout, TaskTimeoutError } from './attempt-timeout.js'
@@ -40,7 +42,7 @@ import { type LeaseKeeper, startLeaseKeeper } from './lease-keeper.js'
 import { LogSink, silentLog, type WorkerLog } from './log-sink.js'
 import { assertStorable } from './storable-text.js'
 import { onFatalHandBack, runInAttemptScope, TaskCrashError } from './task-faults.js'
-import { DEFAULT_XCOM_SIZE_LIMIT_BYTES } from './xcom-limit.js'
+import { DEFAULT_XCOM_SIZE_LIMIT_BYTES, DEFAULT_XCOM_STORE_LIMIT_BYTES } from './xcom-limit.js'
 
 /**
  * What the worker needs of a pod runtime: the pods module's executor (the Kubernetes launcher or the
@@ -78,8 +80,12 @@ export interface WorkerOptions {
   orphanSweepMs?: number
   /** Retention: each reconcile deletes a few small batches of runs finished longer ago than this. Default off. */
   pruneOlderThanMs?: number
-  /** Largest return_value stored. Default 1 MiB. */
+  /** Largest return_value stored. Default 1 MiB, or 5 GiB with an XCom store. */
   xcomSizeLimitBytes?: number
+  /** Where values larger than `offloadBytes` go; without it every value lives in its row. */
+  xcoms?: XComOffload
+  /** How old an object no XCom row references must be before it is deleted; also how often. Default 1 h. */
+  xcomOrphanGraceMs?: number
   /** Claim only task runs of this run (runLocal on a shared database). */
   runId?: string
   pods?: PodExecutor
@@ -149,6 +155,7 @@ export class Worker {
   #forgetHandBack: (() => void) | undefined
   #scheduler: { stop(): Promise<void> } | undefined
   #lastOrphanSweep = 0
+  #collectingXComs = false
   claimed = 0
 
   constructor(options: WorkerOptions) {
@@ -159,7 +166,7 @@ export class Worker {
       pollMs: 2000,
       reconcileMs: 5000,
       orphanSweepMs: 60_000,
-      xcomSizeLimitBytes: DEFAULT_XCOM_SIZE_LIMIT_BYTES,
+      xcomSizeLimitBytes: options.xcoms ? DEFAULT_XCOM_STORE_LIMIT_BYTES : DEFAULT_XCOM_SIZE_LIMIT_BYTES,
       signalGraceMs: 10_000,
       ...options,
       leaseMs,
@@ -215,6 +222,11 @@ export class Worker {
     })
     this.#forgetHandBack = onFatalHandBack(() => this.#release([...this.#held.keys()]))
     this.#timers.push(setInterval(() => void this.#reconcile(), this.#o.reconcileMs))
+    const xcoms = this.#o.xcoms
+    if (xcoms && !this.#o.runId) {
+      const graceMs = this.#o.xcomOrphanGraceMs ?? 3_600_000
+      this.#timers.push(setInterval(() => void this.#collectXComs(xcoms, graceMs), graceMs))
+    }
     this.#loop = this.#claimLoop()
     // Every worker schedules (a unique index keeps each tick to one run); a runLocal worker does not.
     if (!this.#o.runId)
@@ -386,12 +398,17 @@ export class Worker {
         })
         aborted.catch(() => {})
         timeout.start()
-        running = Promise.resolve().then(() => this.#execute(def, c, ctx, ref, afterRecorded))
+        const inputs = await resolveTaskInputs(this.#o.xcoms, c.inputs)
+        running = Promise.resolve().then(() => this.#execute(def, { ...c, inputs }, ctx, ref, afterRecorded))
         // A task that ignores its signal still ends here: the attempt is decided when the signal fires.
         const value = await Promise.race([running, aborted])
         // Synchronous work can outlast the timeout without letting its timer fire: judged on return.
         timeout.checkOnReturn()
-        outcome = successOutcome(c.task, value, this.#o.xcomSizeLimitBytes)
+        outcome = await offloadOutcome(
+          this.#o.xcoms,
+          ref,
+          successOutcome(c.task, value, this.#o.xcomSizeLimitBytes),
+        )
       } catch (error) {
         outcome = failureOutcome(error, c)
       } finally {
@@ -584,6 +601,20 @@ export class Worker {
       }
     } catch (error) {
       this.#log('warn', `reconcile failed: ${databaseErrorMessage(error)}`)
+    }
+  }
+
+  /** Objects of the XCom store no row references, past the grace period (see collect-orphans.ts). */
+  async #collectXComs(xcoms: XComOffload, graceMs: number): Promise<void> {
+    if (this.#collectingXComs) return
+    this.#collectingXComs = true
+    try {
+      const deleted = await collectOrphanXComs(this.#o.database, xcoms.store, { graceMs })
+      if (deleted) this.#log('info', `deleted ${deleted} XCom objects no run references`)
+    } catch (error) {
+      this.#log('warn', `collecting unreferenced XCom objects failed: ${databaseErrorMessage(error)}`)
+    } finally {
+      this.#collectingXComs = false
     }
   }
 

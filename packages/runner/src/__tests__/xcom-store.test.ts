@@ -1,0 +1,159 @@
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { pipeline } from '@podline/sdk'
+import { sql } from 'drizzle-orm'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  collectOrphanXComs,
+  type Database,
+  openXComStore,
+  runLocal,
+  TaskRunError,
+  type XComStore,
+} from '../index.js'
+import { openFreshDatabase, type S3TestServer, startS3Server } from '../testing/index.js'
+
+/*
+ * Large XComs through both stores: a folder and a real S3 API server on 127.0.0.1 (s3rver), spoken
+ * to by @aws-sdk/client-s3 with SigV4. A value above the threshold is written to the store before
+ * the completion that records its reference; downstream tasks and runLocal read it back as if it
+ * were stored inline.
+ */
+let database: Database
+let close: () => Promise<void>
+let s3: S3TestServer
+let folder: string
+beforeAll(async () => {
+  ;({ database, close } = await openFreshDatabase())
+  s3 = await startS3Server()
+  folder = mkdtempSync(join(tmpdir(), 'podline-xcoms-'))
+})
+afterAll(async () => {
+  await close()
+  await s3.close()
+  rmSync(folder, { recursive: true, force: true })
+})
+
+const big = (n: number) => ({ rows: Array.from({ length: n }, (_, i) => ({ i, name: `row ${i}` })) })
+
+const stores = {
+  file: () => ({ xcomStore: pathToFileURL(join(folder, 'store')).href }),
+  s3: () => ({ xcomStore: `s3://${s3.bucket}/runs`, s3Endpoint: s3.endpoint }),
+}
+
+for (const [name, options] of Object.entries(stores)) {
+  describe(`the ${name} XCom store`, () => {
+    it('offloads a value over the threshold and hands it back whole, downstream and from runLocal', async () => {
+      const p = pipeline(`xcom-big-${name}`)
+        .task('make', () => big(5000))
+        .task('small', () => ({ n: 1 }))
+        .task('count', { needs: ['make', 'small'] }, ({ make, small }) => make.rows.length + small.n)
+      const out = await runLocal(p, {}, { database, ...options(), xcomOffloadBytes: 1024 })
+      expect(out.count).toBe(5001)
+      expect(out.make).toEqual(big(5000))
+      const rows = await database.rows<{ task: string; bytes: number; size: number; ref: string | null }>(sql`
+        select x.task, octet_length(x.value::text) as bytes, x.size, x.value -> '$podline' ->> 'store' as ref
+        from podline.xcoms x join podline.runs r on r.id = x.run_id
+        where r.pipeline = ${p.name} and x.key = 'return_value' order by x.task`)
+      const make = rows.find((r) => r.task === 'make')
+      expect(make?.ref).toBe(options().xcomStore.replace(/\/$/, ''))
+      expect(make?.bytes).toBeLessThan(1024)
+      expect(make?.size).toBeGreaterThan(100_000)
+      // Small values stay in their rows.
+      expect(rows.find((r) => r.task === 'small')?.ref).toBeNull()
+    })
+
+    it('refuses an object changed after it was written, naming the store and both checksums', async () => {
+      const { xcomStore, ...rest } = options()
+      const store = await openXComStore(xcomStore, rest)
+      // Between the two tasks, another overwrites the object the reference points at.
+      const run = runLocal(
+        pipeline(`xcom-tampered-${name}`)
+          .task('make', () => big(2000))
+          .task('spoil', { needs: ['make'] }, async (_inputs, ctx) => {
+            const [row] = await database.rows<{ key: string }>(sql`
+              select value -> '$podline' ->> 'key' as key from podline.xcoms
+              where run_id = ${ctx.runId}::uuid and task = 'make' and key = 'return_value'`)
+            await store.put(row?.key ?? '', Buffer.from('{"rows": []}'))
+            return 1
+          })
+          .task('read', { needs: ['make', 'spoil'] }, async ({ make }) => make.rows.length),
+        {},
+        { database, ...options(), xcomOffloadBytes: 1024 },
+      )
+      const error = await run.catch((e: unknown) => e)
+      await store.close()
+      expect(error).toBeInstanceOf(TaskRunError)
+      expect((error as Error).message).toMatch(
+        /the output of task "make" in .* is not the object that was stored: 12 bytes with sha256 [0-9a-f]{64}, expected \d+ bytes/,
+      )
+    })
+  })
+}
+
+describe('the XCom store, when things go wrong', () => {
+  it('a store that is down fails the attempt as retryable, naming the store', async () => {
+    let attempts = 0
+    const p = pipeline('xcom-store-down').task('make', { retries: 1, retryDelay: 10 }, () => {
+      attempts++
+      return big(2000)
+    })
+    const error = await runLocal(
+      p,
+      {},
+      {
+        database,
+        xcomStore: 's3://nowhere/runs',
+        s3Endpoint: 'http://127.0.0.1:1',
+        xcomOffloadBytes: 1024,
+      },
+    ).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(TaskRunError)
+    expect((error as Error).message).toMatch(
+      /writing xcoms\/.* in the XCom store s3:\/\/nowhere\/runs failed/,
+    )
+    expect(attempts).toBe(2)
+  })
+
+  it('an output using the reserved key is refused, with the fix', async () => {
+    const p = pipeline('xcom-reserved').task('make', () => ({ $podline: 1 }))
+    const error = await runLocal(p, {}, { database }).catch((e: unknown) => e)
+    expect((error as Error).message).toMatch(
+      /has the top-level key "\$podline", which Podline reserves .*; rename that key/,
+    )
+  })
+
+  it('an unknown scheme is refused, naming the forms it takes', async () => {
+    await expect(openXComStore('ftp://host/x')).rejects.toThrow(
+      /the scheme ftp: is not one Podline stores XComs in; use file:\/\/\/absolute\/folder or s3:\/\/bucket\/prefix/,
+    )
+  })
+
+  it('collects objects no row references once past the grace period, and keeps the referenced ones', async () => {
+    const root = join(folder, 'gc')
+    const url = pathToFileURL(root).href
+    const p = pipeline('xcom-gc').task('make', () => big(2000))
+    await runLocal(p, {}, { database, xcomStore: url, xcomOffloadBytes: 1024 })
+    const store = await openXComStore(url)
+    const orphan = 'xcoms/00000000-0000-4000-8000-000000000000/make/1-1/return_value.json'
+    await store.put(orphan, Buffer.from('{}'))
+    writeFileSync(join(root, 'not-podline.txt'), 'left alone')
+    const listed = async () => {
+      const keys: string[] = []
+      for await (const o of store.list('xcoms/')) keys.push(o.key)
+      return keys.sort()
+    }
+    expect(await listed()).toHaveLength(2)
+    // Within the grace period nothing goes: the orphan may be a completion about to commit.
+    expect(await collectOrphanXComs(database, store, { graceMs: 3_600_000 })).toBe(0)
+    const later = new Date(Date.now() + 2 * 3_600_000)
+    expect(await collectOrphanXComs(database, store, { graceMs: 3_600_000, now: later })).toBe(1)
+    const left = await listed()
+    expect(left).toHaveLength(1)
+    expect(left[0]).not.toBe(orphan)
+    expect(readdirSync(root)).toContain('not-podline.txt')
+    await store.close()
+  })
+})

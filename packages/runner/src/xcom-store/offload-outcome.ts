@@ -1,0 +1,46 @@
+import { TaskFailure } from '../executors/task-execution.js'
+import type { AttemptOutcome, AttemptRef } from '../queue/finish-attempt.js'
+import { objectKey, offload, resolveInputs } from './xcom-reference.js'
+import { type XComStore, XComStoreError } from './xcom-store.js'
+
+/** What the worker knows of the store: none, or one and the size above which values go there. */
+export interface XComOffload {
+  readonly store: XComStore
+  readonly offloadBytes: number
+}
+
+/**
+ * A successful outcome whose value is larger than the threshold, with the value written to the store
+ * and the reference in its place. Written before the fenced completion that records the reference:
+ * an attempt that then loses its lease leaves an orphan object, never a reference to nothing.
+ */
+export async function offloadOutcome(
+  offloading: XComOffload | undefined,
+  ref: AttemptRef,
+  outcome: AttemptOutcome,
+): Promise<AttemptOutcome> {
+  if (!offloading || outcome.state !== 'success' || outcome.output === undefined) return outcome
+  if (outcome.size <= offloading.offloadBytes) return outcome
+  const reference = await storeCall(() =>
+    offload(offloading.store, objectKey(ref, 'return_value'), JSON.stringify(outcome.output)),
+  )
+  return { state: 'success', output: reference, size: outcome.size }
+}
+
+/** The task's inputs with every offloaded upstream value read back from the store. */
+export function resolveTaskInputs(
+  offloading: XComOffload | undefined,
+  inputs: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  return storeCall(() => resolveInputs(offloading?.store, inputs))
+}
+
+/** A store that fails is the infrastructure's failure: the attempt is retried while retries remain. */
+async function storeCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call()
+  } catch (error) {
+    if (error instanceof XComStoreError) throw new TaskFailure(error.message, 'infra', { cause: error })
+    throw error
+  }
+}

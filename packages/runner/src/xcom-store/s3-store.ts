@@ -1,0 +1,98 @@
+import type { Readable } from 'node:stream'
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3'
+import { type XComStore, XComStoreError } from './xcom-store.js'
+
+/**
+ * An S3 bucket (or any S3 API: MinIO, R2, GCS interoperability) as an XCom store, through the AWS
+ * SDK, which reads the region and credentials from the standard AWS environment and files.
+ */
+export function openS3Store(url: URL, options: { s3Endpoint?: string }): XComStore {
+  const bucket = url.hostname
+  const prefix = url.pathname.replace(/^\/+/, '').replace(/\/*$/, '')
+  const location = `s3://${bucket}${prefix ? `/${prefix}` : ''}`
+  const client = new S3Client({
+    ...(options.s3Endpoint ? { endpoint: options.s3Endpoint, forcePathStyle: true } : {}),
+    // The SDK requires a region even when the endpoint names the server.
+    region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+  })
+  const full = (key: string) => (prefix ? `${prefix}/${key}` : key)
+  const failed = (what: string, error: unknown) =>
+    new XComStoreError(`${what} in the XCom store ${location} failed: ${(error as Error).message}`, {
+      cause: error,
+    })
+  return {
+    location,
+    async put(key, body) {
+      try {
+        await client.send(new PutObjectCommand({ Bucket: bucket, Key: full(key), Body: body }))
+      } catch (error) {
+        throw failed(`writing ${key}`, error)
+      }
+    },
+    async get(key) {
+      try {
+        const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: full(key) }))
+        return Buffer.from(
+          await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+        )
+      } catch (error) {
+        throw failed(`reading ${key}`, error)
+      }
+    },
+    async stream(key) {
+      try {
+        const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: full(key) }))
+        return out.Body as Readable
+      } catch (error) {
+        throw failed(`reading ${key}`, error)
+      }
+    },
+    async delete(keys) {
+      // DeleteObjects takes at most 1,000 keys a request.
+      for (let i = 0; i < keys.length; i += 1000) {
+        const batch = keys.slice(i, i + 1000)
+        try {
+          await client.send(
+            new DeleteObjectsCommand({
+              Bucket: bucket,
+              Delete: { Objects: batch.map((k) => ({ Key: full(k) })), Quiet: true },
+            }),
+          )
+        } catch (error) {
+          throw failed(`deleting ${batch.length} objects`, error)
+        }
+      }
+    },
+    async *list(under) {
+      let token: string | undefined
+      do {
+        let page: ListObjectsV2CommandOutput
+        try {
+          page = await client.send(
+            new ListObjectsV2Command({ Bucket: bucket, Prefix: full(under), ContinuationToken: token }),
+          )
+        } catch (error) {
+          throw failed(`listing ${under}`, error)
+        }
+        for (const o of page.Contents ?? []) {
+          if (!o.Key) continue
+          yield {
+            key: prefix ? o.Key.slice(prefix.length + 1) : o.Key,
+            modified: o.LastModified ?? new Date(0),
+          }
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined
+      } while (token)
+    },
+    async close() {
+      client.destroy()
+    },
+  }
+}

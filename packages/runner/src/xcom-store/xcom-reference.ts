@@ -1,0 +1,115 @@
+import { createHash } from 'node:crypto'
+import type { JsonValue } from '@podline/sdk'
+import { formatBytes } from '../pods/format-bytes.js'
+import { type XComStore, XComStoreError } from './xcom-store.js'
+
+/**
+ * The one key of an offloaded XCom's row value: `{ "$podline": { store, key, size, sha256 } }`,
+ * under a kilobyte whatever the value's size. A task output of that shape is refused (the key is
+ * reserved), so a reference is never mistaken for a value or the other way round.
+ */
+export const REFERENCE_KEY = '$podline'
+
+export type XComReference = {
+  /** The store's location (no credentials), checked against the reader's. */
+  readonly store: string
+  readonly key: string
+  readonly size: number
+  readonly sha256: string
+}
+
+/** A row value that stands for an offloaded one. */
+export type StoredReference = { readonly [REFERENCE_KEY]: XComReference }
+
+/** Where values above this many bytes go when a store is configured. */
+export const DEFAULT_OFFLOAD_BYTES = 64 * 1024
+
+export function isReference(value: unknown): value is StoredReference {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
+  const ref = (value as Record<string, unknown>)[REFERENCE_KEY]
+  return (
+    typeof ref === 'object' &&
+    ref !== null &&
+    typeof (ref as XComReference).key === 'string' &&
+    typeof (ref as XComReference).sha256 === 'string'
+  )
+}
+
+/** Whether an output uses the reserved key at its top level (refused, see REFERENCE_KEY). */
+export function usesReservedKey(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && REFERENCE_KEY in value
+}
+
+/**
+ * The object's key: one per run, task, attempt and claim, so two executions of one attempt (a
+ * takeover beside a worker that lost its lease) never write the same object; the loser's is an
+ * orphan, which `collectOrphanXComs` removes. Every key starts with `xcoms/<run id>/`.
+ */
+export function objectKey(
+  ref: { runId: string; task: string; attempt: number; claim: number },
+  key: string,
+): string {
+  return `xcoms/${ref.runId}/${encodeURIComponent(ref.task)}/${ref.attempt}-${ref.claim}/${encodeURIComponent(key)}.json`
+}
+
+/** Writes the value's JSON to the store and returns the reference its row holds instead. */
+export async function offload(store: XComStore, key: string, json: string): Promise<StoredReference> {
+  const body = Buffer.from(json)
+  await store.put(key, body)
+  return {
+    [REFERENCE_KEY]: {
+      store: store.location,
+      key,
+      size: body.length,
+      sha256: createHash('sha256').update(body).digest('hex'),
+    },
+  }
+}
+
+/**
+ * The value a row holds, reading an offloaded one from the store and checking its size and
+ * checksum. `what` names the XCom in errors ("the output of task \"load\"").
+ */
+export async function resolveValue(
+  store: XComStore | undefined,
+  value: unknown,
+  what: string,
+): Promise<unknown> {
+  if (!isReference(value)) return value
+  const ref = value[REFERENCE_KEY]
+  if (!store) {
+    throw new XComStoreError(
+      `${what} is stored in ${ref.store} (${formatBytes(ref.size)}), and this process has no XCom store; ` +
+        `set PODLINE_XCOM_STORE=${ref.store}`,
+    )
+  }
+  if (ref.store !== store.location) {
+    throw new XComStoreError(
+      `${what} is stored in ${ref.store}, but this process uses the XCom store ${store.location}; ` +
+        'every worker and CLI of one database must use the same PODLINE_XCOM_STORE',
+    )
+  }
+  const body = await store.get(ref.key)
+  const sha256 = createHash('sha256').update(body).digest('hex')
+  if (body.length !== ref.size || sha256 !== ref.sha256) {
+    throw new XComStoreError(
+      `${what} in ${ref.store} (${ref.key}) is not the object that was stored: ${body.length} bytes with sha256 ${sha256}, ` +
+        `expected ${ref.size} bytes with sha256 ${ref.sha256}; it was changed or cut short after it was written`,
+    )
+  }
+  return JSON.parse(body.toString('utf8')) as JsonValue
+}
+
+/** Resolves each upstream's value of a task's inputs. */
+export async function resolveInputs(
+  store: XComStore | undefined,
+  inputs: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const entries = await Promise.all(
+    Object.entries(inputs).map(async ([task, value]) => [
+      task,
+      await resolveValue(store, value, `the output of task "${task}"`),
+    ]),
+  )
+  return Object.fromEntries(entries)
+}

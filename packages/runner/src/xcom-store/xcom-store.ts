@@ -1,0 +1,52 @@
+import type { Readable } from 'node:stream'
+
+/**
+ * Where XCom values too large for a PostgreSQL row live: one interface over a folder and an S3
+ * bucket. Keys are written once (each attempt and claim has keys of its own), so no operation here
+ * needs to be atomic beyond a single object.
+ */
+export interface XComStore {
+  /** The store's URL without credentials (`file:///srv/xcoms`, `s3://bucket/prefix`): what messages show. */
+  readonly location: string
+  put(key: string, body: Buffer): Promise<void>
+  get(key: string): Promise<Buffer>
+  /** The object as a stream, for readers that pass it on without holding it (`podline xcom`). */
+  stream(key: string): Promise<Readable>
+  delete(keys: readonly string[]): Promise<void>
+  /** Every object under `prefix`, with its last change, for the collection of orphans. */
+  list(prefix: string): AsyncIterable<{ key: string; modified: Date }>
+  close(): Promise<void>
+}
+
+/** The store's error: names the store, so a failed attempt says where the value could not go. */
+export class XComStoreError extends Error {
+  override readonly name = 'XComStoreError'
+}
+
+/**
+ * Opens the store a URL names: `file:///absolute/folder` or `s3://bucket[/prefix]`. S3's endpoint,
+ * region and credentials come from the standard AWS environment, and `PODLINE_S3_ENDPOINT` for an
+ * S3-compatible server (MinIO, R2, GCS interoperability). The S3 client loads only when used.
+ */
+export async function openXComStore(url: string, options: { s3Endpoint?: string } = {}): Promise<XComStore> {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new XComStoreError(
+      `PODLINE_XCOM_STORE=${url} is not a URL; use file:///absolute/folder or s3://bucket/prefix`,
+    )
+  }
+  if (parsed.protocol === 'file:') {
+    const { openFileStore } = await import('./file-store.js')
+    return openFileStore(parsed)
+  }
+  if (parsed.protocol === 's3:') {
+    const { openS3Store } = await import('./s3-store.js')
+    return openS3Store(parsed, options)
+  }
+  throw new XComStoreError(
+    `PODLINE_XCOM_STORE=${url}: the scheme ${parsed.protocol} is not one Podline stores XComs in; ` +
+      'use file:///absolute/folder or s3://bucket/prefix',
+  )
+}
