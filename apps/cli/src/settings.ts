@@ -1,9 +1,12 @@
+import type { XComStorageOptions } from '@podline/runner'
 import { InvalidArgumentError } from 'commander'
 
 /** Where the store is: DATABASE_URL, else the embedded store in PODLINE_DATA_DIR (default .podline/). */
 export interface StoreSettings {
   databaseUrl?: string
   dataDir?: string
+  /** Where offloaded XCom values are read from (PODLINE_XCOM_STORE, PODLINE_S3_ENDPOINT). */
+  xcoms?: XComStorageOptions
 }
 
 export interface PodSettings {
@@ -25,6 +28,8 @@ export interface ExecutionSettings extends StoreSettings {
   concurrency: number
   pods: PodSettings
   xcomSizeLimitBytes?: number
+  /** PODLINE_XCOM_STORE, PODLINE_XCOM_OFFLOAD_BYTES, PODLINE_S3_ENDPOINT. */
+  xcoms: XComStorageOptions
   drainMs: number
   /** How long a claimed task stays this worker's without a heartbeat (PODLINE_LEASE_MS). */
   leaseMs: number
@@ -37,11 +42,12 @@ export interface ExecutionSettings extends StoreSettings {
 const environment = () => import('@podline/worker/config')
 
 export async function storeSettings(env: NodeJS.ProcessEnv = process.env): Promise<StoreSettings> {
-  const { parseStoreEnvironment } = await environment()
+  const { parseStoreEnvironment, xcomSettings } = await environment()
   const e = parseStoreEnvironment(env)
   return {
     ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
     ...(e.PODLINE_DATA_DIR ? { dataDir: e.PODLINE_DATA_DIR } : {}),
+    xcoms: xcomSettings(e),
   }
 }
 
@@ -50,7 +56,7 @@ export async function executionSettings(
   flags: ExecutionFlags,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ExecutionSettings> {
-  const { parseEnvironment, podSettings } = await environment()
+  const { parseEnvironment, podSettings, xcomSettings } = await environment()
   const e = parseEnvironment(env)
   const runtime = flags.runtime === 'process' || flags.runtime === 'kubernetes' ? flags.runtime : undefined
   return {
@@ -60,6 +66,7 @@ export async function executionSettings(
     drainMs: e.PODLINE_DRAIN_TIMEOUT_MS,
     leaseMs: e.PODLINE_LEASE_MS,
     ...(e.PODLINE_XCOM_LIMIT_BYTES ? { xcomSizeLimitBytes: e.PODLINE_XCOM_LIMIT_BYTES } : {}),
+    xcoms: xcomSettings(e),
     ...(e.PODLINE_PRUNE_OLDER_THAN === undefined ? {} : { pruneOlderThanMs: e.PODLINE_PRUNE_OLDER_THAN }),
     pods: podSettings(e, {
       ...(runtime ? { runtime } : {}),

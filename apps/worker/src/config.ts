@@ -1,4 +1,4 @@
-import type { PodRuntimeOptions } from '@podline/runner'
+import type { PodRuntimeOptions, XComStorageOptions } from '@podline/runner'
 import { type Duration, parseDuration } from '@podline/sdk'
 import { z } from 'zod'
 
@@ -54,6 +54,16 @@ export const ENVIRONMENT = z.object({
   PODLINE_LEASE_MS: wholeNumber(100).default(30_000),
   PODLINE_LOG_LEVEL: oneOf(LOG_LEVELS).default('info'),
   PODLINE_XCOM_LIMIT_BYTES: wholeNumber(1).optional(),
+  /** Where XCom values over PODLINE_XCOM_OFFLOAD_BYTES go (file:///folder, s3://bucket/prefix); the embedded store's default is `<data dir>/xcoms`. */
+  PODLINE_XCOM_STORE: z
+    .string()
+    .regex(/^(file:\/\/\/|s3:\/\/[^/]+)/, {
+      error: 'a store URL such as file:///srv/xcoms or s3://bucket/prefix',
+    })
+    .optional(),
+  PODLINE_XCOM_OFFLOAD_BYTES: wholeNumber(0).optional(),
+  /** An S3-compatible server (MinIO, R2, GCS interoperability); AWS's own endpoint when unset. */
+  PODLINE_S3_ENDPOINT: z.url({ error: 'a URL such as http://minio:9000' }).optional(),
   /** Retention: workers delete runs that finished longer ago than this, a small batch at a time. Default off. */
   PODLINE_PRUNE_OLDER_THAN: duration.optional(),
   PODLINE_RUNTIME: oneOf(['kubernetes', 'process']).default('kubernetes'),
@@ -67,7 +77,12 @@ export type PodlineEnvironment = z.output<typeof ENVIRONMENT>
 export type EnvironmentVariable = keyof typeof ENVIRONMENT.shape
 
 /** Where the store is: what the operator verbs need, so a bad unrelated variable does not stop them. */
-const STORE_ENVIRONMENT = ENVIRONMENT.pick({ DATABASE_URL: true, PODLINE_DATA_DIR: true })
+const STORE_ENVIRONMENT = ENVIRONMENT.pick({
+  DATABASE_URL: true,
+  PODLINE_DATA_DIR: true,
+  PODLINE_XCOM_STORE: true,
+  PODLINE_S3_ENDPOINT: true,
+})
 
 function parseWith<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv): z.output<S> {
   // An empty variable counts as unset, as `PODLINE_RUNTIME= podline run …` means in a shell.
@@ -108,6 +123,7 @@ export interface WorkerConfig {
   leaseMs: number
   logLevel: (typeof LOG_LEVELS)[number]
   xcomSizeLimitBytes?: number
+  xcoms: XComStorageOptions
   pruneOlderThanMs?: number
   pods: Omit<PodRuntimeOptions, 'xcomSizeLimitBytes'>
 }
@@ -128,8 +144,18 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfi
     leaseMs: e.PODLINE_LEASE_MS,
     logLevel: e.PODLINE_LOG_LEVEL,
     ...(e.PODLINE_XCOM_LIMIT_BYTES ? { xcomSizeLimitBytes: e.PODLINE_XCOM_LIMIT_BYTES } : {}),
+    xcoms: xcomSettings(e),
     ...(e.PODLINE_PRUNE_OLDER_THAN === undefined ? {} : { pruneOlderThanMs: e.PODLINE_PRUNE_OLDER_THAN }),
     pods: podSettings(e),
+  }
+}
+
+/** The XCom store's settings from the environment, for every entry point that reads or writes XComs. */
+export function xcomSettings(e: Partial<PodlineEnvironment>): XComStorageOptions {
+  return {
+    ...(e.PODLINE_XCOM_STORE ? { xcomStore: e.PODLINE_XCOM_STORE } : {}),
+    ...(e.PODLINE_XCOM_OFFLOAD_BYTES === undefined ? {} : { xcomOffloadBytes: e.PODLINE_XCOM_OFFLOAD_BYTES }),
+    ...(e.PODLINE_S3_ENDPOINT ? { s3Endpoint: e.PODLINE_S3_ENDPOINT } : {}),
   }
 }
 

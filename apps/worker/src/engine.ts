@@ -1,4 +1,12 @@
-import type { AttemptEvent, Database, PodRuntimeOptions, Store, Worker, WorkerLog } from '@podline/runner'
+import type {
+  AttemptEvent,
+  Database,
+  PodRuntimeOptions,
+  Store,
+  Worker,
+  WorkerLog,
+  XComStorageOptions,
+} from '@podline/runner'
 import { type LoadedPipeline, loadPipelines } from './load-pipelines.js'
 import { SchemaNotReadyError } from './schema-not-ready-error.js'
 import { schemaState } from './schema-state.js'
@@ -19,6 +27,8 @@ export interface EngineOptions {
   /** Used only when a loaded pipeline has pod tasks. */
   pods?: Omit<PodRuntimeOptions, 'xcomSizeLimitBytes'>
   xcomSizeLimitBytes?: number
+  /** Where large XCom values go; the embedded store's default is a folder beside it. */
+  xcoms?: XComStorageOptions
   /** Retention: delete runs that finished longer ago than this, a small batch per reconcile. Default off. */
   pruneOlderThanMs?: number
   log?: WorkerLog
@@ -62,12 +72,15 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
           ...(options.xcomSizeLimitBytes ? { xcomSizeLimitBytes: options.xcomSizeLimitBytes } : {}),
         })
       : undefined
+    const xcoms = await runner.openXComStorage(options.xcoms ?? {}, store.database)
+    if (xcoms) store.onClose(() => xcoms.store.close())
     const worker = new runner.Worker({
       database: store.database,
       pipelines: pipelines.map((l) => l.pipeline),
       concurrency: options.concurrency ?? 4,
       ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
       ...(pods ? { pods } : {}),
+      ...(xcoms ? { xcoms } : {}),
       ...(options.xcomSizeLimitBytes ? { xcomSizeLimitBytes: options.xcomSizeLimitBytes } : {}),
       ...(options.pruneOlderThanMs === undefined ? {} : { pruneOlderThanMs: options.pruneOlderThanMs }),
       ...(options.log ? { log: options.log } : {}),

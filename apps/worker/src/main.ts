@@ -54,6 +54,7 @@ try {
     leaseMs: config.leaseMs,
     pods: config.pods,
     ...(config.xcomSizeLimitBytes ? { xcomSizeLimitBytes: config.xcomSizeLimitBytes } : {}),
+    xcoms: config.xcoms,
     ...(config.pruneOlderThanMs === undefined ? {} : { pruneOlderThanMs: config.pruneOlderThanMs }),
     log: (level, message, fields) => log[level](fields ?? {}, message),
     onClaim: (event) => metrics.onClaim(event),

@@ -140,6 +140,7 @@ async function run(file: string, flags: RunFlags): Promise<number> {
       database,
       ...settings.pods,
       ...(settings.xcomSizeLimitBytes ? { xcomSizeLimitBytes: settings.xcomSizeLimitBytes } : {}),
+      ...settings.xcoms,
       ...(settings.leaseMs ? { leaseMs: settings.leaseMs } : {}),
       concurrency: settings.concurrency,
       signal: interrupt.signal,

@@ -58,6 +58,7 @@ async function work(files: string[], flags: WorkerFlags): Promise<number> {
     ...(settings.leaseMs ? { leaseMs: settings.leaseMs } : {}),
     pods: settings.pods,
     ...(settings.xcomSizeLimitBytes ? { xcomSizeLimitBytes: settings.xcomSizeLimitBytes } : {}),
+    xcoms: settings.xcoms,
     ...(settings.pruneOlderThanMs === undefined ? {} : { pruneOlderThanMs: settings.pruneOlderThanMs }),
     log: (level, message, fields) => {
       // Task log lines are stored with the run (`podline logs`); here only the worker's own trouble.

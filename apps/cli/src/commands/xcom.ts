@@ -13,7 +13,8 @@ export function registerXcom(program: Command): void {
     .argument('<task>')
     .option('--key <key>', 'which XCom', 'return_value')
     .action(async (runId: string, task: string, flags: { key: string }) => {
-      await withOperatorStore(storeSettings(), async ({ database }) => {
+      const settings = await storeSettings()
+      await withOperatorStore(settings, async ({ database }) => {
         const id = await resolveRunId(database, runId)
         const { isTerminal, runStatus, taskXcoms } = await import('@podline/runner')
         const status = await runStatus(database, id)
@@ -38,7 +39,21 @@ export function registerXcom(program: Command): void {
             }`,
           )
         }
-        printJson(row.value)
+        const { isReference, openXComStorage, pipeValue, resolveValue } = await import('@podline/runner')
+        if (!isReference(row.value)) return printJson(row.value)
+        const xcoms = await openXComStorage(settings.xcoms ?? {}, database)
+        const what = `the XCom ${flags.key} of task "${task}"`
+        try {
+          // A terminal gets the value parsed and escaped like any other; a pipe gets the stored
+          // JSON as it streams from the store, never held whole.
+          if (process.stdout.isTTY) return printJson(await resolveValue(xcoms?.store, row.value, what))
+          // Without a store this throws the error that says which store to set.
+          if (!xcoms) await resolveValue(undefined, row.value, what)
+          else await pipeValue(xcoms.store, row.value, process.stdout, what)
+          process.stdout.write('\n')
+        } finally {
+          await xcoms?.store.close()
+        }
       })
     })
 }

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto'
+import { Transform } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import type { JsonValue } from '@podline/sdk'
 import { formatBytes } from '../pods/format-bytes.js'
 import { type XComStore, XComStoreError } from './xcom-store.js'
@@ -76,6 +78,18 @@ export async function resolveValue(
   what: string,
 ): Promise<unknown> {
   if (!isReference(value)) return value
+  const { ref, from } = checkedReference(store, value, what)
+  const body = await from.get(ref.key)
+  const sha256 = createHash('sha256').update(body).digest('hex')
+  if (body.length !== ref.size || sha256 !== ref.sha256) throw mismatch(what, ref, body.length, sha256)
+  return JSON.parse(body.toString('utf8')) as JsonValue
+}
+
+function checkedReference(
+  store: XComStore | undefined,
+  value: StoredReference,
+  what: string,
+): { ref: XComReference; from: XComStore } {
   const ref = value[REFERENCE_KEY]
   if (!store) {
     throw new XComStoreError(
@@ -89,15 +103,44 @@ export async function resolveValue(
         'every worker and CLI of one database must use the same PODLINE_XCOM_STORE',
     )
   }
-  const body = await store.get(ref.key)
-  const sha256 = createHash('sha256').update(body).digest('hex')
-  if (body.length !== ref.size || sha256 !== ref.sha256) {
-    throw new XComStoreError(
-      `${what} in ${ref.store} (${ref.key}) is not the object that was stored: ${body.length} bytes with sha256 ${sha256}, ` +
-        `expected ${ref.size} bytes with sha256 ${ref.sha256}; it was changed or cut short after it was written`,
-    )
-  }
-  return JSON.parse(body.toString('utf8')) as JsonValue
+  return { ref, from: store }
+}
+
+function mismatch(what: string, ref: XComReference, size: number, sha256: string): XComStoreError {
+  return new XComStoreError(
+    `${what} in ${ref.store} (${ref.key}) is not the object that was stored: ${size} bytes with sha256 ${sha256}, ` +
+      `expected ${ref.size} bytes with sha256 ${ref.sha256}; it was changed or cut short after it was written`,
+  )
+}
+
+/**
+ * Copies an offloaded value's JSON to `out` as it is read, never holding it whole, and checks its
+ * size and checksum at the end (a mismatch rejects after the bytes went out: the caller says so).
+ */
+export async function pipeValue(
+  store: XComStore,
+  value: StoredReference,
+  out: NodeJS.WritableStream,
+  what: string,
+): Promise<void> {
+  const { ref } = checkedReference(store, value, what)
+  const hash = createHash('sha256')
+  let size = 0
+  const body = await store.stream(ref.key)
+  await pipeline(
+    body,
+    new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        hash.update(chunk)
+        size += chunk.length
+        done(null, chunk)
+      },
+    }),
+    out,
+    { end: false },
+  )
+  const sha256 = hash.digest('hex')
+  if (size !== ref.size || sha256 !== ref.sha256) throw mismatch(what, ref, size, sha256)
 }
 
 /** Resolves each upstream's value of a task's inputs. */
