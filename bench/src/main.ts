@@ -3,6 +3,7 @@ import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { measureCommitRate } from './commit-rate.js'
 import { type DrainResult, drain } from './drain.js'
+import { largeXComRows, measureLargeXComs } from './large-xcom.js'
 import { measureLocalBreakdown } from './local-breakdown.js'
 import { localRunRows, measureLocalRun } from './local-run.js'
 import { measurePodPath } from './pod-path.js'
@@ -78,6 +79,8 @@ const local = await guarded('local run', measureLocalRun)
 const localBreakdown = await guarded('local run breakdown', measureLocalBreakdown)
 log('pod path')
 const pods = await guarded('pod path', measurePodPath)
+log('large XComs')
+const largeXComs = await guarded('large XComs', () => measureLargeXComs())
 
 const find = (system: string, workers: number) =>
   throughput.find((t) => t.system === system && t.workers === workers)
@@ -125,6 +128,8 @@ else
       .map(([k, n]) => `${k} ${n}`)
       .join('; '),
   ])
+if ('failed' in largeXComs) rows.push(failedRow('100 MB XCom through a store', largeXComs))
+else rows.push(...largeXComRows(largeXComs))
 const fastest = throughput
   .filter((t) => t.system === 'podline')
   .reduce((a, b) => (b.tasksPerSecond > a.tasksPerSecond ? b : a))
@@ -145,5 +150,5 @@ const out = fileURLToPath(new URL('../results/', import.meta.url))
 mkdirSync(out, { recursive: true })
 writeFileSync(
   `${out}latest.json`,
-  `${JSON.stringify({ at: new Date().toISOString(), machine, commitRate, throughput, latency, scaling, local, localBreakdown, pods, table }, null, 2)}\n`,
+  `${JSON.stringify({ at: new Date().toISOString(), machine, commitRate, throughput, latency, scaling, local, localBreakdown, pods, largeXComs, table }, null, 2)}\n`,
 )

@@ -9,7 +9,13 @@ import { QUEUE_CHANNEL, state } from './sql-values.js'
 
 /** How an attempt ended, as the worker reports it. */
 export type AttemptOutcome =
-  | { state: 'success'; output: JsonValue | undefined; size: number }
+  | {
+      state: 'success'
+      output: JsonValue | undefined
+      size: number
+      /** The output as JSON when it was already written (to measure it): not serialised twice. */
+      json?: string
+    }
   | {
       state: 'failed' | 'up_for_retry'
       error: string
@@ -60,7 +66,9 @@ async function storeOutcome(database: Database, ref: AttemptRef, outcome: Attemp
   const message = outcome.state === 'skipped' ? outcome.reason : error
   const retryDelayMs = outcome.state === 'up_for_retry' ? (outcome.retryDelayMs ?? 0) : null
   const output =
-    outcome.state === 'success' && outcome.output !== undefined ? JSON.stringify(outcome.output) : null
+    outcome.state === 'success' && outcome.output !== undefined
+      ? (outcome.json ?? JSON.stringify(outcome.output))
+      : null
   const size = outcome.state === 'success' ? outcome.size : 0
   await database.db.transaction(async (tx) => {
     const [row] = await database.rows<{ ok: boolean }>(

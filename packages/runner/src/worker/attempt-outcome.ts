@@ -25,11 +25,12 @@ export function successOutcome(task: string, value: unknown, limitBytes: number)
       'fatal',
     )
   }
-  const size = Buffer.byteLength(JSON.stringify(value))
+  const json = JSON.stringify(value)
+  const size = Buffer.byteLength(json)
   if (size > limitBytes) {
     throw new XComTooLargeError(xcomTooLargeMessage(`the output of task "${task}"`, size, limitBytes))
   }
-  return { state: 'success', output: value as JsonValue, size }
+  return { state: 'success', output: value as JsonValue, size, json }
 }
 
 /**

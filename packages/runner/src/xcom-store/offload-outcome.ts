@@ -22,7 +22,7 @@ export async function offloadOutcome(
   if (!offloading || outcome.state !== 'success' || outcome.output === undefined) return outcome
   if (outcome.size <= offloading.offloadBytes) return outcome
   const reference = await storeCall(() =>
-    offload(offloading.store, objectKey(ref, 'return_value'), JSON.stringify(outcome.output)),
+    offload(offloading.store, objectKey(ref, 'return_value'), outcome.json ?? JSON.stringify(outcome.output)),
   )
   return { state: 'success', output: reference, size: outcome.size }
 }
