@@ -13,6 +13,7 @@ import { registerRuns } from './commands/runs.js'
 import { registerSchedules } from './commands/schedules.js'
 import { registerStatus } from './commands/status.js'
 import { registerTrigger } from './commands/trigger.js'
+import { registerUi } from './commands/ui.js'
 import { registerWorker } from './commands/worker.js'
 import { registerXcom } from './commands/xcom.js'
 import { reportError } from './report-error.js'
@@ -47,6 +48,7 @@ for (const register of [
   registerMigrate,
   registerPlan,
   registerPrune,
+  registerUi,
 ]) {
   register(program)
 }
