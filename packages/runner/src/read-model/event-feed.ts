@@ -43,6 +43,7 @@ export class EventFeed {
   #lastRead = Number.NEGATIVE_INFINITY
   #stopped = false
   #unlisten: Array<() => Promise<void>> = []
+  #reads = 0
 
   constructor(
     readonly database: Database,
@@ -55,6 +56,11 @@ export class EventFeed {
   /** The id of the last transition broadcast: where a new client's stream begins. */
   get cursor(): bigint {
     return this.#cursor
+  }
+
+  /** How many times the events table was read: a test waits on it to know the feed has looked. */
+  get reads(): number {
+    return this.#reads
   }
 
   async start(): Promise<void> {
@@ -142,6 +148,7 @@ export class EventFeed {
       // The database is away for a moment: the next read picks up from the same cursor.
     } finally {
       this.#reading = false
+      this.#reads++
     }
     const again = this.#again || full
     this.#again = false
