@@ -1,5 +1,5 @@
 import dagre from '@dagrejs/dagre'
-import { Background, Controls, type Edge, type Node, ReactFlow } from '@xyflow/react'
+import { Background, Controls, type Edge, type Node, Position, ReactFlow } from '@xyflow/react'
 import '@xyflow/react/dist/style.css'
 import { useMemo } from 'react'
 import type { TaskRow } from '../api.js'
@@ -39,9 +39,15 @@ export function RunGraph({
       data: { label: t.task },
       draggable: false,
       connectable: false,
+      // Laid out left to right: edges leave a task on its right and enter the next on its left.
+      sourcePosition: Position.Right,
+      targetPosition: Position.Left,
       className: `task-node${t.task === selected ? ' selected' : ''}`,
       domAttributes: { 'data-testid': `task-${t.task}`, 'data-state': t.state } as Record<string, string>,
-      style: { background: colourOf(t.state), width: WIDTH, height: HEIGHT },
+      // Known sizes: React Flow shows a node at once instead of hiding it until it has measured it.
+      width: WIDTH,
+      height: HEIGHT,
+      style: { background: colourOf(t.state) },
     }
   })
   const edges: Edge[] = tasks.flatMap((t) =>
