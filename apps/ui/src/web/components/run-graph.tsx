@@ -64,6 +64,8 @@ export function RunGraph({
         nodes={nodes}
         edges={edges}
         fitView
+        // A small graph is drawn at its size, not blown up to fill the frame.
+        fitViewOptions={{ maxZoom: 1 }}
         nodesDraggable={false}
         nodesConnectable={false}
         onNodeClick={(_, node) => onSelect(node.id)}
