@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+// The callbacks of evaluate() run in the page.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
