@@ -24,9 +24,12 @@ export function registerUi(program: Command): void {
       '\nPODLINE_UI_TOKEN: the token every API call must present (Authorization: Bearer, or the login form).',
     )
     .action(async (flags: UiFlags) => {
-      const { startUiServer, UiConfigError } = await import('@podline/ui')
+      const [{ startUiServer, UiConfigError }, { parseEnvironment }] = await Promise.all([
+        import('@podline/ui'),
+        import('@podline/worker/config'),
+      ])
+      const token = parseEnvironment(process.env).PODLINE_UI_TOKEN
       await withOperatorStore(storeSettings(), async ({ database }) => {
-        const token = process.env.PODLINE_UI_TOKEN
         const server = await startUiServer({
           database,
           port: flags.port,

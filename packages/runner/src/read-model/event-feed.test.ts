@@ -13,7 +13,11 @@ let runId: string
 beforeAll(async () => {
   fresh = await openFreshDatabase()
   sql = postgres(fresh.url, { max: 2, onnotice: () => {} })
-  runId = await triggerPipeline(fresh.database, pipeline('feed').task('a', () => 1), {})
+  runId = await triggerPipeline(
+    fresh.database,
+    pipeline('feed').task('a', () => 1),
+    {},
+  )
   feed = new EventFeed(fresh.database, { pollMs: 50, holeMs: 3000 })
   await feed.start()
 })
