@@ -135,6 +135,20 @@ describe('the JSON API of podline ui', () => {
     expect(diamond.schedule).toBeNull()
   })
 
+  it("pauses and unpauses a pipeline's schedule; the listing shows the next tick only while it is not paused", async () => {
+    const daily = async () =>
+      (await get('/api/pipelines')).body.pipelines.find((p: { name: string }) => p.name === 'ui-daily')
+        ?.schedule
+    const schedule = await waitUntil('the worker to store the schedule', daily, 10_000)
+    expect(schedule).toMatchObject({ cron: '0 3 * * *', timezone: 'Europe/Paris', paused: false })
+    expect(Date.parse(schedule.nextTick)).toBeGreaterThan(Date.now())
+    expect(await (await f.post('/api/pipelines/ui-daily/pause')).json()).toEqual({ paused: true })
+    expect(await daily()).toMatchObject({ paused: true, nextTick: null })
+    expect(await (await f.post('/api/pipelines/ui-daily/unpause')).json()).toEqual({ paused: false })
+    expect((await daily()).paused).toBe(false)
+    expect((await f.post('/api/pipelines/ui-diamond/pause')).status).toBe(404)
+  })
+
   it('refuses a mutating request from another origin, without an origin, or to a rebound host name', async () => {
     const other = await f.post('/api/pipelines/ui-fail/runs', {}, { origin: 'http://evil.example' })
     expect(other.status).toBe(403)

@@ -1,5 +1,18 @@
 import { useCallback, useEffect, useRef, useState } from 'react'
 
+const RELOAD_GAP_MS = 250
+
+/** The time now, again every `everyMs` while `ticking`: durations of what is still running grow. */
+export function useNow(ticking: boolean, everyMs = 1000): number {
+  const [now, setNow] = useState(() => Date.now())
+  useEffect(() => {
+    if (!ticking) return
+    const timer = setInterval(() => setNow(Date.now()), everyMs)
+    return () => clearInterval(timer)
+  }, [ticking, everyMs])
+  return now
+}
+
 /**
  * Loads what a page shows and reloads it on demand; reloads asked for while one is in flight run
  * once after it, so a burst of live transitions costs one request, not one each.
@@ -18,7 +31,9 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]) {
     }
     inFlight.current = true
     try {
-      do {
+      for (let first = true; first || pending.current; first = false) {
+        // A burst of transitions reloads at most every RELOAD_GAP_MS.
+        if (!first) await new Promise((resolve) => setTimeout(resolve, RELOAD_GAP_MS))
         pending.current = false
         try {
           setData(await loadRef.current())
@@ -26,7 +41,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]) {
         } catch (e) {
           setError(e instanceof Error ? e.message : String(e))
         }
-      } while (pending.current)
+      }
     } finally {
       inFlight.current = false
     }

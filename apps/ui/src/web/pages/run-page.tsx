@@ -6,13 +6,14 @@ import { StateBadge } from '../components/state-badge.js'
 import { TaskPanel } from '../components/task-panel.js'
 import { useTransitions } from '../live.js'
 import { duration, isOpen, when } from '../states.js'
-import { useLoad } from '../use-load.js'
+import { useLoad, useNow } from '../use-load.js'
 
 /** One run: its graph, coloured live; a click on a task opens its attempts, log, XComs and error. */
 export function RunPage({ id }: { id: string }) {
   const detail = useLoad(() => ok(api.runs[':id'].$get({ param: { id } })), [id])
   const [selected, setSelected] = useState<string>()
   const [actionError, setActionError] = useState<string>()
+  const now = useNow(detail.data !== undefined && isOpen(detail.data.run.state))
 
   useTransitions((t) => {
     if (t === 'reset') return void detail.reload()
@@ -66,7 +67,7 @@ export function RunPage({ id }: { id: string }) {
           </>
         )}
         <dt>Duration</dt>
-        <dd>{duration(run.startedAt, run.finishedAt)}</dd>
+        <dd>{duration(run.startedAt, run.finishedAt, now)}</dd>
         <dt>Params</dt>
         <dd className="mono">{JSON.stringify(run.params)}</dd>
         {run.error && (

@@ -4,8 +4,8 @@ import { Link, useSearchParams } from 'wouter'
 import { api, ok, type RunRow } from '../api.js'
 import { StateBadge } from '../components/state-badge.js'
 import { useTransitions } from '../live.js'
-import { duration, when } from '../states.js'
-import { useLoad } from '../use-load.js'
+import { duration, isOpen, when } from '../states.js'
+import { useLoad, useNow } from '../use-load.js'
 
 /** Runs newest first, filtered by pipeline and state, a keyset page at a time, kept live. */
 export function RunsPage() {
@@ -20,6 +20,7 @@ export function RunsPage() {
   }, [pipeline, state])
   const pipelines = useLoad(() => ok(api.pipelines.$get()), [])
   const shown = [...(first.data?.runs ?? []), ...more.runs]
+  const now = useNow(shown.some((r) => isOpen(r.state)))
   const next = more.runs.length > 0 ? more.next : (first.data?.next ?? null)
 
   useTransitions((t) => {
@@ -93,7 +94,7 @@ export function RunsPage() {
               </td>
               <td>{when(r.logicalDate)}</td>
               <td>{when(r.createdAt)}</td>
-              <td>{duration(r.startedAt, r.finishedAt)}</td>
+              <td>{duration(r.startedAt, r.finishedAt, now)}</td>
             </tr>
           ))}
         </tbody>
