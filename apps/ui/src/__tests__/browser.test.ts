@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { waitUntil } from '@podline/runner/testing'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { start } from '../../../cli/src/__tests__/cli.js'
 import { startUi, type UiFixture } from './harness.js'
 
 /** Screenshots land here (git-ignored); docs/ui/*.png are copies of them. */
@@ -152,5 +153,32 @@ describe('the UI in Chromium', () => {
       .evaluate((el) => getComputedStyle(el).backgroundColor)
     expect(colour).toBe('rgb(239, 68, 68)')
     await p.close()
+  })
+
+  it('asks for the token when it listens beyond loopback, and is live after the login form', async () => {
+    const token = 'browser-login-token'
+    const ui = start(['ui', '--host', '0.0.0.0', '--port', '0'], {
+      env: { DATABASE_URL: f.database.url, PODLINE_UI_TOKEN: token },
+    })
+    try {
+      await ui.waitFor(/podline ui: http:\/\/\S+/)
+      const port = ui.output().match(/:(\d+)\s*$/m)?.[1]
+      const p = await browser.newPage()
+      p.setDefaultTimeout(10_000)
+      await p.goto(`http://127.0.0.1:${port}/`)
+      await p.getByLabel('UI token').fill('not the token')
+      await p.getByRole('button', { name: 'Log in' }).click()
+      await p.getByText('that is not the UI token').waitFor()
+      await p.getByLabel('UI token').fill(token)
+      await p.getByRole('button', { name: 'Log in' }).click()
+      await p.locator('tr[data-run]').first().waitFor()
+      // The live stream authenticates with the same HttpOnly cookie, which no script can read.
+      await p.getByTestId('live').getByText('live').waitFor()
+      expect(await p.evaluate(() => document.cookie)).toBe('')
+      await p.close()
+    } finally {
+      ui.child.kill('SIGTERM')
+      await ui.exited
+    }
   })
 })
