@@ -1,4 +1,22 @@
-import type { Database, EventFeed, RunState } from '@podline/runner'
+import {
+  cancelRun,
+  type Database,
+  type EventFeed,
+  InvalidParamsError,
+  pipelinesOverview,
+  planToTrigger,
+  RetryError,
+  type RunState,
+  retryRun,
+  runDetail,
+  runStatus,
+  runsPage,
+  schema,
+  setSchedulePaused,
+  taskLogLines,
+  taskXcoms,
+  triggerPlan,
+} from '@podline/runner'
 import type { JsonValue } from '@podline/sdk'
 import { Hono } from 'hono'
 import { setCookie } from 'hono/cookie'
@@ -35,7 +53,6 @@ const LOG_PAGE = 5000
  */
 export function createApi(options: ApiOptions) {
   const { database, feed, token } = options
-  const runner = import('@podline/runner')
   return new Hono()
     .use('*', apiGuard({ loopbackOnly: options.loopbackOnly, ...(token ? { token } : {}) }))
     .get('/session', (c) =>
@@ -58,7 +75,7 @@ export function createApi(options: ApiOptions) {
     .get(
       '/runs',
       validator('query', async (q, c): Promise<RunsQuery | Response> => {
-        const { RUN_STATES } = (await runner).schema
+        const { RUN_STATES } = schema
         const state = typeof q.state === 'string' && q.state !== '' ? q.state : undefined
         if (state !== undefined && !(RUN_STATES as readonly string[]).includes(state))
           return c.json<Problem>(
@@ -86,7 +103,7 @@ export function createApi(options: ApiOptions) {
         // The validator checked the state against RUN_STATES; the client's type says string.
         const { state, ...rest } = c.req.valid('query')
         return c.json(
-          await (await runner).runsPage(database, {
+          await runsPage(database, {
             ...rest,
             ...(state ? { state: state as RunState } : {}),
           }),
@@ -95,7 +112,7 @@ export function createApi(options: ApiOptions) {
     )
     .get('/runs/:id', async (c) => {
       const id = c.req.param('id')
-      const detail = UUID.test(id) ? await (await runner).runDetail(database, id) : undefined
+      const detail = UUID.test(id) ? await runDetail(database, id) : undefined
       if (!detail) return c.json<Problem>({ error: `there is no run ${id}` }, 404)
       return c.json(detail)
     })
@@ -112,7 +129,7 @@ export function createApi(options: ApiOptions) {
         const { id, task } = c.req.param()
         if (!UUID.test(id)) return c.json<Problem>({ error: `there is no run ${id}` }, 404)
         const { after } = c.req.valid('query')
-        const lines = await (await runner).taskLogLines(database, id, task, {
+        const lines = await taskLogLines(database, id, task, {
           ...(after ? { afterId: BigInt(after) } : {}),
           limit: LOG_PAGE,
         })
@@ -131,10 +148,10 @@ export function createApi(options: ApiOptions) {
     .get('/runs/:id/tasks/:task/xcoms', async (c) => {
       const { id, task } = c.req.param()
       if (!UUID.test(id)) return c.json<Problem>({ error: `there is no run ${id}` }, 404)
-      const rows = await (await runner).taskXcoms(database, id, task)
+      const rows = await taskXcoms(database, id, task)
       return c.json({ xcoms: rows.map((x) => ({ ...x, value: x.value as JsonValue })) })
     })
-    .get('/pipelines', async (c) => c.json({ pipelines: await (await runner).pipelinesOverview(database) }))
+    .get('/pipelines', async (c) => c.json({ pipelines: await pipelinesOverview(database) }))
     .post(
       '/pipelines/:name/runs',
       validator('json', (v, c) => {
@@ -147,7 +164,6 @@ export function createApi(options: ApiOptions) {
       }),
       async (c) => {
         const name = c.req.param('name')
-        const { planToTrigger, triggerPlan, InvalidParamsError } = await runner
         const chosen = await planToTrigger(database, name)
         if ('problem' in chosen) {
           if (chosen.problem === 'unknown-pipeline')
@@ -171,14 +187,13 @@ export function createApi(options: ApiOptions) {
     .post('/pipelines/:name/:action{pause|unpause}', async (c) => {
       const { name, action } = c.req.param()
       const paused = action === 'pause'
-      if (!(await (await runner).setSchedulePaused(database, name, paused)))
+      if (!(await setSchedulePaused(database, name, paused)))
         return c.json<Problem>({ error: `pipeline "${name}" has no schedule to ${action}` }, 404)
       return c.json({ paused })
     })
     .post('/runs/:id/cancel', async (c) => {
       const id = c.req.param('id')
       if (!UUID.test(id)) return c.json<Problem>({ error: `there is no run ${id}` }, 404)
-      const { cancelRun, runStatus } = await runner
       if (await cancelRun(database, id)) return c.json({ cancelled: true, state: 'cancelled' as RunState })
       const status = await runStatus(database, id)
       if (!status) return c.json<Problem>({ error: `there is no run ${id}` }, 404)
@@ -195,7 +210,6 @@ export function createApi(options: ApiOptions) {
       async (c) => {
         const id = c.req.param('id')
         if (!UUID.test(id)) return c.json<Problem>({ error: `there is no run ${id}` }, 404)
-        const { retryRun, RetryError } = await runner
         try {
           return c.json({ queued: await retryRun(database, id, c.req.valid('json').task) })
         } catch (error) {
