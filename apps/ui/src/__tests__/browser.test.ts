@@ -96,7 +96,7 @@ describe('the UI in Chromium', () => {
     await p.close()
   })
 
-  it("refuses invalid params in the trigger form with the schema's message, and triggers with valid ones", async () => {
+  it("refuses invalid params in the trigger form with the schema's message, triggers with valid ones, pauses a schedule", async () => {
     const p = await page('/pipelines')
     await p.getByTestId('open-trigger-ui-diamond').click()
     const form = p.getByTestId('trigger-ui-diamond')
@@ -104,6 +104,13 @@ describe('the UI in Chromium', () => {
     await form.getByRole('button', { name: 'Trigger a run' }).click()
     await form.getByTestId('trigger-error').getByText('rows: must be >= 1').waitFor()
     await p.screenshot({ path: join(SHOTS, 'pipelines.png'), fullPage: true })
+    const daily = p.getByTestId('pipeline-ui-daily')
+    await daily.getByText(/next tick/).waitFor()
+    await daily.getByTestId('pause-ui-daily').click()
+    await daily.getByRole('button', { name: 'Unpause' }).waitFor()
+    expect(await daily.getByText(/next tick/).count()).toBe(0)
+    await daily.getByTestId('pause-ui-daily').click()
+    await daily.getByText(/next tick/).waitFor()
     await form.locator('input[name="rows"]').fill('2')
     await form.getByRole('button', { name: 'Trigger a run' }).click()
     await p.waitForURL(/\/runs\/[0-9a-f-]{36}$/)

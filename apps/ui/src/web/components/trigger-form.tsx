@@ -140,6 +140,10 @@ export function TriggerForm({
                 id={`param-${name}`}
                 name={name}
                 type={kind === 'string' ? 'text' : 'number'}
+                step={kind === 'integer' ? 1 : 'any'}
+                min={s.minimum}
+                max={s.maximum}
+                required={required.has(name)}
                 value={value}
                 onChange={(e) => set(e.target.value)}
               />
