@@ -1,4 +1,4 @@
-import type { RunState, TaskState } from '@podline/runner'
+import type { RunState, TaskState, Transition } from '@podline/runner'
 import { expectTypeOf } from 'vitest'
 import type { api, LogLine, Pipeline, RunDetail, RunRow } from './api.js'
 
@@ -11,6 +11,8 @@ expectTypeOf<RunDetail['tasks'][number]['state']>().toEqualTypeOf<TaskState>()
 expectTypeOf<RunDetail['tasks'][number]['needs']>().toEqualTypeOf<string[]>()
 expectTypeOf<RunDetail['tasks'][number]['attempts'][number]['finishedAt']>().toEqualTypeOf<string | null>()
 expectTypeOf<LogLine['id']>().toEqualTypeOf<string>()
+// The live stream's transitions name their states by the same lists.
+expectTypeOf<Transition['to']>().toEqualTypeOf<TaskState>()
 expectTypeOf<Pipeline['schedule']>().toExtend<{ nextTick: string | null; paused: boolean } | null>()
 
 declare const client: typeof api

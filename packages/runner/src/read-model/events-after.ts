@@ -10,8 +10,9 @@ export interface Transition {
   /** Null for the run's own transitions. */
   task: string | null
   attempt: number | null
-  from: string | null
-  to: TaskState | string
+  /** A run's states are task states too (queued, running, success, failed, cancelled). */
+  from: TaskState | null
+  to: TaskState
   message: string | null
   at: string
 }
