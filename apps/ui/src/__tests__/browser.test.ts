@@ -69,13 +69,16 @@ describe('the UI in Chromium', () => {
       await runs.getByTestId(`task-${task}`).waitFor({ timeout: 10_000 })
     await waitUntil('extract to run', async () => (await stateOf(runs, 'extract')) === 'running', 10_000)
     expect(await stateOf(runs, 'load')).toBe('pending')
+    // The log of a running task is tailed: its line shows while it still runs.
+    await runs.getByTestId('task-extract').click()
+    await runs.getByTestId('task-log').getByText('extracting').waitFor()
+    expect(await runs.getByText('(live)').count()).toBe(1)
     await runs.screenshot({ path: join(SHOTS, 'run-running.png') })
     writeFileSync(gate, '')
     for (const task of ['extract', 'clean', 'enrich', 'load'])
       await waitUntil(`${task} to turn green`, async () => (await stateOf(runs, task)) === 'success', 10_000)
     const colour = await runs.getByTestId('task-load').evaluate((el) => getComputedStyle(el).backgroundColor)
     expect(colour).toBe('rgb(34, 197, 94)')
-    await runs.getByTestId('task-extract').click()
     await runs.getByTestId('xcom-return_value').getByText('"rows": 5').waitFor()
     // What a task printed is text, never markup.
     expect(await runs.getByTestId('xcom-return_value').textContent()).toContain('<b>not bold</b>')

@@ -14,7 +14,8 @@ export function useNow(ticking: boolean, everyMs = 1000): number {
 }
 
 /**
- * Loads what a page shows and reloads it on demand; reloads asked for while one is in flight run
+ * Loads what a page shows and reloads it on demand (a data-fetching library such as TanStack Query
+ * would bring a cache the pages do not share, and the live stream decides when to reload anyway); reloads asked for while one is in flight run
  * once after it, so a burst of live transitions costs one request, not one each.
  */
 export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]) {

@@ -30,6 +30,9 @@ function kindOf(s: FieldSchema): Kind {
 /**
  * A run's params as a form drawn from the plan's JSON Schema (the SDK stores it from zod 4, valibot
  * or arktype). The server validates with the same schema and its message is shown as it is.
+ * Drawn here rather than with react-jsonschema-form, which brings its own theme and a second
+ * validator into the bundle for what is, in params, a flat object of scalars (anything else is
+ * edited as JSON).
  */
 export function TriggerForm({
   pipeline,
