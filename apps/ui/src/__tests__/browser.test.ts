@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 // The callbacks of evaluate() run in the page.
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { waitUntil } from '@podline/runner/testing'
@@ -15,12 +15,18 @@ const SHOTS = new URL('../../test-results/', import.meta.url).pathname
 let f: UiFixture
 let browser: Browser
 
+const CHROMIUM = '/usr/bin/chromium'
+
 beforeAll(async () => {
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `${CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium), as .ci/run does`,
+    )
   mkdirSync(SHOTS, { recursive: true })
   ;[f, browser] = await Promise.all([
     startUi(),
     chromium.launch({
-      executablePath: '/usr/bin/chromium',
+      executablePath: CHROMIUM,
       args: [
         '--headless',
         '--no-sandbox',
