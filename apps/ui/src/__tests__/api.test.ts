@@ -78,6 +78,8 @@ describe('the JSON API of podline ui', () => {
       ['load', ['clean', 'enrich']],
     ])
     expect(detail.tasks[0].attempts).toMatchObject([{ attempt: 1, state: 'success' }])
+    for (const timed of [detail.run, detail.tasks[0], detail.tasks[0].attempts[0]])
+      expect(timed.durationMs).toBeGreaterThanOrEqual(0)
     const logs = await get(`/api/runs/${runId}/tasks/extract/logs`)
     expect(logs.body.lines.map((l: { message: string }) => l.message)).toContain('extracting')
     const tail = await get(`/api/runs/${runId}/tasks/extract/logs?after=${logs.body.lines.at(-1).id}`)

@@ -12,7 +12,13 @@ export interface Attempt {
   finishedAt: Date | null
   worker: string | null
   message: string | null
+  /** From its start to its end; null while it runs. */
+  durationMs: number | null
 }
+
+/** How long from `start` to `end`, in milliseconds; null until both are known. */
+const durationMs = (start: Date | null, end: Date | null) =>
+  start && end ? end.getTime() - start.getTime() : null
 
 /**
  * A run as its page shows it: the run, its tasks (state, attempts, error and stack) with what each
@@ -46,6 +52,7 @@ export async function runDetail(database: Database, runId: string) {
         finishedAt: null,
         worker: null,
         message: null,
+        durationMs: null,
       }
       list.push(current)
     }
@@ -57,6 +64,7 @@ export async function runDetail(database: Database, runId: string) {
     } else if (e.fromState === 'running') {
       current.finishedAt = e.createdAt
       current.message = e.message
+      current.durationMs = durationMs(current.startedAt, current.finishedAt)
     }
   }
   return {
@@ -71,11 +79,13 @@ export async function runDetail(database: Database, runId: string) {
       createdAt: run.createdAt,
       startedAt: run.startedAt,
       finishedAt: run.finishedAt,
+      durationMs: durationMs(run.startedAt, run.finishedAt),
     },
     served,
     tasks: tasks.map((t) => ({
       ...t,
       needs: needs.get(t.task) ?? [],
+      durationMs: durationMs(t.startedAt, t.finishedAt),
       attempts: attempts.get(t.task) ?? [],
     })),
   }
