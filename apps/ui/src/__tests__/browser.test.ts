@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { runStatus } from '@podline/runner'
 import { waitUntil } from '@podline/runner/testing'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -196,5 +197,30 @@ describe('the UI in Chromium', () => {
       ui.child.kill('SIGTERM')
       await ui.exited
     }
+  })
+
+  // Last: it restarts the fixture's podline ui.
+  it('a page whose stream broke resumes from its last event: transitions made meanwhile still reach it', async () => {
+    const gate = join(tmpdir(), `podline-ui-gate-resume-${process.pid}`)
+    const runId = await trigger('ui-diamond', { rows: 1, gate })
+    const p = await page(`/runs/${runId}`)
+    await waitUntil('extract to run', async () => (await stateOf(p, 'extract')) === 'running', 10_000)
+    const port = new URL(f.url).port
+    f.ui.child.kill('SIGTERM')
+    await f.ui.exited
+    await p.getByTestId('live').getByText('reconnecting…').waitFor()
+    // The run ends while no server is there to tell the page.
+    writeFileSync(gate, '')
+    await waitUntil(
+      'the run to succeed',
+      async () => (await runStatus(f.database.database, runId))?.run.state === 'success',
+    )
+    const restarted = start(['ui', '--port', port], { env: { DATABASE_URL: f.database.url } })
+    f.ui = restarted
+    await restarted.waitFor(/podline ui: http:\/\/\S+/)
+    // No reload: only the replayed transitions can turn the graph green.
+    for (const task of ['extract', 'clean', 'enrich', 'load'])
+      await waitUntil(`${task} to turn green`, async () => (await stateOf(p, task)) === 'success', 10_000)
+    await p.close()
   })
 })

@@ -6,6 +6,7 @@ export const PIPELINES = new URL('./fixtures/ui-pipelines.ts', import.meta.url).
 export interface UiFixture {
   url: string
   database: Awaited<ReturnType<typeof openFreshDatabase>>
+  /** `podline ui`; a test that restarts it puts the new one here. */
   ui: Running
   worker: Running
   /** A POST to the API as the UI's own page sends it. */
@@ -22,7 +23,7 @@ export async function startUi(env: Record<string, string> = {}): Promise<UiFixtu
   const ui = start(['ui', '--port', '0'], { env: childEnv })
   await ui.waitFor(/podline ui: http:\/\/\S+/)
   const url = ui.output().match(/podline ui: (http:\/\/\S+)/)?.[1] ?? ''
-  return {
+  const fixture: UiFixture = {
     url,
     database,
     ui,
@@ -34,9 +35,11 @@ export async function startUi(env: Record<string, string> = {}): Promise<UiFixtu
         body: JSON.stringify(body),
       }),
     async close() {
-      for (const child of [ui, worker]) if (child.child.exitCode === null) child.child.kill('SIGTERM')
-      await Promise.all([ui.exited, worker.exited])
+      const children = [fixture.ui, worker]
+      for (const child of children) if (child.child.exitCode === null) child.child.kill('SIGTERM')
+      await Promise.all(children.map((c) => c.exited))
       await database.close()
     },
   }
+  return fixture
 }

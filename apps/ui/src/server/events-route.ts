@@ -3,6 +3,8 @@ import type { Context } from 'hono'
 import { streamSSE } from 'hono/streaming'
 
 const KEEPALIVE_MS = 15_000
+/** How soon a browser reconnects after the stream broke (a restart of `podline ui`): it then resumes. */
+const RECONNECT_MS = 1000
 
 /**
  * GET /api/events: run and task transitions as Server-Sent Events, each with its event id, so a
@@ -25,7 +27,12 @@ export function eventsRoute(c: Context, feed: EventFeed) {
       unsubscribe()
       wake()
     })
-    await stream.writeSSE({ event: 'ready', id: (afterId ?? feed.cursor).toString(), data: '{}' })
+    await stream.writeSSE({
+      event: 'ready',
+      id: (afterId ?? feed.cursor).toString(),
+      data: '{}',
+      retry: RECONNECT_MS,
+    })
     while (!stream.aborted) {
       const message = queue.shift()
       if (!message) {
