@@ -6,5 +6,7 @@ export default defineConfig({
   root: 'src/web',
   plugins: [react()],
   build: { outDir: '../../dist/public', emptyOutDir: true, chunkSizeWarningLimit: 1500 },
-  server: { proxy: { '/api': 'http://127.0.0.1:7070' } },
+  // `npm run dev`: the API of a `podline ui` on its default port. The Host header is kept, so the
+  // API's origin check sees the page's own origin.
+  server: { proxy: { '/api': { target: 'http://127.0.0.1:7070', changeOrigin: false } } },
 })
