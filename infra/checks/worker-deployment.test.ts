@@ -16,6 +16,8 @@ const WORKER_ENV = new Set([
   'PODLINE_SIDECAR_MODE',
   'PODLINE_LOG_LEVEL',
   'PODLINE_DRAIN_TIMEOUT_MS',
+  'PODLINE_UI_PORT',
+  'PODLINE_UI_TOKEN',
 ])
 
 const kubectl = hasProgram('kubectl', ['version', '--client'])

@@ -100,7 +100,7 @@ describe('the environment schema shared by podline and the worker', () => {
   it('every PODLINE_ variable the schema knows is listed in podline --help', async () => {
     const help = await exitOf(CLI, ['--help'], {})
     for (const name of Object.keys(ENVIRONMENT.shape))
-      if (!['PODLINE_PIPELINES', 'PODLINE_HTTP_PORT', 'PODLINE_LOG_LEVEL'].includes(name))
+      if (!['PODLINE_PIPELINES', 'PODLINE_HTTP_PORT', 'PODLINE_UI_PORT', 'PODLINE_LOG_LEVEL'].includes(name))
         expect(help.out).toContain(name)
   })
 

@@ -50,6 +50,10 @@ export const ENVIRONMENT = z.object({
   PODLINE_PIPELINES: commaList.default(['/pipelines/*.ts']),
   PODLINE_CONCURRENCY: wholeNumber(1).default(4),
   PODLINE_HTTP_PORT: wholeNumber(0).default(8080),
+  /** The worker app serves the web UI on this port (all addresses) when set; it needs PODLINE_UI_TOKEN. */
+  PODLINE_UI_PORT: wholeNumber(0).optional(),
+  /** The token every call to the UI's API must present (`podline ui` off loopback, the worker's UI). */
+  PODLINE_UI_TOKEN: z.string().optional(),
   PODLINE_DRAIN_TIMEOUT_MS: wholeNumber(0).default(60_000),
   PODLINE_LEASE_MS: wholeNumber(100).default(30_000),
   PODLINE_LOG_LEVEL: oneOf(LOG_LEVELS).default('info'),
@@ -119,6 +123,8 @@ export interface WorkerConfig {
   patterns: string[]
   concurrency: number
   httpPort: number
+  /** PODLINE_UI_PORT with PODLINE_UI_TOKEN: the web UI beside the worker. */
+  ui?: { port: number; token: string }
   drainMs: number
   leaseMs: number
   logLevel: (typeof LOG_LEVELS)[number]
@@ -135,11 +141,19 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfi
       'DATABASE_URL is not set. The worker needs the PostgreSQL database its peers share, e.g. DATABASE_URL=postgres://user:pass@host:5432/podline.',
     )
   }
+  if (e.PODLINE_UI_PORT !== undefined && !e.PODLINE_UI_TOKEN) {
+    throw new ConfigError(
+      `PODLINE_UI_PORT=${e.PODLINE_UI_PORT} serves the UI on every address: set PODLINE_UI_TOKEN to the token its users must present, or unset PODLINE_UI_PORT.`,
+    )
+  }
   return {
     databaseUrl: e.DATABASE_URL,
     patterns: e.PODLINE_PIPELINES,
     concurrency: e.PODLINE_CONCURRENCY,
     httpPort: e.PODLINE_HTTP_PORT,
+    ...(e.PODLINE_UI_PORT !== undefined && e.PODLINE_UI_TOKEN
+      ? { ui: { port: e.PODLINE_UI_PORT, token: e.PODLINE_UI_TOKEN } }
+      : {}),
     drainMs: e.PODLINE_DRAIN_TIMEOUT_MS,
     leaseMs: e.PODLINE_LEASE_MS,
     logLevel: e.PODLINE_LOG_LEVEL,

@@ -72,6 +72,15 @@ try {
   process.exit(usage ? 2 : 1)
 }
 metrics.attach(engine)
+const ui = config.ui
+  ? await (await import('@podline/ui')).startUiServer({
+      database: engine.database,
+      port: config.ui.port,
+      host: '0.0.0.0',
+      token: config.ui.token,
+    })
+  : undefined
+if (ui) log.info({ url: ui.url }, 'ui listening')
 // Drain handlers before dropping the early ones and before the announcement: whoever waits for
 // "worker ready" may signal at once, and a signal with no handler would kill the process outright.
 const stopped = drainOnSignals(engine, (s) =>
@@ -89,6 +98,7 @@ log.info(
 )
 const signal = await stopped
 log.info({ signal }, 'worker stopped')
+await ui?.close()
 await tracing?.shutdown()
 await new Promise<void>((resolve) => server.close(() => resolve()))
 process.exit(0)

@@ -1,5 +1,5 @@
 import type { PipelinePlan } from '@podline/sdk'
-import { and, asc, desc, eq, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, gt, sql } from 'drizzle-orm'
 import { CLAIMABLE_TASK_STATES } from './engine/states.js'
 import { states } from './queue/sql-values.js'
 import { isVersionServed, servedVersions } from './queue/workers.js'
@@ -134,12 +134,25 @@ export function runEvents(database: Database, runId: string) {
   return database.db.select().from(events).where(eq(events.runId, runId)).orderBy(asc(events.id))
 }
 
-export function taskLogLines(database: Database, runId: string, task?: string) {
-  return database.db
+/** A run's log lines (only `task`'s when given), in order; `afterId` and `limit` page them for a live tail. */
+export function taskLogLines(
+  database: Database,
+  runId: string,
+  task?: string,
+  page: { afterId?: bigint; limit?: number } = {},
+) {
+  const query = database.db
     .select()
     .from(taskLogs)
-    .where(task ? and(eq(taskLogs.runId, runId), eq(taskLogs.task, task)) : eq(taskLogs.runId, runId))
+    .where(
+      and(
+        eq(taskLogs.runId, runId),
+        task === undefined ? undefined : eq(taskLogs.task, task),
+        page.afterId === undefined ? undefined : gt(taskLogs.id, page.afterId),
+      ),
+    )
     .orderBy(asc(taskLogs.id))
+  return page.limit === undefined ? query : query.limit(page.limit)
 }
 
 export function taskXcoms(database: Database, runId: string, task: string) {

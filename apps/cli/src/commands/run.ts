@@ -2,6 +2,7 @@ import { constants } from 'node:os'
 import type { Command } from 'commander'
 import { checkParamsOrExplain } from '../check-params.js'
 import { printJson } from '../format.js'
+import { type LocalUi, parseUiPort, startLocalUi } from '../local-ui.js'
 import { killedRunNotice } from '../open-store.js'
 import { parseParams } from '../parse-params.js'
 import { preloadEmbeddedDriver } from '../preload-embedded-driver.js'
@@ -16,6 +17,8 @@ interface RunFlags {
   runtime?: string
   concurrency?: number
   raw?: boolean
+  /** `--ui` alone: true (port 7070); `--ui <port>`: that port. */
+  ui?: boolean | number
 }
 
 export function registerRun(program: Command): void {
@@ -32,6 +35,11 @@ export function registerRun(program: Command): void {
     )
     .option('--concurrency <n>', 'tasks run at once (env PODLINE_CONCURRENCY, default 4)', parseCount)
     .option('--raw', "print control characters in tasks' errors as they are instead of escaped")
+    .option(
+      '--ui [port]',
+      'serve the web UI for this run (default port 7070), and keep it up after the run until Ctrl-C',
+      parseUiPort,
+    )
     .addHelpText(
       'after',
       '\nUses the embedded store in .podline/ (PODLINE_DATA_DIR) unless DATABASE_URL is set.\nCtrl-C (SIGINT) or SIGTERM cancels the run: its tasks are stopped and its pods deleted; a second one exits at once.\nExit status: 0 when the run succeeds, 1 when a task fails, 2 for bad input, 130 when interrupted.',
@@ -80,6 +88,11 @@ async function run(file: string, flags: RunFlags): Promise<number> {
     ...(settings.dataDir ? { dataDir: settings.dataDir } : {}),
   })
   const { database } = store
+  let ui: LocalUi | undefined
+  if (flags.ui !== undefined && flags.ui !== false) {
+    ui = await startLocalUi(database, flags.ui === true ? 7070 : flags.ui)
+    process.stderr.write(`podline ui: ${ui.url}\n`)
+  }
   const progress = createProgress(
     pipeline.tasks.map((t) => t.name),
     safe,
@@ -187,6 +200,7 @@ async function run(file: string, flags: RunFlags): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+    await ui?.stayUp()
     await store.close()
     await tracing?.shutdown()
   }

@@ -1,0 +1,226 @@
+/// <reference lib="dom" />
+// The callbacks of evaluate() run in the page.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runStatus } from '@podline/runner'
+import { waitUntil } from '@podline/runner/testing'
+import { type Browser, chromium, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { start } from '../../../cli/src/__tests__/cli.js'
+import { startUi, type UiFixture } from './harness.js'
+
+/** Screenshots land here (git-ignored); docs/ui/*.png are copies of them. */
+const SHOTS = new URL('../../test-results/', import.meta.url).pathname
+
+let f: UiFixture
+let browser: Browser
+
+const CHROMIUM = '/usr/bin/chromium'
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `${CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium), as .ci/run does`,
+    )
+  mkdirSync(SHOTS, { recursive: true })
+  ;[f, browser] = await Promise.all([
+    startUi(),
+    chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    }),
+  ])
+})
+afterAll(async () => {
+  await browser?.close()
+  await f?.close()
+})
+
+async function page(path: string): Promise<Page> {
+  const p = await browser.newPage({ viewport: { width: 1280, height: 860 } })
+  p.setDefaultTimeout(10_000)
+  // Confirmation dialogs (cancel, retry) are answered yes.
+  p.on('dialog', (d) => void d.accept())
+  await p.goto(`${f.url}${path}`)
+  return p
+}
+
+const trigger = async (pipeline: string, params: unknown = {}) => {
+  const r = await f.post(`/api/pipelines/${pipeline}/runs`, { params })
+  expect(r.status).toBe(201)
+  return ((await r.json()) as { runId: string }).runId
+}
+
+const stateOf = (p: Page, task: string) => p.getAttribute(`[data-testid="task-${task}"]`, 'data-state')
+
+describe('the UI in Chromium', () => {
+  it('lists a triggered run; its graph shows every task and turns green live as the worker completes them', async () => {
+    const gate = join(tmpdir(), `podline-ui-gate-${process.pid}`)
+    const runs = await page('/')
+    await runs.getByTestId('live').getByText('live').waitFor()
+    const runId = await trigger('ui-diamond', { rows: 5, gate })
+    // Live: the row appears without a reload.
+    await runs.locator(`tr[data-run="${runId}"]`).waitFor({ timeout: 10_000 })
+    await runs.locator(`tr[data-run="${runId}"] a`).click()
+    await runs.getByTestId('run-id').getByText(runId).waitFor()
+    for (const task of ['extract', 'clean', 'enrich', 'load'])
+      await runs.getByTestId(`task-${task}`).waitFor({ timeout: 10_000 })
+    await waitUntil('extract to run', async () => (await stateOf(runs, 'extract')) === 'running', 10_000)
+    expect(await stateOf(runs, 'load')).toBe('pending')
+    // The log of a running task is tailed: its line shows while it still runs.
+    await runs.getByTestId('task-extract').click()
+    await runs.getByTestId('task-log').getByText('extracting').waitFor()
+    expect(await runs.getByText('(live)').count()).toBe(1)
+    await runs.screenshot({ path: join(SHOTS, 'run-running.png') })
+    writeFileSync(gate, '')
+    for (const task of ['extract', 'clean', 'enrich', 'load'])
+      await waitUntil(`${task} to turn green`, async () => (await stateOf(runs, task)) === 'success', 10_000)
+    const colour = await runs.getByTestId('task-load').evaluate((el) => getComputedStyle(el).backgroundColor)
+    expect(colour).toBe('rgb(34, 197, 94)')
+    await runs.getByTestId('xcom-return_value').getByText('"rows": 5').waitFor()
+    // What a task printed is text, never markup.
+    expect(await runs.getByTestId('xcom-return_value').textContent()).toContain('<b>not bold</b>')
+    await runs.screenshot({ path: join(SHOTS, 'run.png'), fullPage: true })
+    await runs.close()
+  })
+
+  it("shows a failing task's log and stack, escaped", async () => {
+    const runId = await trigger('ui-fail')
+    const p = await page(`/runs/${runId}`)
+    await waitUntil('explode to fail', async () => (await stateOf(p, 'explode')) === 'failed', 10_000)
+    await p.getByTestId('task-explode').click()
+    await p.getByTestId('task-error').getByText('boom: the disk is full').waitFor()
+    expect(await p.getByTestId('task-stack').textContent()).toContain('at diskIsFull')
+    await p.getByTestId('task-log').getByText('about to fail <script>alert(1)</script>').waitFor()
+    expect(await p.locator('[data-testid="task-log"] script').count()).toBe(0)
+    await p.screenshot({ path: join(SHOTS, 'failed-task.png'), fullPage: true })
+    await p.close()
+  })
+
+  it("refuses invalid params in the trigger form with the schema's message, triggers with valid ones, pauses a schedule", async () => {
+    const p = await page('/pipelines')
+    await p.getByTestId('open-trigger-ui-diamond').click()
+    const form = p.getByTestId('trigger-ui-diamond')
+    await form.locator('input[name="rows"]').fill('0')
+    await form.getByRole('button', { name: 'Trigger a run' }).click()
+    await form.getByTestId('trigger-error').getByText('rows: must be >= 1').waitFor()
+    await p.screenshot({ path: join(SHOTS, 'pipelines.png'), fullPage: true })
+    const daily = p.getByTestId('pipeline-ui-daily')
+    await daily.getByText(/next tick/).waitFor()
+    await daily.getByTestId('pause-ui-daily').click()
+    await daily.getByRole('button', { name: 'Unpause' }).waitFor()
+    expect(await daily.getByText(/next tick/).count()).toBe(0)
+    await daily.getByTestId('pause-ui-daily').click()
+    await daily.getByText(/next tick/).waitFor()
+    await form.locator('input[name="rows"]').fill('2')
+    await form.getByRole('button', { name: 'Trigger a run' }).click()
+    await p.waitForURL(/\/runs\/[0-9a-f-]{36}$/)
+    await p.getByTestId('task-load').waitFor()
+    await waitUntil(
+      'the triggered run to succeed',
+      async () => (await stateOf(p, 'load')) === 'success',
+      10_000,
+    )
+    await p.close()
+  })
+
+  it('cancels a running run and retries it, after confirmation', async () => {
+    const runId = await trigger('ui-slow')
+    const p = await page(`/runs/${runId}`)
+    await waitUntil('wait to run', async () => (await stateOf(p, 'wait')) === 'running', 10_000)
+    await p.getByTestId('cancel').click()
+    await waitUntil(
+      'the task to be cancelled',
+      async () => (await stateOf(p, 'wait')) === 'cancelled',
+      10_000,
+    )
+    await p.locator('h1 [data-state="cancelled"]').waitFor()
+    await p.getByTestId('retry').click()
+    await waitUntil('the retried task to run', async () => (await stateOf(p, 'wait')) === 'running', 10_000)
+    await p.getByTestId('task-wait').click()
+    await p.getByTestId('task-panel').locator('tbody tr').nth(1).waitFor()
+    await p.getByTestId('cancel').click()
+    await waitUntil('the second cancel', async () => (await stateOf(p, 'wait')) === 'cancelled', 10_000)
+    await p.close()
+  })
+  it('filters the runs by state, each row in its state colour', async () => {
+    const p = await page('/')
+    await p.locator('tr[data-run]').nth(3).waitFor()
+    await p.screenshot({ path: join(SHOTS, 'runs.png') })
+    await p.getByTestId('filter-state').selectOption('failed')
+    await p.waitForURL(/state=failed/)
+    await waitUntil('only failed runs', async () => {
+      const states = await p
+        .locator('tr[data-run] [data-state]')
+        .evaluateAll((els) => els.map((e) => e.textContent))
+      return states.length > 0 && states.every((s) => s === 'failed')
+    })
+    const colour = await p
+      .locator('tr[data-run] [data-state]')
+      .first()
+      .evaluate((el) => getComputedStyle(el).backgroundColor)
+    expect(colour).toBe('rgb(239, 68, 68)')
+    await p.close()
+  })
+
+  it('asks for the token when it listens beyond loopback, and is live after the login form', async () => {
+    const token = 'browser-login-token'
+    const ui = start(['ui', '--host', '0.0.0.0', '--port', '0'], {
+      env: { DATABASE_URL: f.database.url, PODLINE_UI_TOKEN: token },
+    })
+    try {
+      await ui.waitFor(/podline ui: http:\/\/\S+/)
+      const port = ui.output().match(/:(\d+)\s*$/m)?.[1]
+      const p = await browser.newPage()
+      p.setDefaultTimeout(10_000)
+      await p.goto(`http://127.0.0.1:${port}/`)
+      await p.getByLabel('UI token').fill('not the token')
+      await p.getByRole('button', { name: 'Log in' }).click()
+      await p.getByText('that is not the UI token').waitFor()
+      await p.getByLabel('UI token').fill(token)
+      await p.getByRole('button', { name: 'Log in' }).click()
+      await p.locator('tr[data-run]').first().waitFor()
+      // The live stream authenticates with the same HttpOnly cookie, which no script can read.
+      await p.getByTestId('live').getByText('live').waitFor()
+      expect(await p.evaluate(() => document.cookie)).toBe('')
+      await p.close()
+    } finally {
+      ui.child.kill('SIGTERM')
+      await ui.exited
+    }
+  })
+
+  // Last: it restarts the fixture's podline ui.
+  it('a page whose stream broke resumes from its last event: transitions made meanwhile still reach it', async () => {
+    const gate = join(tmpdir(), `podline-ui-gate-resume-${process.pid}`)
+    const runId = await trigger('ui-diamond', { rows: 1, gate })
+    const p = await page(`/runs/${runId}`)
+    await waitUntil('extract to run', async () => (await stateOf(p, 'extract')) === 'running', 10_000)
+    const port = new URL(f.url).port
+    f.ui.child.kill('SIGTERM')
+    await f.ui.exited
+    await p.getByTestId('live').getByText('reconnecting…').waitFor()
+    // The run ends while no server is there to tell the page.
+    writeFileSync(gate, '')
+    await waitUntil(
+      'the run to succeed',
+      async () => (await runStatus(f.database.database, runId))?.run.state === 'success',
+    )
+    const restarted = start(['ui', '--port', port], { env: { DATABASE_URL: f.database.url } })
+    f.ui = restarted
+    await restarted.waitFor(/podline ui: http:\/\/\S+/)
+    // No reload: only the replayed transitions can turn the graph green.
+    for (const task of ['extract', 'clean', 'enrich', 'load'])
+      await waitUntil(`${task} to turn green`, async () => (await stateOf(p, task)) === 'success', 10_000)
+    await p.close()
+  })
+})

@@ -1,0 +1,224 @@
+import {
+  cancelRun,
+  type Database,
+  type EventFeed,
+  InvalidParamsError,
+  pipelinesOverview,
+  planToTrigger,
+  RetryError,
+  type RunState,
+  retryRun,
+  runDetail,
+  runStatus,
+  runsPage,
+  schema,
+  setSchedulePaused,
+  taskLogLines,
+  taskXcoms,
+  triggerPlan,
+} from '@podline/runner'
+import type { JsonValue } from '@podline/sdk'
+import { Hono } from 'hono'
+import { setCookie } from 'hono/cookie'
+import { validator } from 'hono/validator'
+import { eventsRoute } from './events-route.js'
+import { apiGuard, isAuthenticated, TOKEN_COOKIE, tokenMatches } from './guard.js'
+
+export interface ApiOptions {
+  database: Database
+  feed: EventFeed
+  /** PODLINE_UI_TOKEN. */
+  token?: string
+  loopbackOnly: boolean
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+type Problem = { error: string }
+
+/** GET /api/runs' query: every field optional, as a URL gives them. */
+interface RunsQuery {
+  pipeline?: string
+  state?: string
+  after?: string
+  limit?: number
+}
+
+/** Log lines per answer: a live tail asks again after the last one. */
+const LOG_PAGE = 5000
+
+/**
+ * The JSON API under /api. Every answer comes from the runner's read model and operator
+ * operations; the routes are chained so `hc<Api>` types the single-page app's calls.
+ */
+export function createApi(options: ApiOptions) {
+  const { database, feed, token } = options
+  return new Hono()
+    .use('*', apiGuard({ loopbackOnly: options.loopbackOnly, ...(token ? { token } : {}) }))
+    .get('/session', (c) =>
+      c.json({ tokenRequired: token !== undefined, authenticated: isAuthenticated(c, token) }),
+    )
+    .post(
+      '/login',
+      validator('json', (v, c) =>
+        typeof v?.token === 'string'
+          ? { token: v.token as string }
+          : c.json<Problem>({ error: 'send { "token": "…" }' }, 400),
+      ),
+      (c) => {
+        const given = c.req.valid('json').token
+        if (!tokenMatches(token, given)) return c.json<Problem>({ error: 'that is not the UI token' }, 401)
+        setCookie(c, TOKEN_COOKIE, given, { httpOnly: true, sameSite: 'Strict', path: '/' })
+        return c.json({ authenticated: true })
+      },
+    )
+    .get(
+      '/runs',
+      validator('query', async (q, c): Promise<RunsQuery | Response> => {
+        const { RUN_STATES } = schema
+        const state = typeof q.state === 'string' && q.state !== '' ? q.state : undefined
+        if (state !== undefined && !(RUN_STATES as readonly string[]).includes(state))
+          return c.json<Problem>(
+            { error: `state ${state} is not a run state; use one of ${RUN_STATES.join(', ')}` },
+            400,
+          )
+        const after = typeof q.after === 'string' && q.after !== '' ? q.after : undefined
+        if (after !== undefined && !UUID.test(after))
+          return c.json<Problem>({ error: `after=${after} is not a run id` }, 400)
+        const limit = typeof q.limit === 'string' ? Number(q.limit) : 50
+        if (!Number.isInteger(limit) || limit < 1)
+          return c.json<Problem>(
+            { error: `limit=${String(q.limit)} is not a whole number of at least 1` },
+            400,
+          )
+        const pipeline = typeof q.pipeline === 'string' && q.pipeline !== '' ? q.pipeline : undefined
+        return {
+          limit,
+          ...(pipeline ? { pipeline } : {}),
+          ...(state ? { state } : {}),
+          ...(after ? { after } : {}),
+        }
+      }),
+      async (c) => {
+        // The validator checked the state against RUN_STATES; the client's type says string.
+        const { state, ...rest } = c.req.valid('query')
+        return c.json(
+          await runsPage(database, {
+            ...rest,
+            ...(state ? { state: state as RunState } : {}),
+          }),
+        )
+      },
+    )
+    .get('/runs/:id', async (c) => {
+      const id = c.req.param('id')
+      const detail = UUID.test(id) ? await runDetail(database, id) : undefined
+      if (!detail) return c.json<Problem>({ error: `there is no run ${id}` }, 404)
+      return c.json(detail)
+    })
+    .get(
+      '/runs/:id/tasks/:task/logs',
+      validator('query', (q, c) => {
+        const after = q.after
+        if (after === undefined) return {}
+        if (typeof after !== 'string' || !/^\d+$/.test(after))
+          return c.json<Problem>({ error: `after=${String(after)} is not a log line id` }, 400)
+        return { after }
+      }),
+      async (c) => {
+        const { id, task } = c.req.param()
+        if (!UUID.test(id)) return c.json<Problem>({ error: `there is no run ${id}` }, 404)
+        const { after } = c.req.valid('query')
+        const lines = await taskLogLines(database, id, task, {
+          ...(after ? { afterId: BigInt(after) } : {}),
+          limit: LOG_PAGE,
+        })
+        return c.json({
+          lines: lines.map((l) => ({
+            id: l.id.toString(),
+            attempt: l.attempt,
+            level: l.level,
+            message: l.message,
+            fields: l.fields as JsonValue,
+            at: l.createdAt,
+          })),
+        })
+      },
+    )
+    .get('/runs/:id/tasks/:task/xcoms', async (c) => {
+      const { id, task } = c.req.param()
+      if (!UUID.test(id)) return c.json<Problem>({ error: `there is no run ${id}` }, 404)
+      const rows = await taskXcoms(database, id, task)
+      return c.json({ xcoms: rows.map((x) => ({ ...x, value: x.value as JsonValue })) })
+    })
+    .get('/pipelines', async (c) => c.json({ pipelines: await pipelinesOverview(database) }))
+    .post(
+      '/pipelines/:name/runs',
+      validator('json', (v, c) => {
+        if (v === null || typeof v !== 'object' || Array.isArray(v))
+          return c.json<Problem>({ error: 'send { "params": { … } }' }, 400)
+        const params = (v as { params?: unknown }).params ?? {}
+        if (params === null || typeof params !== 'object' || Array.isArray(params))
+          return c.json<Problem>({ error: 'params must be a JSON object' }, 400)
+        return { params: params as JsonValue }
+      }),
+      async (c) => {
+        const name = c.req.param('name')
+        const chosen = await planToTrigger(database, name)
+        if ('problem' in chosen) {
+          if (chosen.problem === 'unknown-pipeline')
+            return c.json<Problem>({ error: `no pipeline named "${name}" is registered` }, 404)
+          return c.json<Problem>(
+            {
+              error: `no live worker serves pipeline "${name}", so a run would wait forever; start one with: podline worker <the file that defines ${name}>`,
+            },
+            409,
+          )
+        }
+        try {
+          const runId = await triggerPlan(database, chosen.plan, c.req.valid('json').params)
+          return c.json({ runId, version: chosen.plan.version }, 201)
+        } catch (error) {
+          if (error instanceof InvalidParamsError) return c.json<Problem>({ error: error.message }, 400)
+          throw error
+        }
+      },
+    )
+    .post('/pipelines/:name/:action{pause|unpause}', async (c) => {
+      const { name, action } = c.req.param()
+      const paused = action === 'pause'
+      if (!(await setSchedulePaused(database, name, paused)))
+        return c.json<Problem>({ error: `pipeline "${name}" has no schedule to ${action}` }, 404)
+      return c.json({ paused })
+    })
+    .post('/runs/:id/cancel', async (c) => {
+      const id = c.req.param('id')
+      if (!UUID.test(id)) return c.json<Problem>({ error: `there is no run ${id}` }, 404)
+      if (await cancelRun(database, id)) return c.json({ cancelled: true, state: 'cancelled' as RunState })
+      const status = await runStatus(database, id)
+      if (!status) return c.json<Problem>({ error: `there is no run ${id}` }, 404)
+      return c.json<Problem>(
+        { error: `run ${id} already ended (${status.run.state}); nothing to cancel` },
+        409,
+      )
+    })
+    .post(
+      '/runs/:id/retry',
+      validator('json', (v): { task?: string } =>
+        typeof v?.task === 'string' ? { task: v.task as string } : {},
+      ),
+      async (c) => {
+        const id = c.req.param('id')
+        if (!UUID.test(id)) return c.json<Problem>({ error: `there is no run ${id}` }, 404)
+        try {
+          return c.json({ queued: await retryRun(database, id, c.req.valid('json').task) })
+        } catch (error) {
+          if (error instanceof RetryError) return c.json<Problem>({ error: error.message }, 409)
+          throw error
+        }
+      },
+    )
+    .get('/events', (c) => eventsRoute(c, feed))
+}
+
+export type Api = ReturnType<typeof createApi>

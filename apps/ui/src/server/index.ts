@@ -1,0 +1,5 @@
+export type { Api, ApiOptions } from './api.js'
+export { createApi } from './api.js'
+export { TOKEN_COOKIE } from './guard.js'
+export type { UiServer, UiServerOptions } from './serve.js'
+export { PUBLIC_DIR, startUiServer, UiConfigError } from './serve.js'

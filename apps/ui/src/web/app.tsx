@@ -1,0 +1,51 @@
+import { useEffect, useState } from 'react'
+import { Link, Route, Switch } from 'wouter'
+import { api, ok } from './api.js'
+import { LiveProvider, useLiveConnected } from './live.js'
+import { Login } from './pages/login.js'
+import { PipelinesPage } from './pages/pipelines-page.js'
+import { RunPage } from './pages/run-page.js'
+import { RunsPage } from './pages/runs-page.js'
+
+export function App() {
+  const [session, setSession] = useState<{ tokenRequired: boolean; authenticated: boolean }>()
+  useEffect(() => {
+    void ok(api.session.$get()).then(setSession)
+  }, [])
+  if (!session) return null
+  if (!session.authenticated)
+    return <Login onLoggedIn={() => setSession({ ...session, authenticated: true })} />
+  return (
+    <LiveProvider>
+      <header className="top">
+        <Link href="/" className="brand">
+          Podline
+        </Link>
+        <nav>
+          <Link href="/">Runs</Link>
+          <Link href="/pipelines">Pipelines</Link>
+        </nav>
+        <LiveBadge />
+      </header>
+      <main>
+        <Switch>
+          <Route path="/" component={RunsPage} />
+          <Route path="/runs/:id">{(params) => <RunPage id={params.id} />}</Route>
+          <Route path="/pipelines" component={PipelinesPage} />
+          <Route>
+            <p>There is no such page.</p>
+          </Route>
+        </Switch>
+      </main>
+    </LiveProvider>
+  )
+}
+
+function LiveBadge() {
+  const connected = useLiveConnected()
+  return (
+    <span className={connected ? 'live on' : 'live'} data-testid="live">
+      {connected ? 'live' : 'reconnecting…'}
+    </span>
+  )
+}

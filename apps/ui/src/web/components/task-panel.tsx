@@ -1,0 +1,134 @@
+import { useEffect, useRef, useState } from 'react'
+import { api, type LogLine, ok, type TaskRow } from '../api.js'
+import { duration, isOpen, when } from '../states.js'
+import { useLoad } from '../use-load.js'
+import { StateBadge } from './state-badge.js'
+
+/** How often a running task's log is read: log lines have no notification. */
+const TAIL_MS = 1000
+
+/** A task of the run: its attempts, error and stack, log (tailed while it runs) and XComs. */
+export function TaskPanel({ runId, task }: { runId: string; task: TaskRow }) {
+  return (
+    <div className="panel" data-testid="task-panel">
+      <h2>
+        {task.task} <StateBadge state={task.state} />
+      </h2>
+      <h3>Attempts</h3>
+      <table className="attempts">
+        <thead>
+          <tr>
+            <th>#</th>
+            <th>State</th>
+            <th>Started</th>
+            <th>Duration</th>
+            <th>Worker</th>
+            <th>Message</th>
+          </tr>
+        </thead>
+        <tbody>
+          {task.attempts.map((a) => (
+            <tr key={a.attempt}>
+              <td>{a.attempt}</td>
+              <td>
+                <StateBadge state={a.state} />
+              </td>
+              <td>{when(a.startedAt)}</td>
+              <td>{duration(a.startedAt, a.finishedAt)}</td>
+              <td className="mono">{a.worker}</td>
+              <td>{a.message}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {task.error && (
+        <>
+          <h3>Error</h3>
+          <pre className="error" data-testid="task-error">
+            {task.error}
+          </pre>
+          {task.errorStack && (
+            <pre className="stack" data-testid="task-stack">
+              {task.errorStack}
+            </pre>
+          )}
+        </>
+      )}
+      <TaskLog runId={runId} task={task.task} live={isOpen(task.state)} />
+      <TaskXcoms runId={runId} task={task.task} state={task.state} />
+    </div>
+  )
+}
+
+function TaskLog({ runId, task, live }: { runId: string; task: string; live: boolean }) {
+  const [lines, setLines] = useState<LogLine[]>([])
+  const last = useRef<string | undefined>(undefined)
+  useEffect(() => {
+    let stopped = false
+    let timer: ReturnType<typeof setTimeout> | undefined
+    last.current = undefined
+    setLines([])
+    async function read() {
+      const after = last.current
+      const page = await ok(
+        api.runs[':id'].tasks[':task'].logs.$get({
+          param: { id: runId, task },
+          query: after ? { after } : {},
+        }),
+      ).catch(() => ({ lines: [] as LogLine[] }))
+      if (stopped) return
+      if (page.lines.length > 0) {
+        last.current = page.lines.at(-1)?.id
+        setLines((l) => [...l, ...page.lines])
+      }
+      if (live) timer = setTimeout(read, TAIL_MS)
+    }
+    void read()
+    return () => {
+      stopped = true
+      clearTimeout(timer)
+    }
+  }, [runId, task, live])
+  return (
+    <>
+      <h3>Log{live && <span className="tail"> (live)</span>}</h3>
+      {/* Text nodes only: React escapes what a task printed. */}
+      <pre className="log" data-testid="task-log">
+        {lines.length === 0
+          ? 'no log lines'
+          : lines.map((l) => (
+              <div key={l.id} className={`line ${l.level}`}>
+                <span className="at">{new Date(l.at).toLocaleTimeString()}</span>{' '}
+                <span className="lvl">{l.level}</span> {l.message}
+                {l.fields ? ` ${JSON.stringify(l.fields)}` : ''}
+              </div>
+            ))}
+      </pre>
+    </>
+  )
+}
+
+function TaskXcoms({ runId, task, state }: { runId: string; task: string; state: string }) {
+  const xcoms = useLoad(
+    () => ok(api.runs[':id'].tasks[':task'].xcoms.$get({ param: { id: runId, task } })),
+    [runId, task, state],
+  )
+  const list = xcoms.data?.xcoms ?? []
+  return (
+    <>
+      <h3>XComs</h3>
+      {list.length === 0 ? (
+        <p>none</p>
+      ) : (
+        list.map((x) => (
+          <div key={x.key} className="xcom">
+            <div className="mono">
+              {x.key} · attempt {x.attempt} · {x.size} bytes
+            </div>
+            <pre data-testid={`xcom-${x.key}`}>{JSON.stringify(x.value, null, 2)}</pre>
+          </div>
+        ))
+      )}
+    </>
+  )
+}

@@ -1,0 +1,106 @@
+import { useState } from 'react'
+import { Link } from 'wouter'
+import { api, ok, type RunDetail } from '../api.js'
+import { RunGraph } from '../components/run-graph.js'
+import { StateBadge } from '../components/state-badge.js'
+import { TaskPanel } from '../components/task-panel.js'
+import { useTransitions } from '../live.js'
+import { duration, isOpen, when } from '../states.js'
+import { useLoad, useNow } from '../use-load.js'
+
+/** One run: its graph, coloured live; a click on a task opens its attempts, log, XComs and error. */
+export function RunPage({ id }: { id: string }) {
+  const detail = useLoad(() => ok(api.runs[':id'].$get({ param: { id } })), [id])
+  const [selected, setSelected] = useState<string>()
+  const [actionError, setActionError] = useState<string>()
+  const now = useNow(detail.data !== undefined && isOpen(detail.data.run.state))
+
+  useTransitions((t) => {
+    if (t === 'reset') return void detail.reload()
+    if (t.runId !== id) return
+    // Recolour at once from the transition, then read the run for attempts and durations.
+    detail.setData((d) => (d ? applyTransition(d, t.task, t.to) : d))
+    void detail.reload()
+  })
+
+  if (detail.error && !detail.data) return <p className="error">{detail.error}</p>
+  const d = detail.data
+  if (!d) return <p>Loading…</p>
+  const { run } = d
+  const open = isOpen(run.state)
+  const task = d.tasks.find((t) => t.task === selected)
+
+  async function act(what: 'cancel' | 'retry') {
+    const question =
+      what === 'cancel'
+        ? `Cancel run ${run.id.slice(0, 8)} of ${run.pipeline}? Its running tasks are stopped.`
+        : `Retry run ${run.id.slice(0, 8)}: run again its tasks that did not succeed?`
+    if (!window.confirm(question)) return
+    setActionError(undefined)
+    try {
+      if (what === 'cancel') await ok(api.runs[':id'].cancel.$post({ param: { id } }))
+      else await ok(api.runs[':id'].retry.$post({ param: { id }, json: {} }))
+      await detail.reload()
+    } catch (e) {
+      setActionError(e instanceof Error ? e.message : String(e))
+    }
+  }
+
+  return (
+    <section>
+      <h1>
+        <Link href={`/?pipeline=${encodeURIComponent(run.pipeline)}`}>{run.pipeline}</Link>{' '}
+        <span className="mono" data-testid="run-id">
+          {run.id}
+        </span>{' '}
+        <StateBadge state={run.state} />
+      </h1>
+      <dl className="facts">
+        <dt>Version</dt>
+        <dd className="mono">{run.version}</dd>
+        <dt>Created</dt>
+        <dd>{when(run.createdAt)}</dd>
+        {run.logicalDate && (
+          <>
+            <dt>Logical date</dt>
+            <dd>{when(run.logicalDate)}</dd>
+          </>
+        )}
+        <dt>Duration</dt>
+        <dd>{duration(run.startedAt, run.finishedAt, now)}</dd>
+        <dt>Params</dt>
+        <dd className="mono">{JSON.stringify(run.params)}</dd>
+        {run.error && (
+          <>
+            <dt>Error</dt>
+            <dd className="error">{run.error}</dd>
+          </>
+        )}
+      </dl>
+      {open && !d.served && (
+        <p className="warning">No live worker serves this version: the run waits until one does.</p>
+      )}
+      <div className="actions">
+        <button type="button" disabled={!open} onClick={() => act('cancel')} data-testid="cancel">
+          Cancel
+        </button>
+        <button type="button" disabled={open} onClick={() => act('retry')} data-testid="retry">
+          Retry
+        </button>
+        {actionError && <span className="error">{actionError}</span>}
+      </div>
+      <RunGraph tasks={d.tasks} selected={selected} onSelect={setSelected} />
+      {task && <TaskPanel runId={id} task={task} />}
+    </section>
+  )
+}
+
+function applyTransition(d: RunDetail, task: string | null, to: string): RunDetail {
+  if (task === null) return { ...d, run: { ...d.run, state: to as RunDetail['run']['state'] } }
+  return {
+    ...d,
+    tasks: d.tasks.map((t) =>
+      t.task === task ? { ...t, state: to as RunDetail['tasks'][number]['state'] } : t,
+    ),
+  }
+}

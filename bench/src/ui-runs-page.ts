@@ -1,0 +1,105 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { chromium } from 'playwright-core'
+import postgres from 'postgres'
+import { bulkTrigger } from './bulk-trigger.js'
+import { podlineDatabase } from './databases.js'
+import { single } from './pipelines.js'
+import { median } from './stats.js'
+import { fixed, formatTable } from './table.js'
+
+/*
+ * The runs page in Chromium against `podline ui` on a store of 100,000 runs, and the same page on a
+ * store of 100 runs measured in the same run: the keyset listing should make the page cost the same
+ * whatever the store holds, so the ratio is the figure (about 1 when it does). Each load is from
+ * navigation to the page showing its 50 rows; the first page's and a deep page's API answers are
+ * timed too. About a minute on 2 cores, most of it inserting the runs.
+ */
+const CLI = fileURLToPath(new URL('../../apps/cli/dist/main.js', import.meta.url))
+const LOADS = 9
+const API_CALLS = 30
+const BIG = Number(process.env.BENCH_UI_RUNS ?? 100_000)
+
+async function startUi(url: string): Promise<{ child: ChildProcess; base: string }> {
+  const child = spawn(process.execPath, [CLI, 'ui', '--port', '0'], {
+    env: { ...process.env, DATABASE_URL: url },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const base = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    child.stdout?.on('data', (d) => {
+      out += d
+      const m = out.match(/podline ui: (http:\/\/\S+)/)
+      if (m?.[1]) resolve(m[1])
+    })
+    child.once('exit', (code) => reject(new Error(`podline ui exited (${code}) before listening`)))
+  })
+  return { child, base }
+}
+
+async function timeApi(url: string): Promise<number> {
+  const start = performance.now()
+  const r = await fetch(url)
+  await r.json()
+  return performance.now() - start
+}
+
+async function measure(runs: number) {
+  const db = await podlineDatabase()
+  await bulkTrigger(db.url, single, runs)
+  // Settled as a store that has lived with its runs would be: no autovacuum pass over fresh rows mid-measure.
+  const admin = postgres(db.url, { max: 1, onnotice: () => {} })
+  await admin`vacuum analyze podline.runs, podline.task_runs, podline.events`.finally(() => admin.end())
+  const { child, base } = await startUi(db.url)
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--no-first-run',
+    ],
+  })
+  try {
+    const page = await browser.newPage()
+    const loads: number[] = []
+    for (let i = 0; i < LOADS; i++) {
+      const start = performance.now()
+      await page.goto(`${base}/`)
+      await page.locator('tr[data-run]').nth(49).waitFor()
+      loads.push(performance.now() - start)
+    }
+    const first = (await (await fetch(`${base}/api/runs`)).json()) as { runs: unknown[] }
+    // A page from the middle of the history: the keyset starts after a run half way down.
+    const sql = postgres(db.url, { max: 1, onnotice: () => {} })
+    const [middle] = await sql`
+      select id from podline.runs order by created_at, id offset ${Math.floor(runs / 2)} limit 1`.finally(
+      () => sql.end(),
+    )
+    const firstApi: number[] = []
+    const deepApi: number[] = []
+    for (let i = 0; i < API_CALLS; i++) {
+      firstApi.push(await timeApi(`${base}/api/runs`))
+      deepApi.push(await timeApi(`${base}/api/runs?after=${middle?.id}`))
+    }
+    if (first.runs.length !== 50) throw new Error(`the first page has ${first.runs.length} runs, not 50`)
+    return { runs, page: median(loads.slice(1)), firstApi: median(firstApi), deepApi: median(deepApi) }
+  } finally {
+    await browser.close()
+    child.kill('SIGTERM')
+    await db.drop()
+  }
+}
+
+const small = await measure(100)
+const big = await measure(BIG)
+process.stdout.write(
+  `${formatTable(
+    ['runs in the store', 'runs page in Chromium (ms)', 'GET /api/runs (ms)', 'a page half way down (ms)'],
+    [small, big].map((m) => [String(m.runs), fixed(m.page, 1), fixed(m.firstApi, 1), fixed(m.deepApi, 1)]),
+  )}\n`,
+)
+process.stdout.write(
+  `ratio ${BIG} runs / 100 runs: page ${fixed(big.page / small.page, 2)}, first page API ${fixed(big.firstApi / small.firstApi, 2)}, deep page API ${fixed(big.deepApi / small.deepApi, 2)}\n`,
+)

@@ -1,0 +1,93 @@
+import type { PipelinePlan } from '@podline/sdk'
+import { and, eq } from 'drizzle-orm'
+import { runEvents, runStatus } from '../queries.js'
+import type { Database } from '../store/database.js'
+import { pipelines, type TaskState } from '../store/schema.js'
+
+/** One execution of a task as its events tell it: when it began, how it ended, on which worker. */
+export interface Attempt {
+  attempt: number
+  state: TaskState
+  startedAt: Date | null
+  finishedAt: Date | null
+  worker: string | null
+  message: string | null
+  /** From its start to its end; null while it runs. */
+  durationMs: number | null
+}
+
+/** How long from `start` to `end`, in milliseconds; null until both are known. */
+const durationMs = (start: Date | null, end: Date | null) =>
+  start && end ? end.getTime() - start.getTime() : null
+
+/**
+ * A run as its page shows it: the run, its tasks (state, attempts, error and stack) with what each
+ * needs, from the plan of the run's version, so the graph is drawn from what actually ran.
+ */
+export async function runDetail(database: Database, runId: string) {
+  const status = await runStatus(database, runId)
+  if (!status) return undefined
+  const { run, tasks, served } = status
+  const [planRow, events] = await Promise.all([
+    database.db
+      .select({ plan: pipelines.plan })
+      .from(pipelines)
+      .where(and(eq(pipelines.name, run.pipeline), eq(pipelines.version, run.version)))
+      .then((rows) => rows[0]),
+    runEvents(database, runId),
+  ])
+  const plan = planRow?.plan as PipelinePlan | undefined
+  const needs = new Map(plan?.tasks.map((t) => [t.name, t.needs]) ?? [])
+  const attempts = new Map<string, Attempt[]>()
+  for (const e of events) {
+    if (e.task === null || e.attempt === null || e.attempt < 1) continue
+    const list = attempts.get(e.task) ?? []
+    attempts.set(e.task, list)
+    let current = list.find((a) => a.attempt === e.attempt)
+    if (!current) {
+      current = {
+        attempt: e.attempt,
+        state: 'running',
+        startedAt: null,
+        finishedAt: null,
+        worker: null,
+        message: null,
+        durationMs: null,
+      }
+      list.push(current)
+    }
+    const to = e.toState as TaskState
+    current.state = to
+    if (to === 'running') {
+      current.startedAt ??= e.createdAt
+      current.worker = e.worker
+    } else if (e.fromState === 'running') {
+      current.finishedAt = e.createdAt
+      current.message = e.message
+      current.durationMs = durationMs(current.startedAt, current.finishedAt)
+    }
+  }
+  return {
+    run: {
+      id: run.id,
+      pipeline: run.pipeline,
+      version: run.version,
+      params: run.params,
+      state: run.state,
+      error: run.error,
+      logicalDate: run.logicalDate,
+      createdAt: run.createdAt,
+      startedAt: run.startedAt,
+      finishedAt: run.finishedAt,
+      durationMs: durationMs(run.startedAt, run.finishedAt),
+    },
+    served,
+    tasks: tasks.map((t) => ({
+      ...t,
+      needs: needs.get(t.task) ?? [],
+      durationMs: durationMs(t.startedAt, t.finishedAt),
+      attempts: attempts.get(t.task) ?? [],
+    })),
+  }
+}
+export type RunDetail = NonNullable<Awaited<ReturnType<typeof runDetail>>>
