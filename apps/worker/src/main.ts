@@ -72,9 +72,13 @@ try {
   process.exit(usage ? 2 : 1)
 }
 metrics.attach(engine)
+const uiXComs = config.ui
+  ? await (await import('@podline/runner')).openXComStorage(config.xcoms, engine.database)
+  : undefined
 const ui = config.ui
   ? await (await import('@podline/ui')).startUiServer({
       database: engine.database,
+      ...(uiXComs ? { xcomStore: uiXComs.store } : {}),
       port: config.ui.port,
       host: '0.0.0.0',
       token: config.ui.token,

@@ -29,9 +29,13 @@ export function registerUi(program: Command): void {
         import('@podline/worker/config'),
       ])
       const token = parseEnvironment(process.env).PODLINE_UI_TOKEN
-      await withOperatorStore(storeSettings(), async ({ database }) => {
+      const settings = await storeSettings()
+      await withOperatorStore(settings, async ({ database }) => {
+        const { openXComStorage } = await import('@podline/runner')
+        const xcoms = await openXComStorage(settings.xcoms ?? {}, database)
         const server = await startUiServer({
           database,
+          ...(xcoms ? { xcomStore: xcoms.store } : {}),
           port: flags.port,
           host: flags.host,
           ...(token ? { token } : {}),
@@ -45,6 +49,7 @@ export function registerUi(program: Command): void {
           process.once('SIGTERM', resolve)
         })
         await server.close()
+        await xcoms?.store.close()
       })
     })
 }

@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs'
 import { request } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { waitUntil } from '@podline/runner/testing'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -8,13 +12,19 @@ import { startUi, type UiFixture } from './harness.js'
 let f: UiFixture
 let sql: postgres.Sql
 
+const xcomFolder = mkdtempSync(join(tmpdir(), 'podline-ui-xcoms-'))
+
 beforeAll(async () => {
-  f = await startUi()
+  f = await startUi({
+    PODLINE_XCOM_STORE: pathToFileURL(xcomFolder).href,
+    PODLINE_XCOM_OFFLOAD_BYTES: '1024',
+  })
   sql = postgres(f.database.url, { max: 1, onnotice: () => {} })
 })
 afterAll(async () => {
   await sql?.end()
   await f?.close()
+  rmSync(xcomFolder, { recursive: true, force: true })
 })
 
 const get = async (path: string, headers: Record<string, string> = {}) => {
@@ -61,6 +71,24 @@ async function readEvents(
 }
 
 describe('the JSON API of podline ui', () => {
+  it('shows an XCom kept in the store with its value, and streams it whole from its own URL', async () => {
+    const r = await f.post('/api/pipelines/ui-large/runs', { params: {} })
+    expect(r.status).toBe(201)
+    const { runId } = (await r.json()) as { runId: string }
+    await waitUntil(
+      'the run to succeed',
+      async () => (await get(`/api/runs/${runId}`)).body.run.state === 'success',
+    )
+    const rows = Array.from({ length: 200 }, (_, i) => ({ i, name: `row ${i}` }))
+    const xcoms = await get(`/api/runs/${runId}/tasks/make/xcoms`)
+    expect(xcoms.body.xcoms).toMatchObject([
+      { key: 'return_value', value: { rows }, offloaded: { store: pathToFileURL(xcomFolder).href } },
+    ])
+    const whole = await get(`/api/runs/${runId}/tasks/make/xcoms/return_value/value`)
+    expect(whole.status).toBe(200)
+    expect(whole.body).toEqual({ rows })
+  })
+
   it('triggers a run with params, lists it, and shows its tasks, attempts, log and XComs', async () => {
     const r = await f.post('/api/pipelines/ui-diamond/runs', { params: { rows: 3 } })
     expect(r.status).toBe(201)

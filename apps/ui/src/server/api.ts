@@ -1,12 +1,15 @@
+import { Readable } from 'node:stream'
 import {
   cancelRun,
   type Database,
   type EventFeed,
   InvalidParamsError,
+  isReference,
   pipelinesOverview,
   planToTrigger,
   RetryError,
   type RunState,
+  resolveValue,
   retryRun,
   runDetail,
   runStatus,
@@ -16,6 +19,7 @@ import {
   taskLogLines,
   taskXcoms,
   triggerPlan,
+  type XComStore,
 } from '@podline/runner'
 import type { JsonValue } from '@podline/sdk'
 import { Hono } from 'hono'
@@ -30,7 +34,12 @@ export interface ApiOptions {
   /** PODLINE_UI_TOKEN. */
   token?: string
   loopbackOnly: boolean
+  /** Where offloaded XCom values are read from (PODLINE_XCOM_STORE); without it they show as references. */
+  xcomStore?: XComStore
 }
+
+/** Offloaded values up to this size are shown inline; larger ones are streamed from their own URL. */
+const INLINE_XCOM_BYTES = 1024 * 1024
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
@@ -149,7 +158,42 @@ export function createApi(options: ApiOptions) {
       const { id, task } = c.req.param()
       if (!UUID.test(id)) return c.json<Problem>({ error: `there is no run ${id}` }, 404)
       const rows = await taskXcoms(database, id, task)
-      return c.json({ xcoms: rows.map((x) => ({ ...x, value: x.value as JsonValue })) })
+      const xcoms = await Promise.all(
+        rows.map(async (x) => {
+          if (!isReference(x.value)) return { ...x, value: x.value as JsonValue, offloaded: null }
+          const ref = x.value.$podline
+          const offloaded = { store: ref.store, size: ref.size, sha256: ref.sha256 }
+          const inline = options.xcomStore && ref.size <= INLINE_XCOM_BYTES
+          const value = inline
+            ? ((await resolveValue(
+                options.xcomStore,
+                x.value,
+                `the XCom ${x.key} of task "${task}"`,
+              )) as JsonValue)
+            : null
+          return { ...x, value, offloaded }
+        }),
+      )
+      return c.json({ xcoms })
+    })
+    .get('/runs/:id/tasks/:task/xcoms/:key/value', async (c) => {
+      // An offloaded value of any size, streamed from the store as it is read, never held whole.
+      const { id, task, key } = c.req.param()
+      if (!UUID.test(id)) return c.json<Problem>({ error: `there is no run ${id}` }, 404)
+      const row = (await taskXcoms(database, id, task)).find((x) => x.key === key)
+      if (!row) return c.json<Problem>({ error: `task ${task} of run ${id} has no XCom ${key}` }, 404)
+      if (!isReference(row.value)) return c.json(row.value as JsonValue)
+      if (!options.xcomStore)
+        return c.json<Problem>(
+          {
+            error: `the value is in ${row.value.$podline.store}; start podline ui with PODLINE_XCOM_STORE set to it`,
+          },
+          409,
+        )
+      const body = await options.xcomStore.stream(row.value.$podline.key)
+      return new Response(Readable.toWeb(body) as ReadableStream, {
+        headers: { 'content-type': 'application/json', 'content-length': String(row.value.$podline.size) },
+      })
     })
     .get('/pipelines', async (c) => c.json({ pipelines: await pipelinesOverview(database) }))
     .post(

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { serve } from '@hono/node-server'
 import { serveStatic } from '@hono/node-server/serve-static'
-import { type Database, EventFeed } from '@podline/runner'
+import { type Database, EventFeed, type XComStore } from '@podline/runner'
 import { Hono } from 'hono'
 import { createApi } from './api.js'
 import { isLoopback } from './guard.js'
@@ -16,6 +16,8 @@ export interface UiServerOptions {
   host?: string
   /** PODLINE_UI_TOKEN. */
   token?: string
+  /** Where offloaded XCom values are read from (PODLINE_XCOM_STORE). */
+  xcomStore?: XComStore
 }
 
 export interface UiServer {
@@ -47,7 +49,16 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
   const feed = new EventFeed(options.database)
   await feed.start()
   const app = new Hono()
-    .route('/api', createApi({ database: options.database, feed, loopbackOnly, ...(token ? { token } : {}) }))
+    .route(
+      '/api',
+      createApi({
+        database: options.database,
+        feed,
+        loopbackOnly,
+        ...(token ? { token } : {}),
+        ...(options.xcomStore ? { xcomStore: options.xcomStore } : {}),
+      }),
+    )
     .use(
       '*',
       serveStatic({ root: PUBLIC_DIR }),

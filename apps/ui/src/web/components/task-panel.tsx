@@ -124,8 +124,17 @@ function TaskXcoms({ runId, task, state }: { runId: string; task: string; state:
           <div key={x.key} className="xcom">
             <div className="mono">
               {x.key} · attempt {x.attempt} · {x.size} bytes
+              {x.offloaded ? ` · in ${x.offloaded.store}, sha256 ${x.offloaded.sha256.slice(0, 12)}…` : ''}
             </div>
-            <pre data-testid={`xcom-${x.key}`}>{JSON.stringify(x.value, null, 2)}</pre>
+            {x.offloaded && x.value === null ? (
+              <a
+                href={`/api/runs/${runId}/tasks/${encodeURIComponent(task)}/xcoms/${encodeURIComponent(x.key)}/value`}
+              >
+                the whole value ({x.size} bytes)
+              </a>
+            ) : (
+              <pre data-testid={`xcom-${x.key}`}>{JSON.stringify(x.value, null, 2)}</pre>
+            )}
           </div>
         ))
       )}
