@@ -38,6 +38,7 @@ import { AttemptTimeout, TaskTimeoutError } from './attempt-timeout.js'
 import { databaseErrorMessage, isPermanentDatabaseError } from './database-error.js'
 import { type LeaseKeeper, startLeaseKeeper } from './lease-keeper.js'
 import { LogSink, silentLog, type WorkerLog } from './log-sink.js'
+import { expandOver, MapExpansion } from './map-expansion.js'
 import { assertStorable } from './storable-text.js'
 import { onFatalHandBack, runInAttemptScope, TaskCrashError } from './task-faults.js'
 import { DEFAULT_XCOM_SIZE_LIMIT_BYTES } from './xcom-limit.js'
@@ -308,6 +309,7 @@ export class Worker {
       claim: c.claim,
       workerId: this.id,
       isLeaf: c.isLeaf,
+      mapIndex: c.mapIndex,
     }
     const controller = new AbortController()
     const held: Held = { ref, controller, done: Promise.resolve() }
@@ -363,7 +365,7 @@ export class Worker {
           badParams = `${error.message}; the run cannot start`
           throw new TaskFailure(badParams, 'fatal')
         })
-        const log = this.#logs.forTask(c.runId, c.task, c.attempt)
+        const log = this.#logs.forTask(c.runId, c.task, c.attempt, c.mapIndex)
         const ctx: TaskContext<unknown> = {
           params,
           signal: controller.signal,
@@ -372,6 +374,7 @@ export class Worker {
           pipeline: c.pipeline,
           task: c.task,
           log,
+          mapIndex: c.mapIndex ?? undefined,
           schedule:
             c.logicalDate === null
               ? undefined
@@ -391,7 +394,10 @@ export class Worker {
         const value = await Promise.race([running, aborted])
         // Synchronous work can outlast the timeout without letting its timer fire: judged on return.
         timeout.checkOnReturn()
-        outcome = successOutcome(c.task, value, this.#o.xcomSizeLimitBytes)
+        outcome =
+          value instanceof MapExpansion
+            ? { state: 'expanded', items: value.items }
+            : successOutcome(c.task, value, this.#o.xcomSizeLimitBytes)
       } catch (error) {
         outcome = failureOutcome(error, c)
       } finally {
@@ -477,7 +483,9 @@ export class Worker {
     ref: AttemptRef,
     afterRecorded: Array<() => Promise<void>>,
   ): Promise<unknown> {
-    if (def.kind === 'task') return def.run(c.inputs, ctx)
+    // A mapped task's own row evaluates `over`; its items run the task's function, one item each.
+    if (def.map && c.mapIndex === null) return expandOver(def, c.inputs)
+    if (def.kind === 'task') return def.run(c.inputs, ctx, c.mapItem ?? undefined)
     const pods = this.#o.pods
     if (!pods)
       throw new Error(`task "${c.task}" is a pod task, but this worker was started without a pod runtime`)
@@ -492,6 +500,7 @@ export class Worker {
         // A pod is named after its attempt. An attempt taken over from a dead worker keeps its
         // number, so the new worker finds the same pod (409 → attach) instead of creating a second.
         attempt: c.attempt,
+        ...(c.mapIndex === null ? {} : { mapIndex: c.mapIndex, item: c.mapItem }),
         resumed: c.resumed,
         inputs: c.inputs,
         ctx,
