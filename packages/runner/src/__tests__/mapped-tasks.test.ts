@@ -1,9 +1,11 @@
-import { pipeline } from '@podline/sdk'
+import { type AnyPipeline, pipeline } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mappedItems, runLocal, runStatus, TaskRunError } from '../index.js'
+import { mappedItems, retryRun, runLocal, runOutputs, runStatus, TaskRunError } from '../index.js'
 import type { Database } from '../store/database.js'
 import { openFreshDatabase } from '../testing/index.js'
+import { waitForRun } from '../wait-for-run.js'
+import { Worker } from '../worker/worker.js'
 
 let database: Database
 let close = async () => {}
@@ -13,7 +15,7 @@ beforeAll(async () => {
 afterAll(() => close())
 
 /** Runs `p` and returns the run id as well as the outputs (or the error). */
-async function run<P extends Parameters<typeof runLocal>[0]>(p: P) {
+async function run(p: AnyPipeline) {
   let runId = ''
   const result = await runLocal(p, undefined, {
     database,
@@ -21,7 +23,7 @@ async function run<P extends Parameters<typeof runLocal>[0]>(p: P) {
     onRun: (id) => {
       runId = id
     },
-  } as never).catch((error: unknown) => error)
+  }).catch((error: unknown) => error)
   return { runId, result }
 }
 
@@ -112,10 +114,13 @@ describe('a mapped task', () => {
     expect((b as Error).message).toBe('task "each" failed: over of mapped task "each" threw: no listing')
   })
 
-  it('fails when an item fails after its retries; the others run, and trigger rules see one upstream', async () => {
+  it('fails when an item fails after its retries; the others run, and trigger rules see one upstream; retry runs the failed items alone', async () => {
+    const calls: number[] = []
+    let healed = false
     const p = pipeline('item-fails')
       .map('each', { over: () => [1, 2, 3], retries: 1, retryDelay: 0 }, (n) => {
-        if (n === 2) throw new Error(`bad item ${n}`)
+        calls.push(n)
+        if (n === 2 && !healed) throw new Error(`bad item ${n}`)
         return n * 10
       })
       .task('sum', { needs: ['each'] }, ({ each }) => each.length)
@@ -133,5 +138,26 @@ describe('a mapped task', () => {
       byState: { success: 2, failed: 1 },
       failed: [{ index: 1, state: 'failed', attempt: 2, error: 'bad item 2' }],
     })
+    expect(calls.sort()).toEqual([1, 2, 2, 3])
+
+    healed = true
+    calls.length = 0
+    expect(await retryRun(database, runId, 'each')).toBeGreaterThan(0)
+    const worker = new Worker({ database, pipelines: [p], runId, pollMs: 200, leaseThread: false })
+    await worker.start()
+    try {
+      await waitForRun(database, runId, { pollMs: 200 })
+    } finally {
+      await worker.stop({ drainMs: 2000 })
+    }
+    expect(calls).toEqual([2])
+    const after = await runStatus(database, runId)
+    expect(after?.run.state).toBe('success')
+    expect(after?.tasks.map((t) => [t.task, t.state])).toEqual([
+      ['each', 'success'],
+      ['sum', 'success'],
+      ['report', 'success'],
+    ])
+    expect((await runOutputs(database, runId)).each).toEqual([10, 20, 30])
   })
 })
