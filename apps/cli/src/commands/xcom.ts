@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import { printJson } from '../format.js'
+import { checkItem, ITEM_OPTION, parseItem } from '../item-option.js'
 import { withOperatorStore } from '../open-store.js'
 import { resolveRunId, unknownRun } from '../run-id.js'
 import { storeSettings } from '../settings.js'
@@ -12,7 +13,12 @@ export function registerXcom(program: Command): void {
     .argument('<runId>', 'the run id, or a unique prefix of it')
     .argument('<task>')
     .option('--key <key>', 'which XCom', 'return_value')
-    .action(async (runId: string, task: string, flags: { key: string }) => {
+    .option(...ITEM_OPTION, parseItem)
+    .addHelpText(
+      'after',
+      "\nA mapped task's return_value is the array of its items' outputs; --item <index> reads one item's XComs.",
+    )
+    .action(async (runId: string, task: string, flags: { key: string; item?: number }) => {
       await withOperatorStore(storeSettings(), async ({ database }) => {
         const id = await resolveRunId(database, runId)
         const { isTerminal, runStatus, taskXcoms } = await import('@podline/runner')
@@ -24,7 +30,8 @@ export function registerXcom(program: Command): void {
             `run ${id} has no task "${task}"; its tasks are ${status.tasks.map((t) => t.task).join(', ')}.`,
           )
         }
-        const rows = await taskXcoms(database, id, task)
+        if (flags.item !== undefined) await checkItem(database, id, task, flags.item)
+        const rows = await taskXcoms(database, id, task, flags.item)
         const row = rows.find((r) => r.key === flags.key)
         if (!row) {
           const keys = rows.map((r) => r.key)
