@@ -94,14 +94,16 @@ export interface WorkerOptions {
   id?: string
 }
 
+/** `mapIndex`: the item of a mapped task the attempt ran; absent for a task's own row. */
 export type AttemptEvent =
-  | { type: 'started'; runId: string; pipeline: string; task: string; attempt: number }
+  | { type: 'started'; runId: string; pipeline: string; task: string; attempt: number; mapIndex?: number }
   | {
       type: 'finished'
       runId: string
       pipeline: string
       task: string
       attempt: number
+      mapIndex?: number
       state: AttemptOutcome['state'] | 'lost'
       error?: string
     }
@@ -321,6 +323,7 @@ export class Worker {
       pipeline: c.pipeline,
       task: c.task,
       attempt: c.attempt,
+      ...(c.mapIndex === null ? {} : { mapIndex: c.mapIndex }),
     })
     // The attempt's scope lets the process's fault handlers (task-faults.ts) fail this attempt, and
     // only this one, for an error its code raised outside its promise chain.
@@ -417,6 +420,7 @@ export class Worker {
         pipeline: c.pipeline,
         task: c.task,
         attempt: c.attempt,
+        ...(c.mapIndex === null ? {} : { mapIndex: c.mapIndex }),
         state: 'lost',
       })
       return { state: 'lost' }
@@ -447,6 +451,7 @@ export class Worker {
       pipeline: c.pipeline,
       task: c.task,
       attempt: c.attempt,
+      ...(c.mapIndex === null ? {} : { mapIndex: c.mapIndex }),
       state,
       ...('error' in outcome ? { error: outcome.error } : {}),
     })
