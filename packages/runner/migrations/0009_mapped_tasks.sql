@@ -7,4 +7,6 @@ ALTER TABLE "podline"."task_logs" ADD COLUMN "map_index" integer DEFAULT -1 NOT 
 ALTER TABLE "podline"."task_runs" ADD COLUMN "map_index" integer DEFAULT -1 NOT NULL;--> statement-breakpoint
 ALTER TABLE "podline"."task_runs" ADD COLUMN "map_item" jsonb;--> statement-breakpoint
 ALTER TABLE "podline"."task_runs" ADD COLUMN "max_parallel" integer;--> statement-breakpoint
+ALTER TABLE "podline"."task_runs" ADD COLUMN "map_open" integer;--> statement-breakpoint
+ALTER TABLE "podline"."task_runs" ADD COLUMN "map_next" integer;--> statement-breakpoint
 CREATE UNIQUE INDEX "task_runs_run_task_idx" ON "podline"."task_runs" USING btree ("run_id","task","map_index");

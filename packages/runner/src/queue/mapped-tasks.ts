@@ -41,6 +41,8 @@ export async function expandMappedTask(
           update podline.task_runs
           set state = case when ${items.length} = 0 then ${state('success')} else ${state('running')} end,
               finished_at = case when ${items.length} = 0 then now() end,
+              map_open = ${items.length},
+              map_next = least(${items.length}, coalesce(max_parallel, ${items.length})),
               lease_owner = null, lease_expires_at = null, timeout_at = null
           where id = ${ref.id}::bigint and lease_owner = ${ref.workerId} and claims = ${ref.claim}
             and state = ${state('running')} and map_index = ${NO_MAP_INDEX} and exists (select 1 from locked)
@@ -88,9 +90,11 @@ export async function expandMappedTask(
 }
 
 /**
- * After items of a mapped task reach a terminal state, inside the caller's transaction (which holds
- * the run row): queue the next pending items maxParallel allows and, when no item is left open, end
- * the parent and promote its downstream tasks.
+ * After `ended` items of a mapped task reach a terminal state, inside the caller's transaction
+ * (which holds the run row): queue as many pending items as ended under maxParallel and, when no
+ * item is left open, end the parent and promote its downstream tasks. The parent counts its open
+ * items (map_open) and where the next pending one is (map_next), so an item's end reads a handful
+ * of rows however many items there are; only the last one reads them all, to assemble the output.
  */
 export async function settleMappedItems(
   database: Database,
@@ -98,32 +102,15 @@ export async function settleMappedItems(
   runId: string,
   task: string,
   workerId: string | null,
+  ended = 1,
 ): Promise<void> {
-  const [row] = await database.rows<{ ended: boolean; leaf: boolean }>(
+  const [row] = await queueNextItems(database, tx, runId, task, workerId, ended, ended)
+  if (row?.open !== 0) return
+  const [end] = await database.rows<{ ended: boolean; leaf: boolean }>(
     sql`
       with parent as (
-        select id, max_parallel from podline.task_runs
+        select id from podline.task_runs
         where run_id = ${runId}::uuid and task = ${task} and map_index = ${NO_MAP_INDEX} and state = ${state('running')}
-      ), counts as (
-        select count(*) filter (where t.state in ${states(...OPEN_TASK_STATES)} and t.state <> ${state('pending')}) as active,
-               count(*) filter (where t.state = ${state('pending')}) as waiting
-        from podline.task_runs t
-        where t.run_id = ${runId}::uuid and t.task = ${task} and t.map_index >= 0
-      ), next as (
-        select t.id from podline.task_runs t, parent p, counts c
-        where t.run_id = ${runId}::uuid and t.task = ${task} and t.map_index >= 0 and t.state = ${state('pending')}
-        order by t.map_index
-        limit coalesce((select greatest(0, coalesce(p.max_parallel, c.waiting) - c.active) from parent p, counts c), 0)
-      ), queued as (
-        update podline.task_runs t set state = ${state('queued')}, available_at = now()
-        from next where t.id = next.id
-        returning t.run_id, t.task, t.map_index, t.attempt, t.version
-      ), queued_logged as (
-        insert into podline.events (run_id, task, map_index, attempt, from_state, to_state, worker, message)
-        select run_id, task, map_index, attempt, ${state('pending')}, ${state('queued')}, ${workerId}, 'maxParallel allows it'
-        from queued
-      ), woken as (
-        select pg_notify(${QUEUE_CHANNEL}, version) from queued limit 1
       ), outcome as (
         select count(*) as total,
                count(*) filter (where state in ${states(...FAILED_TASK_STATES)} or state = ${state('cancelled')}) as failed,
@@ -132,7 +119,6 @@ export async function settleMappedItems(
         from podline.task_runs
         where run_id = ${runId}::uuid and task = ${task} and map_index >= 0
         having count(*) filter (where state in ${states(...OPEN_TASK_STATES)}) = 0
-           and not exists (select 1 from queued)
       ), assembled as (
         -- The items' outputs in item order: one statement, whatever the number of items.
         select coalesce(jsonb_agg(x.value order by t.map_index), '[]'::jsonb) as value
@@ -146,8 +132,7 @@ export async function settleMappedItems(
         set state = case when o.failed = 0 then ${state('success')} else ${state('failed')} end,
             finished_at = now(),
             error = case when o.failed = 0 then null
-                         else o.failed || ' of ' || o.total || ' items failed: '
-                              || array_to_string(o.errors, '; ')
+                         else o.failed || ' of ' || o.total || ' items failed: ' || array_to_string(o.errors, '; ')
                               || case when o.failed > ${ITEMS_NAMED_IN_ERROR} then '; …' else '' end end
         from outcome o, parent p
         where t.id = p.id
@@ -162,10 +147,56 @@ export async function settleMappedItems(
         insert into podline.events (run_id, task, attempt, from_state, to_state, worker, message)
         select run_id, task, attempt, ${state('running')}, state, ${workerId}, error from ended
       )
-      select exists(select 1 from ended) as ended, coalesce((select is_leaf from ended), false) as leaf,
-             (select count(*) from woken) as n`,
+      select exists(select 1 from ended) as ended, coalesce((select is_leaf from ended), false) as leaf`,
     tx,
   )
-  if (row?.ended)
-    await promoteDownstream(database, tx, runId, row.leaf ? [] : [task], workerId, { runLocked: true })
+  if (end?.ended)
+    await promoteDownstream(database, tx, runId, end.leaf ? [] : [task], workerId, { runLocked: true })
+}
+
+/**
+ * Takes `ended` off the parent's open items and, under maxParallel, queues up to `slots` pending
+ * items from map_next on (a range of the unique index), moving map_next past them. Returns the
+ * items left open, or no row when the parent is not running (the run was cancelled meanwhile).
+ */
+export function queueNextItems(
+  database: Database,
+  tx: Executor,
+  runId: string,
+  task: string,
+  workerId: string | null,
+  ended: number,
+  slots: number,
+): Promise<Array<{ open: number }>> {
+  return database.rows<{ open: number }>(
+    sql`
+      with p as (
+        select id, map_open - ${ended} as open, map_next, max_parallel from podline.task_runs
+        where run_id = ${runId}::uuid and task = ${task} and map_index = ${NO_MAP_INDEX} and state = ${state('running')}
+      ), next as (
+        select t.id, t.map_index from podline.task_runs t, p
+        where p.max_parallel is not null and t.run_id = ${runId}::uuid and t.task = ${task}
+          and t.map_index >= p.map_next and t.state = ${state('pending')}
+        order by t.map_index
+        limit ${slots}
+      ), queued as (
+        update podline.task_runs t set state = ${state('queued')}, available_at = now()
+        from next where t.id = next.id
+        returning t.run_id, t.task, t.map_index, t.attempt, t.version
+      ), parent as (
+        update podline.task_runs t
+        set map_open = p.open, map_next = coalesce((select max(map_index) + 1 from next), p.map_next)
+        from p where t.id = p.id
+        returning t.map_open
+      ), logged as (
+        insert into podline.events (run_id, task, map_index, attempt, from_state, to_state, worker, message)
+        select run_id, task, map_index, attempt, ${state('pending')}, ${state('queued')}, ${workerId}, 'maxParallel allows it'
+        from queued
+      ), woken as (
+        select pg_notify(${QUEUE_CHANNEL}, version) from queued limit 1
+      )
+      select (select map_open from parent) as open, (select count(*) from woken) as n
+      where exists (select 1 from parent)`,
+    tx,
+  )
 }

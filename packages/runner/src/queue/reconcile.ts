@@ -82,15 +82,9 @@ export async function reconcile(database: Database, workerId: string | null): Pr
         failedByRun.set(e.runId, [...(failedByRun.get(e.runId) ?? []), e.task])
     for (const [runId, tasks] of failedByRun) await promoteDownstream(database, tx, runId, tasks, workerId)
     // A failed item settles its mapped task (which may end it, and promote its downstream tasks).
-    const failedItems = new Set(
-      expired
-        .filter((e) => e.state === 'failed' && e.mapIndex !== NO_MAP_INDEX)
-        .map((e) => `${e.runId}\0${e.task}`),
-    )
-    for (const key of failedItems) {
-      const [runId = '', task = ''] = key.split('\0')
-      await settleMappedItems(database, tx, runId, task, workerId)
-    }
+    for (const e of expired)
+      if (e.state === 'failed' && e.mapIndex !== NO_MAP_INDEX)
+        await settleMappedItems(database, tx, e.runId, e.task, workerId)
     for (const version of new Set(expired.filter((e) => e.state === 'queued').map((e) => e.version)))
       await tx.execute(sql`select pg_notify(${QUEUE_CHANNEL}, ${version})`)
     const stuck = await database.rows<{ id: string }>(

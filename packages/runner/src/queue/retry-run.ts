@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm'
 import { OPEN_RUN_STATES, type RunState } from '../engine/states.js'
 import type { Database, Executor } from '../store/database.js'
 import { NO_MAP_INDEX } from '../store/schema.js'
-import { settleMappedItems } from './mapped-tasks.js'
+import { queueNextItems } from './mapped-tasks.js'
 import { QUEUE_CHANNEL, state, textArray } from './sql-values.js'
 
 export class RetryError extends Error {
@@ -125,8 +125,8 @@ export async function retryRun(database: Database, runId: string, task?: string)
 
 /**
  * A mapped task whose items did not all succeed runs those items again and keeps the others: its own
- * row goes back to running (the items' parent), the items to pending, and settleMappedItems queues
- * as many as maxParallel allows.
+ * row goes back to running (the items' parent) and those items are queued, or under maxParallel go
+ * pending and queueNextItems queues as many as it allows.
  */
 async function retryFailedItems(
   database: Database,
@@ -136,18 +136,22 @@ async function retryFailedItems(
 ): Promise<Array<{ task: string }>> {
   const moved = await database.rows<{ task: string }>(
     sql`
-      with parent as (
+      with retried as (
+        select count(*)::int as n from podline.task_runs
+        where run_id = ${runId}::uuid and task = ${task} and map_index >= 0 and state <> ${state('success')}
+      ), parent as (
         update podline.task_runs set state = ${state('running')}, error = null, error_stack = null,
-               finished_at = null, available_at = now()
+               finished_at = null, available_at = now(), map_open = (select n from retried), map_next = 0
         where run_id = ${runId}::uuid and task = ${task} and map_index = ${NO_MAP_INDEX}
-        returning run_id, task, attempt, ${state('failed')}::text as from_state
+        returning run_id, task, attempt, max_parallel
       ), items as (
         update podline.task_runs t
-        set state = ${state('pending')}, max_attempts = t.attempt + t.retries + 1, lease_expiries = 0,
+        set state = case when (select max_parallel from parent) is null then ${state('queued')} else ${state('pending')} end,
+            max_attempts = t.attempt + t.retries + 1, lease_expiries = 0,
             taken_over = false, error = null, error_stack = null, available_at = now(), started_at = null,
             finished_at = null, lease_owner = null, lease_expires_at = null, timeout_at = null
         where t.run_id = ${runId}::uuid and t.task = ${task} and t.map_index >= 0 and t.state <> ${state('success')}
-        returning t.run_id, t.task, t.map_index, t.attempt
+        returning t.run_id, t.task, t.map_index, t.attempt, t.state
       ), cleared as (
         delete from podline.xcoms x where x.run_id = ${runId}::uuid and x.task = ${task}
           and (x.map_index = ${NO_MAP_INDEX} or x.map_index in (select map_index from items))
@@ -156,11 +160,12 @@ async function retryFailedItems(
         select run_id, task, null::int, attempt, ${state('running')}, 'retry requested: the items that did not succeed'
         from parent
         union all
-        select run_id, task, map_index, attempt, ${state('pending')}, 'retry requested' from items
+        select run_id, task, map_index, attempt, state, 'retry requested' from items
       )
-      select task from parent`,
+      select task, max_parallel as "maxParallel" from parent`,
     tx,
   )
-  await settleMappedItems(database, tx, runId, task, null)
+  const maxParallel = (moved[0] as { maxParallel?: number | null } | undefined)?.maxParallel
+  if (typeof maxParallel === 'number') await queueNextItems(database, tx, runId, task, null, 0, maxParallel)
   return moved
 }

@@ -129,6 +129,13 @@ export const taskRuns = podline.table(
     mapItem: jsonb('map_item'),
     /** A mapped task's maxParallel, copied from the plan: items running at once. Null: no bound. */
     maxParallel: integer('max_parallel'),
+    /**
+     * On a mapped task's own row while its items run: how many have not ended. Kept as a count so an
+     * item's end costs the same with 10 items or 10,000 (counting them would read every item).
+     */
+    mapOpen: integer('map_open'),
+    /** The index from which the next pending item is queued under maxParallel (only moves forward). */
+    mapNext: integer('map_next'),
     kind: text('kind').notNull().$type<'task' | 'pod'>(),
     /** Copied from the plan so that promotion is one query without reading plans. */
     needs: text('needs').array().notNull(),
