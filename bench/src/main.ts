@@ -5,6 +5,7 @@ import { measureCommitRate } from './commit-rate.js'
 import { type DrainResult, drain } from './drain.js'
 import { measureLocalBreakdown } from './local-breakdown.js'
 import { localRunRows, measureLocalRun } from './local-run.js'
+import { measureFanout } from './map-fanout.js'
 import { measurePodPath } from './pod-path.js'
 import { serverFacts } from './server.js'
 import { measureStepLatency } from './step-latency.js'
@@ -78,6 +79,8 @@ const local = await guarded('local run', measureLocalRun)
 const localBreakdown = await guarded('local run breakdown', measureLocalBreakdown)
 log('pod path')
 const pods = await guarded('pod path', measurePodPath)
+log('mapped task over 1,000 and 10,000 items')
+const fanout = await guarded('fan-out', async () => [await measureFanout(1_000), await measureFanout(10_000)])
 
 const find = (system: string, workers: number) =>
   throughput.find((t) => t.system === system && t.workers === workers)
@@ -125,6 +128,17 @@ else
       .map(([k, n]) => `${k} ${n}`)
       .join('; '),
   ])
+if ('failed' in fanout) rows.push(failedRow('mapped task fan-out', fanout))
+else {
+  const [small, large] = fanout
+  if (small && large)
+    rows.push([
+      'mapped task, 1,000 / 10,000 items (ms per item; expansion ms)',
+      `${fixed(small.msPerItem, 2)} / ${fixed(large.msPerItem, 2)}; ${fixed(small.expandMs)} / ${fixed(large.expandMs)}`,
+      '',
+      `per-item cost at 10,000 is ${fixed(large.msPerItem / small.msPerItem, 2)}× that at 1,000`,
+    ])
+}
 const fastest = throughput
   .filter((t) => t.system === 'podline')
   .reduce((a, b) => (b.tasksPerSecond > a.tasksPerSecond ? b : a))
@@ -145,5 +159,5 @@ const out = fileURLToPath(new URL('../results/', import.meta.url))
 mkdirSync(out, { recursive: true })
 writeFileSync(
   `${out}latest.json`,
-  `${JSON.stringify({ at: new Date().toISOString(), machine, commitRate, throughput, latency, scaling, local, localBreakdown, pods, table }, null, 2)}\n`,
+  `${JSON.stringify({ at: new Date().toISOString(), machine, commitRate, throughput, latency, scaling, local, localBreakdown, pods, fanout, table }, null, 2)}\n`,
 )
