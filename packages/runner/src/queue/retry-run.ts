@@ -134,38 +134,42 @@ async function retryFailedItems(
   runId: string,
   task: string,
 ): Promise<Array<{ task: string }>> {
-  const moved = await database.rows<{ task: string }>(
+  const moved = await database.rows<{ task: string; maxParallel: number | null }>(
     sql`
-      with retried as (
-        select count(*)::int as n from podline.task_runs
-        where run_id = ${runId}::uuid and task = ${task} and map_index >= 0 and state <> ${state('success')}
+      with old as (
+        select id, map_index, state from podline.task_runs
+        where run_id = ${runId}::uuid and task = ${task}
+          and (map_index = ${NO_MAP_INDEX} or state <> ${state('success')})
+        for update
       ), parent as (
-        update podline.task_runs set state = ${state('running')}, error = null, error_stack = null,
-               finished_at = null, available_at = now(), map_open = (select n from retried), map_next = 0
-        where run_id = ${runId}::uuid and task = ${task} and map_index = ${NO_MAP_INDEX}
-        returning run_id, task, attempt, max_parallel
+        update podline.task_runs t set state = ${state('running')}, error = null, error_stack = null,
+               finished_at = null, available_at = now(), map_next = 0,
+               map_open = (select count(*)::int from old where map_index >= 0)
+        from old where t.id = old.id and old.map_index = ${NO_MAP_INDEX}
+        returning t.run_id, t.task, t.attempt, t.max_parallel, old.state as from_state
       ), items as (
         update podline.task_runs t
         set state = case when (select max_parallel from parent) is null then ${state('queued')} else ${state('pending')} end,
             max_attempts = t.attempt + t.retries + 1, lease_expiries = 0,
             taken_over = false, error = null, error_stack = null, available_at = now(), started_at = null,
             finished_at = null, lease_owner = null, lease_expires_at = null, timeout_at = null
-        where t.run_id = ${runId}::uuid and t.task = ${task} and t.map_index >= 0 and t.state <> ${state('success')}
-        returning t.run_id, t.task, t.map_index, t.attempt, t.state
+        from old where t.id = old.id and old.map_index >= 0
+        returning t.run_id, t.task, t.map_index, t.attempt, t.state, old.state as from_state
       ), cleared as (
         delete from podline.xcoms x where x.run_id = ${runId}::uuid and x.task = ${task}
           and (x.map_index = ${NO_MAP_INDEX} or x.map_index in (select map_index from items))
       ), logged as (
-        insert into podline.events (run_id, task, map_index, attempt, to_state, message)
-        select run_id, task, null::int, attempt, ${state('running')}, 'retry requested: the items that did not succeed'
+        insert into podline.events (run_id, task, map_index, attempt, from_state, to_state, message)
+        select run_id, task, null::int, attempt, from_state, ${state('running')},
+               'retry requested: the items that did not succeed'
         from parent
         union all
-        select run_id, task, map_index, attempt, state, 'retry requested' from items
+        select run_id, task, map_index, attempt, from_state, state, 'retry requested' from items
       )
       select task, max_parallel as "maxParallel" from parent`,
     tx,
   )
-  const maxParallel = (moved[0] as { maxParallel?: number | null } | undefined)?.maxParallel
+  const maxParallel = moved[0]?.maxParallel
   if (typeof maxParallel === 'number') await queueNextItems(database, tx, runId, task, null, 0, maxParallel)
-  return moved
+  return moved.map(({ task }) => ({ task }))
 }
