@@ -1,7 +1,18 @@
 import { type AnyPipeline, pipeline } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mappedItems, retryRun, runLocal, runOutputs, runStatus, TaskRunError } from '../index.js'
+import {
+  cancelRun,
+  claimTaskRuns,
+  finishAttempt,
+  mappedItems,
+  retryRun,
+  runLocal,
+  runOutputs,
+  runStatus,
+  TaskRunError,
+  triggerPipeline,
+} from '../index.js'
 import type { Database } from '../store/database.js'
 import { openFreshDatabase } from '../testing/index.js'
 import { waitForRun } from '../wait-for-run.js'
@@ -159,5 +170,37 @@ describe('a mapped task', () => {
       ['report', 'success'],
     ])
     expect((await runOutputs(database, runId)).each).toEqual([10, 20, 30])
+  })
+
+  it('expands 10,000 items in one transaction: maxParallel of them queued, the rest pending, one event each', async () => {
+    const p = pipeline('wide').map('each', { over: () => [], maxParallel: 50 }, (n: number) => n)
+    const runId = await triggerPipeline(database, p, {})
+    const [parent] = await claimTaskRuns(database, {
+      workerId: 'w',
+      versions: [p.plan().version],
+      limit: 1,
+      leaseMs: 60_000,
+      runId,
+    })
+    if (!parent) throw new Error('the mapped task was not claimed')
+    const items = Array.from({ length: 10_000 }, (_, i) => ({ file: `f${i}.csv` }))
+    await finishAttempt(database, { ...parent, workerId: 'w' }, { state: 'expanded', items })
+    const [counts] = await database.rows<{
+      queued: number
+      pending: number
+      events: number
+      last: unknown
+    }>(sql`
+      select count(*) filter (where state = 'queued')::int as queued,
+             count(*) filter (where state = 'pending')::int as pending,
+             (select count(*)::int from podline.events e where e.run_id = ${runId}::uuid and e.map_index is not null) as events,
+             (select map_item from podline.task_runs where run_id = ${runId}::uuid and map_index = 9999) as last
+      from podline.task_runs where run_id = ${runId}::uuid and map_index >= 0`)
+    expect(counts).toEqual({ queued: 50, pending: 9_950, events: 10_000, last: { file: 'f9999.csv' } })
+    // A second expansion of the same claim is refused by the fence: nothing is doubled.
+    await expect(
+      finishAttempt(database, { ...parent, workerId: 'w' }, { state: 'expanded', items }),
+    ).rejects.toThrow(/no longer holds its lease; its items were not created/)
+    await cancelRun(database, runId)
   })
 })
