@@ -174,11 +174,13 @@ export function queueNextItems(
         select id, map_open - ${ended} as open, map_next, max_parallel from podline.task_runs
         where run_id = ${runId}::uuid and task = ${task} and map_index = ${NO_MAP_INDEX} and state = ${state('running')}
       ), next as (
-        select t.id, t.map_index from podline.task_runs t, p
-        where p.max_parallel is not null and t.run_id = ${runId}::uuid and t.task = ${task}
-          and t.map_index >= p.map_next and t.state = ${state('pending')}
+        -- Scalar subqueries, so the plan is a range of the unique index from map_next on (and no
+        -- read at all without maxParallel), never a join over the task's items.
+        select t.id, t.map_index from podline.task_runs t
+        where t.run_id = ${runId}::uuid and t.task = ${task}
+          and t.map_index >= (select map_next from p) and t.state = ${state('pending')}
         order by t.map_index
-        limit ${slots}
+        limit (select case when max_parallel is null then 0 else ${slots}::int end from p)
       ), queued as (
         update podline.task_runs t set state = ${state('queued')}, available_at = now()
         from next where t.id = next.id
