@@ -7,6 +7,7 @@ import { runLocal } from '../run-local.js'
 import type { Database } from '../store/database.js'
 import { openFreshDatabase } from '../testing/index.js'
 import { LABEL_MAP_INDEX, podName } from './pod-identity.js'
+import { renderPods } from './render-pods.js'
 
 /** One pod per file: each writes its item and its index (PODLINE_MAP_INDEX) as its result. */
 const perFile = (name: string, keep: boolean) =>
@@ -93,6 +94,14 @@ describe('a mapped pod task', () => {
     expect(pods.map((p) => p.metadata.labels?.[LABEL_MAP_INDEX]).sort()).toEqual(['0', '1', '2'])
     const names = await podNames(runId)
     expect(pods.map((p) => p.metadata.name).sort()).toEqual(names.map((n) => n.value).sort())
+  })
+
+  it('podline plan renders a mapped pod task as its first item, the item a placeholder', async () => {
+    const { pods, unrendered } = await renderPods(perFile('per-file-plan', false), {})
+    expect(unrendered).toEqual([])
+    expect(pods[0]?.metadata?.name).toMatch(/^per-file-plan-score-i0-a1-/)
+    expect(pods[0]?.metadata?.labels?.[LABEL_MAP_INDEX]).toBe('0')
+    expect(JSON.stringify(pods[0]?.spec?.containers)).toContain('{{ item }}')
   })
 
   it('names the pods of two items of one attempt apart, and apart from an unmapped task', () => {

@@ -41,8 +41,6 @@ export async function expandMappedTask(
           update podline.task_runs
           set state = case when ${items.length} = 0 then ${state('success')} else ${state('running')} end,
               finished_at = case when ${items.length} = 0 then now() end,
-              map_open = ${items.length},
-              map_next = least(${items.length}, coalesce(max_parallel, ${items.length})),
               lease_owner = null, lease_expires_at = null, timeout_at = null
           where id = ${ref.id}::bigint and lease_owner = ${ref.workerId} and claims = ${ref.claim}
             and state = ${state('running')} and map_index = ${NO_MAP_INDEX} and exists (select 1 from locked)
@@ -91,10 +89,11 @@ export async function expandMappedTask(
 
 /**
  * After `ended` items of a mapped task reach a terminal state, inside the caller's transaction
- * (which holds the run row): queue as many pending items as ended under maxParallel and, when no
- * item is left open, end the parent and promote its downstream tasks. The parent counts its open
- * items (map_open) and where the next pending one is (map_next), so an item's end reads a handful
- * of rows however many items there are; only the last one reads them all, to assemble the output.
+ * (which holds the run row): under maxParallel queue as many pending items as ended (the window
+ * stays full), and when no item is left open, end the parent and promote its downstream tasks.
+ * Both are probes of task_runs_open_idx (run, state, task, item), and the parent's row is not
+ * written until the end, so an item's end costs the same with 10 items or 10,000; only the last
+ * one reads them all, to assemble the output.
  */
 export async function settleMappedItems(
   database: Database,
@@ -104,8 +103,14 @@ export async function settleMappedItems(
   workerId: string | null,
   ended = 1,
 ): Promise<void> {
-  const [row] = await queueNextItems(database, tx, runId, task, workerId, ended, ended)
-  if (row?.open !== 0) return
+  await queueNextItems(database, tx, runId, task, workerId, ended)
+  const [open] = await database.rows<{ open: boolean }>(
+    sql`select exists(select 1 from podline.task_runs
+                      where run_id = ${runId}::uuid and state in ${states(...OPEN_TASK_STATES)}
+                        and task = ${task} and map_index >= 0) as open`,
+    tx,
+  )
+  if (open?.open !== false) return
   const [end] = await database.rows<{ ended: boolean; leaf: boolean }>(
     sql`
       with parent as (
@@ -154,51 +159,35 @@ export async function settleMappedItems(
     await promoteDownstream(database, tx, runId, end.leaf ? [] : [task], workerId, { runLocked: true })
 }
 
-/**
- * Takes `ended` off the parent's open items and, under maxParallel, queues up to `slots` pending
- * items from map_next on (a range of the unique index), moving map_next past them. Returns the
- * items left open, or no row when the parent is not running (the run was cancelled meanwhile).
- */
-export function queueNextItems(
+/** Under maxParallel, queues up to `slots` pending items of a running mapped task, in item order. */
+export async function queueNextItems(
   database: Database,
   tx: Executor,
   runId: string,
   task: string,
   workerId: string | null,
-  ended: number,
   slots: number,
-): Promise<Array<{ open: number }>> {
-  return database.rows<{ open: number }>(
+): Promise<void> {
+  await database.rows(
     sql`
-      with p as (
-        select id, map_open - ${ended} as open, map_next, max_parallel from podline.task_runs
-        where run_id = ${runId}::uuid and task = ${task} and map_index = ${NO_MAP_INDEX} and state = ${state('running')}
-      ), next as (
-        -- Scalar subqueries, so the plan is a range of the unique index from map_next on (and no
-        -- read at all without maxParallel), never a join over the task's items.
-        select t.id, t.map_index from podline.task_runs t
-        where t.run_id = ${runId}::uuid and t.task = ${task}
-          and t.map_index >= (select map_next from p) and t.state = ${state('pending')}
+      with next as (
+        select t.id from podline.task_runs t
+        where t.run_id = ${runId}::uuid and t.state = ${state('pending')} and t.task = ${task} and t.map_index >= 0
         order by t.map_index
-        limit (select case when max_parallel is null then 0 else ${slots}::int end from p)
+        limit coalesce((select case when max_parallel is null then 0 else ${slots}::int end
+                        from podline.task_runs
+                        where run_id = ${runId}::uuid and task = ${task} and map_index = ${NO_MAP_INDEX}
+                          and state = ${state('running')}), 0)
       ), queued as (
         update podline.task_runs t set state = ${state('queued')}, available_at = now()
         from next where t.id = next.id
         returning t.run_id, t.task, t.map_index, t.attempt, t.version
-      ), parent as (
-        update podline.task_runs t
-        set map_open = p.open, map_next = coalesce((select max(map_index) + 1 from next), p.map_next)
-        from p where t.id = p.id
-        returning t.map_open
       ), logged as (
         insert into podline.events (run_id, task, map_index, attempt, from_state, to_state, worker, message)
         select run_id, task, map_index, attempt, ${state('pending')}, ${state('queued')}, ${workerId}, 'maxParallel allows it'
         from queued
-      ), woken as (
-        select pg_notify(${QUEUE_CHANNEL}, version) from queued limit 1
       )
-      select (select map_open from parent) as open, (select count(*) from woken) as n
-      where exists (select 1 from parent)`,
+      select pg_notify(${QUEUE_CHANNEL}, version) from queued limit 1`,
     tx,
   )
 }

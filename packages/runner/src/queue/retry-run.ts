@@ -143,8 +143,7 @@ async function retryFailedItems(
         for update
       ), parent as (
         update podline.task_runs t set state = ${state('running')}, error = null, error_stack = null,
-               finished_at = null, available_at = now(), map_next = 0,
-               map_open = (select count(*)::int from old where map_index >= 0)
+               finished_at = null, available_at = now()
         from old where t.id = old.id and old.map_index = ${NO_MAP_INDEX}
         returning t.run_id, t.task, t.attempt, t.max_parallel, old.state as from_state
       ), items as (
@@ -170,6 +169,6 @@ async function retryFailedItems(
     tx,
   )
   const maxParallel = moved[0]?.maxParallel
-  if (typeof maxParallel === 'number') await queueNextItems(database, tx, runId, task, null, 0, maxParallel)
+  if (typeof maxParallel === 'number') await queueNextItems(database, tx, runId, task, null, maxParallel)
   return moved.map(({ task }) => ({ task }))
 }

@@ -129,13 +129,7 @@ export const taskRuns = podline.table(
     mapItem: jsonb('map_item'),
     /** A mapped task's maxParallel, copied from the plan: items running at once. Null: no bound. */
     maxParallel: integer('max_parallel'),
-    /**
-     * On a mapped task's own row while its items run: how many have not ended. Kept as a count so an
-     * item's end costs the same with 10 items or 10,000 (counting them would read every item).
-     */
-    mapOpen: integer('map_open'),
-    /** The index from which the next pending item is queued under maxParallel (only moves forward). */
-    mapNext: integer('map_next'),
+
     kind: text('kind').notNull().$type<'task' | 'pod'>(),
     /** Copied from the plan so that promotion is one query without reading plans. */
     needs: text('needs').array().notNull(),
@@ -193,7 +187,9 @@ export const taskRuns = podline.table(
     index('task_runs_lease_idx').on(t.leaseExpiresAt).where(sql`state = 'running'`),
     // The tasks of a run that have not ended: promotion reads the pending ones, and "is the run
     // done?" is one probe here instead of a scan of every task of a wide run at each completion.
-    index('task_runs_open_idx').on(t.runId, t.state).where(stateIn(OPEN_TASK_STATES)),
+    // With task and map_index, a mapped task's items are found here too: whether one is still open,
+    // and its next pending item in item order, each a probe however many items have ended.
+    index('task_runs_open_idx').on(t.runId, t.state, t.task, t.mapIndex).where(stateIn(OPEN_TASK_STATES)),
     check('task_runs_state_check', stateIn(TASK_STATES)),
   ],
 )
