@@ -54,7 +54,8 @@ export function formatLogLine(line: TaskLogLine, safe: (text: string) => string)
 
 /** One transition as `status --watch` prints it when it cannot redraw. */
 export function formatEvent(e: RunEvent, safe: (text: string) => string): string {
-  const who = e.task === null ? 'run' : `${e.task}${e.mapIndex === null ? '' : `[${e.mapIndex}]`}#${e.attempt}`
+  const who =
+    e.task === null ? 'run' : `${e.task}${e.mapIndex === null ? '' : `[${e.mapIndex}]`}#${e.attempt}`
   const message = e.message ? `: ${safe(e.message.split('\n')[0] ?? '')}` : ''
   return `${new Date(e.createdAt).toISOString()} ${who} ${e.fromState ?? '-'} → ${e.toState}${message}`
 }
