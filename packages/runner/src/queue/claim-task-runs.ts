@@ -149,9 +149,12 @@ export function claimStatement(o: ClaimOptions): SQL {
            r.params, r.trace_context as "traceContext",
            (extract(epoch from r.logical_date) * 1000)::float8 as "logicalDate",
            (extract(epoch from r.interval_start) * 1000)::float8 as "intervalStart",
-           coalesce((select jsonb_object_agg(x.task, x.value) from podline.xcoms x
-                     where x.run_id = c.run_id and x.key = 'return_value' and x.task = any(c.needs)
-                       and x.map_index = ${NO_MAP_INDEX}), '{}'::jsonb)
+           -- One primary-key probe per need: with \`task = any(needs)\` as a filter the planner read
+           -- every XCom of the run, and a mapped task's run holds one per item.
+           coalesce((select jsonb_object_agg(x.task, x.value)
+                     from unnest(c.needs) as need(task)
+                     join podline.xcoms x on x.run_id = c.run_id and x.task = need.task
+                       and x.map_index = ${NO_MAP_INDEX} and x.key = 'return_value'), '{}'::jsonb)
              as inputs
     from claimed c join podline.runs r on r.id = c.run_id
     order by c.priority desc nulls last, c.available_at, c.id
