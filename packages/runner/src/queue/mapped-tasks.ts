@@ -104,10 +104,16 @@ export async function settleMappedItems(
   ended = 1,
 ): Promise<void> {
   await queueNextItems(database, tx, runId, task, workerId, ended)
+  // One probe per open state, from the highest index down: the items that ended leave dead entries
+  // at the low end of each state's range (items run roughly in order), which a scan upwards would
+  // step over at every end.
+  const probes = OPEN_TASK_STATES.map(
+    (open) => sql`(select map_index from podline.task_runs
+                   where run_id = ${runId}::uuid and state = ${state(open)} and task = ${task} and map_index >= 0
+                   order by map_index desc limit 1) is not null`,
+  )
   const [open] = await database.rows<{ open: boolean }>(
-    sql`select exists(select 1 from podline.task_runs
-                      where run_id = ${runId}::uuid and state in ${states(...OPEN_TASK_STATES)}
-                        and task = ${task} and map_index >= 0) as open`,
+    sql`select ${sql.join(probes, sql` or `)} as open`,
     tx,
   )
   if (open?.open !== false) return
