@@ -172,6 +172,34 @@ describe('a mapped task', () => {
     expect((await runOutputs(database, runId)).each).toEqual([10, 20, 30])
   })
 
+  it('cancelling the run cancels the mapped task and its items, running or waiting under maxParallel', async () => {
+    const controller = new AbortController()
+    let started = 0
+    const p = pipeline('cancelled-items').map(
+      'each',
+      { over: () => [1, 2, 3, 4, 5, 6], maxParallel: 2, timeout: '30s' },
+      async (n, _inputs, ctx) => {
+        if (++started === 2) controller.abort()
+        await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }))
+        return n
+      },
+    )
+    let runId = ''
+    const error = await runLocal(p, undefined, {
+      database,
+      signal: controller.signal,
+      onRun: (id) => {
+        runId = id
+      },
+    }).catch((e: unknown) => e)
+    expect((error as Error).name).toBe('RunCancelledError')
+    const rows = await database.rows<{ map_index: number; state: string; timeout_ms: number }>(sql`
+      select map_index, state, timeout_ms from podline.task_runs where run_id = ${runId}::uuid order by map_index`)
+    expect(rows.map((r) => r.state)).toEqual(Array(7).fill('cancelled'))
+    // Every option applies per item: each has the task's timeout.
+    expect(rows.every((r) => r.timeout_ms === 30_000)).toBe(true)
+  })
+
   it('expands 10,000 items in one transaction: maxParallel of them queued, the rest pending, one event each', async () => {
     const p = pipeline('wide').map('each', { over: () => [], maxParallel: 50 }, (n: number) => n)
     const runId = await triggerPipeline(database, p, {})
