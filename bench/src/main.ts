@@ -6,6 +6,7 @@ import { type DrainResult, drain } from './drain.js'
 import { largeXComRows, measureLargeXComs } from './large-xcom.js'
 import { measureLocalBreakdown } from './local-breakdown.js'
 import { localRunRows, measureLocalRun } from './local-run.js'
+import { measureFanout } from './map-fanout.js'
 import { measurePodPath } from './pod-path.js'
 import { serverFacts } from './server.js'
 import { measureStepLatency } from './step-latency.js'
@@ -81,6 +82,8 @@ log('pod path')
 const pods = await guarded('pod path', measurePodPath)
 log('large XComs')
 const largeXComs = await guarded('large XComs', () => measureLargeXComs())
+log('mapped task over 1,000 and 10,000 items')
+const fanout = await guarded('fan-out', async () => [await measureFanout(1_000), await measureFanout(10_000)])
 
 const find = (system: string, workers: number) =>
   throughput.find((t) => t.system === system && t.workers === workers)
@@ -130,6 +133,17 @@ else
   ])
 if ('failed' in largeXComs) rows.push(failedRow('100 MB XCom through a store', largeXComs))
 else rows.push(...largeXComRows(largeXComs))
+if ('failed' in fanout) rows.push(failedRow('mapped task fan-out', fanout))
+else {
+  const [small, large] = fanout
+  if (small && large)
+    rows.push([
+      'mapped task, 1,000 / 10,000 items (ms per item; expansion ms)',
+      `${fixed(small.msPerItem, 2)} / ${fixed(large.msPerItem, 2)}; ${fixed(small.expandMs)} / ${fixed(large.expandMs)}`,
+      '',
+      `per-item cost at 10,000 is ${fixed(large.msPerItem / small.msPerItem, 2)}× that at 1,000`,
+    ])
+}
 const fastest = throughput
   .filter((t) => t.system === 'podline')
   .reduce((a, b) => (b.tasksPerSecond > a.tasksPerSecond ? b : a))
@@ -150,5 +164,5 @@ const out = fileURLToPath(new URL('../results/', import.meta.url))
 mkdirSync(out, { recursive: true })
 writeFileSync(
   `${out}latest.json`,
-  `${JSON.stringify({ at: new Date().toISOString(), machine, commitRate, throughput, latency, scaling, local, localBreakdown, pods, largeXComs, table }, null, 2)}\n`,
+  `${JSON.stringify({ at: new Date().toISOString(), machine, commitRate, throughput, latency, scaling, local, localBreakdown, pods, largeXComs, fanout, table }, null, 2)}\n`,
 )

@@ -47,12 +47,15 @@ export function progressEvents(pipeline: string): (event: RunEvent) => ProgressE
 /** One stored log line as `podline logs` prints it; `safe` escapes what the task wrote. */
 export function formatLogLine(line: TaskLogLine, safe: (text: string) => string): string {
   const fields = line.fields && Object.keys(line.fields).length ? ` ${JSON.stringify(line.fields)}` : ''
-  return `${new Date(line.createdAt).toISOString()} ${line.task}#${line.attempt} ${line.level.toUpperCase().padEnd(5)} ${safe(line.message + fields)}`
+  // An item of a mapped task is named by its index: count[3]#1.
+  const task = line.mapIndex >= 0 ? `${line.task}[${line.mapIndex}]` : line.task
+  return `${new Date(line.createdAt).toISOString()} ${task}#${line.attempt} ${line.level.toUpperCase().padEnd(5)} ${safe(line.message + fields)}`
 }
 
 /** One transition as `status --watch` prints it when it cannot redraw. */
 export function formatEvent(e: RunEvent, safe: (text: string) => string): string {
-  const who = e.task === null ? 'run' : `${e.task}#${e.attempt}`
+  const who =
+    e.task === null ? 'run' : `${e.task}${e.mapIndex === null ? '' : `[${e.mapIndex}]`}#${e.attempt}`
   const message = e.message ? `: ${safe(e.message.split('\n')[0] ?? '')}` : ''
   return `${new Date(e.createdAt).toISOString()} ${who} ${e.fromState ?? '-'} → ${e.toState}${message}`
 }

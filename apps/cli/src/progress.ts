@@ -102,7 +102,10 @@ class PlainProgress implements Progress {
   onAttempt(event: ProgressEvent): void {
     const row = this.rows.get(event.task)
     if (!row) return
+    // A mapped task's own attempt only lists its items: the items report themselves.
+    if (event.type === 'finished' && event.state === 'expanded') return
     apply(row, event)
+    const name = event.mapIndex === undefined ? event.task : `${event.task}[${event.mapIndex}]`
     const attempt = event.attempt > 1 ? ` (attempt ${event.attempt})` : ''
     const took = (word: string) =>
       event.type === 'finished' && event.durationMs !== undefined
@@ -119,7 +122,7 @@ class PlainProgress implements Progress {
       skipped: `skipped${took('after')}`,
       cancelled: 'was cancelled',
     }
-    this.out.write(`task ${event.task}${attempt} ${words[row.state]}\n`)
+    this.out.write(`task ${name}${attempt} ${words[row.state]}\n`)
   }
 
   finish(tasks: readonly FinalTask[]): void {

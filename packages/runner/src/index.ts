@@ -61,7 +61,13 @@ export { Worker } from './worker/worker.js'
 export { collectOrphanXComs } from './xcom-store/collect-orphans.js'
 export type { XComOffload } from './xcom-store/offload-outcome.js'
 export type { StoredReference, XComReference } from './xcom-store/xcom-reference.js'
-export { DEFAULT_OFFLOAD_BYTES, isReference, pipeValue, resolveValue } from './xcom-store/xcom-reference.js'
+export {
+  DEFAULT_OFFLOAD_BYTES,
+  isReference,
+  pipeValue,
+  resolveItems,
+  resolveValue,
+} from './xcom-store/xcom-reference.js'
 export type { XComStorageOptions } from './xcom-store/xcom-storage.js'
 export { openXComStorage } from './xcom-store/xcom-storage.js'
 export type { XComStore } from './xcom-store/xcom-store.js'

@@ -1,10 +1,19 @@
 import type { PipelinePlan } from '@podline/sdk'
 import { and, asc, desc, eq, gt, sql } from 'drizzle-orm'
-import { CLAIMABLE_TASK_STATES } from './engine/states.js'
+import { CLAIMABLE_TASK_STATES, FAILED_TASK_STATES, type TaskState } from './engine/states.js'
 import { states } from './queue/sql-values.js'
 import { isVersionServed, servedVersions } from './queue/workers.js'
 import type { Database } from './store/database.js'
-import { events, pipelines, type RunState, runs, taskLogs, taskRuns, xcoms } from './store/schema.js'
+import {
+  events,
+  NO_MAP_INDEX,
+  pipelines,
+  type RunState,
+  runs,
+  taskLogs,
+  taskRuns,
+  xcoms,
+} from './store/schema.js'
 
 /** The read side, for the CLI's operator verbs. Every query here is an ordinary drizzle query. */
 
@@ -101,7 +110,7 @@ export function listRuns(database: Database, options: ListRunsOptions = {}) {
     .limit(options.limit ?? 50)
 }
 
-/** The task runs of a run, in the order they were created: `status`. */
+/** The task runs of a run, in the order they were created: `status`. A mapped task is its own row (items: mappedItems). */
 export function runTasks(database: Database, runId: string) {
   return database.db
     .select({
@@ -116,8 +125,41 @@ export function runTasks(database: Database, runId: string) {
       errorStack: taskRuns.errorStack,
     })
     .from(taskRuns)
-    .where(eq(taskRuns.runId, runId))
+    .where(and(eq(taskRuns.runId, runId), eq(taskRuns.mapIndex, NO_MAP_INDEX)))
     .orderBy(asc(taskRuns.id))
+}
+
+/** The items of a run's mapped tasks: how many are in each state, and the ones that failed. */
+export interface MappedItems {
+  total: number
+  byState: Partial<Record<TaskState, number>>
+  failed: Array<{ index: number; state: TaskState; attempt: number; error: string | null }>
+}
+
+/** Per mapped task of a run, its items' counts by state and its failed items (one query each). */
+export async function mappedItems(database: Database, runId: string): Promise<Record<string, MappedItems>> {
+  const counts = await database.rows<{ task: string; state: TaskState; n: number }>(sql`
+    select task, state, count(*)::int as n from podline.task_runs
+    where run_id = ${runId}::uuid and map_index >= 0 group by task, state order by task, state`)
+  const failed = await database.rows<{
+    task: string
+    index: number
+    state: TaskState
+    attempt: number
+    error: string | null
+  }>(sql`
+    select task, map_index as index, state, attempt, error from podline.task_runs
+    where run_id = ${runId}::uuid and map_index >= 0 and state in ${states(...FAILED_TASK_STATES)}
+    order by task, map_index`)
+  const byTask: Record<string, MappedItems> = {}
+  for (const c of counts) {
+    const entry = byTask[c.task] ?? { total: 0, byState: {}, failed: [] }
+    byTask[c.task] = entry
+    entry.total += c.n
+    entry.byState[c.state] = c.n
+  }
+  for (const { task, ...item } of failed) byTask[task]?.failed.push(item)
+  return byTask
 }
 
 export async function runStatus(database: Database, runId: string) {
@@ -126,7 +168,8 @@ export async function runStatus(database: Database, runId: string) {
   const tasks = await runTasks(database, runId)
   /** Whether a live worker serves the run's version: a queued run whose version nobody serves waits forever. */
   const served = await isVersionServed(database, run.version)
-  return { run, tasks, served }
+  const items = await mappedItems(database, runId)
+  return { run, tasks, served, items }
 }
 export type RunStatus = NonNullable<Awaited<ReturnType<typeof runStatus>>>
 
@@ -134,12 +177,15 @@ export function runEvents(database: Database, runId: string) {
   return database.db.select().from(events).where(eq(events.runId, runId)).orderBy(asc(events.id))
 }
 
-/** A run's log lines (only `task`'s when given), in order; `afterId` and `limit` page them for a live tail. */
+/**
+ * A run's log lines, or one task's (all its items' when mapped), or one item's (`item`), in order;
+ * `afterId` and `limit` page them for a live tail.
+ */
 export function taskLogLines(
   database: Database,
   runId: string,
   task?: string,
-  page: { afterId?: bigint; limit?: number } = {},
+  page: { afterId?: bigint; limit?: number; item?: number } = {},
 ) {
   const query = database.db
     .select()
@@ -149,25 +195,40 @@ export function taskLogLines(
         eq(taskLogs.runId, runId),
         task === undefined ? undefined : eq(taskLogs.task, task),
         page.afterId === undefined ? undefined : gt(taskLogs.id, page.afterId),
+        page.item === undefined ? undefined : eq(taskLogs.mapIndex, page.item),
       ),
     )
     .orderBy(asc(taskLogs.id))
   return page.limit === undefined ? query : query.limit(page.limit)
 }
 
-export function taskXcoms(database: Database, runId: string, task: string) {
+/** A task's XComs (a mapped task's own: the assembled array), or those of one of its items (`item`). */
+export function taskXcoms(database: Database, runId: string, task: string, item?: number) {
   return database.db
     .select({ key: xcoms.key, value: xcoms.value, size: xcoms.size, attempt: xcoms.attempt })
     .from(xcoms)
-    .where(and(eq(xcoms.runId, runId), eq(xcoms.task, task)))
+    .where(and(eq(xcoms.runId, runId), eq(xcoms.task, task), eq(xcoms.mapIndex, item ?? NO_MAP_INDEX)))
     .orderBy(asc(xcoms.key))
+}
+
+/** Whether a run's task has an item with this index (`--item` is checked against it). */
+export async function hasItem(
+  database: Database,
+  runId: string,
+  task: string,
+  item: number,
+): Promise<boolean> {
+  const [row] = await database.rows<{ found: boolean }>(sql`
+    select exists(select 1 from podline.task_runs where run_id = ${runId}::uuid and task = ${task}
+                  and map_index = ${item}) as found`)
+  return row?.found ?? false
 }
 
 export async function runOutputs(database: Database, runId: string): Promise<Record<string, unknown>> {
   const rows = await database.db
     .select({ task: xcoms.task, value: xcoms.value })
     .from(xcoms)
-    .where(and(eq(xcoms.runId, runId), eq(xcoms.key, 'return_value')))
+    .where(and(eq(xcoms.runId, runId), eq(xcoms.key, 'return_value'), eq(xcoms.mapIndex, NO_MAP_INDEX)))
   return Object.fromEntries(rows.map((r) => [r.task, r.value]))
 }
 

@@ -123,7 +123,11 @@ export async function runLocal<P extends AnyPipeline>(
     }
     const status = await runStatus(database, runId)
     if (status?.run.state === 'success')
-      return (await resolveInputs(xcoms?.store, await runOutputs(database, runId))) as RunOutputsOf<P>
+      return (await resolveInputs(
+        xcoms?.store,
+        await runOutputs(database, runId),
+        new Set(p.tasks.filter((t) => t.map !== undefined).map((t) => t.name)),
+      )) as RunOutputsOf<P>
     if (status?.run.state === 'cancelled')
       throw new RunCancelledError(runId, `run ${runId} of ${p.name} was cancelled`)
     const failed = status && taskThatFailedTheRun(p, status)

@@ -22,4 +22,6 @@ export interface TaskContext<Params> {
   readonly log: TaskLogger
   /** The tick a scheduled or backfilled run stands for (logical date, data interval); undefined for other runs. */
   readonly schedule?: ScheduleTick | undefined
+  /** The item's index in a mapped task (`.map`, `.mapPod`), from 0; undefined for other tasks. */
+  readonly mapIndex?: number | undefined
 }

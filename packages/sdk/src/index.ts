@@ -7,6 +7,8 @@ export { assertValidName, InvalidNameError, MAX_NAME_LENGTH, NAME_PATTERN } from
 export type {
   AnyPipeline,
   InputsOf,
+  MapPodTaskOptions,
+  MapTaskOptions,
   OutputsOf,
   ParamsInputOf,
   ParamsOf,
@@ -25,8 +27,19 @@ export type { PlanSchedule, ResolvedSchedule, ScheduleOptions, ScheduleTick } fr
 export { DEFAULT_MAX_CATCHUP, resolveSchedule, ScheduleDefinitionError } from './schedule.js'
 export type { AnySchema, SchemaInput, SchemaOutput, StandardSchemaV1 } from './schema.js'
 export { formatIssues, json, SchemaValidationError, validateWith } from './schema.js'
-export type { InlineTaskDefinition, PodTaskDefinition, TaskDefinition } from './task-definition.js'
+export type {
+  InlineTaskDefinition,
+  MapDefinition,
+  PodTaskDefinition,
+  TaskDefinition,
+} from './task-definition.js'
 export type { Duration, ResolvedTaskOptions, RetryDelay, TaskOptions, TriggerRule } from './task-options.js'
-export { parseDuration, resolveTaskOptions, retryDelayMs, TRIGGER_RULES } from './task-options.js'
+export {
+  MAP_OPTION_KEYS,
+  parseDuration,
+  resolveTaskOptions,
+  retryDelayMs,
+  TRIGGER_RULES,
+} from './task-options.js'
 export type { TaskEntry } from './task-types.js'
 export type { PodlineTypeError } from './type-error.js'

@@ -7,8 +7,14 @@ import { buildPlan, type PipelinePlan } from './plan.js'
 import type { PodRunOptions, PodSpec } from './pod-spec.js'
 import { planSchedule, type ResolvedSchedule, resolveSchedule, type ScheduleOptions } from './schedule.js'
 import type { AnySchema, SchemaInput, SchemaOutput } from './schema.js'
-import type { InlineTaskDefinition, PodTaskDefinition, TaskDefinition } from './task-definition.js'
+import type {
+  InlineTaskDefinition,
+  MapDefinition,
+  PodTaskDefinition,
+  TaskDefinition,
+} from './task-definition.js'
 import {
+  MAP_OPTION_KEYS,
   POD_OPTION_KEYS,
   resolveTaskOptions,
   TASK_OPTION_KEYS,
@@ -32,6 +38,54 @@ type JsonResult<R> =
   IsJson<Awaited<R>> extends true
     ? unknown
     : PodlineTypeError<'a task must return JSON (plain objects, arrays, strings, finite numbers, booleans, null): not a function, Date, Map, class instance, bigint or undefined'>
+
+/**
+ * The message when `over` does not return an array. A mapped task's `Items` is constrained to
+ * `readonly unknown[] | PodlineTypeError<OverNotArray>`, written out where it is used so that the
+ * compiler's message shows it: a non-array result is reported as not assignable to it. (A check
+ * intersected into a parameter, as the task functions have, fixes `Items` before `over` is read.)
+ */
+type OverNotArray =
+  'over must return an array: each element becomes one task run of the mapped task (return [] for none)'
+
+/**
+ * The element type of what `over` returns: the first parameter of a mapped task's function. An
+ * indexed access, not a conditional type, so that a function whose item is annotated is compared
+ * with the element type (a conditional would fix `Items` before `over` is read).
+ */
+type ItemOf<Items> = Items[number & keyof Items]
+
+/** Fans a task out over a list: `over` picks the items from the inputs, one task run per item. */
+interface MapOptionsOf<Inputs, Items> {
+  /**
+   * The items, from the task's inputs: each element becomes one task run (own attempts, retries,
+   * timeout, logs), and its function receives it as its first parameter.
+   */
+  over: (inputs: Inputs) => Items
+  /** At most this many items running at once. Default: no bound. */
+  maxParallel?: number
+}
+
+export interface MapTaskOptions<
+  Needs extends readonly string[] = readonly string[],
+  Rule extends TriggerRule = TriggerRule,
+  Inputs = Record<string, unknown>,
+  Items = readonly unknown[],
+> extends TaskOptions<Needs, Rule>,
+    MapOptionsOf<Inputs, Items> {}
+
+export interface MapPodTaskOptions<
+  Needs extends readonly string[] = readonly string[],
+  S extends AnySchema | undefined = AnySchema | undefined,
+  Rule extends TriggerRule = TriggerRule,
+  Inputs = Record<string, unknown>,
+  Items = readonly unknown[],
+> extends TaskOptions<Needs, Rule>,
+    Omit<PodRunOptions, 'skipOnExitCode'>,
+    MapOptionsOf<Inputs, Items> {
+  /** A Standard Schema for what each item's pod writes; the task's output is an array of its output type. */
+  output?: S
+}
 
 /** The inputs a task of pipeline `P` receives when it needs `Needs` (under the default trigger rule). */
 export type InputsOf<
@@ -150,6 +204,60 @@ export interface Pipeline<
     ParamsInput,
     Tasks | TaskEntry<N, S extends AnySchema ? SchemaOutput<S> : JsonValue>,
     AddAbsent<Tasks, Absent, N, Needs, Rule, [Skip] extends [undefined] ? false : true>
+  >
+
+  /**
+   * A mapped task: `over` returns a list from the inputs and `fn` runs once per element, each its
+   * own task run (own attempts, retries, timeout, logs; `ctx.mapIndex` is its index). Downstream
+   * tasks receive the array of the items' outputs, in item order.
+   * @example
+   * p.map('count', { needs: ['list'], over: ({ list }) => list.files, maxParallel: 2 },
+   *   async (file, _inputs, ctx) => ({ file, index: ctx.mapIndex }))
+   */
+  map<
+    const N extends string,
+    Items extends readonly unknown[] | PodlineTypeError<OverNotArray>,
+    R,
+    const Needs extends readonly Tasks['name'][] = [],
+    const Rule extends TriggerRule = 'all_success',
+  >(
+    name: N & ValidTaskName<N, Tasks>,
+    options: MapTaskOptions<Needs, Rule, InputsFor<Tasks, Needs, Rule>, Items>,
+    fn: ((item: ItemOf<Items>, inputs: InputsFor<Tasks, Needs, Rule>, ctx: TaskContext<Params>) => R) &
+      JsonResult<R>,
+  ): Pipeline<
+    Params,
+    ParamsInput,
+    Tasks | TaskEntry<N, Awaited<R>[]>,
+    AddAbsent<Tasks, Absent, N, Needs, Rule>
+  >
+
+  /**
+   * A mapped pod task: one pod per element of what `over` returns, each named with its index.
+   * Downstream tasks receive the array of the pods' outputs, in item order.
+   * @example
+   * p.mapPod('score', { needs: ['list'], over: ({ list }) => list.files, output: z.object({ score: z.number() }) },
+   *   (file) => ({ image: 'python:3.12-slim', command: ['python', 'score.py', file] }))
+   */
+  mapPod<
+    const N extends string,
+    Items extends readonly unknown[] | PodlineTypeError<OverNotArray>,
+    const Needs extends readonly Tasks['name'][] = [],
+    S extends AnySchema | undefined = undefined,
+    const Rule extends TriggerRule = 'all_success',
+  >(
+    name: N & ValidTaskName<N, Tasks>,
+    options: MapPodTaskOptions<Needs, S, Rule, InputsFor<Tasks, Needs, Rule>, Items>,
+    spec: (
+      item: ItemOf<Items>,
+      inputs: InputsFor<Tasks, Needs, Rule>,
+      ctx: TaskContext<Params>,
+    ) => Awaitable<PodSpec>,
+  ): Pipeline<
+    Params,
+    ParamsInput,
+    Tasks | TaskEntry<N, (S extends AnySchema ? SchemaOutput<S> : JsonValue)[]>,
+    AddAbsent<Tasks, Absent, N, Needs, Rule>
   >
 
   /** The structure as JSON, with a version hash that changes exactly when the structure does. */
@@ -340,6 +448,58 @@ function createPipeline(
       })
       return add(def)
     },
+    map(taskName: string, options: MapTaskOptions, fn: unknown) {
+      if (typeof options !== 'object' || options === null)
+        throw new PipelineDefinitionError(`map "${taskName}": options must be an object`)
+      if (typeof fn !== 'function')
+        throw new PipelineDefinitionError(`map "${taskName}": the last argument must be the task function`)
+      const needs = checkTask(taskName, options, [...TASK_OPTION_KEYS, ...MAP_OPTION_KEYS])
+      const { over, maxParallel, ...taskOptions } = options
+      const def: InlineTaskDefinition = Object.freeze({
+        kind: 'task',
+        name: taskName,
+        needs,
+        options: resolveTaskOptions(taskName, taskOptions),
+        map: mapDefinition(taskName, needs, over, maxParallel),
+        run: (inputs: Record<string, unknown>, ctx: TaskContext<unknown>, item?: unknown) =>
+          fn(item, guardInputs(taskName, needs, inputs), ctx),
+      })
+      return add(def)
+    },
+    mapPod(taskName: string, options: MapPodTaskOptions, spec: unknown) {
+      if (typeof options !== 'object' || options === null)
+        throw new PipelineDefinitionError(`mapPod "${taskName}": options must be an object`)
+      if (typeof spec !== 'function')
+        throw new PipelineDefinitionError(
+          `mapPod "${taskName}": the last argument must be a function from the item to the pod spec, such as (file) => ({ image: 'alpine:3.20', command: ['wc', file] })`,
+        )
+      const podKeys = POD_OPTION_KEYS.filter((k) => k !== 'skipOnExitCode')
+      const needs = checkTask(taskName, options, [...TASK_OPTION_KEYS, ...MAP_OPTION_KEYS, ...podKeys])
+      const {
+        needs: _n,
+        retries,
+        retryDelay,
+        timeout,
+        triggerRule,
+        priority,
+        output,
+        over,
+        maxParallel,
+        ...run
+      } = options
+      const def: PodTaskDefinition = Object.freeze({
+        kind: 'pod',
+        name: taskName,
+        needs,
+        options: resolveTaskOptions(taskName, { retries, retryDelay, timeout, triggerRule, priority }),
+        map: mapDefinition(taskName, needs, over, maxParallel),
+        spec: (inputs: Record<string, unknown>, ctx: TaskContext<unknown>, item?: unknown) =>
+          spec(item, guardInputs(taskName, needs, inputs), ctx),
+        output,
+        pod: run,
+      })
+      return add(def)
+    },
     plan() {
       plan ??= buildPlan(
         name,
@@ -351,6 +511,26 @@ function createPipeline(
       )
       return structuredClone(plan)
     },
+  })
+}
+
+function mapDefinition(
+  taskName: string,
+  needs: readonly string[],
+  over: unknown,
+  maxParallel: unknown,
+): MapDefinition {
+  if (typeof over !== 'function')
+    throw new PipelineDefinitionError(
+      `mapped task "${taskName}": over must be a function from the inputs to the items, such as ({ list }) => list.files`,
+    )
+  if (maxParallel !== undefined && (!Number.isInteger(maxParallel) || (maxParallel as number) < 1))
+    throw new PipelineDefinitionError(
+      `mapped task "${taskName}": maxParallel must be a positive integer, got ${String(maxParallel)}; leave it out for no bound`,
+    )
+  return Object.freeze({
+    over: (inputs: Record<string, unknown>) => over(guardInputs(taskName, needs, inputs)),
+    maxParallel: maxParallel as number | undefined,
   })
 }
 

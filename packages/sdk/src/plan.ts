@@ -31,6 +31,8 @@ export interface PlanTask {
   kind: 'task' | 'pod'
   needs: string[]
   options: ResolvedTaskOptions
+  /** Mapped tasks only: one task run per item; `maxParallel` null is no bound. */
+  map?: { maxParallel: number | null }
   /** Pod tasks only. */
   pod?: { hasOutput: boolean; spec: 'static' | 'dynamic'; run: PodRunOptions }
 }
@@ -49,6 +51,7 @@ export function buildPlan(
     kind: t.kind,
     needs: [...t.needs],
     options: t.options,
+    ...(t.map ? { map: { maxParallel: t.map.maxParallel ?? null } } : {}),
     ...(t.kind === 'pod'
       ? {
           pod: {

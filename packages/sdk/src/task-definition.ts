@@ -10,16 +10,29 @@ interface TaskDefinitionBase {
   readonly name: string
   readonly needs: readonly string[]
   readonly options: ResolvedTaskOptions
+  /** Present on a mapped task (`.map`, `.mapPod`): one task run per item `over` returns. */
+  readonly map?: MapDefinition
+}
+
+/** How a mapped task fans out. */
+export interface MapDefinition {
+  /** The items, from the task's inputs: each becomes a task run of its own. */
+  readonly over: (inputs: Record<string, unknown>) => unknown
+  /** Items running at once; undefined: no bound. */
+  readonly maxParallel: number | undefined
 }
 
 export interface InlineTaskDefinition extends TaskDefinitionBase {
   readonly kind: 'task'
-  readonly run: (inputs: Record<string, unknown>, ctx: TaskContext<unknown>) => unknown
+  /** `item` is the element of a mapped task's items this task run stands for; undefined otherwise. */
+  readonly run: (inputs: Record<string, unknown>, ctx: TaskContext<unknown>, item?: unknown) => unknown
 }
 
 export interface PodTaskDefinition extends TaskDefinitionBase {
   readonly kind: 'pod'
-  readonly spec: PodSpec | ((inputs: Record<string, unknown>, ctx: TaskContext<unknown>) => PodSpec)
+  readonly spec:
+    | PodSpec
+    | ((inputs: Record<string, unknown>, ctx: TaskContext<unknown>, item?: unknown) => PodSpec)
   /** Validates what the pod wrote; absent when no output is declared (the value is then any JSON). */
   readonly output: AnySchema | undefined
   readonly pod: PodRunOptions

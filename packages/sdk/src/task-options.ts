@@ -56,6 +56,9 @@ export const TASK_OPTION_KEYS = [
   'priority',
 ] as const satisfies readonly (keyof TaskOptions)[]
 
+/** What a mapped task (`.map`, `.mapPod`) takes besides the task's other options. */
+export const MAP_OPTION_KEYS = ['over', 'maxParallel'] as const
+
 /** What a pod task takes besides the task options (see PodRunOptions and PodTaskOptions). */
 export const POD_OPTION_KEYS = [
   'output',

@@ -9,6 +9,8 @@ export interface WorkerLine {
   type: 'ready' | 'started' | 'finished' | 'stopped'
   runId?: string
   task?: string
+  /** The item of a mapped task the attempt runs. */
+  mapIndex?: number
   attempt?: number
   state?: string
   id?: string

@@ -2,6 +2,7 @@ import type { Database, RunStatus, TaskLogLine } from '@podline/runner'
 import type { Command } from 'commander'
 import { exitCodeOf, formatLogLine } from '../follow.js'
 import { indent } from '../format.js'
+import { checkItem, ITEM_OPTION, parseItem } from '../item-option.js'
 import { withOperatorStore } from '../open-store.js'
 import { resolveRunId, unknownRun } from '../run-id.js'
 import { storeSettings } from '../settings.js'
@@ -9,6 +10,7 @@ import { safeJsonLine, terminalText } from '../terminal-text.js'
 import { UsageError } from '../usage-error.js'
 
 interface LogsFlags {
+  item?: number
   raw?: boolean
   follow?: boolean
   json?: boolean
@@ -20,6 +22,7 @@ export function registerLogs(program: Command): void {
     .description("a run's stored task log lines, then the error and stack of each failed task")
     .argument('<runId>', 'the run id, or a unique prefix of it')
     .argument('[task]', 'only this task')
+    .option(...ITEM_OPTION, parseItem)
     .option('-f, --follow', 'print new lines as the tasks write them, until the run ends')
     .option('--json', "print one JSON object a line: each log line, then each failed task's error")
     .option('--raw', 'print control characters and escape sequences as stored instead of escaped')
@@ -45,6 +48,7 @@ async function logs(runId: string, task: string | undefined, flags: LogsFlags): 
               kind: 'log',
               at: line.createdAt,
               task: line.task,
+              ...(line.mapIndex >= 0 ? { item: line.mapIndex } : {}),
               attempt: line.attempt,
               level: line.level,
               message: line.message,
@@ -57,8 +61,14 @@ async function logs(runId: string, task: string | undefined, flags: LogsFlags): 
     const id = await resolveRunId(database, runId)
     const { runStatus, taskLogLines, followRun } = await import('@podline/runner')
     const status = await checkedStatus(database, id, runId, task, safe)
+    const { item } = flags
+    if (item !== undefined) {
+      if (task === undefined)
+        throw new UsageError('--item needs a task: podline logs <runId> <task> --item <index>')
+      await checkItem(database, id, task, item)
+    }
     if (!flags.follow) {
-      const lines = await taskLogLines(database, id, task)
+      const lines = await taskLogLines(database, id, task, item === undefined ? {} : { item })
       printLines(lines)
       const failures = failureLines(status, task, flags.json, safe)
       print(failures)
@@ -68,7 +78,7 @@ async function logs(runId: string, task: string | undefined, flags: LogsFlags): 
     }
     let state = status.run.state
     for await (const changes of followRun(database, id, task === undefined ? {} : { task })) {
-      printLines(changes.logs)
+      printLines(item === undefined ? changes.logs : changes.logs.filter((l) => l.mapIndex === item))
       state = changes.run.state
     }
     const final = (await runStatus(database, id)) ?? status

@@ -14,7 +14,8 @@ export function registerRetry(program: Command): void {
     .argument('[task]', 'retry this task and its downstream tasks (even if they succeeded)')
     .addHelpText(
       'after',
-      '\nSuccessful tasks and their outputs are kept; a worker that has the pipeline runs the rest.',
+      '\nSuccessful tasks and their outputs are kept; a worker that has the pipeline runs the rest. A mapped task\n' +
+        'whose upstream tasks stand runs again only its items that did not succeed.',
     )
     .option('--json', 'print { "runId": …, "queued": <the number of task runs queued again> }')
     .action(async (runId: string, task: string | undefined, flags: { json?: boolean }) => {

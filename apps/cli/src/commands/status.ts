@@ -105,13 +105,22 @@ function statusLines(status: RunStatus, format: Format, safe: Safe, stacks: bool
       ['TASK', 'STATE', 'ATTEMPT', 'DURATION', 'ERROR'],
       tasks.map((t) => [
         t.task,
-        t.state,
+        itemCounts(t.state, status.items[t.task]),
         `${t.attempt}/${t.maxAttempts}`,
         elapsed(format, t.startedAt, t.finishedAt),
         safe(firstLine(t.error)),
       ]),
     ).split('\n'),
   ]
+  // A mapped task is one row; the items that failed are listed under the table, one line each.
+  for (const [task, items] of Object.entries(status.items)) {
+    if (items.failed.length === 0) continue
+    out.push('', `${task}: ${items.failed.length} failed item${items.failed.length === 1 ? '' : 's'}`)
+    for (const item of items.failed)
+      out.push(
+        `  item ${item.index} (${item.state}, attempt ${item.attempt}): ${safe(firstLine(item.error))}`,
+      )
+  }
   if (!stacks) return out
   for (const t of tasks) {
     if (!t.error) continue
@@ -119,4 +128,11 @@ function statusLines(status: RunStatus, format: Format, safe: Safe, stacks: bool
     if (t.errorStack) out.push(...indent(safe(t.errorStack)).split('\n'))
   }
   return out
+}
+
+/** A mapped task's state with its items by state, "failed (3 items: 2 success, 1 failed)"; else the state. */
+function itemCounts(state: string, items: RunStatus['items'][string] | undefined): string {
+  if (!items) return state
+  const byState = Object.entries(items.byState).map(([s, n]) => `${n} ${s}`)
+  return `${state} (${items.total} item${items.total === 1 ? '' : 's'}: ${byState.join(', ')})`
 }

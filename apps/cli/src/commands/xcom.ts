@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import { printJson } from '../format.js'
+import { checkItem, ITEM_OPTION, parseItem } from '../item-option.js'
 import { withOperatorStore } from '../open-store.js'
 import { resolveRunId, unknownRun } from '../run-id.js'
 import { storeSettings } from '../settings.js'
@@ -12,7 +13,12 @@ export function registerXcom(program: Command): void {
     .argument('<runId>', 'the run id, or a unique prefix of it')
     .argument('<task>')
     .option('--key <key>', 'which XCom', 'return_value')
-    .action(async (runId: string, task: string, flags: { key: string }) => {
+    .option(...ITEM_OPTION, parseItem)
+    .addHelpText(
+      'after',
+      "\nA mapped task's return_value is the array of its items' outputs; --item <index> reads one item's XComs.",
+    )
+    .action(async (runId: string, task: string, flags: { key: string; item?: number }) => {
       const settings = await storeSettings()
       await withOperatorStore(settings, async ({ database }) => {
         const id = await resolveRunId(database, runId)
@@ -25,7 +31,8 @@ export function registerXcom(program: Command): void {
             `run ${id} has no task "${task}"; its tasks are ${status.tasks.map((t) => t.task).join(', ')}.`,
           )
         }
-        const rows = await taskXcoms(database, id, task)
+        if (flags.item !== undefined) await checkItem(database, id, task, flags.item)
+        const rows = await taskXcoms(database, id, task, flags.item)
         const row = rows.find((r) => r.key === flags.key)
         if (!row) {
           const keys = rows.map((r) => r.key)
@@ -39,10 +46,22 @@ export function registerXcom(program: Command): void {
             }`,
           )
         }
-        const { isReference, openXComStorage, pipeValue, resolveValue } = await import('@podline/runner')
+        const { isReference, openXComStorage, pipeValue, resolveItems, resolveValue } = await import(
+          '@podline/runner'
+        )
+        const what = `the XCom ${flags.key} of task "${task}"`
+        // A mapped task's output is its items' values, any of them kept in the store.
+        const items = flags.item === undefined && status.items[task] !== undefined && Array.isArray(row.value)
+        if (items && (row.value as unknown[]).some(isReference)) {
+          const xcoms = await openXComStorage(settings.xcoms ?? {}, database)
+          try {
+            return printJson(await resolveItems(xcoms?.store, row.value, what))
+          } finally {
+            await xcoms?.store.close()
+          }
+        }
         if (!isReference(row.value)) return printJson(row.value)
         const xcoms = await openXComStorage(settings.xcoms ?? {}, database)
-        const what = `the XCom ${flags.key} of task "${task}"`
         try {
           // A terminal gets the value parsed and escaped like any other; a pipe gets the stored
           // JSON as it streams from the store, never held whole.

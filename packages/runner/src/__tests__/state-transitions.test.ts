@@ -131,6 +131,30 @@ for (const driver of ['postgres', 'pglite'] as const) {
       )
       await reconcile(database, null)
 
+      // A mapped task: expansion (with items, and without), maxParallel's promotion, its end, retry of its items.
+      const mapped = pipeline('sm-mapped')
+        .map('each', { over: () => [1, 2], maxParallel: 1 }, (n) => n)
+        .map('none', { over: () => [] as number[] }, (n) => n)
+      const r6 = await triggerPipeline(database, mapped, {})
+      runs.push(r6)
+      t = await claimAll(mapped, r6)
+      await finish(t.each, { state: 'expanded', items: [1, 2] })
+      await finish(t.none, { state: 'expanded', items: [] })
+      const claimItem = async () => {
+        const [item] = await claimTaskRuns(database, {
+          workerId: 'w',
+          versions: [mapped.plan().version],
+          limit: 1,
+          leaseMs: 60_000,
+          runId: r6,
+        })
+        if (!item) throw new Error('no item was claimable')
+        return { ...item, workerId: 'w' }
+      }
+      await finishAttempt(database, await claimItem(), failed)
+      await finishAttempt(database, await claimItem(), ok)
+      await retryRun(database, r6, 'each')
+
       const events = await database.rows<{ from: TaskState; to: TaskState }>(
         sql`select from_state as "from", to_state as "to" from podline.events
             where task is not null and from_state is not null

@@ -5,14 +5,7 @@ import { pathToFileURL } from 'node:url'
 import { pipeline } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  collectOrphanXComs,
-  type Database,
-  openXComStore,
-  runLocal,
-  TaskRunError,
-  type XComStore,
-} from '../index.js'
+import { collectOrphanXComs, type Database, openXComStore, runLocal, TaskRunError } from '../index.js'
 import { openFreshDatabase, type S3TestServer, startS3Server } from '../testing/index.js'
 
 /*

@@ -15,6 +15,14 @@ export type TaskTransition =
   | { type: 'cancel' }
   /** `podline retry`: queued when every upstream has succeeded (and is not retried too), else pending. */
   | { type: 'retry'; upstreamsReady: boolean }
+  /**
+   * A mapped task's own attempt evaluated `over`: with items its row stays running (the items'
+   * parent, no lease), with none it succeeds at once. Its end, when the last item ends, is
+   * `succeed` or `fail` (not retryable: the items had their retries).
+   */
+  | { type: 'expand'; items: boolean }
+  /** `podline retry` of a mapped task whose inputs stand: its row goes back to running, for its items. */
+  | { type: 'retry_items' }
 
 export class IllegalTransitionError extends Error {
   override readonly name = 'IllegalTransitionError'
@@ -58,6 +66,9 @@ export function nextTaskState(from: TaskState, t: TaskTransition): TaskState {
         [P.union(...TERMINAL_TASK_STATES), { type: 'retry', upstreamsReady: false }],
         () => 'pending' as const,
       )
+      .with(['running', { type: 'expand', items: true }], () => 'running' as const)
+      .with(['running', { type: 'expand', items: false }], () => 'success' as const)
+      .with([P.union('failed', 'cancelled'), { type: 'retry_items' }], () => 'running' as const)
       .with([P.union(...TASK_STATES), P._], illegal)
       .exhaustive()
   )
@@ -79,6 +90,9 @@ export const TASK_TRANSITIONS: readonly TaskTransition[] = [
   { type: 'cancel' },
   { type: 'retry', upstreamsReady: true },
   { type: 'retry', upstreamsReady: false },
+  { type: 'expand', items: true },
+  { type: 'expand', items: false },
+  { type: 'retry_items' },
 ]
 
 /** The transitions that move a task run from `from` to `to` (none: the machine forbids it). */

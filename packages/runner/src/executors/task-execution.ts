@@ -13,6 +13,10 @@ export interface TaskExecution {
   readonly taskRunId: string
   readonly task: string
   readonly attempt: number
+  /** The item of a mapped task this attempt runs (its pod is named with it); undefined otherwise. */
+  readonly mapIndex?: number
+  /** That item's element of the list `over` returned: the pod spec function's first parameter. */
+  readonly item?: unknown
   /**
    * True when this attempt was taken over from a worker that stopped (its lease expired or it was
    * released): its pod may already exist, so the launcher looks for it before creating one.

@@ -6,6 +6,7 @@ import {
   ANNOTATION_RUN_ID,
   LABEL_ATTEMPT,
   LABEL_KEPT,
+  LABEL_MAP_INDEX,
   LABEL_ON_FINISH,
   LABEL_PIPELINE,
   LABEL_RUN,
@@ -20,6 +21,8 @@ export interface PodTaskRef {
   readonly runId: string
   readonly task: string
   readonly attempt: number
+  /** The item of a mapped task the pod ran; absent for other tasks. */
+  readonly mapIndex?: number
 }
 
 export interface PodSweepOptions {
@@ -75,7 +78,12 @@ export function taskRefOf(pod: V1Pod): PodTaskRef | undefined {
   const attempt = Number(labels[LABEL_ATTEMPT])
   const { [LABEL_PIPELINE]: pipeline, [LABEL_TASK]: task } = labels
   if (!runId || !UUID.test(runId) || !pipeline || !task || !Number.isInteger(attempt)) return undefined
-  return { pipeline, runId, task, attempt }
+  const item = labels[LABEL_MAP_INDEX]
+  if (item === undefined) return { pipeline, runId, task, attempt }
+  const mapIndex = Number(item)
+  return Number.isInteger(mapIndex) && mapIndex >= 0
+    ? { pipeline, runId, task, attempt, mapIndex }
+    : undefined
 }
 
 /**

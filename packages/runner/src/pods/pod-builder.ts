@@ -93,6 +93,7 @@ const PODLINE_ENV = new Set([
   'PODLINE_RUN_ID',
   'PODLINE_TASK',
   'PODLINE_ATTEMPT',
+  'PODLINE_MAP_INDEX',
   'PODLINE_PIPELINE',
 ])
 
@@ -103,6 +104,7 @@ function podlineEnv(id: PodIdentity, sidecar: SidecarSettings): V1EnvVar[] {
     { name: 'PODLINE_RUN_ID', value: id.runId },
     { name: 'PODLINE_TASK', value: id.task },
     { name: 'PODLINE_ATTEMPT', value: String(id.attempt) },
+    ...(id.mapIndex === undefined ? [] : [{ name: 'PODLINE_MAP_INDEX', value: String(id.mapIndex) }]),
   ]
 }
 

@@ -65,7 +65,7 @@ export function createPodExecutor(options: PodExecutorOptions): PodExecutor {
   })
   return {
     async execute(exec, def) {
-      const spec = await evaluatePodSpec(def, exec.inputs, exec.ctx)
+      const spec = await evaluatePodSpec(def, exec.inputs, exec.ctx, exec.item)
       if (options.runtime === 'process') return runPodAsProcesses(exec, def, spec, { xcomSizeLimitBytes })
       return launchPod(client(), exec, def, spec, {
         sidecarImage: options.sidecarImage,

@@ -8,6 +8,8 @@ export interface PodIdentity {
   readonly runId: string
   readonly task: string
   readonly attempt: number
+  /** The item of a mapped task the pod runs; absent for other tasks. */
+  readonly mapIndex?: number | undefined
 }
 
 export const LABEL_STORE = 'podline.dev/store'
@@ -15,6 +17,8 @@ export const LABEL_PIPELINE = 'podline.dev/pipeline'
 export const LABEL_RUN = 'podline.dev/run'
 export const LABEL_TASK = 'podline.dev/task'
 export const LABEL_ATTEMPT = 'podline.dev/attempt'
+/** On the pods of a mapped task's items: the item's index. */
+export const LABEL_MAP_INDEX = 'podline.dev/map-index'
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by'
 export const MANAGED_BY = 'podline'
 /** The task's `onFinish`, so the orphan sweep keeps what the user asked to keep. */
@@ -32,11 +36,14 @@ const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/
  * Deterministic, so a worker that restarts re-creates the same name, gets 409 and reattaches instead
  * of launching a second pod. A DNS-1123 label (no dots), which is also a valid subdomain.
  * The store is part of the hash: a cloned database has the same run ids but its own store id.
+ * An item of a mapped task has its index in the name (`-i3`) and in the hash.
  * @example podName({ store, pipeline: 'etl', runId: 'r1', task: 'load', attempt: 1 }) // 'etl-load-a1-3f2c9e1d'
+ * @example podName({ store, pipeline: 'etl', runId: 'r1', task: 'load', attempt: 1, mapIndex: 3 }) // 'etl-load-i3-a1-…'
  */
 export function podName(id: PodIdentity): string {
-  const hash = shortHash([id.store, id.pipeline, id.runId, id.task, String(id.attempt)])
-  const suffix = `-a${id.attempt}-${hash}`
+  const item = id.mapIndex === undefined ? [] : [`item ${id.mapIndex}`]
+  const hash = shortHash([id.store, id.pipeline, id.runId, id.task, String(id.attempt), ...item])
+  const suffix = `${id.mapIndex === undefined ? '' : `-i${id.mapIndex}`}-a${id.attempt}-${hash}`
   const prefix = dnsLabelPart(`${id.pipeline}-${id.task}`, MAX_NAME - suffix.length)
   return prefix ? `${prefix}${suffix}` : `p${suffix}`
 }
@@ -49,6 +56,7 @@ export function podLabels(id: PodIdentity): Record<string, string> {
     [LABEL_RUN]: labelValue(id.runId),
     [LABEL_TASK]: labelValue(id.task),
     [LABEL_ATTEMPT]: String(id.attempt),
+    ...(id.mapIndex === undefined ? {} : { [LABEL_MAP_INDEX]: String(id.mapIndex) }),
     [LABEL_MANAGED_BY]: MANAGED_BY,
   }
 }

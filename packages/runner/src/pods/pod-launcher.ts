@@ -52,6 +52,7 @@ export async function launchPod(
     runId: exec.runId,
     task: exec.task,
     attempt: exec.attempt,
+    mapIndex: exec.mapIndex,
   }
   const sidecar = resolveSidecar(def.pod, { image: settings.sidecarImage, mode: settings.sidecarMode })
   const template = await loadPodTemplate(spec.podTemplate, exec.task)

@@ -9,10 +9,11 @@ export async function evaluatePodSpec(
   def: PodTaskDefinition,
   inputs: Record<string, unknown>,
   ctx: TaskContext<unknown>,
+  item?: unknown,
 ): Promise<PodSpec> {
   let spec: unknown
   try {
-    spec = typeof def.spec === 'function' ? await def.spec(inputs, ctx) : def.spec
+    spec = typeof def.spec === 'function' ? await def.spec(inputs, ctx, item) : def.spec
   } catch (error) {
     throw new TaskFailure(
       `the pod spec function of task "${def.name}" threw: ${error instanceof Error ? error.message : String(error)}`,

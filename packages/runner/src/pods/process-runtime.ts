@@ -48,6 +48,7 @@ export async function runPodAsProcesses(
     runId: exec.runId,
     task: exec.task,
     attempt: exec.attempt,
+    mapIndex: exec.mapIndex,
   }
   const name = podName(identity)
   await exec.putXcom('pod_name', name)
@@ -70,6 +71,7 @@ export async function runPodAsProcesses(
       PODLINE_RUN_ID: exec.runId,
       PODLINE_TASK: exec.task,
       PODLINE_ATTEMPT: String(exec.attempt),
+      ...(exec.mapIndex === undefined ? {} : { PODLINE_MAP_INDEX: String(exec.mapIndex) }),
       ...traceEnv(),
     }
     const xcomMount: VolumeMount = { hostPath: xcomHostDir, containerPath: posix.dirname(xcomPath) }

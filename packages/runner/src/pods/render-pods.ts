@@ -2,7 +2,7 @@ import type { V1Pod } from '@kubernetes/client-node'
 import type { AnyPipeline, PodSpec, PodTaskDefinition, TaskContext, TaskLogger } from '@podline/sdk'
 import { buildPod } from './pod-builder.js'
 import { loadPodTemplate } from './pod-template.js'
-import { symbolicInputs } from './symbolic-inputs.js'
+import { symbolicInputs, symbolicValue } from './symbolic-inputs.js'
 import { resolveSidecar, type SidecarMode } from './xcom-sidecar.js'
 
 export interface RenderPodsOptions {
@@ -78,7 +78,12 @@ async function renderOne(
   ctx: TaskContext<unknown>,
   options: RenderPodsOptions & { runId: string },
 ): Promise<V1Pod> {
-  const raw = typeof def.spec === 'function' ? await def.spec(symbolicInputs(def.needs), ctx) : def.spec
+  // A mapped pod task is shown as its first item, the item itself a placeholder (`{{ item }}`).
+  const item = def.map ? symbolicValue('item') : undefined
+  const raw =
+    typeof def.spec === 'function'
+      ? await def.spec(symbolicInputs(def.needs), def.map ? { ...ctx, mapIndex: 0 } : ctx, item)
+      : def.spec
   // A placeholder used as a whole value (`args: [extract.uri]`) is still a proxy: JSON turns it into its text.
   const spec = JSON.parse(JSON.stringify(raw)) as PodSpec
   const sidecar = resolveSidecar(def.pod, { image: options.sidecarImage, mode: options.sidecarMode })
@@ -89,6 +94,7 @@ async function renderOne(
       runId: options.runId,
       task: def.name,
       attempt: 1,
+      ...(def.map ? { mapIndex: 0 } : {}),
     },
     spec,
     run: def.pod,

@@ -1,6 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm'
 import type { Database } from '../store/database.js'
-import type { StoredRetryDelay } from '../store/schema.js'
+import { NO_MAP_INDEX, type StoredRetryDelay } from '../store/schema.js'
 import type { TraceCarrier } from '../tracing/tracing.js'
 import { state, states, textArray } from './sql-values.js'
 
@@ -39,7 +39,11 @@ export interface ClaimedTaskRun {
   /** A scheduled run's tick and the start of its data interval, in epoch milliseconds; null otherwise. */
   logicalDate: number | null
   intervalStart: number | null
-  /** return_value XComs of the tasks in `needs`, keyed by task name. */
+  /** The item of a mapped task this task run is; null for a task's own row (which, mapped, evaluates `over`). */
+  mapIndex: number | null
+  /** That item's element of the list `over` returned; null for a task's own row. */
+  mapItem: unknown
+  /** return_value XComs of the tasks in `needs`, keyed by task name (a mapped task's: the array). */
   inputs: Record<string, unknown>
 }
 
@@ -114,12 +118,12 @@ export function claimStatement(o: ClaimOptions): SQL {
           lease_expires_at = now() + ${o.leaseMs} * interval '1 millisecond',
           finished_at = null, error = null, error_stack = null
       from picked where t.id = picked.id
-      returning t.id, t.run_id, t.pipeline, t.version, t.task, t.kind, t.needs, t.attempt, t.claims, t.max_attempts,
+      returning t.id, t.run_id, t.pipeline, t.version, t.task, t.map_index, t.map_item, t.kind, t.needs, t.attempt, t.claims, t.max_attempts,
                 t.retries, t.retry_delay, t.is_leaf, t.timeout_ms, t.timeout_at, t.priority, t.available_at,
                 picked.state as from_state, picked.taken_over as resumed
     ), logged as (
-      insert into podline.events (run_id, task, attempt, from_state, to_state, worker, message)
-      select run_id, task, attempt, from_state, ${state('running')}, ${o.workerId},
+      insert into podline.events (run_id, task, map_index, attempt, from_state, to_state, worker, message)
+      select run_id, task, nullif(map_index, ${NO_MAP_INDEX}), attempt, from_state, ${state('running')}, ${o.workerId},
              case when resumed then 'continues attempt ' || attempt || ', taken over' end
       from claimed
     ), starting as (
@@ -135,6 +139,7 @@ export function claimStatement(o: ClaimOptions): SQL {
       select id, ${state('queued')}, ${state('running')}, ${o.workerId} from started
     )
     select c.id::text as "id", c.run_id as "runId", c.pipeline, c.version, c.task, c.kind, c.attempt,
+           nullif(c.map_index, ${NO_MAP_INDEX}) as "mapIndex", c.map_item as "mapItem",
            c.claims as "claim",
            c.max_attempts as "maxAttempts", c.retries, c.retry_delay as "retryDelay", c.resumed,
            c.is_leaf as "isLeaf", c.timeout_ms as "timeoutMs",
@@ -144,8 +149,12 @@ export function claimStatement(o: ClaimOptions): SQL {
            r.params, r.trace_context as "traceContext",
            (extract(epoch from r.logical_date) * 1000)::float8 as "logicalDate",
            (extract(epoch from r.interval_start) * 1000)::float8 as "intervalStart",
-           coalesce((select jsonb_object_agg(x.task, x.value) from podline.xcoms x
-                     where x.run_id = c.run_id and x.key = 'return_value' and x.task = any(c.needs)), '{}'::jsonb)
+           -- One primary-key probe per need: with \`task = any(needs)\` as a filter the planner read
+           -- every XCom of the run, and a mapped task's run holds one per item.
+           coalesce((select jsonb_object_agg(x.task, x.value)
+                     from unnest(c.needs) as need(task)
+                     join podline.xcoms x on x.run_id = c.run_id and x.task = need.task
+                       and x.map_index = ${NO_MAP_INDEX} and x.key = 'return_value'), '{}'::jsonb)
              as inputs
     from claimed c join podline.runs r on r.id = c.run_id
     order by c.priority desc nulls last, c.available_at, c.id

@@ -71,6 +71,7 @@ export async function insertRun(database: Database, tx: Executor, run: NewRun): 
       retryDelay: t.options.retryDelay,
       priority: t.options.priority,
       timeoutMs: t.options.timeoutMs,
+      maxParallel: t.map?.maxParallel ?? null,
     })),
   )
   await tx.insert(events).values([

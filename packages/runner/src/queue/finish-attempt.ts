@@ -2,8 +2,10 @@ import type { JsonValue } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
 import type { TaskState } from '../engine/states.js'
 import type { Database } from '../store/database.js'
+import { NO_MAP_INDEX } from '../store/schema.js'
 import { inSpan } from '../tracing/tracing.js'
 import type { TaskRunId } from './claim-task-runs.js'
+import { expandMappedTask, settleMappedItems } from './mapped-tasks.js'
 import { promoteDownstream } from './promote-downstream.js'
 import { QUEUE_CHANNEL, state } from './sql-values.js'
 
@@ -24,6 +26,8 @@ export type AttemptOutcome =
       retryDelayMs?: number
     }
   | { state: 'skipped'; reason: string }
+  /** A mapped task's own attempt evaluated `over`: its items become task runs (mapped-tasks.ts). */
+  | { state: 'expanded'; items: JsonValue[] }
 
 export class LeaseLostError extends Error {
   override readonly name = 'LeaseLostError'
@@ -39,6 +43,8 @@ export interface AttemptRef {
   workerId: string
   /** No task needs this one: completion then skips the downstream query. */
   isLeaf?: boolean
+  /** The item of a mapped task this attempt runs; undefined for a task's own row. */
+  mapIndex?: number | null | undefined
 }
 
 /*
@@ -54,11 +60,17 @@ export interface AttemptRef {
 export function finishAttempt(database: Database, ref: AttemptRef, outcome: AttemptOutcome): Promise<void> {
   // Traced as XCom I/O too: a success stores its return_value in the same statement.
   return inSpan('attempt finish', { 'podline.outcome': outcome.state }, () =>
-    storeOutcome(database, ref, outcome),
+    outcome.state === 'expanded'
+      ? expandMappedTask(database, ref, outcome.items)
+      : storeOutcome(database, ref, outcome),
   )
 }
 
-async function storeOutcome(database: Database, ref: AttemptRef, outcome: AttemptOutcome): Promise<void> {
+async function storeOutcome(
+  database: Database,
+  ref: AttemptRef,
+  outcome: Exclude<AttemptOutcome, { state: 'expanded' }>,
+): Promise<void> {
   const next: TaskState = outcome.state
   const error = outcome.state === 'failed' || outcome.state === 'up_for_retry' ? outcome.error : null
   const stack =
@@ -82,14 +94,14 @@ async function storeOutcome(database: Database, ref: AttemptRef, outcome: Attemp
               available_at = coalesce(now() + ${retryDelayMs}::float8 * interval '1 millisecond', available_at)
           where id = ${ref.id}::bigint and lease_owner = ${ref.workerId} and claims = ${ref.claim}
             and state = ${state('running')} and exists (select 1 from locked)
-          returning run_id, task, attempt, version
+          returning run_id, task, map_index, attempt, version
         ), stored as (
-          insert into podline.xcoms (run_id, task, key, value, size, attempt)
-          select run_id, task, 'return_value', ${output}::jsonb, ${size}, attempt from done where ${output}::jsonb is not null
-          on conflict (run_id, task, key) do update set value = excluded.value, size = excluded.size, attempt = excluded.attempt, created_at = now()
+          insert into podline.xcoms (run_id, task, map_index, key, value, size, attempt)
+          select run_id, task, map_index, 'return_value', ${output}::jsonb, ${size}, attempt from done where ${output}::jsonb is not null
+          on conflict (run_id, task, map_index, key) do update set value = excluded.value, size = excluded.size, attempt = excluded.attempt, created_at = now()
         ), logged as (
-          insert into podline.events (run_id, task, attempt, from_state, to_state, worker, message)
-          select run_id, task, attempt, ${state('running')}, ${next}, ${ref.workerId}, ${message} from done
+          insert into podline.events (run_id, task, map_index, attempt, from_state, to_state, worker, message)
+          select run_id, task, nullif(map_index, ${NO_MAP_INDEX}), attempt, ${state('running')}, ${next}, ${ref.workerId}, ${message} from done
         ), woken as (
           select pg_notify(${QUEUE_CHANNEL}, version) from done where ${next} = ${state('up_for_retry')}
         )
@@ -102,7 +114,9 @@ async function storeOutcome(database: Database, ref: AttemptRef, outcome: Attemp
           '(it expired or the run was cancelled); the result was discarded and the current attempt stands',
       )
     }
-    if (next !== 'up_for_retry') {
+    if (next !== 'up_for_retry' && typeof ref.mapIndex === 'number') {
+      await settleMappedItems(database, tx, ref.runId, ref.task, ref.workerId)
+    } else if (next !== 'up_for_retry') {
       await promoteDownstream(database, tx, ref.runId, ref.isLeaf ? [] : [ref.task], ref.workerId, {
         runLocked: true,
       })
@@ -119,13 +133,13 @@ async function storeXcom(database: Database, ref: AttemptRef, key: string, value
   const json = JSON.stringify(value)
   const [row] = await database.rows<{ ok: boolean }>(sql`
     with live as (
-      select run_id, task, attempt from podline.task_runs
+      select run_id, task, map_index, attempt from podline.task_runs
       where id = ${ref.id}::bigint and lease_owner = ${ref.workerId} and claims = ${ref.claim}
         and state = ${state('running')}
     ), stored as (
-      insert into podline.xcoms (run_id, task, key, value, size, attempt)
-      select run_id, task, ${key}, ${json}::jsonb, ${Buffer.byteLength(json)}, attempt from live
-      on conflict (run_id, task, key) do update set value = excluded.value, size = excluded.size, attempt = excluded.attempt, created_at = now()
+      insert into podline.xcoms (run_id, task, map_index, key, value, size, attempt)
+      select run_id, task, map_index, ${key}, ${json}::jsonb, ${Buffer.byteLength(json)}, attempt from live
+      on conflict (run_id, task, map_index, key) do update set value = excluded.value, size = excluded.size, attempt = excluded.attempt, created_at = now()
     )
     select exists(select 1 from live) as ok`)
   if (!row?.ok)

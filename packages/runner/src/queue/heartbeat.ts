@@ -1,5 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm'
 import type { Database } from '../store/database.js'
+import { NO_MAP_INDEX } from '../store/schema.js'
 import type { TaskRunId } from './claim-task-runs.js'
 import { bigintArray, state } from './sql-values.js'
 import { type WorkerRecord, workerUpsert } from './workers.js'
@@ -36,11 +37,11 @@ export function heartbeatStatement(worker: WorkerRecord, ids: readonly TaskRunId
  */
 export async function isTaskRunRunning(
   database: Database,
-  ref: { runId: string; task: string; attempt: number },
+  ref: { runId: string; task: string; attempt: number; mapIndex?: number },
 ): Promise<boolean> {
   const [row] = await database.rows<{ live: boolean }>(sql`
     select exists(select 1 from podline.task_runs where run_id = ${ref.runId}::uuid and task = ${ref.task}
-                  and attempt = ${ref.attempt}
+                  and map_index = ${ref.mapIndex ?? NO_MAP_INDEX} and attempt = ${ref.attempt}
                   and (state = ${state('running')} or (state = ${state('queued')} and taken_over))) as live`)
   return row?.live ?? false
 }

@@ -9,6 +9,7 @@ import {
 import { nextTaskState } from '../engine/task-state-machine.js'
 import { decidePromotion, type Promotion, type UpstreamCounts } from '../engine/trigger-rules.js'
 import type { Database, Executor } from '../store/database.js'
+import { NO_MAP_INDEX } from '../store/schema.js'
 import type { TaskRunId } from './claim-task-runs.js'
 import { QUEUE_CHANNEL, RUN_FINISHED_CHANNEL, state, states, textArray } from './sql-values.js'
 
@@ -55,8 +56,9 @@ export async function promoteDownstream(
                (count(*) filter (where u.state = ${state('skipped')}))::int as skipped,
                (count(*) filter (where u.state in ${states(...TERMINAL_TASK_STATES)}))::int as done
         from podline.task_runs d
-        join podline.task_runs u on u.run_id = d.run_id and u.task = any(d.needs)
-        where d.run_id = ${runId}::uuid and d.state = ${state('pending')} and d.needs && ${textArray(finished)}
+        join podline.task_runs u on u.run_id = d.run_id and u.task = any(d.needs) and u.map_index = ${NO_MAP_INDEX}
+        where d.run_id = ${runId}::uuid and d.state = ${state('pending')} and d.map_index = ${NO_MAP_INDEX}
+          and d.needs && ${textArray(finished)}
         group by d.id, d.task, d.trigger_rule`,
       tx,
     )
@@ -106,7 +108,8 @@ export async function finalizeRunIfDone(
         where run_id = ${runId}::uuid and state in ${states(...OPEN_TASK_STATES)} limit 1
       ), status as (
         select bool_or(is_leaf and state in ${states(...FAILED_TASK_STATES)}) as leaf_failed,
-               string_agg(task || ': ' || coalesce(error, state), '; ') filter (where state = ${state('failed')}) as errors
+               string_agg(task || ': ' || coalesce(error, state), '; ')
+                 filter (where state = ${state('failed')} and map_index = ${NO_MAP_INDEX}) as errors
         from podline.task_runs where run_id = ${runId}::uuid and not exists (select 1 from open)
       ), ended as (
         update podline.runs r

@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm'
 import { OPEN_RUN_STATES, TERMINAL_TASK_STATES } from '../engine/states.js'
 import type { Database } from '../store/database.js'
+import { NO_MAP_INDEX } from '../store/schema.js'
+import { settleMappedItems } from './mapped-tasks.js'
 import { finalizeRunIfDone, promoteDownstream } from './promote-downstream.js'
 import { QUEUE_CHANNEL, state, states } from './sql-values.js'
 import { pruneWorkers } from './workers.js'
@@ -41,7 +43,13 @@ export async function reconcile(database: Database, workerId: string | null): Pr
     const expired =
       lockedRuns.length === 0
         ? []
-        : await database.rows<{ runId: string; task: string; state: string; version: string }>(
+        : await database.rows<{
+            runId: string
+            task: string
+            mapIndex: number
+            state: string
+            version: string
+          }>(
             sql`
         with expired as (
           update podline.task_runs
@@ -59,18 +67,24 @@ export async function reconcile(database: Database, workerId: string | null): Pr
               lease_owner = null, lease_expires_at = null
           where state = ${state('running')} and lease_expires_at < now()
             and run_id = any(array(select jsonb_array_elements_text(${JSON.stringify(lockedRuns.map((r) => r.id))}::jsonb)::uuid))
-          returning run_id, task, attempt, state, error, version
+          returning run_id, task, map_index, attempt, state, error, version
         ), logged as (
-          insert into podline.events (run_id, task, attempt, from_state, to_state, worker, message)
-          select run_id, task, attempt, ${state('running')}, state, ${workerId}, error from expired
+          insert into podline.events (run_id, task, map_index, attempt, from_state, to_state, worker, message)
+          select run_id, task, nullif(map_index, ${NO_MAP_INDEX}), attempt, ${state('running')}, state, ${workerId}, error
+          from expired
         )
-        select run_id as "runId", task, state, version from expired`,
+        select run_id as "runId", task, map_index as "mapIndex", state, version from expired`,
             tx,
           )
     const failedByRun = new Map<string, string[]>()
     for (const e of expired)
-      if (e.state === 'failed') failedByRun.set(e.runId, [...(failedByRun.get(e.runId) ?? []), e.task])
+      if (e.state === 'failed' && e.mapIndex === NO_MAP_INDEX)
+        failedByRun.set(e.runId, [...(failedByRun.get(e.runId) ?? []), e.task])
     for (const [runId, tasks] of failedByRun) await promoteDownstream(database, tx, runId, tasks, workerId)
+    // A failed item settles its mapped task (which may end it, and promote its downstream tasks).
+    for (const e of expired)
+      if (e.state === 'failed' && e.mapIndex !== NO_MAP_INDEX)
+        await settleMappedItems(database, tx, e.runId, e.task, workerId)
     for (const version of new Set(expired.filter((e) => e.state === 'queued').map((e) => e.version)))
       await tx.execute(sql`select pg_notify(${QUEUE_CHANNEL}, ${version})`)
     const stuck = await database.rows<{ id: string }>(
@@ -83,7 +97,7 @@ export async function reconcile(database: Database, workerId: string | null): Pr
     let finalized = 0
     for (const run of stuck) if (await finalizeRunIfDone(database, tx, run.id, workerId)) finalized++
     await pruneWorkers(database, tx)
-    const failed = [...failedByRun.values()].flat().length
+    const failed = expired.filter((e) => e.state === 'failed').length
     return { requeued: expired.length - failed, failed, finalized }
   })
 }

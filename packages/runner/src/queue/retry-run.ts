@@ -1,7 +1,9 @@
 import { sql } from 'drizzle-orm'
 import { OPEN_RUN_STATES, type RunState } from '../engine/states.js'
-import type { Database } from '../store/database.js'
-import { QUEUE_CHANNEL, state } from './sql-values.js'
+import type { Database, Executor } from '../store/database.js'
+import { NO_MAP_INDEX } from '../store/schema.js'
+import { queueNextItems } from './mapped-tasks.js'
+import { QUEUE_CHANNEL, state, textArray } from './sql-values.js'
 
 export class RetryError extends Error {
   override readonly name = 'RetryError'
@@ -35,22 +37,53 @@ export async function retryRun(database: Database, runId: string, task?: string)
           `run ${runId} has no task "${task}"; see its tasks with: podline status ${runId}`,
         )
     }
-    // The chosen task and its descendants, or every task that did not succeed.
+    // The chosen task and its descendants, or every task that did not succeed (a task's own rows).
+    const chosenTasks = sql`
+      with recursive chosen(task) as (
+        select task from podline.task_runs
+        where run_id = ${runId}::uuid and map_index = ${NO_MAP_INDEX}
+          and ${task ? sql`task = ${task}` : sql`state <> ${state('success')}`}
+        union
+        select d.task from podline.task_runs d join chosen c on c.task = any(d.needs)
+        where d.run_id = ${runId}::uuid and d.map_index = ${NO_MAP_INDEX}
+      )`
+    // A mapped task among them whose inputs stay as they are keeps its items: only the items that
+    // did not succeed run again. Any other mapped task among them drops its items and expands anew.
+    const kept = await database.rows<{ task: string }>(
+      sql`
+        ${chosenTasks}
+        select p.task from podline.task_runs p
+        where p.run_id = ${runId}::uuid and p.map_index = ${NO_MAP_INDEX} and p.task in (select task from chosen)
+          and exists (select 1 from podline.task_runs i where i.run_id = p.run_id and i.task = p.task
+                      and i.map_index >= 0 and i.state <> ${state('success')})
+          and not exists (select 1 from podline.task_runs u where u.run_id = p.run_id and u.map_index = ${NO_MAP_INDEX}
+                          and u.task = any(p.needs)
+                          and (u.state <> ${state('success')} or u.task in (select task from chosen)))`,
+      tx,
+    )
+    const keptTasks = textArray(kept.map((k) => k.task))
+    await database.rows(
+      sql`
+        ${chosenTasks}, dropped as (
+          delete from podline.task_runs where run_id = ${runId}::uuid and map_index >= 0
+            and task in (select task from chosen) and not (task = any(${keptTasks}))
+        )
+        delete from podline.xcoms where run_id = ${runId}::uuid and map_index >= 0
+          and task in (select task from chosen) and not (task = any(${keptTasks}))`,
+      tx,
+    )
     const reset = await database.rows<{ task: string }>(
       sql`
-        with recursive chosen(task) as (
-          select task from podline.task_runs
-          where run_id = ${runId}::uuid and ${task ? sql`task = ${task}` : sql`state <> ${state('success')}`}
-          union
-          select d.task from podline.task_runs d join chosen c on c.task = any(d.needs) where d.run_id = ${runId}::uuid
-        ), old as (
+        ${chosenTasks}, old as (
           select id, state from podline.task_runs
-          where run_id = ${runId}::uuid and task in (select task from chosen)
+          where run_id = ${runId}::uuid and task in (select task from chosen) and map_index = ${NO_MAP_INDEX}
+            and not (task = any(${keptTasks}))
           for update
         ), moved as (
           update podline.task_runs t
           set state = case when not exists (
                 select 1 from podline.task_runs u where u.run_id = t.run_id and u.task = any(t.needs)
+                  and u.map_index = ${NO_MAP_INDEX}
                   and (u.state <> ${state('success')} or u.task in (select task from chosen))
               ) then ${state('queued')} else ${state('pending')} end,
               max_attempts = t.attempt + t.retries + 1, lease_expiries = 0, taken_over = false,
@@ -60,6 +93,7 @@ export async function retryRun(database: Database, runId: string, task?: string)
           returning t.task, t.state, t.attempt, t.version, old.state as from_state
         ), cleared as (
           delete from podline.xcoms where run_id = ${runId}::uuid and task in (select task from chosen)
+            and not (task = any(${keptTasks}))
         ), logged as (
           insert into podline.events (run_id, task, attempt, from_state, to_state, message)
           select ${runId}::uuid, task, attempt, from_state, state, 'retry requested' from moved
@@ -67,6 +101,7 @@ export async function retryRun(database: Database, runId: string, task?: string)
         select task from moved`,
       tx,
     )
+    for (const { task: mapped } of kept) reset.push(...(await retryFailedItems(database, tx, runId, mapped)))
     if (reset.length === 0) {
       throw new RetryError(
         `run ${runId} has nothing to retry: every task succeeded; name a task to run it and its downstream tasks again (podline retry ${runId} <task>)`,
@@ -86,4 +121,54 @@ export async function retryRun(database: Database, runId: string, task?: string)
     )
     return reset.length
   })
+}
+
+/**
+ * A mapped task whose items did not all succeed runs those items again and keeps the others: its own
+ * row goes back to running (the items' parent) and those items are queued, or under maxParallel go
+ * pending and queueNextItems queues as many as it allows.
+ */
+async function retryFailedItems(
+  database: Database,
+  tx: Executor,
+  runId: string,
+  task: string,
+): Promise<Array<{ task: string }>> {
+  const moved = await database.rows<{ task: string; maxParallel: number | null }>(
+    sql`
+      with old as (
+        select id, map_index, state from podline.task_runs
+        where run_id = ${runId}::uuid and task = ${task}
+          and (map_index = ${NO_MAP_INDEX} or state <> ${state('success')})
+        for update
+      ), parent as (
+        update podline.task_runs t set state = ${state('running')}, error = null, error_stack = null,
+               finished_at = null, available_at = now()
+        from old where t.id = old.id and old.map_index = ${NO_MAP_INDEX}
+        returning t.run_id, t.task, t.attempt, t.max_parallel, old.state as from_state
+      ), items as (
+        update podline.task_runs t
+        set state = case when (select max_parallel from parent) is null then ${state('queued')} else ${state('pending')} end,
+            max_attempts = t.attempt + t.retries + 1, lease_expiries = 0,
+            taken_over = false, error = null, error_stack = null, available_at = now(), started_at = null,
+            finished_at = null, lease_owner = null, lease_expires_at = null, timeout_at = null
+        from old where t.id = old.id and old.map_index >= 0
+        returning t.run_id, t.task, t.map_index, t.attempt, t.state, old.state as from_state
+      ), cleared as (
+        delete from podline.xcoms x where x.run_id = ${runId}::uuid and x.task = ${task}
+          and (x.map_index = ${NO_MAP_INDEX} or x.map_index in (select map_index from items))
+      ), logged as (
+        insert into podline.events (run_id, task, map_index, attempt, from_state, to_state, message)
+        select run_id, task, null::int, attempt, from_state, ${state('running')},
+               'retry requested: the items that did not succeed'
+        from parent
+        union all
+        select run_id, task, map_index, attempt, from_state, state, 'retry requested' from items
+      )
+      select task, max_parallel as "maxParallel" from parent`,
+    tx,
+  )
+  const maxParallel = moved[0]?.maxParallel
+  if (typeof maxParallel === 'number') await queueNextItems(database, tx, runId, task, null, maxParallel)
+  return moved.map(({ task }) => ({ task }))
 }

@@ -42,6 +42,9 @@ const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' 
 /** `state in ('a', 'b')` with the names from engine/states.ts: CHECK constraints and partial indexes. */
 const stateIn = (names: readonly string[]) => sql.raw(`state in (${names.map((n) => `'${n}'`).join(', ')})`)
 
+/** task_runs.map_index (and the XComs', task logs') of a task's own row, mapped or not: items are 0, 1, … */
+export const NO_MAP_INDEX = -1
+
 /** A task's backoff between retries, as resolved in its plan (durations in milliseconds). */
 export type StoredRetryDelay = ResolvedTaskOptions['retryDelay']
 
@@ -117,6 +120,16 @@ export const taskRuns = podline.table(
     pipeline: text('pipeline').notNull(),
     version: text('version').notNull(),
     task: text('task').notNull(),
+    /**
+     * The item of a mapped task this task run is (0, 1, …), or NO_MAP_INDEX (-1) for a task's own
+     * row, mapped or not. Not null, so it can be part of the unique index and of the XComs' key.
+     */
+    mapIndex: integer('map_index').notNull().default(NO_MAP_INDEX),
+    /** An item's element of the list `over` returned: its function's first parameter. */
+    mapItem: jsonb('map_item'),
+    /** A mapped task's maxParallel, copied from the plan: items running at once. Null: no bound. */
+    maxParallel: integer('max_parallel'),
+
     kind: text('kind').notNull().$type<'task' | 'pod'>(),
     /** Copied from the plan so that promotion is one query without reading plans. */
     needs: text('needs').array().notNull(),
@@ -164,7 +177,7 @@ export const taskRuns = podline.table(
     finishedAt: ts('finished_at'),
   },
   (t) => [
-    uniqueIndex('task_runs_run_task_idx').on(t.runId, t.task),
+    uniqueIndex('task_runs_run_task_idx').on(t.runId, t.task, t.mapIndex),
     // The claim's index: per version a worker serves, the claim reads the head of that version's
     // queue in this order (see claim-task-runs.ts), so work queued for versions it does not serve
     // (20,000 runs of a pipeline no worker loads) costs it nothing. `nulls last` as in the query.
@@ -174,7 +187,9 @@ export const taskRuns = podline.table(
     index('task_runs_lease_idx').on(t.leaseExpiresAt).where(sql`state = 'running'`),
     // The tasks of a run that have not ended: promotion reads the pending ones, and "is the run
     // done?" is one probe here instead of a scan of every task of a wide run at each completion.
-    index('task_runs_open_idx').on(t.runId, t.state).where(stateIn(OPEN_TASK_STATES)),
+    // With task and map_index, a mapped task's items are found here too: whether one is still open,
+    // and its next pending item in item order, each a probe however many items have ended.
+    index('task_runs_open_idx').on(t.runId, t.state, t.task, t.mapIndex).where(stateIn(OPEN_TASK_STATES)),
     check('task_runs_state_check', stateIn(TASK_STATES)),
   ],
 )
@@ -186,13 +201,15 @@ export const xcoms = podline.table(
       .notNull()
       .references(() => runs.id, { onDelete: 'cascade' }),
     task: text('task').notNull(),
+    /** The item of a mapped task whose XCom this is; -1 for the task's own (a mapped task's: the array). */
+    mapIndex: integer('map_index').notNull().default(NO_MAP_INDEX),
     key: text('key').notNull(),
     value: jsonb('value').notNull(),
     size: integer('size').notNull(),
     attempt: integer('attempt').notNull(),
     createdAt: ts('created_at').notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.runId, t.task, t.key] })],
+  (t) => [primaryKey({ columns: [t.runId, t.task, t.mapIndex, t.key] })],
 )
 
 export const events = podline.table(
@@ -203,6 +220,8 @@ export const events = podline.table(
       .notNull()
       .references(() => runs.id, { onDelete: 'cascade' }),
     task: text('task'),
+    /** The item of a mapped task the transition is of; null for a task's own row and run events. */
+    mapIndex: integer('map_index'),
     attempt: integer('attempt'),
     fromState: text('from_state'),
     toState: text('to_state').notNull(),
@@ -221,6 +240,8 @@ export const taskLogs = podline.table(
       .notNull()
       .references(() => runs.id, { onDelete: 'cascade' }),
     task: text('task').notNull(),
+    /** The item of a mapped task that logged the line; -1 otherwise. */
+    mapIndex: integer('map_index').notNull().default(NO_MAP_INDEX),
     attempt: integer('attempt').notNull(),
     level: text('level').notNull(),
     message: text('message').notNull(),

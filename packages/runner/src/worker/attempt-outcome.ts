@@ -54,7 +54,10 @@ export function failureOutcome(
   // driver's message and stack repeat the SQL and its parameters.
   const fromDatabase = isDatabaseError(err)
   // A crash is described by its wrapper already; its own name would only repeat it.
-  const name = err.name === 'Error' || err instanceof TaskCrashError || fromDatabase ? '' : `${err.name}: `
+  const name =
+    err.name === 'Error' || err instanceof TaskCrashError || err instanceof TaskFailure || fromDatabase
+      ? ''
+      : `${err.name}: `
   const message = fromDatabase ? databaseErrorMessage(err) : err.message
   // Error text is the task's prose: what PostgreSQL cannot store is escaped, the rest kept.
   const base = {

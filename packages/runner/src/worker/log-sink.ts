@@ -1,6 +1,6 @@
 import type { TaskLogger } from '@podline/sdk'
 import type { Database } from '../store/database.js'
-import { taskLogs } from '../store/schema.js'
+import { NO_MAP_INDEX, taskLogs } from '../store/schema.js'
 import { traceIds } from '../tracing/tracing.js'
 import { databaseErrorMessage, isPermanentDatabaseError } from './database-error.js'
 import { escapeUnstorable, escapeUnstorableDeep } from './storable-text.js'
@@ -20,6 +20,7 @@ export const silentLog: WorkerLog = () => {}
 interface Line {
   runId: string
   task: string
+  mapIndex: number
   attempt: number
   level: LogLevel
   message: string
@@ -41,13 +42,15 @@ export class LogSink {
     private readonly flushMs = 200,
   ) {}
 
-  forTask(runId: string, task: string, attempt: number): TaskLogger {
+  /** `mapIndex`: the item of a mapped task the attempt runs (null or absent for a task's own row). */
+  forTask(runId: string, task: string, attempt: number, mapIndex?: number | null): TaskLogger {
     // The attempt's span, active when its logger is made: each line names it (and its trace).
     const traced = traceIds()
     const write = (level: LogLevel) => (message: string, fields?: Record<string, unknown>) => {
       this.#buffer.push({
         runId,
         task,
+        mapIndex: mapIndex ?? NO_MAP_INDEX,
         attempt,
         level,
         // A task's log is its prose: what PostgreSQL cannot store is escaped, the line kept.

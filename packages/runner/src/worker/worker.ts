@@ -2,15 +2,13 @@ import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import {
   type AnyPipeline,
-  type JsonValue,
-  type PodTaskDefinition,
   SchemaValidationError,
   type TaskContext,
   type TaskDefinition,
   validateWith,
 } from '@podline/sdk'
 import { Backoff } from '../backoff.js'
-import { type TaskExecution, TaskFailure } from '../executors/task-execution.js'
+import { TaskFailure } from '../executors/task-execution.js'
 import { declaredPodNamespaces } from '../pods/declared-namespaces.js'
 import type { PodExecutor as PodsExecutor } from '../pods/pod-executor.js'
 import { type ClaimedTaskRun, claimTaskRuns, type TaskRunId } from '../queue/claim-task-runs.js'
@@ -40,6 +38,7 @@ import { AttemptTimeout, TaskTimeoutError } from './attempt-timeout.js'
 import { databaseErrorMessage, isPermanentDatabaseError } from './database-error.js'
 import { type LeaseKeeper, startLeaseKeeper } from './lease-keeper.js'
 import { LogSink, silentLog, type WorkerLog } from './log-sink.js'
+import { expandOver, MapExpansion } from './map-expansion.js'
 import { assertStorable } from './storable-text.js'
 import { onFatalHandBack, runInAttemptScope, TaskCrashError } from './task-faults.js'
 import { DEFAULT_XCOM_SIZE_LIMIT_BYTES, DEFAULT_XCOM_STORE_LIMIT_BYTES } from './xcom-limit.js'
@@ -99,14 +98,16 @@ export interface WorkerOptions {
   id?: string
 }
 
+/** `mapIndex`: the item of a mapped task the attempt ran; absent for a task's own row. */
 export type AttemptEvent =
-  | { type: 'started'; runId: string; pipeline: string; task: string; attempt: number }
+  | { type: 'started'; runId: string; pipeline: string; task: string; attempt: number; mapIndex?: number }
   | {
       type: 'finished'
       runId: string
       pipeline: string
       task: string
       attempt: number
+      mapIndex?: number
       state: AttemptOutcome['state'] | 'lost'
       error?: string
     }
@@ -320,6 +321,7 @@ export class Worker {
       claim: c.claim,
       workerId: this.id,
       isLeaf: c.isLeaf,
+      mapIndex: c.mapIndex,
     }
     const controller = new AbortController()
     const held: Held = { ref, controller, done: Promise.resolve() }
@@ -331,6 +333,7 @@ export class Worker {
       pipeline: c.pipeline,
       task: c.task,
       attempt: c.attempt,
+      ...(c.mapIndex === null ? {} : { mapIndex: c.mapIndex }),
     })
     // The attempt's scope lets the process's fault handlers (task-faults.ts) fail this attempt, and
     // only this one, for an error its code raised outside its promise chain.
@@ -375,7 +378,7 @@ export class Worker {
           badParams = `${error.message}; the run cannot start`
           throw new TaskFailure(badParams, 'fatal')
         })
-        const log = this.#logs.forTask(c.runId, c.task, c.attempt)
+        const log = this.#logs.forTask(c.runId, c.task, c.attempt, c.mapIndex)
         const ctx: TaskContext<unknown> = {
           params,
           signal: controller.signal,
@@ -384,6 +387,7 @@ export class Worker {
           pipeline: c.pipeline,
           task: c.task,
           log,
+          mapIndex: c.mapIndex ?? undefined,
           schedule:
             c.logicalDate === null
               ? undefined
@@ -398,17 +402,20 @@ export class Worker {
         })
         aborted.catch(() => {})
         timeout.start()
-        const inputs = await resolveTaskInputs(this.#o.xcoms, c.inputs)
+        const inputs = await resolveTaskInputs(this.#o.xcoms, c.inputs, mappedTasksOf(pipeline))
         running = Promise.resolve().then(() => this.#execute(def, { ...c, inputs }, ctx, ref, afterRecorded))
         // A task that ignores its signal still ends here: the attempt is decided when the signal fires.
         const value = await Promise.race([running, aborted])
         // Synchronous work can outlast the timeout without letting its timer fire: judged on return.
         timeout.checkOnReturn()
-        outcome = await offloadOutcome(
-          this.#o.xcoms,
-          ref,
-          successOutcome(c.task, value, this.#o.xcomSizeLimitBytes),
-        )
+        outcome =
+          value instanceof MapExpansion
+            ? { state: 'expanded', items: value.items }
+            : await offloadOutcome(
+                this.#o.xcoms,
+                ref,
+                successOutcome(c.task, value, this.#o.xcomSizeLimitBytes),
+              )
       } catch (error) {
         outcome = failureOutcome(error, c)
       } finally {
@@ -428,6 +435,7 @@ export class Worker {
         pipeline: c.pipeline,
         task: c.task,
         attempt: c.attempt,
+        ...(c.mapIndex === null ? {} : { mapIndex: c.mapIndex }),
         state: 'lost',
       })
       return { state: 'lost' }
@@ -458,6 +466,7 @@ export class Worker {
       pipeline: c.pipeline,
       task: c.task,
       attempt: c.attempt,
+      ...(c.mapIndex === null ? {} : { mapIndex: c.mapIndex }),
       state,
       ...('error' in outcome ? { error: outcome.error } : {}),
     })
@@ -494,7 +503,9 @@ export class Worker {
     ref: AttemptRef,
     afterRecorded: Array<() => Promise<void>>,
   ): Promise<unknown> {
-    if (def.kind === 'task') return def.run(c.inputs, ctx)
+    // A mapped task's own row evaluates `over`; its items run the task's function, one item each.
+    if (def.map && c.mapIndex === null) return expandOver(def, c.inputs)
+    if (def.kind === 'task') return def.run(c.inputs, ctx, c.mapItem ?? undefined)
     const pods = this.#o.pods
     if (!pods)
       throw new Error(`task "${c.task}" is a pod task, but this worker was started without a pod runtime`)
@@ -509,6 +520,7 @@ export class Worker {
         // A pod is named after its attempt. An attempt taken over from a dead worker keeps its
         // number, so the new worker finds the same pod (409 → attach) instead of creating a second.
         attempt: c.attempt,
+        ...(c.mapIndex === null ? {} : { mapIndex: c.mapIndex, item: c.mapItem }),
         resumed: c.resumed,
         inputs: c.inputs,
         ctx,
@@ -633,5 +645,16 @@ export class Worker {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** The names of a pipeline's mapped tasks: their outputs are arrays of their items' values. */
+const mappedTasks = new WeakMap<AnyPipeline, ReadonlySet<string>>()
+function mappedTasksOf(p: AnyPipeline): ReadonlySet<string> {
+  let names = mappedTasks.get(p)
+  if (!names) {
+    names = new Set(p.tasks.filter((t) => t.map !== undefined).map((t) => t.name))
+    mappedTasks.set(p, names)
+  }
+  return names
+}
 
 const UNSTORED = 'the database refused to store the result of this attempt: '

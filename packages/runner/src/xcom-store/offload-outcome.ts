@@ -31,8 +31,9 @@ export async function offloadOutcome(
 export function resolveTaskInputs(
   offloading: XComOffload | undefined,
   inputs: Record<string, unknown>,
+  mapped: ReadonlySet<string>,
 ): Promise<Record<string, unknown>> {
-  return storeCall(() => resolveInputs(offloading?.store, inputs))
+  return storeCall(() => resolveInputs(offloading?.store, inputs, mapped))
 }
 
 /** A store that fails is the infrastructure's failure: the attempt is retried while retries remain. */

@@ -48,10 +48,12 @@ export function usesReservedKey(value: unknown): boolean {
  * orphan, which `collectOrphanXComs` removes. Every key starts with `xcoms/<run id>/`.
  */
 export function objectKey(
-  ref: { runId: string; task: string; attempt: number; claim: number },
+  ref: { runId: string; task: string; attempt: number; claim: number; mapIndex?: number | null | undefined },
   key: string,
 ): string {
-  return `xcoms/${ref.runId}/${encodeURIComponent(ref.task)}/${ref.attempt}-${ref.claim}/${encodeURIComponent(key)}.json`
+  const item =
+    ref.mapIndex === undefined || ref.mapIndex === null || ref.mapIndex < 0 ? '' : `i${ref.mapIndex}-`
+  return `xcoms/${ref.runId}/${encodeURIComponent(ref.task)}/${item}${ref.attempt}-${ref.claim}/${encodeURIComponent(key)}.json`
 }
 
 /** Writes the value's JSON to the store and returns the reference its row holds instead. */
@@ -143,16 +145,33 @@ export async function pipeValue(
   if (size !== ref.size || sha256 !== ref.sha256) throw mismatch(what, ref, size, sha256)
 }
 
-/** Resolves each upstream's value of a task's inputs. */
+/**
+ * A mapped task's output: the array of its items' values, each of which may be kept in the store
+ * (an item's output passed the reserved-key check, so an element of that shape is a reference).
+ */
+export async function resolveItems(
+  store: XComStore | undefined,
+  value: unknown,
+  what: string,
+): Promise<unknown> {
+  if (!Array.isArray(value)) return resolveValue(store, value, what)
+  return Promise.all(value.map((item, i) => resolveValue(store, item, `${what}, item ${i}`)))
+}
+
+/** Resolves each upstream's value of a task's inputs; `mapped` names the upstreams that are mapped tasks. */
 export async function resolveInputs(
   store: XComStore | undefined,
   inputs: Record<string, unknown>,
+  mapped: ReadonlySet<string> = new Set(),
 ): Promise<Record<string, unknown>> {
   const entries = await Promise.all(
-    Object.entries(inputs).map(async ([task, value]) => [
-      task,
-      await resolveValue(store, value, `the output of task "${task}"`),
-    ]),
+    Object.entries(inputs).map(async ([task, value]) => {
+      const what = `the output of task "${task}"`
+      return [
+        task,
+        mapped.has(task) ? await resolveItems(store, value, what) : await resolveValue(store, value, what),
+      ]
+    }),
   )
   return Object.fromEntries(entries)
 }

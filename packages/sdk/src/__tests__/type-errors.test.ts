@@ -89,6 +89,26 @@ const CASES: Array<[rule: string, code: string, message: string]> = [
     `p.pod('c', { output: json<{ k: number }>() }, { image: 'alpine:3.20' }).task('x', { needs: ['c'] }, ({ c }) => c.k.toUpperCase())`,
     `Property 'toUpperCase' does not exist on type 'number'`,
   ],
+  [
+    'a mapped task whose over does not return an array',
+    `p.map('x', { needs: ['a'], over: ({ a }) => a }, (item) => item)`,
+    `is not assignable to type 'readonly unknown[] | PodlineTypeError<"over must return an array: each element becomes one task run of the mapped task (return [] for none)">'`,
+  ],
+  [
+    'a mapped task whose item is typed differently from the elements of over',
+    `p.map('x', { needs: ['a'], over: ({ a }) => [a.s, a.s] }, (item: number) => item)`,
+    `Types of parameters 'item' and 'item' are incompatible.\nType 'string' is not assignable to type 'number'`,
+  ],
+  [
+    'a mapped task read downstream as one object instead of the array of its items',
+    `p.map('m', { needs: ['a'], over: ({ a }) => [a.n] }, (n) => ({ rows: n })).task('x', { needs: ['m'] }, ({ m }) => m.rows)`,
+    `Property 'rows' does not exist on type '{ rows: number; }[]'`,
+  ],
+  [
+    'a mapped pod task whose spec function takes the wrong item type',
+    `p.mapPod('x', { over: () => ['a.csv'] }, (file: number) => ({ image: 'alpine:3.20', args: [String(file)] }))`,
+    `Type 'string' is not assignable to type 'number'`,
+  ],
 ]
 
 const fileName = (i: number) => `case-${String(i + 1).padStart(2, '0')}.ts`

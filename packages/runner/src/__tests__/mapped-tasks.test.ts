@@ -1,0 +1,234 @@
+import { type AnyPipeline, pipeline } from '@podline/sdk'
+import { sql } from 'drizzle-orm'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  cancelRun,
+  claimTaskRuns,
+  finishAttempt,
+  mappedItems,
+  retryRun,
+  runLocal,
+  runOutputs,
+  runStatus,
+  TaskRunError,
+  triggerPipeline,
+} from '../index.js'
+import type { Database } from '../store/database.js'
+import { openFreshDatabase } from '../testing/index.js'
+import { waitForRun } from '../wait-for-run.js'
+import { Worker } from '../worker/worker.js'
+
+let database: Database
+let close = async () => {}
+beforeAll(async () => {
+  ;({ database, close } = await openFreshDatabase())
+})
+afterAll(() => close())
+
+/** Runs `p` and returns the run id as well as the outputs (or the error). */
+async function run(p: AnyPipeline) {
+  let runId = ''
+  const result = await runLocal(p, undefined, {
+    database,
+    concurrency: 4,
+    onRun: (id) => {
+      runId = id
+    },
+  }).catch((error: unknown) => error)
+  return { runId, result }
+}
+
+describe('a mapped task', () => {
+  it('runs one task run per item, at most maxParallel at once, and hands the array downstream in item order', async () => {
+    let running = 0
+    let most = 0
+    const p = pipeline('per-file')
+      .task('list', async () => ({ files: ['a.csv', 'bb.csv', 'ccc.csv', 'dddd.csv', 'e.csv'] }))
+      .map(
+        'count',
+        { needs: ['list'], over: ({ list }) => list.files, maxParallel: 2 },
+        async (file, _inputs, ctx) => {
+          running++
+          most = Math.max(most, running)
+          // Later items finish first, so the order of the output is the items', not the completions'.
+          await new Promise((r) => setTimeout(r, 5 * (5 - (ctx.mapIndex ?? 0))))
+          running--
+          ctx.log.info(`counted ${file}`)
+          return { file, rows: file.length, index: ctx.mapIndex ?? -1 }
+        },
+      )
+      .task('total', { needs: ['count'] }, async ({ count }) => count.reduce((s, c) => s + c.rows, 0))
+    const { runId, result } = await run(p)
+    expect(result).toEqual({
+      list: { files: ['a.csv', 'bb.csv', 'ccc.csv', 'dddd.csv', 'e.csv'] },
+      count: [
+        { file: 'a.csv', rows: 5, index: 0 },
+        { file: 'bb.csv', rows: 6, index: 1 },
+        { file: 'ccc.csv', rows: 7, index: 2 },
+        { file: 'dddd.csv', rows: 8, index: 3 },
+        { file: 'e.csv', rows: 5, index: 4 },
+      ],
+      total: 31,
+    })
+    expect(most).toBeLessThanOrEqual(2)
+    expect(most).toBeGreaterThanOrEqual(1)
+    const items = await database.rows<{
+      map_index: number
+      state: string
+      attempt: number
+      logs: number
+    }>(sql`
+      select t.map_index, t.state, t.attempt,
+             (select count(*)::int from podline.task_logs l
+              where l.run_id = t.run_id and l.task = t.task and l.map_index = t.map_index) as logs
+      from podline.task_runs t where t.run_id = ${runId}::uuid and t.task = 'count' order by t.map_index`)
+    expect(items).toEqual([
+      { map_index: -1, state: 'success', attempt: 1, logs: 0 },
+      ...[0, 1, 2, 3, 4].map((i) => ({ map_index: i, state: 'success', attempt: 1, logs: 1 })),
+    ])
+    expect((await runStatus(database, runId))?.tasks.map((t) => t.task)).toEqual(['list', 'count', 'total'])
+    expect((await mappedItems(database, runId)).count).toEqual({
+      total: 5,
+      byState: { success: 5 },
+      failed: [],
+    })
+  })
+
+  it('completes at once with [] when over returns no items', async () => {
+    const p = pipeline('empty')
+      .task('list', () => [] as string[])
+      .map('each', { needs: ['list'], over: ({ list }) => list }, (x) => x.length)
+      .task('after', { needs: ['each'] }, ({ each }) => each.length)
+    const { result } = await run(p)
+    expect(result).toEqual({ list: [], each: [], after: 0 })
+  })
+
+  it('fails with a clear message when over returns a non-array or throws', async () => {
+    const notArray = pipeline('not-array')
+      .task('list', () => ({ files: 'a.csv' }))
+      .map('each', { needs: ['list'], over: ({ list }) => list.files as unknown as string[] }, (x) => x)
+    const { result: a } = await run(notArray)
+    expect(a).toBeInstanceOf(TaskRunError)
+    expect((a as Error).message).toBe(
+      'task "each" failed: over of mapped task "each" returned a string, not an array: return the list of items, one task run each ([] for none)',
+    )
+    const throws = pipeline('over-throws').map(
+      'each',
+      {
+        over: (): string[] => {
+          throw new Error('no listing')
+        },
+      },
+      (x) => x,
+    )
+    const { result: b } = await run(throws)
+    expect((b as Error).message).toBe('task "each" failed: over of mapped task "each" threw: no listing')
+  })
+
+  it('fails when an item fails after its retries; the others run, and trigger rules see one upstream; retry runs the failed items alone', async () => {
+    const calls: number[] = []
+    let healed = false
+    const p = pipeline('item-fails')
+      .map('each', { over: () => [1, 2, 3], retries: 1, retryDelay: 0 }, (n) => {
+        calls.push(n)
+        if (n === 2 && !healed) throw new Error(`bad item ${n}`)
+        return n * 10
+      })
+      .task('sum', { needs: ['each'] }, ({ each }) => each.length)
+      .task('report', { needs: ['each'], triggerRule: 'all_done' }, ({ each }) => each ?? 'none')
+    const { runId, result } = await run(p)
+    expect((result as Error).message).toBe('task "each" failed: 1 of 3 items failed: item 1: bad item 2')
+    const status = await runStatus(database, runId)
+    expect(status?.tasks.map((t) => [t.task, t.state])).toEqual([
+      ['each', 'failed'],
+      ['sum', 'upstream_failed'],
+      ['report', 'success'],
+    ])
+    expect(status?.items.each).toEqual({
+      total: 3,
+      byState: { success: 2, failed: 1 },
+      failed: [{ index: 1, state: 'failed', attempt: 2, error: 'bad item 2' }],
+    })
+    expect(calls.sort()).toEqual([1, 2, 2, 3])
+
+    healed = true
+    calls.length = 0
+    expect(await retryRun(database, runId, 'each')).toBeGreaterThan(0)
+    const worker = new Worker({ database, pipelines: [p], runId, pollMs: 200, leaseThread: false })
+    await worker.start()
+    try {
+      await waitForRun(database, runId, { pollMs: 200 })
+    } finally {
+      await worker.stop({ drainMs: 2000 })
+    }
+    expect(calls).toEqual([2])
+    const after = await runStatus(database, runId)
+    expect(after?.run.state).toBe('success')
+    expect(after?.tasks.map((t) => [t.task, t.state])).toEqual([
+      ['each', 'success'],
+      ['sum', 'success'],
+      ['report', 'success'],
+    ])
+    expect((await runOutputs(database, runId)).each).toEqual([10, 20, 30])
+  })
+
+  it('cancelling the run cancels the mapped task and its items, running or waiting under maxParallel', async () => {
+    const controller = new AbortController()
+    let started = 0
+    const p = pipeline('cancelled-items').map(
+      'each',
+      { over: () => [1, 2, 3, 4, 5, 6], maxParallel: 2, timeout: '30s' },
+      async (n, _inputs, ctx) => {
+        if (++started === 2) controller.abort()
+        await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }))
+        return n
+      },
+    )
+    let runId = ''
+    const error = await runLocal(p, undefined, {
+      database,
+      signal: controller.signal,
+      onRun: (id) => {
+        runId = id
+      },
+    }).catch((e: unknown) => e)
+    expect((error as Error).name).toBe('RunCancelledError')
+    const rows = await database.rows<{ map_index: number; state: string; timeout_ms: number }>(sql`
+      select map_index, state, timeout_ms from podline.task_runs where run_id = ${runId}::uuid order by map_index`)
+    expect(rows.map((r) => r.state)).toEqual(Array(7).fill('cancelled'))
+    // Every option applies per item: each has the task's timeout.
+    expect(rows.every((r) => r.timeout_ms === 30_000)).toBe(true)
+  })
+
+  it('expands 10,000 items in one transaction: maxParallel of them queued, the rest pending, one event each', async () => {
+    const p = pipeline('wide').map('each', { over: () => [], maxParallel: 50 }, (n: number) => n)
+    const runId = await triggerPipeline(database, p, {})
+    const [parent] = await claimTaskRuns(database, {
+      workerId: 'w',
+      versions: [p.plan().version],
+      limit: 1,
+      leaseMs: 60_000,
+      runId,
+    })
+    if (!parent) throw new Error('the mapped task was not claimed')
+    const items = Array.from({ length: 10_000 }, (_, i) => ({ file: `f${i}.csv` }))
+    await finishAttempt(database, { ...parent, workerId: 'w' }, { state: 'expanded', items })
+    const [counts] = await database.rows<{
+      queued: number
+      pending: number
+      events: number
+      last: unknown
+    }>(sql`
+      select count(*) filter (where state = 'queued')::int as queued,
+             count(*) filter (where state = 'pending')::int as pending,
+             (select count(*)::int from podline.events e where e.run_id = ${runId}::uuid and e.map_index is not null) as events,
+             (select map_item from podline.task_runs where run_id = ${runId}::uuid and map_index = 9999) as last
+      from podline.task_runs where run_id = ${runId}::uuid and map_index >= 0`)
+    expect(counts).toEqual({ queued: 50, pending: 9_950, events: 10_000, last: { file: 'f9999.csv' } })
+    // A second expansion of the same claim is refused by the fence: nothing is doubled.
+    await expect(
+      finishAttempt(database, { ...parent, workerId: 'w' }, { state: 'expanded', items }),
+    ).rejects.toThrow(/no longer holds its lease; its items were not created/)
+    await cancelRun(database, runId)
+  })
+})
