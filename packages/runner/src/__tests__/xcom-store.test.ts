@@ -86,6 +86,25 @@ for (const [name, options] of Object.entries(stores)) {
   })
 }
 
+describe('a mapped task whose items return large values', () => {
+  it('keeps each item in an object of its own; the downstream and runLocal get the array whole', async () => {
+    const p = pipeline('xcom-mapped')
+      .task('list', () => ({ sizes: [3000, 10, 2000] }))
+      .map('make', { needs: ['list'], over: ({ list }) => list.sizes }, (n) => big(n))
+      .task('count', { needs: ['make'] }, ({ make }) => make.map((m) => m.rows.length))
+    const url = pathToFileURL(join(folder, 'mapped')).href
+    const out = await runLocal(p, {}, { database, xcomStore: url, xcomOffloadBytes: 1024 })
+    expect(out.count).toEqual([3000, 10, 2000])
+    expect(out.make).toEqual([big(3000), big(10), big(2000)])
+    const store = await openXComStore(url)
+    const keys: string[] = []
+    for await (const o of store.list('xcoms/')) keys.push(o.key)
+    await store.close()
+    // Items 0 and 2 are over the threshold, item 1 is not: two objects, one per item.
+    expect(keys.map((k) => k.split('/')[3]?.split('-')[0]).sort()).toEqual(['i0', 'i2'])
+  })
+})
+
 describe('the XCom store, when things go wrong', () => {
   it('a store that is down fails the attempt as retryable, naming the store', async () => {
     let attempts = 0
