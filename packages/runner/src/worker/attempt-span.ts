@@ -52,6 +52,8 @@ function startAttemptSpan(c: ClaimedTaskRun, workerId: string) {
       'podline.attempt': c.attempt,
       'podline.worker': workerId,
       'podline.resumed': c.resumed,
+      // An item of a mapped task: its index in the list its task maps over.
+      ...(c.mapIndex === null ? {} : { 'podline.map_index': c.mapIndex }),
     },
     run,
   )
