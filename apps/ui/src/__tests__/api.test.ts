@@ -71,6 +71,22 @@ async function readEvents(
 }
 
 describe('the JSON API of podline ui', () => {
+  it("shows a mapped task as one task with its items' counts, and its own attempts apart from its items'", async () => {
+    const r = await f.post('/api/pipelines/ui-mapped/runs', { params: {} })
+    expect(r.status).toBe(201)
+    const { runId } = (await r.json()) as { runId: string }
+    const detail = await waitUntil('the run to succeed', async () => {
+      const d = await get(`/api/runs/${runId}`)
+      return d.body.run.state === 'success' && d.body
+    })
+    const upper = detail.tasks.find((t: { task: string }) => t.task === 'upper')
+    expect(detail.tasks.map((t: { task: string }) => t.task)).toEqual(['letters', 'upper'])
+    expect(upper.items).toMatchObject({ total: 3, byState: { success: 3 }, failed: [] })
+    expect(upper.attempts).toHaveLength(1)
+    const xcoms = await get(`/api/runs/${runId}/tasks/upper/xcoms`)
+    expect(xcoms.body.xcoms).toMatchObject([{ key: 'return_value', value: ['A', 'B', 'C'] }])
+  })
+
   it('shows an XCom kept in the store with its value, and streams it whole from its own URL', async () => {
     const r = await f.post('/api/pipelines/ui-large/runs', { params: {} })
     expect(r.status).toBe(201)

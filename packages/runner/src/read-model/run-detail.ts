@@ -27,7 +27,7 @@ const durationMs = (start: Date | null, end: Date | null) =>
 export async function runDetail(database: Database, runId: string) {
   const status = await runStatus(database, runId)
   if (!status) return undefined
-  const { run, tasks, served } = status
+  const { run, tasks, served, items } = status
   const [planRow, events] = await Promise.all([
     database.db
       .select({ plan: pipelines.plan })
@@ -40,7 +40,8 @@ export async function runDetail(database: Database, runId: string) {
   const needs = new Map(plan?.tasks.map((t) => [t.name, t.needs]) ?? [])
   const attempts = new Map<string, Attempt[]>()
   for (const e of events) {
-    if (e.task === null || e.attempt === null || e.attempt < 1) continue
+    // A mapped task's items have attempts of their own: the task's are those of its own row.
+    if (e.task === null || e.attempt === null || e.attempt < 1 || e.mapIndex !== null) continue
     const list = attempts.get(e.task) ?? []
     attempts.set(e.task, list)
     let current = list.find((a) => a.attempt === e.attempt)
@@ -87,6 +88,8 @@ export async function runDetail(database: Database, runId: string) {
       needs: needs.get(t.task) ?? [],
       durationMs: durationMs(t.startedAt, t.finishedAt),
       attempts: attempts.get(t.task) ?? [],
+      /** A mapped task's items: how many, by state, and the failed ones; null for other tasks. */
+      items: items[t.task] ?? null,
     })),
   }
 }

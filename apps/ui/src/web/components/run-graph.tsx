@@ -14,7 +14,7 @@ export function RunGraph({
   selected,
   onSelect,
 }: {
-  tasks: readonly Pick<TaskRow, 'task' | 'needs' | 'state' | 'attempt'>[]
+  tasks: readonly Pick<TaskRow, 'task' | 'needs' | 'state' | 'attempt' | 'items'>[]
   selected: string | undefined
   onSelect: (task: string) => void
 }) {
@@ -36,14 +36,25 @@ export function RunGraph({
     return {
       id: t.task,
       position: { x: (p?.x ?? 0) - WIDTH / 2, y: (p?.y ?? 0) - HEIGHT / 2 },
-      data: { label: t.task },
+      // A mapped task is one node, with its items' progress.
+      data: { label: t.items ? `${t.task} · ${t.items.byState.success ?? 0}/${t.items.total}` : t.task },
       draggable: false,
       connectable: false,
       // Laid out left to right: edges leave a task on its right and enter the next on its left.
       sourcePosition: Position.Right,
       targetPosition: Position.Left,
       className: `task-node${t.task === selected ? ' selected' : ''}`,
-      domAttributes: { 'data-testid': `task-${t.task}`, 'data-state': t.state } as Record<string, string>,
+      domAttributes: {
+        'data-testid': `task-${t.task}`,
+        'data-state': t.state,
+        ...(t.items
+          ? {
+              title: `${t.items.total} items: ${Object.entries(t.items.byState)
+                .map(([state, n]) => `${n} ${state}`)
+                .join(', ')}`,
+            }
+          : {}),
+      } as Record<string, string>,
       // Known sizes: React Flow shows a node at once instead of hiding it until it has measured it.
       width: WIDTH,
       height: HEIGHT,

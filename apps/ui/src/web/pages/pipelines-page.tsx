@@ -37,7 +37,13 @@ function PipelineCard({ pipeline: p, reload }: { pipeline: Pipeline; reload: () 
       </h2>
       {plan && (
         <RunGraph
-          tasks={plan.tasks.map((t) => ({ task: t.name, needs: t.needs, state: 'pending', attempt: 0 }))}
+          tasks={plan.tasks.map((t) => ({
+            task: t.name,
+            needs: t.needs,
+            state: 'pending',
+            attempt: 0,
+            items: null,
+          }))}
           selected={undefined}
           onSelect={() => {}}
         />
