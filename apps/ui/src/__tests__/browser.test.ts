@@ -89,6 +89,16 @@ describe('the UI in Chromium', () => {
     await runs.getByTestId('xcom-return_value').getByText('"rows": 5').waitFor()
     // What a task printed is text, never markup.
     expect(await runs.getByTestId('xcom-return_value').textContent()).toContain('<b>not bold</b>')
+    // The timeline has a bar per task; clean and enrich ran side by side, after extract.
+    for (const task of ['extract', 'clean', 'enrich', 'load'])
+      await runs.getByTestId(`timeline-${task}`).waitFor()
+    const left = (task: string) =>
+      runs
+        .getByTestId(`timeline-${task}`)
+        .locator('.timeline-bar')
+        .evaluate((el) => el.getBoundingClientRect().left)
+    expect(await left('clean')).toBeGreaterThan(await left('extract'))
+    expect(await left('load')).toBeGreaterThan(await left('clean'))
     await runs.screenshot({ path: join(SHOTS, 'run.png'), fullPage: true })
     await runs.close()
   })

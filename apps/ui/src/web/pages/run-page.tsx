@@ -2,6 +2,7 @@ import { useState } from 'react'
 import { Link } from 'wouter'
 import { api, ok, type RunDetail } from '../api.js'
 import { RunGraph } from '../components/run-graph.js'
+import { RunTimeline } from '../components/run-timeline.js'
 import { StateBadge } from '../components/state-badge.js'
 import { TaskPanel } from '../components/task-panel.js'
 import { useTransitions } from '../live.js'
@@ -91,6 +92,8 @@ export function RunPage({ id }: { id: string }) {
       </div>
       <RunGraph tasks={d.tasks} selected={selected} onSelect={setSelected} />
       {task && <TaskPanel runId={id} task={task} />}
+      <h2>Timeline</h2>
+      <RunTimeline tasks={d.tasks} runStart={run.startedAt} now={now} onSelect={setSelected} />
     </section>
   )
 }
