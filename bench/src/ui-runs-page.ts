@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { openDatabase, triggerPipeline } from '@podline/runner'
 import { chromium } from 'playwright-core'
 import postgres from 'postgres'
 import { bulkTrigger } from './bulk-trigger.js'
 import { podlineDatabase } from './databases.js'
-import { single } from './pipelines.js'
+import { fanOf, single } from './pipelines.js'
 import { median } from './stats.js'
 import { fixed, formatTable } from './table.js'
 
@@ -42,6 +43,46 @@ async function timeApi(url: string): Promise<number> {
   const r = await fetch(url)
   await r.json()
   return performance.now() - start
+}
+
+const BROWSER_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+]
+
+/** A run page (of a run no worker takes): from navigation until the graph shows its last task. */
+async function measureRunPage(tasks: number) {
+  const db = await podlineDatabase()
+  const database = await openDatabase({ databaseUrl: db.url, poolSize: 1 })
+  const runId = await triggerPipeline(database, fanOf(tasks - 2), {}).finally(() => database.close())
+  const { child, base } = await startUi(db.url)
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: BROWSER_ARGS })
+  try {
+    const page = await browser.newPage()
+    const loads: number[] = []
+    for (let i = 0; i < LOADS; i++) {
+      const start = performance.now()
+      await page.goto(`${base}/runs/${runId}`)
+      await page.getByTestId('task-join').waitFor({ state: 'attached' })
+      await page
+        .getByTestId('timeline')
+        .waitFor({ state: 'attached' })
+        .catch(() => {})
+      loads.push(performance.now() - start)
+    }
+    const api: number[] = []
+    for (let i = 0; i < API_CALLS; i++) api.push(await timeApi(`${base}/api/runs/${runId}`))
+    return { tasks, page: median(loads.slice(1)), api: median(api) }
+  } finally {
+    await browser.close()
+    child.kill('SIGTERM')
+    await db.drop()
+  }
 }
 
 async function measure(runs: number) {
@@ -102,4 +143,16 @@ process.stdout.write(
 )
 process.stdout.write(
   `ratio ${BIG} runs / 100 runs: page ${fixed(big.page / small.page, 2)}, first page API ${fixed(big.firstApi / small.firstApi, 2)}, deep page API ${fixed(big.deepApi / small.deepApi, 2)}\n`,
+)
+
+const smallRun = await measureRunPage(20)
+const bigRun = await measureRunPage(2000)
+process.stdout.write(
+  `${formatTable(
+    ['tasks in the run', 'run page in Chromium (ms)', 'GET /api/runs/:id (ms)'],
+    [smallRun, bigRun].map((m) => [String(m.tasks), fixed(m.page, 1), fixed(m.api, 1)]),
+  )}\n`,
+)
+process.stdout.write(
+  `ratio 2,000 tasks / 20 tasks: page ${fixed(bigRun.page / smallRun.page, 2)}, API ${fixed(bigRun.api / smallRun.api, 2)}\n`,
 )
