@@ -14,13 +14,15 @@ type PodListener = (event: PodWatchEvent) => void
  * watch can resume from. Older changes are compacted away, so resuming before them is a 410.
  */
 export class ResourceStore {
-  private revision = 0
+  // A cluster's etcd revision is never 0 (bootstrap writes come first), and "0" means "any version" to a
+  // watch: a list of an empty double must still hand out a version a watch resumes from.
+  private revision = 1
   private readonly podsByKey = new Map<string, PodJson>()
   private readonly eventsByKey = new Map<string, EventJson>()
   private readonly history: PodWatchEvent[] = []
   private readonly listeners = new Set<PodListener>()
   /** Changes at or before this revision are gone; a watch resuming from them gets 410 Expired. */
-  compactedRevision = 0
+  compactedRevision = 1
 
   constructor(private readonly historyLimit = 10_000) {}
 

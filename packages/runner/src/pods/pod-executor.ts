@@ -3,6 +3,7 @@ import type { TaskExecution } from '../executors/task-execution.js'
 import type { ApiRetryPolicy } from './api-call.js'
 import { createKubeClient, type KubeClient, type KubeOptions } from './kube-client.js'
 import { collectOrphanPods, deletePodsOfRun, type PodSweepOptions, type PodTaskRef } from './orphan-pods.js'
+import { PodInformers } from './pod-informer.js'
 import { launchPod } from './pod-launcher.js'
 import { evaluatePodSpec } from './pod-spec-evaluation.js'
 import { runPodAsProcesses } from './process-runtime.js'
@@ -57,6 +58,7 @@ export function createPodExecutor(options: PodExecutorOptions): PodExecutor {
     kube ??= createKubeClient(options.kube)
     return kube
   }
+  const informers = new PodInformers(client)
   // Pods may go to any namespace a spec names; the sweep must look wherever this process put one.
   const launchedInto = new Set<string>()
   const sweepIn = (sweep: PodSweep): PodSweepOptions => ({
@@ -73,15 +75,19 @@ export function createPodExecutor(options: PodExecutorOptions): PodExecutor {
         xcomSizeLimitBytes,
         retry: options.apiRetry,
         onNamespace: (namespace) => launchedInto.add(namespace),
+        informers,
       })
     },
     async collectOrphans(sweep, isLive) {
-      return options.runtime === 'process' ? 0 : collectOrphanPods(client(), sweepIn(sweep), isLive)
+      return options.runtime === 'process'
+        ? 0
+        : collectOrphanPods(client(), sweepIn(sweep), isLive, informers)
     },
     async deletePodsOfRun(runId, sweep) {
-      return options.runtime === 'process' ? 0 : deletePodsOfRun(client(), runId, sweepIn(sweep))
+      return options.runtime === 'process' ? 0 : deletePodsOfRun(client(), runId, sweepIn(sweep), informers)
     },
     async close() {
+      informers.close()
       kube = undefined
     },
   }

@@ -100,7 +100,13 @@ describe('pod tasks on Kubernetes (client-node → HTTP → kube-double → proc
     expect(name).toBeTruthy()
     // The cost of one successful pod task, recorded for the docs.
     console.info(`API requests for one successful pod task: ${JSON.stringify(requests)}`)
-    expect(requests).toEqual({ 'create pods': 1, 'watch pods': 1, 'get pods/log': 2, 'delete pods': 1 })
+    expect(requests).toEqual({
+      'list pods': 1,
+      'watch pods': 1,
+      'create pods': 1,
+      'get pods/log': 2,
+      'delete pods': 1,
+    })
   })
 
   it('fails fatally on invalid JSON, naming the position and the first bytes', async () => {

@@ -10,9 +10,9 @@ import { createOrAttachPod, deletePod, labelPod, pendingTimeoutFailure } from '.
 import { buildPod } from './pod-builder.js'
 import { baseStarted, hasStarted, podProblem, terminatedState } from './pod-conditions.js'
 import { LABEL_KEPT, type PodIdentity } from './pod-identity.js'
+import { type PodHandle, type PodInformers, type PodState, TIMED_OUT } from './pod-informer.js'
 import { inPodPhase } from './pod-phase.js'
 import { loadPodTemplate } from './pod-template.js'
-import { type PodState, PodTracker, TIMED_OUT } from './pod-tracker.js'
 import { readResultByExec, readResultFromSidecarLog } from './xcom-collection.js'
 import {
   BASE_CONTAINER,
@@ -32,6 +32,8 @@ export interface LaunchSettings {
   readonly retry?: ApiRetryPolicy | undefined
   /** Told the namespace before the pod is created there, so the orphan sweep looks there too. */
   readonly onNamespace?: ((namespace: string) => void) | undefined
+  /** The executor's shared watches: every pod task follows its pod through its namespace's informer. */
+  readonly informers: PodInformers
 }
 
 /**
@@ -70,7 +72,7 @@ export async function launchPod(
   let succeeded = false
   let exists = false
   settings.onNamespace?.(ref.namespace)
-  let tracker: PodTracker | undefined
+  let watched: PodHandle | undefined
   let logs: LogFollower | undefined
   try {
     const { pod: live, attached } = await inPodPhase('create', podAttributes(ref), () =>
@@ -87,8 +89,7 @@ export async function launchPod(
     })
     await exec.putXcom('pod_name', ref.name)
     await exec.putXcom('pod_namespace', ref.namespace)
-    tracker = new PodTracker(kube, ref.namespace, ref.name, live, { signal, retry: settings.retry })
-    tracker.start()
+    watched = settings.informers.for(ref.namespace, identity.store).track(ref.name, live, signal)
     logs = new LogFollower(kube, {
       namespace: ref.namespace,
       pod: ref.name,
@@ -101,7 +102,7 @@ export async function launchPod(
       output: def.output,
       sizeLimitBytes: settings.xcomSizeLimitBytes,
     }
-    const value = await supervise(kube, tracker, logs, {
+    const value = await supervise(kube, watched, logs, {
       def,
       checks,
       sidecar,
@@ -113,7 +114,7 @@ export async function launchPod(
   } catch (error) {
     if (signal.aborted) {
       logs?.stop()
-      tracker?.stop()
+      watched?.stop()
       // Cancel or timeout: the pod must not outlive its task run, whatever onFinish says.
       await deletePod(kube, ref, { gracePeriodSeconds: 0 }).catch((e: unknown) =>
         log.warn(
@@ -125,7 +126,7 @@ export async function launchPod(
     throw error
   } finally {
     logs?.stop()
-    tracker?.stop()
+    watched?.stop()
     if (exists && !signal.aborted)
       exec.afterRecorded(() =>
         applyOnFinish(kube, ref, def.pod.onFinish ?? 'delete_pod', succeeded, log.warn.bind(log)),
@@ -141,7 +142,7 @@ interface SuperviseContext {
   warn: (message: string) => void
 }
 
-async function supervise(kube: KubeClient, tracker: PodTracker, logs: LogFollower, c: SuperviseContext) {
+async function supervise(kube: KubeClient, watched: PodHandle, logs: LogFollower, c: SuperviseContext) {
   // Every wait first fails on what makes the attempt hopeless (deletion, eviction, a bad image).
   const guarded =
     <T>(check: (pod: V1Pod) => T | undefined) =>
@@ -156,32 +157,32 @@ async function supervise(kube: KubeClient, tracker: PodTracker, logs: LogFollowe
   )
   const attributes = podAttributes(c.ref)
   await inPodPhase('scheduled', attributes, async () => {
-    const started = await tracker.waitFor(
+    const started = await watched.waitFor(
       guarded((pod) => (hasStarted(pod) ? true : undefined)),
       scheduleMs,
     )
-    if (started === TIMED_OUT) throw await pendingTimeoutFailure(kube, tracker.current.pod, scheduleMs)
+    if (started === TIMED_OUT) throw await pendingTimeoutFailure(kube, watched.current.pod, scheduleMs)
   })
 
   await inPodPhase('running', attributes, async () => {
-    await tracker.waitFor(guarded((pod) => (baseStarted(pod) ? true : undefined)))
+    await watched.waitFor(guarded((pod) => (baseStarted(pod) ? true : undefined)))
     logs.start()
-    const base = await tracker.waitFor(guarded((pod) => terminatedState(pod, BASE_CONTAINER)))
+    const base = await watched.waitFor(guarded((pod) => terminatedState(pod, BASE_CONTAINER)))
     await logs.finish()
     if (base === TIMED_OUT) throw new Error('unreachable: no timeout was set')
-    assertBaseSucceeded(base, tracker.current.pod, logs.lastLines(), c)
+    assertBaseSucceeded(base, watched.current.pod, logs.lastLines(), c)
   })
-  return inPodPhase('sidecar_read', attributes, () => readResult(kube, tracker, c))
+  return inPodPhase('sidecar_read', attributes, () => readResult(kube, watched, c))
 }
 
 /** Reads the result the sidecar holds, once base has exited. */
-async function readResult(kube: KubeClient, tracker: PodTracker, c: SuperviseContext) {
+async function readResult(kube: KubeClient, watched: PodHandle, c: SuperviseContext) {
   const podRef = { namespace: c.ref.namespace, pod: c.ref.name }
   if (c.sidecar.mode === 'exec') return readResultByExec(kube, podRef, c.sidecar, c.checks, c.warn)
   // The kubelet SIGTERMs a native sidecar once base has exited; a sidecar image that ignores SIGTERM
   // is killed after the grace period. Either way the log is read then, and the frame check decides.
-  const graceMs = ((tracker.current.pod.spec?.terminationGracePeriodSeconds ?? 30) + 15) * 1000
-  const ended = await tracker.waitFor(({ pod, deleted }) => {
+  const graceMs = ((watched.current.pod.spec?.terminationGracePeriodSeconds ?? 30) + 15) * 1000
+  const ended = await watched.waitFor(({ pod, deleted }) => {
     if (deleted)
       throw new TaskFailure(
         `pod ${c.ref.namespace}/${c.ref.name} was deleted before its result was read`,
