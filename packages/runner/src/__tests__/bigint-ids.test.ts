@@ -11,11 +11,10 @@ import { openFreshDatabase } from '../testing/index.js'
  * that retried it as if the database were down.
  */
 describe('task run ids past 2^31', () => {
-  let _url: string
   let database: Database
   let close: () => Promise<void>
   beforeAll(async () => {
-    ;({ _url, database, close } = await openFreshDatabase())
+    ;({ database, close } = await openFreshDatabase())
   })
   afterAll(() => close())
 

@@ -10,11 +10,10 @@ import { openFreshDatabase } from '../testing/index.js'
  * worker took the task over. The worker must abort work whose lease it can no longer have renewed.
  */
 describe('a worker whose database stops answering', () => {
-  let _url: string
   let database: Database
   let close: () => Promise<void>
   beforeAll(async () => {
-    ;({ _url, database, close } = await openFreshDatabase())
+    ;({ database, close } = await openFreshDatabase())
   })
   afterAll(() => close())
 
