@@ -49,6 +49,8 @@ export const ENVIRONMENT = z.object({
   /** The deployable worker's pipeline files and globs, comma-separated. */
   PODLINE_PIPELINES: commaList.default(['/pipelines/*.ts']),
   PODLINE_CONCURRENCY: wholeNumber(1).default(4),
+  /** Pod task runs a worker supervises at once, apart from PODLINE_CONCURRENCY; unset: the worker's default (256). */
+  PODLINE_POD_CONCURRENCY: wholeNumber(1).optional(),
   PODLINE_HTTP_PORT: wholeNumber(0).default(8080),
   PODLINE_DRAIN_TIMEOUT_MS: wholeNumber(0).default(60_000),
   PODLINE_LEASE_MS: wholeNumber(100).default(30_000),
@@ -103,6 +105,7 @@ export interface WorkerConfig {
   databaseUrl: string
   patterns: string[]
   concurrency: number
+  podConcurrency?: number
   httpPort: number
   drainMs: number
   leaseMs: number
@@ -123,6 +126,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfi
     databaseUrl: e.DATABASE_URL,
     patterns: e.PODLINE_PIPELINES,
     concurrency: e.PODLINE_CONCURRENCY,
+    ...(e.PODLINE_POD_CONCURRENCY === undefined ? {} : { podConcurrency: e.PODLINE_POD_CONCURRENCY }),
     httpPort: e.PODLINE_HTTP_PORT,
     drainMs: e.PODLINE_DRAIN_TIMEOUT_MS,
     leaseMs: e.PODLINE_LEASE_MS,

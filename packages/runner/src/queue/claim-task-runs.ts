@@ -48,6 +48,11 @@ export interface ClaimOptions {
   /** Pipeline versions this worker has loaded: it never claims work of code it does not have. */
   versions: readonly string[]
   limit: number
+  /**
+   * Only task runs of this kind: inline tasks and pod tasks have separate limits on a worker (a pod
+   * task waits on its pod and holds no inline slot), so each kind is claimed up to its own free slots.
+   */
+  kind?: ClaimedTaskRun['kind']
   leaseMs: number
   /** Restrict to one run (runLocal on a shared database). */
   runId?: string
@@ -89,6 +94,7 @@ export async function claimTaskRuns(database: Database, o: ClaimOptions): Promis
 /** The claim's statement, apart so that a test can read its plan. */
 export function claimStatement(o: ClaimOptions): SQL {
   const runFilter = o.runId ? sql`and run_id = ${o.runId}::uuid` : sql``
+  const kindFilter = o.kind ? sql`and kind = ${o.kind}` : sql``
   return sql`
     with picked as (
       select q.id, q.state, q.taken_over
@@ -96,7 +102,7 @@ export function claimStatement(o: ClaimOptions): SQL {
       cross join lateral (
         select id, state, taken_over, priority, available_at from podline.task_runs
         where state in ${states('queued', 'up_for_retry')} and available_at <= now()
-          and version = served.version ${runFilter}
+          and version = served.version ${runFilter} ${kindFilter}
         order by priority desc nulls last, available_at, id
         limit ${o.limit}
         for update skip locked
