@@ -279,7 +279,9 @@ export class Worker {
     const backoff = new Backoff(100, 5000)
     while (!this.#stopping) {
       // Each kind is claimed up to its own free slots (inline tasks: concurrency; pods: podConcurrency).
-      const wanted = this.#kinds.map((kind) => ({ kind, free: this.#freeSlots(kind) })).filter((w) => w.free > 0)
+      const wanted = this.#kinds
+        .map((kind) => ({ kind, free: this.#freeSlots(kind) }))
+        .filter((w) => w.free > 0)
       /** True when some claim took all it asked for: more may be queued. */
       let full = false
       if (wanted.length > 0) {
