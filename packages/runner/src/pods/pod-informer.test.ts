@@ -98,15 +98,13 @@ describe('the shared pod informer', () => {
     } finally {
       informer.close()
       await Promise.all(
-        double
-          .pods('default')
-          .map((p) =>
-            kube.core.deleteNamespacedPod({
-              name: p.metadata.name ?? '',
-              namespace: 'default',
-              gracePeriodSeconds: 0,
-            }),
-          ),
+        double.pods('default').map((p) =>
+          kube.core.deleteNamespacedPod({
+            name: p.metadata.name ?? '',
+            namespace: 'default',
+            gracePeriodSeconds: 0,
+          }),
+        ),
       )
     }
   })
