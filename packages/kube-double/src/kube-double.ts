@@ -23,6 +23,7 @@ import { writeKubeconfig } from './kubeconfig-file.js'
 import type { FakeNode } from './kubelet/fake-node.js'
 import { parseImage } from './kubelet/image-reference.js'
 import { Kubelet } from './kubelet/kubelet.js'
+import type { ContainerSimulation } from './kubelet/simulated-container.js'
 import type { EventJson, PodJson } from './wire-types.js'
 
 export interface KubeDoubleOptions {
@@ -39,6 +40,12 @@ export interface KubeDoubleOptions {
   bindMounts?: boolean
   /** How many pod changes a watch can resume across before 410 Expired. Default 10 000. */
   watchHistoryLimit?: number
+  /**
+   * `'process'` (default): every container is a real process. A {@link ContainerSimulation}: no
+   * process is spawned, pods go through the same status stages and each container does what
+   * `simulate` says, so a test can hold thousands of pods on two cores.
+   */
+  containers?: 'process' | ContainerSimulation
 }
 
 /** A running double of the Kubernetes pod API. */
@@ -96,6 +103,7 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<
     volumesRoot: root,
     imagePullBackOffMs: options.imagePullBackOffMs ?? 200,
     isImageMissing,
+    simulation: options.containers === 'process' ? undefined : options.containers,
   })
   const admission = new AdmissionFaults()
   const requests = new RequestCounter()

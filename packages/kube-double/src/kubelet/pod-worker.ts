@@ -20,6 +20,7 @@ import { ContainerLog } from './container-log.js'
 import { type FakeNode, unschedulableReason } from './fake-node.js'
 import { imageIdOf, parseImage } from './image-reference.js'
 import { findContainerStatus, isSidecar, refreshPodStatus, setCondition } from './pod-status.js'
+import { type ContainerSimulation, startSimulatedContainer } from './simulated-container.js'
 
 export interface KubeletSettings {
   readonly store: ResourceStore
@@ -29,6 +30,8 @@ export interface KubeletSettings {
   readonly volumesRoot: string
   readonly imagePullBackOffMs: number
   readonly isImageMissing: (image: string) => boolean
+  /** Containers are simulated (no process, no volume folder) rather than run. */
+  readonly simulation?: ContainerSimulation | undefined
 }
 
 interface RunningContainer {
@@ -255,6 +258,13 @@ export class PodWorker {
     const probe = container.startupProbe
     const command = probe?.exec?.command
     if (!probe || !command?.length) return true
+    if (this.settings.simulation) {
+      this.setStatus(container.name, (s) => {
+        s.started = true
+        s.ready = true
+      })
+      return true
+    }
     this.setStatus(container.name, (s) => {
       s.started = false
       s.ready = false
@@ -346,12 +356,15 @@ export class PodWorker {
     const startedAt = now()
     let proc: ContainerProcess
     try {
-      proc = await startContainerProcess({
-        ...processSpec,
-        command: containerCommand(container, env),
-        ...(memoryLimit !== undefined ? { memoryLimitBytes: parseMemoryBytes(memoryLimit) } : {}),
-        onOutput: (chunk, stream) => log.append(chunk, stream),
-      })
+      const onOutput = (chunk: Buffer, stream: 'stdout' | 'stderr') => log.append(chunk, stream)
+      proc = this.settings.simulation
+        ? startSimulatedContainer(this.settings.simulation.simulate(pod, container), onOutput)
+        : await startContainerProcess({
+            ...processSpec,
+            command: containerCommand(container, env),
+            ...(memoryLimit !== undefined ? { memoryLimitBytes: parseMemoryBytes(memoryLimit) } : {}),
+            onOutput,
+          })
     } catch (error) {
       if (!(error instanceof ContainerStartError)) throw error
       const message = `failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: ${error.message}: unknown`
@@ -441,6 +454,7 @@ export class PodWorker {
       this.settings.volumesRoot,
       `${this.namespace}_${this.name}_${pod.metadata.uid ?? ''}`,
     )
+    if (this.settings.simulation) return
     for (const volume of pod.spec.volumes ?? []) {
       if (volume.emptyDir) await mkdir(join(this.volumeDir, volume.name), { recursive: true })
     }

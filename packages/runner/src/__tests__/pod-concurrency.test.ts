@@ -1,13 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { type KubeDouble, startKubeDouble } from '@podline/kube-double'
 import { type AnyPipeline, pipeline } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Database, triggerPipeline, Worker, waitForRun } from '../index.js'
 import { createPodExecutor } from '../pods/pod-executor.js'
-import { openFreshDatabase, waitUntil } from '../testing/index.js'
+import { openFreshDatabase, simulatedPodTasks, waitUntil } from '../testing/index.js'
 
 const PODS = 60
 
@@ -15,34 +12,29 @@ describe('pod tasks hold no inline slot and share one watch', () => {
   let database: Database
   let close: () => Promise<void>
   let double: KubeDouble
-  let scratch: string
+  let open: () => void = () => {}
+  const gate = new Promise<void>((resolve) => {
+    open = resolve
+  })
   beforeAll(async () => {
     ;({ database, close } = await openFreshDatabase())
-    double = await startKubeDouble()
-    scratch = mkdtempSync(join(tmpdir(), 'podline-pod-concurrency-'))
+    // Simulated containers: each base runs until the gate opens and "writes" its task's number.
+    double = await startKubeDouble({
+      containers: simulatedPodTasks({ until: gate, result: (task) => Number(task.slice(3)) }),
+    })
   })
   afterAll(async () => {
+    open()
     await close()
     await double.close()
-    rmSync(scratch, { recursive: true, force: true })
   })
 
   it(`a worker with concurrency 1 supervises ${PODS} pods at once through one watch, and still runs an inline task`, async () => {
-    const gate = join(scratch, 'open')
     let p: AnyPipeline = pipeline('pod-concurrency').task('inline', () => 'done')
     for (let i = 0; i < PODS; i++) {
-      p = (p as ReturnType<typeof pipeline>).pod(
-        `pod${i}`,
-        {},
-        {
-          image: 'alpine:3.20',
-          command: [
-            'sh',
-            '-c',
-            `while [ ! -f ${gate} ]; do sleep 0.3; done; echo ${i} > /airflow/xcom/return.json`,
-          ],
-        },
-      )
+      // Names built in a loop: the builder's types check literal names only.
+      const name = `pod${i}` as 'pod'
+      p = (p as ReturnType<typeof pipeline>).pod(name, {}, { image: 'alpine:3.20', command: ['true'] })
     }
     const worker = new Worker({
       database,
@@ -58,14 +50,14 @@ describe('pod tasks hold no inline slot and share one watch', () => {
           .pods('default')
           .filter((pod) => pod.status.containerStatuses?.some((s) => s.name === 'base' && s.state.running))
           .length
-      await waitUntil(`all ${PODS} pods running`, () => baseRunning() === PODS, 60_000)
+      await waitUntil(`all ${PODS} pods running`, () => baseRunning() === PODS, 20_000)
       const states = await database.rows<{ task: string; state: string }>(sql`
         select task, state from podline.task_runs where run_id = ${runId}::uuid`)
       expect(states.filter((s) => s.state === 'running')).toHaveLength(PODS)
       expect(states.find((s) => s.task === 'inline')?.state, 'the inline task ran beside the pods').toBe(
         'success',
       )
-      writeFileSync(gate, '')
+      open()
       expect(await waitForRun(database, runId, { pollMs: 100 })).toBe('success')
       const [xcom] = await database.rows<{ value: unknown }>(sql`
         select value from podline.xcoms where run_id = ${runId}::uuid and task = 'pod42' and key = 'return_value'`)

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { TaskFailure } from '../executors/task-execution.js'
 import { SIDECAR_SCRIPT } from './sidecar-script.js'
-import { parseXcomFrame } from './xcom-frame.js'
+import { formatXcomFrame, parseXcomFrame } from './xcom-frame.js'
 import { decodeResult, type ResultChecks } from './xcom-value.js'
 
 const checks: ResultChecks = { task: 'load', output: undefined, sizeLimitBytes: 1024 * 1024 }
@@ -142,11 +142,14 @@ describe('the sidecar script', () => {
     it(`prints a frame the parser accepts for ${what}`, async () => {
       const out = await runSidecar(SIDECAR_SCRIPT, [], content)
       expect(parseXcomFrame(out, checks)?.toString('utf8')).toBe(content)
+      // The double's simulated sidecar prints the frame from formatXcomFrame: the same bytes.
+      expect(formatXcomFrame(Buffer.from(content))).toBe(out)
     })
   }
 
   it('prints the no-file marker when base wrote nothing', async () => {
     expect(await runSidecar(SIDECAR_SCRIPT, [], undefined)).toBe('PODLINE-XCOM-NONE\n')
+    expect(formatXcomFrame(undefined)).toBe('PODLINE-XCOM-NONE\n')
   })
 
   // The sidecar image's script must print byte-for-byte the same frames as the one in the pod spec.

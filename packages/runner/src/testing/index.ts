@@ -6,5 +6,6 @@ export {
   TEST_SERVER_URL,
   withDatabase,
 } from './fresh-database.js'
+export { type SimulatedPodTasks, simulatedPodTasks } from './simulated-pods.js'
 export { type Driver, storeForDriver } from './store-for-driver.js'
 export { waitUntil } from './wait-until.js'
