@@ -6,6 +6,7 @@ import { abortReason } from './abortable.js'
 import type { ApiRetryPolicy } from './api-call.js'
 import type { KubeClient } from './kube-client.js'
 import { LogFollower } from './log-follower.js'
+import type { LogStreams } from './log-streams.js'
 import { createOrAttachPod, deletePod, labelPod, pendingTimeoutFailure } from './pod-api.js'
 import { buildPod } from './pod-builder.js'
 import { baseStarted, hasStarted, podProblem, terminatedState } from './pod-conditions.js'
@@ -34,6 +35,8 @@ export interface LaunchSettings {
   readonly onNamespace?: ((namespace: string) => void) | undefined
   /** The executor's shared watches: every pod task follows its pod through its namespace's informer. */
   readonly informers: PodInformers
+  /** The executor's limit on live log streams. */
+  readonly logStreams?: LogStreams | undefined
 }
 
 /**
@@ -95,7 +98,9 @@ export async function launchPod(
       pod: ref.name,
       container: BASE_CONTAINER,
       signal,
+      streams: settings.logStreams,
       onLine: (line) => log.info(`[${exec.task}] ${line}`, { pod: ref.name, container: BASE_CONTAINER }),
+      onNotice: (message) => log.warn(message),
     })
     const checks: ResultChecks = {
       task: exec.task,
