@@ -46,6 +46,8 @@ export interface KubeDoubleOptions {
    * `simulate` says, so a test can hold thousands of pods on two cores.
    */
   containers?: 'process' | ContainerSimulation
+  /** Labels of namespaces, e.g. `{ secure: { 'pod-security.kubernetes.io/enforce': 'restricted' } }`. */
+  namespaceLabels?: Record<string, Record<string, string>>
 }
 
 /** A running double of the Kubernetes pod API. */
@@ -59,6 +61,8 @@ export interface KubeDouble {
   readonly node: Readonly<FakeNode>
   readonly requests: RequestCounts
   readonly faults: KubeDoubleFaults
+  /** Sets a namespace's labels; `pod-security.kubernetes.io/enforce` makes admission enforce that level. */
+  labelNamespace(namespace: string, labels: Record<string, string>): void
   /** A copy of the stored pods (all namespaces when none is given). */
   pods(namespace?: string): PodJson[]
   /** A copy of the recorded events. */
@@ -113,6 +117,7 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<
     admission,
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 1000,
     openWatches: new Set(),
+    namespaceLabels: new Map(Object.entries(options.namespaceLabels ?? {})),
   }
 
   const admit = (route: Route): void => {
@@ -202,6 +207,7 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<
     node,
     requests,
     faults: createFaults(ctx, admission, kubelet, store),
+    labelNamespace: (namespace, labels) => ctx.namespaceLabels.set(namespace, { ...labels }),
     pods: (namespace) => structuredClone(store.listPods(namespace)),
     events: (namespace) => structuredClone(store.listEvents(namespace)),
     close: () => {

@@ -184,6 +184,16 @@ async function supervise(kube: KubeClient, watched: PodHandle, logs: LogFollower
 async function readResult(kube: KubeClient, watched: PodHandle, c: SuperviseContext) {
   const podRef = { namespace: c.ref.namespace, pod: c.ref.name }
   if (c.sidecar.mode === 'exec') return readResultByExec(kube, podRef, c.sidecar, c.checks, c.warn)
+  const others = otherRunningContainers(watched.current.pod)
+  if (others.length > 0) {
+    // An injected container that outlives base (a service mesh's istio-proxy) keeps the kubelet from
+    // stopping the native sidecar: the pod would run on. The result is read and the sidecar stopped
+    // through exec, as in exec mode; the pod's deletion ends the rest.
+    c.warn(
+      `container${others.length > 1 ? 's' : ''} ${others.join(', ')} still run${others.length > 1 ? '' : 's'} after base ended (a service mesh proxy?): reading the result through exec`,
+    )
+    return readResultByExec(kube, podRef, c.sidecar, c.checks, c.warn)
+  }
   // The kubelet SIGTERMs a native sidecar once base has exited; a sidecar image that ignores SIGTERM
   // is killed after the grace period. Either way the log is read then, and the frame check decides.
   const graceMs = ((watched.current.pod.spec?.terminationGracePeriodSeconds ?? 30) + 15) * 1000
@@ -201,6 +211,13 @@ async function readResult(kube: KubeClient, watched: PodHandle, c: SuperviseCont
   if (ended === TIMED_OUT)
     c.warn(`the XCom sidecar did not exit within ${graceMs / 1000}s of base; reading its log anyway`)
   return readResultFromSidecarLog(kube, podRef, c.checks)
+}
+
+/** Regular containers other than base still running: what keeps the kubelet from ending the pod. */
+function otherRunningContainers(pod: V1Pod): string[] {
+  return (pod.status?.containerStatuses ?? [])
+    .filter((s) => s.name !== BASE_CONTAINER && s.state?.running)
+    .map((s) => s.name)
 }
 
 const podAttributes = (ref: { namespace: string; name: string }) => ({
