@@ -13,6 +13,8 @@ export interface SimulatedContainer {
   readonly exitCode?: number
   /** Written when SIGTERM or SIGINT stops it, before it exits 0 (a sidecar's last words); without it the signal ends it. */
   readonly onStop?: () => string
+  /** Told when it ends, however it ends. */
+  readonly onExit?: () => void
 }
 
 /**
@@ -39,6 +41,7 @@ export function startSimulatedContainer(
     if (ended) return false
     ended = true
     clearTimeout(timer)
+    behaviour.onExit?.()
     finish(exit)
     return true
   }

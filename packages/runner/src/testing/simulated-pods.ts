@@ -14,8 +14,10 @@ interface SimulatedContainerSpec {
 export interface SimulatedPodTasks {
   /** How long `base` runs. Default 20 ms. */
   readonly runMs?: number
-  /** When given, `base` also waits for it to settle before it exits. */
-  readonly until?: Promise<unknown>
+  /** When given, `base` also waits for it to settle before it exits (a function: per pod, by its labels). */
+  readonly until?: Promise<unknown> | ((labels: Record<string, string>) => Promise<unknown>)
+  /** Told when a pod's `base` ends, with the pod's labels. */
+  readonly onBaseExit?: (labels: Record<string, string>) => void
   /** What `base` writes to the result file, by task (the pod's `podline.dev/task` label); undefined: no file. */
   readonly result?: (task: string) => JsonValue | undefined
   /** What `base` prints. Default one line naming the task. */
@@ -34,11 +36,15 @@ export interface SimulatedPodTasks {
 export function simulatedPodTasks(options: SimulatedPodTasks = {}) {
   return {
     simulate(pod: SimulatedPod, container: SimulatedContainerSpec) {
-      const task = pod.metadata.labels?.[LABEL_TASK] ?? ''
+      const labels = pod.metadata.labels ?? {}
+      const task = labels[LABEL_TASK] ?? ''
       if (container.name === BASE_CONTAINER) {
+        const until = typeof options.until === 'function' ? options.until(labels) : options.until
+        const onBaseExit = options.onBaseExit
         return {
           runMs: options.runMs ?? 20,
-          ...(options.until ? { until: options.until } : {}),
+          ...(until ? { until } : {}),
+          ...(onBaseExit ? { onExit: () => onBaseExit(labels) } : {}),
           output: options.output?.(task) ?? `${task} ran\n`,
           exitCode: options.exitCode?.(task) ?? 0,
         }
