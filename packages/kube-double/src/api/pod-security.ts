@@ -57,7 +57,8 @@ export function podSecurityViolations(pod: PodJson, level: Level): string[] {
   for (const field of ['hostNetwork', 'hostPID', 'hostIPC'] as const)
     if (spec[field] === true) out.push(`host namespaces (${field}=true)`)
   const hostPath = (spec.volumes ?? []).filter((v) => v.hostPath !== undefined).map((v) => `"${v.name}"`)
-  if (hostPath.length > 0 && level === 'baseline') out.push(`hostPath volumes (volumes ${hostPath.join(', ')})`)
+  if (hostPath.length > 0 && level === 'baseline')
+    out.push(`hostPath volumes (volumes ${hostPath.join(', ')})`)
   if (level === 'baseline') return out
 
   // Restricted.
@@ -84,12 +85,7 @@ export function podSecurityViolations(pod: PodJson, level: Level): string[] {
     'set securityContext.runAsNonRoot=true',
     true,
   )
-  failing(
-    'runAsUser=0',
-    (c) => (ctx(c).runAsUser ?? podContext.runAsUser) === 0,
-    'not set runAsUser=0',
-    true,
-  )
+  failing('runAsUser=0', (c) => (ctx(c).runAsUser ?? podContext.runAsUser) === 0, 'not set runAsUser=0', true)
   const seccompOk = (type: string | undefined) => type === 'RuntimeDefault' || type === 'Localhost'
   failing(
     'seccompProfile',
