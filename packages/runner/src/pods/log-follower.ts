@@ -38,6 +38,7 @@ export class LogFollower {
   private readonly resume = new LogResume()
   private tail: string[] = []
   private streamed = false
+  private stopped = false
   private slotWait: Promise<unknown> = Promise.resolve()
   private containerEnded = false
   private current: { controller?: AbortController; ended: Promise<'clean' | 'error'> } | undefined
@@ -83,6 +84,7 @@ export class LogFollower {
   }
 
   stop(): void {
+    this.stopped = true
     this.containerEnded = true
     this.markEnded()
     this.current?.controller?.abort()
@@ -142,7 +144,13 @@ export class LogFollower {
     this.current = { ended }
     try {
       const { namespace, pod, container } = this.options
-      this.current.controller = await this.kube.log.log(namespace, pod, container, sink, { follow: true })
+      const controller = await this.kube.log.log(namespace, pod, container, sink, { follow: true })
+      this.current.controller = controller
+      // An aborted request does not always end the sink: the stream (and its slot) must end anyway.
+      if (controller.signal.aborted) settle('error')
+      else controller.signal.addEventListener('abort', () => settle('error'), { once: true })
+      // Stopped while the request was being made: it has nothing left to deliver.
+      if (this.stopped) controller.abort()
     } catch {
       settle('error')
     }

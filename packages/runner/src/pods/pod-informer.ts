@@ -96,7 +96,7 @@ export class PodInformer {
     this.informer.on('update', (pod) => this.deliver(pod, false))
     this.informer.on('delete', (pod) => this.deliver(pod, true))
     this.informer.on('error', (error) => this.onError(error))
-    void this.informer.start()
+    this.start()
   }
 
   /**
@@ -135,6 +135,11 @@ export class PodInformer {
     this.watch.close()
     for (const handles of this.tracked.values())
       for (const handle of handles) handle.fail(new TaskFailure('the pod executor was closed', 'infra'))
+  }
+
+  /** ListWatch.start() rejects when a request cannot even be prepared (the kubeconfig's auth): an error like the others. */
+  private start(): void {
+    this.informer.start().catch((error: unknown) => this.onError(error))
   }
 
   private async list(kube: KubeClient, labelSelector: string): Promise<V1PodList> {
@@ -176,7 +181,7 @@ export class PodInformer {
     }
     // ListWatch does not restart after an error: start it again, from its resourceVersion.
     this.restart = setTimeout(() => {
-      if (!this.closed) void this.informer.start()
+      if (!this.closed) this.start()
     }, this.backoff.after(this.failures))
     this.restart.unref()
   }
