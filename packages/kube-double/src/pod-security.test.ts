@@ -7,7 +7,7 @@ import type { PodJson } from './wire-types.js'
 const pod = (spec: Partial<PodJson['spec']>): PodJson => ({
   metadata: { name: 'p' },
   spec: { containers: [{ name: 'main', image: 'alpine:3.20' }], ...spec },
-  status: {},
+  status: { phase: 'Pending' },
 })
 
 const compliant = {
