@@ -293,7 +293,7 @@ export class Worker {
               workerId: this.id,
               versions: this.#versions,
               limit: free,
-              ...(this.#kinds.length > 1 ? { kind } : {}),
+              kind,
               leaseMs: this.#o.leaseMs,
               ...(this.#o.runId ? { runId: this.#o.runId } : {}),
             })
