@@ -46,6 +46,8 @@ export interface ContainerJson {
     requests?: Record<string, string | number>
   }
   securityContext?: SecurityContextJson
+  terminationMessagePath?: string
+  terminationMessagePolicy?: string
   /** Only `exec` probes run in the double (the one kind Podline's sidecar uses). */
   startupProbe?: {
     exec?: { command?: string[] }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir, rm } from 'node:fs/promises'
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   type ContainerExit,
@@ -39,6 +39,9 @@ interface RunningContainer {
   readonly finished: Promise<ContainerExit>
   forcedOom: boolean
 }
+
+/** The kubelet keeps the first 4 KiB of a termination message. */
+const MAX_MESSAGE_BYTES = 4096
 
 /** How often the double runs a startup probe (the real kubelet: every `periodSeconds`). */
 const PROBE_PERIOD_MS = 20
@@ -338,6 +341,25 @@ export class PodWorker {
       return undefined
     }
     const workingDir = container.workingDir
+    // The termination message file: a host file the container's variables that name the path point
+    // at (the double mounts no single files), read into the terminated state when it exits.
+    const simulation = this.settings.simulation?.simulate(pod, container)
+    const messagePath = container.terminationMessagePath ?? '/dev/termination-log'
+    const messageFile = join(this.volumeDir ?? '', `${container.name}.termination-log`)
+    if (!simulation) {
+      await mkdir(this.volumeDir ?? '', { recursive: true })
+      await writeFile(messageFile, '', { mode: 0o666 })
+      env = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === messagePath ? messageFile : v]))
+    }
+    const readMessage = async (): Promise<string> => {
+      const text = simulation
+        ? (simulation.terminationMessage?.() ?? '')
+        : await readFile(messageFile).then(
+            (bytes) => bytes.subarray(0, MAX_MESSAGE_BYTES).toString('utf8'),
+            () => '',
+          )
+      return text.slice(0, MAX_MESSAGE_BYTES)
+    }
     const processSpec: Omit<ContainerProcessSpec, 'command'> = {
       name: container.name,
       env: this.settings.bindMounts ? env : this.rewriteXcomPath(env, mounts),
@@ -357,8 +379,8 @@ export class PodWorker {
     let proc: ContainerProcess
     try {
       const onOutput = (chunk: Buffer, stream: 'stdout' | 'stderr') => log.append(chunk, stream)
-      proc = this.settings.simulation
-        ? startSimulatedContainer(this.settings.simulation.simulate(pod, container), onOutput)
+      proc = simulation
+        ? startSimulatedContainer(simulation, onOutput)
         : await startContainerProcess({
             ...processSpec,
             command: containerCommand(container, env),
@@ -388,11 +410,12 @@ export class PodWorker {
     const running: RunningContainer = {
       process: proc,
       forcedOom: false,
-      finished: proc.exited.then((exit) => {
+      finished: proc.exited.then(async (exit) => {
         this.running.delete(container.name)
         log.end()
         const exitCode = exitCodeOf(exit)
         const oom = exit.oomKilled || running.forcedOom
+        const message = await readMessage()
         this.setStatus(container.name, (s) => {
           s.ready = false
           s.started = false
@@ -400,6 +423,7 @@ export class PodWorker {
             terminated: {
               exitCode,
               reason: oom ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error',
+              ...(message ? { message } : {}),
               startedAt,
               finishedAt: now(),
               containerID,

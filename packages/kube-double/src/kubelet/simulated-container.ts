@@ -15,6 +15,8 @@ export interface SimulatedContainer {
   readonly onStop?: () => string
   /** Told when it ends, however it ends. */
   readonly onExit?: () => void
+  /** What it wrote to its terminationMessagePath, read when it ends (the terminated state's `message`). */
+  readonly terminationMessage?: () => string
 }
 
 /**

@@ -104,7 +104,8 @@ describe('pod tasks on Kubernetes (client-node → HTTP → kube-double → proc
       'list pods': 1,
       'watch pods': 1,
       'create pods': 1,
-      'get pods/log': 2,
+      // base's log stream; the result came in the sidecar's termination message, on the watch.
+      'get pods/log': 1,
       'delete pods': 1,
     })
   })
@@ -148,16 +149,17 @@ describe('pod tasks on Kubernetes (client-node → HTTP → kube-double → proc
     expect(failure.message).toMatch(/the result of pod task "work" failed validation: count: .*number/i)
   })
 
-  it('detects a truncated frame when the sidecar log arrives cut short', async () => {
+  it('detects a truncated frame when the sidecar log arrives cut short (a result too large for the termination message)', async () => {
     const cutSidecarLogs = (path: string) => path.includes('/log') && path.includes('container=podline-xcom')
     const proxy = await startTruncatingProxy(double.url, cutSidecarLogs, 150)
     try {
       const f = executionFixture()
       const kubeconfig = await proxy.kubeconfigFor(double.kubeconfigPath, scratch)
-      const value = `printf '{"long": "%0300d"}' 0 > $PODLINE_XCOM_PATH`
+      // 4,012 bytes: the kubelet keeps 4 KiB of the message, so the frame there is cut and the log is read.
+      const value = `printf '{"long": "%04000d"}' 0 > $PODLINE_XCOM_PATH`
       const failure = await failureOf(executor({ kube: { kubeconfig } }).execute(f.exec, podTask(sh(value))))
       expect(failure.failureClass).toBe('fatal')
-      expect(failure.message).toMatch(/^the result frame was truncated: expected 312 bytes, got \d+/)
+      expect(failure.message).toMatch(/^the result frame was truncated: expected 4012 bytes, got \d+/)
     } finally {
       await proxy.close()
     }

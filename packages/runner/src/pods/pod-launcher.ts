@@ -14,7 +14,12 @@ import { LABEL_KEPT, type PodIdentity } from './pod-identity.js'
 import { type PodHandle, type PodInformers, type PodState, TIMED_OUT } from './pod-informer.js'
 import { inPodPhase } from './pod-phase.js'
 import { loadPodTemplate } from './pod-template.js'
-import { readResultByExec, readResultFromSidecarLog } from './xcom-collection.js'
+import {
+  NO_MESSAGE,
+  readResultByExec,
+  readResultFromMessage,
+  readResultFromSidecarLog,
+} from './xcom-collection.js'
 import {
   BASE_CONTAINER,
   resolveSidecar,
@@ -210,7 +215,9 @@ async function readResult(kube: KubeClient, watched: PodHandle, c: SuperviseCont
   }, graceMs)
   if (ended === TIMED_OUT)
     c.warn(`the XCom sidecar did not exit within ${graceMs / 1000}s of base; reading its log anyway`)
-  return readResultFromSidecarLog(kube, podRef, c.checks)
+  const message = terminatedState(watched.current.pod, SIDECAR_CONTAINER)?.message
+  const fromMessage = message ? await readResultFromMessage(message, c.checks) : NO_MESSAGE
+  return fromMessage === NO_MESSAGE ? readResultFromSidecarLog(kube, podRef, c.checks) : fromMessage
 }
 
 /** Regular containers other than base still running: what keeps the kubelet from ending the pod. */

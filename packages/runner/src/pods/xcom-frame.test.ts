@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { json } from '@podline/sdk'
@@ -46,6 +46,7 @@ async function runSidecar(
       PATH: process.env.PATH,
       PODLINE_XCOM_PATH: file,
       PODLINE_SIDECAR_PID_FILE: join(dir, '.sidecar.pid'),
+      PODLINE_TERMINATION_MESSAGE_PATH: join(dir, 'termination-log'),
     },
   })
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
@@ -66,6 +67,8 @@ async function runSidecar(
   } catch {}
   await closed
   expect(code).toBe(0)
+  // The same frame goes to the termination message file, which the kubelet reports in the status.
+  expect(await readFile(join(dir, 'termination-log'), 'utf8')).toBe(out)
   return out
 }
 

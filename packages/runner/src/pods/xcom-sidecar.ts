@@ -2,7 +2,13 @@ import { posix } from 'node:path'
 import type { V1Container, V1ResourceRequirements, V1SecurityContext } from '@kubernetes/client-node'
 import type { PodRunOptions } from '@podline/sdk'
 import { mergePods } from './pod-merge.js'
-import { PID_FILE_ENV, SIDECAR_PID_FILE, SIDECAR_SCRIPT } from './sidecar-script.js'
+import {
+  DEFAULT_MESSAGE_PATH,
+  MESSAGE_PATH_ENV,
+  PID_FILE_ENV,
+  SIDECAR_PID_FILE,
+  SIDECAR_SCRIPT,
+} from './sidecar-script.js'
 
 export const BASE_CONTAINER = 'base'
 export const SIDECAR_CONTAINER = 'podline-xcom'
@@ -93,7 +99,10 @@ export function sidecarContainer(settings: SidecarSettings): V1Container {
     env: [
       { name: XCOM_PATH_ENV, value: settings.xcomPath },
       { name: PID_FILE_ENV, value: sidecarPidFile(settings) },
+      { name: MESSAGE_PATH_ENV, value: DEFAULT_MESSAGE_PATH },
     ],
+    terminationMessagePath: DEFAULT_MESSAGE_PATH,
+    terminationMessagePolicy: 'File',
     volumeMounts: [{ name: XCOM_VOLUME, mountPath: xcomDir(settings) }],
     resources: structuredClone(settings.resources),
     securityContext: structuredClone(settings.securityContext),

@@ -52,7 +52,9 @@ export function simulatedPodTasks(options: SimulatedPodTasks = {}) {
       if (container.name === SIDECAR_CONTAINER) {
         const value = options.result?.(task)
         const bytes = value === undefined ? undefined : Buffer.from(JSON.stringify(value))
-        return { runMs: 'until-stopped' as const, onStop: () => formatXcomFrame(bytes) }
+        // What the sidecar script prints and writes to its termination message file.
+        const frame = () => formatXcomFrame(bytes)
+        return { runMs: 'until-stopped' as const, onStop: frame, terminationMessage: frame }
       }
       return { runMs: 'until-stopped' as const }
     },
