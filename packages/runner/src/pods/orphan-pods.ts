@@ -55,7 +55,8 @@ export async function collectOrphanPods(
   }
   for (const pod of pods) {
     const ref = candidate(pod)
-    if (!ref || (await isTaskRunLive(ref))) continue
+    // A pod a task of this executor still looks after is not an orphan, whatever its run's state says.
+    if (!ref || informers?.isAttended(podRef(pod, kube)) || (await isTaskRunLive(ref))) continue
     // The cache may lag a label its task just set (kept): a pod about to be deleted is read afresh.
     if (informers && !candidate(await readPod(kube, podRef(pod, kube)))) continue
     await deletePod(kube, podRef(pod, kube))

@@ -291,6 +291,7 @@ export class PodHandle {
 /** The informers of one executor, one per namespace and store, made when a pod first goes there. */
 export class PodInformers {
   private readonly informers = new Map<string, PodInformer>()
+  private readonly attended = new Map<string, number>()
 
   constructor(private readonly kube: () => KubeClient) {}
 
@@ -299,6 +300,27 @@ export class PodInformers {
     const informer = this.informers.get(key) ?? new PodInformer(this.kube(), namespace, store)
     this.informers.set(key, informer)
     return informer
+  }
+
+  /**
+   * Marks a pod as one a task of this executor looks after (from its launch until its onFinish is
+   * done), so the orphan sweep does not judge it meanwhile; returns the release.
+   */
+  attend(ref: { namespace: string; name: string }): () => void {
+    const key = `${ref.namespace}/${ref.name}`
+    this.attended.set(key, (this.attended.get(key) ?? 0) + 1)
+    let done = false
+    return () => {
+      if (done) return
+      done = true
+      const n = (this.attended.get(key) ?? 1) - 1
+      if (n > 0) this.attended.set(key, n)
+      else this.attended.delete(key)
+    }
+  }
+
+  isAttended(ref: { namespace: string; name: string }): boolean {
+    return this.attended.has(`${ref.namespace}/${ref.name}`)
   }
 
   /** The cached pods of `store` in `namespace`, when an informer there has listed them. */

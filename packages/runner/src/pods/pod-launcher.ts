@@ -80,6 +80,9 @@ export async function launchPod(
   let succeeded = false
   let exists = false
   settings.onNamespace?.(ref.namespace)
+  // The orphan sweep leaves this pod to this task until its onFinish is done.
+  const release = settings.informers.attend(ref)
+  let released = false
   let watched: PodHandle | undefined
   let logs: LogFollower | undefined
   try {
@@ -137,10 +140,15 @@ export async function launchPod(
   } finally {
     logs?.stop()
     watched?.stop()
-    if (exists && !signal.aborted)
+    if (exists && !signal.aborted) {
+      released = true
       exec.afterRecorded(() =>
-        applyOnFinish(kube, ref, def.pod.onFinish ?? 'delete_pod', succeeded, log.warn.bind(log)),
+        applyOnFinish(kube, ref, def.pod.onFinish ?? 'delete_pod', succeeded, log.warn.bind(log)).finally(
+          release,
+        ),
       )
+    }
+    if (!released) release()
   }
 }
 
