@@ -149,7 +149,7 @@ describe('pod tasks on Kubernetes (client-node → HTTP → kube-double → proc
     expect(failure.message).toMatch(/the result of pod task "work" failed validation: count: .*number/i)
   })
 
-  it('detects a truncated frame when the sidecar log arrives cut short (a result too large for the termination message)', async () => {
+  it('detects a truncated frame when the sidecar log arrives cut short', async () => {
     const cutSidecarLogs = (path: string) => path.includes('/log') && path.includes('container=podline-xcom')
     const proxy = await startTruncatingProxy(double.url, cutSidecarLogs, 150)
     try {
