@@ -117,6 +117,20 @@ export class ResourceStore {
     return this.history.filter((e) => e.resourceVersion > revision)
   }
 
+  /** The pod's last kept change at or before `revision`, if the history still has one. */
+  changeAtOrBefore(namespace: string, name: string, revision: number): PodWatchEvent | undefined {
+    for (let i = this.history.length - 1; i >= 0; i--) {
+      const e = this.history[i]!
+      if (
+        e.resourceVersion <= revision &&
+        e.object.metadata.namespace === namespace &&
+        e.object.metadata.name === name
+      )
+        return e
+    }
+    return undefined
+  }
+
   /** Forgets every change so far, as etcd compaction does: resuming from an older version gets 410. */
   compact(): void {
     this.compactedRevision = this.revision
