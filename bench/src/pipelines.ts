@@ -35,3 +35,6 @@ export const FAN_WIDTH = 200
 
 /** Every pipeline a benchmark worker must know. */
 export const benchPipelines: AnyPipeline[] = [single, chainOf(CHAIN_LENGTH), fanOf(FAN_WIDTH)]
+
+/** One pod task: N runs of it are N pods. Its command never runs (the double simulates containers). */
+export const singlePod = pipeline('bench-pod').pod('work', {}, { image: 'alpine:3.20', command: ['true'] })

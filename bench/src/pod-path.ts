@@ -28,7 +28,7 @@ function podPipeline(): AnyPipeline {
 }
 
 /*
- * The pod path: a worker (concurrency 1, so pods do not overlap) runs PODS pod tasks through the
+ * The pod path: a worker (pod concurrency 1, so pods do not overlap) runs PODS pod tasks through the
  * Kubernetes double, which runs each pod's containers as real processes; we count the API requests
  * the launcher makes per pod and time each task from claim to completion.
  */
@@ -42,6 +42,7 @@ export async function measurePodPath(): Promise<PodPathResult> {
     database,
     pipelines: [p],
     concurrency: 1,
+    podConcurrency: 1,
     pods: await createPodRuntime({ runtime: 'kubernetes', kube: { kubeconfig: double.kubeconfigPath } }),
   })
   try {

@@ -81,7 +81,7 @@ afterAll(async () => {
   await db?.drop()
 })
 
-it('one trace holds the run, every attempt on both workers, the pod phases, and the TRACEPARENT the pod saw', async () => {
+it('one trace holds the run, every attempt from whichever of two workers ran it, the pod phases, and the TRACEPARENT the pod saw', async () => {
   for (const name of ['a', 'b']) {
     const w = start(['worker', TRACED, '--runtime', 'process', '--concurrency', '1'], {
       env: { ...env, OTEL_SERVICE_NAME: `worker-${name}` },
@@ -137,11 +137,17 @@ it('one trace holds the run, every attempt on both workers, the pod phases, and 
     expect(attr(a.span, 'podline.pipeline')).toBe('traced')
     expect(attr(a.span, 'podline.version')).toEqual(expect.any(String))
   }
-  // The two tasks ran at once, so on both workers, and each worker exported its own attempts.
+  // Each worker exported the attempts it ran, into the run's one trace. (A pod holds no inline slot,
+  // so one worker of concurrency 1 may run both tasks at once: which worker ran which is not fixed.)
+  const workerOf = new Map<string, string>()
+  for (const r of attempts) {
+    const worker = String(attr(r.span, 'podline.worker'))
+    expect(workerOf.get(worker) ?? r.service, `worker ${worker} exported from one service`).toBe(r.service)
+    workerOf.set(worker, r.service)
+  }
+  expect([...workerOf.values()].every((service) => ['worker-a', 'worker-b'].includes(service))).toBe(true)
   const pod = attempts.find((r) => attr(r.span, 'podline.task') === 'pod')!
   const inline = attempts.find((r) => attr(r.span, 'podline.attempt') === 2)!
-  expect(attr(pod.span, 'podline.worker')).not.toBe(attr(inline.span, 'podline.worker'))
-  expect(new Set(attempts.map((r) => r.service))).toEqual(new Set(['worker-a', 'worker-b']))
 
   // The wait before each claim, beside its attempt.
   const waits = inTrace.filter((r) => r.span.name.startsWith('queued '))

@@ -19,6 +19,7 @@ export interface PodSettings {
 /** Flags shared by `run` and `worker`; each falls back to its PODLINE_* variable. */
 export interface ExecutionFlags {
   concurrency?: number
+  podConcurrency?: number
   runtime?: string
   namespace?: string
   kubeContext?: string
@@ -26,6 +27,8 @@ export interface ExecutionFlags {
 
 export interface ExecutionSettings extends StoreSettings {
   concurrency: number
+  /** Pod task runs supervised at once (PODLINE_POD_CONCURRENCY); absent: the worker's default. */
+  podConcurrency?: number
   pods: PodSettings
   xcomSizeLimitBytes?: number
   /** PODLINE_XCOM_STORE, PODLINE_XCOM_OFFLOAD_BYTES, PODLINE_S3_ENDPOINT. */
@@ -63,6 +66,9 @@ export async function executionSettings(
     ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
     ...(e.PODLINE_DATA_DIR ? { dataDir: e.PODLINE_DATA_DIR } : {}),
     concurrency: flags.concurrency ?? e.PODLINE_CONCURRENCY,
+    ...((flags.podConcurrency ?? e.PODLINE_POD_CONCURRENCY) === undefined
+      ? {}
+      : { podConcurrency: flags.podConcurrency ?? e.PODLINE_POD_CONCURRENCY }),
     drainMs: e.PODLINE_DRAIN_TIMEOUT_MS,
     leaseMs: e.PODLINE_LEASE_MS,
     ...(e.PODLINE_XCOM_LIMIT_BYTES ? { xcomSizeLimitBytes: e.PODLINE_XCOM_LIMIT_BYTES } : {}),

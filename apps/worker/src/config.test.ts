@@ -104,6 +104,18 @@ describe('the environment schema shared by podline and the worker', () => {
         expect(help.out).toContain(name)
   })
 
+  it('PODLINE_POD_CONCURRENCY sets the pod limit apart from PODLINE_CONCURRENCY; unset, the worker keeps its default', () => {
+    const base = { DATABASE_URL: 'postgres://db/x' }
+    expect(configFromEnv({ ...base, PODLINE_POD_CONCURRENCY: '500' })).toMatchObject({
+      concurrency: 4,
+      podConcurrency: 500,
+    })
+    expect(configFromEnv(base)).not.toHaveProperty('podConcurrency')
+    expect(() => configFromEnv({ ...base, PODLINE_POD_CONCURRENCY: '0' })).toThrow(
+      'PODLINE_POD_CONCURRENCY=0 is not a whole number of at least 1; fix or unset it.',
+    )
+  })
+
   it('the worker requires DATABASE_URL; podline does not', () => {
     expect(() => configFromEnv({})).toThrow(/DATABASE_URL is not set/)
     expect(configFromEnv({ DATABASE_URL: 'postgres://db/x' }).pods).toEqual({ runtime: 'kubernetes' })

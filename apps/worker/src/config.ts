@@ -49,6 +49,8 @@ export const ENVIRONMENT = z.object({
   /** The deployable worker's pipeline files and globs, comma-separated. */
   PODLINE_PIPELINES: commaList.default(['/pipelines/*.ts']),
   PODLINE_CONCURRENCY: wholeNumber(1).default(4),
+  /** Pod task runs a worker supervises at once, apart from PODLINE_CONCURRENCY; unset: the worker's default (256). */
+  PODLINE_POD_CONCURRENCY: wholeNumber(1).optional(),
   PODLINE_HTTP_PORT: wholeNumber(0).default(8080),
   /** The worker app serves the web UI on this port (all addresses) when set; it needs PODLINE_UI_TOKEN. */
   PODLINE_UI_PORT: wholeNumber(0).optional(),
@@ -122,6 +124,7 @@ export interface WorkerConfig {
   databaseUrl: string
   patterns: string[]
   concurrency: number
+  podConcurrency?: number
   httpPort: number
   /** PODLINE_UI_PORT with PODLINE_UI_TOKEN: the web UI beside the worker. */
   ui?: { port: number; token: string }
@@ -150,6 +153,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfi
     databaseUrl: e.DATABASE_URL,
     patterns: e.PODLINE_PIPELINES,
     concurrency: e.PODLINE_CONCURRENCY,
+    ...(e.PODLINE_POD_CONCURRENCY === undefined ? {} : { podConcurrency: e.PODLINE_POD_CONCURRENCY }),
     httpPort: e.PODLINE_HTTP_PORT,
     ...(e.PODLINE_UI_PORT !== undefined && e.PODLINE_UI_TOKEN
       ? { ui: { port: e.PODLINE_UI_PORT, token: e.PODLINE_UI_TOKEN } }

@@ -18,8 +18,10 @@ export interface EngineOptions {
   /** PostgreSQL URL; without it (and without DATABASE_URL) the embedded store in `dataDir`. */
   databaseUrl?: string
   dataDir?: string
-  /** Task runs processed at once. Default 4. */
+  /** Inline task runs processed at once. Default 4. */
   concurrency?: number
+  /** Pod task runs supervised at once, apart from `concurrency`. Default: the worker's (256). */
+  podConcurrency?: number
   /** How long `stop()` lets running attempts finish before handing them back to the queue. Default 60 s. */
   drainMs?: number
   /** Lease of a claimed task run; a worker that stops heartbeating loses its tasks this long after. Default 30 s. */
@@ -78,6 +80,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
       database: store.database,
       pipelines: pipelines.map((l) => l.pipeline),
       concurrency: options.concurrency ?? 4,
+      ...(options.podConcurrency === undefined ? {} : { podConcurrency: options.podConcurrency }),
       ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
       ...(pods ? { pods } : {}),
       ...(xcoms ? { xcoms } : {}),

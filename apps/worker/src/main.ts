@@ -50,6 +50,7 @@ try {
     patterns: config.patterns,
     databaseUrl: config.databaseUrl,
     concurrency: config.concurrency,
+    ...(config.podConcurrency === undefined ? {} : { podConcurrency: config.podConcurrency }),
     drainMs: config.drainMs,
     leaseMs: config.leaseMs,
     pods: config.pods,

@@ -5,9 +5,9 @@
 set -u
 file="${PODLINE_XCOM_PATH:-/airflow/xcom/return.json}"
 pid_file="${PODLINE_SIDECAR_PID_FILE:-$(dirname "$file")/.sidecar.pid}"
+message="${PODLINE_TERMINATION_MESSAGE_PATH:-/dev/termination-log}"
 sleeper=''
-finish() {
-  [ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null
+frame() {
   if [ -f "$file" ]; then
     size=$(($(wc -c <"$file")))
     sum=$(sha256sum "$file" | cut -d ' ' -f 1)
@@ -17,6 +17,10 @@ finish() {
   else
     printf 'PODLINE-XCOM-NONE\n'
   fi
+}
+finish() {
+  [ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null
+  frame | tee "$message" 2>/dev/null
   exit 0
 }
 trap finish TERM INT

@@ -4,7 +4,9 @@ export type { KubeDouble, KubeDoubleOptions } from './kube-double.js'
 export { startKubeDouble } from './kube-double.js'
 export type { KubeDoubleFaults } from './kube-double-faults.js'
 export type { FakeNode } from './kubelet/fake-node.js'
+export type { ContainerSimulation, SimulatedContainer } from './kubelet/simulated-container.js'
 export type {
+  ContainerJson,
   ContainerState,
   ContainerStatusJson,
   EventJson,

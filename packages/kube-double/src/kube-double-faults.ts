@@ -26,6 +26,8 @@ export interface KubeDoubleFaults {
   expireWatches(): void
   /** Ends every open watch connection, as an API server restart or a load balancer timeout does. */
   dropWatches(): void
+  /** The kubelet rotates a container's log file: later reads serve only newer lines, open follow streams end. */
+  rotateLog(namespace: string, name: string, container: string): void
   /** Kills a running container as the OOM killer would (SIGKILL, reason OOMKilled, exit code 137). */
   oomKill(namespace: string, name: string, container?: string): void
   /** Removes the request failures, quotas and RBAC denials. */
@@ -51,6 +53,11 @@ export function createFaults(
     expireWatches: () => store.compact(),
     dropWatches: () => {
       for (const response of ctx.openWatches) response.destroy()
+    },
+    rotateLog: (namespace, name, container) => {
+      const log = kubelet.worker(namespace, name)?.logs.get(container)
+      if (!log) throw new Error(`rotateLog: no log of container ${container} in pod ${namespace}/${name}`)
+      log.rotate()
     },
     oomKill: (namespace, name, container) => {
       if (!kubelet.oomKill(namespace, name, container)) {

@@ -23,6 +23,7 @@ import { writeKubeconfig } from './kubeconfig-file.js'
 import type { FakeNode } from './kubelet/fake-node.js'
 import { parseImage } from './kubelet/image-reference.js'
 import { Kubelet } from './kubelet/kubelet.js'
+import type { ContainerSimulation } from './kubelet/simulated-container.js'
 import type { EventJson, PodJson } from './wire-types.js'
 
 export interface KubeDoubleOptions {
@@ -39,6 +40,14 @@ export interface KubeDoubleOptions {
   bindMounts?: boolean
   /** How many pod changes a watch can resume across before 410 Expired. Default 10 000. */
   watchHistoryLimit?: number
+  /**
+   * `'process'` (default): every container is a real process. A {@link ContainerSimulation}: no
+   * process is spawned, pods go through the same status stages and each container does what
+   * `simulate` says, so a test can hold thousands of pods on two cores.
+   */
+  containers?: 'process' | ContainerSimulation
+  /** Labels of namespaces, e.g. `{ secure: { 'pod-security.kubernetes.io/enforce': 'restricted' } }`. */
+  namespaceLabels?: Record<string, Record<string, string>>
 }
 
 /** A running double of the Kubernetes pod API. */
@@ -52,6 +61,8 @@ export interface KubeDouble {
   readonly node: Readonly<FakeNode>
   readonly requests: RequestCounts
   readonly faults: KubeDoubleFaults
+  /** Sets a namespace's labels; `pod-security.kubernetes.io/enforce` makes admission enforce that level. */
+  labelNamespace(namespace: string, labels: Record<string, string>): void
   /** A copy of the stored pods (all namespaces when none is given). */
   pods(namespace?: string): PodJson[]
   /** A copy of the recorded events. */
@@ -96,6 +107,7 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<
     volumesRoot: root,
     imagePullBackOffMs: options.imagePullBackOffMs ?? 200,
     isImageMissing,
+    simulation: options.containers === 'process' ? undefined : options.containers,
   })
   const admission = new AdmissionFaults()
   const requests = new RequestCounter()
@@ -105,6 +117,7 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<
     admission,
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 1000,
     openWatches: new Set(),
+    namespaceLabels: new Map(Object.entries(options.namespaceLabels ?? {})),
   }
 
   const admit = (route: Route): void => {
@@ -194,6 +207,7 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<
     node,
     requests,
     faults: createFaults(ctx, admission, kubelet, store),
+    labelNamespace: (namespace, labels) => ctx.namespaceLabels.set(namespace, { ...labels }),
     pods: (namespace) => structuredClone(store.listPods(namespace)),
     events: (namespace) => structuredClone(store.listEvents(namespace)),
     close: () => {

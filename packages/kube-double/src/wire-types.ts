@@ -45,6 +45,9 @@ export interface ContainerJson {
     limits?: Record<string, string | number>
     requests?: Record<string, string | number>
   }
+  securityContext?: SecurityContextJson
+  terminationMessagePath?: string
+  terminationMessagePolicy?: string
   /** Only `exec` probes run in the double (the one kind Podline's sidecar uses). */
   startupProbe?: {
     exec?: { command?: string[] }
@@ -52,6 +55,18 @@ export interface ContainerJson {
     periodSeconds?: number
     failureThreshold?: number
   }
+}
+
+/** The container's and the pod's securityContext fields the Pod Security checks read. */
+export interface SecurityContextJson {
+  privileged?: boolean
+  allowPrivilegeEscalation?: boolean
+  runAsNonRoot?: boolean
+  runAsUser?: number
+  readOnlyRootFilesystem?: boolean
+  capabilities?: { add?: string[]; drop?: string[] }
+  seccompProfile?: { type?: string; localhostProfile?: string }
+  [field: string]: unknown
 }
 
 export interface VolumeJson {

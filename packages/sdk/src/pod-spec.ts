@@ -107,5 +107,11 @@ export interface PodRunOptions {
     resources?: V1ResourceRequirements
     /** `native` (Kubernetes 1.29+, default) or `exec` for older clusters. */
     mode?: 'native' | 'exec'
+    /**
+     * Merged key by key over the default, which passes the Pod Security Standard "restricted"
+     * profile: user and group 65534, runAsNonRoot, no privilege escalation, every capability
+     * dropped, the runtime's default seccomp profile and a read-only root filesystem.
+     */
+    securityContext?: V1SecurityContext
   }
 }

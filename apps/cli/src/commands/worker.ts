@@ -6,6 +6,7 @@ import { escapeControl } from '../terminal-text.js'
 
 interface WorkerFlags {
   concurrency?: number
+  podConcurrency?: number
   runtime?: string
   namespace?: string
   kubeContext?: string
@@ -20,7 +21,12 @@ export function registerWorker(program: Command): void {
     .argument('<files...>', 'pipeline files or globs (quote globs: "pipelines/*.ts")')
     .option(
       '--concurrency <n>',
-      'task runs processed at once (env PODLINE_CONCURRENCY, default 4)',
+      'inline task runs processed at once (env PODLINE_CONCURRENCY, default 4)',
+      parseCount,
+    )
+    .option(
+      '--pod-concurrency <n>',
+      'pod task runs supervised at once, apart from --concurrency (env PODLINE_POD_CONCURRENCY, default 256)',
       parseCount,
     )
     .option(
@@ -54,6 +60,7 @@ async function work(files: string[], flags: WorkerFlags): Promise<number> {
     ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}),
     ...(settings.dataDir ? { dataDir: settings.dataDir } : {}),
     concurrency: settings.concurrency,
+    ...(settings.podConcurrency === undefined ? {} : { podConcurrency: settings.podConcurrency }),
     drainMs: settings.drainMs,
     ...(settings.leaseMs ? { leaseMs: settings.leaseMs } : {}),
     pods: settings.pods,

@@ -14,13 +14,15 @@ type PodListener = (event: PodWatchEvent) => void
  * watch can resume from. Older changes are compacted away, so resuming before them is a 410.
  */
 export class ResourceStore {
-  private revision = 0
+  // A cluster's etcd revision is never 0 (bootstrap writes come first), and "0" means "any version" to a
+  // watch: a list of an empty double must still hand out a version a watch resumes from.
+  private revision = 1
   private readonly podsByKey = new Map<string, PodJson>()
   private readonly eventsByKey = new Map<string, EventJson>()
   private readonly history: PodWatchEvent[] = []
   private readonly listeners = new Set<PodListener>()
   /** Changes at or before this revision are gone; a watch resuming from them gets 410 Expired. */
-  compactedRevision = 0
+  compactedRevision = 1
 
   constructor(private readonly historyLimit = 10_000) {}
 
@@ -113,6 +115,20 @@ export class ResourceStore {
   changesSince(revision: number): PodWatchEvent[] | undefined {
     if (revision < this.compactedRevision) return undefined
     return this.history.filter((e) => e.resourceVersion > revision)
+  }
+
+  /** The pod's last kept change at or before `revision`, if the history still has one. */
+  changeAtOrBefore(namespace: string, name: string, revision: number): PodWatchEvent | undefined {
+    for (let i = this.history.length - 1; i >= 0; i--) {
+      const e = this.history[i]!
+      if (
+        e.resourceVersion <= revision &&
+        e.object.metadata.namespace === namespace &&
+        e.object.metadata.name === name
+      )
+        return e
+    }
+    return undefined
   }
 
   /** Forgets every change so far, as etcd compaction does: resuming from an older version gets 410. */

@@ -11,4 +11,6 @@ export interface DoubleContext {
   readonly bookmarkIntervalMs: number
   /** Open watch responses, so `faults.dropWatches()` and `close()` can end them. */
   readonly openWatches: Set<ServerResponse>
+  /** Labels of the namespaces that have any (Pod Security admission reads `pod-security.kubernetes.io/enforce`). */
+  readonly namespaceLabels: Map<string, Record<string, string>>
 }

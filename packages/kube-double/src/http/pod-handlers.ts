@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ApiError, statuses } from '../api/api-error.js'
 import { podFilter } from '../api/pod-filter.js'
+import { checkPodSecurity } from '../api/pod-security.js'
 import { validatePod } from '../api/pod-validation.js'
 import { qosClassOf } from '../kubelet/pod-status.js'
 import type { PodJson } from '../wire-types.js'
@@ -46,6 +47,7 @@ export async function createPod(
     body.metadata.name = `${body.metadata.generateName}${suffix}`
   }
   validatePod(body)
+  checkPodSecurity(body, ctx.namespaceLabels.get(route.namespace))
   const name = body.metadata.name ?? ''
   ctx.admission.checkPodQuota({ ...body, metadata: { ...body.metadata, namespace: route.namespace } })
   if (ctx.store.getPod(route.namespace, name)) throw new ApiError(statuses.alreadyExists('pods', name))

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir, rm } from 'node:fs/promises'
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   type ContainerExit,
@@ -20,6 +20,7 @@ import { ContainerLog } from './container-log.js'
 import { type FakeNode, unschedulableReason } from './fake-node.js'
 import { imageIdOf, parseImage } from './image-reference.js'
 import { findContainerStatus, isSidecar, refreshPodStatus, setCondition } from './pod-status.js'
+import { type ContainerSimulation, startSimulatedContainer } from './simulated-container.js'
 
 export interface KubeletSettings {
   readonly store: ResourceStore
@@ -29,6 +30,8 @@ export interface KubeletSettings {
   readonly volumesRoot: string
   readonly imagePullBackOffMs: number
   readonly isImageMissing: (image: string) => boolean
+  /** Containers are simulated (no process, no volume folder) rather than run. */
+  readonly simulation?: ContainerSimulation | undefined
 }
 
 interface RunningContainer {
@@ -36,6 +39,9 @@ interface RunningContainer {
   readonly finished: Promise<ContainerExit>
   forcedOom: boolean
 }
+
+/** The kubelet keeps the first 4 KiB of a termination message. */
+const MAX_MESSAGE_BYTES = 4096
 
 /** How often the double runs a startup probe (the real kubelet: every `periodSeconds`). */
 const PROBE_PERIOD_MS = 20
@@ -255,6 +261,13 @@ export class PodWorker {
     const probe = container.startupProbe
     const command = probe?.exec?.command
     if (!probe || !command?.length) return true
+    if (this.settings.simulation) {
+      this.setStatus(container.name, (s) => {
+        s.started = true
+        s.ready = true
+      })
+      return true
+    }
     this.setStatus(container.name, (s) => {
       s.started = false
       s.ready = false
@@ -328,6 +341,25 @@ export class PodWorker {
       return undefined
     }
     const workingDir = container.workingDir
+    // The termination message file: a host file the container's variables that name the path point
+    // at (the double mounts no single files), read into the terminated state when it exits.
+    const simulation = this.settings.simulation?.simulate(pod, container)
+    const messagePath = container.terminationMessagePath ?? '/dev/termination-log'
+    const messageFile = join(this.volumeDir ?? '', `${container.name}.termination-log`)
+    if (!simulation) {
+      await mkdir(this.volumeDir ?? '', { recursive: true })
+      await writeFile(messageFile, '', { mode: 0o666 })
+      env = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === messagePath ? messageFile : v]))
+    }
+    const readMessage = async (): Promise<string> => {
+      const text = simulation
+        ? (simulation.terminationMessage?.() ?? '')
+        : await readFile(messageFile).then(
+            (bytes) => bytes.subarray(0, MAX_MESSAGE_BYTES).toString('utf8'),
+            () => '',
+          )
+      return text.slice(0, MAX_MESSAGE_BYTES)
+    }
     const processSpec: Omit<ContainerProcessSpec, 'command'> = {
       name: container.name,
       env: this.settings.bindMounts ? env : this.rewriteXcomPath(env, mounts),
@@ -346,12 +378,15 @@ export class PodWorker {
     const startedAt = now()
     let proc: ContainerProcess
     try {
-      proc = await startContainerProcess({
-        ...processSpec,
-        command: containerCommand(container, env),
-        ...(memoryLimit !== undefined ? { memoryLimitBytes: parseMemoryBytes(memoryLimit) } : {}),
-        onOutput: (chunk, stream) => log.append(chunk, stream),
-      })
+      const onOutput = (chunk: Buffer, stream: 'stdout' | 'stderr') => log.append(chunk, stream)
+      proc = simulation
+        ? startSimulatedContainer(simulation, onOutput)
+        : await startContainerProcess({
+            ...processSpec,
+            command: containerCommand(container, env),
+            ...(memoryLimit !== undefined ? { memoryLimitBytes: parseMemoryBytes(memoryLimit) } : {}),
+            onOutput,
+          })
     } catch (error) {
       if (!(error instanceof ContainerStartError)) throw error
       const message = `failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: ${error.message}: unknown`
@@ -375,11 +410,12 @@ export class PodWorker {
     const running: RunningContainer = {
       process: proc,
       forcedOom: false,
-      finished: proc.exited.then((exit) => {
+      finished: proc.exited.then(async (exit) => {
         this.running.delete(container.name)
         log.end()
         const exitCode = exitCodeOf(exit)
         const oom = exit.oomKilled || running.forcedOom
+        const message = await readMessage()
         this.setStatus(container.name, (s) => {
           s.ready = false
           s.started = false
@@ -387,6 +423,7 @@ export class PodWorker {
             terminated: {
               exitCode,
               reason: oom ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error',
+              ...(message ? { message } : {}),
               startedAt,
               finishedAt: now(),
               containerID,
@@ -441,6 +478,7 @@ export class PodWorker {
       this.settings.volumesRoot,
       `${this.namespace}_${this.name}_${pod.metadata.uid ?? ''}`,
     )
+    if (this.settings.simulation) return
     for (const volume of pod.spec.volumes ?? []) {
       if (volume.emptyDir) await mkdir(join(this.volumeDir, volume.name), { recursive: true })
     }

@@ -6,7 +6,7 @@ import { runStatus } from '../queries.js'
 import { type ClaimedTaskRun, claimTaskRuns } from '../queue/claim-task-runs.js'
 import { finishAttempt } from '../queue/finish-attempt.js'
 import { isTaskRunRunning } from '../queue/heartbeat.js'
-import { MAX_LEASE_EXPIRIES, reconcile } from '../queue/reconcile.js'
+import { MAX_LEASE_EXPIRIES, MAX_POD_LEASE_EXPIRIES, reconcile } from '../queue/reconcile.js'
 import { releaseTaskRuns } from '../queue/release-task-runs.js'
 import { retryRun } from '../queue/retry-run.js'
 import type { Database } from '../store/database.js'
@@ -109,6 +109,22 @@ for (const driver of ['postgres', 'pglite'] as const) {
       expect(r).toMatchObject({ state: 'failed', attempt: 1, lease_expiries: MAX_LEASE_EXPIRIES })
       expect(r?.error).toMatch(/the task keeps killing its worker/)
       expect((await runStatus(database, runId))?.run.state).toBe('failed')
+    })
+
+    it('a pod task outlives more worker deaths: its work runs in the pod, and one death expires every pod a worker held', async () => {
+      const p = pipeline('pod-killer').pod('t', {}, { image: 'alpine:3.20' })
+      const runId = await triggerPipeline(database, p, undefined)
+      for (let i = 0; i < MAX_LEASE_EXPIRIES; i++) await dieHolding(p, runId, `dead-${i}`)
+      expect(await row(runId)).toMatchObject({
+        state: 'queued',
+        attempt: 1,
+        lease_expiries: MAX_LEASE_EXPIRIES,
+      })
+      for (let i = MAX_LEASE_EXPIRIES; i < MAX_POD_LEASE_EXPIRIES; i++)
+        await dieHolding(p, runId, `dead-${i}`)
+      const r = await row(runId)
+      expect(r).toMatchObject({ state: 'failed', attempt: 1, lease_expiries: MAX_POD_LEASE_EXPIRIES })
+      expect(r?.error).toMatch(new RegExp(`stopped renewing its lease ${MAX_POD_LEASE_EXPIRIES} times`))
     })
 
     it('a drain hand-back continues the same attempt and spends neither retries nor takeovers', async () => {

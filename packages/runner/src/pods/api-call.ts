@@ -100,6 +100,14 @@ export function classifyApiError(what: string, error: unknown, attempts = 1): un
       { cause: error },
     )
   }
+  if (status === 403 && /violates PodSecurity/.test(message)) {
+    return new TaskFailure(
+      `cannot ${what}: the namespace's Pod Security admission refused it: ${message}. ` +
+        "Set what it names on the task (containerSecurityContext for base, securityContext for the pod; the XCom sidecar's default passes the restricted profile: see docs/pods.md, Pod Security)",
+      'fatal',
+      { cause: error },
+    )
+  }
   if (status === 403) {
     return new TaskFailure(
       `cannot ${what}: forbidden by the Kubernetes API: ${message}. ` +

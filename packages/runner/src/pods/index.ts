@@ -16,12 +16,15 @@ export type { RenderPodsOptions } from './render-pods.js'
 export { renderPods } from './render-pods.js'
 export { SIDECAR_IMAGE_SCRIPT_PATH, SIDECAR_SCRIPT, sidecarImageScript } from './sidecar-script.js'
 export { symbolicInputs } from './symbolic-inputs.js'
-export { parseXcomFrame } from './xcom-frame.js'
+export { formatXcomFrame, parseXcomFrame } from './xcom-frame.js'
 export type { SidecarMode, SidecarSettings } from './xcom-sidecar.js'
 export {
+  BASE_CONTAINER,
   DEFAULT_SIDECAR_IMAGE,
   DEFAULT_SIDECAR_RESOURCES,
+  DEFAULT_SIDECAR_SECURITY_CONTEXT,
   DEFAULT_XCOM_PATH,
   resolveSidecar,
+  SIDECAR_CONTAINER,
 } from './xcom-sidecar.js'
 export { DEFAULT_XCOM_SIZE_LIMIT_BYTES, decodeResult } from './xcom-value.js'

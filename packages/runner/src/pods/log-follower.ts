@@ -3,6 +3,8 @@ import { delay, sleep } from './abortable.js'
 import { callApi } from './api-call.js'
 import type { KubeClient } from './kube-client.js'
 import { createLineSplitter, type LineSplitter } from './line-splitter.js'
+import { LogResume, type Reread } from './log-resume.js'
+import type { LogStreams } from './log-streams.js'
 
 export interface LogFollowerOptions {
   readonly namespace: string
@@ -12,22 +14,32 @@ export interface LogFollowerOptions {
   readonly signal: AbortSignal
   /** How many last lines to keep for failure messages. */
   readonly keepLines?: number
+  /** The executor's limit on open log streams: without a free one the log is read once the container ended. */
+  readonly streams?: LogStreams | undefined
+  /** Told what the end-of-container read could not store (its tail cap was reached). */
+  readonly onNotice?: (message: string) => void
 }
 
 // After the container ended, how long the open stream may take to deliver its tail before a catch-up read.
 const DRAIN_MS = 5000
 const MAX_RECONNECTS = 20
 const CLEAN_END_GRACE_MS = 2000
+/** Lines read at the end of a container that never got a stream. */
+export const DEFAULT_TAIL_LINES = 10_000
 
 /**
  * Streams one container's log (follow) line by line. When the stream drops while the container still
- * runs, it reconnects and skips the lines already delivered (the API has no line cursor, and
- * `sinceTime` has a one-second grain), so no line is lost or repeated.
+ * runs (a network cut, the kubelet rotating the file), it reconnects and places the re-read after the
+ * lines already delivered (log-resume.ts), so no line is lost or repeated. With `streams`, it streams
+ * only once one of the executor's stream slots is free; a container that ends before that has its log
+ * read once, its last `tailLines` lines.
  */
 export class LogFollower {
-  private delivered = 0
-  private skip = 0
+  private readonly resume = new LogResume()
   private tail: string[] = []
+  private streamed = false
+  private stopped = false
+  private slotWait: Promise<unknown> = Promise.resolve()
   private containerEnded = false
   private current: { controller?: AbortController; ended: Promise<'clean' | 'error'> } | undefined
   private loop: Promise<void> | undefined
@@ -58,7 +70,12 @@ export class LogFollower {
   async finish(): Promise<void> {
     this.containerEnded = true
     this.markEnded()
-    if (!this.loop) return
+    // A follower still waiting for a stream slot gives up at once now that the container ended.
+    await this.slotWait
+    if (!this.streamed) {
+      await this.readAtEnd().catch(() => {})
+      return
+    }
     const drain = delay(DRAIN_MS)
     await Promise.race([this.loop, drain.promise])
     drain.cancel()
@@ -67,12 +84,27 @@ export class LogFollower {
   }
 
   stop(): void {
+    this.stopped = true
     this.containerEnded = true
     this.markEnded()
     this.current?.controller?.abort()
   }
 
   private async run(): Promise<void> {
+    const streams = this.options.streams
+    const acquired = streams ? streams.acquire(this.ended) : Promise.resolve(() => {})
+    this.slotWait = acquired
+    const release = await acquired
+    if (!release) return
+    try {
+      this.streamed = true
+      await this.stream()
+    } finally {
+      release()
+    }
+  }
+
+  private async stream(): Promise<void> {
     for (let reconnects = 0; reconnects <= MAX_RECONNECTS && !this.options.signal.aborted; reconnects++) {
       this.lastEnd = await this.follow()
       // A clean end almost always means the container ended, which the watch reports a moment
@@ -88,10 +120,10 @@ export class LogFollower {
   }
 
   private async follow(): Promise<'clean' | 'error'> {
-    this.skip = this.delivered
     // One splitter per stream: a new stream starts at a line boundary, so the old one's cut line is dropped
-    // (the skip count re-reads it whole).
-    const lines = this.splitter()
+    // (the re-read delivers it whole).
+    const reread = this.resume.reread()
+    const lines = this.splitter(reread)
     let settle: (how: 'clean' | 'error') => void = () => {}
     const ended = new Promise<'clean' | 'error'>((resolve) => {
       settle = resolve
@@ -103,6 +135,7 @@ export class LogFollower {
       },
       final: (callback) => {
         lines.flush()
+        for (const line of reread.end()) this.emit(line)
         settle('clean')
         callback()
       },
@@ -111,23 +144,27 @@ export class LogFollower {
     this.current = { ended }
     try {
       const { namespace, pod, container } = this.options
-      this.current.controller = await this.kube.log.log(namespace, pod, container, sink, { follow: true })
+      const controller = await this.kube.log.log(namespace, pod, container, sink, { follow: true })
+      this.current.controller = controller
+      // An aborted request does not always end the sink: the stream (and its slot) must end anyway.
+      if (controller.signal.aborted) settle('error')
+      else controller.signal.addEventListener('abort', () => settle('error'), { once: true })
+      // Stopped while the request was being made: it has nothing left to deliver.
+      if (this.stopped) controller.abort()
     } catch {
       settle('error')
     }
     return ended
   }
 
-  private splitter(): LineSplitter {
-    return createLineSplitter((line) => this.emit(line))
+  private splitter(reread: Reread): LineSplitter {
+    return createLineSplitter((line) => {
+      for (const fresh of reread.push(line)) this.emit(fresh)
+    })
   }
 
   private emit(line: string): void {
-    if (this.skip > 0) {
-      this.skip--
-      return
-    }
-    this.delivered++
+    this.resume.record(line)
     this.tail.push(line)
     if (this.tail.length > (this.options.keepLines ?? 20)) this.tail.shift()
     this.options.onLine(line)
@@ -138,9 +175,34 @@ export class LogFollower {
     const text = await callApi(`read the log of ${namespace}/${pod}`, () =>
       this.kube.core.readNamespacedPodLog({ name: pod, namespace, container }),
     )
-    this.skip = this.delivered
-    const lines = this.splitter()
+    this.deliverRead(text)
+  }
+
+  /** The log of a container that never got a stream: its last lines, capped, read once. */
+  private async readAtEnd(): Promise<void> {
+    const { namespace, pod, container } = this.options
+    const tailLines = this.options.streams?.tailLines ?? DEFAULT_TAIL_LINES
+    const text = await callApi(`read the log of ${namespace}/${pod}`, () =>
+      this.kube.core.readNamespacedPodLog({ name: pod, namespace, container, tailLines }),
+    )
+    const count = this.deliverRead(text)
+    if (count >= tailLines)
+      this.options.onNotice?.(
+        `the log of container ${container} was read when it ended, its last ${tailLines} lines only (earlier lines are in the pod's log while the pod exists); raise logTailLines or logStreams to store more`,
+      )
+  }
+
+  /** Delivers what a one-shot read returned after what was already delivered; returns its line count. */
+  private deliverRead(text: string): number {
+    const reread = this.resume.reread()
+    let count = 0
+    const lines = createLineSplitter((line) => {
+      count++
+      for (const fresh of reread.push(line)) this.emit(fresh)
+    })
     lines.push(text)
     lines.flush()
+    for (const line of reread.end()) this.emit(line)
+    return count
   }
 }

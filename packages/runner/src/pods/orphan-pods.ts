@@ -1,5 +1,5 @@
 import type { V1Pod } from '@kubernetes/client-node'
-import { callApi } from './api-call.js'
+import { apiStatus, callApi } from './api-call.js'
 import type { KubeClient } from './kube-client.js'
 import { deletePod } from './pod-api.js'
 import {
@@ -14,6 +14,7 @@ import {
   runSelector,
   storeSelector,
 } from './pod-identity.js'
+import type { PodInformers } from './pod-informer.js'
 
 /** The task run a Podline pod belongs to, read back from its labels (and the full run id annotation). */
 export interface PodTaskRef {
@@ -47,16 +48,33 @@ export async function collectOrphanPods(
   kube: KubeClient,
   sweep: PodSweepOptions,
   isTaskRunLive: (ref: PodTaskRef) => Promise<boolean>,
+  informers?: PodInformers,
 ): Promise<number> {
   let deleted = 0
-  for (const pod of await listPods(kube, storeSelector(sweep.store), sweep.namespaces)) {
+  const pods = await listPods(kube, storeSelector(sweep.store), sweep, informers)
+  const candidate = (pod: V1Pod) => {
     const ref = taskRefOf(pod)
-    if (!ref || pod.metadata?.deletionTimestamp || keptByRequest(pod)) continue
-    if (await isTaskRunLive(ref)) continue
+    return ref && !pod.metadata?.deletionTimestamp && !keptByRequest(pod) ? ref : undefined
+  }
+  for (const pod of pods) {
+    const ref = candidate(pod)
+    // A pod a task of this executor still looks after is not an orphan, whatever its run's state says.
+    if (!ref || informers?.isAttended(podRef(pod, kube)) || (await isTaskRunLive(ref))) continue
+    // The cache may lag a label its task just set (kept): a pod about to be deleted is read afresh.
+    if (informers && !candidate(await readPod(kube, podRef(pod, kube)))) continue
     await deletePod(kube, podRef(pod, kube))
     deleted++
   }
   return deleted
+}
+
+async function readPod(kube: KubeClient, ref: { namespace: string; name: string }): Promise<V1Pod> {
+  try {
+    return await callApi(`read pod ${ref.namespace}/${ref.name}`, () => kube.core.readNamespacedPod(ref))
+  } catch (error) {
+    if (apiStatus(error) === 404) return {}
+    throw error
+  }
 }
 
 /** Deletes every pod of a run at once (cancellation): no grace period, the run is over. */
@@ -64,8 +82,9 @@ export async function deletePodsOfRun(
   kube: KubeClient,
   runId: string,
   sweep: PodSweepOptions,
+  informers?: PodInformers,
 ): Promise<number> {
-  const pods = await listPods(kube, runSelector(sweep.store, runId), sweep.namespaces)
+  const pods = await listPods(kube, runSelector(sweep.store, runId), sweep, informers)
   const ours = pods.filter((p) => taskRefOf(p)?.runId === runId)
   await Promise.all(ours.map((p) => deletePod(kube, podRef(p, kube), { gracePeriodSeconds: 0 })))
   return ours.length
@@ -97,9 +116,25 @@ function keptByRequest(pod: V1Pod): boolean {
   return labels[LABEL_ON_FINISH] === 'delete_succeeded_pod' && pod.status?.phase !== 'Succeeded'
 }
 
-async function listPods(kube: KubeClient, labelSelector: string, namespaces: Iterable<string>) {
+/**
+ * The pods matching `labelSelector` (this store's, or a run's among them): from the informer's cache
+ * where the executor watches the namespace (no request), listed elsewhere. A pod created a moment
+ * ago may be missing from the cache; the next sweep sees it.
+ */
+async function listPods(
+  kube: KubeClient,
+  labelSelector: string,
+  sweep: PodSweepOptions,
+  informers: PodInformers | undefined,
+) {
   const pods: V1Pod[] = []
-  for (const namespace of new Set(namespaces)) {
+  const matches = labelMatcher(labelSelector)
+  for (const namespace of new Set(sweep.namespaces)) {
+    const cached = informers?.cached(namespace, sweep.store)
+    if (cached) {
+      pods.push(...cached.filter((pod) => matches(pod.metadata?.labels)))
+      continue
+    }
     const list = await callApi(`list Podline pods in namespace ${namespace}`, () =>
       kube.core.listNamespacedPod({ namespace, labelSelector }),
     )
@@ -110,4 +145,10 @@ async function listPods(kube: KubeClient, labelSelector: string, namespaces: Ite
 
 function podRef(pod: V1Pod, kube: KubeClient): { namespace: string; name: string } {
   return { namespace: pod.metadata?.namespace ?? kube.namespace, name: pod.metadata?.name ?? '' }
+}
+
+/** Matches the `k=v,k=v` selectors of pod-identity.ts, the only ones read against the cache. */
+function labelMatcher(selector: string): (labels: Record<string, string> | undefined) => boolean {
+  const wanted = selector.split(',').map((part) => part.split('=') as [string, string])
+  return (labels) => wanted.every(([key, value]) => labels?.[key] === value)
 }

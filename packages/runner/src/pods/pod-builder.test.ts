@@ -188,7 +188,9 @@ describe('buildPod', () => {
     expect(sidecar.env).toEqual([
       { name: 'PODLINE_XCOM_PATH', value: '/out/result.json' },
       { name: 'PODLINE_SIDECAR_PID_FILE', value: '/out/.sidecar.pid' },
+      { name: 'PODLINE_TERMINATION_MESSAGE_PATH', value: '/dev/termination-log' },
     ])
+    expect(sidecar.terminationMessagePath).toBe('/dev/termination-log')
     expect(sidecar.volumeMounts).toEqual([{ name: 'xcom', mountPath: '/out' }])
     expect(pod.spec!.containers[0]!.env).toContainEqual({
       name: 'PODLINE_XCOM_PATH',

@@ -2,7 +2,10 @@ import type { JsonValue, PodTaskDefinition } from '@podline/sdk'
 import type { TaskExecution } from '../executors/task-execution.js'
 import type { ApiRetryPolicy } from './api-call.js'
 import { createKubeClient, type KubeClient, type KubeOptions } from './kube-client.js'
+import { DEFAULT_TAIL_LINES } from './log-follower.js'
+import { LogStreams } from './log-streams.js'
 import { collectOrphanPods, deletePodsOfRun, type PodSweepOptions, type PodTaskRef } from './orphan-pods.js'
+import { PodInformers } from './pod-informer.js'
 import { launchPod } from './pod-launcher.js'
 import { evaluatePodSpec } from './pod-spec-evaluation.js'
 import { runPodAsProcesses } from './process-runtime.js'
@@ -21,7 +24,16 @@ export interface PodExecutorOptions {
   xcomSizeLimitBytes?: number
   /** Backoff of API calls that fail with 5xx, 429 or a dropped connection. */
   apiRetry?: ApiRetryPolicy
+  /**
+   * Base-container logs streamed live at once (one connection each). The logs of pods beyond it
+   * stream as slots free up, or are read once their container ends (`logTailLines`). Default 100.
+   */
+  logStreams?: number
+  /** Lines read from a base container that ended before it got a stream. Default 10,000. */
+  logTailLines?: number
 }
+
+export const DEFAULT_LOG_STREAMS = 100
 
 /** What the worker engine calls to run pod tasks. */
 export interface PodExecutor {
@@ -57,6 +69,11 @@ export function createPodExecutor(options: PodExecutorOptions): PodExecutor {
     kube ??= createKubeClient(options.kube)
     return kube
   }
+  const informers = new PodInformers(client)
+  const logStreams = new LogStreams(
+    options.logStreams ?? DEFAULT_LOG_STREAMS,
+    options.logTailLines ?? DEFAULT_TAIL_LINES,
+  )
   // Pods may go to any namespace a spec names; the sweep must look wherever this process put one.
   const launchedInto = new Set<string>()
   const sweepIn = (sweep: PodSweep): PodSweepOptions => ({
@@ -73,15 +90,20 @@ export function createPodExecutor(options: PodExecutorOptions): PodExecutor {
         xcomSizeLimitBytes,
         retry: options.apiRetry,
         onNamespace: (namespace) => launchedInto.add(namespace),
+        informers,
+        logStreams,
       })
     },
     async collectOrphans(sweep, isLive) {
-      return options.runtime === 'process' ? 0 : collectOrphanPods(client(), sweepIn(sweep), isLive)
+      return options.runtime === 'process'
+        ? 0
+        : collectOrphanPods(client(), sweepIn(sweep), isLive, informers)
     },
     async deletePodsOfRun(runId, sweep) {
-      return options.runtime === 'process' ? 0 : deletePodsOfRun(client(), runId, sweepIn(sweep))
+      return options.runtime === 'process' ? 0 : deletePodsOfRun(client(), runId, sweepIn(sweep), informers)
     },
     async close() {
+      informers.close()
       kube = undefined
     },
   }

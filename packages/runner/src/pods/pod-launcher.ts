@@ -6,14 +6,20 @@ import { abortReason } from './abortable.js'
 import type { ApiRetryPolicy } from './api-call.js'
 import type { KubeClient } from './kube-client.js'
 import { LogFollower } from './log-follower.js'
+import type { LogStreams } from './log-streams.js'
 import { createOrAttachPod, deletePod, labelPod, pendingTimeoutFailure } from './pod-api.js'
 import { buildPod } from './pod-builder.js'
 import { baseStarted, hasStarted, podProblem, terminatedState } from './pod-conditions.js'
 import { LABEL_KEPT, type PodIdentity } from './pod-identity.js'
+import { type PodHandle, type PodInformers, type PodState, TIMED_OUT } from './pod-informer.js'
 import { inPodPhase } from './pod-phase.js'
 import { loadPodTemplate } from './pod-template.js'
-import { type PodState, PodTracker, TIMED_OUT } from './pod-tracker.js'
-import { readResultByExec, readResultFromSidecarLog } from './xcom-collection.js'
+import {
+  NO_MESSAGE,
+  readResultByExec,
+  readResultFromMessage,
+  readResultFromSidecarLog,
+} from './xcom-collection.js'
 import {
   BASE_CONTAINER,
   resolveSidecar,
@@ -32,6 +38,10 @@ export interface LaunchSettings {
   readonly retry?: ApiRetryPolicy | undefined
   /** Told the namespace before the pod is created there, so the orphan sweep looks there too. */
   readonly onNamespace?: ((namespace: string) => void) | undefined
+  /** The executor's shared watches: every pod task follows its pod through its namespace's informer. */
+  readonly informers: PodInformers
+  /** The executor's limit on live log streams. */
+  readonly logStreams?: LogStreams | undefined
 }
 
 /**
@@ -71,7 +81,10 @@ export async function launchPod(
   let succeeded = false
   let exists = false
   settings.onNamespace?.(ref.namespace)
-  let tracker: PodTracker | undefined
+  // The orphan sweep leaves this pod to this task until its onFinish is done.
+  const release = settings.informers.attend(ref)
+  let released = false
+  let watched: PodHandle | undefined
   let logs: LogFollower | undefined
   try {
     const { pod: live, attached } = await inPodPhase('create', podAttributes(ref), () =>
@@ -88,21 +101,22 @@ export async function launchPod(
     })
     await exec.putXcom('pod_name', ref.name)
     await exec.putXcom('pod_namespace', ref.namespace)
-    tracker = new PodTracker(kube, ref.namespace, ref.name, live, { signal, retry: settings.retry })
-    tracker.start()
+    watched = settings.informers.for(ref.namespace, identity.store).track(ref.name, live, signal)
     logs = new LogFollower(kube, {
       namespace: ref.namespace,
       pod: ref.name,
       container: BASE_CONTAINER,
       signal,
+      streams: settings.logStreams,
       onLine: (line) => log.info(`[${exec.task}] ${line}`, { pod: ref.name, container: BASE_CONTAINER }),
+      onNotice: (message) => log.warn(message),
     })
     const checks: ResultChecks = {
       task: exec.task,
       output: def.output,
       sizeLimitBytes: settings.xcomSizeLimitBytes,
     }
-    const value = await supervise(kube, tracker, logs, {
+    const value = await supervise(kube, watched, logs, {
       def,
       checks,
       sidecar,
@@ -114,7 +128,7 @@ export async function launchPod(
   } catch (error) {
     if (signal.aborted) {
       logs?.stop()
-      tracker?.stop()
+      watched?.stop()
       // Cancel or timeout: the pod must not outlive its task run, whatever onFinish says.
       await deletePod(kube, ref, { gracePeriodSeconds: 0 }).catch((e: unknown) =>
         log.warn(
@@ -126,11 +140,16 @@ export async function launchPod(
     throw error
   } finally {
     logs?.stop()
-    tracker?.stop()
-    if (exists && !signal.aborted)
+    watched?.stop()
+    if (exists && !signal.aborted) {
+      released = true
       exec.afterRecorded(() =>
-        applyOnFinish(kube, ref, def.pod.onFinish ?? 'delete_pod', succeeded, log.warn.bind(log)),
+        applyOnFinish(kube, ref, def.pod.onFinish ?? 'delete_pod', succeeded, log.warn.bind(log)).finally(
+          release,
+        ),
       )
+    }
+    if (!released) release()
   }
 }
 
@@ -142,7 +161,7 @@ interface SuperviseContext {
   warn: (message: string) => void
 }
 
-async function supervise(kube: KubeClient, tracker: PodTracker, logs: LogFollower, c: SuperviseContext) {
+async function supervise(kube: KubeClient, watched: PodHandle, logs: LogFollower, c: SuperviseContext) {
   // Every wait first fails on what makes the attempt hopeless (deletion, eviction, a bad image).
   const guarded =
     <T>(check: (pod: V1Pod) => T | undefined) =>
@@ -157,32 +176,42 @@ async function supervise(kube: KubeClient, tracker: PodTracker, logs: LogFollowe
   )
   const attributes = podAttributes(c.ref)
   await inPodPhase('scheduled', attributes, async () => {
-    const started = await tracker.waitFor(
+    const started = await watched.waitFor(
       guarded((pod) => (hasStarted(pod) ? true : undefined)),
       scheduleMs,
     )
-    if (started === TIMED_OUT) throw await pendingTimeoutFailure(kube, tracker.current.pod, scheduleMs)
+    if (started === TIMED_OUT) throw await pendingTimeoutFailure(kube, watched.current.pod, scheduleMs)
   })
 
   await inPodPhase('running', attributes, async () => {
-    await tracker.waitFor(guarded((pod) => (baseStarted(pod) ? true : undefined)))
+    await watched.waitFor(guarded((pod) => (baseStarted(pod) ? true : undefined)))
     logs.start()
-    const base = await tracker.waitFor(guarded((pod) => terminatedState(pod, BASE_CONTAINER)))
+    const base = await watched.waitFor(guarded((pod) => terminatedState(pod, BASE_CONTAINER)))
     await logs.finish()
     if (base === TIMED_OUT) throw new Error('unreachable: no timeout was set')
-    assertBaseSucceeded(base, tracker.current.pod, logs.lastLines(), c)
+    assertBaseSucceeded(base, watched.current.pod, logs.lastLines(), c)
   })
-  return inPodPhase('sidecar_read', attributes, () => readResult(kube, tracker, c))
+  return inPodPhase('sidecar_read', attributes, () => readResult(kube, watched, c))
 }
 
 /** Reads the result the sidecar holds, once base has exited. */
-async function readResult(kube: KubeClient, tracker: PodTracker, c: SuperviseContext) {
+async function readResult(kube: KubeClient, watched: PodHandle, c: SuperviseContext) {
   const podRef = { namespace: c.ref.namespace, pod: c.ref.name }
   if (c.sidecar.mode === 'exec') return readResultByExec(kube, podRef, c.sidecar, c.checks, c.warn)
+  const others = otherRunningContainers(watched.current.pod)
+  if (others.length > 0) {
+    // An injected container that outlives base (a service mesh's istio-proxy) keeps the kubelet from
+    // stopping the native sidecar: the pod would run on. The result is read and the sidecar stopped
+    // through exec, as in exec mode; the pod's deletion ends the rest.
+    c.warn(
+      `container${others.length > 1 ? 's' : ''} ${others.join(', ')} still run${others.length > 1 ? '' : 's'} after base ended (a service mesh proxy?): reading the result through exec`,
+    )
+    return readResultByExec(kube, podRef, c.sidecar, c.checks, c.warn)
+  }
   // The kubelet SIGTERMs a native sidecar once base has exited; a sidecar image that ignores SIGTERM
   // is killed after the grace period. Either way the log is read then, and the frame check decides.
-  const graceMs = ((tracker.current.pod.spec?.terminationGracePeriodSeconds ?? 30) + 15) * 1000
-  const ended = await tracker.waitFor(({ pod, deleted }) => {
+  const graceMs = ((watched.current.pod.spec?.terminationGracePeriodSeconds ?? 30) + 15) * 1000
+  const ended = await watched.waitFor(({ pod, deleted }) => {
     if (deleted)
       throw new TaskFailure(
         `pod ${c.ref.namespace}/${c.ref.name} was deleted before its result was read`,
@@ -195,7 +224,16 @@ async function readResult(kube: KubeClient, tracker: PodTracker, c: SuperviseCon
   }, graceMs)
   if (ended === TIMED_OUT)
     c.warn(`the XCom sidecar did not exit within ${graceMs / 1000}s of base; reading its log anyway`)
-  return readResultFromSidecarLog(kube, podRef, c.checks)
+  const message = terminatedState(watched.current.pod, SIDECAR_CONTAINER)?.message
+  const fromMessage = message ? await readResultFromMessage(message, c.checks) : NO_MESSAGE
+  return fromMessage === NO_MESSAGE ? readResultFromSidecarLog(kube, podRef, c.checks) : fromMessage
+}
+
+/** Regular containers other than base still running: what keeps the kubelet from ending the pod. */
+function otherRunningContainers(pod: V1Pod): string[] {
+  return (pod.status?.containerStatuses ?? [])
+    .filter((s) => s.name !== BASE_CONTAINER && s.state?.running)
+    .map((s) => s.name)
 }
 
 const podAttributes = (ref: { namespace: string; name: string }) => ({

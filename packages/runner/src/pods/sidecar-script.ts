@@ -23,18 +23,29 @@ export const SIDECAR_PID_FILE = '.sidecar.pid'
 export const PID_FILE_ENV = 'PODLINE_SIDECAR_PID_FILE'
 
 /**
+ * The container's terminationMessagePath, where the sidecar also writes its frame: the kubelet puts
+ * its first 4 KiB in the terminated state's `message`, which reaches the worker on the pod watch it
+ * already holds, so a small result costs no log read. A larger one is cut there, fails the frame's
+ * checks, and is read from the log.
+ */
+export const MESSAGE_PATH_ENV = 'PODLINE_TERMINATION_MESSAGE_PATH'
+export const DEFAULT_MESSAGE_PATH = '/dev/termination-log'
+
+/**
  * Reads the result path from `PODLINE_XCOM_PATH` (default `/airflow/xcom/return.json`).
  * SIGTERM (native sidecars are terminated once the main containers exit) or SIGINT (compat mode,
  * sent through exec as Airflow does) prints the frame and exits 0. The sleep runs in the background
  * so the trap fires at once instead of after the sleep (and is killed on exit, for when the script is
  * not PID 1). `wc -c <` prints the size alone; busybox pads it with spaces, hence the arithmetic.
+ * The frame goes to stdout and, through `tee`, to the termination message file; a file that cannot
+ * be written (not a pod, an older kubelet) leaves stdout alone.
  */
 export const SIDECAR_SCRIPT = `set -u
 file="\${PODLINE_XCOM_PATH:-/airflow/xcom/return.json}"
 pid_file="\${${PID_FILE_ENV}:-$(dirname "$file")/${SIDECAR_PID_FILE}}"
+message="\${${MESSAGE_PATH_ENV}:-${DEFAULT_MESSAGE_PATH}}"
 sleeper=''
-finish() {
-  [ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null
+frame() {
   if [ -f "$file" ]; then
     size=$(($(wc -c <"$file")))
     sum=$(sha256sum "$file" | cut -d ' ' -f 1)
@@ -44,6 +55,10 @@ finish() {
   else
     printf '${FRAME_NONE}\\n'
   fi
+}
+finish() {
+  [ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null
+  frame | tee "$message" 2>/dev/null
   exit 0
 }
 trap finish TERM INT

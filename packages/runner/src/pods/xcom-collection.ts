@@ -35,6 +35,26 @@ export async function readResultFromSidecarLog(
   return decodeResult(parseXcomFrame(log, checks), checks)
 }
 
+export const NO_MESSAGE: unique symbol = Symbol('no result in the termination message')
+
+/**
+ * The sidecar's termination message, which the pod's status brought with the watch event: a whole
+ * frame (a result up to about 3 KiB) is the result, read without a request. A frame the kubelet cut
+ * at 4 KiB, or none, is NO_MESSAGE: the log holds it whole.
+ */
+export async function readResultFromMessage(
+  message: string,
+  checks: ResultChecks,
+): Promise<JsonValue | undefined | typeof NO_MESSAGE> {
+  let bytes: Buffer | undefined
+  try {
+    bytes = parseXcomFrame(message, checks)
+  } catch {
+    return NO_MESSAGE
+  }
+  return decodeResult(bytes, checks)
+}
+
 /**
  * Exec mode (clusters before 1.29), as KubernetesPodOperator does it: `cat` the file in the sidecar,
  * then tell the sidecar to exit (SIGINT) so the pod can complete.

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { json } from '@podline/sdk'
@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { TaskFailure } from '../executors/task-execution.js'
 import { SIDECAR_SCRIPT } from './sidecar-script.js'
-import { parseXcomFrame } from './xcom-frame.js'
+import { formatXcomFrame, parseXcomFrame } from './xcom-frame.js'
 import { decodeResult, type ResultChecks } from './xcom-value.js'
 
 const checks: ResultChecks = { task: 'load', output: undefined, sizeLimitBytes: 1024 * 1024 }
@@ -46,6 +46,7 @@ async function runSidecar(
       PATH: process.env.PATH,
       PODLINE_XCOM_PATH: file,
       PODLINE_SIDECAR_PID_FILE: join(dir, '.sidecar.pid'),
+      PODLINE_TERMINATION_MESSAGE_PATH: join(dir, 'termination-log'),
     },
   })
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
@@ -66,6 +67,8 @@ async function runSidecar(
   } catch {}
   await closed
   expect(code).toBe(0)
+  // The same frame goes to the termination message file, which the kubelet reports in the status.
+  expect(await readFile(join(dir, 'termination-log'), 'utf8')).toBe(out)
   return out
 }
 
@@ -142,11 +145,14 @@ describe('the sidecar script', () => {
     it(`prints a frame the parser accepts for ${what}`, async () => {
       const out = await runSidecar(SIDECAR_SCRIPT, [], content)
       expect(parseXcomFrame(out, checks)?.toString('utf8')).toBe(content)
+      // The double's simulated sidecar prints the frame from formatXcomFrame: the same bytes.
+      expect(formatXcomFrame(Buffer.from(content))).toBe(out)
     })
   }
 
   it('prints the no-file marker when base wrote nothing', async () => {
     expect(await runSidecar(SIDECAR_SCRIPT, [], undefined)).toBe('PODLINE-XCOM-NONE\n')
+    expect(formatXcomFrame(undefined)).toBe('PODLINE-XCOM-NONE\n')
   })
 
   // The sidecar image's script must print byte-for-byte the same frames as the one in the pod spec.

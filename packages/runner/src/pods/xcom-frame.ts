@@ -3,6 +3,15 @@ import { TaskFailure } from '../executors/task-execution.js'
 import { FRAME_BEGIN, FRAME_END, FRAME_NONE, FRAME_VERSION } from './sidecar-script.js'
 import { assertWithinLimit, type ResultChecks } from './xcom-value.js'
 
+/** What the sidecar prints for a result file's bytes, or for no file: the frame {@link parseXcomFrame} reads. */
+export function formatXcomFrame(bytes: Buffer | undefined): string {
+  if (bytes === undefined) return `${FRAME_NONE}\n`
+  const sha256 = createHash('sha256').update(bytes).digest('hex')
+  // base64 wraps at 76 columns, as busybox's and coreutils' do.
+  const body = bytes.toString('base64').match(/.{1,76}/g) ?? []
+  return [`${FRAME_BEGIN} ${FRAME_VERSION} ${bytes.length} ${sha256}`, ...body, FRAME_END, ''].join('\n')
+}
+
 /**
  * Extracts the result file's bytes from the sidecar's log (see sidecar-script.ts for the format).
  * `undefined` when the sidecar reported that no file was written. Every way the frame can be damaged

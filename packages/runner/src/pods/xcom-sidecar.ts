@@ -1,8 +1,14 @@
 import { posix } from 'node:path'
-import type { V1Container, V1ResourceRequirements } from '@kubernetes/client-node'
+import type { V1Container, V1ResourceRequirements, V1SecurityContext } from '@kubernetes/client-node'
 import type { PodRunOptions } from '@podline/sdk'
 import { mergePods } from './pod-merge.js'
-import { PID_FILE_ENV, SIDECAR_PID_FILE, SIDECAR_SCRIPT } from './sidecar-script.js'
+import {
+  DEFAULT_MESSAGE_PATH,
+  MESSAGE_PATH_ENV,
+  PID_FILE_ENV,
+  SIDECAR_PID_FILE,
+  SIDECAR_SCRIPT,
+} from './sidecar-script.js'
 
 export const BASE_CONTAINER = 'base'
 export const SIDECAR_CONTAINER = 'podline-xcom'
@@ -20,6 +26,23 @@ export const DEFAULT_SIDECAR_RESOURCES: V1ResourceRequirements = Object.freeze({
   limits: { cpu: '50m', memory: '32Mi' },
 })
 
+/**
+ * The sidecar's securityContext by default: it passes the Pod Security Standard "restricted" profile
+ * (and sets a read-only root filesystem besides), so a pod task runs in a namespace that enforces it
+ * as soon as its base container does too. The sidecar only reads the result file and writes its PID
+ * file in the xcom emptyDir (world-writable), so any user works; 65534 is `nobody`. A base that
+ * writes its result unreadable to others (umask 077) needs the sidecar to run as base's user.
+ */
+export const DEFAULT_SIDECAR_SECURITY_CONTEXT: V1SecurityContext = Object.freeze({
+  runAsNonRoot: true,
+  runAsUser: 65534,
+  runAsGroup: 65534,
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+})
+
 export type SidecarMode = 'native' | 'exec'
 
 /** The sidecar of one pod, every default applied. */
@@ -27,6 +50,7 @@ export interface SidecarSettings {
   readonly image: string
   readonly mode: SidecarMode
   readonly resources: V1ResourceRequirements
+  readonly securityContext: V1SecurityContext
   /** Where `base` writes its result (absolute, in the container). */
   readonly xcomPath: string
 }
@@ -46,6 +70,10 @@ export function resolveSidecar(
     image: run.sidecar?.image ?? defaults.image ?? DEFAULT_SIDECAR_IMAGE,
     mode: run.sidecar?.mode ?? defaults.mode ?? 'native',
     resources: mergePods(structuredClone(DEFAULT_SIDECAR_RESOURCES), run.sidecar?.resources),
+    securityContext: mergePods(
+      structuredClone(DEFAULT_SIDECAR_SECURITY_CONTEXT),
+      run.sidecar?.securityContext,
+    ),
     xcomPath: posix.normalize(xcomPath),
   }
 }
@@ -71,9 +99,13 @@ export function sidecarContainer(settings: SidecarSettings): V1Container {
     env: [
       { name: XCOM_PATH_ENV, value: settings.xcomPath },
       { name: PID_FILE_ENV, value: sidecarPidFile(settings) },
+      { name: MESSAGE_PATH_ENV, value: DEFAULT_MESSAGE_PATH },
     ],
+    terminationMessagePath: DEFAULT_MESSAGE_PATH,
+    terminationMessagePolicy: 'File',
     volumeMounts: [{ name: XCOM_VOLUME, mountPath: xcomDir(settings) }],
     resources: structuredClone(settings.resources),
+    securityContext: structuredClone(settings.securityContext),
     ...(settings.mode === 'native'
       ? {
           restartPolicy: 'Always',

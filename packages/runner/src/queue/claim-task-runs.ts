@@ -47,11 +47,19 @@ export interface ClaimedTaskRun {
   inputs: Record<string, unknown>
 }
 
+/** Every kind of task run: a claim without a kind probes the head of each kind's queue. */
+const TASK_KINDS: ReadonlyArray<ClaimedTaskRun['kind']> = ['task', 'pod']
+
 export interface ClaimOptions {
   workerId: string
   /** Pipeline versions this worker has loaded: it never claims work of code it does not have. */
   versions: readonly string[]
   limit: number
+  /**
+   * Only task runs of this kind: inline tasks and pod tasks have separate limits on a worker (a pod
+   * task waits on its pod and holds no inline slot), so each kind is claimed up to its own free slots.
+   */
+  kind?: ClaimedTaskRun['kind']
   leaseMs: number
   /** Restrict to one run (runLocal on a shared database). */
   runId?: string
@@ -74,8 +82,12 @@ export interface ClaimOptions {
  *     keep the order across versions and sorts all 2,000 of the worker's queued rows;
  *   - this statement: 18 buffers, 0.07 ms (13 buffers for an empty claim), whatever is queued for
  *     other versions. claim-plan.test.ts keeps it so.
- * The cost: each probe locks up to `limit` rows, so a claim holds at most limit × versions rows
- * for the instant of its statement, and a concurrent claim skips the ones it does not take.
+ * Per kind as well: a worker claims inline tasks and pods up to separate limits (`kind`), so the
+ * index leads with (version, kind) and each probe reads one kind's head; a claim for inline tasks
+ * costs the same with 20,000 pods queued ahead of them (claim-plan.test.ts). A claim without a
+ * kind probes both and merges them.
+ * The cost: each probe locks up to `limit` rows, so a claim holds at most limit × versions × kinds
+ * rows for the instant of its statement, and a concurrent claim skips the ones it does not take.
  *
  * A claim begins a new attempt, or continues one that was taken over (taken_over: its worker died
  * or drained), keeping its number, its start and its deadline.
@@ -93,14 +105,16 @@ export async function claimTaskRuns(database: Database, o: ClaimOptions): Promis
 /** The claim's statement, apart so that a test can read its plan. */
 export function claimStatement(o: ClaimOptions): SQL {
   const runFilter = o.runId ? sql`and run_id = ${o.runId}::uuid` : sql``
+  const kinds = o.kind ? [o.kind] : TASK_KINDS
   return sql`
     with picked as (
       select q.id, q.state, q.taken_over
       from unnest(${textArray(o.versions)}) as served(version)
+      cross join unnest(${textArray(kinds)}) as served_kind(kind)
       cross join lateral (
         select id, state, taken_over, priority, available_at from podline.task_runs
         where state in ${states('queued', 'up_for_retry')} and available_at <= now()
-          and version = served.version ${runFilter}
+          and version = served.version and kind = served_kind.kind ${runFilter}
         order by priority desc nulls last, available_at, id
         limit ${o.limit}
         for update skip locked

@@ -13,6 +13,13 @@ import { pruneWorkers } from './workers.js'
  * worker is not the task's failed attempt, but a task that kills every worker it runs on must end.
  */
 export const MAX_LEASE_EXPIRIES = 3
+/**
+ * The same for a pod task, higher: its work runs in the pod, not in the worker, and one worker
+ * supervises hundreds of pods (podConcurrency), so each worker death expires all their leases at
+ * once; the pod goes on and its takeover attaches to it. Still bounded, for a pod whose supervision
+ * itself brings the worker down.
+ */
+export const MAX_POD_LEASE_EXPIRIES = 10
 
 export interface ReconcileReport {
   requeued: number
@@ -40,6 +47,7 @@ export async function reconcile(database: Database, workerId: string | null): Pr
           order by id for no key update`,
       tx,
     )
+    const limit = sql`(case when kind = 'pod' then ${MAX_POD_LEASE_EXPIRIES}::int else ${MAX_LEASE_EXPIRIES}::int end)`
     const expired =
       lockedRuns.length === 0
         ? []
@@ -53,17 +61,17 @@ export async function reconcile(database: Database, workerId: string | null): Pr
             sql`
         with expired as (
           update podline.task_runs
-          set state = case when lease_expiries + 1 >= ${MAX_LEASE_EXPIRIES} then ${state('failed')} else ${state('queued')} end,
-              taken_over = lease_expiries + 1 < ${MAX_LEASE_EXPIRIES},
+          set state = case when lease_expiries + 1 >= ${limit} then ${state('failed')} else ${state('queued')} end,
+              taken_over = lease_expiries + 1 < ${limit},
               lease_expiries = lease_expiries + 1, available_at = now(),
-              error = case when lease_expiries + 1 >= ${MAX_LEASE_EXPIRIES}
+              error = case when lease_expiries + 1 >= ${limit}
                 then 'the task keeps killing its worker: the worker running it stopped renewing its lease '
-                     || ${MAX_LEASE_EXPIRIES} || ' times (the last, ' || lease_owner || ', during attempt ' || attempt
+                     || ${limit} || ' times (the last, ' || lease_owner || ', during attempt ' || attempt
                      || '); look for a crash, a process.exit() or running out of memory in the task'
                 else 'the worker ' || lease_owner || ' stopped renewing its lease (it died or lost the database) during attempt '
                      || attempt || '; another worker takes it over' end,
-              finished_at = case when lease_expiries + 1 >= ${MAX_LEASE_EXPIRIES} then now() else null end,
-              timeout_at = case when lease_expiries + 1 >= ${MAX_LEASE_EXPIRIES} then null else timeout_at end,
+              finished_at = case when lease_expiries + 1 >= ${limit} then now() else null end,
+              timeout_at = case when lease_expiries + 1 >= ${limit} then null else timeout_at end,
               lease_owner = null, lease_expires_at = null
           where state = ${state('running')} and lease_expires_at < now()
             and run_id = any(array(select jsonb_array_elements_text(${JSON.stringify(lockedRuns.map((r) => r.id))}::jsonb)::uuid))

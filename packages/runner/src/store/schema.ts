@@ -178,11 +178,12 @@ export const taskRuns = podline.table(
   },
   (t) => [
     uniqueIndex('task_runs_run_task_idx').on(t.runId, t.task, t.mapIndex),
-    // The claim's index: per version a worker serves, the claim reads the head of that version's
-    // queue in this order (see claim-task-runs.ts), so work queued for versions it does not serve
-    // (20,000 runs of a pipeline no worker loads) costs it nothing. `nulls last` as in the query.
+    // The claim's index: per version a worker serves and per kind (inline tasks and pods have
+    // separate slots), the claim reads the head of that queue in this order (see
+    // claim-task-runs.ts), so work queued for versions it does not serve (20,000 runs of a pipeline
+    // no worker loads), or of the kind it has no slot for, costs it nothing. `nulls last` as in the query.
     index('task_runs_claim_version_idx')
-      .on(t.version, t.priority.desc(), t.availableAt, t.id)
+      .on(t.version, t.kind, t.priority.desc(), t.availableAt, t.id)
       .where(stateIn(CLAIMABLE_TASK_STATES)),
     index('task_runs_lease_idx').on(t.leaseExpiresAt).where(sql`state = 'running'`),
     // The tasks of a run that have not ended: promotion reads the pending ones, and "is the run

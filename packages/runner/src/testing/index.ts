@@ -7,5 +7,6 @@ export {
   withDatabase,
 } from './fresh-database.js'
 export { type S3TestServer, startS3Server } from './s3-server.js'
+export { type SimulatedPodTasks, simulatedPodTasks } from './simulated-pods.js'
 export { type Driver, storeForDriver } from './store-for-driver.js'
 export { waitUntil } from './wait-until.js'

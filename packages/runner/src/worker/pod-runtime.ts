@@ -7,6 +7,10 @@ export interface PodRuntimeOptions {
   sidecarImage?: string
   sidecarMode?: 'native' | 'exec'
   xcomSizeLimitBytes?: number
+  /** Base-container logs streamed live at once; the others are read when their container ends. Default 100. */
+  logStreams?: number
+  /** Lines read from a base container that ended without a stream. Default 10,000. */
+  logTailLines?: number
 }
 
 /** Loads the pod launcher only when a pipeline has pod tasks, so inline-only runs skip client-node. */
@@ -18,5 +22,7 @@ export async function createPodRuntime(options: PodRuntimeOptions): Promise<PodE
     ...(options.sidecarImage ? { sidecarImage: options.sidecarImage } : {}),
     ...(options.sidecarMode ? { sidecarMode: options.sidecarMode } : {}),
     ...(options.xcomSizeLimitBytes ? { xcomSizeLimitBytes: options.xcomSizeLimitBytes } : {}),
+    ...(options.logStreams === undefined ? {} : { logStreams: options.logStreams }),
+    ...(options.logTailLines === undefined ? {} : { logTailLines: options.logTailLines }),
   })
 }

@@ -54,8 +54,13 @@ export type PodExecutor = Pick<PodsExecutor, 'execute'> &
 export interface WorkerOptions {
   database: Database
   pipelines: readonly AnyPipeline[]
-  /** Task runs processed at once. Default 4. */
+  /** Inline task runs processed at once. Default 4. */
   concurrency?: number
+  /**
+   * Pod task runs supervised at once, apart from `concurrency`: a pod task waits on its pod and holds
+   * no inline slot, so one worker follows hundreds of pods while it runs inline work. Default 256.
+   */
+  podConcurrency?: number
   /** A claimed task run is this worker's for this long unless renewed. Default 30 s. */
   leaseMs?: number
   /** Default a third of the lease. */
@@ -112,7 +117,11 @@ export type AttemptEvent =
       error?: string
     }
 
+/** The default of `podConcurrency`. */
+export const DEFAULT_POD_CONCURRENCY = 256
+
 interface Held {
+  kind: ClaimedTaskRun['kind']
   ref: AttemptRef
   controller: AbortController
   done: Promise<void>
@@ -128,6 +137,7 @@ export class Worker {
     Pick<
       WorkerOptions,
       | 'concurrency'
+      | 'podConcurrency'
       | 'leaseMs'
       | 'heartbeatMs'
       | 'pollMs'
@@ -140,6 +150,8 @@ export class Worker {
     WorkerOptions
   readonly #tasks = new Map<string, { pipeline: AnyPipeline; def: TaskDefinition }>()
   readonly #versions: string[]
+  /** The kinds of task the loaded pipelines have: a worker without pod tasks never claims for pods. */
+  readonly #kinds: Array<ClaimedTaskRun['kind']>
   readonly #record: WorkerRecord
   readonly #held = new Map<TaskRunId, Held>()
   readonly #params = new Map<string, Promise<unknown>>()
@@ -163,6 +175,7 @@ export class Worker {
     const leaseMs = options.leaseMs ?? 30_000
     this.#o = {
       concurrency: 4,
+      podConcurrency: DEFAULT_POD_CONCURRENCY,
       heartbeatMs: Math.floor(leaseMs / 3),
       pollMs: 2000,
       reconcileMs: 5000,
@@ -182,6 +195,8 @@ export class Worker {
       for (const def of p.tasks) this.#tasks.set(`${version}\0${def.name}`, { pipeline: p, def })
     }
     this.#versions = [...versions]
+    const kinds = new Set([...this.#tasks.values()].map((t) => t.def.kind))
+    this.#kinds = (['task', 'pod'] as const).filter((kind) => kinds.has(kind))
     this.#record = {
       id: this.id,
       hostname: hostname(),
@@ -235,6 +250,7 @@ export class Worker {
     this.#log('info', `worker ${this.id} started`, {
       versions: this.#versions,
       concurrency: this.#o.concurrency,
+      podConcurrency: this.#o.podConcurrency,
     })
   }
 
@@ -275,20 +291,30 @@ export class Worker {
   async #claimLoop(): Promise<void> {
     const backoff = new Backoff(100, 5000)
     while (!this.#stopping) {
-      const free = this.#o.concurrency - this.#held.size
-      let batch: ClaimedTaskRun[] = []
-      if (free > 0) {
+      // Each kind is claimed up to its own free slots (inline tasks: concurrency; pods: podConcurrency).
+      const wanted = this.#kinds
+        .map((kind) => ({ kind, free: this.#freeSlots(kind) }))
+        .filter((w) => w.free > 0)
+      /** True when some claim took all it asked for: more may be queued. */
+      let full = false
+      if (wanted.length > 0) {
         this.#woken = false
         try {
-          const began = performance.now()
-          batch = await claimTaskRuns(this.#o.database, {
-            workerId: this.id,
-            versions: this.#versions,
-            limit: free,
-            leaseMs: this.#o.leaseMs,
-            ...(this.#o.runId ? { runId: this.#o.runId } : {}),
-          })
-          this.#o.onClaim?.({ count: batch.length, durationMs: performance.now() - began })
+          for (const { kind, free } of wanted) {
+            const began = performance.now()
+            const batch = await claimTaskRuns(this.#o.database, {
+              workerId: this.id,
+              versions: this.#versions,
+              limit: free,
+              kind,
+              leaseMs: this.#o.leaseMs,
+              ...(this.#o.runId ? { runId: this.#o.runId } : {}),
+            })
+            this.#o.onClaim?.({ count: batch.length, durationMs: performance.now() - began })
+            this.claimed += batch.length
+            for (const claimed of batch) this.#startAttempt(claimed)
+            full ||= batch.length === free
+          }
           backoff.reset()
         } catch (error) {
           // The database restarted or the network dropped: keep trying, never crash the worker.
@@ -298,10 +324,8 @@ export class Worker {
           await sleep(delay)
           continue
         }
-        this.claimed += batch.length
-        for (const claimed of batch) this.#startAttempt(claimed)
       }
-      if (this.#stopping || (free > 0 && (this.#woken || batch.length === free))) continue
+      if (this.#stopping || (wanted.length > 0 && (this.#woken || full))) continue
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => this.#wakeUp(), this.#o.pollMs)
         this.#wake = () => {
@@ -310,6 +334,12 @@ export class Worker {
         }
       })
     }
+  }
+
+  #freeSlots(kind: ClaimedTaskRun['kind']): number {
+    let held = 0
+    for (const h of this.#held.values()) if (h.kind === kind) held++
+    return (kind === 'pod' ? this.#o.podConcurrency : this.#o.concurrency) - held
   }
 
   #startAttempt(c: ClaimedTaskRun): void {
@@ -324,7 +354,7 @@ export class Worker {
       mapIndex: c.mapIndex,
     }
     const controller = new AbortController()
-    const held: Held = { ref, controller, done: Promise.resolve() }
+    const held: Held = { kind: c.kind, ref, controller, done: Promise.resolve() }
     this.#held.set(c.id, held)
     this.#leases?.hold(c.id)
     this.#o.onAttempt?.({

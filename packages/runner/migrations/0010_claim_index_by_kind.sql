@@ -1,0 +1,2 @@
+DROP INDEX "podline"."task_runs_claim_version_idx";--> statement-breakpoint
+CREATE INDEX "task_runs_claim_version_idx" ON "podline"."task_runs" USING btree ("version","kind","priority" DESC NULLS LAST,"available_at","id") WHERE state in ('queued', 'up_for_retry');
