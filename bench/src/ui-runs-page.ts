@@ -69,10 +69,6 @@ async function measureRunPage(tasks: number) {
       const start = performance.now()
       await page.goto(`${base}/runs/${runId}`)
       await page.getByTestId('task-join').waitFor({ state: 'attached' })
-      await page
-        .getByTestId('timeline')
-        .waitFor({ state: 'attached' })
-        .catch(() => {})
       loads.push(performance.now() - start)
     }
     const api: number[] = []
