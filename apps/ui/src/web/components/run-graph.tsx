@@ -4,9 +4,12 @@ import '@xyflow/react/dist/style.css'
 import { useMemo } from 'react'
 import type { TaskRow } from '../api.js'
 import { colourOf } from '../states.js'
+import { layeredPositions } from './large-graph-layout.js'
 
 const WIDTH = 180
 const HEIGHT = 44
+/** Above this many tasks the graph is laid out in linear time (see large-graph-layout.ts). */
+const LARGE_GRAPH = 300
 
 /** The run's tasks as a graph laid out left to right by dagre, each node the colour of its state. */
 export function RunGraph({
@@ -22,6 +25,8 @@ export function RunGraph({
   const structure = tasks.map((t) => `${t.task}<${t.needs.join(',')}`).join(';')
   // biome-ignore lint/correctness/useExhaustiveDependencies: laid out again only when the structure changes
   const positions = useMemo(() => {
+    if (tasks.length > LARGE_GRAPH)
+      return layeredPositions(tasks, { width: WIDTH, height: HEIGHT, columnGap: 60, rowGap: 24 })
     const g = new dagre.graphlib.Graph()
     g.setGraph({ rankdir: 'LR', nodesep: 24, ranksep: 60 })
     g.setDefaultEdgeLabel(() => ({}))
