@@ -28,7 +28,19 @@ export function registerUi(program: Command): void {
         import('@podline/ui'),
         import('@podline/worker/config'),
       ])
-      const token = parseEnvironment(process.env).PODLINE_UI_TOKEN
+      const environment = parseEnvironment(process.env)
+      const token = environment.PODLINE_UI_TOKEN
+      const { podSettings } = await import('@podline/worker/config')
+      const kubeOptions = podSettings(environment).kube ?? {}
+      // Made when a page first asks for a pod: a UI without a cluster works, and says so there.
+      let kube: Promise<import('@podline/runner/pods').KubeClient> | undefined
+      const cluster = () => {
+        kube ??= import('@podline/runner/pods').then(({ createKubeClient }) => createKubeClient(kubeOptions))
+        kube.catch(() => {
+          kube = undefined
+        })
+        return kube
+      }
       const settings = await storeSettings()
       await withOperatorStore(settings, async ({ database }) => {
         const { openXComStorage } = await import('@podline/runner')
@@ -36,6 +48,7 @@ export function registerUi(program: Command): void {
         const server = await startUiServer({
           database,
           ...(xcoms ? { xcomStore: xcoms.store } : {}),
+          kube: cluster,
           port: flags.port,
           host: flags.host,
           ...(token ? { token } : {}),

@@ -3,6 +3,7 @@ import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { type KubeDouble, startKubeDouble } from '@podline/kube-double'
 import { waitUntil } from '@podline/runner/testing'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -10,20 +11,24 @@ import { podline, start } from '../../../cli/src/__tests__/cli.js'
 import { startUi, type UiFixture } from './harness.js'
 
 let f: UiFixture
+let double: KubeDouble
 let sql: postgres.Sql
 
 const xcomFolder = mkdtempSync(join(tmpdir(), 'podline-ui-xcoms-'))
 
 beforeAll(async () => {
+  double = await startKubeDouble()
   f = await startUi({
     PODLINE_XCOM_STORE: pathToFileURL(xcomFolder).href,
     PODLINE_XCOM_OFFLOAD_BYTES: '1024',
+    KUBECONFIG: double.kubeconfigPath,
   })
   sql = postgres(f.database.url, { max: 1, onnotice: () => {} })
 })
 afterAll(async () => {
   await sql?.end()
   await f?.close()
+  await double?.close()
   rmSync(xcomFolder, { recursive: true, force: true })
 })
 
@@ -71,6 +76,30 @@ async function readEvents(
 }
 
 describe('the JSON API of podline ui', () => {
+  it("shows a pod task's pod as the cluster sees it: phase, containers and events", async () => {
+    const r = await f.post('/api/pipelines/ui-pod/runs', { params: {} })
+    expect(r.status).toBe(201)
+    const { runId } = (await r.json()) as { runId: string }
+    await waitUntil(
+      'the run to succeed',
+      async () => (await get(`/api/runs/${runId}`)).body.run.state === 'success',
+    )
+    const pod = await get(`/api/runs/${runId}/tasks/work/pod`)
+    expect(pod.status).toBe(200)
+    expect(pod.body).toMatchObject({
+      namespace: 'default',
+      why: null,
+      status: { exists: true, phase: 'Succeeded' },
+    })
+    expect(pod.body.name).toMatch(/^ui-pod-work-a1-[0-9a-f]{8}$/)
+    expect(pod.body.status.containers).toContainEqual(
+      expect.objectContaining({ name: 'base', state: 'terminated', exitCode: 0 }),
+    )
+    expect(pod.body.status.events.map((e: { reason: string }) => e.reason)).toContain('Scheduled')
+    const none = await get(`/api/runs/${runId}/tasks/nope/pod`)
+    expect(none.status).toBe(404)
+  })
+
   it("shows a mapped task as one task with its items' counts, and its own attempts apart from its items'", async () => {
     const r = await f.post('/api/pipelines/ui-mapped/runs', { params: {} })
     expect(r.status).toBe(201)

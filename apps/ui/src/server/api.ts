@@ -21,6 +21,7 @@ import {
   triggerPlan,
   type XComStore,
 } from '@podline/runner'
+import type { KubeClient, PodStatus } from '@podline/runner/pods'
 import type { JsonValue } from '@podline/sdk'
 import { Hono } from 'hono'
 import { setCookie } from 'hono/cookie'
@@ -36,6 +37,8 @@ export interface ApiOptions {
   loopbackOnly: boolean
   /** Where offloaded XCom values are read from (PODLINE_XCOM_STORE); without it they show as references. */
   xcomStore?: XComStore
+  /** The cluster a pod task's pod is read from, made on first use; without it pods show by name only. */
+  kube?: () => Promise<KubeClient>
 }
 
 /** Offloaded values up to this size are shown inline; larger ones are streamed from their own URL. */
@@ -175,6 +178,28 @@ export function createApi(options: ApiOptions) {
         }),
       )
       return c.json({ xcoms })
+    })
+    .get('/runs/:id/tasks/:task/pod', async (c) => {
+      // The pod of a pod task, as the cluster sees it now: found by the names its attempt stored.
+      const { id, task } = c.req.param()
+      if (!UUID.test(id)) return c.json<Problem>({ error: `there is no run ${id}` }, 404)
+      const rows = await taskXcoms(database, id, task)
+      const name = rows.find((x) => x.key === 'pod_name')?.value
+      const namespace = rows.find((x) => x.key === 'pod_namespace')?.value
+      if (typeof name !== 'string' || typeof namespace !== 'string')
+        return c.json<Problem>({ error: `task ${task} of run ${id} has no pod (yet)` }, 404)
+      const unread = (why: string) => c.json({ name, namespace, status: null as PodStatus | null, why })
+      if (!options.kube)
+        return unread('podline ui has no cluster to read pods from (no kubeconfig was found)')
+      try {
+        const { podStatus } = await import('@podline/runner/pods')
+        const status = await podStatus(await options.kube(), { namespace, name })
+        return c.json({ name, namespace, status: status as PodStatus | null, why: null as string | null })
+      } catch (error) {
+        return unread(
+          `the cluster could not be read: ${error instanceof Error ? error.message : String(error)}`,
+        )
+      }
     })
     .get('/runs/:id/tasks/:task/xcoms/:key/value', async (c) => {
       // An offloaded value of any size, streamed from the store as it is read, never held whole.

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { serve } from '@hono/node-server'
 import { serveStatic } from '@hono/node-server/serve-static'
 import { type Database, EventFeed, type XComStore } from '@podline/runner'
+import type { KubeClient } from '@podline/runner/pods'
 import { Hono } from 'hono'
 import { createApi } from './api.js'
 import { isLoopback } from './guard.js'
@@ -18,6 +19,8 @@ export interface UiServerOptions {
   token?: string
   /** Where offloaded XCom values are read from (PODLINE_XCOM_STORE). */
   xcomStore?: XComStore
+  /** The cluster pod tasks' pods are read from, made on first use. */
+  kube?: () => Promise<KubeClient>
 }
 
 export interface UiServer {
@@ -57,6 +60,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
         loopbackOnly,
         ...(token ? { token } : {}),
         ...(options.xcomStore ? { xcomStore: options.xcomStore } : {}),
+        ...(options.kube ? { kube: options.kube } : {}),
       }),
     )
     .use(

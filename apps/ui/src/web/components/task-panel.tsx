@@ -54,6 +54,7 @@ export function TaskPanel({ runId, task }: { runId: string; task: TaskRow }) {
           )}
         </>
       )}
+      {task.kind === 'pod' && !task.items && <TaskPod runId={runId} task={task.task} state={task.state} />}
       <TaskLog runId={runId} task={task.task} live={isOpen(task.state)} />
       <TaskXcoms runId={runId} task={task.task} state={task.state} />
     </div>
@@ -139,5 +140,57 @@ function TaskXcoms({ runId, task, state }: { runId: string; task: string; state:
         ))
       )}
     </>
+  )
+}
+
+/** A pod task's pod: its name and namespace, and as the cluster sees it now, phase, containers and events. */
+function TaskPod({ runId, task, state }: { runId: string; task: string; state: string }) {
+  const pod = useLoad(
+    () => ok(api.runs[':id'].tasks[':task'].pod.$get({ param: { id: runId, task } })),
+    [runId, task, state],
+  )
+  if (pod.error) return null
+  const p = pod.data
+  if (!p) return null
+  return (
+    <div data-testid="task-pod">
+      <h3>Pod</h3>
+      <p className="mono">
+        {p.namespace}/{p.name}
+        {p.status ? (p.status.exists ? ` · ${p.status.phase ?? 'unknown phase'}` : ' · deleted') : ''}
+      </p>
+      {p.why && <p className="warning">{p.why}</p>}
+      {p.status && p.status.containers.length > 0 && (
+        <table className="attempts">
+          <thead>
+            <tr>
+              <th>Container</th>
+              <th>State</th>
+              <th>Reason</th>
+              <th>Exit code</th>
+              <th>Restarts</th>
+            </tr>
+          </thead>
+          <tbody>
+            {p.status.containers.map((c) => (
+              <tr key={c.name}>
+                <td className="mono">{c.name}</td>
+                <td>{c.state}</td>
+                <td>{c.reason}</td>
+                <td>{c.exitCode}</td>
+                <td>{c.restarts}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {p.status && p.status.events.length > 0 && (
+        <pre className="log" data-testid="pod-events">
+          {p.status.events
+            .map((e) => `${e.at ?? ''} ${e.type ?? ''} ${e.reason ?? ''}: ${e.message ?? ''}`)
+            .join('\n')}
+        </pre>
+      )}
+    </div>
   )
 }
