@@ -1,14 +1,16 @@
-import { spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { promisify } from 'node:util'
 import { startS3Server } from '@podline/runner/testing'
 import { podlineDatabase } from './databases.js'
 import { fixed } from './table.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const TSX = join(ROOT, 'node_modules/tsx/dist/cli.mjs')
+const run = promisify(execFile)
 const RUN = fileURLToPath(new URL('./large-xcom-run.ts', import.meta.url))
 /** The issue's size: a 100 MB value from one inline task to the next. */
 export const LARGE_XCOM_BYTES = 100_000_000
@@ -42,13 +44,12 @@ export async function measureLargeXComs(bytes = LARGE_XCOM_BYTES): Promise<Large
     // One after the other, and asynchronously: the S3 server runs in this process's event loop.
     for (const { store, url, env } of stores) {
       const measure = async (peer: boolean) => {
-        const r = await runChild([TSX, RUN, url, String(bytes)], {
-          ...process.env,
-          ...env,
-          DATABASE_URL: db.url,
-          PEER: peer ? '1' : '0',
+        const r = await run(process.execPath, [TSX, RUN, url, String(bytes)], {
+          env: { ...process.env, ...env, DATABASE_URL: db.url, PEER: peer ? '1' : '0' },
+          cwd: ROOT,
+        }).catch((error: { stderr?: string; message: string }) => {
+          throw new Error(`the ${store} measure failed: ${(error.stderr ?? error.message).slice(-2000)}`)
         })
-        if (r.code !== 0) throw new Error(`the ${store} measure failed: ${r.stderr.slice(-2000)}`)
         return JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as {
           ms: number
           rowBytes: number
@@ -75,23 +76,4 @@ export function largeXComRows(measures: LargeXComMeasure[], bytes = LARGE_XCOM_B
     `${fixed(m.peerMs)} ms, ${fixed(m.peerRssMb)} MiB (put + get alone)`,
     `${fixed(m.ms / m.peerMs, 1)}× the store alone; RSS ${fixed(m.peakRssMb / mb, 1)}× the value`,
   ])
-}
-
-function runChild(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env, cwd: ROOT })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => {
-      stdout += d
-    })
-    child.stderr.on('data', (d) => {
-      stderr += d
-    })
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
 }

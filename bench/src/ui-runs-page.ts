@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { openDatabase, triggerPipeline } from '@podline/runner'
-import { chromium } from 'playwright-core'
+import { launchChromium } from '@podline/ui/testing'
 import postgres from 'postgres'
 import { bulkTrigger } from './bulk-trigger.js'
 import { podlineDatabase } from './databases.js'
@@ -45,23 +45,13 @@ async function timeApi(url: string): Promise<number> {
   return performance.now() - start
 }
 
-const BROWSER_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-]
-
 /** A run page (of a run no worker takes): from navigation until the graph shows its last task. */
 async function measureRunPage(tasks: number) {
   const db = await podlineDatabase()
   const database = await openDatabase({ databaseUrl: db.url, poolSize: 1 })
   const runId = await triggerPipeline(database, fanOf(tasks - 2), {}).finally(() => database.close())
   const { child, base } = await startUi(db.url)
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: BROWSER_ARGS })
+  const browser = await launchChromium()
   try {
     const page = await browser.newPage()
     const loads: number[] = []
@@ -88,16 +78,7 @@ async function measure(runs: number) {
   const admin = postgres(db.url, { max: 1, onnotice: () => {} })
   await admin`vacuum analyze podline.runs, podline.task_runs, podline.events`.finally(() => admin.end())
   const { child, base } = await startUi(db.url)
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--no-first-run',
-    ],
-  })
+  const browser = await launchChromium()
   try {
     const page = await browser.newPage()
     const loads: number[] = []

@@ -1,13 +1,14 @@
 /// <reference lib="dom" />
 // The callbacks of evaluate() run in the page.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runStatus } from '@podline/runner'
 import { waitUntil } from '@podline/runner/testing'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { start } from '../../../cli/src/__tests__/cli.js'
+import { launchChromium } from '../testing/chromium.js'
 import { startUi, type UiFixture } from './harness.js'
 
 /** Screenshots land here (git-ignored); docs/ui/*.png are copies of them. */
@@ -16,29 +17,9 @@ const SHOTS = new URL('../../test-results/', import.meta.url).pathname
 let f: UiFixture
 let browser: Browser
 
-const CHROMIUM = '/usr/bin/chromium'
-
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(
-      `${CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium), as .ci/run does`,
-    )
   mkdirSync(SHOTS, { recursive: true })
-  ;[f, browser] = await Promise.all([
-    startUi(),
-    chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    }),
-  ])
+  ;[f, browser] = await Promise.all([startUi(), launchChromium()])
 })
 afterAll(async () => {
   await browser?.close()

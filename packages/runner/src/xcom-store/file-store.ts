@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs'
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { dirname, join, relative, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { type XComStore, XComStoreError } from './xcom-store.js'
+import { storeFailure, type XComStore, XComStoreError } from './xcom-store.js'
 
 /**
  * A folder as an XCom store, for the embedded store and for workers that share a volume. An object
@@ -16,10 +16,7 @@ export function openFileStore(url: URL): XComStore {
     if (!path.startsWith(root + sep)) throw new XComStoreError(`the key ${key} leaves the store ${location}`)
     return path
   }
-  const failed = (what: string, error: unknown) =>
-    new XComStoreError(`${what} in the XCom store ${location} failed: ${(error as Error).message}`, {
-      cause: error,
-    })
+  const failed = (what: string, error: unknown) => storeFailure(location, what, error)
   return {
     location,
     async put(key, body) {

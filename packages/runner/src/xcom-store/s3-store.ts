@@ -7,7 +7,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3'
-import { type XComStore, XComStoreError } from './xcom-store.js'
+import { storeFailure, type XComStore } from './xcom-store.js'
 
 /**
  * An S3 bucket (or any S3 API: MinIO, R2, GCS interoperability) as an XCom store, through the AWS
@@ -23,10 +23,7 @@ export function openS3Store(url: URL, options: { s3Endpoint?: string }): XComSto
     region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
   })
   const full = (key: string) => (prefix ? `${prefix}/${key}` : key)
-  const failed = (what: string, error: unknown) =>
-    new XComStoreError(`${what} in the XCom store ${location} failed: ${(error as Error).message}`, {
-      cause: error,
-    })
+  const failed = (what: string, error: unknown) => storeFailure(location, what, error)
   return {
     location,
     async put(key, body) {

@@ -23,6 +23,13 @@ export class XComStoreError extends Error {
   override readonly name = 'XComStoreError'
 }
 
+/** The one wording of a store operation that failed: what, where, and the store's own reason. */
+export function storeFailure(location: string, what: string, error: unknown): XComStoreError {
+  return new XComStoreError(`${what} in the XCom store ${location} failed: ${(error as Error).message}`, {
+    cause: error,
+  })
+}
+
 /**
  * Opens the store a URL names: `file:///absolute/folder` or `s3://bucket[/prefix]`. S3's endpoint,
  * region and credentials come from the standard AWS environment, and `PODLINE_S3_ENDPOINT` for an
