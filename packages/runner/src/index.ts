@@ -58,7 +58,7 @@ export type { TaskFaultHandlerOptions } from './worker/task-faults.js'
 export { installTaskFaultHandlers, TaskCrashError } from './worker/task-faults.js'
 export type { AttemptEvent, PodExecutor, WorkerOptions } from './worker/worker.js'
 export { Worker } from './worker/worker.js'
-export { collectOrphanXComs } from './xcom-store/collect-orphans.js'
+export { collectOrphanXComs, deleteRunObjects } from './xcom-store/collect-orphans.js'
 export type { XComOffload } from './xcom-store/offload-outcome.js'
 export type { StoredReference, XComReference } from './xcom-store/xcom-reference.js'
 export {

@@ -20,10 +20,9 @@ export function registerPrune(program: Command): void {
       '\nA worker prunes continuously with PODLINE_PRUNE_OLDER_THAN set to the same kind of duration.',
     )
     .action(async (flags: PruneFlags) => {
-      const [{ pruneFinishedRuns }, { parseDuration }] = await Promise.all([
-        import('@podline/runner'),
-        import('@podline/sdk'),
-      ])
+      const [{ deleteRunObjects, openXComStorage, pruneFinishedRuns }, { parseDuration }] = await Promise.all(
+        [import('@podline/runner'), import('@podline/sdk')],
+      )
       let olderThanMs: number
       try {
         // parseDuration checks the text at run time; the cast only lets a flag's string reach it.
@@ -31,8 +30,16 @@ export function registerPrune(program: Command): void {
       } catch (error) {
         throw new UsageError((error as Error).message)
       }
-      await withOperatorStore(storeSettings(), async ({ database }) => {
-        const deleted = await pruneFinishedRuns(database, { olderThanMs })
+      const settings = await storeSettings()
+      await withOperatorStore(settings, async ({ database }) => {
+        // The pruned runs' objects in the XCom store go with their rows.
+        const xcoms = await openXComStorage(settings.xcoms ?? {}, database)
+        const deleted = await pruneFinishedRuns(database, {
+          olderThanMs,
+          ...(xcoms
+            ? { onPruned: async (runIds) => void (await deleteRunObjects(xcoms.store, runIds)) }
+            : {}),
+        }).finally(() => xcoms?.store.close())
         process.stdout.write(
           `pruned ${deleted} run${deleted === 1 ? '' : 's'} finished more than ${flags.olderThan} ago\n`,
         )

@@ -5,7 +5,15 @@ import { pathToFileURL } from 'node:url'
 import { pipeline } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { collectOrphanXComs, type Database, openXComStore, runLocal, TaskRunError } from '../index.js'
+import {
+  collectOrphanXComs,
+  type Database,
+  deleteRunObjects,
+  openXComStore,
+  pruneFinishedRuns,
+  runLocal,
+  TaskRunError,
+} from '../index.js'
 import { openFreshDatabase, type S3TestServer, startS3Server } from '../testing/index.js'
 
 /*
@@ -102,6 +110,35 @@ describe('a mapped task whose items return large values', () => {
     await store.close()
     // Items 0 and 2 are over the threshold, item 1 is not: two objects, one per item.
     expect(keys.map((k) => k.split('/')[3]?.split('-')[0]).sort()).toEqual(['i0', 'i2'])
+  })
+})
+
+describe('pruning runs whose values are in the store', () => {
+  it("deletes a pruned run's objects with its rows, and leaves other runs' alone", async () => {
+    const url = pathToFileURL(join(folder, 'prune')).href
+    const p = pipeline('xcom-prune').task('make', () => big(2000))
+    await runLocal(p, {}, { database, xcomStore: url, xcomOffloadBytes: 1024 })
+    await runLocal(p, {}, { database, xcomStore: url, xcomOffloadBytes: 1024 })
+    const [old] = await database.rows<{ id: string }>(sql`
+      update podline.runs set finished_at = now() - interval '40 days'
+      where id = (select id from podline.runs where pipeline = 'xcom-prune' order by created_at limit 1)
+      returning id::text`)
+    const store = await openXComStore(url)
+    const runsWithObjects = async () => {
+      const runs = new Set<string>()
+      for await (const o of store.list('xcoms/')) runs.add(o.key.split('/')[1] ?? '')
+      return runs
+    }
+    expect((await runsWithObjects()).size).toBe(2)
+    const pruned = await pruneFinishedRuns(database, {
+      olderThanMs: 30 * 86_400_000,
+      onPruned: async (runIds) => void (await deleteRunObjects(store, runIds)),
+    })
+    expect(pruned).toBe(1)
+    const left = await runsWithObjects()
+    expect(left.size).toBe(1)
+    expect(left.has(old?.id ?? '')).toBe(false)
+    await store.close()
   })
 })
 

@@ -13,6 +13,8 @@ export interface PruneOptions {
   batchRuns?: number
   /** Stop after this many batches (the worker prunes one batch per sweep). Default: until none is left. */
   maxBatches?: number
+  /** Called with each batch's runs once it is committed: their objects in the XCom store go then. */
+  onPruned?: (runIds: readonly string[]) => Promise<void>
 }
 
 /**
@@ -50,6 +52,7 @@ export async function pruneFinishedRuns(database: Database, options: PruneOption
       delete from podline.runs r using doomed where r.id = doomed.id
       returning r.id`)
     deleted += rows.length
+    if (rows.length > 0) await options.onPruned?.(rows.map((r) => r.id))
     // Not `< batchRuns`: rows another pruner holds are skipped, and the batch after may have more.
     if (rows.length === 0) break
   }
@@ -63,6 +66,14 @@ export async function pruneFinishedRuns(database: Database, options: PruneOption
 export const PRUNE_SWEEP_BATCHES = 10
 
 /** One sweep of continuous retention (a worker with PODLINE_PRUNE_OLDER_THAN): returns the runs deleted. */
-export function pruneSweep(database: Database, olderThanMs: number): Promise<number> {
-  return pruneFinishedRuns(database, { olderThanMs, maxBatches: PRUNE_SWEEP_BATCHES })
+export function pruneSweep(
+  database: Database,
+  olderThanMs: number,
+  onPruned?: PruneOptions['onPruned'],
+): Promise<number> {
+  return pruneFinishedRuns(database, {
+    olderThanMs,
+    maxBatches: PRUNE_SWEEP_BATCHES,
+    ...(onPruned ? { onPruned } : {}),
+  })
 }

@@ -30,7 +30,7 @@ import { registerWorker, retireWorker, type WorkerRecord } from '../queue/worker
 import { startScheduler } from '../schedules/scheduler.js'
 import { scheduleTick } from '../schedules/ticks.js'
 import type { Database } from '../store/database.js'
-import { collectOrphanXComs } from '../xcom-store/collect-orphans.js'
+import { collectOrphanXComs, deleteRunObjects } from '../xcom-store/collect-orphans.js'
 import { offloadOutcome, resolveTaskInputs, type XComOffload } from '../xcom-store/offload-outcome.js'
 import { failureOutcome, successOutcome } from './attempt-outcome.js'
 import { type AttemptEnd, traceAttempt } from './attempt-span.js'
@@ -628,7 +628,21 @@ export class Worker {
       const report = await reconcile(this.#o.database, this.id)
       if (report.requeued || report.failed) this.#log('info', 'reconciled expired leases', { ...report })
       if (this.#o.pruneOlderThanMs !== undefined) {
-        const pruned = await pruneSweep(this.#o.database, this.#o.pruneOlderThanMs)
+        const xcoms = this.#o.xcoms
+        const pruned = await pruneSweep(
+          this.#o.database,
+          this.#o.pruneOlderThanMs,
+          xcoms &&
+            ((runIds) =>
+              deleteRunObjects(xcoms.store, runIds).then(
+                () => {},
+                (error: unknown) =>
+                  this.#log(
+                    'warn',
+                    `the XCom objects of pruned runs stay until the orphan collection: ${(error as Error).message}`,
+                  ),
+              )),
+        )
         if (pruned) this.#log('info', `pruned ${pruned} finished runs`)
       }
       const pods = this.#o.pods

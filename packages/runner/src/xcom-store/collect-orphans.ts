@@ -44,3 +44,19 @@ export async function collectOrphanXComs(
   await flush()
   return deleted
 }
+
+/**
+ * Deletes the objects of runs that were pruned (every key of a run starts with `xcoms/<run id>/`),
+ * right after the batch that deleted their rows; what a failure leaves behind, the collection of
+ * orphans removes later. Returns how many objects it deleted.
+ */
+export async function deleteRunObjects(store: XComStore, runIds: readonly string[]): Promise<number> {
+  let deleted = 0
+  for (const runId of runIds) {
+    const keys: string[] = []
+    for await (const object of store.list(`xcoms/${runId}/`)) keys.push(object.key)
+    await store.delete(keys)
+    deleted += keys.length
+  }
+  return deleted
+}
