@@ -10,8 +10,21 @@ import { createRun } from './queue/create-run.js'
 import { registerPlans } from './queue/register-pipelines.js'
 import type { Database } from './store/database.js'
 
+/** One problem of the params: the top-level param it concerns ('' for the whole), and what is wrong. */
+export interface ParamsIssue {
+  readonly param: string
+  readonly message: string
+}
+
 export class InvalidParamsError extends Error {
   override readonly name = 'InvalidParamsError'
+  constructor(
+    message: string,
+    /** Each problem by param, where the schema says which (a form marks those fields). */
+    readonly issues: readonly ParamsIssue[] = [],
+  ) {
+    super(message)
+  }
 }
 
 /**
@@ -55,11 +68,19 @@ export async function triggerPlan(
     const { Ajv2020 } = await import('ajv/dist/2020.js')
     const validate = new Ajv2020({ allErrors: true, strict: false }).compile(plan.paramsJsonSchema)
     if (!validate(params ?? {})) {
-      const issues = (validate.errors ?? []).map(
+      const errors = validate.errors ?? []
+      const issues = errors.map(
         (e) => `${e.instancePath.slice(1).replaceAll('/', '.') || 'params'}: ${e.message}`,
       )
       throw new InvalidParamsError(
         `params of pipeline "${plan.name}" failed validation: ${issues.join('; ')}; no run was created`,
+        errors.map((e) => ({
+          // A missing required param is reported on the object, naming the property.
+          param:
+            e.instancePath.split('/')[1] ??
+            (typeof e.params.missingProperty === 'string' ? e.params.missingProperty : ''),
+          message: e.message ?? 'is not valid',
+        })),
       )
     }
   }

@@ -165,7 +165,13 @@ describe('the JSON API of podline ui', () => {
     const before = (await sql`select count(*)::int as n from podline.runs`)[0]?.n
     const r = await f.post('/api/pipelines/ui-diamond/runs', { params: { rows: 0 } })
     expect(r.status).toBe(400)
-    expect(((await r.json()) as { error: string }).error).toMatch(/rows: must be >= 1; no run was created/)
+    const refused = (await r.json()) as { error: string; issues: { param: string; message: string }[] }
+    expect(refused.error).toMatch(/rows: must be >= 1; no run was created/)
+    expect(refused.issues).toEqual([{ param: 'rows', message: 'must be >= 1' }])
+    const missing = await f.post('/api/pipelines/ui-diamond/runs', { params: {} })
+    expect(((await missing.json()) as { issues: unknown[] }).issues).toContainEqual(
+      expect.objectContaining({ param: 'rows' }),
+    )
     expect((await sql`select count(*)::int as n from podline.runs`)[0]?.n).toBe(before)
     expect((await get('/api/runs?state=finished')).status).toBe(400)
     expect((await get('/api/runs/not-a-run')).status).toBe(404)

@@ -104,6 +104,8 @@ describe('the UI in Chromium', () => {
     await form.locator('input[name="rows"]').fill('0')
     await form.getByRole('button', { name: 'Trigger a run' }).click()
     await form.getByTestId('trigger-error').getByText('rows: must be >= 1').waitFor()
+    // The field the schema refused is marked with its message.
+    await form.getByTestId('param-error-rows').getByText('must be >= 1').waitFor()
     await p.screenshot({ path: join(SHOTS, 'pipelines.png'), fullPage: true })
     const daily = p.getByTestId('pipeline-ui-daily')
     await daily.getByText(/next tick/).waitFor()

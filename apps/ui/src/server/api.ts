@@ -248,7 +248,8 @@ export function createApi(options: ApiOptions) {
           const runId = await triggerPlan(database, chosen.plan, c.req.valid('json').params)
           return c.json({ runId, version: chosen.plan.version }, 201)
         } catch (error) {
-          if (error instanceof InvalidParamsError) return c.json<Problem>({ error: error.message }, 400)
+          if (error instanceof InvalidParamsError)
+            return c.json({ error: error.message, issues: [...error.issues] }, 400)
           throw error
         }
       },

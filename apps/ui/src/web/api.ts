@@ -12,6 +12,8 @@ export class ApiError extends Error {
   constructor(
     message: string,
     readonly status: number,
+    /** Refused params: each problem by the param it concerns. */
+    readonly issues: readonly { param: string; message: string }[] = [],
   ) {
     super(message)
   }
@@ -29,8 +31,12 @@ export async function ok<R extends { ok: boolean; status: number; json(): Promis
   const r = await response
   const body = (await r.json()) as Body<R>
   if (!r.ok) {
-    const message = (body as Partial<Problem>).error
-    throw new ApiError(typeof message === 'string' ? message : `the server answered ${r.status}`, r.status)
+    const { error: message, issues } = body as Partial<Problem> & { issues?: ApiError['issues'] }
+    throw new ApiError(
+      typeof message === 'string' ? message : `the server answered ${r.status}`,
+      r.status,
+      Array.isArray(issues) ? issues : [],
+    )
   }
   return body as Exclude<Body<R>, Problem>
 }

@@ -1,6 +1,6 @@
 import { useState } from 'react'
 import { useLocation } from 'wouter'
-import { api, ok } from '../api.js'
+import { ApiError, api, ok } from '../api.js'
 
 /** The subset of JSON Schema the form draws a field for; anything else is edited as JSON. */
 interface FieldSchema {
@@ -53,6 +53,7 @@ export function TriggerForm({
     ),
   )
   const [error, setError] = useState<string>()
+  const [issues, setIssues] = useState<ReadonlyMap<string, string>>(new Map())
   const [busy, setBusy] = useState(false)
   const [, navigate] = useLocation()
 
@@ -85,6 +86,7 @@ export function TriggerForm({
       onSubmit={async (e) => {
         e.preventDefault()
         setError(undefined)
+        setIssues(new Map())
         setBusy(true)
         try {
           const { runId } = await ok(
@@ -96,6 +98,7 @@ export function TriggerForm({
           navigate(`/runs/${runId}`)
         } catch (err) {
           setError(err instanceof Error ? err.message : String(err))
+          if (err instanceof ApiError) setIssues(new Map(err.issues.map((i) => [i.param, i.message])))
         } finally {
           setBusy(false)
         }
@@ -150,6 +153,11 @@ export function TriggerForm({
                 value={value}
                 onChange={(e) => set(e.target.value)}
               />
+            )}
+            {issues.has(name) && (
+              <small className="error" data-testid={`param-error-${name}`}>
+                {issues.get(name)}
+              </small>
             )}
           </div>
         )
