@@ -58,14 +58,13 @@ export function objectKey(
 
 /** Writes the value's JSON to the store and returns the reference its row holds instead. */
 export async function offload(store: XComStore, key: string, json: string): Promise<StoredReference> {
-  const body = Buffer.from(json)
-  await store.put(key, body)
+  await store.put(key, json)
   return {
     [REFERENCE_KEY]: {
       store: store.location,
       key,
-      size: body.length,
-      sha256: createHash('sha256').update(body).digest('hex'),
+      size: Buffer.byteLength(json),
+      sha256: createHash('sha256').update(json, 'utf8').digest('hex'),
     },
   }
 }

@@ -8,7 +8,8 @@ import type { Readable } from 'node:stream'
 export interface XComStore {
   /** The store's URL without credentials (`file:///srv/xcoms`, `s3://bucket/prefix`): what messages show. */
   readonly location: string
-  put(key: string, body: Buffer): Promise<void>
+  /** A string is written as UTF-8: a JSON value reaches the store without a copy into a Buffer. */
+  put(key: string, body: Buffer | string): Promise<void>
   get(key: string): Promise<Buffer>
   /** The object as a stream, for readers that pass it on without holding it (`podline xcom`). */
   stream(key: string): Promise<Readable>
