@@ -1,11 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { openDatabase, triggerPipeline } from '@podline/runner'
-import { launchChromium } from '@podline/ui/testing'
+import { launchChromium, type Page } from '@podline/ui/testing'
 import postgres from 'postgres'
 import { bulkTrigger } from './bulk-trigger.js'
 import { podlineDatabase } from './databases.js'
 import { fanOf, single } from './pipelines.js'
+import type { BenchDatabase } from './server.js'
 import { median, quantile } from './stats.js'
 import { fixed, formatTable } from './table.js'
 
@@ -45,30 +46,44 @@ async function timeApi(url: string): Promise<number> {
   return performance.now() - start
 }
 
-/** A run page (of a run no worker takes): from navigation until the graph shows its last task. */
-async function measureRunPage(tasks: number) {
-  const db = await podlineDatabase()
-  const database = await openDatabase({ databaseUrl: db.url, poolSize: 1 })
-  const runId = await triggerPipeline(database, fanOf(tasks - 2), {}).finally(() => database.close())
+/** `podline ui` on the database and one Chromium page, for `fn`; both stopped after, the database dropped. */
+async function withUi<T>(db: BenchDatabase, fn: (page: Page, base: string) => Promise<T>): Promise<T> {
   const { child, base } = await startUi(db.url)
   const browser = await launchChromium()
   try {
-    const page = await browser.newPage()
-    const loads: number[] = []
-    for (let i = 0; i < LOADS; i++) {
-      const start = performance.now()
-      await page.goto(`${base}/runs/${runId}`)
-      await page.getByTestId('task-join').waitFor({ state: 'attached' })
-      loads.push(performance.now() - start)
-    }
-    const api: number[] = []
-    for (let i = 0; i < API_CALLS; i++) api.push(await timeApi(`${base}/api/runs/${runId}`))
-    return { tasks, page: median(loads.slice(1)), api: median(api), apiP99: quantile(api, 0.99) }
+    return await fn(await browser.newPage(), base)
   } finally {
     await browser.close()
     child.kill('SIGTERM')
     await db.drop()
   }
+}
+
+/** The median of LOADS navigations to `url` (the first left out: it warms the caches), each until `ready`. */
+async function pageLoad(page: Page, url: string, ready: () => Promise<void>): Promise<number> {
+  const loads: number[] = []
+  for (let i = 0; i < LOADS; i++) {
+    const start = performance.now()
+    await page.goto(url)
+    await ready()
+    loads.push(performance.now() - start)
+  }
+  return median(loads.slice(1))
+}
+
+/** A run page (of a run no worker takes): from navigation until the graph shows its last task. */
+async function measureRunPage(tasks: number) {
+  const db = await podlineDatabase()
+  const database = await openDatabase({ databaseUrl: db.url, poolSize: 1 })
+  const runId = await triggerPipeline(database, fanOf(tasks - 2), {}).finally(() => database.close())
+  return withUi(db, async (page, base) => {
+    const load = await pageLoad(page, `${base}/runs/${runId}`, () =>
+      page.getByTestId('task-join').waitFor({ state: 'attached' }),
+    )
+    const api: number[] = []
+    for (let i = 0; i < API_CALLS; i++) api.push(await timeApi(`${base}/api/runs/${runId}`))
+    return { tasks, page: load, api: median(api), apiP99: quantile(api, 0.99) }
+  })
 }
 
 async function measure(runs: number) {
@@ -77,17 +92,8 @@ async function measure(runs: number) {
   // Settled as a store that has lived with its runs would be: no autovacuum pass over fresh rows mid-measure.
   const admin = postgres(db.url, { max: 1, onnotice: () => {} })
   await admin`vacuum analyze podline.runs, podline.task_runs, podline.events`.finally(() => admin.end())
-  const { child, base } = await startUi(db.url)
-  const browser = await launchChromium()
-  try {
-    const page = await browser.newPage()
-    const loads: number[] = []
-    for (let i = 0; i < LOADS; i++) {
-      const start = performance.now()
-      await page.goto(`${base}/`)
-      await page.locator('tr[data-run]').nth(49).waitFor()
-      loads.push(performance.now() - start)
-    }
+  return withUi(db, async (page, base) => {
+    const load = await pageLoad(page, `${base}/`, () => page.locator('tr[data-run]').nth(49).waitFor())
     const first = (await (await fetch(`${base}/api/runs`)).json()) as { runs: unknown[] }
     // A page from the middle of the history: the keyset starts after a run half way down.
     const sql = postgres(db.url, { max: 1, onnotice: () => {} })
@@ -104,17 +110,13 @@ async function measure(runs: number) {
     if (first.runs.length !== 50) throw new Error(`the first page has ${first.runs.length} runs, not 50`)
     return {
       runs,
-      page: median(loads.slice(1)),
+      page: load,
       firstApi: median(firstApi),
       firstApiP99: quantile(firstApi, 0.99),
       deepApi: median(deepApi),
       deepApiP99: quantile(deepApi, 0.99),
     }
-  } finally {
-    await browser.close()
-    child.kill('SIGTERM')
-    await db.drop()
-  }
+  })
 }
 
 const small = await measure(100)

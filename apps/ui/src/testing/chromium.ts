@@ -23,3 +23,6 @@ export function launchChromium(): Promise<Browser> {
     )
   return chromium.launch({ executablePath: CHROMIUM, args: FLAGS })
 }
+
+/** A page of that browser, for the callers that drive it. */
+export type { Page } from 'playwright-core'
