@@ -23,7 +23,7 @@ it('every PODLINE_ variable in docs/deploy.md is one the configuration schema re
 
 it('every podline_ metric in docs/deploy.md is one the worker serves, and every one it serves is documented', () => {
   const metrics = readFileSync(join(REPO_ROOT, 'apps', 'worker', 'src', 'metrics.ts'), 'utf8')
-  const served = new Set([...metrics.matchAll(/name: '(podline_[a-z_]+)'/g)].map((m) => m[1] ?? ''))
+  const served = new Set([...metrics.matchAll(/'(podline_[a-z_]+)'/g)].map((m) => m[1] ?? ''))
   const section = doc.slice(doc.indexOf('## Reading the metrics'), doc.indexOf('## Tracing'))
   const named = new Set(
     [...section.matchAll(/\bpodline_[a-z_]+\b/g)].map((m) => m[0].replace(/_(bucket|count|sum)$/, '')),

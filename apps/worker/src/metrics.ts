@@ -50,30 +50,34 @@ export function createMetrics(): WorkerMetrics {
     })
     return queue
   }
-  new Gauge({
-    name: 'podline_queue_depth',
-    help: 'Task runs that could be claimed now (queued, or due for a retry) in the shared database, by pipeline; sampled on scrape, the same on every worker.',
-    labelNames: ['pipeline'] as const,
-    registers: [registry],
-    async collect() {
-      const rows = await queueRows()
-      if (!rows) return
-      this.reset()
-      for (const r of rows) this.set({ pipeline: r.pipeline }, r.depth)
-    },
-  })
-  new Gauge({
-    name: 'podline_queue_oldest_age_seconds',
-    help: 'How long the task run that has waited longest to be claimed has waited, by pipeline (0 when none waits).',
-    labelNames: ['pipeline'] as const,
-    registers: [registry],
-    async collect() {
-      const rows = await queueRows()
-      if (!rows) return
-      this.reset()
-      for (const r of rows) this.set({ pipeline: r.pipeline }, r.oldestSeconds)
-    },
-  })
+  /** A gauge by pipeline, sampled on scrape from the shared database: the same on every worker. */
+  const perPipeline = (
+    name: string,
+    help: string,
+    sample: () => Promise<Array<[pipeline: string, value: number]> | undefined>,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['pipeline'] as const,
+      registers: [registry],
+      async collect() {
+        const values = await sample()
+        if (!values) return
+        this.reset()
+        for (const [pipeline, value] of values) this.set({ pipeline }, value)
+      },
+    })
+  perPipeline(
+    'podline_queue_depth',
+    'Task runs that could be claimed now (queued, or due for a retry) in the shared database, by pipeline; sampled on scrape, the same on every worker.',
+    async () => (await queueRows())?.map((r) => [r.pipeline, r.depth]),
+  )
+  perPipeline(
+    'podline_queue_oldest_age_seconds',
+    'How long the task run that has waited longest to be claimed has waited, by pipeline (0 when none waits).',
+    async () => (await queueRows())?.map((r) => [r.pipeline, r.oldestSeconds]),
+  )
   const taskDuration = new Histogram({
     name: 'podline_task_duration_seconds',
     help: 'How long the attempts this worker finished ran, by pipeline, task and end state.',
@@ -90,22 +94,18 @@ export function createMetrics(): WorkerMetrics {
       for (const [phase, n] of Object.entries(podsByPhase())) this.set({ phase }, n)
     },
   })
-  new Gauge({
-    name: 'podline_schedule_lag_seconds',
-    help: 'How long the oldest due tick of each unpaused schedule has waited for its run (0 when none waits); sampled on scrape, the same on every worker.',
-    labelNames: ['pipeline'] as const,
-    registers: [registry],
-    async collect() {
-      if (engine?.state !== 'running') return
+  perPipeline(
+    'podline_schedule_lag_seconds',
+    'How long the oldest due tick of each unpaused schedule has waited for its run (0 when none waits); sampled on scrape, the same on every worker.',
+    async () => {
+      if (engine?.state !== 'running') return undefined
       const schedules = await listSchedules(engine.database).catch(() => undefined)
-      if (!schedules) return
-      this.reset()
-      for (const s of schedules) {
-        const lagMs = s.dueSince ? s.now.getTime() - s.dueSince.getTime() : 0
-        this.set({ pipeline: s.pipeline }, Math.max(0, lagMs) / 1000)
-      }
+      return schedules?.map((s) => [
+        s.pipeline,
+        s.dueSince ? Math.max(0, s.now.getTime() - s.dueSince.getTime()) / 1000 : 0,
+      ])
     },
-  })
+  )
   const claimDuration = new Histogram({
     name: 'podline_claim_duration_seconds',
     help: 'Time of one claim statement (SKIP LOCKED batch), whether it found work or not.',
