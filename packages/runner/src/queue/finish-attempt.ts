@@ -1,12 +1,12 @@
 import type { JsonValue } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
 import type { TaskState } from '../engine/states.js'
-import type { Database } from '../store/database.js'
+import type { Database, Executor } from '../store/database.js'
 import { NO_MAP_INDEX } from '../store/schema.js'
 import { inSpan } from '../tracing/tracing.js'
 import type { TaskRunId } from './claim-task-runs.js'
 import { expandMappedTask, settleMappedItems } from './mapped-tasks.js'
-import { promoteDownstream } from './promote-downstream.js'
+import { finalizeRunsIfDone, promoteDownstream } from './promote-downstream.js'
 import { QUEUE_CHANNEL, state } from './sql-values.js'
 
 /** How an attempt ended, as the worker reports it. */
@@ -47,81 +47,152 @@ export interface AttemptRef {
   mapIndex?: number | null | undefined
 }
 
+/** One attempt's end, as finishAttempts takes it (an expansion goes through finishAttempt alone). */
+export interface AttemptEnding {
+  ref: AttemptRef
+  outcome: Exclude<AttemptOutcome, { state: 'expanded' }>
+}
+
 /*
- * Completion in one transaction. The first statement is fenced: it matches only while this worker
- * still holds the lease of this claim (not merely this attempt: a takeover runs the same attempt), so a worker presumed dead cannot overwrite a newer attempt.
- * The same statement stores the return_value XCom and the event and locks the run row (see
- * promoteDownstream for why), so a leaf task completes in two statements and a chain step in three:
- * round trips are what a completion costs on a fast server.
+ * Completion in one transaction, for one attempt or for a batch of them (the worker gathers the
+ * attempts that end within a few milliseconds: worker/completion-batch.ts). The first statement is
+ * fenced row by row: each matches only while this worker still holds the lease of that claim (not
+ * merely that attempt: a takeover runs the same attempt), so a worker presumed dead cannot overwrite
+ * a newer attempt, and a row fenced out of a batch is left out alone: the others complete.
+ * The same statement stores the return_value XComs and the events, set-wise from one jsonb
+ * parameter, and locks the run rows (see promoteDownstream for why): a batch of leaf tasks completes
+ * in two statements whatever its size, since runs that only need finalising are finalised together.
  *
- * Lock order: the run row first, then the task run (as cancel, retry and reconcile do). The run is
- * locked in a CTE that the UPDATE's WHERE depends on, so it is taken before the task run's row.
+ * Lock order: the run rows first, in id order (as reconcile does: two batches that share runs cannot
+ * deadlock), then the task runs. The runs are locked in a CTE that the UPDATE's WHERE depends on, so
+ * each run is locked before its task runs' rows. Returns, for each ending, whether it was stored.
  */
-export function finishAttempt(database: Database, ref: AttemptRef, outcome: AttemptOutcome): Promise<void> {
-  // Traced as XCom I/O too: a success stores its return_value in the same statement.
-  return inSpan('attempt finish', { 'podline.outcome': outcome.state }, () =>
-    outcome.state === 'expanded'
-      ? expandMappedTask(database, ref, outcome.items)
-      : storeOutcome(database, ref, outcome),
+export async function finishAttempts(
+  database: Database,
+  workerId: string,
+  endings: readonly AttemptEnding[],
+): Promise<boolean[]> {
+  if (endings.length === 0) return []
+  return inSpan('attempt finish', { 'podline.batch_size': endings.length }, () =>
+    database.db.transaction(async (tx) => {
+      const done = await database.rows<{ i: number; state: TaskState }>(
+        sql`
+          with v as materialized (
+            select * from jsonb_to_recordset(${endingsJson(endings)}::jsonb)
+              as v(i int, id bigint, run_id uuid, claim int, state text, error text, stack text,
+                   retry_ms float8, has_output boolean, output jsonb, size bigint, message text)
+          ), locked as materialized (
+            select id from podline.runs where id in (select run_id from v) order by id for no key update
+          ), done as (
+            update podline.task_runs t
+            set state = v.state, finished_at = now(), lease_owner = null, lease_expires_at = null, timeout_at = null,
+                error = v.error, error_stack = v.stack,
+                available_at = coalesce(now() + v.retry_ms * interval '1 millisecond', t.available_at)
+            from v
+            where t.id = v.id and t.lease_owner = ${workerId} and t.claims = v.claim
+              and t.state = ${state('running')} and t.run_id in (select id from locked)
+            returning v.i, t.run_id, t.task, t.map_index, t.attempt, t.version, t.state,
+                      v.has_output, v.output, v.size, v.message
+          ), stored as (
+            insert into podline.xcoms (run_id, task, map_index, key, value, size, attempt)
+            select run_id, task, map_index, 'return_value', coalesce(output, 'null'::jsonb), size, attempt
+            from done where has_output
+            on conflict (run_id, task, map_index, key) do update set value = excluded.value, size = excluded.size, attempt = excluded.attempt, created_at = now()
+          ), logged as (
+            insert into podline.events (run_id, task, map_index, attempt, from_state, to_state, worker, message)
+            select run_id, task, nullif(map_index, ${NO_MAP_INDEX}), attempt, ${state('running')}, state, ${workerId}, message
+            from done
+          ), woken as (
+            select pg_notify(${QUEUE_CHANNEL}, version)
+            from (select distinct version from done where state = ${state('up_for_retry')}) retried
+          )
+          select i, state from done, (select count(*) from woken) w`,
+        tx,
+      )
+      const stored = new Array<boolean>(endings.length).fill(false)
+      for (const row of done) stored[row.i] = true
+      await settle(database, tx, workerId, endings, done)
+      return stored
+    }),
   )
 }
 
-async function storeOutcome(
+/** What the endings that were stored set off: their mapped tasks settle, their downstream tasks promote, their runs end. */
+async function settle(
   database: Database,
-  ref: AttemptRef,
-  outcome: Exclude<AttemptOutcome, { state: 'expanded' }>,
+  tx: Executor,
+  workerId: string,
+  endings: readonly AttemptEnding[],
+  done: ReadonlyArray<{ i: number; state: TaskState }>,
 ): Promise<void> {
-  const next: TaskState = outcome.state
-  const error = outcome.state === 'failed' || outcome.state === 'up_for_retry' ? outcome.error : null
-  const stack =
-    outcome.state === 'failed' || outcome.state === 'up_for_retry' ? (outcome.stack ?? null) : null
-  const message = outcome.state === 'skipped' ? outcome.reason : error
-  const retryDelayMs = outcome.state === 'up_for_retry' ? (outcome.retryDelayMs ?? 0) : null
-  const output =
-    outcome.state === 'success' && outcome.output !== undefined
-      ? (outcome.json ?? JSON.stringify(outcome.output))
-      : null
-  const size = outcome.state === 'success' ? outcome.size : 0
-  await database.db.transaction(async (tx) => {
-    const [row] = await database.rows<{ ok: boolean }>(
-      sql`
-        with locked as (
-          select id from podline.runs where id = ${ref.runId}::uuid for no key update
-        ), done as (
-          update podline.task_runs
-          set state = ${next}, finished_at = now(), lease_owner = null, lease_expires_at = null, timeout_at = null,
-              error = ${error}, error_stack = ${stack},
-              available_at = coalesce(now() + ${retryDelayMs}::float8 * interval '1 millisecond', available_at)
-          where id = ${ref.id}::bigint and lease_owner = ${ref.workerId} and claims = ${ref.claim}
-            and state = ${state('running')} and exists (select 1 from locked)
-          returning run_id, task, map_index, attempt, version
-        ), stored as (
-          insert into podline.xcoms (run_id, task, map_index, key, value, size, attempt)
-          select run_id, task, map_index, 'return_value', ${output}::jsonb, ${size}, attempt from done where ${output}::jsonb is not null
-          on conflict (run_id, task, map_index, key) do update set value = excluded.value, size = excluded.size, attempt = excluded.attempt, created_at = now()
-        ), logged as (
-          insert into podline.events (run_id, task, map_index, attempt, from_state, to_state, worker, message)
-          select run_id, task, nullif(map_index, ${NO_MAP_INDEX}), attempt, ${state('running')}, ${next}, ${ref.workerId}, ${message} from done
-        ), woken as (
-          select pg_notify(${QUEUE_CHANNEL}, version) from done where ${next} = ${state('up_for_retry')}
-        )
-        select exists(select 1 from done) as ok, (select count(*) from woken) as n`,
-      tx,
-    )
-    if (!row?.ok) {
-      throw new LeaseLostError(
-        `task "${ref.task}" attempt ${ref.attempt} of run ${ref.runId}: this worker no longer holds its lease ` +
-          '(it expired or the run was cancelled); the result was discarded and the current attempt stands',
-      )
-    }
-    if (next !== 'up_for_retry' && typeof ref.mapIndex === 'number') {
-      await settleMappedItems(database, tx, ref.runId, ref.task, ref.workerId)
-    } else if (next !== 'up_for_retry') {
-      await promoteDownstream(database, tx, ref.runId, ref.isLeaf ? [] : [ref.task], ref.workerId, {
-        runLocked: true,
-      })
-    }
+  const mapped = new Map<string, { runId: string; task: string }>()
+  const promoted = new Map<string, string[]>()
+  const finalised = new Set<string>()
+  for (const { i, state: next } of done) {
+    if (next === 'up_for_retry') continue
+    const { ref } = endings[i] as AttemptEnding
+    if (typeof ref.mapIndex === 'number')
+      mapped.set(`${ref.runId}\0${ref.task}`, { runId: ref.runId, task: ref.task })
+    else if (!ref.isLeaf) promoted.set(ref.runId, [...(promoted.get(ref.runId) ?? []), ref.task])
+    else finalised.add(ref.runId)
+  }
+  // Settling and promotion end their runs themselves when nothing is left.
+  for (const { runId, task } of mapped.values()) {
+    finalised.delete(runId)
+    await settleMappedItems(database, tx, runId, task, workerId)
+  }
+  for (const [runId, tasks] of promoted) {
+    finalised.delete(runId)
+    await promoteDownstream(database, tx, runId, tasks, workerId, { runLocked: true })
+  }
+  // A leaf's end promotes nothing, but its run may have ended: one statement decides for all of them.
+  await finalizeRunsIfDone(database, tx, [...finalised], workerId)
+}
+
+/**
+ * The endings as one jsonb array for jsonb_to_recordset. An output already serialised (to measure
+ * it) is spliced in as it is, not parsed and serialised again; `has_output` tells a task that
+ * returned null (stored) from one that returned nothing (not stored), which the record cannot.
+ */
+function endingsJson(endings: readonly AttemptEnding[]): string {
+  const parts = endings.map(({ ref, outcome }, i) => {
+    const failed = outcome.state === 'failed' || outcome.state === 'up_for_retry'
+    const meta = JSON.stringify({
+      i,
+      id: ref.id,
+      run_id: ref.runId,
+      claim: ref.claim,
+      state: outcome.state,
+      error: failed ? outcome.error : null,
+      stack: failed ? (outcome.stack ?? null) : null,
+      retry_ms: outcome.state === 'up_for_retry' ? (outcome.retryDelayMs ?? 0) : null,
+      message: outcome.state === 'skipped' ? outcome.reason : failed ? outcome.error : null,
+      size: outcome.state === 'success' ? outcome.size : 0,
+      has_output: outcome.state === 'success' && outcome.output !== undefined,
+    })
+    if (outcome.state !== 'success' || outcome.output === undefined) return meta
+    return `${meta.slice(0, -1)},"output":${outcome.json ?? JSON.stringify(outcome.output)}}`
   })
+  return `[${parts.join(',')}]`
+}
+
+/** Completes one attempt: an expansion creates its items, any other ending goes through finishAttempts alone. */
+export function finishAttempt(database: Database, ref: AttemptRef, outcome: AttemptOutcome): Promise<void> {
+  if (outcome.state === 'expanded')
+    return inSpan('attempt finish', { 'podline.outcome': outcome.state }, () =>
+      expandMappedTask(database, ref, outcome.items),
+    )
+  return finishAttempts(database, ref.workerId, [{ ref, outcome }]).then(([stored]) => {
+    if (!stored) throw leaseLost(ref)
+  })
+}
+
+/** Why an ending was not stored: this worker's claim is no longer the task run's. */
+export function leaseLost(ref: AttemptRef): LeaseLostError {
+  return new LeaseLostError(
+    `task "${ref.task}" attempt ${ref.attempt} of run ${ref.runId}: this worker no longer holds its lease ` +
+      '(it expired or the run was cancelled); the result was discarded and the current attempt stands',
+  )
 }
 
 /** Stores an XCom of a running attempt right away (pod_name, pod_namespace), fenced like completion. */

@@ -101,22 +101,39 @@ export async function finalizeRunIfDone(
   runId: string,
   workerId: string | null,
 ): Promise<boolean> {
-  const [row] = await database.rows<{ finished: boolean }>(
+  return (await finalizeRunsIfDone(database, tx, [runId], workerId)) > 0
+}
+
+/**
+ * finalizeRunIfDone for many runs in one statement (a batch of completions ends many one-task runs).
+ * The caller holds the runs' locks. Returns how many ended.
+ */
+export async function finalizeRunsIfDone(
+  database: Database,
+  tx: Executor,
+  runIds: readonly string[],
+  workerId: string | null,
+): Promise<number> {
+  if (runIds.length === 0) return 0
+  const ids = sql`array(select jsonb_array_elements_text(${JSON.stringify(runIds)}::jsonb)::uuid)`
+  const [row] = await database.rows<{ finished: number }>(
     sql`
-      with open as (
-        select 1 from podline.task_runs
-        where run_id = ${runId}::uuid and state in ${states(...OPEN_TASK_STATES)} limit 1
+      with candidate as (
+        select id from unnest(${ids}) as c(id)
+        where not exists (select 1 from podline.task_runs
+                          where run_id = c.id and state in ${states(...OPEN_TASK_STATES)})
       ), status as (
-        select bool_or(is_leaf and state in ${states(...FAILED_TASK_STATES)}) as leaf_failed,
-               string_agg(task || ': ' || coalesce(error, state), '; ')
-                 filter (where state = ${state('failed')} and map_index = ${NO_MAP_INDEX}) as errors
-        from podline.task_runs where run_id = ${runId}::uuid and not exists (select 1 from open)
+        select c.id as run_id, bool_or(t.is_leaf and t.state in ${states(...FAILED_TASK_STATES)}) as leaf_failed,
+               string_agg(t.task || ': ' || coalesce(t.error, t.state), '; ')
+                 filter (where t.state = ${state('failed')} and t.map_index = ${NO_MAP_INDEX}) as errors
+        from candidate c left join podline.task_runs t on t.run_id = c.id
+        group by c.id
       ), ended as (
         update podline.runs r
         set state = case when s.leaf_failed then ${state('failed')} else ${state('success')} end, finished_at = now(),
             error = case when s.leaf_failed then s.errors else null end
         from status s
-        where r.id = ${runId}::uuid and not exists (select 1 from open) and r.state in ${states(...OPEN_RUN_STATES)}
+        where r.id = s.run_id and r.state in ${states(...OPEN_RUN_STATES)}
         returning r.id, r.state
       ), logged as (
         insert into podline.events (run_id, from_state, to_state, worker)
@@ -124,8 +141,8 @@ export async function finalizeRunIfDone(
       ), notified as (
         select pg_notify(${RUN_FINISHED_CHANNEL}, id::text) from ended
       )
-      select exists(select 1 from ended) as finished, (select count(*) from notified) as n`,
+      select (select count(*) from ended)::int as finished, (select count(*) from notified) as n`,
     tx,
   )
-  return row?.finished ?? false
+  return row?.finished ?? 0
 }
