@@ -141,8 +141,11 @@ export function claimStatement(o: ClaimOptions): SQL {
              case when resumed then 'continues attempt ' || attempt || ', taken over' end
       from claimed
     ), starting as (
+      -- By primary key, the state checked on the rows found: written as a plain comparison, the state
+      -- matched runs_state_created_idx, and with statistics taken before a burst of new runs the
+      -- planner read every queued run through it (2,400 rows to find 8).
       select id from podline.runs
-      where id in (select run_id from claimed) and state = ${state('queued')}
+      where id = any(array(select distinct run_id from claimed)) and state || '' = ${state('queued')}
       for no key update skip locked
     ), started as (
       update podline.runs set state = ${state('running')}, started_at = now()

@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm'
 import type { Database } from '../store/database.js'
+import type { TaskRunId } from './claim-task-runs.js'
 import { finalizeRunIfDone } from './promote-downstream.js'
+import { returnUnstarted } from './release-task-runs.js'
 
 /**
  * A run whose params fail the pipeline's schema cannot run any task: every task of it not yet
@@ -13,8 +15,12 @@ export async function failRunOnParams(
   runId: string,
   reason: string,
   workerId: string,
+  /** Task runs of the run this worker claimed ahead and never started: they fail unstarted too. */
+  unstarted: ReadonlyArray<{ id: TaskRunId; resumed: boolean }> = [],
 ): Promise<void> {
   await database.db.transaction(async (tx) => {
+    // In the same transaction, so that no claim takes them back between their return and their end.
+    await returnUnstarted(database, workerId, unstarted, tx)
     await database.rows(
       sql`
         with failed as (

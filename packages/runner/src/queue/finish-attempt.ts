@@ -73,16 +73,16 @@ export async function finishAttempts(
   endings: readonly AttemptEnding[],
 ): Promise<boolean[]> {
   if (endings.length === 0) return []
-  return inSpan('attempt finish', { 'podline.batch_size': endings.length }, () =>
-    database.db.transaction(async (tx) => {
-      const done = await database.rows<{ i: number; state: TaskState }>(
-        sql`
+  // No span of its own: a batch serves attempts of many traces, each of which has its 'attempt finish' span.
+  return database.db.transaction(async (tx) => {
+    const done = await database.rows<{ i: number; state: TaskState }>(
+      sql`
           with v as materialized (
             select * from jsonb_to_recordset(${endingsJson(endings)}::jsonb)
               as v(i int, id bigint, run_id uuid, claim int, state text, error text, stack text,
                    retry_ms float8, has_output boolean, output jsonb, size bigint, message text)
           ), locked as materialized (
-            select id from podline.runs where id in (select run_id from v) order by id for no key update
+            select id from podline.runs where id = any(array(select distinct run_id from v)) order by id for no key update
           ), done as (
             update podline.task_runs t
             set state = v.state, finished_at = now(), lease_owner = null, lease_expires_at = null, timeout_at = null,
@@ -107,14 +107,13 @@ export async function finishAttempts(
             from (select distinct version from done where state = ${state('up_for_retry')}) retried
           )
           select i, state from done, (select count(*) from woken) w`,
-        tx,
-      )
-      const stored = new Array<boolean>(endings.length).fill(false)
-      for (const row of done) stored[row.i] = true
-      await settle(database, tx, workerId, endings, done)
-      return stored
-    }),
-  )
+      tx,
+    )
+    const stored = new Array<boolean>(endings.length).fill(false)
+    for (const row of done) stored[row.i] = true
+    await settle(database, tx, workerId, endings, done)
+    return stored
+  })
 }
 
 /** What the endings that were stored set off: their mapped tasks settle, their downstream tasks promote, their runs end. */
@@ -178,13 +177,14 @@ function endingsJson(endings: readonly AttemptEnding[]): string {
 
 /** Completes one attempt: an expansion creates its items, any other ending goes through finishAttempts alone. */
 export function finishAttempt(database: Database, ref: AttemptRef, outcome: AttemptOutcome): Promise<void> {
-  if (outcome.state === 'expanded')
-    return inSpan('attempt finish', { 'podline.outcome': outcome.state }, () =>
-      expandMappedTask(database, ref, outcome.items),
-    )
-  return finishAttempts(database, ref.workerId, [{ ref, outcome }]).then(([stored]) => {
-    if (!stored) throw leaseLost(ref)
-  })
+  // Traced as XCom I/O too: a success stores its return_value in the same statement.
+  return inSpan('attempt finish', { 'podline.outcome': outcome.state }, () =>
+    outcome.state === 'expanded'
+      ? expandMappedTask(database, ref, outcome.items)
+      : finishAttempts(database, ref.workerId, [{ ref, outcome }]).then(([stored]) => {
+          if (!stored) throw leaseLost(ref)
+        }),
+  )
 }
 
 /** Why an ending was not stored: this worker's claim is no longer the task run's. */

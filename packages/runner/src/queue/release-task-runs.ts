@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm'
-import type { Database } from '../store/database.js'
+import type { Database, Executor } from '../store/database.js'
+import { NO_MAP_INDEX } from '../store/schema.js'
 import type { TaskRunId } from './claim-task-runs.js'
 import { bigintArray, QUEUE_CHANNEL, state } from './sql-values.js'
 
@@ -28,4 +29,42 @@ export async function releaseTaskRuns(
       from released
     )
     select pg_notify(${QUEUE_CHANNEL}, version) from (select distinct version from released) v`)
+}
+
+/**
+ * Returns task runs a worker claimed ahead (its local queue) and never started: the claim is undone
+ * as if it had not happened, so the attempt number and the start are what the next claim makes
+ * them. A claim that continued a taken-over attempt is handed back as one again. The claim count
+ * stays raised: it is the fence, and must never repeat.
+ */
+export async function returnUnstarted(
+  database: Database,
+  workerId: string,
+  claims: ReadonlyArray<{ id: TaskRunId; resumed: boolean }>,
+  executor?: Executor,
+): Promise<void> {
+  if (claims.length === 0) return
+  await database.rows(
+    sql`
+    with v as (
+      select * from jsonb_to_recordset(${JSON.stringify(claims)}::jsonb) as v(id bigint, resumed boolean)
+    ), returned as (
+      update podline.task_runs t
+      set state = ${state('queued')}, lease_owner = null, lease_expires_at = null, available_at = now(),
+          taken_over = v.resumed,
+          attempt = case when v.resumed then t.attempt else t.attempt - 1 end,
+          started_at = case when v.resumed then t.started_at end,
+          timeout_at = case when v.resumed then t.timeout_at end
+      from v
+      where t.id = v.id and t.lease_owner = ${workerId} and t.state = ${state('running')}
+      returning t.run_id, t.task, t.map_index, t.attempt, t.version
+    ), logged as (
+      insert into podline.events (run_id, task, map_index, attempt, from_state, to_state, worker, message)
+      select run_id, task, nullif(map_index, ${NO_MAP_INDEX}), attempt, ${state('running')}, ${state('queued')}, ${workerId},
+             'returned unstarted from the worker''s local queue'
+      from returned
+    )
+    select pg_notify(${QUEUE_CHANNEL}, version) from (select distinct version from returned) v`,
+    executor,
+  )
 }

@@ -225,19 +225,31 @@ async function startThreadKeeper(options: LeaseKeeperOptions, url: string): Prom
     }),
   )
   thread.on('error', (error) => options.log('error', `the lease thread failed: ${error.message}`))
-  const post = () => {
+  // The held set goes to the thread once for many changes, not once per attempt (a claim of 16 or a
+  // batch of completions would post the whole set 16 times). A hold is posted in a microtask: before
+  // any task code runs, since a task may block the loop at once and the thread must renew its lease
+  // meanwhile. A drop can wait for the next turn of the loop: renewing a finished task costs nothing.
+  let posted: 'no' | 'soon' | 'later' = 'no'
+  const send = () => {
+    posted = 'no'
     if (!exited) thread.postMessage({ type: 'ids', ids: held.ids(), version: held.version })
+  }
+  const post = (urgent: boolean) => {
+    if (posted === 'soon' || (posted === 'later' && !urgent)) return
+    if (urgent) queueMicrotask(() => posted === 'soon' && send())
+    else setImmediate(() => posted === 'later' && send())
+    posted = urgent ? 'soon' : 'later'
   }
   const guard = leaseGuard(options, () => Number(Atomics.load(lastRenewal, 0)), held)
   return {
     mode: 'thread',
     hold(id) {
       held.add(id)
-      post()
+      post(true)
     },
     drop(id) {
       held.delete(id)
-      post()
+      post(false)
     },
     renewNow: () => Promise.resolve(),
     async stop() {

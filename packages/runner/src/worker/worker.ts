@@ -24,7 +24,7 @@ import { isTaskRunRunning } from '../queue/heartbeat.js'
 import { pruneSweep } from '../queue/prune.js'
 import { reconcile } from '../queue/reconcile.js'
 import { registerPlans } from '../queue/register-pipelines.js'
-import { releaseTaskRuns } from '../queue/release-task-runs.js'
+import { releaseTaskRuns, returnUnstarted } from '../queue/release-task-runs.js'
 import { CANCEL_CHANNEL, QUEUE_CHANNEL } from '../queue/sql-values.js'
 import { registerWorker, retireWorker, type WorkerRecord } from '../queue/workers.js'
 import { startScheduler } from '../schedules/scheduler.js'
@@ -35,6 +35,7 @@ import { offloadOutcome, resolveTaskInputs, type XComOffload } from '../xcom-sto
 import { failureOutcome, successOutcome } from './attempt-outcome.js'
 import { type AttemptEnd, traceAttempt } from './attempt-span.js'
 import { AttemptTimeout, TaskTimeoutError } from './attempt-timeout.js'
+import { CompletionBatch } from './completion-batch.js'
 import { databaseErrorMessage, isPermanentDatabaseError } from './database-error.js'
 import { type LeaseKeeper, startLeaseKeeper } from './lease-keeper.js'
 import { LogSink, silentLog, type WorkerLog } from './log-sink.js'
@@ -76,6 +77,18 @@ export interface WorkerOptions {
    * slot and its lease before the attempt is recorded anyway (and a retry may start beside it). Default 10 s.
    */
   signalGraceMs?: number
+  /**
+   * Batched completion: how long (ms) the first attempt to end waits for others, so that one
+   * transaction stores them all (each still fenced on its own). Waiting ends early when no other
+   * inline attempt of this worker is running. 0 stores each ending in its own transaction. Default 2.
+   */
+  completionBatchMs?: number
+  /**
+   * Claim ahead: inline task runs claimed beyond the free slots and kept in a local queue (leased and
+   * renewed like running ones, handed back on stop), so a freed slot starts the next task without a
+   * round trip. Their timeouts run from the claim. 0 disables. Default: `concurrency`.
+   */
+  claimAhead?: number
   /** Backstop poll when no NOTIFY arrives. Default 2 s. */
   pollMs?: number
   /** Default 5 s. */
@@ -125,7 +138,14 @@ interface Held {
   ref: AttemptRef
   controller: AbortController
   done: Promise<void>
+  /** Its task has returned and its ending waits to be stored: it no longer takes a slot. */
+  ending: boolean
 }
+
+/** The default of `completionBatchMs`. */
+export const DEFAULT_COMPLETION_BATCH_MS = 2
+/** Endings one transaction stores at most. */
+const MAX_COMPLETION_BATCH = 256
 
 /**
  * A worker: claims task runs of the pipeline versions it has loaded, runs them N at a time, keeps
@@ -145,6 +165,8 @@ export class Worker {
       | 'orphanSweepMs'
       | 'xcomSizeLimitBytes'
       | 'signalGraceMs'
+      | 'completionBatchMs'
+      | 'claimAhead'
     >
   > &
     WorkerOptions
@@ -154,6 +176,9 @@ export class Worker {
   readonly #kinds: Array<ClaimedTaskRun['kind']>
   readonly #record: WorkerRecord
   readonly #held = new Map<TaskRunId, Held>()
+  /** Claimed ahead of a free slot (inline tasks only), oldest first: leased, not yet started. */
+  #ahead: ClaimedTaskRun[] = []
+  readonly #completions: CompletionBatch
   readonly #params = new Map<string, Promise<unknown>>()
   readonly #logs: LogSink
   readonly #log: WorkerLog
@@ -182,12 +207,24 @@ export class Worker {
       orphanSweepMs: 60_000,
       xcomSizeLimitBytes: options.xcoms ? DEFAULT_XCOM_STORE_LIMIT_BYTES : DEFAULT_XCOM_SIZE_LIMIT_BYTES,
       signalGraceMs: 10_000,
+      completionBatchMs: DEFAULT_COMPLETION_BATCH_MS,
+      claimAhead: options.concurrency ?? 4,
       ...options,
       leaseMs,
     }
     this.id = options.id ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`
     this.#log = options.log ?? silentLog
     this.#logs = new LogSink(options.database, this.#log)
+    this.#completions = new CompletionBatch({
+      database: options.database,
+      workerId: this.id,
+      windowMs: this.#o.completionBatchMs,
+      maxSize: MAX_COMPLETION_BATCH,
+      idle: () => {
+        for (const h of this.#held.values()) if (h.kind === 'task' && !h.ending) return false
+        return true
+      },
+    })
     const versions = new Set<string>()
     for (const p of options.pipelines) {
       const version = p.plan().version
@@ -234,9 +271,14 @@ export class Worker {
       heartbeatMs: this.#o.heartbeatMs,
       ...(this.#o.leaseThread === undefined ? {} : { thread: this.#o.leaseThread }),
       log: this.#log,
-      onLost: (id, reason) => this.#held.get(id)?.controller.abort(reason),
+      onLost: (id, reason) => {
+        this.#held.get(id)?.controller.abort(reason)
+        this.#dropAhead((c) => c.id === id)
+      },
     })
-    this.#forgetHandBack = onFatalHandBack(() => this.#release([...this.#held.keys()]))
+    this.#forgetHandBack = onFatalHandBack(() =>
+      Promise.all([this.#release([...this.#held.keys()]), this.#returnAhead(() => true)]).then(() => {}),
+    )
     this.#timers.push(setInterval(() => void this.#reconcile(), this.#o.reconcileMs))
     const xcoms = this.#o.xcoms
     if (xcoms && !this.#o.runId) {
@@ -264,6 +306,8 @@ export class Worker {
     this.#wakeUp()
     await this.#scheduler?.stop()
     await this.#loop
+    // What was claimed ahead never started: back to the queue at once, for another worker.
+    await this.#returnAhead(() => true)
     const drained = Promise.all([...this.#held.values()].map((h) => h.done))
     const timeout = new Promise<'timeout'>((r) => setTimeout(r, options.drainMs ?? 30_000, 'timeout').unref())
     if ((await Promise.race([drained, timeout])) === 'timeout') {
@@ -292,8 +336,9 @@ export class Worker {
     const backoff = new Backoff(100, 5000)
     while (!this.#stopping) {
       // Each kind is claimed up to its own free slots (inline tasks: concurrency; pods: podConcurrency).
+      this.#startAhead()
       const wanted = this.#kinds
-        .map((kind) => ({ kind, free: this.#freeSlots(kind) }))
+        .map((kind) => ({ kind, free: this.#freeSlots(kind) + this.#aheadRoom(kind) }))
         .filter((w) => w.free > 0)
       /** True when some claim took all it asked for: more may be queued. */
       let full = false
@@ -312,7 +357,13 @@ export class Worker {
             })
             this.#o.onClaim?.({ count: batch.length, durationMs: performance.now() - began })
             this.claimed += batch.length
-            for (const claimed of batch) this.#startAttempt(claimed)
+            for (const claimed of batch) {
+              if (this.#freeSlots(kind) > 0) this.#startAttempt(claimed)
+              else {
+                this.#ahead.push(claimed)
+                this.#leases?.hold(claimed.id)
+              }
+            }
             full ||= batch.length === free
           }
           backoff.reset()
@@ -338,8 +389,42 @@ export class Worker {
 
   #freeSlots(kind: ClaimedTaskRun['kind']): number {
     let held = 0
-    for (const h of this.#held.values()) if (h.kind === kind) held++
+    for (const h of this.#held.values()) if (h.kind === kind && !h.ending) held++
     return (kind === 'pod' ? this.#o.podConcurrency : this.#o.concurrency) - held
+  }
+
+  /** How many more inline task runs may be claimed ahead. Pods are not: a slot for one is rarely short. */
+  #aheadRoom(kind: ClaimedTaskRun['kind']): number {
+    return kind === 'task' && !this.#stopping ? Math.max(0, this.#o.claimAhead - this.#ahead.length) : 0
+  }
+
+  /** Fills free slots from the local queue; the claim loop is woken to refill it. */
+  #startAhead(): void {
+    while (this.#ahead.length > 0 && this.#freeSlots('task') > 0 && !this.#stopping) {
+      const next = this.#ahead.shift() as ClaimedTaskRun
+      this.#leases?.drop(next.id)
+      this.#startAttempt(next)
+    }
+  }
+
+  /** Takes the claimed-ahead task runs that match out of the local queue. */
+  #dropAhead(match: (c: ClaimedTaskRun) => boolean): ClaimedTaskRun[] {
+    const dropped = this.#ahead.filter(match)
+    if (dropped.length === 0) return []
+    this.#ahead = this.#ahead.filter((c) => !match(c))
+    for (const c of dropped) this.#leases?.drop(c.id)
+    return dropped
+  }
+
+  /** Hands the claimed-ahead task runs that match back to the queue, their claims undone. */
+  async #returnAhead(match: (c: ClaimedTaskRun) => boolean): Promise<void> {
+    const returned = this.#dropAhead(match)
+    await returnUnstarted(this.#o.database, this.id, returned).catch((error: Error) => {
+      this.#log(
+        'warn',
+        `could not return ${returned.length} unstarted task runs (their leases will expire): ${databaseErrorMessage(error)}`,
+      )
+    })
   }
 
   #startAttempt(c: ClaimedTaskRun): void {
@@ -354,7 +439,7 @@ export class Worker {
       mapIndex: c.mapIndex,
     }
     const controller = new AbortController()
-    const held: Held = { kind: c.kind, ref, controller, done: Promise.resolve() }
+    const held: Held = { kind: c.kind, ref, controller, done: Promise.resolve(), ending: false }
     this.#held.set(c.id, held)
     this.#leases?.hold(c.id)
     this.#o.onAttempt?.({
@@ -380,6 +465,7 @@ export class Worker {
     ).finally(() => {
       this.#held.delete(c.id)
       this.#leases?.drop(c.id)
+      this.#startAhead()
       this.#wakeUp()
     })
   }
@@ -471,6 +557,16 @@ export class Worker {
       return { state: 'lost' }
     }
     await this.#logs.flush()
+    // The run's tasks this worker claimed ahead never start: they fail with the others, unstarted
+    // (below), and the slot stays taken until then, so that no other task of the run is claimed.
+    const unstarted = badParams ? this.#dropAhead((a) => a.runId === c.runId) : []
+    if (!badParams) {
+      // The task has returned: its slot is free for the next while its ending is stored (still leased).
+      const held = this.#held.get(c.id)
+      if (held) held.ending = true
+      this.#startAhead()
+      this.#wakeUp()
+    }
     const state = await this.#finish(ref, outcome)
     if (state !== 'lost') {
       for (const cleanup of afterRecorded)
@@ -486,9 +582,12 @@ export class Worker {
         )
     }
     if (badParams && state === 'failed') {
-      await failRunOnParams(this.#o.database, c.runId, badParams, this.id).catch((error: unknown) =>
-        this.#log('warn', `could not fail run ${c.runId} on its params: ${databaseErrorMessage(error)}`),
+      await failRunOnParams(this.#o.database, c.runId, badParams, this.id, unstarted).catch(
+        (error: unknown) =>
+          this.#log('warn', `could not fail run ${c.runId} on its params: ${databaseErrorMessage(error)}`),
       )
+    } else if (unstarted.length > 0) {
+      await returnUnstarted(this.#o.database, this.id, unstarted).catch(() => {})
     }
     this.#o.onAttempt?.({
       type: 'finished',
@@ -590,7 +689,9 @@ export class Worker {
     const backoff = new Backoff(100, 2000)
     for (;;) {
       try {
-        await finishAttempt(this.#o.database, ref, outcome)
+        await (outcome.state === 'expanded'
+          ? finishAttempt(this.#o.database, ref, outcome)
+          : this.#completions.complete({ ref, outcome }))
         if (outcome.state === 'up_for_retry' && outcome.retryDelayMs !== undefined) {
           // Wake when the retry is due rather than at the next poll.
           setTimeout(() => this.#wakeUp(), outcome.retryDelayMs).unref()
@@ -676,6 +777,8 @@ export class Worker {
 
   #abortRun(runId: string, reason: string): void {
     for (const h of this.#held.values()) if (h.ref.runId === runId) h.controller.abort(new Error(reason))
+    // The cancel ended them in the database already; they never start here.
+    this.#dropAhead((c) => c.runId === runId)
   }
 
   async #release(ids: TaskRunId[]): Promise<void> {
