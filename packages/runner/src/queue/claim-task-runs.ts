@@ -2,7 +2,7 @@ import { type SQL, sql } from 'drizzle-orm'
 import type { Database } from '../store/database.js'
 import { NO_MAP_INDEX, type StoredRetryDelay } from '../store/schema.js'
 import type { TraceCarrier } from '../tracing/tracing.js'
-import { state, states, textArray } from './sql-values.js'
+import { bigintArray, state, states, textArray } from './sql-values.js'
 
 /** A task run's id: a bigint, carried as its decimal string (a JS number is exact only to 2^53). */
 export type TaskRunId = string
@@ -63,6 +63,14 @@ export interface ClaimOptions {
   leaseMs: number
   /** Restrict to one run (runLocal on a shared database). */
   runId?: string
+  /**
+   * How many of the claimed rows start at once; the rest wait in the worker's local queue (claim
+   * ahead) and are claimed unstarted: `started_at` stays null until `started` reports them.
+   * Default: all of them.
+   */
+  startNow?: number
+  /** Task runs this worker claimed ahead and has since started: their `started_at` is set now. */
+  started?: readonly TaskRunId[]
 }
 
 /*
@@ -98,7 +106,7 @@ export interface ClaimOptions {
  * by another claim), so it cannot close a cycle with a writer that holds the run.
  */
 export async function claimTaskRuns(database: Database, o: ClaimOptions): Promise<ClaimedTaskRun[]> {
-  if (o.limit <= 0 || o.versions.length === 0) return []
+  if ((o.limit <= 0 || o.versions.length === 0) && !o.started?.length) return []
   return database.rows<ClaimedTaskRun>(claimStatement(o))
 }
 
@@ -108,7 +116,8 @@ export function claimStatement(o: ClaimOptions): SQL {
   const kinds = o.kind ? [o.kind] : TASK_KINDS
   return sql`
     with picked as (
-      select q.id, q.state, q.taken_over
+      select q.id, q.state, q.taken_over,
+             row_number() over (order by q.priority desc nulls last, q.available_at, q.id) as rank
       from unnest(${textArray(o.versions)}) as served(version)
       cross join unnest(${textArray(kinds)}) as served_kind(kind)
       cross join lateral (
@@ -127,7 +136,8 @@ export function claimStatement(o: ClaimOptions): SQL {
           attempt = case when picked.taken_over then t.attempt else t.attempt + 1 end,
           timeout_at = case when picked.taken_over then t.timeout_at
                             else now() + t.timeout_ms * interval '1 millisecond' end,
-          started_at = case when picked.taken_over then coalesce(t.started_at, now()) else now() end,
+          started_at = case when picked.taken_over then coalesce(t.started_at, now())
+                            when picked.rank <= ${o.startNow ?? o.limit} then now() end,
           claims = t.claims + 1, taken_over = false, lease_owner = ${o.workerId},
           lease_expires_at = now() + ${o.leaseMs} * interval '1 millisecond',
           finished_at = null, error = null, error_stack = null
@@ -135,6 +145,10 @@ export function claimStatement(o: ClaimOptions): SQL {
       returning t.id, t.run_id, t.pipeline, t.version, t.task, t.map_index, t.map_item, t.kind, t.needs, t.attempt, t.claims, t.max_attempts,
                 t.retries, t.retry_delay, t.is_leaf, t.timeout_ms, t.timeout_at, t.priority, t.available_at,
                 picked.state as from_state, picked.taken_over as resumed
+    ), marked as (
+      update podline.task_runs set started_at = now()
+      where id = any(${bigintArray(o.started ?? [])}) and lease_owner = ${o.workerId}
+        and state = ${state('running')} and started_at is null
     ), logged as (
       insert into podline.events (run_id, task, map_index, attempt, from_state, to_state, worker, message)
       select run_id, task, nullif(map_index, ${NO_MAP_INDEX}), attempt, from_state, ${state('running')}, ${o.workerId},

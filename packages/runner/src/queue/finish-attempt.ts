@@ -86,6 +86,8 @@ export async function finishAttempts(
           ), done as (
             update podline.task_runs t
             set state = v.state, finished_at = now(), lease_owner = null, lease_expires_at = null, timeout_at = null,
+                -- Claimed ahead, started, and ended before a claim recorded the start.
+                started_at = coalesce(t.started_at, now()),
                 error = v.error, error_stack = v.stack,
                 available_at = coalesce(now() + v.retry_ms * interval '1 millisecond', t.available_at)
             from v

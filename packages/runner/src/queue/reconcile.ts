@@ -20,6 +20,13 @@ export const MAX_LEASE_EXPIRIES = 3
  * itself brings the worker down.
  */
 export const MAX_POD_LEASE_EXPIRIES = 10
+/**
+ * A task run claimed ahead into a worker's local queue that never started there (started_at null)
+ * costs no lease expiry when that worker dies: it did nothing. It goes back unclaimed, its attempt
+ * number undone. Bounded all the same, by its claims that began no attempt, should a task start and
+ * bring its worker down before the start is recorded (the next claim records it).
+ */
+export const MAX_UNSTARTED_RETURNS = 20
 
 export interface ReconcileReport {
   requeued: number
@@ -48,6 +55,9 @@ export async function reconcile(database: Database, workerId: string | null): Pr
       tx,
     )
     const limit = sql`(case when kind = 'pod' then ${MAX_POD_LEASE_EXPIRIES}::int else ${MAX_LEASE_EXPIRIES}::int end)`
+    // Claimed ahead and never started: returned as if unclaimed (claims - attempt - lease_expiries
+    // counts the claims that began nothing).
+    const unstarted = sql`(started_at is null and claims - attempt - lease_expiries < ${MAX_UNSTARTED_RETURNS})`
     const expired =
       lockedRuns.length === 0
         ? []
@@ -61,17 +71,21 @@ export async function reconcile(database: Database, workerId: string | null): Pr
             sql`
         with expired as (
           update podline.task_runs
-          set state = case when lease_expiries + 1 >= ${limit} then ${state('failed')} else ${state('queued')} end,
-              taken_over = lease_expiries + 1 < ${limit},
-              lease_expiries = lease_expiries + 1, available_at = now(),
-              error = case when lease_expiries + 1 >= ${limit}
+          set state = case when not ${unstarted} and lease_expiries + 1 >= ${limit} then ${state('failed')} else ${state('queued')} end,
+              taken_over = not ${unstarted} and lease_expiries + 1 < ${limit},
+              attempt = case when ${unstarted} then attempt - 1 else attempt end,
+              lease_expiries = case when ${unstarted} then lease_expiries else lease_expiries + 1 end,
+              available_at = now(),
+              error = case when ${unstarted}
+                then 'the worker ' || lease_owner || ' stopped renewing its lease before it started this task; another worker takes it'
+                when lease_expiries + 1 >= ${limit}
                 then 'the task keeps killing its worker: the worker running it stopped renewing its lease '
                      || ${limit} || ' times (the last, ' || lease_owner || ', during attempt ' || attempt
                      || '); look for a crash, a process.exit() or running out of memory in the task'
                 else 'the worker ' || lease_owner || ' stopped renewing its lease (it died or lost the database) during attempt '
                      || attempt || '; another worker takes it over' end,
-              finished_at = case when lease_expiries + 1 >= ${limit} then now() else null end,
-              timeout_at = case when lease_expiries + 1 >= ${limit} then null else timeout_at end,
+              finished_at = case when not ${unstarted} and lease_expiries + 1 >= ${limit} then now() else null end,
+              timeout_at = case when ${unstarted} or lease_expiries + 1 >= ${limit} then null else timeout_at end,
               lease_owner = null, lease_expires_at = null
           where state = ${state('running')} and lease_expires_at < now()
             and run_id = any(array(select jsonb_array_elements_text(${JSON.stringify(lockedRuns.map((r) => r.id))}::jsonb)::uuid))

@@ -178,6 +178,8 @@ export class Worker {
   readonly #held = new Map<TaskRunId, Held>()
   /** Claimed ahead of a free slot (inline tasks only), oldest first: leased, not yet started. */
   #ahead: ClaimedTaskRun[] = []
+  /** Claimed ahead and started since the last claim, which records their start (started_at). */
+  #startedAhead: TaskRunId[] = []
   readonly #completions: CompletionBatch
   readonly #params = new Map<string, Promise<unknown>>()
   readonly #logs: LogSink
@@ -338,22 +340,32 @@ export class Worker {
       // Each kind is claimed up to its own free slots (inline tasks: concurrency; pods: podConcurrency).
       this.#startAhead()
       const wanted = this.#kinds
-        .map((kind) => ({ kind, free: this.#freeSlots(kind) + this.#aheadRoom(kind) }))
+        .map((kind) => ({
+          kind,
+          startNow: this.#freeSlots(kind),
+          free: this.#freeSlots(kind) + this.#aheadRoom(kind),
+        }))
         .filter((w) => w.free > 0)
       /** True when some claim took all it asked for: more may be queued. */
       let full = false
       if (wanted.length > 0) {
         this.#woken = false
         try {
-          for (const { kind, free } of wanted) {
+          for (const { kind, free, startNow } of wanted) {
             const began = performance.now()
+            const started = kind === 'task' ? this.#startedAhead.splice(0) : []
             const batch = await claimTaskRuns(this.#o.database, {
               workerId: this.id,
               versions: this.#versions,
               limit: free,
               kind,
               leaseMs: this.#o.leaseMs,
+              startNow,
+              started,
               ...(this.#o.runId ? { runId: this.#o.runId } : {}),
+            }).catch((error: unknown) => {
+              this.#startedAhead.push(...started)
+              throw error
             })
             this.#o.onClaim?.({ count: batch.length, durationMs: performance.now() - began })
             this.claimed += batch.length
@@ -403,6 +415,7 @@ export class Worker {
     while (this.#ahead.length > 0 && this.#freeSlots('task') > 0 && !this.#stopping) {
       const next = this.#ahead.shift() as ClaimedTaskRun
       this.#leases?.drop(next.id)
+      this.#startedAhead.push(next.id)
       this.#startAttempt(next)
     }
   }
