@@ -46,6 +46,12 @@ export function openFileStore(url: URL): XComStore {
       }
       return createReadStream(path)
     },
+    async transferTarget(key, access) {
+      const path = pathOf(key)
+      if (access === 'put') await mkdir(dirname(path), { recursive: true })
+      // A path has no expiry: it serves local processes, which the worker supervises and ends.
+      return { kind: 'path', path }
+    },
     async delete(keys) {
       for (const key of keys) await rm(pathOf(key), { force: true })
     },
