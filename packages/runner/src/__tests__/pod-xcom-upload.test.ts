@@ -14,6 +14,12 @@ import { UPLOAD_URL_ENV } from '../pods/sidecar-script.js'
 import { runLocal } from '../run-local.js'
 import type { Database } from '../store/database.js'
 import { openFreshDatabase, type S3TestServer, startS3Server } from '../testing/index.js'
+import {
+  DEFAULT_TRANSFER_EXPIRY_SECONDS,
+  redactPresignedUrls,
+  SIGV4_MAX_EXPIRY_SECONDS,
+  transferExpirySeconds,
+} from '../xcom-store/transfer-target.js'
 
 /*
  * A pod's result over the log frame's limit goes straight to the XCom store: on the Kubernetes
@@ -339,4 +345,22 @@ describe('ctx.inputUrl', () => {
       /ctx.inputUrl\("other"\): task "check" does not need "other"; it needs "make"/,
     )
   }, 60_000)
+})
+
+describe('presigned URLs and their lifetime', () => {
+  it('redacts the query of a presigned URL wherever it is quoted, and leaves other URLs alone', () => {
+    const url =
+      'https://b.s3.amazonaws.com/xcoms/k.json?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAEXAMPLE%2F20261201&X-Amz-Signature=abc'
+    expect(redactPresignedUrls(`env PODLINE_XCOM_UPLOAD_URL="${url}" refused`)).toBe(
+      'env PODLINE_XCOM_UPLOAD_URL="https://b.s3.amazonaws.com/xcoms/k.json?<redacted>" refused',
+    )
+    expect(redactPresignedUrls('see https://example.com/a?b=c')).toBe('see https://example.com/a?b=c')
+  })
+
+  it('expires a URL with the attempt’s deadline, after the default without one, never past SigV4’s 7 days', () => {
+    expect(transferExpirySeconds(10 * 60_000)).toBe(15 * 60)
+    expect(transferExpirySeconds(null)).toBe(DEFAULT_TRANSFER_EXPIRY_SECONDS)
+    expect(transferExpirySeconds(30 * 24 * 3600_000)).toBe(SIGV4_MAX_EXPIRY_SECONDS)
+    expect(SIGV4_MAX_EXPIRY_SECONDS).toBe(604_800)
+  })
 })
