@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto'
 import { constants, createWriteStream } from 'node:fs'
-import { lstat, open, rename, rm } from 'node:fs/promises'
+import { lstat, mkdir, open, rename, rm } from 'node:fs/promises'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
+import { dirname } from 'node:path'
 import { Transform, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { TaskFailure } from '../executors/task-execution.js'
@@ -54,6 +55,7 @@ export async function uploadResultFile(
     const body = handle.createReadStream({ start: 0, end: Math.max(0, stat.size - 1), autoClose: false })
     if (to.kind === 'path') {
       const partial = `${to.path}.${process.pid}.partial`
+      await mkdir(dirname(to.path), { recursive: true })
       try {
         await pipeline(body, hashing, createWriteStream(partial))
         await rename(partial, to.path)
