@@ -10,6 +10,7 @@ import { pipeline } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
+import { renderPods } from '../pods/render-pods.js'
 import { UPLOAD_URL_ENV } from '../pods/sidecar-script.js'
 import { runLocal } from '../run-local.js'
 import type { Database } from '../store/database.js'
@@ -276,6 +277,29 @@ describe('the process runtime with a file store', () => {
   }, 60_000)
 })
 
+describe('the process runtime with an S3 store', () => {
+  it('PUTs a result over the frame limit to the presigned URL, checked and recorded', async () => {
+    let runId = ''
+    const out = await runLocal(
+      bigPod('process-upload-s3'),
+      {},
+      {
+        database,
+        runtime: 'process',
+        xcomStore: `s3://${s3.bucket}/process`,
+        s3Endpoint: s3.endpoint,
+        onRun: (id) => (runId = id),
+      },
+    )
+    expect(out.measure).toEqual({ length: SIZE, allA: true })
+    expect(await referenceOf(runId, 'make')).toMatchObject({
+      store: `s3://${s3.bucket}/process`,
+      size: SIZE + 11,
+      sha256: sha256(bigValue(SIZE)),
+    })
+  }, 60_000)
+})
+
 describe('ctx.inputUrl', () => {
   /** An inline task's large output, read by a pod through the location ctx.inputUrl gives. */
   const reader = (name: string, read: (input: string) => string) =>
@@ -332,6 +356,20 @@ describe('ctx.inputUrl', () => {
     expect(check.sum).toBe(sha256(JSON.stringify(out.make)))
     expect(check.expected).toBe(check.sum)
   }, 60_000)
+
+  it('renders as a placeholder in podline plan, never a URL', async () => {
+    const p = pipeline('input-url-plan')
+      .task('make', () => 1)
+      .pod('check', { needs: ['make'] }, async (_inputs, ctx) => ({
+        image: 'alpine:3.20',
+        env: { INPUT: JSON.stringify(await ctx.inputUrl('make')) },
+      }))
+    const { pods, unrendered } = await renderPods(p, {})
+    expect(unrendered).toEqual([])
+    expect(pods[0]?.spec?.containers[0]?.env?.find((e) => e.name === 'INPUT')?.value).toBe(
+      '"{{ inputUrl(make) }}"',
+    )
+  })
 
   it('names the needs when asked for a task the pod does not need', async () => {
     const p = pipeline('input-url-not-needed')
