@@ -357,6 +357,36 @@ describe('ctx.inputUrl', () => {
     expect(check.expected).toBe(check.sum)
   }, 60_000)
 
+  it('gives an item of a mapped upstream, and asks for { item } when none is named', async () => {
+    const mapped = (name: string, withItem: boolean) =>
+      pipeline(name)
+        .task('list', () => ['a', 'b'])
+        .map('m', { needs: ['list'], over: ({ list }) => list }, (letter) => letter.repeat(5000))
+        .pod('check', { needs: ['m'], retries: 0 }, async (_inputs, ctx) => {
+          const input = await ctx.inputUrl('m', withItem ? { item: 1 } : {})
+          return {
+            image: 'alpine:3.20',
+            command: [
+              'sh',
+              '-c',
+              `sha256sum "$INPUT" | cut -d ' ' -f 1 | sed 's/.*/"&"/' >"$PODLINE_XCOM_PATH"`,
+            ],
+            env: { INPUT: input?.kind === 'path' ? input.path : '' },
+          }
+        })
+    const options = {
+      database,
+      runtime: 'process' as const,
+      xcomStore: pathToFileURL(join(folder, 'mapped')).href,
+      xcomOffloadBytes: 1024,
+    }
+    const out = await runLocal(mapped('input-url-item', true), {}, options)
+    expect(out.check).toBe(sha256(JSON.stringify('b'.repeat(5000))))
+    await expect(runLocal(mapped('input-url-no-item', false), {}, options)).rejects.toThrow(
+      /ctx.inputUrl\("m"\): "m" is a mapped task, whose items are stored one by one: pass \{ item: i \}/,
+    )
+  }, 60_000)
+
   it('renders as a placeholder in podline plan, never a URL', async () => {
     const p = pipeline('input-url-plan')
       .task('make', () => 1)
