@@ -10,11 +10,13 @@ import { pipeline } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
+import { createKubeClient } from '../pods/kube-client.js'
+import { podStatus } from '../pods/pod-status.js'
 import { renderPods } from '../pods/render-pods.js'
 import { UPLOAD_URL_ENV } from '../pods/sidecar-script.js'
 import { runLocal } from '../run-local.js'
 import type { Database } from '../store/database.js'
-import { openFreshDatabase, type S3TestServer, startS3Server } from '../testing/index.js'
+import { openFreshDatabase, type S3TestServer, startS3Server, waitUntil } from '../testing/index.js'
 import {
   DEFAULT_TRANSFER_EXPIRY_SECONDS,
   redactPresignedUrls,
@@ -412,6 +414,47 @@ describe('ctx.inputUrl', () => {
     await expect(runLocal(p, {}, { database, runtime: 'process' })).rejects.toThrow(
       /ctx.inputUrl\("other"\): task "check" does not need "other"; it needs "make"/,
     )
+  }, 60_000)
+})
+
+describe('the UI pod panel', () => {
+  it('shows a pod whose status quotes a presigned URL with the URL redacted', async () => {
+    let runId = ''
+    const run = runLocal(
+      pipeline('pod-status-redacted').pod(
+        'wait',
+        { retries: 0, onFinish: 'keep_pod' },
+        {
+          image: 'alpine:3.20',
+          command: ['sleep', '30'],
+        },
+      ),
+      {},
+      { ...onKube(), onRun: (id) => (runId = id) },
+    )
+    run.catch(() => {})
+    const pod = await waitUntil('the pod to run', () =>
+      double
+        .pods()
+        .find(
+          (p) =>
+            p.metadata.labels?.['podline.dev/run'] === runId &&
+            p.status?.containerStatuses?.some((c) => c.name === 'base' && c.state?.running),
+        ),
+    )
+    const url = `${s3.endpoint}/${s3.bucket}/k.json?X-Amz-Credential=${ACCESS_KEY}%2F20261201&X-Amz-Signature=${'f'.repeat(64)}`
+    await double.faults.evict('default', pod.metadata.name ?? '', `a webhook quoted ${url} while evicting`)
+    const status = await podStatus(createKubeClient({ kubeconfig: double.kubeconfigPath }), {
+      namespace: 'default',
+      name: pod.metadata.name ?? '',
+    })
+    expect(status.message).toBe(
+      `a webhook quoted ${s3.endpoint}/${s3.bucket}/k.json?<redacted> while evicting`,
+    )
+    await expect(run).rejects.toThrow(
+      /was lost: Evicted: a webhook quoted .*k\.json\?<redacted> while evicting/,
+    )
+    expect(await storedText(runId)).not.toContain('X-Amz-Signature')
   }, 60_000)
 })
 
