@@ -28,7 +28,7 @@ export interface ReportedUpload {
 
 /**
  * The XCom store as one attempt of a pod task sees it: one object it may write (its return value's
- * key, for this attempt and claim only), read access to its upstreams' stored values, and the
+ * key, for this attempt only), read access to its upstreams' stored values, and the
  * check of what the pod wrote.
  */
 export interface PodXComTransfers {
