@@ -25,3 +25,35 @@ export interface TaskContext<Params> {
   /** The item's index in a mapped task (`.map`, `.mapPod`), from 0; undefined for other tasks. */
   readonly mapIndex?: number | undefined
 }
+
+/**
+ * An upstream's value in the XCom store, as a pod may read it without the store's credentials: a
+ * presigned GET URL valid until the attempt's deadline (an S3 store), or the object's path (a
+ * folder store, under the process runtime). `size` and `sha256` let the pod check what it read.
+ */
+export type StoredInput =
+  | {
+      readonly kind: 'url'
+      readonly url: string
+      readonly expiresAt: Date
+      readonly size: number
+      readonly sha256: string
+    }
+  | { readonly kind: 'path'; readonly path: string; readonly size: number; readonly sha256: string }
+
+/** What a pod spec function receives besides its inputs: the task's context and the stored inputs' locations. */
+export interface PodSpecContext<Params, Needs extends string = string> extends TaskContext<Params> {
+  /**
+   * Where the pod can download the value of `task` (one of the `needs`), so a large value need not
+   * pass through an env var: resolves to undefined when the value is small enough to live in its
+   * row (no XCom store, or below the offload size): pass the input itself then. For a mapped
+   * upstream, `item` names the item (0, 1, …).
+   * @example
+   * (inputs, ctx) => ctx.inputUrl('extract').then((input) => ({
+   *   image: 'curlimages/curl:8.11.1',
+   *   command: ['sh', '-c', 'curl -fsS "$INPUT" | wc -c'],
+   *   env: { INPUT: input?.kind === 'url' ? input.url : '' },
+   * }))
+   */
+  inputUrl(task: Needs, options?: { item?: number }): Promise<StoredInput | undefined>
+}

@@ -1,4 +1,4 @@
-export type { TaskContext, TaskLogger } from './context.js'
+export type { PodSpecContext, StoredInput, TaskContext, TaskLogger } from './context.js'
 export { guardInputs, InputAccessError } from './inputs.js'
 export { isMain } from './is-main.js'
 export type { IsJson, JsonObject, JsonPrimitive, JsonValue, NotJsonIssue } from './json.js'

@@ -1,5 +1,5 @@
 import type { StandardJSONSchemaV1 } from '@standard-schema/spec'
-import type { TaskContext } from './context.js'
+import type { PodSpecContext, TaskContext } from './context.js'
 import { guardInputs } from './inputs.js'
 import type { IsJson, JsonValue } from './json.js'
 import { assertValidName, type CheckName } from './names.js'
@@ -198,7 +198,12 @@ export interface Pipeline<
   >(
     name: N & ValidTaskName<N, Tasks>,
     options: PodTaskOptions<Needs, S, Rule, Skip>,
-    spec: PodSpec | ((inputs: InputsFor<Tasks, Needs, Rule>, ctx: TaskContext<Params>) => Awaitable<PodSpec>),
+    spec:
+      | PodSpec
+      | ((
+          inputs: InputsFor<Tasks, Needs, Rule>,
+          ctx: PodSpecContext<Params, Needs[number]>,
+        ) => Awaitable<PodSpec>),
   ): Pipeline<
     Params,
     ParamsInput,
@@ -251,7 +256,7 @@ export interface Pipeline<
     spec: (
       item: ItemOf<Items>,
       inputs: InputsFor<Tasks, Needs, Rule>,
-      ctx: TaskContext<Params>,
+      ctx: PodSpecContext<Params, Needs[number]>,
     ) => Awaitable<PodSpec>,
   ): Pipeline<
     Params,
@@ -440,7 +445,7 @@ function createPipeline(
         options: resolveTaskOptions(taskName, { retries, retryDelay, timeout, triggerRule, priority }),
         spec:
           typeof spec === 'function'
-            ? (inputs: Record<string, unknown>, ctx: TaskContext<unknown>) =>
+            ? (inputs: Record<string, unknown>, ctx: PodSpecContext<unknown>) =>
                 spec(guardInputs(taskName, needs, inputs), ctx)
             : (spec as PodSpec),
         output,
@@ -493,7 +498,7 @@ function createPipeline(
         needs,
         options: resolveTaskOptions(taskName, { retries, retryDelay, timeout, triggerRule, priority }),
         map: mapDefinition(taskName, needs, over, maxParallel),
-        spec: (inputs: Record<string, unknown>, ctx: TaskContext<unknown>, item?: unknown) =>
+        spec: (inputs: Record<string, unknown>, ctx: PodSpecContext<unknown>, item?: unknown) =>
           spec(item, guardInputs(taskName, needs, inputs), ctx),
         output,
         pod: run,

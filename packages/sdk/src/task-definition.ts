@@ -1,4 +1,4 @@
-import type { TaskContext } from './context.js'
+import type { PodSpecContext, TaskContext } from './context.js'
 import type { PodRunOptions, PodSpec } from './pod-spec.js'
 import type { AnySchema } from './schema.js'
 import type { ResolvedTaskOptions } from './task-options.js'
@@ -32,7 +32,7 @@ export interface PodTaskDefinition extends TaskDefinitionBase {
   readonly kind: 'pod'
   readonly spec:
     | PodSpec
-    | ((inputs: Record<string, unknown>, ctx: TaskContext<unknown>, item?: unknown) => PodSpec)
+    | ((inputs: Record<string, unknown>, ctx: PodSpecContext<unknown>, item?: unknown) => PodSpec)
   /** Validates what the pod wrote; absent when no output is declared (the value is then any JSON). */
   readonly output: AnySchema | undefined
   readonly pod: PodRunOptions

@@ -1,4 +1,5 @@
 import type { JsonValue, TaskContext } from '@podline/sdk'
+import type { PodXComTransfers } from '../xcom-store/pod-transfers.js'
 
 /**
  * One attempt of one task, as the worker hands it to an executor. The worker owns the lease and
@@ -25,6 +26,13 @@ export interface TaskExecution {
   /** Outputs of the tasks in `needs`, keyed by task name (already guarded by the SDK). */
   readonly inputs: Record<string, unknown>
   readonly ctx: TaskContext<unknown>
+  /**
+   * The worker's XCom store as this attempt may use it, when one is configured: a pod writes a
+   * result too large for its log there, and its spec may hand it URLs of stored upstream values.
+   */
+  readonly xcoms?: PodXComTransfers
+  /** The upstream values as their rows hold them: references where a value is in the XCom store. */
+  readonly storedInputs?: Record<string, unknown>
   /**
    * Stores an XCom for this attempt right away (fenced: refused once the lease is lost).
    * Pod tasks use it for `pod_name` and `pod_namespace` as soon as the pod exists.

@@ -1,6 +1,7 @@
 import { ApiException } from '@kubernetes/client-node'
 import { Backoff } from '../backoff.js'
 import { TaskFailure } from '../executors/task-execution.js'
+import { redactPresignedUrls } from '../xcom-store/transfer-target.js'
 import { abortable, sleep } from './abortable.js'
 
 export interface ApiRetryPolicy {
@@ -20,8 +21,15 @@ export function apiStatus(error: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined
 }
 
-/** The API's own explanation (the Status object's `message`), not client-node's dump of headers. */
+/**
+ * The API's own explanation (the Status object's `message`), not client-node's dump of headers. A
+ * refusal may quote the pod (a webhook's, a validation's): presigned URLs in it are redacted.
+ */
 export function apiMessage(error: unknown): string {
+  return redactPresignedUrls(rawApiMessage(error))
+}
+
+function rawApiMessage(error: unknown): string {
   if (error instanceof ApiException) {
     const body: unknown = error.body
     if (typeof body === 'string') {

@@ -1,5 +1,6 @@
 import type { V1ContainerStateTerminated, V1ContainerStatus, V1Pod } from '@kubernetes/client-node'
 import { TaskFailure } from '../executors/task-execution.js'
+import { redactPresignedUrls } from '../xcom-store/transfer-target.js'
 import { BASE_CONTAINER, SIDECAR_CONTAINER } from './xcom-sidecar.js'
 
 /**
@@ -53,6 +54,12 @@ export function baseStarted(pod: V1Pod): boolean {
  * came from elsewhere (a person, the node lifecycle, an eviction).
  */
 export function podProblem(pod: V1Pod, deleted: boolean): TaskFailure | undefined {
+  const failure = findPodProblem(pod, deleted)
+  // The pod's messages are the cluster's text, which may quote the pod (its sidecar's upload URL).
+  return failure && new TaskFailure(redactPresignedUrls(failure.message), failure.failureClass)
+}
+
+function findPodProblem(pod: V1Pod, deleted: boolean): TaskFailure | undefined {
   const where = `pod ${pod.metadata?.namespace}/${pod.metadata?.name}`
   if (deleted || pod.metadata?.deletionTimestamp) {
     const disruption = pod.status?.conditions?.find(

@@ -1,5 +1,6 @@
 import type { JsonValue, PodTaskDefinition } from '@podline/sdk'
 import type { TaskExecution } from '../executors/task-execution.js'
+import type { StoredXCom } from '../xcom-store/pod-transfers.js'
 import type { ApiRetryPolicy } from './api-call.js'
 import { createKubeClient, type KubeClient, type KubeOptions } from './kube-client.js'
 import { DEFAULT_TAIL_LINES } from './log-follower.js'
@@ -37,8 +38,11 @@ export const DEFAULT_LOG_STREAMS = 100
 
 /** What the worker engine calls to run pod tasks. */
 export interface PodExecutor {
-  /** Runs one attempt; resolves with the task's result, or undefined when it wrote none. */
-  execute(exec: TaskExecution, def: PodTaskDefinition): Promise<JsonValue | undefined>
+  /**
+   * Runs one attempt; resolves with the task's result, undefined when it wrote none, or a StoredXCom
+   * when the pod wrote it to the XCom store and the worker checked it there.
+   */
+  execute(exec: TaskExecution, def: PodTaskDefinition): Promise<JsonValue | StoredXCom | undefined>
   /**
    * Deletes this store's pods whose task run is no longer live, in the executor's namespace, every
    * namespace it launched into and `sweep.namespaces`; returns how many. 0 with the process runtime.
@@ -82,7 +86,7 @@ export function createPodExecutor(options: PodExecutorOptions): PodExecutor {
   })
   return {
     async execute(exec, def) {
-      const spec = await evaluatePodSpec(def, exec.inputs, exec.ctx, exec.item)
+      const spec = await evaluatePodSpec(def, exec, options.runtime)
       if (options.runtime === 'process') return runPodAsProcesses(exec, def, spec, { xcomSizeLimitBytes })
       return launchPod(client(), exec, def, spec, {
         sidecarImage: options.sidecarImage,

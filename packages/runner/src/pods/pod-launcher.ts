@@ -2,6 +2,7 @@ import type { V1ContainerStateTerminated, V1Pod } from '@kubernetes/client-node'
 import { type JsonValue, type PodSpec, type PodTaskDefinition, parseDuration } from '@podline/sdk'
 import { type TaskExecution, TaskFailure, TaskSkipped } from '../executors/task-execution.js'
 import { traceEnv } from '../tracing/tracing.js'
+import type { StoredXCom } from '../xcom-store/pod-transfers.js'
 import { abortReason } from './abortable.js'
 import type { ApiRetryPolicy } from './api-call.js'
 import type { KubeClient } from './kube-client.js'
@@ -20,6 +21,7 @@ import {
   readResultFromMessage,
   readResultFromSidecarLog,
 } from './xcom-collection.js'
+import { StoredFrame } from './xcom-frame.js'
 import {
   BASE_CONTAINER,
   resolveSidecar,
@@ -27,6 +29,7 @@ import {
   type SidecarMode,
   type SidecarSettings,
 } from './xcom-sidecar.js'
+import { acceptStored, podUpload } from './xcom-upload.js'
 import type { ResultChecks } from './xcom-value.js'
 
 export const DEFAULT_SCHEDULE_TIMEOUT = '5m'
@@ -55,7 +58,7 @@ export async function launchPod(
   def: PodTaskDefinition,
   spec: PodSpec,
   settings: LaunchSettings,
-): Promise<JsonValue | undefined> {
+): Promise<JsonValue | StoredXCom | undefined> {
   const identity: PodIdentity = {
     store: exec.storeId,
     pipeline: exec.pipeline,
@@ -64,7 +67,9 @@ export async function launchPod(
     attempt: exec.attempt,
     mapIndex: exec.mapIndex,
   }
-  const sidecar = resolveSidecar(def.pod, { image: settings.sidecarImage, mode: settings.sidecarMode })
+  const resolved = resolveSidecar(def.pod, { image: settings.sidecarImage, mode: settings.sidecarMode })
+  const upload = await podUpload(exec, resolved)
+  const sidecar = upload.url ? { ...resolved, uploadUrl: upload.url } : resolved
   const template = await loadPodTemplate(spec.podTemplate, exec.task)
   const pod = buildPod({
     identity,
@@ -115,6 +120,7 @@ export async function launchPod(
       task: exec.task,
       output: def.output,
       sizeLimitBytes: settings.xcomSizeLimitBytes,
+      overLimitHint: upload.hint,
     }
     const value = await supervise(kube, watched, logs, {
       def,
@@ -123,8 +129,9 @@ export async function launchPod(
       ref,
       warn: (m) => log.warn(m),
     })
+    const result = value instanceof StoredFrame ? await acceptStored(exec, value, checks) : value
     succeeded = true
-    return value
+    return result
   } catch (error) {
     if (signal.aborted) {
       logs?.stop()

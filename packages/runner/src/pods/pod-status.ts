@@ -1,3 +1,4 @@
+import { redactPresignedUrls } from '../xcom-store/transfer-target.js'
 import { apiStatus, callApi } from './api-call.js'
 import type { KubeClient } from './kube-client.js'
 import { allStatuses } from './pod-conditions.js'
@@ -41,7 +42,7 @@ export async function podStatus(
     exists: true,
     ...(pod.status?.phase ? { phase: pod.status.phase } : {}),
     ...(pod.status?.reason ? { reason: pod.status.reason } : {}),
-    ...(pod.status?.message ? { message: pod.status.message } : {}),
+    ...(pod.status?.message ? { message: redactPresignedUrls(pod.status.message) } : {}),
     containers: allStatuses(pod).map((s) => {
       const state = s.state?.running ? 'running' : s.state?.terminated ? 'terminated' : 'waiting'
       const reason = s.state?.terminated?.reason ?? s.state?.waiting?.reason
@@ -59,7 +60,8 @@ export async function podStatus(
       return {
         ...(e.type ? { type: e.type } : {}),
         ...(e.reason ? { reason: e.reason } : {}),
-        ...(e.message ? { message: e.message } : {}),
+        // An event may quote the pod's spec, whose sidecar env may hold a presigned upload URL.
+        ...(e.message ? { message: redactPresignedUrls(e.message) } : {}),
         ...(when ? { at: when } : {}),
         ...(e.count === undefined ? {} : { count: e.count }),
       }

@@ -14,12 +14,15 @@ import {
 import type { JsonValue, PodSpec, PodTaskDefinition } from '@podline/sdk'
 import { type TaskExecution, TaskFailure, TaskSkipped } from '../executors/task-execution.js'
 import { traceEnv } from '../tracing/tracing.js'
+import type { StoredXCom } from '../xcom-store/pod-transfers.js'
 import { abortReason } from './abortable.js'
 import { createLineSplitter } from './line-splitter.js'
 import { podName } from './pod-identity.js'
 import { inPodPhase } from './pod-phase.js'
 import { readResultFile } from './result-file.js'
+import { uploadResultFile } from './result-upload.js'
 import { BASE_CONTAINER, DEFAULT_XCOM_PATH, XCOM_PATH_ENV } from './xcom-sidecar.js'
+import { acceptStored } from './xcom-upload.js'
 import { decodeResult } from './xcom-value.js'
 
 /** The namespace a pod whose spec names none is reported in: Kubernetes' own default. */
@@ -37,7 +40,7 @@ export async function runPodAsProcesses(
   def: PodTaskDefinition,
   spec: PodSpec,
   settings: { xcomSizeLimitBytes: number },
-): Promise<JsonValue | undefined> {
+): Promise<JsonValue | StoredXCom | undefined> {
   const signal = exec.ctx.signal
   if (signal.aborted) throw abortReason(signal)
   // The names the pod would have on a cluster, stored as the launcher stores them, so what reads
@@ -96,9 +99,19 @@ export async function runPodAsProcesses(
       assertSucceeded(exit, def, spec, tail)
     })
     const checks = { task: exec.task, output: def.output, sizeLimitBytes: settings.xcomSizeLimitBytes }
-    return await inPodPhase('sidecar_read', attributes, async () =>
-      decodeResult(await readResultFile(hostResult, checks), checks),
-    )
+    return await inPodPhase('sidecar_read', attributes, async () => {
+      // With an XCom store, a result over the log frame's limit goes there, as a pod's sidecar sends it.
+      const xcoms = exec.xcoms
+      if (xcoms) {
+        const { uploaded, hint } = await uploadResultFile(hostResult, checks, xcoms.limitBytes, () =>
+          xcoms.uploadTarget(),
+        )
+        if (uploaded) return acceptStored(exec, uploaded, checks)
+        if (hint)
+          return decodeResult(await readResultFile(hostResult, { ...checks, overLimitHint: hint }), checks)
+      }
+      return decodeResult(await readResultFile(hostResult, checks), checks)
+    })
   } finally {
     await rm(root, { recursive: true, force: true })
   }

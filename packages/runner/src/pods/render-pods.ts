@@ -1,5 +1,5 @@
 import type { V1Pod } from '@kubernetes/client-node'
-import type { AnyPipeline, PodSpec, PodTaskDefinition, TaskContext, TaskLogger } from '@podline/sdk'
+import type { AnyPipeline, PodSpec, PodSpecContext, PodTaskDefinition, TaskLogger } from '@podline/sdk'
 import { buildPod } from './pod-builder.js'
 import { loadPodTemplate } from './pod-template.js'
 import { symbolicInputs, symbolicValue } from './symbolic-inputs.js'
@@ -29,6 +29,8 @@ export interface RenderedPods {
   readonly unrendered: UnrenderedPod[]
 }
 
+type StoredInputPlaceholder = Awaited<ReturnType<PodSpecContext<unknown>['inputUrl']>>
+
 const quiet: TaskLogger = { debug() {}, info() {}, warn() {}, error() {} }
 
 /**
@@ -54,7 +56,9 @@ export async function renderPods(
   const rendered: V1Pod[] = []
   const unrendered: UnrenderedPod[] = []
   for (const def of pods.filter((t) => options.task === undefined || t.name === options.task)) {
-    const ctx: TaskContext<unknown> = {
+    const ctx: PodSpecContext<unknown> = {
+      // A placeholder, never a URL: a rendered pod shows where a stored input's location goes.
+      inputUrl: async (task) => symbolicValue(`inputUrl(${task})`) as StoredInputPlaceholder,
       params,
       signal: new AbortController().signal,
       runId,
@@ -75,7 +79,7 @@ export async function renderPods(
 
 async function renderOne(
   def: PodTaskDefinition,
-  ctx: TaskContext<unknown>,
+  ctx: PodSpecContext<unknown>,
   options: RenderPodsOptions & { runId: string },
 ): Promise<V1Pod> {
   // A mapped pod task is shown as its first item, the item itself a placeholder (`{{ item }}`).

@@ -41,7 +41,7 @@ export async function readResultFile(path: string, checks: ResultChecks): Promis
   }
 }
 
-function assertRegularFile(info: Stats, task: string): void {
+export function assertRegularFile(info: Stats, task: string): void {
   if (info.isFile()) return
   const kind = info.isSymbolicLink()
     ? 'a symbolic link'
@@ -53,7 +53,7 @@ function assertRegularFile(info: Stats, task: string): void {
   throw notRegularFile(kind, task)
 }
 
-function notRegularFile(kind: string, task: string): TaskFailure {
+export function notRegularFile(kind: string, task: string): TaskFailure {
   return new TaskFailure(
     `the result of pod task "${task}" at $PODLINE_XCOM_PATH is ${kind}; Podline reads only a regular file there: write the JSON value itself to that path`,
     'fatal',

@@ -16,6 +16,25 @@ export const FRAME_END = 'PODLINE-XCOM-END'
 /** Printed instead of a frame when the base container wrote no result file. */
 export const FRAME_NONE = 'PODLINE-XCOM-NONE'
 
+/**
+ * After its result was uploaded to the XCom store: `PODLINE-XCOM-STORED v1 <byte-length> <sha256-hex>`,
+ * what the worker checks the stored object against. The object's key is the one the worker minted.
+ */
+export const FRAME_STORED = 'PODLINE-XCOM-STORED'
+/** `PODLINE-XCOM-ERROR <message>`: the sidecar could not hand the result over, and says why. */
+export const FRAME_ERROR = 'PODLINE-XCOM-ERROR'
+
+/**
+ * The largest result the sidecar's log frame carries when the worker has an XCom store: a larger one
+ * is uploaded to the store by the sidecar (base64 makes a frame 4/3 of the value, and the kubelet
+ * rotates container logs at 10 MiB by default). Without a store every result goes through the frame,
+ * up to the worker's xcomSizeLimitBytes.
+ */
+export const XCOM_FRAME_LIMIT_BYTES = 1024 * 1024
+
+/** The presigned PUT the sidecar uploads a result over XCOM_FRAME_LIMIT_BYTES to (set with a store only). */
+export const UPLOAD_URL_ENV = 'PODLINE_XCOM_UPLOAD_URL'
+
 /** Written by the sidecar next to the result, so compat mode can signal it with `kill -INT`. */
 export const SIDECAR_PID_FILE = '.sidecar.pid'
 
@@ -45,10 +64,25 @@ file="\${PODLINE_XCOM_PATH:-/airflow/xcom/return.json}"
 pid_file="\${${PID_FILE_ENV}:-$(dirname "$file")/${SIDECAR_PID_FILE}}"
 message="\${${MESSAGE_PATH_ENV}:-${DEFAULT_MESSAGE_PATH}}"
 sleeper=''
+upload() {
+  if ! command -v curl >/dev/null 2>&1; then
+    printf '${FRAME_ERROR} the result is %s bytes, over the %s bytes a log frame carries, and this sidecar image has no curl to upload it to the XCom store: use the Podline sidecar image (infra/images/sidecar, through PODLINE_SIDECAR_IMAGE or the task'"'"'s sidecar.image)\\n' "$size" '${XCOM_FRAME_LIMIT_BYTES}'
+    return
+  fi
+  if out=$(curl --silent --show-error --fail --retry 3 --upload-file "$file" "$${UPLOAD_URL_ENV}" 2>&1 >/dev/null); then
+    printf '${FRAME_STORED} ${FRAME_VERSION} %s %s\\n' "$size" "$sum"
+  else
+    printf '${FRAME_ERROR} uploading the result (%s bytes) to the XCom store failed: %s\\n' "$size" "$(printf '%s' "$out" | tr '\\n' ' ')"
+  fi
+}
 frame() {
   if [ -f "$file" ]; then
     size=$(($(wc -c <"$file")))
     sum=$(sha256sum "$file" | cut -d ' ' -f 1)
+    if [ -n "\${${UPLOAD_URL_ENV}:-}" ] && [ "$size" -gt ${XCOM_FRAME_LIMIT_BYTES} ]; then
+      upload
+      return
+    fi
     printf '${FRAME_BEGIN} ${FRAME_VERSION} %s %s\\n' "$size" "$sum"
     base64 "$file"
     printf '${FRAME_END}\\n'

@@ -3,7 +3,7 @@ import { TaskFailure } from '../executors/task-execution.js'
 import { callApi } from './api-call.js'
 import type { KubeClient } from './kube-client.js'
 import { execInPod } from './pod-exec.js'
-import { parseXcomFrame } from './xcom-frame.js'
+import { parseXcomFrame, StoredFrame } from './xcom-frame.js'
 import { SIDECAR_CONTAINER, type SidecarSettings, sidecarPidFile } from './xcom-sidecar.js'
 import { decodeResult, type ResultChecks } from './xcom-value.js'
 
@@ -21,7 +21,7 @@ export async function readResultFromSidecarLog(
   kube: KubeClient,
   ref: PodRef,
   checks: ResultChecks,
-): Promise<JsonValue | undefined> {
+): Promise<JsonValue | StoredFrame | undefined> {
   const base64Bytes = Math.ceil(checks.sizeLimitBytes / 3) * 4
   const limitBytes = base64Bytes + Math.ceil(base64Bytes / 76) + 4096
   const log = await callApi(`read the XCom sidecar's log of pod ${ref.namespace}/${ref.pod}`, () =>
@@ -32,7 +32,15 @@ export async function readResultFromSidecarLog(
       limitBytes,
     }),
   )
-  return decodeResult(parseXcomFrame(log, checks), checks)
+  return frameResult(parseXcomFrame(log, checks), checks)
+}
+
+/** A frame's value, or what the sidecar reported it uploaded to the XCom store, for the worker to check. */
+function frameResult(
+  frame: Buffer | StoredFrame | undefined,
+  checks: ResultChecks,
+): Promise<JsonValue | StoredFrame | undefined> | StoredFrame {
+  return frame instanceof StoredFrame ? frame : decodeResult(frame, checks)
 }
 
 export const NO_MESSAGE: unique symbol = Symbol('no result in the termination message')
@@ -45,14 +53,14 @@ export const NO_MESSAGE: unique symbol = Symbol('no result in the termination me
 export async function readResultFromMessage(
   message: string,
   checks: ResultChecks,
-): Promise<JsonValue | undefined | typeof NO_MESSAGE> {
-  let bytes: Buffer | undefined
+): Promise<JsonValue | StoredFrame | undefined | typeof NO_MESSAGE> {
+  let bytes: Buffer | StoredFrame | undefined
   try {
     bytes = parseXcomFrame(message, checks)
   } catch {
     return NO_MESSAGE
   }
-  return decodeResult(bytes, checks)
+  return frameResult(bytes, checks)
 }
 
 /**

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync } from 'node:fs'
+import { existsSync, symlinkSync } from 'node:fs'
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,8 +8,8 @@ import { json } from '@podline/sdk'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { TaskFailure } from '../executors/task-execution.js'
-import { SIDECAR_SCRIPT } from './sidecar-script.js'
-import { formatXcomFrame, parseXcomFrame } from './xcom-frame.js'
+import { SIDECAR_SCRIPT, UPLOAD_URL_ENV, XCOM_FRAME_LIMIT_BYTES } from './sidecar-script.js'
+import { formatXcomFrame, parseXcomFrame, StoredFrame } from './xcom-frame.js'
 import { decodeResult, type ResultChecks } from './xcom-value.js'
 
 const checks: ResultChecks = { task: 'load', output: undefined, sizeLimitBytes: 1024 * 1024 }
@@ -37,6 +37,7 @@ async function runSidecar(
   args: string[],
   content: string | undefined,
   signal: NodeJS.Signals = 'SIGTERM',
+  env: Record<string, string> = {},
 ): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'podline-sidecar-'))
   const file = join(dir, 'return.json')
@@ -47,6 +48,7 @@ async function runSidecar(
       PODLINE_XCOM_PATH: file,
       PODLINE_SIDECAR_PID_FILE: join(dir, '.sidecar.pid'),
       PODLINE_TERMINATION_MESSAGE_PATH: join(dir, 'termination-log'),
+      ...env,
     },
   })
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
@@ -75,7 +77,7 @@ async function runSidecar(
 describe('parseXcomFrame', () => {
   it('decodes a complete frame', async () => {
     const bytes = parseXcomFrame(`some noise\n${frame('{"a":1}')}`, checks)
-    expect(await decodeResult(bytes!, checks)).toEqual({ a: 1 })
+    expect(await decodeResult(bytes as Buffer, checks)).toEqual({ a: 1 })
   })
 
   it('returns undefined for the no-file marker', () => {
@@ -169,4 +171,68 @@ describe('the sidecar script', () => {
       }
     },
   )
+})
+
+describe('a result over the log frame limit with an upload URL', () => {
+  const big = `"${'a'.repeat(XCOM_FRAME_LIMIT_BYTES)}"`
+
+  it('is refused by a sidecar image without curl, naming the Podline sidecar image as the fix', async () => {
+    // A PATH with the tools of alpine's busybox that the script uses, and no curl.
+    const bin = await mkdtemp(join(tmpdir(), 'podline-no-curl-'))
+    for (const tool of [
+      'sh',
+      'wc',
+      'sha256sum',
+      'cut',
+      'base64',
+      'tee',
+      'sleep',
+      'kill',
+      'dirname',
+      'tr',
+      'cat',
+    ]) {
+      const found = ['/usr/bin', '/bin'].map((d) => join(d, tool)).find((p) => existsSync(p))
+      if (found) symlinkSync(found, join(bin, tool))
+    }
+    const out = await runSidecar(SIDECAR_SCRIPT, [], big, 'SIGTERM', {
+      PATH: bin,
+      [UPLOAD_URL_ENV]: 'http://127.0.0.1:9/bucket/key?X-Amz-Signature=00',
+    })
+    expect(out).toMatch(
+      /^PODLINE-XCOM-ERROR the result is 1048578 bytes, over the 1048576 bytes a log frame carries/,
+    )
+    const failure = await failureOf(() => parseXcomFrame(out, checks))
+    expect(failure.message).toMatch(
+      /has no curl to upload it to the XCom store: use the Podline sidecar image \(infra\/images\/sidecar/,
+    )
+    expect(failure.failureClass).toBe('fatal')
+  })
+
+  it('is framed as usual when the sidecar has no upload URL (no store)', async () => {
+    const out = await runSidecar(SIDECAR_SCRIPT, [], big)
+    expect(
+      (parseXcomFrame(out, { ...checks, sizeLimitBytes: 2 * XCOM_FRAME_LIMIT_BYTES }) as Buffer).length,
+    ).toBe(XCOM_FRAME_LIMIT_BYTES + 2)
+  })
+
+  it('reads a stored-result line as what the worker checks, and refuses a malformed one', async () => {
+    const sum = 'ab'.repeat(32)
+    expect(parseXcomFrame(`noise\nPODLINE-XCOM-STORED v1 5000000 ${sum}\n`, checks)).toEqual(
+      new StoredFrame(5000000, sum),
+    )
+    const failure = await failureOf(() => parseXcomFrame('PODLINE-XCOM-STORED v1 big nope\n', checks))
+    expect(failure.message).toMatch(/printed a stored-result line this runner cannot read/)
+  })
+
+  it('redacts a presigned URL quoted in an error line', async () => {
+    const failure = await failureOf(() =>
+      parseXcomFrame(
+        'PODLINE-XCOM-ERROR uploading failed: https://b.s3.amazonaws.com/k?X-Amz-Credential=AKIA%2F&X-Amz-Signature=ff\n',
+        checks,
+      ),
+    )
+    expect(failure.message).toContain('https://b.s3.amazonaws.com/k?<redacted>')
+    expect(failure.message).not.toContain('AKIA')
+  })
 })

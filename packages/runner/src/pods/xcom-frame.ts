@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto'
 import { TaskFailure } from '../executors/task-execution.js'
-import { FRAME_BEGIN, FRAME_END, FRAME_NONE, FRAME_VERSION } from './sidecar-script.js'
+import { redactPresignedUrls } from '../xcom-store/transfer-target.js'
+import {
+  FRAME_BEGIN,
+  FRAME_END,
+  FRAME_ERROR,
+  FRAME_NONE,
+  FRAME_STORED,
+  FRAME_VERSION,
+} from './sidecar-script.js'
 import { assertWithinLimit, type ResultChecks } from './xcom-value.js'
 
 /** What the sidecar prints for a result file's bytes, or for no file: the frame {@link parseXcomFrame} reads. */
@@ -12,18 +20,34 @@ export function formatXcomFrame(bytes: Buffer | undefined): string {
   return [`${FRAME_BEGIN} ${FRAME_VERSION} ${bytes.length} ${sha256}`, ...body, FRAME_END, ''].join('\n')
 }
 
+/** The sidecar uploaded the result to the XCom store: what it reported, which the worker checks. */
+export class StoredFrame {
+  constructor(
+    readonly size: number,
+    readonly sha256: string,
+  ) {}
+}
+
 /**
  * Extracts the result file's bytes from the sidecar's log (see sidecar-script.ts for the format).
- * `undefined` when the sidecar reported that no file was written. Every way the frame can be damaged
- * is a `fatal` failure that says which: retrying would read the same log.
+ * `undefined` when the sidecar reported that no file was written, a StoredFrame when it uploaded the
+ * result to the XCom store. Every way the frame can be damaged is a `fatal` failure that says which:
+ * retrying would read the same log.
  */
-export function parseXcomFrame(log: string, checks: ResultChecks): Buffer | undefined {
+export function parseXcomFrame(log: string, checks: ResultChecks): Buffer | StoredFrame | undefined {
   const lines = log.split(/\r?\n/)
   // The last frame wins: a sidecar that was restarted may have printed an earlier one.
   let begin = -1
   for (let i = lines.length - 1; i >= 0; i--) {
     const line = lines[i]!.trim()
     if (line === FRAME_NONE && begin === -1) return undefined
+    if (line.startsWith(`${FRAME_ERROR} `)) {
+      throw new TaskFailure(
+        `the XCom sidecar of pod task "${checks.task}" could not hand the result over: ${redactPresignedUrls(line.slice(FRAME_ERROR.length + 1))}`,
+        'fatal',
+      )
+    }
+    if (line.startsWith(`${FRAME_STORED} `)) return storedFrame(line, checks)
     if (line.startsWith(`${FRAME_BEGIN} `)) {
       begin = i
       break
@@ -73,4 +97,16 @@ export function parseXcomFrame(log: string, checks: ResultChecks): Buffer | unde
     )
   }
   return bytes
+}
+
+function storedFrame(line: string, checks: ResultChecks): StoredFrame {
+  const [, version, lengthText, sha256] = line.split(/\s+/)
+  if (version !== FRAME_VERSION || !/^\d+$/.test(lengthText ?? '') || !/^[0-9a-f]{64}$/.test(sha256 ?? '')) {
+    throw new TaskFailure(
+      `the XCom sidecar of pod task "${checks.task}" printed a stored-result line this runner cannot read ("${line}"); ` +
+        `use a sidecar image that speaks frame ${FRAME_VERSION}`,
+      'fatal',
+    )
+  }
+  return new StoredFrame(Number(lengthText), sha256 as string)
 }

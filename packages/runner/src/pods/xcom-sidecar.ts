@@ -8,6 +8,7 @@ import {
   PID_FILE_ENV,
   SIDECAR_PID_FILE,
   SIDECAR_SCRIPT,
+  UPLOAD_URL_ENV,
 } from './sidecar-script.js'
 
 export const BASE_CONTAINER = 'base'
@@ -53,6 +54,12 @@ export interface SidecarSettings {
   readonly securityContext: V1SecurityContext
   /** Where `base` writes its result (absolute, in the container). */
   readonly xcomPath: string
+  /**
+   * The presigned PUT of this attempt's object in the XCom store, for a result over the log frame's
+   * limit (native mode with an S3 store only). It carries a signature, never a secret: see
+   * redactPresignedUrls for where it is hidden from view.
+   */
+  readonly uploadUrl?: string | undefined
 }
 
 /** Task options over executor defaults over built-in defaults; resources merge key by key. */
@@ -100,6 +107,7 @@ export function sidecarContainer(settings: SidecarSettings): V1Container {
       { name: XCOM_PATH_ENV, value: settings.xcomPath },
       { name: PID_FILE_ENV, value: sidecarPidFile(settings) },
       { name: MESSAGE_PATH_ENV, value: DEFAULT_MESSAGE_PATH },
+      ...(settings.uploadUrl ? [{ name: UPLOAD_URL_ENV, value: settings.uploadUrl }] : []),
     ],
     terminationMessagePath: DEFAULT_MESSAGE_PATH,
     terminationMessagePolicy: 'File',

@@ -16,6 +16,8 @@ export interface ResultChecks {
   /** The task's `output` schema, when it declared one. */
   readonly output: AnySchema | undefined
   readonly sizeLimitBytes: number
+  /** Why a result over the limit could not go to the XCom store instead, when a store is configured. */
+  readonly overLimitHint?: string | undefined
 }
 
 /**
@@ -76,10 +78,8 @@ async function checkAgainstSchema(checks: ResultChecks, value: unknown, fix: str
 /** Throws the size error; also used on a frame's declared length, before anything is decoded. */
 export function assertWithinLimit(size: number, checks: ResultChecks): void {
   if (size <= checks.sizeLimitBytes) return
-  throw new TaskFailure(
-    xcomTooLargeMessage(`the result of pod task "${checks.task}"`, size, checks.sizeLimitBytes),
-    'fatal',
-  )
+  const message = xcomTooLargeMessage(`the result of pod task "${checks.task}"`, size, checks.sizeLimitBytes)
+  throw new TaskFailure(checks.overLimitHint ? `${message}. ${checks.overLimitHint}` : message, 'fatal')
 }
 
 function parseJson(text: string, task: string): JsonValue {

@@ -3,6 +3,7 @@ import { nextTaskState } from '../engine/task-state-machine.js'
 import { TaskFailure, TaskSkipped } from '../executors/task-execution.js'
 import type { ClaimedTaskRun } from '../queue/claim-task-runs.js'
 import type { AttemptOutcome } from '../queue/finish-attempt.js'
+import { StoredXCom } from '../xcom-store/pod-transfers.js'
 import { REFERENCE_KEY, usesReservedKey } from '../xcom-store/xcom-reference.js'
 import { databaseErrorMessage, isDatabaseError } from './database-error.js'
 import { assertStorable, escapeUnstorable, UnstorableTextError } from './storable-text.js'
@@ -17,6 +18,12 @@ export class XComTooLargeError extends Error {
 /** Checks a task's result and turns it into what is stored: JSON only, within the size limit. */
 export function successOutcome(task: string, value: unknown, limitBytes: number): AttemptOutcome {
   if (value === undefined) return { state: 'success', output: undefined, size: 0 }
+  // A pod's result already in the store, its size and checksum checked: the row holds the reference.
+  if (value instanceof StoredXCom) {
+    if (value.size > limitBytes)
+      throw new XComTooLargeError(xcomTooLargeMessage(`the output of task "${task}"`, value.size, limitBytes))
+    return { state: 'success', output: value.reference, size: value.size }
+  }
   assertJson(task, value)
   assertStorable(`the output of task "${task}"`, value)
   if (usesReservedKey(value)) {

@@ -32,6 +32,7 @@ import { scheduleTick } from '../schedules/ticks.js'
 import type { Database } from '../store/database.js'
 import { collectOrphanXComs, deleteRunObjects } from '../xcom-store/collect-orphans.js'
 import { offloadOutcome, resolveTaskInputs, type XComOffload } from '../xcom-store/offload-outcome.js'
+import { podXComTransfers } from '../xcom-store/pod-transfers.js'
 import { failureOutcome, successOutcome } from './attempt-outcome.js'
 import { type AttemptEnd, traceAttempt } from './attempt-span.js'
 import { AttemptTimeout, TaskTimeoutError } from './attempt-timeout.js'
@@ -532,7 +533,9 @@ export class Worker {
         aborted.catch(() => {})
         timeout.start()
         const inputs = await resolveTaskInputs(this.#o.xcoms, c.inputs, mappedTasksOf(pipeline))
-        running = Promise.resolve().then(() => this.#execute(def, { ...c, inputs }, ctx, ref, afterRecorded))
+        running = Promise.resolve().then(() =>
+          this.#execute(def, { ...c, inputs }, ctx, ref, afterRecorded, c.inputs),
+        )
         // A task that ignores its signal still ends here: the attempt is decided when the signal fires.
         const value = await Promise.race([running, aborted])
         // Synchronous work can outlast the timeout without letting its timer fire: judged on return.
@@ -644,6 +647,7 @@ export class Worker {
     ctx: TaskContext<unknown>,
     ref: AttemptRef,
     afterRecorded: Array<() => Promise<void>>,
+    storedInputs: Record<string, unknown>,
   ): Promise<unknown> {
     // A mapped task's own row evaluates `over`; its items run the task's function, one item each.
     if (def.map && c.mapIndex === null) return expandOver(def, c.inputs)
@@ -666,6 +670,16 @@ export class Worker {
         resumed: c.resumed,
         inputs: c.inputs,
         ctx,
+        ...(this.#o.xcoms
+          ? {
+              // A pod writes a result too large for its log to the store itself; the worker checks it.
+              xcoms: podXComTransfers(this.#o.xcoms.store, ref, {
+                msToDeadline: c.msToDeadline,
+                limitBytes: this.#o.xcomSizeLimitBytes,
+              }),
+              storedInputs,
+            }
+          : {}),
         putXcom: async (key, value) => {
           assertStorable(`the XCom key of task "${c.task}"`, key)
           assertStorable(`the XCom ${key} of task "${c.task}"`, value)

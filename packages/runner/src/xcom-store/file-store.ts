@@ -46,6 +46,11 @@ export function openFileStore(url: URL): XComStore {
       }
       return createReadStream(path)
     },
+    async transferTarget(key) {
+      // A path has no expiry: it serves local processes, which the worker supervises and ends. Its
+      // folder is made by the writer, so a target minted and never used leaves nothing behind.
+      return { kind: 'path', path: pathOf(key) }
+    },
     async delete(keys) {
       for (const key of keys) await rm(pathOf(key), { force: true })
     },

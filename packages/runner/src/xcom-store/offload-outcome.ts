@@ -1,6 +1,6 @@
 import { TaskFailure } from '../executors/task-execution.js'
 import type { AttemptOutcome, AttemptRef } from '../queue/finish-attempt.js'
-import { objectKey, offload, resolveInputs } from './xcom-reference.js'
+import { isReference, objectKey, offload, resolveInputs } from './xcom-reference.js'
 import { type XComStore, XComStoreError } from './xcom-store.js'
 
 /** What the worker knows of the store: none, or one and the size above which values go there. */
@@ -20,7 +20,8 @@ export async function offloadOutcome(
   outcome: AttemptOutcome,
 ): Promise<AttemptOutcome> {
   if (!offloading || outcome.state !== 'success' || outcome.output === undefined) return outcome
-  if (outcome.size <= offloading.offloadBytes) return outcome
+  // A reference here is a pod's result that the pod wrote to the store and the worker checked.
+  if (outcome.size <= offloading.offloadBytes || isReference(outcome.output)) return outcome
   const reference = await storeCall(() =>
     offload(offloading.store, objectKey(ref, 'return_value'), outcome.json ?? JSON.stringify(outcome.output)),
   )
@@ -37,7 +38,7 @@ export function resolveTaskInputs(
 }
 
 /** A store that fails is the infrastructure's failure: the attempt is retried while retries remain. */
-async function storeCall<T>(call: () => Promise<T>): Promise<T> {
+export async function storeCall<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call()
   } catch (error) {

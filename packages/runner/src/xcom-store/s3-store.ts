@@ -7,6 +7,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3'
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { storeFailure, type XComStore } from './xcom-store.js'
 
 /**
@@ -49,6 +50,35 @@ export function openS3Store(url: URL, options: { s3Endpoint?: string }): XComSto
         return out.Body as Readable
       } catch (error) {
         throw failed(`reading ${key}`, error)
+      }
+    },
+    async transferTarget(key, access, expiresInSeconds) {
+      let sessionToken: string | undefined
+      try {
+        sessionToken = (await client.config.credentials()).sessionToken
+      } catch (error) {
+        throw failed(`signing a URL for ${key}`, error)
+      }
+      if (sessionToken) {
+        // A presigned URL made with temporary credentials carries their session token in its query:
+        // in a pod's env, that would put a credential in the pod spec.
+        return {
+          kind: 'unavailable',
+          reason:
+            "the worker's S3 credentials are temporary (they have a session token), and a presigned URL would carry that token into the pod spec; " +
+            'give the worker long-term S3 credentials (an access key) to let pods read and write the store',
+        }
+      }
+      const params = { Bucket: bucket, Key: full(key) }
+      try {
+        const url = await getSignedUrl(
+          client,
+          access === 'put' ? new PutObjectCommand(params) : new GetObjectCommand(params),
+          { expiresIn: expiresInSeconds },
+        )
+        return { kind: 'url', url, expiresAt: new Date(Date.now() + expiresInSeconds * 1000) }
+      } catch (error) {
+        throw failed(`signing a URL for ${key}`, error)
       }
     },
     async delete(keys) {

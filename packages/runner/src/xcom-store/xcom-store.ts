@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream'
+import type { TransferTarget } from './transfer-target.js'
 
 /**
  * Where XCom values too large for a PostgreSQL row live: one interface over a folder and an S3
@@ -13,6 +14,11 @@ export interface XComStore {
   get(key: string): Promise<Buffer>
   /** The object as a stream, for readers that pass it on without holding it (`podline xcom`). */
   stream(key: string): Promise<Readable>
+  /**
+   * A way for a pod to write (`put`) or read (`get`) this one object without the store's
+   * credentials: a presigned URL (S3) or the object's path (a folder, for the process runtime).
+   */
+  transferTarget(key: string, access: 'put' | 'get', expiresInSeconds: number): Promise<TransferTarget>
   delete(keys: readonly string[]): Promise<void>
   /** Every object under `prefix`, with its last change, for the collection of orphans. */
   list(prefix: string): AsyncIterable<{ key: string; modified: Date }>

@@ -1,8 +1,32 @@
-import { type JsonValue, json, type OutputsOf, pipeline, type RunOutputsOf } from '@podline/sdk'
+import {
+  type JsonValue,
+  json,
+  type OutputsOf,
+  pipeline,
+  type RunOutputsOf,
+  type StoredInput,
+} from '@podline/sdk'
 import { describe, expectTypeOf, it } from 'vitest'
 import { z } from 'zod'
 
 describe('type inference', () => {
+  it('types ctx.inputUrl of a pod spec by the needs, for pods and mapped pods', () => {
+    pipeline('inputs')
+      .task('a', () => ({ n: 1 }))
+      .task('list', () => ['x', 'y'])
+      .pod('p', { needs: ['a'] }, async (_inputs, ctx) => {
+        expectTypeOf(ctx.inputUrl).parameter(0).toEqualTypeOf<'a'>()
+        expectTypeOf(await ctx.inputUrl('a')).toEqualTypeOf<StoredInput | undefined>()
+        // @ts-expect-error: only a needed task has an input
+        await ctx.inputUrl('list')
+        return { image: 'alpine:3.20' }
+      })
+      .mapPod('m', { needs: ['list', 'a'], over: ({ list }) => list }, async (_item, _inputs, ctx) => {
+        expectTypeOf(ctx.inputUrl).parameter(0).toEqualTypeOf<'list' | 'a'>()
+        return { image: 'alpine:3.20' }
+      })
+  })
+
   it('flows outputs from task to task without annotations', () => {
     const p = pipeline('demo', { params: z.object({ day: z.string() }) })
       .task('a', async (_in, ctx) => ({ n: 1, s: ctx.params.day }))
