@@ -29,7 +29,7 @@ const program = new Command('podline')
   .exitOverride()
   .addHelpText(
     'after',
-    '\nConfiguration: DATABASE_URL (else the embedded store in PODLINE_DATA_DIR, default .podline/),\nPODLINE_CONCURRENCY, PODLINE_POD_CONCURRENCY, PODLINE_RUNTIME, PODLINE_NAMESPACE, PODLINE_KUBE_CONTEXT, PODLINE_SIDECAR_IMAGE,\nPODLINE_SIDECAR_MODE, PODLINE_XCOM_LIMIT_BYTES, PODLINE_XCOM_STORE, PODLINE_XCOM_OFFLOAD_BYTES, PODLINE_S3_ENDPOINT,\nPODLINE_DRAIN_TIMEOUT_MS, PODLINE_LEASE_MS, PODLINE_PRUNE_OLDER_THAN, PODLINE_UI_TOKEN (ui). Flags win over the environment.\nTraces (run, worker, trigger): OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_TRACES_EXPORTER, and the other OTEL_* variables.\nExit status: 0 success, 1 the work failed, 2 bad input or configuration.',
+    '\nConfiguration: DATABASE_URL (else the embedded store in PODLINE_DATA_DIR, default .podline/),\nPODLINE_CONCURRENCY, PODLINE_POD_CONCURRENCY, PODLINE_COMPLETION_BATCH_MS, PODLINE_CLAIM_AHEAD, PODLINE_RUNTIME, PODLINE_NAMESPACE, PODLINE_KUBE_CONTEXT, PODLINE_SIDECAR_IMAGE,\nPODLINE_SIDECAR_MODE, PODLINE_XCOM_LIMIT_BYTES, PODLINE_XCOM_STORE, PODLINE_XCOM_OFFLOAD_BYTES, PODLINE_S3_ENDPOINT,\nPODLINE_DRAIN_TIMEOUT_MS, PODLINE_LEASE_MS, PODLINE_PRUNE_OLDER_THAN, PODLINE_UI_TOKEN (ui). Flags win over the environment.\nTraces (run, worker, trigger): OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_TRACES_EXPORTER, and the other OTEL_* variables.\nExit status: 0 success, 1 the work failed, 2 bad input or configuration.',
   )
 
 for (const register of [

@@ -1,4 +1,4 @@
-import type { XComStorageOptions } from '@podline/runner'
+import type { QueueBatching, XComStorageOptions } from '@podline/runner'
 import { InvalidArgumentError } from 'commander'
 
 /** Where the store is: DATABASE_URL, else the embedded store in PODLINE_DATA_DIR (default .podline/). */
@@ -29,6 +29,8 @@ export interface ExecutionSettings extends StoreSettings {
   concurrency: number
   /** Pod task runs supervised at once (PODLINE_POD_CONCURRENCY); absent: the worker's default. */
   podConcurrency?: number
+  /** PODLINE_COMPLETION_BATCH_MS, PODLINE_CLAIM_AHEAD. */
+  batching: QueueBatching
   pods: PodSettings
   xcomSizeLimitBytes?: number
   /** PODLINE_XCOM_STORE, PODLINE_XCOM_OFFLOAD_BYTES, PODLINE_S3_ENDPOINT. */
@@ -59,7 +61,7 @@ export async function executionSettings(
   flags: ExecutionFlags,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ExecutionSettings> {
-  const { parseEnvironment, podSettings, xcomSettings } = await environment()
+  const { parseEnvironment, podSettings, queueBatching, xcomSettings } = await environment()
   const e = parseEnvironment(env)
   const runtime = flags.runtime === 'process' || flags.runtime === 'kubernetes' ? flags.runtime : undefined
   return {
@@ -69,6 +71,7 @@ export async function executionSettings(
     ...((flags.podConcurrency ?? e.PODLINE_POD_CONCURRENCY) === undefined
       ? {}
       : { podConcurrency: flags.podConcurrency ?? e.PODLINE_POD_CONCURRENCY }),
+    batching: queueBatching(e),
     drainMs: e.PODLINE_DRAIN_TIMEOUT_MS,
     leaseMs: e.PODLINE_LEASE_MS,
     ...(e.PODLINE_XCOM_LIMIT_BYTES ? { xcomSizeLimitBytes: e.PODLINE_XCOM_LIMIT_BYTES } : {}),

@@ -1,4 +1,4 @@
-import type { PodRuntimeOptions, XComStorageOptions } from '@podline/runner'
+import type { PodRuntimeOptions, QueueBatching, XComStorageOptions } from '@podline/runner'
 import { type Duration, parseDuration } from '@podline/sdk'
 import { z } from 'zod'
 
@@ -51,6 +51,10 @@ export const ENVIRONMENT = z.object({
   PODLINE_CONCURRENCY: wholeNumber(1).default(4),
   /** Pod task runs a worker supervises at once, apart from PODLINE_CONCURRENCY; unset: the worker's default (256). */
   PODLINE_POD_CONCURRENCY: wholeNumber(1).optional(),
+  /** Batched completion: how long (ms) an ending waits for others to share its transaction; 0: each alone. Unset: the worker's default (2). */
+  PODLINE_COMPLETION_BATCH_MS: wholeNumber(0).optional(),
+  /** Inline task runs claimed ahead of free slots into the worker's local queue; 0: none. Unset: PODLINE_CONCURRENCY. */
+  PODLINE_CLAIM_AHEAD: wholeNumber(0).optional(),
   PODLINE_HTTP_PORT: wholeNumber(0).default(8080),
   /** The worker app serves the web UI on this port (all addresses) when set; it needs PODLINE_UI_TOKEN. */
   PODLINE_UI_PORT: wholeNumber(0).optional(),
@@ -125,6 +129,7 @@ export interface WorkerConfig {
   patterns: string[]
   concurrency: number
   podConcurrency?: number
+  batching: QueueBatching
   httpPort: number
   /** PODLINE_UI_PORT with PODLINE_UI_TOKEN: the web UI beside the worker. */
   ui?: { port: number; token: string }
@@ -154,6 +159,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfi
     patterns: e.PODLINE_PIPELINES,
     concurrency: e.PODLINE_CONCURRENCY,
     ...(e.PODLINE_POD_CONCURRENCY === undefined ? {} : { podConcurrency: e.PODLINE_POD_CONCURRENCY }),
+    batching: queueBatching(e),
     httpPort: e.PODLINE_HTTP_PORT,
     ...(e.PODLINE_UI_PORT !== undefined && e.PODLINE_UI_TOKEN
       ? { ui: { port: e.PODLINE_UI_PORT, token: e.PODLINE_UI_TOKEN } }
@@ -165,6 +171,16 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfi
     xcoms: xcomSettings(e),
     ...(e.PODLINE_PRUNE_OLDER_THAN === undefined ? {} : { pruneOlderThanMs: e.PODLINE_PRUNE_OLDER_THAN }),
     pods: podSettings(e),
+  }
+}
+
+/** Batched completion and claim ahead from the environment; unset fields keep the worker's defaults. */
+export function queueBatching(e: Partial<PodlineEnvironment>): QueueBatching {
+  return {
+    ...(e.PODLINE_COMPLETION_BATCH_MS === undefined
+      ? {}
+      : { completionBatchMs: e.PODLINE_COMPLETION_BATCH_MS }),
+    ...(e.PODLINE_CLAIM_AHEAD === undefined ? {} : { claimAhead: e.PODLINE_CLAIM_AHEAD }),
   }
 }
 

@@ -2,6 +2,7 @@ import type {
   AttemptEvent,
   Database,
   PodRuntimeOptions,
+  QueueBatching,
   Store,
   Worker,
   WorkerLog,
@@ -22,6 +23,8 @@ export interface EngineOptions {
   concurrency?: number
   /** Pod task runs supervised at once, apart from `concurrency`. Default: the worker's (256). */
   podConcurrency?: number
+  /** Batched completion and claim ahead; absent fields keep the worker's defaults. */
+  batching?: QueueBatching
   /** How long `stop()` lets running attempts finish before handing them back to the queue. Default 60 s. */
   drainMs?: number
   /** Lease of a claimed task run; a worker that stops heartbeating loses its tasks this long after. Default 30 s. */
@@ -81,6 +84,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
       pipelines: pipelines.map((l) => l.pipeline),
       concurrency: options.concurrency ?? 4,
       ...(options.podConcurrency === undefined ? {} : { podConcurrency: options.podConcurrency }),
+      ...options.batching,
       ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
       ...(pods ? { pods } : {}),
       ...(xcoms ? { xcoms } : {}),

@@ -51,6 +51,7 @@ try {
     databaseUrl: config.databaseUrl,
     concurrency: config.concurrency,
     ...(config.podConcurrency === undefined ? {} : { podConcurrency: config.podConcurrency }),
+    batching: config.batching,
     drainMs: config.drainMs,
     leaseMs: config.leaseMs,
     pods: config.pods,

@@ -61,6 +61,7 @@ async function work(files: string[], flags: WorkerFlags): Promise<number> {
     ...(settings.dataDir ? { dataDir: settings.dataDir } : {}),
     concurrency: settings.concurrency,
     ...(settings.podConcurrency === undefined ? {} : { podConcurrency: settings.podConcurrency }),
+    batching: settings.batching,
     drainMs: settings.drainMs,
     ...(settings.leaseMs ? { leaseMs: settings.leaseMs } : {}),
     pods: settings.pods,

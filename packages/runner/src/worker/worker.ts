@@ -53,6 +53,9 @@ import { DEFAULT_XCOM_SIZE_LIMIT_BYTES, DEFAULT_XCOM_STORE_LIMIT_BYTES } from '.
 export type PodExecutor = Pick<PodsExecutor, 'execute'> &
   Partial<Pick<PodsExecutor, 'collectOrphans' | 'close'>>
 
+/** How a worker batches its queue work: completions per transaction, claims ahead of free slots. */
+export type QueueBatching = Pick<WorkerOptions, 'completionBatchMs' | 'claimAhead'>
+
 export interface WorkerOptions {
   database: Database
   pipelines: readonly AnyPipeline[]
