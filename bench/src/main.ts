@@ -165,15 +165,22 @@ if ('failed' in plainFanout) rows.push(failedRow('plain fan 1 → N → 1', plai
 else {
   const [small, large] = plainFanout
   if (small && large) {
+    const n = (x: number) => x.toLocaleString('en-US')
+    const lower = (f: typeof large) => (f.atLeast ? '≥ ' : '')
     const at = (f: typeof large) =>
       f.projectedMs === undefined
         ? fixed(f.msPerTask, 2)
-        : `${fixed(f.msPerTask, 2)} (stopped after ${f.done} tasks in ${fixed(f.ms / 1000)} s)`
-    const notes = [`per-task cost at 10,000 is ${fixed(large.msPerTask / small.msPerTask, 2)}× that at 1,000`]
-    if (large.projectedMs !== undefined) notes.push(`10,000 projected ${fixed(large.projectedMs / 1000)} s`)
+        : `${lower(f)}${fixed(f.msPerTask, 1)} (stopped: ${n(f.done)} of ${n(f.width)} in ${fixed(f.ms / 1000)} s)`
+    const notes = [
+      `per-task cost at 10,000 is ${lower(large)}${fixed(large.msPerTask / small.msPerTask, 2)}× that at 1,000`,
+    ]
+    if (large.projectedMs !== undefined)
+      notes.push(`10,000 projected ${lower(large)}${fixed(large.projectedMs / 1000)} s`)
     for (const f of plainFanout)
       if (f.triggerError)
-        notes.push(`triggerPipeline refused ${f.width + 2} tasks (${f.triggerError}); rows written in bulk`)
+        notes.push(
+          `triggerPipeline refused ${n(f.width + 2)} tasks (${f.triggerError}): rows written in bulk`,
+        )
     rows.push([
       'fan 1 → 1,000 → 1 / 1 → 10,000 → 1, plain tasks (ms per task)',
       `${at(small)} / ${at(large)}`,
