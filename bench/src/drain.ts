@@ -1,10 +1,11 @@
 import postgres from 'postgres'
 import { bulkTrigger } from './bulk-trigger.js'
 import { graphileDatabase, podlineDatabase } from './databases.js'
+import type { System } from './graphile-peer.js'
 import { single } from './pipelines.js'
 import { spanMs, spawnWorkers } from './spawn-workers.js'
 
-export type System = 'podline' | 'graphile'
+export type { System }
 
 export interface DrainResult {
   system: System

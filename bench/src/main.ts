@@ -1,12 +1,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
+import { measureClaimDepth } from './claim-depth.js'
 import { measureCommitRate } from './commit-rate.js'
 import { type DrainResult, drain } from './drain.js'
+import { GRAPHILE_PEERS, type GraphilePeer } from './graphile-peer.js'
 import { largeXComRows, measureLargeXComs } from './large-xcom.js'
 import { measureLocalBreakdown } from './local-breakdown.js'
 import { localRunRows, measureLocalRun } from './local-run.js'
 import { measureFanout } from './map-fanout.js'
+import { measurePlainFanout } from './plain-fanout.js'
 import { measurePodPath } from './pod-path.js'
 import { serverFacts } from './server.js'
 import { measureStepLatency } from './step-latency.js'
@@ -14,12 +17,17 @@ import { fixed, formatTable } from './table.js'
 
 /*
  * Every benchmark in one run, Podline side by side with graphile-worker on the same server, each on
- * fresh databases. Prints a table and writes bench/results/latest.json. About 5-10 minutes on 2 cores.
+ * fresh databases. Prints a table and writes bench/results/latest.json. About 10-15 minutes on 2 cores.
  */
 const THROUGHPUT_TASKS = 4000
 const SCALING_SIZES = [1_000, 10_000, 100_000]
 /** A scaling size whose projected drain exceeds this is skipped (and reported as such). */
 const SCALING_BUDGET_MS = 240_000
+const PEERS = Object.keys(GRAPHILE_PEERS) as GraphilePeer[]
+const FAN_WIDTHS = [1_000, 10_000] as const
+/** A plain fan projected to take longer than this is stopped and reported as the projection. */
+const FAN_BUDGET_MS = 180_000
+const CLAIM_DEPTHS = [10_000, 1_000_000] as const
 
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`)
 
@@ -37,7 +45,7 @@ const commitRate = await measureCommitRate()
 
 const throughput: DrainResult[] = []
 for (const workers of [1, 4])
-  for (const system of ['podline', 'graphile'] as const) {
+  for (const system of ['podline', ...PEERS] as const) {
     log(`throughput ${system}, ${workers} worker(s), ${THROUGHPUT_TASKS} tasks`)
     throughput.push(await drain(system, workers, THROUGHPUT_TASKS))
   }
@@ -84,21 +92,30 @@ log('large XComs')
 const largeXComs = await guarded('large XComs', () => measureLargeXComs())
 log('mapped task over 1,000 and 10,000 items')
 const fanout = await guarded('fan-out', async () => [await measureFanout(1_000), await measureFanout(10_000)])
+log(`plain fan 1 → N → 1, N = ${FAN_WIDTHS.join(', ')}`)
+const plainFanout = await guarded('plain fan', async () => {
+  const out = []
+  for (const width of FAN_WIDTHS) out.push(await measurePlainFanout(width, { budgetMs: FAN_BUDGET_MS }))
+  return out
+})
+log(`claims with ${CLAIM_DEPTHS.join(', ')} task runs queued`)
+const claimDepth = await guarded('claim depth', () => measureClaimDepth(CLAIM_DEPTHS))
 
 const find = (system: string, workers: number) =>
   throughput.find((t) => t.system === system && t.workers === workers)
 const rows: string[][] = []
-for (const workers of [1, 4]) {
-  const p = find('podline', workers)
-  const g = find('graphile', workers)
-  if (p && g)
-    rows.push([
-      `throughput, ${workers} worker${workers > 1 ? 's' : ''} (tasks/s)`,
-      fixed(p.tasksPerSecond),
-      fixed(g.tasksPerSecond),
-      `${fixed(p.tasksPerSecond / g.tasksPerSecond, 2)}×; commits/task ${fixed(p.commitsPerTask, 2)} vs ${fixed(g.commitsPerTask, 2)}`,
-    ])
-}
+for (const workers of [1, 4])
+  for (const peer of PEERS) {
+    const p = find('podline', workers)
+    const g = find(peer, workers)
+    if (p && g)
+      rows.push([
+        `throughput, ${workers} worker${workers > 1 ? 's' : ''}, peer ${GRAPHILE_PEERS[peer].label} (tasks/s)`,
+        fixed(p.tasksPerSecond),
+        fixed(g.tasksPerSecond),
+        `${fixed(p.tasksPerSecond / g.tasksPerSecond, 2)}×; commits/task ${fixed(p.commitsPerTask, 2)} vs ${fixed(g.commitsPerTask, 3)}`,
+      ])
+  }
 for (const l of latency.podline)
   rows.push([
     `step latency, ${l.shape} (p50 / p99 ms)`,
@@ -144,6 +161,45 @@ else {
       `per-item cost at 10,000 is ${fixed(large.msPerItem / small.msPerItem, 2)}× that at 1,000`,
     ])
 }
+if ('failed' in plainFanout) rows.push(failedRow('plain fan 1 → N → 1', plainFanout))
+else {
+  const [small, large] = plainFanout
+  if (small && large) {
+    const n = (x: number) => x.toLocaleString('en-US')
+    const lower = (f: typeof large) => (f.atLeast ? '≥ ' : '')
+    const at = (f: typeof large) =>
+      f.projectedMs === undefined
+        ? fixed(f.msPerTask, 2)
+        : `${lower(f)}${fixed(f.msPerTask, 1)} (stopped: ${n(f.done)} of ${n(f.width)} in ${fixed(f.ms / 1000)} s)`
+    const notes = [
+      `per-task cost at 10,000 is ${lower(large)}${fixed(large.msPerTask / small.msPerTask, 2)}× that at 1,000`,
+    ]
+    if (large.projectedMs !== undefined)
+      notes.push(`10,000 projected ${lower(large)}${fixed(large.projectedMs / 1000)} s`)
+    for (const f of plainFanout)
+      if (f.triggerError)
+        notes.push(
+          `triggerPipeline refused ${n(f.width + 2)} tasks (${f.triggerError}): rows written in bulk`,
+        )
+    rows.push([
+      'fan 1 → 1,000 → 1 / 1 → 10,000 → 1, plain tasks (ms per task)',
+      `${at(small)} / ${at(large)}`,
+      '',
+      notes.join('; '),
+    ])
+  }
+}
+if ('failed' in claimDepth) rows.push(failedRow('claim with 10k / 1M queued', claimDepth))
+else {
+  const [shallow, deep] = claimDepth
+  if (shallow && deep)
+    rows.push([
+      `claim of ${deep.limit}, 10k / 1M task runs queued (p50 / p99 ms)`,
+      `${fixed(shallow.p50Ms, 1)} / ${fixed(shallow.p99Ms, 1)}; ${fixed(deep.p50Ms, 1)} / ${fixed(deep.p99Ms, 1)}`,
+      '',
+      `p99 at 1M is ${fixed(deep.p99Ms / shallow.p99Ms, 2)}× that at 10k (p50 ${fixed(deep.p50Ms / shallow.p50Ms, 2)}×); ${deep.claims} claims each, 1M queued in ${fixed(deep.fillMs / 1000, 1)} s`,
+    ])
+}
 const fastest = throughput
   .filter((t) => t.system === 'podline')
   .reduce((a, b) => (b.tasksPerSecond > a.tasksPerSecond ? b : a))
@@ -164,5 +220,5 @@ const out = fileURLToPath(new URL('../results/', import.meta.url))
 mkdirSync(out, { recursive: true })
 writeFileSync(
   `${out}latest.json`,
-  `${JSON.stringify({ at: new Date().toISOString(), machine, commitRate, throughput, latency, scaling, local, localBreakdown, pods, largeXComs, fanout, table }, null, 2)}\n`,
+  `${JSON.stringify({ at: new Date().toISOString(), machine, commitRate, throughput, latency, scaling, local, localBreakdown, pods, largeXComs, fanout, plainFanout, claimDepth, table }, null, 2)}\n`,
 )

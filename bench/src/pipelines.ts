@@ -30,6 +30,13 @@ export function fanOf(width: number): AnyPipeline {
   return p.task('join', { needs: middle }, noop) as unknown as AnyPipeline
 }
 
+/** `width` independent tasks: one run of it is `width` task runs queued at once. */
+export function wideOf(width: number): AnyPipeline {
+  let p = loose(`bench-wide-${width}`)
+  for (let i = 0; i < width; i++) p = p.task(`w${i}`, { needs: [] }, noop)
+  return p as unknown as AnyPipeline
+}
+
 export const CHAIN_LENGTH = 1000
 export const FAN_WIDTH = 200
 

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import type { System } from './graphile-peer.js'
 
 const PROGRAM = fileURLToPath(new URL('./worker-process.ts', import.meta.url))
 
@@ -19,7 +20,7 @@ export interface WorkerGroup {
 /** Starts `n` worker processes (worker-process.ts) and resolves once each is ready. */
 export async function spawnWorkers(
   n: number,
-  env: { KIND: 'podline' | 'graphile'; DATABASE_URL: string; CONCURRENCY: string },
+  env: { KIND: System; DATABASE_URL: string; CONCURRENCY: string },
 ): Promise<WorkerGroup> {
   const children = Array.from({ length: n }, () => {
     const child = spawn(process.execPath, ['--import', 'tsx', PROGRAM], {

@@ -1,15 +1,19 @@
 import { openDatabase, Worker } from '@podline/runner'
 import { run } from 'graphile-worker'
 import { quietLogger } from './databases.js'
+import { GRAPHILE_PEERS, isGraphilePeer } from './graphile-peer.js'
 import { graphilePool } from './graphile-pool.js'
 import { benchPipelines } from './pipelines.js'
 
 /*
- * One benchmark worker process: a Podline Worker or a graphile-worker runner (KIND), on DATABASE_URL,
- * CONCURRENCY tasks at once. It prints `{"ready":true}` once it takes work, and on SIGTERM a line with
- * when its first task started, when its last ended, how many it ran and its peak RSS.
+ * One benchmark worker process: a Podline Worker or a graphile-worker runner in one of its
+ * configurations (KIND: podline, or a name in GRAPHILE_PEERS), on DATABASE_URL, CONCURRENCY tasks at
+ * once. It prints `{"ready":true}` once it takes work, and on SIGTERM a line with when its first task
+ * started, when its last ended, how many it ran and its peak RSS.
  */
-const kind = process.env.KIND === 'graphile' ? 'graphile' : 'podline'
+const kind = process.env.KIND ?? 'podline'
+if (kind !== 'podline' && !isGraphilePeer(kind))
+  throw new Error(`KIND is ${kind}: expected podline or one of ${Object.keys(GRAPHILE_PEERS).join(', ')}`)
 const url = process.env.DATABASE_URL
 if (!url) throw new Error('DATABASE_URL is not set')
 const concurrency = Number(process.env.CONCURRENCY ?? 8)
@@ -26,7 +30,7 @@ const ended = () => {
 }
 
 let stop: () => Promise<void>
-if (kind === 'podline') {
+if (!isGraphilePeer(kind)) {
   // The same pool size graphile-worker gets below: one connection per concurrent task, plus two.
   const database = await openDatabase({ databaseUrl: url, poolSize: concurrency + 2 })
   const worker = new Worker({
@@ -48,6 +52,7 @@ if (kind === 'podline') {
     noHandleSignals: true,
     pollInterval: 2000,
     logger: quietLogger(),
+    preset: GRAPHILE_PEERS[kind].preset,
     taskList: {
       noop: async () => {
         began()
