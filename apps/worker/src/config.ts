@@ -53,7 +53,7 @@ export const ENVIRONMENT = z.object({
   PODLINE_POD_CONCURRENCY: wholeNumber(1).optional(),
   /** Batched completion: how long (ms) an ending waits for others to share its transaction; 0: each alone. Unset: the worker's default (2). */
   PODLINE_COMPLETION_BATCH_MS: wholeNumber(0).optional(),
-  /** Inline task runs claimed ahead of free slots into the worker's local queue; 0: none. Unset: PODLINE_CONCURRENCY. */
+  /** At most this many inline task runs claimed ahead of free slots into the worker's local queue; 0: none. Unset: the worker's default (64). */
   PODLINE_CLAIM_AHEAD: wholeNumber(0).optional(),
   PODLINE_HTTP_PORT: wholeNumber(0).default(8080),
   /** The worker app serves the web UI on this port (all addresses) when set; it needs PODLINE_UI_TOKEN. */

@@ -25,6 +25,8 @@ export interface ClaimedTaskRun {
   /** True when this claim continues an attempt a dead or draining worker handed back. */
   resumed: boolean
   isLeaf: boolean
+  /** The run's only task run: its completion ends the run in the same statement (finish-attempt.ts). */
+  soleTask: boolean
   timeoutMs: number | null
   /**
    * Milliseconds left before the attempt's deadline, by the database's clock (0 when it has passed),
@@ -174,6 +176,7 @@ export function claimStatement(o: ClaimOptions): SQL {
            c.claims as "claim",
            c.max_attempts as "maxAttempts", c.retries, c.retry_delay as "retryDelay", c.resumed,
            c.is_leaf as "isLeaf", c.timeout_ms as "timeoutMs",
+           not exists (select 1 from podline.task_runs o where o.run_id = c.run_id and o.id <> c.id) as "soleTask",
            case when c.timeout_at is not null
              then greatest(0, ceil(extract(epoch from c.timeout_at - now()) * 1000))::float8 end as "msToDeadline",
            greatest(0, extract(epoch from now() - c.available_at) * 1000)::float8 as "waitedMs",

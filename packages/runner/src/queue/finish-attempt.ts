@@ -1,13 +1,13 @@
 import type { JsonValue } from '@podline/sdk'
-import { sql } from 'drizzle-orm'
-import type { TaskState } from '../engine/states.js'
+import { type SQL, sql } from 'drizzle-orm'
+import { FAILED_TASK_STATES, OPEN_RUN_STATES, type TaskState } from '../engine/states.js'
 import type { Database, Executor } from '../store/database.js'
 import { NO_MAP_INDEX } from '../store/schema.js'
 import { inSpan } from '../tracing/tracing.js'
 import type { TaskRunId } from './claim-task-runs.js'
 import { expandMappedTask, settleMappedItems } from './mapped-tasks.js'
 import { finalizeRunsIfDone, promoteDownstream } from './promote-downstream.js'
-import { QUEUE_CHANNEL, state } from './sql-values.js'
+import { QUEUE_CHANNEL, RUN_FINISHED_CHANNEL, state, states } from './sql-values.js'
 
 /** How an attempt ended, as the worker reports it. */
 export type AttemptOutcome =
@@ -43,6 +43,11 @@ export interface AttemptRef {
   workerId: string
   /** No task needs this one: completion then skips the downstream query. */
   isLeaf?: boolean
+  /**
+   * The run has no other task run (a one-task pipeline): no sibling can complete beside it, so its
+   * ending ends the run in the completion's own statement, with no transaction around it.
+   */
+  soleTask?: boolean
   /** The item of a mapped task this attempt runs; undefined for a task's own row. */
   mapIndex?: number | null | undefined
 }
@@ -54,14 +59,19 @@ export interface AttemptEnding {
 }
 
 /*
- * Completion in one transaction, for one attempt or for a batch of them (the worker gathers the
- * attempts that end within a few milliseconds: worker/completion-batch.ts). The first statement is
- * fenced row by row: each matches only while this worker still holds the lease of that claim (not
- * merely that attempt: a takeover runs the same attempt), so a worker presumed dead cannot overwrite
- * a newer attempt, and a row fenced out of a batch is left out alone: the others complete.
- * The same statement stores the return_value XComs and the events, set-wise from one jsonb
- * parameter, and locks the run rows (see promoteDownstream for why): a batch of leaf tasks completes
- * in two statements whatever its size, since runs that only need finalising are finalised together.
+ * Completion for one attempt or for a batch of them (the worker gathers the attempts that end within
+ * a few milliseconds: worker/completion-batch.ts). The first statement is fenced row by row: each
+ * matches only while this worker still holds the lease of that claim (not merely that attempt: a
+ * takeover runs the same attempt), so a worker presumed dead cannot overwrite a newer attempt, and a
+ * row fenced out of a batch is left out alone: the others complete. The same statement stores the
+ * return_value XComs and the events, set-wise from one jsonb parameter, and locks the run rows (see
+ * promoteDownstream for why).
+ *
+ * A run's only task run (soleTask) has no sibling to race: the same statement ends its run. A batch
+ * of such endings (and of retries, which promote nothing) is that one statement, with no transaction
+ * around it: one round trip. Any other ending needs its downstream tasks promoted, its mapped task
+ * settled or its run finalised, which read what the statement wrote: they follow in the same
+ * transaction, with the runs that only need finalising finalised together in one statement.
  *
  * Lock order: the run rows first, in id order (as reconcile does: two batches that share runs cannot
  * deadlock), then the task runs. The runs are locked in a CTE that the UPDATE's WHERE depends on, so
@@ -74,48 +84,72 @@ export async function finishAttempts(
 ): Promise<boolean[]> {
   if (endings.length === 0) return []
   // No span of its own: a batch serves attempts of many traces, each of which has its 'attempt finish' span.
-  return database.db.transaction(async (tx) => {
+  const alone = endings.every((e) => e.ref.soleTask || e.outcome.state === 'up_for_retry')
+  const store = async (executor?: Executor) => {
     const done = await database.rows<{ i: number; state: TaskState }>(
-      sql`
-          with v as materialized (
-            select * from jsonb_to_recordset(${endingsJson(endings)}::jsonb)
-              as v(i int, id bigint, run_id uuid, claim int, state text, error text, stack text,
-                   retry_ms float8, has_output boolean, output jsonb, size bigint, message text)
-          ), locked as materialized (
-            select id from podline.runs where id = any(array(select distinct run_id from v)) order by id for no key update
-          ), done as (
-            update podline.task_runs t
-            set state = v.state, finished_at = now(), lease_owner = null, lease_expires_at = null, timeout_at = null,
-                -- Claimed ahead, started, and ended before a claim recorded the start.
-                started_at = coalesce(t.started_at, now()),
-                error = v.error, error_stack = v.stack,
-                available_at = coalesce(now() + v.retry_ms * interval '1 millisecond', t.available_at)
-            from v
-            where t.id = v.id and t.lease_owner = ${workerId} and t.claims = v.claim
-              and t.state = ${state('running')} and t.run_id in (select id from locked)
-            returning v.i, t.run_id, t.task, t.map_index, t.attempt, t.version, t.state,
-                      v.has_output, v.output, v.size, v.message
-          ), stored as (
-            insert into podline.xcoms (run_id, task, map_index, key, value, size, attempt)
-            select run_id, task, map_index, 'return_value', coalesce(output, 'null'::jsonb), size, attempt
-            from done where has_output
-            on conflict (run_id, task, map_index, key) do update set value = excluded.value, size = excluded.size, attempt = excluded.attempt, created_at = now()
-          ), logged as (
-            insert into podline.events (run_id, task, map_index, attempt, from_state, to_state, worker, message)
-            select run_id, task, nullif(map_index, ${NO_MAP_INDEX}), attempt, ${state('running')}, state, ${workerId}, message
-            from done
-          ), woken as (
-            select pg_notify(${QUEUE_CHANNEL}, version)
-            from (select distinct version from done where state = ${state('up_for_retry')}) retried
-          )
-          select i, state from done, (select count(*) from woken) w`,
-      tx,
+      endStatement(workerId, endings),
+      executor,
     )
     const stored = new Array<boolean>(endings.length).fill(false)
     for (const row of done) stored[row.i] = true
+    return { done, stored }
+  }
+  if (alone) return (await store()).stored
+  return database.db.transaction(async (tx) => {
+    const { done, stored } = await store(tx)
     await settle(database, tx, workerId, endings, done)
     return stored
   })
+}
+
+function endStatement(workerId: string, endings: readonly AttemptEnding[]): SQL {
+  return sql`
+    with v as materialized (
+      select * from jsonb_to_recordset(${endingsJson(endings)}::jsonb)
+        as v(i int, id bigint, run_id uuid, claim int, state text, error text, stack text,
+             retry_ms float8, has_output boolean, output jsonb, size bigint, message text, sole boolean)
+    ), locked as materialized (
+      select id from podline.runs where id = any(array(select distinct run_id from v)) order by id for no key update
+    ), done as (
+      update podline.task_runs t
+      set state = v.state, finished_at = now(), lease_owner = null, lease_expires_at = null, timeout_at = null,
+          -- Claimed ahead, started, and ended before a claim recorded the start.
+          started_at = coalesce(t.started_at, now()),
+          error = v.error, error_stack = v.stack,
+          available_at = coalesce(now() + v.retry_ms * interval '1 millisecond', t.available_at)
+      from v
+      where t.id = v.id and t.lease_owner = ${workerId} and t.claims = v.claim
+        and t.state = ${state('running')} and t.run_id in (select id from locked)
+      returning v.i, t.run_id, t.task, t.map_index, t.attempt, t.version, t.state, t.error,
+                v.has_output, v.output, v.size, v.message, v.sole
+    ), stored as (
+      insert into podline.xcoms (run_id, task, map_index, key, value, size, attempt)
+      select run_id, task, map_index, 'return_value', coalesce(output, 'null'::jsonb), size, attempt
+      from done where has_output
+      on conflict (run_id, task, map_index, key) do update set value = excluded.value, size = excluded.size, attempt = excluded.attempt, created_at = now()
+    ), logged as (
+      insert into podline.events (run_id, task, map_index, attempt, from_state, to_state, worker, message)
+      select run_id, task, nullif(map_index, ${NO_MAP_INDEX}), attempt, ${state('running')}, state, ${workerId}, message
+      from done
+    ), woken as (
+      select pg_notify(${QUEUE_CHANNEL}, version)
+      from (select distinct version from done where state = ${state('up_for_retry')}) retried
+    ), ended as (
+      -- As finalizeRunsIfDone decides, for a run whose one task just ended.
+      update podline.runs r
+      set state = case when d.state in ${states(...FAILED_TASK_STATES)} then ${state('failed')} else ${state('success')} end,
+          finished_at = now(),
+          error = case when d.state = ${state('failed')} then d.task || ': ' || coalesce(d.error, d.state) end
+      from done d
+      where r.id = d.run_id and d.sole and d.state <> ${state('up_for_retry')} and r.state in ${states(...OPEN_RUN_STATES)}
+      returning r.id, r.state
+    ), run_logged as (
+      insert into podline.events (run_id, from_state, to_state, worker)
+      select id, ${state('running')}, state, ${workerId} from ended
+    ), run_notified as (
+      select pg_notify(${RUN_FINISHED_CHANNEL}, id::text) from ended
+    )
+    select i, state from done, (select count(*) from woken) w, (select count(*) from run_notified) n`
 }
 
 /** What the endings that were stored set off: their mapped tasks settle, their downstream tasks promote, their runs end. */
@@ -132,6 +166,7 @@ async function settle(
   for (const { i, state: next } of done) {
     if (next === 'up_for_retry') continue
     const { ref } = endings[i] as AttemptEnding
+    if (ref.soleTask) continue
     if (typeof ref.mapIndex === 'number')
       mapped.set(`${ref.runId}\0${ref.task}`, { runId: ref.runId, task: ref.task })
     else if (!ref.isLeaf) promoted.set(ref.runId, [...(promoted.get(ref.runId) ?? []), ref.task])
@@ -170,6 +205,7 @@ function endingsJson(endings: readonly AttemptEnding[]): string {
       message: outcome.state === 'skipped' ? outcome.reason : failed ? outcome.error : null,
       size: outcome.state === 'success' ? outcome.size : 0,
       has_output: outcome.state === 'success' && outcome.output !== undefined,
+      sole: ref.soleTask === true,
     })
     if (outcome.state !== 'success' || outcome.output === undefined) return meta
     return `${meta.slice(0, -1)},"output":${outcome.json ?? JSON.stringify(outcome.output)}}`

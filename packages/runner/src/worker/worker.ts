@@ -90,7 +90,9 @@ export interface WorkerOptions {
   /**
    * Claim ahead: inline task runs claimed beyond the free slots and kept in a local queue (leased and
    * renewed like running ones, handed back on stop), so a freed slot starts the next task without a
-   * round trip. Their timeouts run from the claim. 0 disables. Default: `concurrency`.
+   * round trip. At most this many, and only as many as the worker expects to start within 50 ms by
+   * the recent durations of its tasks (none for tasks of a second or more). Their timeouts run from
+   * the claim. 0 disables. Default 64.
    */
   claimAhead?: number
   /** Backstop poll when no NOTIFY arrives. Default 2 s. */
@@ -144,7 +146,17 @@ interface Held {
   done: Promise<void>
   /** Its task has returned and its ending waits to be stored: it no longer takes a slot. */
   ending: boolean
+  began: number
 }
+
+/** The default of `claimAhead`: the most; how many the worker takes is set by its tasks' durations. */
+export const DEFAULT_CLAIM_AHEAD = 64
+/**
+ * Claim ahead takes no more than the worker expects to start within this long, from the recent
+ * durations of its inline tasks: short tasks fill the local queue, tasks of a second or more leave it
+ * empty (their claim's round trip is nothing beside them, and another worker may be idle).
+ */
+const CLAIM_AHEAD_HORIZON_MS = 50
 
 /** The default of `completionBatchMs`. */
 export const DEFAULT_COMPLETION_BATCH_MS = 2
@@ -182,6 +194,8 @@ export class Worker {
   readonly #held = new Map<TaskRunId, Held>()
   /** Claimed ahead of a free slot (inline tasks only), oldest first: leased, not yet started. */
   #ahead: ClaimedTaskRun[] = []
+  /** The recent inline tasks' durations (moving average, ms); none measured yet: no claim ahead. */
+  #taskMs: number | undefined
   /** Claimed ahead and started since the last claim, which records their start (started_at). */
   #startedAhead: TaskRunId[] = []
   readonly #completions: CompletionBatch
@@ -214,7 +228,7 @@ export class Worker {
       xcomSizeLimitBytes: options.xcoms ? DEFAULT_XCOM_STORE_LIMIT_BYTES : DEFAULT_XCOM_SIZE_LIMIT_BYTES,
       signalGraceMs: 10_000,
       completionBatchMs: DEFAULT_COMPLETION_BATCH_MS,
-      claimAhead: options.concurrency ?? 4,
+      claimAhead: DEFAULT_CLAIM_AHEAD,
       ...options,
       leaseMs,
     }
@@ -411,7 +425,11 @@ export class Worker {
 
   /** How many more inline task runs may be claimed ahead. Pods are not: a slot for one is rarely short. */
   #aheadRoom(kind: ClaimedTaskRun['kind']): number {
-    return kind === 'task' && !this.#stopping ? Math.max(0, this.#o.claimAhead - this.#ahead.length) : 0
+    if (kind !== 'task' || this.#stopping || this.#taskMs === undefined) return 0
+    const startable = Math.floor(
+      (this.#o.concurrency * CLAIM_AHEAD_HORIZON_MS) / Math.max(this.#taskMs, 0.01),
+    )
+    return Math.max(0, Math.min(this.#o.claimAhead, startable) - this.#ahead.length)
   }
 
   /** Fills free slots from the local queue; the claim loop is woken to refill it. */
@@ -453,10 +471,18 @@ export class Worker {
       claim: c.claim,
       workerId: this.id,
       isLeaf: c.isLeaf,
+      soleTask: c.soleTask,
       mapIndex: c.mapIndex,
     }
     const controller = new AbortController()
-    const held: Held = { kind: c.kind, ref, controller, done: Promise.resolve(), ending: false }
+    const held: Held = {
+      kind: c.kind,
+      ref,
+      controller,
+      done: Promise.resolve(),
+      ending: false,
+      began: performance.now(),
+    }
     this.#held.set(c.id, held)
     this.#leases?.hold(c.id)
     this.#o.onAttempt?.({
@@ -582,7 +608,13 @@ export class Worker {
     if (!badParams) {
       // The task has returned: its slot is free for the next while its ending is stored (still leased).
       const held = this.#held.get(c.id)
-      if (held) held.ending = true
+      if (held) {
+        held.ending = true
+        if (held.kind === 'task') {
+          const ms = performance.now() - held.began
+          this.#taskMs = this.#taskMs === undefined ? ms : 0.8 * this.#taskMs + 0.2 * ms
+        }
+      }
       this.#startAhead()
       this.#wakeUp()
     }
