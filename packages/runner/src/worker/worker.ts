@@ -433,13 +433,16 @@ export class Worker {
   }
 
   /** Fills free slots from the local queue; the claim loop is woken to refill it. */
-  #startAhead(): void {
+  #startAhead(): number {
+    let started = 0
     while (this.#ahead.length > 0 && this.#freeSlots('task') > 0 && !this.#stopping) {
       const next = this.#ahead.shift() as ClaimedTaskRun
       this.#leases?.drop(next.id)
       this.#startedAhead.push(next.id)
       this.#startAttempt(next)
+      started++
     }
+    return started
   }
 
   /** Takes the claimed-ahead task runs that match out of the local queue. */
@@ -508,8 +511,10 @@ export class Worker {
     ).finally(() => {
       this.#held.delete(c.id)
       this.#leases?.drop(c.id)
-      this.#startAhead()
-      this.#wakeUp()
+      // A slot freed only now, or a start from the local queue, calls for a claim. An ending whose
+      // slot was freed at its hand-over does not: what it queued wakes the loop by its NOTIFY, and a
+      // second claim beside that one would find nothing and hold up the next.
+      if (this.#startAhead() > 0 || !held.ending) this.#wakeUp()
     })
   }
 
@@ -615,8 +620,10 @@ export class Worker {
           this.#taskMs = this.#taskMs === undefined ? ms : 0.8 * this.#taskMs + 0.2 * ms
         }
       }
-      this.#startAhead()
-      this.#wakeUp()
+      // A claim now may take other work while the ending is stored. Not for a task that others
+      // need: what it queues is known only once it is stored (whose NOTIFY wakes the loop), and a
+      // claim in flight meanwhile would find nothing and delay the claim that matters.
+      if (this.#startAhead() > 0 || c.isLeaf) this.#wakeUp()
     }
     const state = await this.#finish(ref, outcome)
     if (state !== 'lost') {
