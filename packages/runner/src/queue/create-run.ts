@@ -39,7 +39,14 @@ export async function insertRun(database: Database, tx: Executor, run: NewRun): 
   const { id: runId, plan, params, tick } = run
   const limited = plan.maxActiveRuns !== undefined
   const rootState = limited ? ('pending' as const) : ('queued' as const)
-  const needed = new Set(plan.tasks.flatMap((t) => t.needs))
+  // needs reversed: the edges promotion follows from a task that ends to the tasks it may decide.
+  const downstream = new Map<string, string[]>()
+  for (const t of plan.tasks)
+    for (const need of t.needs) {
+      const tasks = downstream.get(need)
+      if (tasks) tasks.push(t.name)
+      else downstream.set(need, [t.name])
+    }
   const inserted = await tx
     .insert(runs)
     .values({
@@ -62,7 +69,8 @@ export async function insertRun(database: Database, tx: Executor, run: NewRun): 
     task: t.name,
     kind: t.kind,
     needs: t.needs,
-    is_leaf: !needed.has(t.name),
+    downstream: downstream.get(t.name) ?? [],
+    is_leaf: !downstream.has(t.name),
     trigger_rule: t.options.triggerRule,
     state: t.needs.length === 0 ? rootState : ('pending' as const),
     max_attempts: t.options.retries + 1,
@@ -76,15 +84,16 @@ export async function insertRun(database: Database, tx: Executor, run: NewRun): 
     sql`
       with v as (
         select * from rows from (jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as (
-          task text, kind text, needs text[], is_leaf boolean, trigger_rule text, state text, max_attempts int,
-          retries int, retry_delay jsonb, priority int, timeout_ms int, max_parallel int)) with ordinality as v(
-          task, kind, needs, is_leaf, trigger_rule, state, max_attempts, retries, retry_delay, priority,
-          timeout_ms, max_parallel, n)
+          task text, kind text, needs text[], downstream text[], is_leaf boolean, trigger_rule text, state text,
+          max_attempts int, retries int, retry_delay jsonb, priority int, timeout_ms int, max_parallel int))
+          with ordinality as v(task, kind, needs, downstream, is_leaf, trigger_rule, state, max_attempts, retries,
+                               retry_delay, priority, timeout_ms, max_parallel, n)
       ), inserted as (
-        insert into podline.task_runs (run_id, pipeline, version, task, kind, needs, is_leaf, trigger_rule, state,
-                                       max_attempts, retries, retry_delay, priority, timeout_ms, max_parallel)
-        select ${runId}::uuid, ${plan.name}, ${plan.version}, task, kind, needs, is_leaf, trigger_rule, state,
-               max_attempts, retries, retry_delay, priority, timeout_ms, max_parallel
+        insert into podline.task_runs (run_id, pipeline, version, task, kind, needs, downstream, is_leaf,
+                                       trigger_rule, state, max_attempts, retries, retry_delay, priority,
+                                       timeout_ms, max_parallel)
+        select ${runId}::uuid, ${plan.name}, ${plan.version}, task, kind, needs, downstream, is_leaf,
+               trigger_rule, state, max_attempts, retries, retry_delay, priority, timeout_ms, max_parallel
         from v order by n
       )
       -- One insert, ordered: the run's event comes first, then its tasks' in plan order.

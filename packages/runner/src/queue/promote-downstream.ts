@@ -1,29 +1,19 @@
-import type { TriggerRule } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
-import {
-  FAILED_TASK_STATES,
-  OPEN_RUN_STATES,
-  OPEN_TASK_STATES,
-  TERMINAL_TASK_STATES,
-} from '../engine/states.js'
+import { FAILED_TASK_STATES, OPEN_RUN_STATES, OPEN_TASK_STATES } from '../engine/states.js'
 import { nextTaskState } from '../engine/task-state-machine.js'
-import { decidePromotion, type Promotion, type UpstreamCounts } from '../engine/trigger-rules.js'
+import { decidePromotion, type Promotion } from '../engine/trigger-rules.js'
 import type { Database, Executor } from '../store/database.js'
 import { NO_MAP_INDEX } from '../store/schema.js'
-import type { TaskRunId } from './claim-task-runs.js'
-import { QUEUE_CHANNEL, RUN_FINISHED_CHANNEL, state, states, textArray } from './sql-values.js'
-
-interface PendingRow extends UpstreamCounts {
-  id: TaskRunId
-  task: string
-  triggerRule: TriggerRule
-}
+import { QUEUE_CHANNEL, RUN_FINISHED_CHANNEL, state, states } from './sql-values.js'
+import { type CountedRow, countEndedUpstreams } from './upstream-counts.js'
 
 /**
- * After tasks of a run reach a terminal state: promote each pending downstream task whose trigger
- * rule is now decided (queued, skipped or upstream_failed), cascade through tasks that end without
- * running, then finalise the run when every task is terminal. Runs inside the caller's transaction.
- * Returns whether anything was queued (the caller then NOTIFYs).
+ * After tasks of a run reach a terminal state (each passed once, by the transaction that ended it):
+ * add them to their downstream tasks' upstream counts, promote each pending one whose trigger rule
+ * is now decided (queued, skipped or upstream_failed), cascade through tasks that end without
+ * running, then finalise the run when every task is terminal. Each round costs the downstream
+ * count of the tasks it ended, not their siblings' (upstream-counts.ts). Runs inside the caller's
+ * transaction. Returns whether anything was queued (the caller then NOTIFYs).
  */
 export async function promoteDownstream(
   database: Database,
@@ -47,25 +37,12 @@ export async function promoteDownstream(
   // A pending downstream task still waiting, or one just queued, means the run cannot have ended.
   let unfinished = false
   while (finished.length > 0) {
-    const pending = await database.rows<PendingRow>(
-      sql`
-        select d.id::text as id, d.task, d.trigger_rule as "triggerRule",
-               count(*)::int as total,
-               (count(*) filter (where u.state = ${state('success')}))::int as success,
-               (count(*) filter (where u.state in ${states(...FAILED_TASK_STATES)}))::int as failed,
-               (count(*) filter (where u.state = ${state('skipped')}))::int as skipped,
-               (count(*) filter (where u.state in ${states(...TERMINAL_TASK_STATES)}))::int as done
-        from podline.task_runs d
-        join podline.task_runs u on u.run_id = d.run_id and u.task = any(d.needs) and u.map_index = ${NO_MAP_INDEX}
-        where d.run_id = ${runId}::uuid and d.state = ${state('pending')} and d.map_index = ${NO_MAP_INDEX}
-          and d.needs && ${textArray(finished)}
-        group by d.id, d.task, d.trigger_rule`,
-      tx,
-    )
+    const counted = await countEndedUpstreams(database, tx, runId, finished)
+    const pending = counted.filter((row) => row.state === 'pending')
     const decisions = pending.map((row) => ({ row, promotion: decidePromotion(row.triggerRule, row) }))
     if (decisions.some((d) => d.promotion === 'wait')) unfinished = true
     const decided = decisions.filter(
-      (d): d is { row: PendingRow; promotion: Exclude<Promotion, 'wait'> } => d.promotion !== 'wait',
+      (d): d is { row: CountedRow; promotion: Exclude<Promotion, 'wait'> } => d.promotion !== 'wait',
     )
     if (decided.length === 0) break
     const nextStates = decided.map((d) => nextTaskState('pending', { type: 'promote', to: d.promotion }))
