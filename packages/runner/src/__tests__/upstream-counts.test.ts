@@ -14,6 +14,7 @@ import {
   type Database,
   finishAttempt,
   openDatabase,
+  reconcile,
   registerPlans,
   retryRun,
   runStatus,
@@ -299,6 +300,33 @@ describe('upstream counts', () => {
     for (let batch = await claim(); batch.length > 0; batch = await claim()) await finishAll(batch, finish)
     expect((await runStatus(database, runId))?.run.state).toBe('success')
     expect(await decidedEvents(runId, 'join')).toEqual(['queued'])
+  })
+})
+
+describe('a run a runner from before the counts advanced', () => {
+  it('is recounted and moved on by the reconciler', async () => {
+    const { runId, claim, finish } = await start(fanIn('old-runner-fan-in', 3))
+    // Created as that runner creates runs: no edges.
+    await database.rows(sql`update podline.task_runs set downstream = '{}' where run_id = ${runId}::uuid`)
+    const [root] = await claim()
+    await finish(root as Claimed)
+    expect(await claim()).toEqual([])
+    expect(await reconcile(database, null)).toMatchObject({ promoted: 1 })
+    expect(await drift(runId)).toEqual([])
+    const [first, ...rest] = await claim()
+    expect([first, ...rest].map((c) => c?.task).sort()).toEqual(['m0', 'm1', 'm2'])
+    // One of them ended by that runner: its state, without the count.
+    await database.rows(
+      sql`update podline.task_runs set state = 'success', lease_owner = null where id = ${first?.id}::bigint`,
+    )
+    for (const c of rest) await finish(c)
+    expect(await counts(runId, 'join')).toMatchObject({ state: 'pending', done: 2 })
+    expect(await reconcile(database, null)).toMatchObject({ promoted: 1 })
+    expect(await counts(runId, 'join')).toMatchObject({ state: 'queued', success: 3, done: 3 })
+    const [join] = await claim()
+    await finish(join as Claimed)
+    expect((await runStatus(database, runId))?.run.state).toBe('success')
+    expect(await reconcile(database, null)).toMatchObject({ promoted: 0 })
   })
 })
 

@@ -10,9 +10,10 @@ import { state, states, textArray } from './sql-values.js'
 /*
  * Each task's own row keeps how its upstreams have ended (task_runs.upstreams_*), so deciding its
  * trigger rule reads one row. Two operations keep the counts true: a task that ends is added to its
- * downstream rows' counts (countEndedUpstreams: what promotion, cancel and the params check call
- * for every task they end), and a run whose tasks go back out of a terminal state is recounted from
- * its tasks' states (recountUpstreams: retry). Counting per ending costs the task's downstream
+ * downstream rows' counts (countEndedUpstreams: what promotion, cancel, the params check and a
+ * killed local run's cleanup call for every task they end), and a run whose tasks go back out of a
+ * terminal state is recounted from its tasks' states (recountUpstreams: retry, and the reconciler
+ * for a run stranded by a runner from before the counts). Counting per ending costs the task's downstream
  * count; re-reading every upstream of a pending task at each ending, as promotion once did, cost a
  * 1 → 10,000 → 1 run 10,000 upstream reads per ending (quadratic).
  */
@@ -79,10 +80,26 @@ export async function countEndedUpstreams(
 }
 
 /**
- * Sets every count of a run from its tasks' states as they stand: after tasks went back out of a
- * terminal state (retry), which no ending accounts for. One statement, reading each edge once.
+ * Sets every count of a run from its tasks' states as they stand, and its edges from its needs:
+ * after tasks went back out of a terminal state (retry), which no ending accounts for, and for a
+ * run that a runner from before the counts advanced (the reconciler, promoteStrandedRun). Two
+ * statements, each reading each edge once.
  */
 export async function recountUpstreams(database: Database, tx: Executor, runId: string): Promise<void> {
+  await database.rows(
+    sql`
+      with reversed as (
+        select (select u.id from podline.task_runs u
+                where u.run_id = ${runId}::uuid and u.task = n.task and u.map_index = ${NO_MAP_INDEX}) as id,
+               array_agg(d.task order by d.id) as downstream
+        from podline.task_runs d cross join unnest(d.needs) as n(task)
+        where d.run_id = ${runId}::uuid and d.map_index = ${NO_MAP_INDEX}
+        group by n.task
+      )
+      update podline.task_runs t set downstream = r.downstream
+      from reversed r where t.id = r.id and t.downstream is distinct from r.downstream`,
+    tx,
+  )
   await database.rows(
     sql`
       with edges as (
@@ -98,7 +115,9 @@ export async function recountUpstreams(database: Database, tx: Executor, runId: 
       set upstreams_succeeded = c.succeeded, upstreams_failed = c.failed, upstreams_skipped = c.skipped,
           upstreams_done = c.done
       from counts as c(id, succeeded, failed, skipped, done)
-      where t.id = c.id`,
+      where t.id = c.id
+        and (t.upstreams_succeeded, t.upstreams_failed, t.upstreams_skipped, t.upstreams_done)
+            is distinct from (c.succeeded, c.failed, c.skipped, c.done)`,
     tx,
   )
 }
