@@ -131,7 +131,7 @@ export const taskRuns = podline.table(
     maxParallel: integer('max_parallel'),
 
     kind: text('kind').notNull().$type<'task' | 'pod'>(),
-    /** Copied from the plan so that promotion is one query without reading plans. */
+    /** Copied from the plan: its length is the trigger rules' total, and retry walks it downstream. */
     needs: text('needs').array().notNull(),
     isLeaf: boolean('is_leaf').notNull(),
     /**
