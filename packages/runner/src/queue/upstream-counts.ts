@@ -13,9 +13,10 @@ import { state, states, textArray } from './sql-values.js'
  * downstream rows' counts (countEndedUpstreams: what promotion, cancel, the params check and a
  * killed local run's cleanup call for every task they end), and a run whose tasks go back out of a
  * terminal state is recounted from its tasks' states (recountUpstreams: retry, and the reconciler
- * for a run stranded by a runner from before the counts). Counting per ending costs the task's downstream
- * count; re-reading every upstream of a pending task at each ending, as promotion once did, cost a
- * 1 → 10,000 → 1 run 10,000 upstream reads per ending (quadratic).
+ * for a run stranded by a runner from before the counts). Counting per ending costs the task's
+ * downstream count. Re-reading every upstream of a pending task at each ending, as promotion once
+ * did, made a fan-in quadratic: through the queue's API on a busy 2-core machine, an ending of a
+ * 1 → 10,000 → 1 run took 1,061 ms that way and 4.2 ms this way (1 → 1,000 → 1: 19.1 ms, 2.2 ms).
  */
 
 /** The counts of a set of upstream rows (`column`: their state), in the order of the counter columns. */
