@@ -20,6 +20,7 @@ import {
   runStatus,
   triggerPipeline,
 } from '../index.js'
+import { failRunOnParams } from '../queue/fail-run-params.js'
 import type { AttemptOutcome } from '../queue/finish-attempt.js'
 import { promoteDownstream } from '../queue/promote-downstream.js'
 import { MIGRATIONS_FOLDER } from '../store/migrations-folder.js'
@@ -300,6 +301,19 @@ describe('upstream counts', () => {
     for (let batch = await claim(); batch.length > 0; batch = await claim()) await finishAll(batch, finish)
     expect((await runStatus(database, runId))?.run.state).toBe('success')
     expect(await decidedEvents(runId, 'join')).toEqual(['queued'])
+  })
+
+  it('stay true when a run fails on its params', async () => {
+    const { runId, claim, finish } = await start(fanIn('bad-params-fan-in', 3))
+    for (const c of await claim()) await finish(c)
+    const [first] = await claim(1)
+    await failRunOnParams(database, runId, 'params: date is required', 'w')
+    expect(await counts(runId, 'join')).toMatchObject({ state: 'upstream_failed', failed: 2, done: 2 })
+    // The task still running meets the same params and fails the same way.
+    await finish(first as Claimed, { state: 'failed', error: 'params: date is required' })
+    expect(await counts(runId, 'join')).toMatchObject({ failed: 3, done: 3 })
+    expect(await drift(runId)).toEqual([])
+    expect((await runStatus(database, runId))?.run.state).toBe('failed')
   })
 })
 
