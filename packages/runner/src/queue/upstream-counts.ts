@@ -61,14 +61,20 @@ export async function countEndedUpstreams(
                 where t.run_id = ${runId}::uuid and t.task = e.task and t.map_index = ${NO_MAP_INDEX}),
                ${countsOf(sql`e.state`)}
         from edges e group by e.task
+      ), locked as (
+        -- A downstream task may be running already (one_success, one_failed), so its row is one
+        -- that heartbeats write too; locking in id order, as theirs by primary key, keeps two such
+        -- rows from being taken in opposite orders (a deadlock).
+        select t.id from podline.task_runs t
+        where t.id in (select a.id from added a) order by t.id for no key update
       ), counted as (
         update podline.task_runs t
         set upstreams_succeeded = t.upstreams_succeeded + a.succeeded,
             upstreams_failed = t.upstreams_failed + a.failed,
             upstreams_skipped = t.upstreams_skipped + a.skipped,
             upstreams_done = t.upstreams_done + a.done
-        from added as a(id, succeeded, failed, skipped, done)
-        where t.id = a.id
+        from added as a(id, succeeded, failed, skipped, done), locked l
+        where t.id = a.id and l.id = a.id
         returning t.id, t.task, t.trigger_rule, t.state, cardinality(t.needs) as total,
                   t.upstreams_succeeded, t.upstreams_failed, t.upstreams_skipped, t.upstreams_done
       )
