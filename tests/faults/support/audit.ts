@@ -32,7 +32,8 @@ interface TaskRunRow {
  *   records (`→ running` at that attempt number);
  * - the successful attempt completed (`done`) at least once, each of its executions at most once;
  *   a pod task's pod (the one its pod_name XCom names) ran exactly once, however many workers
- *   attached to it; and the stored return_value XCom is that attempt's.
+ *   attached to it; and the stored return_value XCom is that attempt's;
+ * - every task's upstream counts say all its upstreams succeeded, each counted once.
  */
 export async function auditRuns(sql: Sql, runIds: readonly string[], sideFile: string): Promise<AuditReport> {
   const problems: string[] = []
@@ -94,6 +95,18 @@ export async function auditRuns(sql: Sql, runIds: readonly string[], sideFile: s
     if (t.pod_name ? completions !== 1 : completions < 1)
       problems.push(`${where}: the successful attempt ${t.attempt} left ${completions} completions`)
   }
+  // In a run that succeeded, every upstream of every task ended in success, and was counted once.
+  const miscounted = await sql<{ run_id: string; task: string; counts: number[] }[]>`
+    select run_id::text, task,
+           array[cardinality(needs), upstreams_succeeded, upstreams_failed, upstreams_skipped, upstreams_done] as counts
+    from podline.task_runs
+    where run_id = any(${runIds as string[]}::uuid[]) and map_index = -1
+      and (upstreams_succeeded, upstreams_failed, upstreams_skipped, upstreams_done)
+          <> (cardinality(needs), 0, 0, cardinality(needs))`
+  for (const m of miscounted)
+    problems.push(
+      `run ${m.run_id} task ${m.task}: upstream counts [needs, succeeded, failed, skipped, done] = [${m.counts}]`,
+    )
   return {
     runs: new Set(taskRuns.map((t) => t.run_id)).size,
     taskRuns: taskRuns.length,

@@ -1,7 +1,9 @@
 import { sql } from 'drizzle-orm'
 import { OPEN_RUN_STATES, OPEN_TASK_STATES } from '../engine/states.js'
 import type { Database } from '../store/database.js'
+import { NO_MAP_INDEX } from '../store/schema.js'
 import { CANCEL_CHANNEL, state, states } from './sql-values.js'
+import { countEndedUpstreams } from './upstream-counts.js'
 
 /**
  * Cancels a run: every task that has not ended becomes cancelled and the run ends cancelled, in one
@@ -32,7 +34,7 @@ export async function cancelRun(database: Database, runId: string): Promise<bool
       tx,
     )
     if (!run) return false
-    await database.rows(
+    const cancelled = await database.rows<{ task: string }>(
       sql`
         with old as (
           select id, state from podline.task_runs
@@ -42,11 +44,20 @@ export async function cancelRun(database: Database, runId: string): Promise<bool
           update podline.task_runs t set state = ${state('cancelled')}, finished_at = now(), lease_owner = null,
                  lease_expires_at = null, timeout_at = null, taken_over = false, error = 'the run was cancelled'
           from old where t.id = old.id
-          returning t.run_id, t.task, t.attempt, old.state as from_state
+          returning t.run_id, t.task, t.map_index, t.attempt, old.state as from_state
+        ), logged as (
+          insert into podline.events (run_id, task, attempt, from_state, to_state, message)
+          select run_id, task, attempt, from_state, ${state('cancelled')}, 'the run was cancelled' from tasks
         )
-        insert into podline.events (run_id, task, attempt, from_state, to_state, message)
-        select run_id, task, attempt, from_state, ${state('cancelled')}, 'the run was cancelled' from tasks`,
+        select task from tasks where map_index = ${NO_MAP_INDEX}`,
       tx,
+    )
+    // Nothing is promoted in a cancelled run, but its counts stay true to its states, as in any run.
+    await countEndedUpstreams(
+      database,
+      tx,
+      runId,
+      cancelled.map((c) => c.task),
     )
     await tx.execute(sql`select pg_notify(${CANCEL_CHANNEL}, ${runId})`)
     return true

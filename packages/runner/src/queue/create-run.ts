@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto'
 import type { JsonValue, PipelinePlan } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
 import type { Database, Executor } from '../store/database.js'
-import { events, runs, taskRuns } from '../store/schema.js'
+import { runs } from '../store/schema.js'
 import { newRunTrace } from '../tracing/tracing.js'
 import { admitRuns } from './admit-runs.js'
-import { QUEUE_CHANNEL } from './sql-values.js'
+import { QUEUE_CHANNEL, state } from './sql-values.js'
 
 /**
  * Creates a run and its task runs in one transaction: tasks without needs start queued, the rest
@@ -39,7 +39,14 @@ export async function insertRun(database: Database, tx: Executor, run: NewRun): 
   const { id: runId, plan, params, tick } = run
   const limited = plan.maxActiveRuns !== undefined
   const rootState = limited ? ('pending' as const) : ('queued' as const)
-  const needed = new Set(plan.tasks.flatMap((t) => t.needs))
+  // needs reversed: the edges promotion follows from a task that ends to the tasks it may decide.
+  const downstream = new Map<string, string[]>()
+  for (const t of plan.tasks)
+    for (const need of t.needs) {
+      const tasks = downstream.get(need)
+      if (tasks) tasks.push(t.name)
+      else downstream.set(need, [t.name])
+    }
   const inserted = await tx
     .insert(runs)
     .values({
@@ -55,38 +62,50 @@ export async function insertRun(database: Database, tx: Executor, run: NewRun): 
     .onConflictDoNothing({ target: [runs.pipeline, runs.logicalDate] })
     .returning({ id: runs.id })
   if (inserted.length === 0) return false
-  await tx.insert(taskRuns).values(
-    plan.tasks.map((t) => ({
-      runId,
-      pipeline: plan.name,
-      version: plan.version,
-      task: t.name,
-      kind: t.kind,
-      needs: t.needs,
-      isLeaf: !needed.has(t.name),
-      triggerRule: t.options.triggerRule,
-      state: t.needs.length === 0 ? rootState : ('pending' as const),
-      maxAttempts: t.options.retries + 1,
-      retries: t.options.retries,
-      retryDelay: t.options.retryDelay,
-      priority: t.options.priority,
-      timeoutMs: t.options.timeoutMs,
-      maxParallel: t.map?.maxParallel ?? null,
-    })),
+  // The task runs and their events from one jsonb parameter, in one statement: drizzle's insert binds
+  // every column of every row as a parameter, which PostgreSQL caps at 65,535 (about 3,800 tasks)
+  // and whose query building overflows the stack before that.
+  const rows = plan.tasks.map((t) => ({
+    task: t.name,
+    kind: t.kind,
+    needs: t.needs,
+    downstream: downstream.get(t.name) ?? [],
+    is_leaf: !downstream.has(t.name),
+    trigger_rule: t.options.triggerRule,
+    state: t.needs.length === 0 ? rootState : ('pending' as const),
+    max_attempts: t.options.retries + 1,
+    retries: t.options.retries,
+    retry_delay: t.options.retryDelay,
+    priority: t.options.priority,
+    timeout_ms: t.options.timeoutMs ?? null,
+    max_parallel: t.map?.maxParallel ?? null,
+  }))
+  await database.rows(
+    sql`
+      with v as (
+        select * from rows from (jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as (
+          task text, kind text, needs text[], downstream text[], is_leaf boolean, trigger_rule text, state text,
+          max_attempts int, retries int, retry_delay jsonb, priority int, timeout_ms int, max_parallel int))
+          with ordinality as v(task, kind, needs, downstream, is_leaf, trigger_rule, state, max_attempts, retries,
+                               retry_delay, priority, timeout_ms, max_parallel, n)
+      ), inserted as (
+        insert into podline.task_runs (run_id, pipeline, version, task, kind, needs, downstream, is_leaf,
+                                       trigger_rule, state, max_attempts, retries, retry_delay, priority,
+                                       timeout_ms, max_parallel)
+        select ${runId}::uuid, ${plan.name}, ${plan.version}, task, kind, needs, downstream, is_leaf,
+               trigger_rule, state, max_attempts, retries, retry_delay, priority, timeout_ms, max_parallel
+        from v order by n
+      )
+      -- One insert, ordered: the run's event comes first, then its tasks' in plan order.
+      insert into podline.events (run_id, task, attempt, to_state, message)
+      select ${runId}::uuid, task, attempt, state, message from (
+        select 0::bigint as n, null::text as task, null::int as attempt, ${state('queued')} as state,
+               ${`run of ${plan.name}@${plan.version} created${tick ? ` for ${tick.logicalDate.toISOString()}` : ''}`}::text as message
+        union all
+        select n, task, 0, state, null from v
+      ) e order by n`,
+    tx,
   )
-  await tx.insert(events).values([
-    {
-      runId,
-      toState: 'queued',
-      message: `run of ${plan.name}@${plan.version} created${tick ? ` for ${tick.logicalDate.toISOString()}` : ''}`,
-    },
-    ...plan.tasks.map((t) => ({
-      runId,
-      task: t.name,
-      attempt: 0,
-      toState: t.needs.length === 0 ? rootState : 'pending',
-    })),
-  ])
   if (limited) await admitRuns(database, tx, plan.name)
   else await tx.execute(sql`select pg_notify(${QUEUE_CHANNEL}, ${plan.version})`)
   return true

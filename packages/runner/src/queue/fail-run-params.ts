@@ -1,14 +1,16 @@
 import { sql } from 'drizzle-orm'
 import type { Database } from '../store/database.js'
+import { NO_MAP_INDEX } from '../store/schema.js'
 import type { TaskRunId } from './claim-task-runs.js'
 import { finalizeRunIfDone } from './promote-downstream.js'
 import { returnUnstarted } from './release-task-runs.js'
+import { countEndedUpstreams } from './upstream-counts.js'
 
 /**
  * A run whose params fail the pipeline's schema cannot run any task: every task of it not yet
  * started becomes upstream_failed with the reason, and the run ends failed. The worker calls it after
  * failing the attempt it claimed (fatally, so with no retry); tasks already running elsewhere meet
- * the same params and fail the same way. Lock order as everywhere: task_runs, then the run.
+ * the same params and fail the same way. Lock order as everywhere: the run, then its task runs.
  */
 export async function failRunOnParams(
   database: Database,
@@ -19,20 +21,28 @@ export async function failRunOnParams(
   unstarted: ReadonlyArray<{ id: TaskRunId; resumed: boolean }> = [],
 ): Promise<void> {
   await database.db.transaction(async (tx) => {
+    await tx.execute(sql`select 1 from podline.runs where id = ${runId}::uuid for no key update`)
     // In the same transaction, so that no claim takes them back between their return and their end.
     await returnUnstarted(database, workerId, unstarted, tx)
-    await database.rows(
+    const failed = await database.rows<{ task: string }>(
       sql`
         with failed as (
           update podline.task_runs set state = 'upstream_failed', finished_at = now(), error = ${reason}
           where run_id = ${runId}::uuid and state in ('pending', 'queued', 'up_for_retry')
-          returning run_id, task, attempt, state
+          returning run_id, task, map_index, attempt, state
+        ), logged as (
+          insert into podline.events (run_id, task, attempt, from_state, to_state, worker, message)
+          select run_id, task, attempt, 'pending', state, ${workerId}, ${reason} from failed
         )
-        insert into podline.events (run_id, task, attempt, from_state, to_state, worker, message)
-        select run_id, task, attempt, 'pending', state, ${workerId}, ${reason} from failed`,
+        select task from failed where map_index = ${NO_MAP_INDEX}`,
       tx,
     )
-    await tx.execute(sql`select 1 from podline.runs where id = ${runId}::uuid for no key update`)
+    await countEndedUpstreams(
+      database,
+      tx,
+      runId,
+      failed.map((f) => f.task),
+    )
     await finalizeRunIfDone(database, tx, runId, workerId)
   })
 }

@@ -1,29 +1,19 @@
-import type { TriggerRule } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
-import {
-  FAILED_TASK_STATES,
-  OPEN_RUN_STATES,
-  OPEN_TASK_STATES,
-  TERMINAL_TASK_STATES,
-} from '../engine/states.js'
+import { FAILED_TASK_STATES, OPEN_RUN_STATES, OPEN_TASK_STATES } from '../engine/states.js'
 import { nextTaskState } from '../engine/task-state-machine.js'
-import { decidePromotion, type Promotion, type UpstreamCounts } from '../engine/trigger-rules.js'
+import { decidePromotion, type Promotion } from '../engine/trigger-rules.js'
 import type { Database, Executor } from '../store/database.js'
 import { NO_MAP_INDEX } from '../store/schema.js'
-import type { TaskRunId } from './claim-task-runs.js'
-import { QUEUE_CHANNEL, RUN_FINISHED_CHANNEL, state, states, textArray } from './sql-values.js'
-
-interface PendingRow extends UpstreamCounts {
-  id: TaskRunId
-  task: string
-  triggerRule: TriggerRule
-}
+import { QUEUE_CHANNEL, RUN_FINISHED_CHANNEL, state, states } from './sql-values.js'
+import { type CountedRow, countEndedUpstreams, recountUpstreams } from './upstream-counts.js'
 
 /**
- * After tasks of a run reach a terminal state: promote each pending downstream task whose trigger
- * rule is now decided (queued, skipped or upstream_failed), cascade through tasks that end without
- * running, then finalise the run when every task is terminal. Runs inside the caller's transaction.
- * Returns whether anything was queued (the caller then NOTIFYs).
+ * After tasks of a run reach a terminal state (each passed once, by the transaction that ended it):
+ * add them to their downstream tasks' upstream counts, promote each pending one whose trigger rule
+ * is now decided (queued, skipped or upstream_failed), cascade through tasks that end without
+ * running, then finalise the run when every task is terminal. Each round costs the downstream
+ * count of the tasks it ended, not their siblings' (upstream-counts.ts). Runs inside the caller's
+ * transaction. Returns whether anything was queued (the caller then NOTIFYs).
  */
 export async function promoteDownstream(
   database: Database,
@@ -42,30 +32,61 @@ export async function promoteDownstream(
   if (!options.runLocked) {
     await tx.execute(sql`select 1 from podline.runs where id = ${runId}::uuid for no key update`)
   }
-  let finished = [...finishedTasks]
+  const ended = await countEndedUpstreams(database, tx, runId, finishedTasks)
+  const { queued, runFinished } = await decideRounds(database, tx, runId, ended, workerId)
+  return { queued, runFinished }
+}
+
+/**
+ * A running run with tasks pending and none queued or running cannot move by itself. The runner
+ * keeps that from happening; a runner from before the upstream counts (migration 0011), still
+ * finishing tasks during a rolling upgrade, does not keep the counts or the edges of the runs it
+ * creates, and can leave such runs behind. The reconciler finds them (probes of task_runs_open_idx)
+ * and calls this, holding the run: the run is recounted and its pending tasks decided, as though
+ * their upstreams had just ended. Returns whether anything moved.
+ */
+export async function promoteStrandedRun(
+  database: Database,
+  tx: Executor,
+  runId: string,
+  workerId: string | null,
+): Promise<boolean> {
+  await recountUpstreams(database, tx, runId)
+  const pending = await database.rows<CountedRow>(
+    sql`select id::text as id, task, trigger_rule as "triggerRule", state, cardinality(needs) as total,
+               upstreams_succeeded as success, upstreams_failed as failed, upstreams_skipped as skipped,
+               upstreams_done as done
+        from podline.task_runs
+        where run_id = ${runId}::uuid and state = ${state('pending')} and map_index = ${NO_MAP_INDEX}
+        order by id`,
+    tx,
+  )
+  const { queued, runFinished, decided } = await decideRounds(database, tx, runId, pending, workerId)
+  return queued > 0 || runFinished || decided > 0
+}
+
+/**
+ * Decides the pending rows among `counted` (a round's downstream rows, with their counts), and
+ * goes on through the tasks that end without running, round by round; then finalises the run.
+ */
+async function decideRounds(
+  database: Database,
+  tx: Executor,
+  runId: string,
+  counted: readonly CountedRow[],
+  workerId: string | null,
+): Promise<{ queued: number; runFinished: boolean; decided: number }> {
+  let round = counted
   let queued = 0
+  let decidedCount = 0
   // A pending downstream task still waiting, or one just queued, means the run cannot have ended.
   let unfinished = false
-  while (finished.length > 0) {
-    const pending = await database.rows<PendingRow>(
-      sql`
-        select d.id::text as id, d.task, d.trigger_rule as "triggerRule",
-               count(*)::int as total,
-               (count(*) filter (where u.state = ${state('success')}))::int as success,
-               (count(*) filter (where u.state in ${states(...FAILED_TASK_STATES)}))::int as failed,
-               (count(*) filter (where u.state = ${state('skipped')}))::int as skipped,
-               (count(*) filter (where u.state in ${states(...TERMINAL_TASK_STATES)}))::int as done
-        from podline.task_runs d
-        join podline.task_runs u on u.run_id = d.run_id and u.task = any(d.needs) and u.map_index = ${NO_MAP_INDEX}
-        where d.run_id = ${runId}::uuid and d.state = ${state('pending')} and d.map_index = ${NO_MAP_INDEX}
-          and d.needs && ${textArray(finished)}
-        group by d.id, d.task, d.trigger_rule`,
-      tx,
-    )
+  while (round.length > 0) {
+    const pending = round.filter((row) => row.state === 'pending')
     const decisions = pending.map((row) => ({ row, promotion: decidePromotion(row.triggerRule, row) }))
     if (decisions.some((d) => d.promotion === 'wait')) unfinished = true
     const decided = decisions.filter(
-      (d): d is { row: PendingRow; promotion: Exclude<Promotion, 'wait'> } => d.promotion !== 'wait',
+      (d): d is { row: CountedRow; promotion: Exclude<Promotion, 'wait'> } => d.promotion !== 'wait',
     )
     if (decided.length === 0) break
     const nextStates = decided.map((d) => nextTaskState('pending', { type: 'promote', to: d.promotion }))
@@ -87,11 +108,13 @@ export async function promoteDownstream(
       )
       select pg_notify(${QUEUE_CHANNEL}, version) from moved where state = ${state('queued')} limit 1`)
     queued += queuedNow
-    finished = decided.filter((_, i) => nextStates[i] !== 'queued').map((d) => d.row.task)
+    decidedCount += decided.length
+    const ended = decided.filter((_, i) => nextStates[i] !== 'queued').map((d) => d.row.task)
+    round = await countEndedUpstreams(database, tx, runId, ended)
   }
   const runFinished =
     queued > 0 || unfinished ? false : await finalizeRunIfDone(database, tx, runId, workerId)
-  return { queued, runFinished }
+  return { queued, runFinished, decided: decidedCount }
 }
 
 /** Ends the run when no task is left to run: failed if a leaf task failed, else success. */

@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm'
-import { OPEN_RUN_STATES, TERMINAL_TASK_STATES } from '../engine/states.js'
+import { CLAIMABLE_TASK_STATES, OPEN_RUN_STATES, TERMINAL_TASK_STATES } from '../engine/states.js'
 import type { Database } from '../store/database.js'
 import { NO_MAP_INDEX } from '../store/schema.js'
 import { settleMappedItems } from './mapped-tasks.js'
-import { finalizeRunIfDone, promoteDownstream } from './promote-downstream.js'
+import { finalizeRunIfDone, promoteDownstream, promoteStrandedRun } from './promote-downstream.js'
 import { QUEUE_CHANNEL, state, states } from './sql-values.js'
 import { pruneWorkers } from './workers.js'
 
@@ -32,14 +32,16 @@ export interface ReconcileReport {
   requeued: number
   failed: number
   finalized: number
+  /** Stranded runs whose pending tasks were decided again (promoteStrandedRun). */
+  promoted: number
 }
 
 /*
  * The reconciler's periodic sweep, safe to run from every worker at once: a transaction-scoped
  * advisory lock lets one sweep proceed and the others skip. It hands the attempts of dead workers
  * (expired leases) back to the queue as takeovers (the next claim continues the same attempt),
- * fails a task that has killed its worker MAX_LEASE_EXPIRIES times, and finalises runs whose last
- * transition was lost. Like every writer, it locks the runs (in id order) before their task runs.
+ * fails a task that has killed its worker MAX_LEASE_EXPIRIES times, decides the pending tasks of
+ * runs that cannot move by themselves, and finalises runs whose last transition was lost. Like every writer, it locks the runs (in id order) before their task runs.
  */
 export async function reconcile(database: Database, workerId: string | null): Promise<ReconcileReport> {
   return database.db.transaction(async (tx) => {
@@ -47,7 +49,7 @@ export async function reconcile(database: Database, workerId: string | null): Pr
       sql`select pg_try_advisory_xact_lock(hashtext('podline.reconcile')) as ok`,
       tx,
     )
-    if (!lock?.ok) return { requeued: 0, failed: 0, finalized: 0 }
+    if (!lock?.ok) return { requeued: 0, failed: 0, finalized: 0, promoted: 0 }
     const lockedRuns = await database.rows<{ id: string }>(
       sql`select id from podline.runs where id in (
             select run_id from podline.task_runs where state = ${state('running')} and lease_expires_at < now())
@@ -109,6 +111,20 @@ export async function reconcile(database: Database, workerId: string | null): Pr
         await settleMappedItems(database, tx, e.runId, e.task, workerId)
     for (const version of new Set(expired.filter((e) => e.state === 'queued').map((e) => e.version)))
       await tx.execute(sql`select pg_notify(${QUEUE_CHANNEL}, ${version})`)
+    // Runs that cannot move by themselves: see promoteStrandedRun. Only a runner from before the
+    // upstream counts leaves them, so this finds none once every worker is current.
+    const stranded = await database.rows<{ id: string }>(
+      sql`select r.id from podline.runs r where r.state = ${state('running')}
+            and exists (select 1 from podline.task_runs t where t.run_id = r.id and t.state = ${state('pending')}
+                        and t.map_index = ${NO_MAP_INDEX})
+            and not exists (select 1 from podline.task_runs t where t.run_id = r.id
+                            and t.state in ${states(...CLAIMABLE_TASK_STATES, 'running')})
+          order by r.id limit 100
+          for no key update of r skip locked`,
+      tx,
+    )
+    let promoted = 0
+    for (const run of stranded) if (await promoteStrandedRun(database, tx, run.id, workerId)) promoted++
     const stuck = await database.rows<{ id: string }>(
       sql`select r.id from podline.runs r where r.state in ${states(...OPEN_RUN_STATES)}
           and not exists (select 1 from podline.task_runs t where t.run_id = r.id
@@ -120,6 +136,6 @@ export async function reconcile(database: Database, workerId: string | null): Pr
     for (const run of stuck) if (await finalizeRunIfDone(database, tx, run.id, workerId)) finalized++
     await pruneWorkers(database, tx)
     const failed = expired.filter((e) => e.state === 'failed').length
-    return { requeued: expired.length - failed, failed, finalized }
+    return { requeued: expired.length - failed, failed, finalized, promoted }
   })
 }

@@ -4,6 +4,7 @@ import type { Database, Executor } from '../store/database.js'
 import { NO_MAP_INDEX } from '../store/schema.js'
 import { queueNextItems } from './mapped-tasks.js'
 import { QUEUE_CHANNEL, state, textArray } from './sql-values.js'
+import { recountUpstreams } from './upstream-counts.js'
 
 export class RetryError extends Error {
   override readonly name = 'RetryError'
@@ -107,6 +108,9 @@ export async function retryRun(database: Database, runId: string, task?: string)
         `run ${runId} has nothing to retry: every task succeeded; name a task to run it and its downstream tasks again (podline retry ${runId} <task>)`,
       )
     }
+    // The tasks reset left a terminal state, which no ending accounts for: their downstream tasks'
+    // upstream counts are read again from the run's states (rare, so the whole run at once).
+    await recountUpstreams(database, tx, runId)
     await database.rows(
       sql`
       with r as (

@@ -131,10 +131,28 @@ export const taskRuns = podline.table(
     maxParallel: integer('max_parallel'),
 
     kind: text('kind').notNull().$type<'task' | 'pod'>(),
-    /** Copied from the plan so that promotion is one query without reading plans. */
+    /** Copied from the plan: its length is the trigger rules' total, and retry walks it downstream. */
     needs: text('needs').array().notNull(),
     isLeaf: boolean('is_leaf').notNull(),
+    /**
+     * The tasks that need this one (`needs` reversed), copied from the plan: a task that ends finds
+     * its downstream rows by key. Empty on a mapped task's items, which trigger rules never see.
+     */
+    downstream: text('downstream').array().notNull().default(sql`'{}'::text[]`),
     triggerRule: text('trigger_rule').notNull(),
+    /*
+     * How this task's upstreams (their own rows) have ended so far: decidePromotion's UpstreamCounts
+     * (the total is cardinality(needs)). Promotion adds each ending upstream to its downstream rows'
+     * counts, so an ending costs its downstream count, not its siblings'; retry recounts its run.
+     */
+    /** Upstreams in success. */
+    upstreamsSucceeded: integer('upstreams_succeeded').notNull().default(0),
+    /** Upstreams in failed or upstream_failed. */
+    upstreamsFailed: integer('upstreams_failed').notNull().default(0),
+    /** Upstreams in skipped. */
+    upstreamsSkipped: integer('upstreams_skipped').notNull().default(0),
+    /** Upstreams in any terminal state. */
+    upstreamsDone: integer('upstreams_done').notNull().default(0),
     state: text('state').notNull().$type<TaskState>(),
     /**
      * The attempt: one execution the user can see (ctx.attempt, logs, events, the pod's name). It

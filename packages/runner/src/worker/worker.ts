@@ -797,6 +797,8 @@ export class Worker {
       await this.#leases?.renewNow()
       const report = await reconcile(this.#o.database, this.id)
       if (report.requeued || report.failed) this.#log('info', 'reconciled expired leases', { ...report })
+      if (report.promoted)
+        this.#log('info', 'decided the pending tasks of runs a previous runner left stranded', { ...report })
       if (this.#o.pruneOlderThanMs !== undefined) {
         const xcoms = this.#o.xcoms
         const pruned = await pruneSweep(
