@@ -147,10 +147,15 @@ export function claimStatement(o: ClaimOptions): SQL {
       returning t.id, t.run_id, t.pipeline, t.version, t.task, t.map_index, t.map_item, t.kind, t.needs, t.attempt, t.claims, t.max_attempts,
                 t.retries, t.retry_delay, t.is_leaf, t.timeout_ms, t.timeout_at, t.priority, t.available_at,
                 picked.state as from_state, picked.taken_over as resumed
-    ), marked as (
-      update podline.task_runs set started_at = now()
+    ), unmarked as (
+      -- SKIP LOCKED: a row locked now is being completed (which records its start), and waiting
+      -- for that transaction, which may itself wait for a row this claim holds, could deadlock.
+      select id from podline.task_runs
       where id = any(${bigintArray(o.started ?? [])}) and lease_owner = ${o.workerId}
         and state = ${state('running')} and started_at is null
+      for no key update skip locked
+    ), marked as (
+      update podline.task_runs set started_at = now() where id in (select id from unmarked)
     ), logged as (
       insert into podline.events (run_id, task, map_index, attempt, from_state, to_state, worker, message)
       select run_id, task, nullif(map_index, ${NO_MAP_INDEX}), attempt, from_state, ${state('running')}, ${o.workerId},

@@ -371,7 +371,11 @@ export class Worker {
         try {
           for (const { kind, free, startNow } of wanted) {
             const began = performance.now()
-            const started = kind === 'task' ? this.#startedAhead.splice(0) : []
+            // Those that ended already are left out: their completion records the start.
+            const started =
+              kind === 'task'
+                ? this.#startedAhead.splice(0).filter((id) => this.#held.get(id)?.ending === false)
+                : []
             const batch = await claimTaskRuns(this.#o.database, {
               workerId: this.id,
               versions: this.#versions,
