@@ -94,8 +94,17 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
     )
   }
   const db = drizzle({ client, schema }) as unknown as Db
-  const rows = async <T>(query: SQL, executor: Executor = db) =>
-    (await executor.execute(query)) as unknown as T[]
+  const { PgDialect } = await import('drizzle-orm/pg-core')
+  const dialect = new PgDialect()
+  // Straight to postgres.js, prepared: drizzle's execute() sends every statement unnamed, so
+  // PostgreSQL parsed and planned each anew (0.2 ms + 0.36 ms a statement here, two thirds of a
+  // chain step's completion). The executor (the database or a transaction) holds its connection in
+  // its session, which drizzle does not expose by type.
+  const rows = async <T>(query: SQL, executor: Executor = db) => {
+    const { sql: text, params } = dialect.sqlToQuery(query)
+    const connection = (executor as unknown as { session: { client: Sql } }).session.client
+    return (await connection.unsafe(text, params as never[], { prepare: true })) as unknown as T[]
+  }
   return {
     db,
     storeId: storeIdReader(db),
