@@ -469,6 +469,15 @@ export class Worker {
     })
   }
 
+  /**
+   * Whether the task run is its run's only one: the pipeline has one task, not mapped (a mapped
+   * task's items are task runs of its run too). Known from the loaded plan, so the claim reads nothing.
+   */
+  #isSoleTask(c: ClaimedTaskRun): boolean {
+    const p = this.#tasks.get(`${c.version}\0${c.task}`)?.pipeline
+    return p !== undefined && p.tasks.length === 1 && p.tasks[0]?.map === undefined
+  }
+
   #startAttempt(c: ClaimedTaskRun): void {
     const ref: AttemptRef = {
       id: c.id,
@@ -478,7 +487,7 @@ export class Worker {
       claim: c.claim,
       workerId: this.id,
       isLeaf: c.isLeaf,
-      soleTask: c.soleTask,
+      soleTask: this.#isSoleTask(c),
       mapIndex: c.mapIndex,
     }
     const controller = new AbortController()
