@@ -59,7 +59,7 @@ export async function cancelRun(database: Database, runId: string): Promise<bool
       runId,
       cancelled.map((c) => c.task),
     )
-    await tx.execute(sql`select pg_notify(${CANCEL_CHANNEL}, ${runId})`)
+    await database.rows(sql`select pg_notify(${CANCEL_CHANNEL}, ${runId})`, tx)
     return true
   })
 }

@@ -107,6 +107,6 @@ export async function insertRun(database: Database, tx: Executor, run: NewRun): 
     tx,
   )
   if (limited) await admitRuns(database, tx, plan.name)
-  else await tx.execute(sql`select pg_notify(${QUEUE_CHANNEL}, ${plan.version})`)
+  else await database.rows(sql`select pg_notify(${QUEUE_CHANNEL}, ${plan.version})`, tx)
   return true
 }

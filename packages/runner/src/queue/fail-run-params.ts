@@ -21,7 +21,7 @@ export async function failRunOnParams(
   unstarted: ReadonlyArray<{ id: TaskRunId; resumed: boolean }> = [],
 ): Promise<void> {
   await database.db.transaction(async (tx) => {
-    await tx.execute(sql`select 1 from podline.runs where id = ${runId}::uuid for no key update`)
+    await database.rows(sql`select 1 from podline.runs where id = ${runId}::uuid for no key update`, tx)
     // In the same transaction, so that no claim takes them back between their return and their end.
     await returnUnstarted(database, workerId, unstarted, tx)
     const failed = await database.rows<{ task: string }>(

@@ -30,7 +30,7 @@ export async function promoteDownstream(
   // SHARE (their foreign keys); FOR UPDATE conflicts with that, so two sibling completions deadlocked.
   // finishAttempt takes the lock in its first statement (runLocked) to save a round trip.
   if (!options.runLocked) {
-    await tx.execute(sql`select 1 from podline.runs where id = ${runId}::uuid for no key update`)
+    await database.rows(sql`select 1 from podline.runs where id = ${runId}::uuid for no key update`, tx)
   }
   const ended = await countEndedUpstreams(database, tx, runId, finishedTasks)
   const { queued, runFinished } = await decideRounds(database, tx, runId, ended, workerId)
@@ -91,7 +91,8 @@ async function decideRounds(
     if (decided.length === 0) break
     const nextStates = decided.map((d) => nextTaskState('pending', { type: 'promote', to: d.promotion }))
     const queuedNow = nextStates.filter((s) => s === 'queued').length
-    await tx.execute(sql`
+    await database.rows(
+      sql`
       with v as (
         select * from jsonb_to_recordset(${JSON.stringify(decided.map((d, i) => ({ id: d.row.id, state: nextStates[i] })))}::jsonb)
           as v(id bigint, state text)
@@ -106,7 +107,9 @@ async function decideRounds(
         insert into podline.events (run_id, task, attempt, from_state, to_state, worker, message)
         select run_id, task, attempt, ${state('pending')}, state, ${workerId}, 'trigger rule decided' from moved
       )
-      select pg_notify(${QUEUE_CHANNEL}, version) from moved where state = ${state('queued')} limit 1`)
+      select pg_notify(${QUEUE_CHANNEL}, version) from moved where state = ${state('queued')} limit 1`,
+      tx,
+    )
     queued += queuedNow
     decidedCount += decided.length
     const ended = decided.filter((_, i) => nextStates[i] !== 'queued').map((d) => d.row.task)

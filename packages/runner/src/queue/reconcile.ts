@@ -110,7 +110,7 @@ export async function reconcile(database: Database, workerId: string | null): Pr
       if (e.state === 'failed' && e.mapIndex !== NO_MAP_INDEX)
         await settleMappedItems(database, tx, e.runId, e.task, workerId)
     for (const version of new Set(expired.filter((e) => e.state === 'queued').map((e) => e.version)))
-      await tx.execute(sql`select pg_notify(${QUEUE_CHANNEL}, ${version})`)
+      await database.rows(sql`select pg_notify(${QUEUE_CHANNEL}, ${version})`, tx)
     // Runs that cannot move by themselves: see promoteStrandedRun. Only a runner from before the
     // upstream counts leaves them, so this finds none once every worker is current.
     const stranded = await database.rows<{ id: string }>(
