@@ -21,7 +21,7 @@ import {
   triggerPipeline,
 } from '../index.js'
 import { failRunOnParams } from '../queue/fail-run-params.js'
-import type { AttemptOutcome } from '../queue/finish-attempt.js'
+import { type AttemptOutcome, finishAttempts } from '../queue/finish-attempt.js'
 import { promoteDownstream } from '../queue/promote-downstream.js'
 import { MIGRATIONS_FOLDER } from '../store/migrations-folder.js'
 import { emptyDatabase, freshDatabase } from '../testing/index.js'
@@ -419,5 +419,42 @@ describe('the migration to upstream counts', () => {
       await scratch.drop()
       rmSync(previous, { recursive: true, force: true })
     }
+  })
+
+  it('a batch of endings counts once: in its own statement, or through promotion when a downstream task ends in the batch too', async () => {
+    const wide = fanIn('counts-batched', 5)
+    const fan = await start(wide)
+    const [root] = await fan.claim()
+    await fan.finish(root as Claimed)
+    const mids = await fan.claim()
+    const ending = (runId: string) => (c: Claimed) => ({
+      ref: { ...c, runId, workerId: 'w' },
+      outcome: { state: 'success' as const, output: 1, size: 1 },
+    })
+    expect(await finishAttempts(database, 'w', mids.map(ending(fan.runId)))).toEqual(mids.map(() => true))
+    expect(await counts(fan.runId, 'join')).toMatchObject({ state: 'queued', success: 5, done: 5 })
+    expect(await drift(fan.runId)).toEqual([])
+
+    // c runs as soon as a succeeds (one_success); b and c then end in one batch.
+    const overlapping = await start(
+      dag('counts-overlap', [
+        { name: 'a' },
+        { name: 'b' },
+        { name: 'c', needs: ['a', 'b'], triggerRule: 'one_success' },
+        { name: 'd', needs: ['c'] },
+      ]),
+    )
+    const roots = await overlapping.claim()
+    await overlapping.finish(roots.find((r) => r.task === 'a') as Claimed)
+    const [c] = await overlapping.claim()
+    expect(c?.task).toBe('c')
+    const b = roots.find((r) => r.task === 'b') as Claimed
+    expect(await finishAttempts(database, 'w', [b, c as Claimed].map(ending(overlapping.runId)))).toEqual([
+      true,
+      true,
+    ])
+    expect(await counts(overlapping.runId, 'c')).toMatchObject({ state: 'success', success: 2, done: 2 })
+    expect(await counts(overlapping.runId, 'd')).toMatchObject({ state: 'queued', success: 1, done: 1 })
+    expect(await drift(overlapping.runId)).toEqual([])
   })
 })

@@ -6,8 +6,9 @@ import { NO_MAP_INDEX } from '../store/schema.js'
 import { inSpan } from '../tracing/tracing.js'
 import type { TaskRunId } from './claim-task-runs.js'
 import { expandMappedTask, settleMappedItems } from './mapped-tasks.js'
-import { finalizeRunsIfDone, promoteDownstream } from './promote-downstream.js'
+import { finalizeRunsIfDone, promoteCounted, promoteDownstream } from './promote-downstream.js'
 import { QUEUE_CHANNEL, RUN_FINISHED_CHANNEL, state, states } from './sql-values.js'
+import { type CountedRow, countEdges } from './upstream-counts.js'
 
 /** How an attempt ended, as the worker reports it. */
 export type AttemptOutcome =
@@ -86,20 +87,27 @@ export async function finishAttempts(
   // No span of its own: a batch serves attempts of many traces, each of which has its 'attempt finish' span.
   const alone = endings.every((e) => e.ref.soleTask || e.outcome.state === 'up_for_retry')
   const store = async (executor?: Executor) => {
-    const done = await database.rows<{ i: number; state: TaskState }>(
-      endStatement(workerId, endings),
-      executor,
-    )
+    const [row] = await database.rows<Ended>(endStatement(workerId, endings), executor)
+    const done = row?.done ?? []
     const stored = new Array<boolean>(endings.length).fill(false)
-    for (const row of done) stored[row.i] = true
-    return { done, stored }
+    for (const d of done) stored[d.i] = true
+    return { done, stored, counted: row?.overlapped ? undefined : (row?.counted ?? []) }
   }
   if (alone) return (await store()).stored
   return database.db.transaction(async (tx) => {
-    const { done, stored } = await store(tx)
-    await settle(database, tx, workerId, endings, done)
+    const { done, stored, counted } = await store(tx)
+    await settle(database, tx, workerId, endings, done, counted)
     return stored
   })
+}
+
+/** What the completion's statement returns: one row. */
+interface Ended {
+  done: Array<{ i: number; state: TaskState }> | null
+  /** The downstream rows whose counts the statement added to (the first round of promotion). */
+  counted: Array<CountedRow & { runId: string }> | null
+  /** An ending's downstream task ends in the same batch: nothing was counted, promotion counts. */
+  overlapped: boolean
 }
 
 function endStatement(workerId: string, endings: readonly AttemptEnding[]): SQL {
@@ -120,7 +128,7 @@ function endStatement(workerId: string, endings: readonly AttemptEnding[]): SQL 
       from v
       where t.id = v.id and t.lease_owner = ${workerId} and t.claims = v.claim
         and t.state = ${state('running')} and t.run_id in (select id from locked)
-      returning v.i, t.run_id, t.task, t.map_index, t.attempt, t.version, t.state, t.error,
+      returning v.i, t.run_id, t.task, t.map_index, t.attempt, t.version, t.state, t.error, t.downstream,
                 v.has_output, v.output, v.size, v.message, v.sole
     ), stored as (
       insert into podline.xcoms (run_id, task, map_index, key, value, size, attempt)
@@ -148,8 +156,20 @@ function endStatement(workerId: string, endings: readonly AttemptEnding[]): SQL 
       select id, ${state('running')}, state, ${workerId} from ended
     ), run_notified as (
       select pg_notify(${RUN_FINISHED_CHANNEL}, id::text) from ended
-    )
-    select i, state from done, (select count(*) from woken) w, (select count(*) from run_notified) n`
+    ), edges as (
+      -- The first round of promotion in passing: what the endings add to their downstream tasks'
+      -- counts (upstream-counts.ts), saving promotion a statement. Not when a downstream task ends
+      -- in this batch too (a row cannot be written twice by one statement): promotion counts then.
+      select d.run_id, d.state, dt.task
+      from done d cross join unnest(d.downstream) as dt(task)
+      where not d.sole and d.map_index = ${NO_MAP_INDEX} and d.state <> ${state('up_for_retry')}
+    ), overlap as (
+      select 1 from edges e join done d on d.run_id = e.run_id and d.task = e.task limit 1
+    ), ${countEdges(sql`not exists (select 1 from overlap)`)}
+    select (select jsonb_agg(jsonb_build_object('i', i, 'state', state)) from done) as done,
+           (select jsonb_agg(c) from counted_rows c) as counted,
+           exists (select 1 from overlap) as overlapped,
+           (select count(*) from woken) as woken, (select count(*) from run_notified) as notified`
 }
 
 /** What the endings that were stored set off: their mapped tasks settle, their downstream tasks promote, their runs end. */
@@ -159,6 +179,8 @@ async function settle(
   workerId: string,
   endings: readonly AttemptEnding[],
   done: ReadonlyArray<{ i: number; state: TaskState }>,
+  /** The first round's counts, added by the completion's statement; undefined: not added. */
+  counted: ReadonlyArray<CountedRow & { runId: string }> | undefined,
 ): Promise<void> {
   const mapped = new Map<string, { runId: string; task: string }>()
   const promoted = new Map<string, string[]>()
@@ -179,7 +201,15 @@ async function settle(
   }
   for (const [runId, tasks] of promoted) {
     finalised.delete(runId)
-    await promoteDownstream(database, tx, runId, tasks, workerId, { runLocked: true })
+    if (counted)
+      await promoteCounted(
+        database,
+        tx,
+        runId,
+        counted.filter((c) => c.runId === runId),
+        workerId,
+      )
+    else await promoteDownstream(database, tx, runId, tasks, workerId, { runLocked: true })
   }
   // A leaf's end promotes nothing, but its run may have ended: one statement decides for all of them.
   await finalizeRunsIfDone(database, tx, [...finalised], workerId)

@@ -33,7 +33,21 @@ export async function promoteDownstream(
     await database.rows(sql`select 1 from podline.runs where id = ${runId}::uuid for no key update`, tx)
   }
   const ended = await countEndedUpstreams(database, tx, runId, finishedTasks)
-  const { queued, runFinished } = await decideRounds(database, tx, runId, ended, workerId)
+  return promoteCounted(database, tx, runId, ended, workerId)
+}
+
+/**
+ * promoteDownstream once the first round's counts are added already (`counted`: the rows that
+ * adding them changed): the completion's own statement does it for its endings (finish-attempt.ts).
+ */
+export async function promoteCounted(
+  database: Database,
+  tx: Executor,
+  runId: string,
+  counted: readonly CountedRow[],
+  workerId: string | null,
+): Promise<{ queued: number; runFinished: boolean }> {
+  const { queued, runFinished } = await decideRounds(database, tx, runId, counted, workerId)
   return { queued, runFinished }
 }
 

@@ -50,18 +50,31 @@ export async function countEndedUpstreams(
   return database.rows<CountedRow>(
     sql`
       with edges as (
-        select u.state, d.task
+        select u.run_id, u.state, d.task
         from podline.task_runs u cross join unnest(u.downstream) as d(task)
         where u.run_id = ${runId}::uuid and u.task = any(${textArray(ended)}) and u.map_index = ${NO_MAP_INDEX}
-      ), added as (
+      ), ${countEdges(sql`true`)}
+      select id, task, "triggerRule", state, total, success, failed, skipped, done from counted_rows order by id`,
+    tx,
+  )
+}
+
+/**
+ * The CTEs that add a CTE \`edges\` (run_id, state: the ended upstream's, task: the downstream's
+ * name) to the downstream rows' counts, while \`when\` holds; they end in \`counted_rows\`, the rows
+ * with their new counts (CountedRow, and their run as "runId"). Shared by countEndedUpstreams and the
+ * completion's own statement (finish-attempt.ts), which counts its endings' first round in passing.
+ */
+export function countEdges(when: SQL): SQL {
+  return sql`added as (
         -- Each downstream row by its whole key, a lookup of its own. Written as a join, a planner
         -- without statistics on a fresh run took the run's rows for one and read all of them at
         -- every ending (11 ms per ending of a 1 → 10,000 → 1 run, all of it in that scan).
         select (select t.id from podline.task_runs t
-                where t.run_id = ${runId}::uuid and t.task = e.task and t.map_index = ${NO_MAP_INDEX}),
+                where t.run_id = e.run_id and t.task = e.task and t.map_index = ${NO_MAP_INDEX}),
                ${countsOf(sql`e.state`)}
-        from edges e group by e.task
-      ), locked as (
+        from edges e where ${when} group by e.run_id, e.task
+      ), locked_downstream as (
         -- A downstream task may be running already (one_success, one_failed), so its row is one
         -- that heartbeats write too; locking in id order, as theirs by primary key, keeps two such
         -- rows from being taken in opposite orders (a deadlock).
@@ -73,17 +86,16 @@ export async function countEndedUpstreams(
             upstreams_failed = t.upstreams_failed + a.failed,
             upstreams_skipped = t.upstreams_skipped + a.skipped,
             upstreams_done = t.upstreams_done + a.done
-        from added as a(id, succeeded, failed, skipped, done), locked l
+        from added as a(id, succeeded, failed, skipped, done), locked_downstream l
         where t.id = a.id and l.id = a.id
-        returning t.id, t.task, t.trigger_rule, t.state, cardinality(t.needs) as total,
+        returning t.id, t.run_id, t.task, t.trigger_rule, t.state, cardinality(t.needs) as total,
                   t.upstreams_succeeded, t.upstreams_failed, t.upstreams_skipped, t.upstreams_done
-      )
-      select id::text as id, task, trigger_rule as "triggerRule", state, total::int as total,
-             upstreams_succeeded as success, upstreams_failed as failed, upstreams_skipped as skipped,
-             upstreams_done as done
-      from counted order by id`,
-    tx,
-  )
+      ), counted_rows as (
+        select id::text as id, run_id::text as "runId", task, trigger_rule as "triggerRule", state,
+               total::int as total, upstreams_succeeded as success, upstreams_failed as failed,
+               upstreams_skipped as skipped, upstreams_done as done
+        from counted
+      )`
 }
 
 /**
