@@ -1,13 +1,13 @@
 import type { JsonValue } from '@podline/sdk'
 import { type SQL, sql } from 'drizzle-orm'
-import { FAILED_TASK_STATES, OPEN_RUN_STATES, type TaskState } from '../engine/states.js'
+import { FAILED_TASK_STATES, type TaskState } from '../engine/states.js'
 import type { Database, Executor } from '../store/database.js'
 import { NO_MAP_INDEX } from '../store/schema.js'
 import { inSpan } from '../tracing/tracing.js'
 import type { TaskRunId } from './claim-task-runs.js'
 import { expandMappedTask, settleMappedItems } from './mapped-tasks.js'
-import { finalizeRunsIfDone, promoteCounted, promoteDownstream } from './promote-downstream.js'
-import { QUEUE_CHANNEL, RUN_FINISHED_CHANNEL, state, states } from './sql-values.js'
+import { endRuns, finalizeRunsIfDone, promoteCounted, promoteDownstream } from './promote-downstream.js'
+import { QUEUE_CHANNEL, state, states } from './sql-values.js'
 import { type CountedRow, countEdges } from './upstream-counts.js'
 
 /** How an attempt ended, as the worker reports it. */
@@ -142,21 +142,12 @@ function endStatement(workerId: string, endings: readonly AttemptEnding[]): SQL 
     ), woken as (
       select pg_notify(${QUEUE_CHANNEL}, version)
       from (select distinct version from done where state = ${state('up_for_retry')}) retried
-    ), ended as (
+    ), sole_status as (
       -- As finalizeRunsIfDone decides, for a run whose one task just ended.
-      update podline.runs r
-      set state = case when d.state in ${states(...FAILED_TASK_STATES)} then ${state('failed')} else ${state('success')} end,
-          finished_at = now(),
-          error = case when d.state = ${state('failed')} then d.task || ': ' || coalesce(d.error, d.state) end
-      from done d
-      where r.id = d.run_id and d.sole and d.state <> ${state('up_for_retry')} and r.state in ${states(...OPEN_RUN_STATES)}
-      returning r.id, r.state
-    ), run_logged as (
-      insert into podline.events (run_id, from_state, to_state, worker)
-      select id, ${state('running')}, state, ${workerId} from ended
-    ), run_notified as (
-      select pg_notify(${RUN_FINISHED_CHANNEL}, id::text) from ended
-    ), edges as (
+      select run_id, state in ${states(...FAILED_TASK_STATES)} as leaf_failed,
+             case when state = ${state('failed')} then task || ': ' || coalesce(error, state) end as errors
+      from done where sole and state <> ${state('up_for_retry')}
+    ), ${endRuns(sql.raw('sole_status'), workerId)}, edges as (
       -- The first round of promotion in passing: what the endings add to their downstream tasks'
       -- counts (upstream-counts.ts), saving promotion a statement. Not when a downstream task ends
       -- in this batch too (a row cannot be written twice by one statement): promotion counts then.

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm'
+import { type SQL, sql } from 'drizzle-orm'
 import { FAILED_TASK_STATES, OPEN_RUN_STATES, OPEN_TASK_STATES } from '../engine/states.js'
 import { nextTaskState } from '../engine/task-state-machine.js'
 import { decidePromotion, type Promotion } from '../engine/trigger-rules.js'
@@ -168,21 +168,31 @@ export async function finalizeRunsIfDone(
                  filter (where t.state = ${state('failed')} and t.map_index = ${NO_MAP_INDEX}) as errors
         from candidate c left join podline.task_runs t on t.run_id = c.id
         group by c.id
-      ), ended as (
-        update podline.runs r
-        set state = case when s.leaf_failed then ${state('failed')} else ${state('success')} end, finished_at = now(),
-            error = case when s.leaf_failed then s.errors else null end
-        from status s
-        where r.id = s.run_id and r.state in ${states(...OPEN_RUN_STATES)}
-        returning r.id, r.state
-      ), logged as (
-        insert into podline.events (run_id, from_state, to_state, worker)
-        select id, ${state('running')}, state, ${workerId} from ended
-      ), notified as (
-        select pg_notify(${RUN_FINISHED_CHANNEL}, id::text) from ended
-      )
-      select (select count(*) from ended)::int as finished, (select count(*) from notified) as n`,
+      ), ${endRuns(sql.raw('status'), workerId)}
+      select (select count(*) from ended)::int as finished, (select count(*) from run_notified) as n`,
     tx,
   )
   return row?.finished ?? 0
+}
+
+/**
+ * The CTEs that end runs, from a relation of (run_id, leaf_failed, errors): each run still open
+ * becomes failed (with the errors) or success, its event is recorded and its waiters are told
+ * (podline_run_finished). They end in \`ended\`, \`run_logged\` and \`run_notified\`; finalizeRunsIfDone and
+ * the completion of a run's only task (finish-attempt.ts) both use them.
+ */
+export function endRuns(status: SQL, workerId: string | null): SQL {
+  return sql`ended as (
+        update podline.runs r
+        set state = case when s.leaf_failed then ${state('failed')} else ${state('success')} end, finished_at = now(),
+            error = case when s.leaf_failed then s.errors else null end
+        from ${status} s
+        where r.id = s.run_id and r.state in ${states(...OPEN_RUN_STATES)}
+        returning r.id, r.state
+      ), run_logged as (
+        insert into podline.events (run_id, from_state, to_state, worker)
+        select id, ${state('running')}, state, ${workerId} from ended
+      ), run_notified as (
+        select pg_notify(${RUN_FINISHED_CHANNEL}, id::text) from ended
+      )`
 }
