@@ -296,9 +296,14 @@ export class Worker {
         this.#dropAhead((c) => c.id === id)
       },
     })
-    this.#forgetHandBack = onFatalHandBack(() =>
-      Promise.all([this.#release([...this.#held.keys()]), this.#returnAhead(() => true)]).then(() => {}),
-    )
+    this.#forgetHandBack = onFatalHandBack(() => {
+      // No claim after this: one woken by the hand-back's own NOTIFY would take the released task
+      // runs again, for a process about to die, and they would wait out its lease.
+      this.#stopping = true
+      return Promise.all([this.#release([...this.#held.keys()]), this.#returnAhead(() => true)]).then(
+        () => {},
+      )
+    })
     this.#timers.push(setInterval(() => void this.#reconcile(), this.#o.reconcileMs))
     const xcoms = this.#o.xcoms
     if (xcoms && !this.#o.runId) {
