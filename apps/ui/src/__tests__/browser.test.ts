@@ -28,7 +28,9 @@ afterAll(async () => {
 
 async function page(path: string): Promise<Page> {
   const p = await browser.newPage({ viewport: { width: 1280, height: 860 } })
-  p.setDefaultTimeout(10_000)
+  // Deadlines, not sleeps: generous, since this file shares two cores with the suites that drive
+  // workers at full speed, and a starved page, UI server or worker is slow, not wrong.
+  p.setDefaultTimeout(30_000)
   // Confirmation dialogs (cancel, retry) are answered yes.
   p.on('dialog', (d) => void d.accept())
   await p.goto(`${f.url}${path}`)
@@ -50,12 +52,12 @@ describe('the UI in Chromium', () => {
     await runs.getByTestId('live').getByText('live').waitFor()
     const runId = await trigger('ui-diamond', { rows: 5, gate })
     // Live: the row appears without a reload.
-    await runs.locator(`tr[data-run="${runId}"]`).waitFor({ timeout: 10_000 })
+    await runs.locator(`tr[data-run="${runId}"]`).waitFor({ timeout: 30_000 })
     await runs.locator(`tr[data-run="${runId}"] a`).click()
     await runs.getByTestId('run-id').getByText(runId).waitFor()
     for (const task of ['extract', 'clean', 'enrich', 'load'])
-      await runs.getByTestId(`task-${task}`).waitFor({ timeout: 10_000 })
-    await waitUntil('extract to run', async () => (await stateOf(runs, 'extract')) === 'running', 10_000)
+      await runs.getByTestId(`task-${task}`).waitFor({ timeout: 30_000 })
+    await waitUntil('extract to run', async () => (await stateOf(runs, 'extract')) === 'running', 30_000)
     expect(await stateOf(runs, 'load')).toBe('pending')
     // The log of a running task is tailed: its line shows while it still runs.
     await runs.getByTestId('task-extract').click()
@@ -64,7 +66,7 @@ describe('the UI in Chromium', () => {
     await runs.screenshot({ path: join(SHOTS, 'run-running.png') })
     writeFileSync(gate, '')
     for (const task of ['extract', 'clean', 'enrich', 'load'])
-      await waitUntil(`${task} to turn green`, async () => (await stateOf(runs, task)) === 'success', 10_000)
+      await waitUntil(`${task} to turn green`, async () => (await stateOf(runs, task)) === 'success', 30_000)
     const colour = await runs.getByTestId('task-load').evaluate((el) => getComputedStyle(el).backgroundColor)
     expect(colour).toBe('rgb(34, 197, 94)')
     await runs.getByTestId('xcom-return_value').getByText('"rows": 5').waitFor()
@@ -87,7 +89,7 @@ describe('the UI in Chromium', () => {
   it("shows a failing task's log and stack, escaped", async () => {
     const runId = await trigger('ui-fail')
     const p = await page(`/runs/${runId}`)
-    await waitUntil('explode to fail', async () => (await stateOf(p, 'explode')) === 'failed', 10_000)
+    await waitUntil('explode to fail', async () => (await stateOf(p, 'explode')) === 'failed', 30_000)
     await p.getByTestId('task-explode').click()
     await p.getByTestId('task-error').getByText('boom: the disk is full').waitFor()
     expect(await p.getByTestId('task-stack').textContent()).toContain('at diskIsFull')
@@ -121,7 +123,7 @@ describe('the UI in Chromium', () => {
     await waitUntil(
       'the triggered run to succeed',
       async () => (await stateOf(p, 'load')) === 'success',
-      10_000,
+      30_000,
     )
     await p.close()
   })
@@ -129,20 +131,20 @@ describe('the UI in Chromium', () => {
   it('cancels a running run and retries it, after confirmation', async () => {
     const runId = await trigger('ui-slow')
     const p = await page(`/runs/${runId}`)
-    await waitUntil('wait to run', async () => (await stateOf(p, 'wait')) === 'running', 10_000)
+    await waitUntil('wait to run', async () => (await stateOf(p, 'wait')) === 'running', 30_000)
     await p.getByTestId('cancel').click()
     await waitUntil(
       'the task to be cancelled',
       async () => (await stateOf(p, 'wait')) === 'cancelled',
-      10_000,
+      30_000,
     )
     await p.locator('h1 [data-state="cancelled"]').waitFor()
     await p.getByTestId('retry').click()
-    await waitUntil('the retried task to run', async () => (await stateOf(p, 'wait')) === 'running', 10_000)
+    await waitUntil('the retried task to run', async () => (await stateOf(p, 'wait')) === 'running', 30_000)
     await p.getByTestId('task-wait').click()
     await p.getByTestId('task-panel').locator('tbody tr').nth(1).waitFor()
     await p.getByTestId('cancel').click()
-    await waitUntil('the second cancel', async () => (await stateOf(p, 'wait')) === 'cancelled', 10_000)
+    await waitUntil('the second cancel', async () => (await stateOf(p, 'wait')) === 'cancelled', 30_000)
     await p.close()
   })
   it('filters the runs by state, each row in its state colour', async () => {
@@ -174,7 +176,9 @@ describe('the UI in Chromium', () => {
       await ui.waitFor(/podline ui: http:\/\/\S+/)
       const port = ui.output().match(/:(\d+)\s*$/m)?.[1]
       const p = await browser.newPage()
-      p.setDefaultTimeout(10_000)
+      // Deadlines, not sleeps: generous, since this file shares two cores with the suites that drive
+  // workers at full speed, and a starved page, UI server or worker is slow, not wrong.
+  p.setDefaultTimeout(30_000)
       await p.goto(`http://127.0.0.1:${port}/`)
       await p.getByLabel('UI token').fill('not the token')
       await p.getByRole('button', { name: 'Log in' }).click()
@@ -197,7 +201,7 @@ describe('the UI in Chromium', () => {
     const gate = join(tmpdir(), `podline-ui-gate-resume-${process.pid}`)
     const runId = await trigger('ui-diamond', { rows: 1, gate })
     const p = await page(`/runs/${runId}`)
-    await waitUntil('extract to run', async () => (await stateOf(p, 'extract')) === 'running', 10_000)
+    await waitUntil('extract to run', async () => (await stateOf(p, 'extract')) === 'running', 30_000)
     const port = new URL(f.url).port
     f.ui.child.kill('SIGTERM')
     await f.ui.exited
@@ -213,7 +217,7 @@ describe('the UI in Chromium', () => {
     await restarted.waitFor(/podline ui: http:\/\/\S+/)
     // No reload: only the replayed transitions can turn the graph green.
     for (const task of ['extract', 'clean', 'enrich', 'load'])
-      await waitUntil(`${task} to turn green`, async () => (await stateOf(p, task)) === 'success', 10_000)
+      await waitUntil(`${task} to turn green`, async () => (await stateOf(p, task)) === 'success', 30_000)
     await p.close()
   })
 })
