@@ -13,7 +13,7 @@ export interface CompletionBatchOptions {
   /** Endings per transaction at most. */
   maxSize: number
   /** True when every inline attempt this worker holds has ended: waiting longer gains nothing. */
-  idle: (pending: number) => boolean
+  idle: () => boolean
 }
 
 interface Pending {
@@ -43,11 +43,6 @@ export class CompletionBatch {
 
   constructor(options: CompletionBatchOptions) {
     this.#o = options
-  }
-
-  /** Attempts whose endings wait to be stored. */
-  get pending(): number {
-    return this.#pending.length
   }
 
   /**
@@ -84,7 +79,7 @@ export class CompletionBatch {
     if (
       this.#pending.length >= this.#o.maxSize ||
       waited >= this.#o.windowMs ||
-      this.#o.idle(this.#pending.length)
+      this.#o.idle()
     ) {
       clearTimeout(this.#timer)
       this.#timer = undefined
