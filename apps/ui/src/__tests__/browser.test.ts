@@ -176,9 +176,7 @@ describe('the UI in Chromium', () => {
       await ui.waitFor(/podline ui: http:\/\/\S+/)
       const port = ui.output().match(/:(\d+)\s*$/m)?.[1]
       const p = await browser.newPage()
-      // Deadlines, not sleeps: generous, since this file shares two cores with the suites that drive
-  // workers at full speed, and a starved page, UI server or worker is slow, not wrong.
-  p.setDefaultTimeout(30_000)
+      p.setDefaultTimeout(30_000)
       await p.goto(`http://127.0.0.1:${port}/`)
       await p.getByLabel('UI token').fill('not the token')
       await p.getByRole('button', { name: 'Log in' }).click()

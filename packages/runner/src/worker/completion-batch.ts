@@ -76,11 +76,7 @@ export class CompletionBatch {
     if (this.#flushing || this.#pending.length === 0) return
     const oldest = this.#pending[0] as Pending
     const waited = performance.now() - oldest.since
-    if (
-      this.#pending.length >= this.#o.maxSize ||
-      waited >= this.#o.windowMs ||
-      this.#o.idle()
-    ) {
+    if (this.#pending.length >= this.#o.maxSize || waited >= this.#o.windowMs || this.#o.idle()) {
       clearTimeout(this.#timer)
       this.#timer = undefined
       setImmediate(() => void this.#flush())
