@@ -68,6 +68,7 @@ export {
   pipeValue,
   resolveItems,
   resolveValue,
+  storePrefix,
 } from './xcom-store/xcom-reference.js'
 export type { XComStorageOptions } from './xcom-store/xcom-storage.js'
 export { openXComStorage } from './xcom-store/xcom-storage.js'

@@ -13,6 +13,7 @@ import {
   TaskRunError,
   triggerPipeline,
 } from '../index.js'
+import { finishAttempts } from '../queue/finish-attempt.js'
 import type { Database } from '../store/database.js'
 import { openFreshDatabase } from '../testing/index.js'
 import { waitForRun } from '../wait-for-run.js'
@@ -198,6 +199,78 @@ describe('a mapped task', () => {
     expect(rows.map((r) => r.state)).toEqual(Array(7).fill('cancelled'))
     // Every option applies per item: each has the task's timeout.
     expect(rows.every((r) => r.timeout_ms === 30_000)).toBe(true)
+  })
+
+  it("an item's claim carries no upstream values: the items of one task share them, read once per worker", async () => {
+    const files = Array.from({ length: 300 }, (_, i) => `file-${i}.csv`)
+    const p = pipeline('shared-inputs')
+      .task('list', async () => ({ files, bucket: 'raw' }))
+      .map(
+        'read',
+        { needs: ['list'], over: ({ list }) => list.files },
+        async (file, { list }) => `${list.bucket}/${file}`,
+      )
+    const out = await run(p)
+    expect(out.result).toMatchObject({ read: files.map((f) => `raw/${f}`) })
+
+    // At the queue: a claimed item names its inputs instead of carrying the 300-file list again.
+    const runId = await triggerPipeline(database, p, {})
+    const claim = () =>
+      claimTaskRuns(database, {
+        workerId: 'w',
+        versions: [p.plan().version],
+        limit: 5,
+        leaseMs: 60_000,
+        runId,
+      })
+    const [list] = await claim()
+    if (!list) throw new Error('the list task was not claimed')
+    expect(list.inputs).toEqual({})
+    await finishAttempt(
+      database,
+      { ...list, workerId: 'w' },
+      { state: 'success', output: { files, bucket: 'raw' }, size: 1 },
+    )
+    const [parent] = await claim()
+    if (!parent) throw new Error('the mapped task was not claimed')
+    expect(parent.inputs).toEqual({ list: { files, bucket: 'raw' } })
+    await finishAttempt(database, { ...parent, workerId: 'w' }, { state: 'expanded', items: files })
+    const items = await claim()
+    expect(items).toHaveLength(5)
+    for (const item of items) {
+      expect(item.inputs).toBeNull()
+      expect(item.inputsKey).toMatch(/^list@[0-9.]+$/)
+    }
+    expect(new Set(items.map((i) => i.inputsKey)).size).toBe(1)
+    await cancelRun(database, runId)
+  })
+
+  it('items that end in one completion batch under maxParallel queue as many of the pending ones: the window stays full', async () => {
+    const p = pipeline('window').map('each', { over: () => [], maxParallel: 5 }, (n: number) => n)
+    const runId = await triggerPipeline(database, p, {})
+    const claim = (limit: number) =>
+      claimTaskRuns(database, { workerId: 'w', versions: [p.plan().version], limit, leaseMs: 60_000, runId })
+    const [parent] = await claim(1)
+    if (!parent) throw new Error('the mapped task was not claimed')
+    const items = Array.from({ length: 12 }, (_, i) => i)
+    await finishAttempt(database, { ...parent, workerId: 'w' }, { state: 'expanded', items })
+    const first = await claim(10)
+    expect(first).toHaveLength(5)
+    // All five end in one batch, as a worker's completion batch stores them.
+    await finishAttempts(
+      database,
+      'w',
+      first.map((c) => ({
+        ref: { ...c, workerId: 'w', isLeaf: false },
+        outcome: { state: 'success', output: c.mapIndex ?? -1, size: 1 },
+      })),
+    )
+    const [counts] = await database.rows<{ queued: number; pending: number }>(sql`
+      select count(*) filter (where state = 'queued')::int as queued,
+             count(*) filter (where state = 'pending')::int as pending
+      from podline.task_runs where run_id = ${runId}::uuid and map_index >= 0`)
+    expect(counts).toEqual({ queued: 5, pending: 2 })
+    await cancelRun(database, runId)
   })
 
   it('expands 10,000 items in one transaction: maxParallel of them queued, the rest pending, one event each', async () => {

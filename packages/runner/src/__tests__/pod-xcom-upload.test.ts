@@ -116,7 +116,7 @@ describe('a pod on Kubernetes with an S3 store', () => {
       size: SIZE + 11,
       sha256: sha256(bigValue(SIZE)),
     })
-    expect(ref?.key).toMatch(new RegExp(`^xcoms/${runId}/make/1-0/return_value.json$`))
+    expect(ref?.key).toBe(`xcoms/${await database.storeId()}/${runId}/make/1-0/return_value.json`)
 
     // What the double received: the sidecar's env holds a presigned PUT for that key, and no secret.
     const pod = double.pods().find((p) => p.metadata.labels?.['podline.dev/run'] === runId)

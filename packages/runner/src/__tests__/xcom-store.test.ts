@@ -1,4 +1,5 @@
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -11,7 +12,9 @@ import {
   deleteRunObjects,
   openXComStore,
   pruneFinishedRuns,
+  resolveValue,
   runLocal,
+  storePrefix,
   TaskRunError,
 } from '../index.js'
 import { openFreshDatabase, type S3TestServer, startS3Server } from '../testing/index.js'
@@ -36,6 +39,28 @@ afterAll(async () => {
   await s3.close()
   rmSync(folder, { recursive: true, force: true })
 })
+
+/** A TCP server that accepts every connection and never sends a byte: a hung endpoint. */
+async function startHungServer(): Promise<{ port: number; connections(): number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>()
+  let count = 0
+  const server = createServer((socket) => {
+    count++
+    sockets.add(socket)
+    socket.on('error', () => {})
+    socket.once('close', () => sockets.delete(socket))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    port,
+    connections: () => count,
+    close() {
+      for (const s of sockets) s.destroy()
+      return new Promise((resolve) => server.close(() => resolve()))
+    },
+  }
+}
 
 const big = (n: number) => ({ rows: Array.from({ length: n }, (_, i) => ({ i, name: `row ${i}` })) })
 
@@ -109,7 +134,7 @@ describe('a mapped task whose items return large values', () => {
     for await (const o of store.list('xcoms/')) keys.push(o.key)
     await store.close()
     // Items 0 and 2 are over the threshold, item 1 is not: two objects, one per item.
-    expect(keys.map((k) => k.split('/')[3]?.split('-')[0]).sort()).toEqual(['i0', 'i2'])
+    expect(keys.map((k) => k.split('/')[4]?.split('-')[0]).sort()).toEqual(['i0', 'i2'])
   })
 })
 
@@ -126,13 +151,14 @@ describe('pruning runs whose values are in the store', () => {
     const store = await openXComStore(url)
     const runsWithObjects = async () => {
       const runs = new Set<string>()
-      for await (const o of store.list('xcoms/')) runs.add(o.key.split('/')[1] ?? '')
+      for await (const o of store.list('xcoms/')) runs.add(o.key.split('/')[2] ?? '')
       return runs
     }
     expect((await runsWithObjects()).size).toBe(2)
     const pruned = await pruneFinishedRuns(database, {
       olderThanMs: 30 * 86_400_000,
-      onPruned: async (runIds) => void (await deleteRunObjects(store, runIds)),
+      onPruned: async (runIds) =>
+        void (await deleteRunObjects({ store, prefix: storePrefix(await database.storeId()) }, runIds)),
     })
     expect(pruned).toBe(1)
     const left = await runsWithObjects()
@@ -166,6 +192,34 @@ describe('the XCom store, when things go wrong', () => {
     expect(attempts).toBe(2)
   })
 
+  it('a store that accepts connections and never answers: the task timeout covers the upload, and every call has a deadline', async () => {
+    const hung = await startHungServer()
+    try {
+      const options = {
+        database,
+        xcomStore: 's3://hung/runs',
+        s3Endpoint: `http://127.0.0.1:${hung.port}`,
+        xcomOffloadBytes: 1024,
+      }
+      const timed = pipeline('xcom-store-hung').task('make', { timeout: 1500 }, () => big(2000))
+      const timedOut = await runLocal(timed, {}, options).catch((e: unknown) => e)
+      expect(timedOut).toBeInstanceOf(TaskRunError)
+      expect((timedOut as Error).message).toMatch(
+        /timed out after 1500 ms .*while writing its output to the XCom store s3:\/\/hung\/runs/,
+      )
+      // No task timeout: the store's own deadline ends the call, and the error names the store.
+      const untimed = pipeline('xcom-store-hung-untimed').task('make', () => big(2000))
+      const failed = await runLocal(untimed, {}, { ...options, s3TimeoutMs: 1000 }).catch((e: unknown) => e)
+      expect(failed).toBeInstanceOf(TaskRunError)
+      expect((failed as Error).message).toMatch(
+        /writing xcoms\/.* in the XCom store s3:\/\/hung\/runs failed/,
+      )
+      expect(hung.connections()).toBeGreaterThan(0)
+    } finally {
+      await hung.close()
+    }
+  })
+
   it('an output using the reserved key is refused, with the fix', async () => {
     const p = pipeline('xcom-reserved').task('make', () => ({ $podline: 1 }))
     const error = await runLocal(p, {}, { database }).catch((e: unknown) => e)
@@ -186,7 +240,8 @@ describe('the XCom store, when things go wrong', () => {
     const p = pipeline('xcom-gc').task('make', () => big(2000))
     await runLocal(p, {}, { database, xcomStore: url, xcomOffloadBytes: 1024 })
     const store = await openXComStore(url)
-    const orphan = 'xcoms/00000000-0000-4000-8000-000000000000/make/1-1/return_value.json'
+    const prefix = storePrefix(await database.storeId())
+    const orphan = `${prefix}00000000-0000-4000-8000-000000000000/make/1-1/return_value.json`
     await store.put(orphan, Buffer.from('{}'))
     writeFileSync(join(root, 'not-podline.txt'), 'left alone')
     const listed = async () => {
@@ -196,13 +251,67 @@ describe('the XCom store, when things go wrong', () => {
     }
     expect(await listed()).toHaveLength(2)
     // Within the grace period nothing goes: the orphan may be a completion about to commit.
-    expect(await collectOrphanXComs(database, store, { graceMs: 3_600_000 })).toBe(0)
+    expect(await collectOrphanXComs(database, { store, prefix }, { graceMs: 3_600_000 })).toBe(0)
     const later = new Date(Date.now() + 2 * 3_600_000)
-    expect(await collectOrphanXComs(database, store, { graceMs: 3_600_000, now: later })).toBe(1)
+    expect(await collectOrphanXComs(database, { store, prefix }, { graceMs: 3_600_000, now: later })).toBe(1)
     const left = await listed()
     expect(left).toHaveLength(1)
     expect(left[0]).not.toBe(orphan)
     expect(readdirSync(root)).toContain('not-podline.txt')
     await store.close()
+  })
+})
+
+describe('databases that share one XCom store', () => {
+  for (const [name, options] of Object.entries(stores)) {
+    it(`each collects and prunes only its own objects (${name})`, async () => {
+      const other = await openFreshDatabase()
+      try {
+        const p = pipeline(`xcom-shared-${name}`).task('make', () => big(2000))
+        const opts: { xcomStore: string; s3Endpoint?: string; xcomOffloadBytes: number } = {
+          ...options(),
+          xcomOffloadBytes: 1024,
+        }
+        await runLocal(p, {}, { database, ...opts })
+        await runLocal(p, {}, { database: other.database, ...opts })
+        const store = await openXComStore(
+          opts.xcomStore,
+          opts.s3Endpoint ? { s3Endpoint: opts.s3Endpoint } : {},
+        )
+        const ours = { store, prefix: storePrefix(await database.storeId()) }
+        const otherPrefix = storePrefix(await other.database.storeId())
+        expect(otherPrefix).not.toBe(ours.prefix)
+        const objectsUnder = async (prefix: string) => {
+          const keys: string[] = []
+          for await (const o of store.list(prefix)) keys.push(o.key)
+          return keys
+        }
+        const otherObjects = await objectsUnder(otherPrefix)
+        expect(otherObjects).toHaveLength(1)
+        // Long past the grace period, our collection leaves theirs alone (it deleted them before
+        // objects had a folder per database).
+        const later = new Date(Date.now() + 2 * 3_600_000)
+        await collectOrphanXComs(database, ours, { graceMs: 3_600_000, now: later })
+        expect(await objectsUnder(otherPrefix)).toEqual(otherObjects)
+        // And the other database still reads its value back.
+        const [row] = await other.database.rows<{ value: unknown }>(sql`
+          select x.value from podline.xcoms x join podline.runs r on r.id = x.run_id
+          where r.pipeline = ${p.name} and x.task = 'make'`)
+        expect(await resolveValue(store, row?.value, 'make')).toEqual(big(2000))
+        await store.close()
+      } finally {
+        await other.close()
+      }
+    })
+  }
+
+  it('a file store URL with a trailing slash keeps its keys inside the folder', async () => {
+    const url = `${pathToFileURL(join(folder, 'slash')).href}/`
+    const p = pipeline('xcom-trailing-slash')
+      .task('make', () => big(2000))
+      .task('count', { needs: ['make'] }, ({ make }) => make.rows.length)
+    const out = await runLocal(p, {}, { database, xcomStore: url, xcomOffloadBytes: 1024 })
+    expect(out.count).toBe(2000)
+    expect(readdirSync(join(folder, 'slash'))).toEqual(['xcoms'])
   })
 })

@@ -43,8 +43,15 @@ export interface ClaimedTaskRun {
   mapIndex: number | null
   /** That item's element of the list `over` returned; null for a task's own row. */
   mapItem: unknown
-  /** return_value XComs of the tasks in `needs`, keyed by task name (a mapped task's: the array). */
-  inputs: Record<string, unknown>
+  /**
+   * return_value XComs of the tasks in `needs`, keyed by task name (a mapped task's: the array).
+   * Null for a mapped task's item: all items of a task share these values, which may be the very
+   * list `over` split, so the worker loads them once (`loadItemInputs`) instead of every claim
+   * carrying them again (10,000 items would carry a list of 10,000 10,000 times).
+   */
+  inputs: Record<string, unknown> | null
+  /** For an item: which upstream values its inputs are (each need's XCom and when it was written). */
+  inputsKey: string | null
 }
 
 /** Every kind of task run: a claim without a kind probes the head of each kind's queue. */
@@ -185,22 +192,50 @@ export function claimStatement(o: ClaimOptions): SQL {
            r.params, r.trace_context as "traceContext",
            (extract(epoch from r.logical_date) * 1000)::float8 as "logicalDate",
            (extract(epoch from r.interval_start) * 1000)::float8 as "intervalStart",
-           -- One primary-key probe per need, in a LATERAL that names the whole key: as a join (with
-           -- \`task = any(needs)\` as a filter, or with statistics from before a wide run) the planner
-           -- read every XCom of the run at each claimed task (5,000 rows each, 34 ms a claim of a
-           -- 1 → 10,000 → 1 run's middle tasks), and a mapped task's run holds one per item.
-           coalesce((select jsonb_object_agg(need.task, x.value)
-                     from unnest(c.needs) as need(task)
-                     cross join lateral (
-                       select value from podline.xcoms
-                       where run_id = c.run_id and task = need.task and map_index = ${NO_MAP_INDEX}
-                         and key = 'return_value'
-                       -- The key is unique: LIMIT changes nothing but keeps the planner from
-                       -- flattening the LATERAL into a join (which it then hashed over the run).
-                       limit 1
-                     ) x), '{}'::jsonb)
-             as inputs
+           case when c.map_index = ${NO_MAP_INDEX} then ${upstreamValues(sql`c.run_id`, sql`c.needs`)} end as inputs,
+           -- An item's inputs are its task's: named, not sent (the row's value stays unread in TOAST).
+           case when c.map_index <> ${NO_MAP_INDEX} then
+             (select string_agg(need.task || '@' || x.written, ',' order by need.task)
+              from unnest(c.needs) as need(task)
+              cross join lateral (
+                select extract(epoch from created_at)::text as written from podline.xcoms
+                where run_id = c.run_id and task = need.task and map_index = ${NO_MAP_INDEX} and key = 'return_value'
+                limit 1
+              ) x) end as "inputsKey"
     from claimed c join podline.runs r on r.id = c.run_id
     order by c.priority desc nulls last, c.available_at, c.id
   `
+}
+
+/**
+ * The return_value XComs of `needs`, as one jsonb object keyed by task. One primary-key probe per
+ * need, in a LATERAL that names the whole key: as a join (with `task = any(needs)` as a filter, or
+ * with statistics from before a wide run) the planner read every XCom of the run at each claimed task
+ * (5,000 rows each, 34 ms a claim of a 1 → 10,000 → 1 run's middle tasks), and a mapped task's run
+ * holds one per item.
+ */
+function upstreamValues(runId: SQL, needs: SQL): SQL {
+  return sql`coalesce((select jsonb_object_agg(need.task, x.value)
+                       from unnest(${needs}) as need(task)
+                       cross join lateral (
+                         select value from podline.xcoms
+                         where run_id = ${runId} and task = need.task and map_index = ${NO_MAP_INDEX}
+                           and key = 'return_value'
+                         -- The key is unique: LIMIT changes nothing but keeps the planner from
+                         -- flattening the LATERAL into a join (which it then hashed over the run).
+                         limit 1
+                       ) x), '{}'::jsonb)`
+}
+
+/** The inputs every item of a mapped task shares: its upstream values, read once per worker. */
+export async function loadItemInputs(
+  database: Database,
+  runId: string,
+  task: string,
+): Promise<Record<string, unknown>> {
+  const [row] = await database.rows<{ inputs: Record<string, unknown> }>(sql`
+    select ${upstreamValues(sql`t.run_id`, sql`t.needs`)} as inputs from podline.task_runs t
+    where t.run_id = ${runId}::uuid and t.task = ${task} and t.map_index = ${NO_MAP_INDEX}`)
+  if (!row) throw new Error(`mapped task "${task}" of run ${runId} has no row: its items have no inputs`)
+  return row.inputs
 }

@@ -173,22 +173,27 @@ async function settle(
   /** The first round's counts, added by the completion's statement; undefined: not added. */
   counted: ReadonlyArray<CountedRow & { runId: string }> | undefined,
 ): Promise<void> {
-  const mapped = new Map<string, { runId: string; task: string }>()
+  /** Each mapped task with items among the endings, and how many of its items ended here. */
+  const mapped = new Map<string, { runId: string; task: string; ended: number }>()
   const promoted = new Map<string, string[]>()
   const finalised = new Set<string>()
   for (const { i, state: next } of done) {
     if (next === 'up_for_retry') continue
     const { ref } = endings[i] as AttemptEnding
     if (ref.soleTask) continue
-    if (typeof ref.mapIndex === 'number')
-      mapped.set(`${ref.runId}\0${ref.task}`, { runId: ref.runId, task: ref.task })
-    else if (!ref.isLeaf) promoted.set(ref.runId, [...(promoted.get(ref.runId) ?? []), ref.task])
+    if (typeof ref.mapIndex === 'number') {
+      const key = `${ref.runId}\0${ref.task}`
+      const seen = mapped.get(key)
+      if (seen) seen.ended++
+      else mapped.set(key, { runId: ref.runId, task: ref.task, ended: 1 })
+    } else if (!ref.isLeaf) promoted.set(ref.runId, [...(promoted.get(ref.runId) ?? []), ref.task])
     else finalised.add(ref.runId)
   }
   // Settling and promotion end their runs themselves when nothing is left.
-  for (const { runId, task } of mapped.values()) {
+  for (const { runId, task, ended } of mapped.values()) {
     finalised.delete(runId)
-    await settleMappedItems(database, tx, runId, task, workerId)
+    // Under maxParallel, as many pending items are queued as ended: the window stays full.
+    await settleMappedItems(database, tx, runId, task, workerId, ended)
   }
   for (const [runId, tasks] of promoted) {
     finalised.delete(runId)

@@ -47,3 +47,26 @@ export class AttemptTimeout {
     )
   }
 }
+
+/**
+ * A call to the XCom store inside an attempt, raced with the attempt's signal: a store that hangs
+ * ends with the attempt (its timeout, a cancel, a lost lease), and a timeout that fires during the
+ * call names the store (`doing`: "writing its output to").
+ */
+export async function whileStoring<T>(
+  call: Promise<T>,
+  aborted: Promise<never>,
+  doing: string,
+  xcoms: { readonly store: { readonly location: string } } | undefined,
+): Promise<T> {
+  if (!xcoms) return call
+  call.catch(() => {})
+  try {
+    return await Promise.race([call, aborted])
+  } catch (error) {
+    if (!(error instanceof TaskTimeoutError)) throw error
+    throw new TaskTimeoutError(`${error.message}, while ${doing} the XCom store ${xcoms.store.location}`, {
+      cause: error,
+    })
+  }
+}

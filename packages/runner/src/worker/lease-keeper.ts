@@ -22,8 +22,20 @@ import type { WorkerLog } from './log-sink.js'
  * reconciler, which renews before it sweeps (see `renewNow`); there the heartbeat stays inline.
  */
 export interface LeaseKeeper {
-  hold(id: TaskRunId): void
+  /**
+   * Renews `id`'s lease from now on. `leasedAt` is when its lease began on this side: the time the
+   * claim that took it was sent (the server set the expiry some time after that). Holding an id held
+   * already changes nothing.
+   */
+  hold(id: TaskRunId, leasedAt?: number): void
   drop(id: TaskRunId): void
+  /**
+   * How long `id`'s lease surely lasts, less the safety margin: counted from the last renewal that
+   * covered it, or from its claim when none has yet. A claim that came back slowly, or a renewal that
+   * has not reached it, can leave a claimed-ahead task run with no time left: it must not start.
+   * Infinity where no other process can take a lease over (the embedded store).
+   */
+  leaseLeftMs(id: TaskRunId): number
   /**
    * Renews at once when the renewal shares the main thread (the reconciler calls it first, so after a
    * blocked loop it never requeues this worker's own tasks); the thread renews on its own.
@@ -52,59 +64,109 @@ export async function startLeaseKeeper(options: LeaseKeeperOptions): Promise<Lea
   return startInlineKeeper(options)
 }
 
-/** The ids held, each with the version of the set it joined at, so a late "lost" for a reused id is ignored. */
+/**
+ * The ids held, each with the version of the set it joined at (so a late "lost" for a reused id is
+ * ignored, and a renewal is known to have covered it) and the time its lease began on this side.
+ */
 class HeldIds {
   #version = 0
-  readonly #since = new Map<TaskRunId, number>()
-  add(id: TaskRunId): number {
-    this.#since.set(id, ++this.#version)
-    return this.#version
+  readonly #held = new Map<TaskRunId, { since: number; leasedAt: number }>()
+  add(id: TaskRunId, leasedAt: number): boolean {
+    if (this.#held.has(id)) return false
+    this.#held.set(id, { since: ++this.#version, leasedAt })
+    return true
   }
   delete(id: TaskRunId): number {
-    this.#since.delete(id)
+    this.#held.delete(id)
     return ++this.#version
   }
   get version(): number {
     return this.#version
   }
   ids(): TaskRunId[] {
-    return [...this.#since.keys()]
+    return [...this.#held.keys()]
   }
   /** Whether `id` was held already when the set was at `version` (a renewal that missed it speaks of this hold). */
   heldAt(id: TaskRunId, version: number): boolean {
-    const since = this.#since.get(id)
+    const since = this.#held.get(id)?.since
     return since !== undefined && since <= version
+  }
+  /** When `id`'s lease began by what this side knows: its claim, or the last renewal that covered it. */
+  leasedAt(id: TaskRunId, renewal: Renewal): number | undefined {
+    const entry = this.#held.get(id)
+    if (!entry) return undefined
+    return entry.since <= renewal.version ? Math.max(entry.leasedAt, renewal.sentAt) : entry.leasedAt
   }
 }
 
+/** The last renewal that got through: when it was sent, and the version of the held set it renewed. */
+interface Renewal {
+  sentAt: number
+  version: number
+}
+
+/** Kept short of the lease: work stops this long before its lease would expire. */
+function marginOf(leaseMs: number): number {
+  return Math.min(1000, leaseMs / 5)
+}
+
 /**
- * Stops the held work a margin before the leases would expire, counted from the last renewal that got
- * through: a timer, because in a real partition the heartbeat hangs rather than fails, and stopping
- * before the takeover keeps the two attempts from overlapping. When it fires it reads the last renewal
- * afresh (a thread may have renewed while this timer waited behind a blocked loop) and re-arms.
+ * Stops the held work a margin before its lease would expire, each id counted from the last renewal
+ * that covered it (or its claim): a timer, because in a real partition the heartbeat hangs rather
+ * than fails, and stopping before the takeover keeps the two attempts from overlapping. When it fires
+ * it reads the last renewal afresh (a thread may have renewed while this timer waited behind a
+ * blocked loop) and re-arms for the next id due.
  */
-function leaseGuard(options: LeaseKeeperOptions, lastRenewal: () => number, held: HeldIds): { stop(): void } {
-  const margin = Math.min(1000, options.worker.leaseMs / 5)
+function leaseGuard(
+  options: LeaseKeeperOptions,
+  lastRenewal: () => Renewal,
+  held: HeldIds,
+): { stop(): void; leaseLeftMs(id: TaskRunId): number; held(leasedAt: number): void } {
+  const { leaseMs } = options.worker
+  const margin = marginOf(leaseMs)
   let timer: NodeJS.Timeout | undefined
-  const arm = () => {
-    const due = lastRenewal() + options.worker.leaseMs - margin - Date.now()
-    if (due > 0) {
-      timer = setTimeout(arm, due)
-      timer.unref()
-      return
-    }
-    const reason = new LeaseLostError('lost the database for about as long as the lease')
-    for (const id of held.ids()) options.onLost(id, reason)
-    timer = setTimeout(arm, margin)
+  let dueAt = Number.POSITIVE_INFINITY
+  const schedule = (at: number) => {
+    clearTimeout(timer)
+    dueAt = at
+    timer = setTimeout(arm, Math.max(0, at - Date.now()))
     timer.unref()
   }
+  const arm = () => {
+    const renewal = lastRenewal()
+    const now = Date.now()
+    let next = now + leaseMs - margin
+    const lost: TaskRunId[] = []
+    for (const id of held.ids()) {
+      const due = (held.leasedAt(id, renewal) ?? now) + leaseMs - margin
+      if (due <= now) lost.push(id)
+      else next = Math.min(next, due)
+    }
+    if (lost.length > 0) {
+      const reason = new LeaseLostError('lost the database for about as long as the lease')
+      for (const id of lost) options.onLost(id, reason)
+      next = Math.min(next, now + margin)
+    }
+    schedule(next)
+  }
   arm()
-  return { stop: () => clearTimeout(timer) }
+  return {
+    stop: () => clearTimeout(timer),
+    leaseLeftMs(id) {
+      const leasedAt = held.leasedAt(id, lastRenewal())
+      return leasedAt === undefined ? 0 : leasedAt + leaseMs - margin - Date.now()
+    },
+    // A claim that came back late may be due before the timer: bring the timer forward.
+    held(leasedAt) {
+      const due = leasedAt + leaseMs - margin
+      if (due < dueAt) schedule(due)
+    },
+  }
 }
 
 async function startInlineKeeper(options: LeaseKeeperOptions): Promise<LeaseKeeper> {
   const held = new HeldIds()
-  let lastRenewal = Date.now()
+  let lastRenewal: Renewal = { sentAt: Date.now(), version: 0 }
   const renew = async () => {
     const version = held.version
     const ids = held.ids()
@@ -112,7 +174,7 @@ async function startInlineKeeper(options: LeaseKeeperOptions): Promise<LeaseKeep
     const sentAt = Date.now()
     try {
       const still = await heartbeat(options.database, options.worker, ids)
-      lastRenewal = sentAt
+      lastRenewal = { sentAt, version }
       for (const id of ids) {
         if (!still.has(id) && held.heldAt(id, version))
           options.onLost(id, new LeaseLostError('the lease of this attempt was taken away'))
@@ -127,8 +189,11 @@ async function startInlineKeeper(options: LeaseKeeperOptions): Promise<LeaseKeep
     options.database.driver === 'pglite' ? undefined : leaseGuard(options, () => lastRenewal, held)
   return {
     mode: 'inline',
-    hold: (id) => void held.add(id),
+    hold(id, leasedAt = Date.now()) {
+      if (held.add(id, leasedAt)) guard?.held(leasedAt)
+    },
     drop: (id) => void held.delete(id),
+    leaseLeftMs: (id) => guard?.leaseLeftMs(id) ?? Number.POSITIVE_INFINITY,
     renewNow: renew,
     async stop() {
       clearInterval(timer)
@@ -141,8 +206,9 @@ async function startInlineKeeper(options: LeaseKeeperOptions): Promise<LeaseKeep
  * The thread's program, evaluated as a script rather than loaded from a file: the runner's tests run
  * on its TypeScript sources, where no compiled file exists for a thread to load. It knows no SQL of
  * its own: it runs the heartbeat statement that heartbeat.ts defines, compiled by drizzle on the main
- * thread, substituting the ids. The time of the last renewal that got through is written to shared
- * memory, which the main thread reads however busy its event loop was.
+ * thread, substituting the ids. The time of the last renewal that got through, and the version of the
+ * held set it renewed, are written to shared memory, which the main thread reads however busy its
+ * event loop was.
  */
 const THREAD_PROGRAM = `
 const { parentPort, workerData } = require('node:worker_threads')
@@ -159,6 +225,8 @@ async function beat() {
   values[idsIndex] = JSON.stringify(asked)
   try {
     const rows = await sql.unsafe(text, values, { prepare: true })
+    // The version first: a reader between the two stores pairs it with the older time, the safe side.
+    Atomics.store(lastRenewal, 1, BigInt(askedVersion))
     Atomics.store(lastRenewal, 0, BigInt(sentAt))
     const still = new Set(rows.map((r) => String(r.id)))
     const lost = asked.filter((id) => !still.has(id))
@@ -191,7 +259,7 @@ async function startThreadKeeper(options: LeaseKeeperOptions, url: string): Prom
   const query = new PgDialect().sqlToQuery(heartbeatStatement(options.worker, sentinel))
   const idsIndex = query.params.indexOf(JSON.stringify(sentinel))
   if (idsIndex < 0) throw new Error('the heartbeat statement has no ids parameter')
-  const shared = new SharedArrayBuffer(8)
+  const shared = new SharedArrayBuffer(16)
   const lastRenewal = new BigInt64Array(shared)
   Atomics.store(lastRenewal, 0, BigInt(Date.now()))
   const thread = new Thread(THREAD_PROGRAM, {
@@ -240,17 +308,23 @@ async function startThreadKeeper(options: LeaseKeeperOptions, url: string): Prom
     else setImmediate(() => posted === 'later' && send())
     posted = urgent ? 'soon' : 'later'
   }
-  const guard = leaseGuard(options, () => Number(Atomics.load(lastRenewal, 0)), held)
+  const guard = leaseGuard(
+    options,
+    () => ({ sentAt: Number(Atomics.load(lastRenewal, 0)), version: Number(Atomics.load(lastRenewal, 1)) }),
+    held,
+  )
   return {
     mode: 'thread',
-    hold(id) {
-      held.add(id)
+    hold(id, leasedAt = Date.now()) {
+      if (!held.add(id, leasedAt)) return
+      guard.held(leasedAt)
       post(true)
     },
     drop(id) {
       held.delete(id)
       post(false)
     },
+    leaseLeftMs: (id) => guard.leaseLeftMs(id),
     renewNow: () => Promise.resolve(),
     async stop() {
       guard.stop()

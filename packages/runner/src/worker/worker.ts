@@ -35,9 +35,10 @@ import { offloadOutcome, resolveTaskInputs, type XComOffload } from '../xcom-sto
 import { podXComTransfers } from '../xcom-store/pod-transfers.js'
 import { failureOutcome, successOutcome } from './attempt-outcome.js'
 import { type AttemptEnd, traceAttempt } from './attempt-span.js'
-import { AttemptTimeout, TaskTimeoutError } from './attempt-timeout.js'
+import { AttemptTimeout, TaskTimeoutError, whileStoring } from './attempt-timeout.js'
 import { CompletionBatch } from './completion-batch.js'
 import { databaseErrorMessage, isPermanentDatabaseError } from './database-error.js'
+import { ClaimInputs } from './item-inputs.js'
 import { type LeaseKeeper, startLeaseKeeper } from './lease-keeper.js'
 import { LogSink, silentLog, type WorkerLog } from './log-sink.js'
 import { expandOver, MapExpansion } from './map-expansion.js'
@@ -194,6 +195,8 @@ export class Worker {
   readonly #held = new Map<TaskRunId, Held>()
   /** Claimed ahead of a free slot (inline tasks only), oldest first: leased, not yet started. */
   #ahead: ClaimedTaskRun[] = []
+  /** The inputs of claimed task runs; a mapped task's items share theirs, read once. */
+  readonly #inputs: ClaimInputs
   /** The recent inline tasks' durations (moving average, ms); none measured yet: no claim ahead. */
   #taskMs: number | undefined
   /** Claimed ahead and started since the last claim, which records their start (started_at). */
@@ -217,6 +220,7 @@ export class Worker {
   claimed = 0
 
   constructor(options: WorkerOptions) {
+    this.#inputs = new ClaimInputs(options.database)
     const leaseMs = options.leaseMs ?? 30_000
     this.#o = {
       concurrency: 4,
@@ -376,6 +380,8 @@ export class Worker {
         try {
           for (const { kind, free, startNow } of wanted) {
             const began = performance.now()
+            // Each lease runs from before the claim was sent: the server set its expiry after that.
+            const sentAt = Date.now()
             // Those that ended already are left out: their completion records the start.
             const started =
               kind === 'task'
@@ -396,13 +402,14 @@ export class Worker {
             })
             this.#o.onClaim?.({ count: batch.length, durationMs: performance.now() - began })
             this.claimed += batch.length
+            for (const claimed of batch) this.#leases?.hold(claimed.id, sentAt)
+            const lapsed: ClaimedTaskRun[] = []
             for (const claimed of batch) {
-              if (this.#freeSlots(kind) > 0) this.#startAttempt(claimed)
-              else {
-                this.#ahead.push(claimed)
-                this.#leases?.hold(claimed.id)
-              }
+              if (this.#leaseLapsed(claimed)) lapsed.push(claimed)
+              else if (this.#freeSlots(kind) > 0) this.#startAttempt(claimed)
+              else this.#ahead.push(claimed)
             }
+            if (lapsed.length > 0) void this.#returnUnstarted(lapsed)
             full ||= batch.length === free
           }
           backoff.reset()
@@ -444,14 +451,28 @@ export class Worker {
   /** Fills free slots from the local queue; the claim loop is woken to refill it. */
   #startAhead(): number {
     let started = 0
+    const lapsed: ClaimedTaskRun[] = []
     while (this.#ahead.length > 0 && this.#freeSlots('task') > 0 && !this.#stopping) {
       const next = this.#ahead.shift() as ClaimedTaskRun
-      this.#leases?.drop(next.id)
+      if (this.#leaseLapsed(next)) {
+        lapsed.push(next)
+        continue
+      }
       this.#startedAhead.push(next.id)
       this.#startAttempt(next)
       started++
     }
+    if (lapsed.length > 0) void this.#returnUnstarted(lapsed)
     return started
+  }
+
+  /**
+   * Whether a claimed task run's lease may have run out before it starts (a slow claim, a renewal
+   * that has not reached it yet): another worker may take it over any moment, so it never starts
+   * here. It goes back to the queue; if it was taken already, that return changes nothing (fenced).
+   */
+  #leaseLapsed(c: ClaimedTaskRun): boolean {
+    return (this.#leases?.leaseLeftMs(c.id) ?? Number.POSITIVE_INFINITY) <= 0
   }
 
   /** Takes the claimed-ahead task runs that match out of the local queue. */
@@ -465,7 +486,11 @@ export class Worker {
 
   /** Hands the claimed-ahead task runs that match back to the queue, their claims undone. */
   async #returnAhead(match: (c: ClaimedTaskRun) => boolean): Promise<void> {
-    const returned = this.#dropAhead(match)
+    await this.#returnUnstarted(this.#dropAhead(match))
+  }
+
+  async #returnUnstarted(returned: ClaimedTaskRun[]): Promise<void> {
+    for (const c of returned) this.#leases?.drop(c.id)
     await returnUnstarted(this.#o.database, this.id, returned).catch((error: Error) => {
       this.#log(
         'warn',
@@ -584,9 +609,16 @@ export class Worker {
         })
         aborted.catch(() => {})
         timeout.start()
-        const inputs = await resolveTaskInputs(this.#o.xcoms, c.inputs, mappedTasksOf(pipeline))
+        // The store's calls are inside the task's time: a hung store ends with the attempt's
+        // signal (its timeout, a cancel), not after it.
+        const inputs = await whileStoring(
+          this.#inputs.of(c, (stored) => resolveTaskInputs(this.#o.xcoms, stored, mappedTasksOf(pipeline))),
+          aborted,
+          'reading its inputs from',
+          this.#o.xcoms,
+        )
         running = Promise.resolve().then(() =>
-          this.#execute(def, { ...c, inputs }, ctx, ref, afterRecorded, c.inputs),
+          this.#execute(def, { ...c, inputs: inputs.resolved }, ctx, ref, afterRecorded, inputs.stored),
         )
         // A task that ignores its signal still ends here: the attempt is decided when the signal fires.
         const value = await Promise.race([running, aborted])
@@ -595,10 +627,11 @@ export class Worker {
         outcome =
           value instanceof MapExpansion
             ? { state: 'expanded', items: value.items }
-            : await offloadOutcome(
+            : await whileStoring(
+                offloadOutcome(this.#o.xcoms, ref, successOutcome(c.task, value, this.#o.xcomSizeLimitBytes)),
+                aborted,
+                'writing its output to',
                 this.#o.xcoms,
-                ref,
-                successOutcome(c.task, value, this.#o.xcomSizeLimitBytes),
               )
       } catch (error) {
         outcome = failureOutcome(error, c)
@@ -703,7 +736,7 @@ export class Worker {
 
   async #execute(
     def: TaskDefinition,
-    c: ClaimedTaskRun,
+    c: ClaimedTaskRun & { inputs: Record<string, unknown> },
     ctx: TaskContext<unknown>,
     ref: AttemptRef,
     afterRecorded: Array<() => Promise<void>>,
@@ -733,7 +766,7 @@ export class Worker {
         ...(this.#o.xcoms
           ? {
               // A pod writes a result too large for its log to the store itself; the worker checks it.
-              xcoms: podXComTransfers(this.#o.xcoms.store, ref, {
+              xcoms: podXComTransfers(this.#o.xcoms, ref, {
                 msToDeadline: c.msToDeadline,
                 limitBytes: this.#o.xcomSizeLimitBytes,
               }),
@@ -824,7 +857,7 @@ export class Worker {
           this.#o.pruneOlderThanMs,
           xcoms &&
             ((runIds) =>
-              deleteRunObjects(xcoms.store, runIds).then(
+              deleteRunObjects(xcoms, runIds).then(
                 () => {},
                 (error: unknown) =>
                   this.#log(
@@ -855,7 +888,7 @@ export class Worker {
     if (this.#collectingXComs) return
     this.#collectingXComs = true
     try {
-      const deleted = await collectOrphanXComs(this.#o.database, xcoms.store, { graceMs })
+      const deleted = await collectOrphanXComs(this.#o.database, xcoms, { graceMs })
       if (deleted) this.#log('info', `deleted ${deleted} XCom objects no run references`)
     } catch (error) {
       this.#log('warn', `collecting unreferenced XCom objects failed: ${databaseErrorMessage(error)}`)

@@ -1,23 +1,25 @@
 import { sql } from 'drizzle-orm'
 import { textArray } from '../queue/sql-values.js'
 import type { Database } from '../store/database.js'
-import type { XComStore } from './xcom-store.js'
+import type { XComOffload } from './offload-outcome.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const BATCH = 500
 
 /**
- * Deletes the store's objects that no XCom row references and that are older than `graceMs`: the
- * value of an attempt that lost its lease after writing it, a retried task's previous value, the
- * values of pruned runs. The grace covers an object written moments before the completion that
- * records it. Each batch is checked by run and task, through the xcoms table's primary key.
- * Returns how many objects it deleted.
+ * Deletes this database's objects that no XCom row references and that are older than `graceMs`:
+ * the value of an attempt that lost its lease after writing it, a retried task's previous value, the
+ * values of pruned runs. Only keys under this database's own prefix (`xcoms/<store id>/`) are
+ * listed, so another database sharing the bucket or folder never loses an object to this one. The
+ * grace covers an object written moments before the completion that records it. Each batch is
+ * checked by run and task, through the xcoms table's primary key. Returns how many it deleted.
  */
 export async function collectOrphanXComs(
   database: Database,
-  store: XComStore,
+  xcoms: Pick<XComOffload, 'store' | 'prefix'>,
   options: { graceMs: number; now?: Date },
 ): Promise<number> {
+  const { store, prefix } = xcoms
   const before = (options.now ?? new Date()).getTime() - options.graceMs
   let deleted = 0
   let batch: Array<{ key: string; runId: string; task: string }> = []
@@ -33,9 +35,9 @@ export async function collectOrphanXComs(
     deleted += orphans.length
     batch = []
   }
-  for await (const object of store.list('xcoms/')) {
-    if (object.modified.getTime() > before) continue
-    const [, runId, task] = object.key.split('/')
+  for await (const object of store.list(prefix)) {
+    if (object.modified.getTime() > before || !object.key.startsWith(prefix)) continue
+    const [runId, task] = object.key.slice(prefix.length).split('/')
     // Not a key Podline wrote: left alone.
     if (!runId || !UUID.test(runId) || task === undefined) continue
     batch.push({ key: object.key, runId, task: decodeURIComponent(task) })
@@ -46,15 +48,23 @@ export async function collectOrphanXComs(
 }
 
 /**
- * Deletes the objects of runs that were pruned (every key of a run starts with `xcoms/<run id>/`),
- * right after the batch that deleted their rows; what a failure leaves behind, the collection of
- * orphans removes later. Returns how many objects it deleted.
+ * Deletes the objects of runs that were pruned, right after the batch that deleted their rows;
+ * what a failure leaves behind, the collection of orphans removes later. Every key of a run starts
+ * with `<prefix><run id>/`; keys written before stores had a prefix of their own start with
+ * `xcoms/<run id>/`, and a run id is a random UUID of this database's, so that folder is its too.
+ * Returns how many objects it deleted.
  */
-export async function deleteRunObjects(store: XComStore, runIds: readonly string[]): Promise<number> {
+export async function deleteRunObjects(
+  xcoms: Pick<XComOffload, 'store' | 'prefix'>,
+  runIds: readonly string[],
+): Promise<number> {
+  const { store, prefix } = xcoms
   let deleted = 0
   for (const runId of runIds) {
     const keys: string[] = []
-    for await (const object of store.list(`xcoms/${runId}/`)) keys.push(object.key)
+    for (const folder of [`${prefix}${runId}/`, `xcoms/${runId}/`]) {
+      for await (const object of store.list(folder)) keys.push(object.key)
+    }
     await store.delete(keys)
     deleted += keys.length
   }

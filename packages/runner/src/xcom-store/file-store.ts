@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs'
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
-import { dirname, join, relative, sep } from 'node:path'
+import { dirname, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { storeFailure, type XComStore, XComStoreError } from './xcom-store.js'
 
@@ -9,7 +9,9 @@ import { storeFailure, type XComStore, XComStoreError } from './xcom-store.js'
  * is written to a temporary name and renamed, so a reader never sees half of one.
  */
 export function openFileStore(url: URL): XComStore {
-  const root = fileURLToPath(url)
+  // resolve() drops a trailing slash (file:///srv/xcoms/), which would otherwise make every key's
+  // path fail the containment check below.
+  const root = resolve(fileURLToPath(url))
   const location = url.href
   const pathOf = (key: string) => {
     const path = join(root, key)

@@ -7,6 +7,8 @@ import { type XComStore, XComStoreError } from './xcom-store.js'
 export interface XComOffload {
   readonly store: XComStore
   readonly offloadBytes: number
+  /** This database's folder in the store (`storePrefix`): every key it writes, collects or prunes is under it. */
+  readonly prefix: string
 }
 
 /**
@@ -23,7 +25,11 @@ export async function offloadOutcome(
   // A reference here is a pod's result that the pod wrote to the store and the worker checked.
   if (outcome.size <= offloading.offloadBytes || isReference(outcome.output)) return outcome
   const reference = await storeCall(() =>
-    offload(offloading.store, objectKey(ref, 'return_value'), outcome.json ?? JSON.stringify(outcome.output)),
+    offload(
+      offloading.store,
+      objectKey(offloading.prefix, ref, 'return_value'),
+      outcome.json ?? JSON.stringify(outcome.output),
+    ),
   )
   return { state: 'success', output: reference, size: outcome.size }
 }

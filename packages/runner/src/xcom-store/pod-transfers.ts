@@ -4,7 +4,7 @@ import { TaskFailure } from '../executors/task-execution.js'
 import { formatBytes } from '../pods/format-bytes.js'
 import type { AttemptRef } from '../queue/finish-attempt.js'
 import { xcomTooLargeMessage } from '../worker/xcom-limit.js'
-import { storeCall } from './offload-outcome.js'
+import { storeCall, type XComOffload } from './offload-outcome.js'
 import { type TransferTarget, transferExpirySeconds } from './transfer-target.js'
 import { isReference, objectKey, REFERENCE_KEY, type StoredReference } from './xcom-reference.js'
 import type { XComStore } from './xcom-store.js'
@@ -50,13 +50,14 @@ export interface PodXComTransfers {
 }
 
 export function podXComTransfers(
-  store: XComStore,
+  xcoms: XComOffload,
   ref: AttemptRef,
   options: { msToDeadline: number | null; limitBytes: number },
 ): PodXComTransfers {
+  const { store } = xcoms
   // One pod per attempt (a takeover attaches to it), so its upload key is the attempt's, without the
   // claim: the worker that takes over checks the object the pod it attached to wrote.
-  const key = objectKey({ ...ref, claim: 0 }, 'return_value')
+  const key = objectKey(xcoms.prefix, { ...ref, claim: 0 }, 'return_value')
   const expiry = () => transferExpirySeconds(options.msToDeadline)
   let upload: Promise<TransferTarget> | undefined
   return {

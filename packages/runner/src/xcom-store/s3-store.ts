@@ -10,11 +10,21 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { storeFailure, type XComStore } from './xcom-store.js'
 
+/** How long one call to the store may take, retries included, unless the settings say otherwise. */
+export const DEFAULT_S3_TIMEOUT_MS = 120_000
+/** A connection that takes longer than this to open is abandoned (and retried by the SDK). */
+const CONNECT_TIMEOUT_MS = 5_000
+/** A socket with no byte either way for this long is dropped: a server that accepted and hangs. */
+const IDLE_TIMEOUT_MS = 30_000
+
 /**
  * An S3 bucket (or any S3 API: MinIO, R2, GCS interoperability) as an XCom store, through the AWS
- * SDK, which reads the region and credentials from the standard AWS environment and files.
+ * SDK, which reads the region and credentials from the standard AWS environment and files. Every
+ * call has a deadline (`timeoutMs`): an endpoint that accepts connections and never answers fails
+ * the call with the store's name instead of holding the attempt forever.
  */
-export function openS3Store(url: URL, options: { s3Endpoint?: string }): XComStore {
+export function openS3Store(url: URL, options: { s3Endpoint?: string; timeoutMs?: number }): XComStore {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_S3_TIMEOUT_MS
   const bucket = url.hostname
   const prefix = url.pathname.replace(/^\/+/, '').replace(/\/*$/, '')
   const location = `s3://${bucket}${prefix ? `/${prefix}` : ''}`
@@ -22,21 +32,27 @@ export function openS3Store(url: URL, options: { s3Endpoint?: string }): XComSto
     ...(options.s3Endpoint ? { endpoint: options.s3Endpoint, forcePathStyle: true } : {}),
     // The SDK requires a region even when the endpoint names the server.
     region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    requestHandler: {
+      connectionTimeout: Math.min(CONNECT_TIMEOUT_MS, timeoutMs),
+      socketTimeout: Math.min(IDLE_TIMEOUT_MS, timeoutMs),
+    },
   })
+  // The SDK's own timeouts bound one request and an idle body; this bounds the call, retries included.
+  const deadline = () => ({ abortSignal: AbortSignal.timeout(timeoutMs) })
   const full = (key: string) => (prefix ? `${prefix}/${key}` : key)
   const failed = (what: string, error: unknown) => storeFailure(location, what, error)
   return {
     location,
     async put(key, body) {
       try {
-        await client.send(new PutObjectCommand({ Bucket: bucket, Key: full(key), Body: body }))
+        await client.send(new PutObjectCommand({ Bucket: bucket, Key: full(key), Body: body }), deadline())
       } catch (error) {
         throw failed(`writing ${key}`, error)
       }
     },
     async get(key) {
       try {
-        const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: full(key) }))
+        const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: full(key) }), deadline())
         return Buffer.from(
           await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
         )
@@ -46,7 +62,7 @@ export function openS3Store(url: URL, options: { s3Endpoint?: string }): XComSto
     },
     async stream(key) {
       try {
-        const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: full(key) }))
+        const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: full(key) }), deadline())
         return out.Body as Readable
       } catch (error) {
         throw failed(`reading ${key}`, error)
@@ -91,6 +107,7 @@ export function openS3Store(url: URL, options: { s3Endpoint?: string }): XComSto
               Bucket: bucket,
               Delete: { Objects: batch.map((k) => ({ Key: full(k) })), Quiet: true },
             }),
+            deadline(),
           )
         } catch (error) {
           throw failed(`deleting ${batch.length} objects`, error)
@@ -104,6 +121,7 @@ export function openS3Store(url: URL, options: { s3Endpoint?: string }): XComSto
         try {
           page = await client.send(
             new ListObjectsV2Command({ Bucket: bucket, Prefix: full(under), ContinuationToken: token }),
+            deadline(),
           )
         } catch (error) {
           throw failed(`listing ${under}`, error)

@@ -43,17 +43,27 @@ export function usesReservedKey(value: unknown): boolean {
 }
 
 /**
+ * The folder of one database's objects, `xcoms/<store id>/`: databases that share a bucket or a
+ * folder (staging and production, two teams) each collect and prune under their own prefix only,
+ * as the orphan sweep of pods goes by the store's label.
+ */
+export function storePrefix(storeId: string): string {
+  return `xcoms/${storeId}/`
+}
+
+/**
  * The object's key: one per run, task, attempt and claim, so two executions of one attempt (a
  * takeover beside a worker that lost its lease) never write the same object; the loser's is an
- * orphan, which `collectOrphanXComs` removes. Every key starts with `xcoms/<run id>/`.
+ * orphan, which `collectOrphanXComs` removes. Every key starts with `<store prefix><run id>/`.
  */
 export function objectKey(
+  prefix: string,
   ref: { runId: string; task: string; attempt: number; claim: number; mapIndex?: number | null | undefined },
   key: string,
 ): string {
   const item =
     ref.mapIndex === undefined || ref.mapIndex === null || ref.mapIndex < 0 ? '' : `i${ref.mapIndex}-`
-  return `xcoms/${ref.runId}/${encodeURIComponent(ref.task)}/${item}${ref.attempt}-${ref.claim}/${encodeURIComponent(key)}.json`
+  return `${prefix}${ref.runId}/${encodeURIComponent(ref.task)}/${item}${ref.attempt}-${ref.claim}/${encodeURIComponent(key)}.json`
 }
 
 /** Writes the value's JSON to the store and returns the reference its row holds instead. */

@@ -2,7 +2,7 @@ import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Database } from '../store/database.js'
 import type { XComOffload } from './offload-outcome.js'
-import { DEFAULT_OFFLOAD_BYTES } from './xcom-reference.js'
+import { DEFAULT_OFFLOAD_BYTES, storePrefix } from './xcom-reference.js'
 import { openXComStore } from './xcom-store.js'
 
 /** Where large XCom values go (PODLINE_XCOM_STORE and friends), as every entry point takes it. */
@@ -13,6 +13,8 @@ export interface XComStorageOptions {
   xcomOffloadBytes?: number
   /** An S3-compatible server's URL (PODLINE_S3_ENDPOINT); default AWS. */
   s3Endpoint?: string
+  /** How long one call to an S3 store may take, retries included. Default 120 s. */
+  s3TimeoutMs?: number
 }
 
 /**
@@ -27,6 +29,10 @@ export async function openXComStorage(
     options.xcomStore ??
     (database.driver === 'pglite' ? pathToFileURL(resolve(database.location, 'xcoms')).href : undefined)
   if (!url) return undefined
-  const store = await openXComStore(url, options.s3Endpoint ? { s3Endpoint: options.s3Endpoint } : {})
-  return { store, offloadBytes: options.xcomOffloadBytes ?? DEFAULT_OFFLOAD_BYTES }
+  const prefix = storePrefix(await database.storeId())
+  const store = await openXComStore(url, {
+    ...(options.s3Endpoint ? { s3Endpoint: options.s3Endpoint } : {}),
+    ...(options.s3TimeoutMs ? { s3TimeoutMs: options.s3TimeoutMs } : {}),
+  })
+  return { store, offloadBytes: options.xcomOffloadBytes ?? DEFAULT_OFFLOAD_BYTES, prefix }
 }

@@ -42,7 +42,10 @@ export function storeFailure(location: string, what: string, error: unknown): XC
  * region and credentials come from the standard AWS environment, and `PODLINE_S3_ENDPOINT` for an
  * S3-compatible server (MinIO, R2, GCS interoperability). The S3 client loads only when used.
  */
-export async function openXComStore(url: string, options: { s3Endpoint?: string } = {}): Promise<XComStore> {
+export async function openXComStore(
+  url: string,
+  options: { s3Endpoint?: string; s3TimeoutMs?: number } = {},
+): Promise<XComStore> {
   let parsed: URL
   try {
     parsed = new URL(url)
@@ -57,7 +60,10 @@ export async function openXComStore(url: string, options: { s3Endpoint?: string 
   }
   if (parsed.protocol === 's3:') {
     const { openS3Store } = await import('./s3-store.js')
-    return openS3Store(parsed, options)
+    return openS3Store(parsed, {
+      ...(options.s3Endpoint ? { s3Endpoint: options.s3Endpoint } : {}),
+      ...(options.s3TimeoutMs ? { timeoutMs: options.s3TimeoutMs } : {}),
+    })
   }
   throw new XComStoreError(
     `PODLINE_XCOM_STORE=${url}: the scheme ${parsed.protocol} is not one Podline stores XComs in; ` +

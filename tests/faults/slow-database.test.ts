@@ -1,0 +1,68 @@
+import { freshDatabase } from '@podline/runner/testing'
+import { describe, expect, it } from 'vitest'
+import { chain } from './fixtures/pipelines.js'
+import { connect, sideEffectFolder } from './support/harness.js'
+import { readSideEffects } from './support/side-effects.js'
+import { spawnWorker, type WorkerProcess } from './support/worker-process.js'
+
+/*
+ * A worker whose claims come back after their leases ran out: the database takes two seconds over
+ * each of its claims (a trigger on the events the claim writes sleeps, for that worker only), while
+ * its leases last a second and a half from the claim's start. The reconciler of a second worker
+ * hands those task runs to that one. The slow worker must not start what it claimed once the lease
+ * is gone, so every task runs exactly once. Before leases were counted per claim, the slow worker
+ * ran each task it claimed, and the other worker ran it again.
+ */
+describe('claims slower than the lease', () => {
+  it('a worker never starts a task run whose lease ran out before it could start; each task runs once', async () => {
+    const db = await freshDatabase('podline_fault_slow')
+    const side = sideEffectFolder()
+    const client = await connect(db.url)
+    const workers: WorkerProcess[] = []
+    try {
+      const env = {
+        SIDE_FILE: side.file,
+        LEASE_MS: '1500',
+        RECONCILE_MS: '100',
+        CONCURRENCY: '4',
+        DATABASE_URL: db.url,
+      }
+      const slow = spawnWorker(env)
+      workers.push(slow)
+      const { id } = await slow.until((l) => l.type === 'ready')
+      await client.sql.unsafe(`
+        create function podline_test_slow_claim() returns trigger language plpgsql as $$
+        begin
+          if new.to_state = 'running' and new.worker = '${id}' then perform pg_sleep(2); end if;
+          return new;
+        end $$;
+        create trigger slow_claim before insert on podline.events
+          for each row execute function podline_test_slow_claim();`)
+      const runIds = await client.triggerMany(chain, 4, { ms: 800 })
+      const fast = spawnWorker({ ...env })
+      workers.push(fast)
+      await client.waitForRuns(runIds, 60_000)
+      const runs = await client.sql<{ state: string }[]>`
+        select state from podline.runs where id = any(${runIds}::uuid[])`
+      expect(runs.map((r) => r.state)).toEqual(['success', 'success', 'success', 'success'])
+      const claimedBySlow = await client.sql<{ n: number }[]>`
+        select count(*)::int as n from podline.events where worker = ${id ?? ''} and to_state = 'running'`
+      // The slow worker did claim (so the test exercised the late claims) ...
+      expect(claimedBySlow[0]?.n).toBeGreaterThan(0)
+      const executions = new Map<string, number>()
+      for (const e of readSideEffects(side.file).filter((s) => s.what === 'start')) {
+        const key = `${e.runId} ${e.task}`
+        executions.set(key, (executions.get(key) ?? 0) + 1)
+      }
+      // ... and yet no task ran twice.
+      const twice = [...executions].filter(([, n]) => n > 1).map(([key, n]) => `${key} ran ${n} times`)
+      expect(twice).toEqual([])
+      expect(executions.size).toBe(4 * 3)
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()))
+      await client.close()
+      await db.drop()
+      side.remove()
+    }
+  }, 120_000)
+})
