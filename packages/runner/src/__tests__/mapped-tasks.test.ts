@@ -201,6 +201,39 @@ describe('a mapped task', () => {
     expect(rows.every((r) => r.timeout_ms === 30_000)).toBe(true)
   })
 
+  it('items over returns that PostgreSQL cannot store, or over the XCom limit, fail the task once with the reason', async () => {
+    let calls = 0
+    const nul = pipeline('over-nul').map(
+      'each',
+      { over: () => ['ok', 'bad\u0000', 'x'], retries: 2 },
+      (s: string) => {
+        calls++
+        return s
+      },
+    )
+    const refused = await run(nul)
+    expect((refused.result as Error).message).toMatch(
+      /the items over of mapped task "each" returned: \$\[1\] contains a NUL character \(\\u0000\), which PostgreSQL cannot store/,
+    )
+    const lone = pipeline('over-surrogate').map('each', { over: () => [{ name: 'a\uD800' }] }, (s) => s)
+    expect(((await run(lone)).result as Error).message).toMatch(
+      /\$\[0\]\.name contains a lone UTF-16 surrogate/,
+    )
+    const huge = pipeline('over-huge').map(
+      'each',
+      { over: () => ['small', 'x'.repeat(2 * 1024 * 1024)] },
+      (s) => s.length,
+    )
+    const tooLarge = await run(huge)
+    expect((tooLarge.result as Error).message).toMatch(
+      /item 1 of over of mapped task "each" is 2(\.0)? MiB .*over the XCom size limit of 1(\.0)? MiB/,
+    )
+    expect(calls).toBe(0)
+    const attempts = await database.rows<{ attempt: number }>(sql`
+      select attempt from podline.task_runs where run_id = ${refused.runId}::uuid and task = 'each' and map_index = -1`)
+    expect(attempts).toEqual([{ attempt: 1 }])
+  })
+
   it("an item's claim carries no upstream values: the items of one task share them, read once per worker", async () => {
     const files = Array.from({ length: 300 }, (_, i) => `file-${i}.csv`)
     const p = pipeline('shared-inputs')

@@ -22,6 +22,23 @@ describe('database errors as the worker reports them', () => {
     }
   })
 
+  it('a program limit (class 54, as a jsonb over 256 MB) is permanent: sent again, it fails again', async () => {
+    const { url, drop } = await freshDatabase()
+    const database = await openDatabase({ databaseUrl: url })
+    try {
+      const args = sql.join(
+        Array.from({ length: 101 }, (_, i) => sql.raw(String(i))),
+        sql`, `,
+      )
+      const error = await database.rows(sql`select concat(${args})`).catch((e: unknown) => e)
+      expect(databaseErrorMessage(error)).toMatch(/\(SQLSTATE 54023\)$/)
+      expect(isPermanentDatabaseError(error)).toBe(true)
+    } finally {
+      await database.close()
+      await drop()
+    }
+  })
+
   it('a socket error is no SQLSTATE: it stays an outage, retried', () => {
     const epipe = Object.assign(new Error('write EPIPE'), { code: 'EPIPE' })
     expect(isPermanentDatabaseError(epipe)).toBe(false)

@@ -18,12 +18,13 @@ export function sqlStateOf(error: unknown): string | undefined {
 }
 
 /**
- * A data error (class 22: bad text, out of range) or a constraint violation (class 23) fails the same
- * way however often it is sent: it is the statement's fault, not an outage, and is never retried.
+ * A data error (class 22: bad text, out of range), a constraint violation (class 23) or a program
+ * limit (class 54: a jsonb value over 256 MB, too many arguments) fails the same way however often
+ * it is sent: it is the statement's fault, not an outage, and is never retried.
  */
 export function isPermanentDatabaseError(error: unknown): boolean {
   const state = sqlStateOf(error)
-  return state !== undefined && (state.startsWith('22') || state.startsWith('23'))
+  return state !== undefined && ['22', '23', '54'].includes(state.slice(0, 2))
 }
 
 /** The server's message and SQLSTATE (or the driver's reason), without the statement or its parameters. */

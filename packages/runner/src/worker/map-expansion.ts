@@ -1,6 +1,15 @@
 import { findNotJson, type JsonValue, type TaskDefinition } from '@podline/sdk'
 import { TaskFailure } from '../executors/task-execution.js'
+import { formatBytes } from '../pods/format-bytes.js'
+import { assertStorable, UnstorableTextError } from './storable-text.js'
 import { describeThrown } from './thrown-value.js'
+import { xcomTooLargeMessage } from './xcom-limit.js'
+
+/**
+ * The most the items of one expansion may weigh together: they reach PostgreSQL as one jsonb
+ * parameter, and a jsonb value holds at most 256 MB.
+ */
+export const MAX_ITEMS_BYTES = 256 * 1024 * 1024 - 1
 
 /** What a mapped task's own attempt yields: the items `over` returned, each to become a task run. */
 export class MapExpansion {
@@ -9,9 +18,15 @@ export class MapExpansion {
 
 /**
  * Evaluates `over` on the inputs. Its mistakes are the code's, not the data's moment: they fail the
- * mapped task without retries (a retry would evaluate the same function on the same inputs).
+ * mapped task without retries (a retry would evaluate the same function on the same inputs). Each
+ * item is stored with its task run, so it obeys what a task's output obeys: JSON, text PostgreSQL
+ * can store, and the XCom size limit.
  */
-export function expandOver(def: TaskDefinition, inputs: Record<string, unknown>): MapExpansion {
+export function expandOver(
+  def: TaskDefinition,
+  inputs: Record<string, unknown>,
+  limitBytes: number,
+): MapExpansion {
   if (!def.map) throw new Error(`task "${def.name}" is not mapped`)
   let items: unknown
   try {
@@ -33,6 +48,27 @@ export function expandOver(def: TaskDefinition, inputs: Record<string, unknown>)
     throw new TaskFailure(
       `over of mapped task "${def.name}" returned an item that is not JSON: ${notJson.found} at ${notJson.path}; ` +
         'each item is stored with its task run, so return plain objects, arrays, strings, numbers, booleans or null',
+      'fatal',
+    )
+  }
+  const what = `over of mapped task "${def.name}"`
+  try {
+    assertStorable(`the items ${what} returned`, items)
+  } catch (error) {
+    if (!(error instanceof UnstorableTextError)) throw error
+    throw new TaskFailure(error.message, 'fatal', { cause: error })
+  }
+  let total = 0
+  for (const [i, item] of items.entries()) {
+    const size = Buffer.byteLength(JSON.stringify(item))
+    if (size > limitBytes)
+      throw new TaskFailure(xcomTooLargeMessage(`item ${i} of ${what}`, size, limitBytes), 'fatal')
+    total += size + 1
+  }
+  if (total > MAX_ITEMS_BYTES) {
+    throw new TaskFailure(
+      `the items of ${what} weigh ${formatBytes(total)} together, over the ${formatBytes(MAX_ITEMS_BYTES)} ` +
+        'PostgreSQL stores in one value; return smaller items (names or keys of the data, not the data itself)',
       'fatal',
     )
   }

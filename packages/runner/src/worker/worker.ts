@@ -743,7 +743,7 @@ export class Worker {
     storedInputs: Record<string, unknown>,
   ): Promise<unknown> {
     // A mapped task's own row evaluates `over`; its items run the task's function, one item each.
-    if (def.map && c.mapIndex === null) return expandOver(def, c.inputs)
+    if (def.map && c.mapIndex === null) return expandOver(def, c.inputs, this.#o.xcomSizeLimitBytes)
     if (def.kind === 'task') return def.run(c.inputs, ctx, c.mapItem ?? undefined)
     const pods = this.#o.pods
     if (!pods)
