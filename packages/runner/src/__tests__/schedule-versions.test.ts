@@ -2,7 +2,8 @@ import { type AnyPipeline, json, pipeline } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { registerPlans } from '../queue/register-pipelines.js'
-import { scheduleDueRuns } from '../queue/schedule-runs.js'
+import { requestBackfill } from '../queue/request-backfill.js'
+import { BACKFILL_BATCH, scheduleDueRuns } from '../queue/schedule-runs.js'
 import { registerWorker } from '../queue/workers.js'
 import { type Database, openDatabase } from '../store/database.js'
 import { freshDatabase } from '../testing/index.js'
@@ -107,5 +108,32 @@ describe('the schedule in force', () => {
       sql`select last_logical_date::text as last from podline.schedules where pipeline = 'bad-params'`,
     )
     expect(schedule?.last).toBeNull()
+  })
+  it('a large backfill is created in batches, each in a short transaction: a pause between them waits for one batch only', async () => {
+    const hourly = pipeline('backfilled', { schedule: { cron: '0 * * * *' } }).task('t', () => 1)
+    await serve('w-backfill', hourly)
+    await scheduleDueRuns(database, [hourly])
+    const before = (await runCount('backfilled')) ?? 0
+    const ticks = BACKFILL_BATCH * 2 + 10
+    const to = new Date(Date.UTC(2025, 0, 1))
+    const from = new Date(to.getTime() - (ticks - 1) * 3_600_000)
+    expect(await requestBackfill(database, { pipeline: 'backfilled', from, to })).toMatchObject({
+      recorded: true,
+      ticks,
+    })
+    const first = await scheduleDueRuns(database, [hourly])
+    expect(first.created).toBe(BACKFILL_BATCH)
+    expect(first.more).toBe(true)
+    // Between two batches the schedule's row is free: a pause takes it at once.
+    await database.rows(sql`update podline.schedules set paused = true where pipeline = 'backfilled'`)
+    const second = await scheduleDueRuns(database, [hourly])
+    expect(second.created).toBe(BACKFILL_BATCH)
+    const third = await scheduleDueRuns(database, [hourly])
+    expect(third).toMatchObject({ created: 10, more: false })
+    expect(await runCount('backfilled')).toBe(before + ticks)
+    const [open] = await database.rows<{ n: number }>(
+      sql`select count(*)::int as n from podline.backfills where pipeline = 'backfilled' and done_at is null`,
+    )
+    expect(open?.n).toBe(0)
   })
 })

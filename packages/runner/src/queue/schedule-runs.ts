@@ -29,6 +29,8 @@ export interface ScheduleReport {
    * pipeline with maxActiveRuns. The timer passes again soon.
    */
   waiting: boolean
+  /** A backfill has runs left to create that this pass left for the next (BACKFILL_BATCH): pass again at once. */
+  more: boolean
   /** Ticks whose params could not be made or failed the schema: nothing was created for them. */
   problems: string[]
 }
@@ -58,6 +60,7 @@ export async function scheduleDueRuns(
     nextTickAt: undefined,
     now: new Date(),
     waiting: false,
+    more: false,
     problems: [],
   }
   if (pipelines.length === 0) return report
@@ -170,14 +173,24 @@ async function keepSchedule(
       )
     }
   }
-  if (await carryOutBackfills(database, tx, plan.name, s, createTick)) report.waiting = true
+  const backfills = await carryOutBackfills(database, tx, plan.name, s, createTick)
+  if (backfills !== 'done') report.waiting = true
+  if (backfills === 'more') report.more = true
   return now
 }
 
 /**
+ * The most runs one pass creates for a pipeline's backfills. They are created in the transaction
+ * that holds the schedule's row, which `podline pause` and the other workers' passes wait for: a
+ * backfill of 10,000 ticks in one transaction held them for 16 s. The next pass follows at once.
+ */
+export const BACKFILL_BATCH = 250
+
+/**
  * Creates the missing runs of the pipeline's open backfills, oldest tick first, while fewer than
- * `max_active` runs of the range are open; a backfill is done when every tick has its run. Paused
- * schedules are backfilled too: a backfill is an explicit request. True while one is unfinished.
+ * `max_active` runs of the range are open and at most BACKFILL_BATCH in this pass; a backfill is done
+ * when every tick has its run. Paused schedules are backfilled too: a backfill is an explicit
+ * request. Says whether all are done, one waits for runs to end, or this pass left runs to create.
  */
 async function carryOutBackfills(
   database: Database,
@@ -185,8 +198,9 @@ async function carryOutBackfills(
   pipeline: string,
   s: PlanSchedule,
   createTick: (logicalDate: Date) => Promise<boolean>,
-): Promise<boolean> {
-  let unfinished = false
+): Promise<'done' | 'waiting' | 'more'> {
+  let unfinished: 'done' | 'waiting' | 'more' = 'done'
+  let budget = BACKFILL_BATCH
   const open = await database.rows<{ id: string; from: number; to: number; max_active: number | null }>(
     sql`select id::text, ${epochMs('"from"')} as "from", ${epochMs('"to"')} as "to", max_active
         from podline.backfills where pipeline = ${pipeline} and done_at is null order by id`,
@@ -207,13 +221,15 @@ async function carryOutBackfills(
     const active = existing.filter((r) => r.open).length
     const slots = b.max_active === null ? missing.length : Math.max(0, b.max_active - active)
     let created = 0
-    for (const tick of missing.slice(0, slots)) {
+    for (const tick of missing.slice(0, Math.min(slots, budget))) {
       if (!(await createTick(tick))) break
       created++
     }
+    budget -= created
     if (created === missing.length)
       await database.rows(sql`update podline.backfills set done_at = now() where id = ${b.id}::bigint`, tx)
-    else unfinished = true
+    else if (budget === 0 && created < slots) unfinished = 'more'
+    else if (unfinished === 'done') unfinished = 'waiting'
   }
   return unfinished
 }

@@ -38,6 +38,8 @@ export function startScheduler(o: SchedulerOptions): { stop(): Promise<void> } {
       if (report.nextTickAt)
         waitMs = Math.min(maxWaitMs, report.nextTickAt.getTime() - report.now.getTime() + TICK_MARGIN_MS)
       if (report.waiting) waitMs = Math.min(waitMs, WAITING_PASS_MS)
+      // A backfill cut into batches: the next batch at once, after the schedule's lock was let go.
+      if (report.more) waitMs = 0
     } catch (error) {
       o.log('warn', `scheduling failed: ${databaseErrorMessage(error)}`)
     }
