@@ -7,6 +7,8 @@ import { UsageError } from './usage-error.js'
 /**
  * Opens the store an operator verb reads or changes, never migrating it and never creating one: a
  * verb pointed at the wrong place says so instead of answering from an empty store it just made.
+ * A verb's statements run one after another, so its pool holds one connection (plus one for
+ * LISTEN when it follows a run): forty `trigger --wait` beside the workers fit in a server's 100.
  */
 export async function openOperatorStore(settings: StoreSettings): Promise<Store> {
   if (!settings.databaseUrl) {
@@ -21,7 +23,7 @@ export async function openOperatorStore(settings: StoreSettings): Promise<Store>
     import('@podline/runner'),
     import('@podline/worker'),
   ])
-  const store = await openStore({ ...settings, migrate: false })
+  const store = await openStore({ ...settings, poolSize: 1, migrate: false })
   try {
     const state = await schemaState(store.database)
     if (state === 'missing') {

@@ -26,6 +26,8 @@ export interface ExecutionFlags {
 }
 
 export interface ExecutionSettings extends StoreSettings {
+  /** Connections of the pool to PostgreSQL (PODLINE_DB_POOL_SIZE); absent: the runner's default. */
+  poolSize?: number
   concurrency: number
   /** Pod task runs supervised at once (PODLINE_POD_CONCURRENCY); absent: the worker's default. */
   podConcurrency?: number
@@ -67,6 +69,7 @@ export async function executionSettings(
   return {
     ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
     ...(e.PODLINE_DATA_DIR ? { dataDir: e.PODLINE_DATA_DIR } : {}),
+    ...(e.PODLINE_DB_POOL_SIZE === undefined ? {} : { poolSize: e.PODLINE_DB_POOL_SIZE }),
     concurrency: flags.concurrency ?? e.PODLINE_CONCURRENCY,
     ...((flags.podConcurrency ?? e.PODLINE_POD_CONCURRENCY) === undefined
       ? {}

@@ -49,6 +49,8 @@ export const ENVIRONMENT = z.object({
   /** The deployable worker's pipeline files and globs, comma-separated. */
   PODLINE_PIPELINES: commaList.default(['/pipelines/*.ts']),
   PODLINE_CONCURRENCY: wholeNumber(1).default(4),
+  /** Connections of a worker's (or `podline run`'s) pool to PostgreSQL, beside its LISTEN and lease connections; default 4. */
+  PODLINE_DB_POOL_SIZE: wholeNumber(1).optional(),
   /** Pod task runs a worker supervises at once, apart from PODLINE_CONCURRENCY; unset: the worker's default (256). */
   PODLINE_POD_CONCURRENCY: wholeNumber(1).optional(),
   /** Batched completion: how long (ms) an ending waits for others to share its transaction; 0: each alone. Unset: the worker's default (2). */
@@ -126,6 +128,8 @@ export function parseStoreEnvironment(
 /** The deployable worker's settings: the environment is its only input. */
 export interface WorkerConfig {
   databaseUrl: string
+  /** PODLINE_DB_POOL_SIZE; absent: the runner's default. */
+  poolSize?: number
   patterns: string[]
   concurrency: number
   podConcurrency?: number
@@ -156,6 +160,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfi
   }
   return {
     databaseUrl: e.DATABASE_URL,
+    ...(e.PODLINE_DB_POOL_SIZE === undefined ? {} : { poolSize: e.PODLINE_DB_POOL_SIZE }),
     patterns: e.PODLINE_PIPELINES,
     concurrency: e.PODLINE_CONCURRENCY,
     ...(e.PODLINE_POD_CONCURRENCY === undefined ? {} : { podConcurrency: e.PODLINE_POD_CONCURRENCY }),

@@ -19,6 +19,8 @@ export interface EngineOptions {
   /** PostgreSQL URL; without it (and without DATABASE_URL) the embedded store in `dataDir`. */
   databaseUrl?: string
   dataDir?: string
+  /** Connections of the store's pool (PODLINE_DB_POOL_SIZE); absent: the runner's default. */
+  poolSize?: number
   /** Inline task runs processed at once. Default 4. */
   concurrency?: number
   /** Pod task runs supervised at once, apart from `concurrency`. Default: the worker's (256). */
@@ -66,6 +68,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     migrate: false,
     ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.poolSize ? { poolSize: options.poolSize } : {}),
   })
   const cleanup: Array<() => Promise<void>> = [() => store.close()]
   try {

@@ -49,6 +49,7 @@ try {
   engine = await startEngine({
     patterns: config.patterns,
     databaseUrl: config.databaseUrl,
+    ...(config.poolSize ? { poolSize: config.poolSize } : {}),
     concurrency: config.concurrency,
     ...(config.podConcurrency === undefined ? {} : { podConcurrency: config.podConcurrency }),
     batching: config.batching,

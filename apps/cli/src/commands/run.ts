@@ -86,6 +86,7 @@ async function run(file: string, flags: RunFlags): Promise<number> {
   const store = await openStore({
     ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}),
     ...(settings.dataDir ? { dataDir: settings.dataDir } : {}),
+    ...(settings.poolSize ? { poolSize: settings.poolSize } : {}),
   })
   const { database } = store
   let ui: LocalUi | undefined

@@ -59,6 +59,7 @@ async function work(files: string[], flags: WorkerFlags): Promise<number> {
     patterns: files,
     ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}),
     ...(settings.dataDir ? { dataDir: settings.dataDir } : {}),
+    ...(settings.poolSize ? { poolSize: settings.poolSize } : {}),
     concurrency: settings.concurrency,
     ...(settings.podConcurrency === undefined ? {} : { podConcurrency: settings.podConcurrency }),
     batching: settings.batching,

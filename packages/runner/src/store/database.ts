@@ -20,9 +20,18 @@ export interface DatabaseOptions {
   databaseUrl?: string
   /** Folder of the embedded store. Default `.podline/` in the current folder. */
   dataDir?: string
-  /** Connections of the postgres.js pool. Default 4. */
+  /** Connections of the postgres.js pool (PODLINE_DB_POOL_SIZE). Default DEFAULT_POOL_SIZE. */
   poolSize?: number
 }
+
+/**
+ * A process's pool: a worker's queue work (claims, completions, logs) shares these. Beside them a
+ * worker holds one connection for LISTEN and one for its lease thread; a CLI verb opens a pool of one.
+ */
+export const DEFAULT_POOL_SIZE = 4
+
+/** How long opening a database waits for a free connection when the server has none ("too many clients"). */
+const FULL_SERVER_WAIT_MS = 10_000
 
 /** One store over two drivers: the same schema and the same SQL on PostgreSQL and on embedded PGlite. */
 export interface Database {
@@ -68,7 +77,7 @@ export function redactUrl(url: string): string {
 export async function openDatabase(options: DatabaseOptions = {}): Promise<Database> {
   const url = options.databaseUrl ?? process.env.DATABASE_URL
   return url
-    ? openPostgres(url, options.poolSize ?? 4)
+    ? openPostgres(url, options.poolSize ?? DEFAULT_POOL_SIZE)
     : openPglite(resolve(options.dataDir ?? (process.env.PODLINE_DATA_DIR || '.podline')))
 }
 
@@ -84,10 +93,18 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
     prepare: true,
   })
   try {
-    await client`select 1`
+    await firstConnection(client)
   } catch (error) {
     await client.end({ timeout: 0 }).catch(() => {})
     const reason = error instanceof Error ? error.message : String(error)
+    if (isServerFull(error)) {
+      throw new DatabaseUnreachableError(
+        `PostgreSQL at ${location} has no connection to spare (${reason}), still after ${FULL_SERVER_WAIT_MS / 1000} s. ` +
+          `Each worker holds up to PODLINE_DB_POOL_SIZE (default ${DEFAULT_POOL_SIZE}) + 2 connections and each CLI command 2: ` +
+          "raise the server's max_connections, lower PODLINE_DB_POOL_SIZE, or put PgBouncer in front (docs/deploy.md, Connections).",
+        { cause: error },
+      )
+    }
     throw new DatabaseUnreachableError(
       `cannot reach PostgreSQL at ${location}: ${reason}. Check that the server runs and DATABASE_URL is right, or unset DATABASE_URL to use the embedded store.`,
       { cause: error },
@@ -184,6 +201,29 @@ async function openPglite(dataDir: string): Promise<Database> {
       await client.close()
       unlock()
     },
+  }
+}
+
+/** "too many clients already", or a role's or a database's connection limit: the server is full, for now. */
+function isServerFull(error: unknown): boolean {
+  return (error as { code?: unknown } | undefined)?.code === '53300'
+}
+
+/**
+ * The first statement, waiting with backoff while the server is full: a burst of commands beside
+ * busy workers ends once some of them finish, and failing at once would fail the whole burst.
+ */
+async function firstConnection(client: Sql): Promise<void> {
+  const deadline = Date.now() + FULL_SERVER_WAIT_MS
+  for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+    try {
+      await client`select 1`
+      return
+    } catch (error) {
+      if (!isServerFull(error) || Date.now() + delay > deadline) throw error
+      // Jitter: a burst that failed together must not come back together.
+      await new Promise((resolve) => setTimeout(resolve, delay / 2 + Math.random() * delay))
+    }
   }
 }
 
