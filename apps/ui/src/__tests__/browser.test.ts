@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { runStatus } from '@podline/runner'
 import { waitUntil } from '@podline/runner/testing'
 import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { start } from '../../../cli/src/__tests__/cli.js'
 import { launchChromium } from '../testing/chromium.js'
 import { startUi, type UiFixture } from './harness.js'
@@ -26,8 +26,23 @@ afterAll(async () => {
   await f?.close()
 })
 
+/** What the UI's Content-Security-Policy refused in a test's pages: each page must work within it. */
+let refused: string[] = []
+beforeEach(() => {
+  refused = []
+})
+afterEach(() => {
+  expect(refused).toEqual([])
+})
+function watchPolicy(p: Page): Page {
+  p.on('console', (m) => {
+    if (m.type() === 'error' && m.text().includes('Content Security Policy')) refused.push(m.text())
+  })
+  return p
+}
+
 async function page(path: string): Promise<Page> {
-  const p = await browser.newPage({ viewport: { width: 1280, height: 860 } })
+  const p = watchPolicy(await browser.newPage({ viewport: { width: 1280, height: 860 } }))
   // Deadlines, not sleeps: generous, since this file shares two cores with the suites that drive
   // workers at full speed, and a starved page, UI server or worker is slow, not wrong.
   p.setDefaultTimeout(30_000)
@@ -175,7 +190,7 @@ describe('the UI in Chromium', () => {
     try {
       await ui.waitFor(/podline ui: http:\/\/\S+/)
       const port = ui.output().match(/:(\d+)\s*$/m)?.[1]
-      const p = await browser.newPage()
+      const p = watchPolicy(await browser.newPage())
       p.setDefaultTimeout(30_000)
       await p.goto(`http://127.0.0.1:${port}/`)
       await p.getByLabel('UI token').fill('not the token')

@@ -16,7 +16,6 @@ import {
   runsPage,
   schema,
   setSchedulePaused,
-  taskLogLines,
   taskXcoms,
   triggerPlan,
   type XComStore,
@@ -28,6 +27,8 @@ import { setCookie } from 'hono/cookie'
 import { validator } from 'hono/validator'
 import { eventsRoute } from './events-route.js'
 import { apiGuard, isAuthenticated, TOKEN_COOKIE, tokenMatches } from './guard.js'
+import { checkLogsQuery, type LogsQuery, logPosition } from './logs-query.js'
+import { taskLogPage } from './task-log-page.js'
 
 export interface ApiOptions {
   database: Database
@@ -55,9 +56,6 @@ interface RunsQuery {
   after?: string
   limit?: number
 }
-
-/** Log lines per answer: a live tail asks again after the last one. */
-const LOG_PAGE = 5000
 
 /**
  * The JSON API under /api. Every answer comes from the runner's read model and operator
@@ -130,23 +128,17 @@ export function createApi(options: ApiOptions) {
     })
     .get(
       '/runs/:id/tasks/:task/logs',
-      validator('query', (q, c) => {
-        const after = q.after
-        if (after === undefined) return {}
-        if (typeof after !== 'string' || !/^\d+$/.test(after))
-          return c.json<Problem>({ error: `after=${String(after)} is not a log line id` }, 400)
-        return { after }
+      validator('query', (q, c): LogsQuery | Response => {
+        const checked = checkLogsQuery(q)
+        return 'error' in checked ? c.json<Problem>(checked, 400) : checked
       }),
       async (c) => {
         const { id, task } = c.req.param()
         if (!UUID.test(id)) return c.json<Problem>({ error: `there is no run ${id}` }, 404)
-        const { after } = c.req.valid('query')
-        const lines = await taskLogLines(database, id, task, {
-          ...(after ? { afterId: BigInt(after) } : {}),
-          limit: LOG_PAGE,
-        })
+        const query = c.req.valid('query')
+        const page = await taskLogPage(database, id, task, logPosition(query), query.limit)
         return c.json({
-          lines: lines.map((l) => ({
+          lines: page.lines.map((l) => ({
             id: l.id.toString(),
             attempt: l.attempt,
             level: l.level,
@@ -154,6 +146,8 @@ export function createApi(options: ApiOptions) {
             fields: l.fields as JsonValue,
             at: l.createdAt,
           })),
+          total: page.total,
+          offset: page.offset,
         })
       },
     )

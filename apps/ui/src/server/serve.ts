@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { serve } from '@hono/node-server'
@@ -8,6 +9,7 @@ import type { KubeClient } from '@podline/runner/pods'
 import { Hono } from 'hono'
 import { createApi } from './api.js'
 import { isLoopback } from './guard.js'
+import { sendSecurityHeaders } from './security-headers.js'
 
 export interface UiServerOptions {
   database: Database
@@ -69,8 +71,12 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       // Every other path is a page of the app: its router draws it.
       serveStatic({ root: PUBLIC_DIR, rewriteRequestPath: () => '/index.html' }),
     )
-  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: options.port ?? 7070, hostname: host }, () => resolve(s))
+  const serverOptions = { fetch: app.fetch, port: options.port ?? 7070, hostname: host }
+  const server = await new Promise<Server>((resolve, reject) => {
+    // A node:http server: serve() makes one unless given another createServer.
+    const s = serve(serverOptions, () => resolve(s)) as Server
+    // Before the first request can arrive: connections are accepted on a later turn of the event loop.
+    sendSecurityHeaders(s)
     s.once('error', reject)
   })
   const { port } = server.address() as AddressInfo
@@ -81,7 +87,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       await new Promise<void>((resolve) => {
         server.close(() => resolve())
         // Live streams never end by themselves.
-        if ('closeAllConnections' in server) server.closeAllConnections()
+        server.closeAllConnections()
       })
     },
   }

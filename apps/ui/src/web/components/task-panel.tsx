@@ -1,11 +1,8 @@
-import { useEffect, useRef, useState } from 'react'
-import { api, type LogLine, ok, type TaskRow } from '../api.js'
+import { api, ok, type TaskRow } from '../api.js'
 import { duration, isOpen, when } from '../states.js'
 import { useLoad } from '../use-load.js'
 import { StateBadge } from './state-badge.js'
-
-/** How often a running task's log is read: log lines have no notification. */
-const TAIL_MS = 1000
+import { TaskLog } from './task-log.js'
 
 /** A task of the run: its attempts, error and stack, log (tailed while it runs) and XComs. */
 export function TaskPanel({ runId, task }: { runId: string; task: TaskRow }) {
@@ -58,54 +55,6 @@ export function TaskPanel({ runId, task }: { runId: string; task: TaskRow }) {
       <TaskLog runId={runId} task={task.task} live={isOpen(task.state)} />
       <TaskXcoms runId={runId} task={task.task} state={task.state} />
     </div>
-  )
-}
-
-function TaskLog({ runId, task, live }: { runId: string; task: string; live: boolean }) {
-  const [lines, setLines] = useState<LogLine[]>([])
-  const last = useRef<string | undefined>(undefined)
-  useEffect(() => {
-    let stopped = false
-    let timer: ReturnType<typeof setTimeout> | undefined
-    last.current = undefined
-    setLines([])
-    async function read() {
-      const after = last.current
-      const page = await ok(
-        api.runs[':id'].tasks[':task'].logs.$get({
-          param: { id: runId, task },
-          query: after ? { after } : {},
-        }),
-      ).catch(() => ({ lines: [] as LogLine[] }))
-      if (stopped) return
-      if (page.lines.length > 0) {
-        last.current = page.lines.at(-1)?.id
-        setLines((l) => [...l, ...page.lines])
-      }
-      if (live) timer = setTimeout(read, TAIL_MS)
-    }
-    void read()
-    return () => {
-      stopped = true
-      clearTimeout(timer)
-    }
-  }, [runId, task, live])
-  return (
-    <>
-      <h3>Log{live && <span className="tail"> (live)</span>}</h3>
-      {/* Text nodes only: React escapes what a task printed. */}
-      <pre className="log" data-testid="task-log">
-        {lines.length === 0
-          ? 'no log lines'
-          : lines.map((l) => (
-              <div key={l.id} className={`line ${l.level}`}>
-                <span className="at">{new Date(l.at).toLocaleTimeString()}</span>{' '}
-                <span className="lvl">{l.level}</span> {l.message}
-                {l.fields ? ` ${JSON.stringify(l.fields)}` : ''}
-              </div>
-            ))}
-      </pre>
-    </>
   )
 }
 
