@@ -40,10 +40,15 @@ describe('a worker killed with SIGKILL while a mapped task expands and while its
         order by map_index`
       expect(items.map((i) => i.map_index)).toEqual(Array.from({ length: MAPPED_ITEMS }, (_, i) => i))
       expect(items.every((i) => i.state === 'success')).toBe(true)
-      const [out] = await client.sql<{ value: number[] }[]>`
+      // The task's own row names its items; their values, in item order, are the output.
+      const [out] = await client.sql<{ value: unknown }[]>`
         select value from podline.xcoms where run_id = ${runId}::uuid and task = 'each' and map_index = -1
           and key = 'return_value'`
-      expect(out?.value).toEqual(Array.from({ length: MAPPED_ITEMS }, (_, i) => i * 10))
+      expect(out?.value).toEqual({ $podline: { items: MAPPED_ITEMS } })
+      const values = await client.sql<{ value: number }[]>`
+        select value from podline.xcoms where run_id = ${runId}::uuid and task = 'each' and map_index >= 0
+          and key = 'return_value' order by map_index`
+      expect(values.map((v) => v.value)).toEqual(Array.from({ length: MAPPED_ITEMS }, (_, i) => i * 10))
       const [sum] = await client.sql<{ value: number }[]>`
         select value from podline.xcoms where run_id = ${runId}::uuid and task = 'sum' and key = 'return_value'`
       expect(sum?.value).toBe(((MAPPED_ITEMS - 1) * MAPPED_ITEMS * 10) / 2)

@@ -1,6 +1,7 @@
 import type { PipelinePlan } from '@podline/sdk'
 import { and, asc, desc, eq, gt, sql } from 'drizzle-orm'
 import { CLAIMABLE_TASK_STATES, FAILED_TASK_STATES, type TaskState } from './engine/states.js'
+import { expandItemManifests, itemValues } from './queue/mapped-tasks.js'
 import { states } from './queue/sql-values.js'
 import { isVersionServed, servedVersions } from './queue/workers.js'
 import type { Database } from './store/database.js'
@@ -14,6 +15,7 @@ import {
   taskRuns,
   xcoms,
 } from './store/schema.js'
+import { isItemsManifest } from './xcom-store/xcom-reference.js'
 
 /** The read side, for the CLI's operator verbs. Every query here is an ordinary drizzle query. */
 
@@ -202,13 +204,18 @@ export function taskLogLines(
   return page.limit === undefined ? query : query.limit(page.limit)
 }
 
-/** A task's XComs (a mapped task's own: the assembled array), or those of one of its items (`item`). */
-export function taskXcoms(database: Database, runId: string, task: string, item?: number) {
-  return database.db
+/** A task's XComs (a mapped task's own: the array of its items' values), or those of one of its items (`item`). */
+export async function taskXcoms(database: Database, runId: string, task: string, item?: number) {
+  const rows = await database.db
     .select({ key: xcoms.key, value: xcoms.value, size: xcoms.size, attempt: xcoms.attempt })
     .from(xcoms)
     .where(and(eq(xcoms.runId, runId), eq(xcoms.task, task), eq(xcoms.mapIndex, item ?? NO_MAP_INDEX)))
     .orderBy(asc(xcoms.key))
+  return Promise.all(
+    rows.map(async (row) =>
+      isItemsManifest(row.value) ? { ...row, value: await itemValues(database, runId, task) } : row,
+    ),
+  )
 }
 
 /** Whether a run's task has an item with this index (`--item` is checked against it). */
@@ -229,7 +236,7 @@ export async function runOutputs(database: Database, runId: string): Promise<Rec
     .select({ task: xcoms.task, value: xcoms.value })
     .from(xcoms)
     .where(and(eq(xcoms.runId, runId), eq(xcoms.key, 'return_value'), eq(xcoms.mapIndex, NO_MAP_INDEX)))
-  return Object.fromEntries(rows.map((r) => [r.task, r.value]))
+  return expandItemManifests(database, runId, Object.fromEntries(rows.map((r) => [r.task, r.value])))
 }
 
 /** One pipeline's claimable work: what a worker serving it could claim now, and for how long the oldest waited. */

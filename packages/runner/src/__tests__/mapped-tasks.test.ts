@@ -234,6 +234,36 @@ describe('a mapped task', () => {
     expect(attempts).toEqual([{ attempt: 1 }])
   })
 
+  it('items whose outputs weigh more together than one jsonb holds (256 MB) reach the downstream task whole', async () => {
+    // 270 items of 1 MB: each within the XCom limit, 270 MB together. The task's own row names the
+    // items instead of holding their array, which PostgreSQL refused as one value (SQLSTATE 54000).
+    const MB = 1_000_000
+    const p = pipeline('heavy-items')
+      .map(
+        'make',
+        { over: () => Array.from({ length: 270 }, (_, i) => i), maxParallel: 8 },
+        (i: number) => `${String(i).padStart(3, '0')}${'x'.repeat(MB - 3)}`,
+      )
+      .task('check', { needs: ['make'] }, ({ make }) => ({
+        count: make.length,
+        bytes: make.reduce((sum, value) => sum + value.length, 0),
+        ordered: make.every((value, i) => value.startsWith(String(i).padStart(3, '0'))),
+      }))
+    const runId = await triggerPipeline(database, p, {})
+    const worker = new Worker({ database, pipelines: [p], concurrency: 4, runId })
+    await worker.start()
+    try {
+      expect(await waitForRun(database, runId, { signal: AbortSignal.timeout(150_000) })).toBe('success')
+    } finally {
+      await worker.stop()
+    }
+    const outputs = await runOutputs(database, runId)
+    expect(outputs.check).toEqual({ count: 270, bytes: 270 * MB, ordered: true })
+    const [parent] = await database.rows<{ value: unknown; size: number }>(sql`
+      select value, size from podline.xcoms where run_id = ${runId}::uuid and task = 'make' and map_index = -1`)
+    expect(parent).toEqual({ value: { $podline: { items: 270 } }, size: 270 * (MB + 2) })
+  }, 180_000)
+
   it("an item's claim carries no upstream values: the items of one task share them, read once per worker", async () => {
     const files = Array.from({ length: 300 }, (_, i) => `file-${i}.csv`)
     const p = pipeline('shared-inputs')

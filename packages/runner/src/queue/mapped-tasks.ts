@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm'
 import { FAILED_TASK_STATES, OPEN_TASK_STATES } from '../engine/states.js'
 import type { Database, Executor } from '../store/database.js'
 import { NO_MAP_INDEX } from '../store/schema.js'
+import { isItemsManifest, REFERENCE_KEY } from '../xcom-store/xcom-reference.js'
 import type { AttemptRef } from './finish-attempt.js'
 import { LeaseLostError } from './finish-attempt.js'
 import { promoteDownstream } from './promote-downstream.js'
@@ -24,8 +25,9 @@ const ITEMS_NAMED_IN_ERROR = 3
  * options. Under maxParallel the first items are queued and the rest wait pending, and each item
  * that ends queues the next ones in its completion transaction (settleMappedItem), so the claim is
  * unchanged. When the last item ends, the same transaction ends the parent: failed when an item
- * failed, else success with the items' outputs assembled into one array by one statement, stored as
- * the parent's return_value, which is what downstream tasks read. Trigger rules see the parent only.
+ * failed, else success with a manifest as the parent's return_value (`{ "$podline": { "items": N } }`,
+ * see ItemsManifest), which readers expand into the array of the items' values (expandItemManifests):
+ * never one jsonb, whatever the items weigh together. Trigger rules see the parent only.
  */
 export async function expandMappedTask(
   database: Database,
@@ -131,17 +133,12 @@ export async function settleMappedItems(
         where run_id = ${runId}::uuid and task = ${task} and map_index >= 0
         having count(*) filter (where state in ${states(...OPEN_TASK_STATES)}) = 0
       ), assembled as (
-        -- The items' outputs in item order: one statement, whatever the number of items. Each
-        -- item's value is a lookup by the whole primary key: written as a join, a planner without
-        -- statistics on fresh tables chose a nested loop that read every XCom for every item
-        -- (10,000 items: 10 s at the last item's end).
-        select coalesce(jsonb_agg(
-                 (select x.value from podline.xcoms x
-                  where x.run_id = t.run_id and x.task = t.task and x.map_index = t.map_index and x.key = 'return_value')
-                 order by t.map_index), '[]'::jsonb) as value
-        from podline.task_runs t
-        where t.run_id = ${runId}::uuid and t.task = ${task} and t.map_index >= 0
-          and exists (select 1 from outcome where failed = 0)
+        -- A manifest, not the array: the items' values stay in their rows. Its size is theirs.
+        select jsonb_build_object(${REFERENCE_KEY}::text, jsonb_build_object('items', o.total)) as value,
+               least((select coalesce(sum(x.size), 0) from podline.xcoms x
+                where x.run_id = ${runId}::uuid and x.task = ${task} and x.map_index >= 0
+                  and x.key = 'return_value'), 2147483647)::int as size
+        from outcome o where o.failed = 0
       ), ended as (
         update podline.task_runs t
         set state = case when o.failed = 0 then ${state('success')} else ${state('failed')} end,
@@ -154,7 +151,7 @@ export async function settleMappedItems(
         returning t.run_id, t.task, t.attempt, t.state, t.error, t.is_leaf
       ), stored as (
         insert into podline.xcoms (run_id, task, key, value, size, attempt)
-        select e.run_id, e.task, 'return_value', a.value, octet_length(a.value::text), e.attempt
+        select e.run_id, e.task, 'return_value', a.value, a.size, e.attempt
         from ended e, assembled a where e.state = ${state('success')}
         on conflict (run_id, task, map_index, key) do update set value = excluded.value, size = excluded.size,
           attempt = excluded.attempt, created_at = now()
@@ -200,4 +197,33 @@ export async function queueNextItems(
       select pg_notify(${QUEUE_CHANNEL}, version) from queued limit 1`,
     tx,
   )
+}
+
+/**
+ * The values with each items manifest (a mapped task's return_value) replaced by the array of its
+ * items' values as stored (a large one a reference into the XCom store), in item order; an item that
+ * returned nothing is null. One statement per manifest, each item's value a lookup by the whole key:
+ * as a join, a planner without statistics on fresh tables read every XCom for every item.
+ */
+export async function expandItemManifests<T extends Record<string, unknown>>(
+  database: Database,
+  runId: string,
+  values: T,
+): Promise<T> {
+  const manifests = Object.entries(values).filter(([, value]) => isItemsManifest(value))
+  if (manifests.length === 0) return values
+  const expanded: Record<string, unknown> = { ...values }
+  for (const [task] of manifests) expanded[task] = await itemValues(database, runId, task)
+  return expanded as T
+}
+
+/** The items' values of a mapped task, as stored, in item order. */
+export async function itemValues(database: Database, runId: string, task: string): Promise<unknown[]> {
+  const rows = await database.rows<{ value: unknown }>(sql`
+    select (select x.value from podline.xcoms x
+            where x.run_id = t.run_id and x.task = t.task and x.map_index = t.map_index and x.key = 'return_value') as value
+    from podline.task_runs t
+    where t.run_id = ${runId}::uuid and t.task = ${task} and t.map_index >= 0
+    order by t.map_index`)
+  return rows.map((r) => r.value ?? null)
 }

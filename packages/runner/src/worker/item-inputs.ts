@@ -1,4 +1,5 @@
 import { type ClaimedTaskRun, loadItemInputs } from '../queue/claim-task-runs.js'
+import { expandItemManifests } from '../queue/mapped-tasks.js'
 import type { Database } from '../store/database.js'
 
 type Inputs = Record<string, unknown>
@@ -26,11 +27,18 @@ export class ClaimInputs {
 
   /** `resolve` reads offloaded values back from the XCom store. */
   async of(c: ClaimedTaskRun, resolve: (stored: Inputs) => Promise<Inputs>): Promise<AttemptInputs> {
-    if (c.inputs !== null) return { stored: c.inputs, resolved: await resolve(c.inputs) }
+    if (c.inputs !== null) {
+      const stored = await expandItemManifests(this.database, c.runId, c.inputs)
+      return { stored, resolved: await resolve(stored) }
+    }
     const key = `${c.runId}\0${c.task}\0${c.inputsKey ?? ''}`
     let entry = this.#shared.get(key)
     if (!entry) {
-      entry = { stored: loadItemInputs(this.database, c.runId, c.task) }
+      entry = {
+        stored: loadItemInputs(this.database, c.runId, c.task).then((inputs) =>
+          expandItemManifests(this.database, c.runId, inputs),
+        ),
+      }
       this.#shared.set(key, entry)
       if (this.#shared.size > this.capacity) this.#shared.delete(this.#shared.keys().next().value as string)
     }

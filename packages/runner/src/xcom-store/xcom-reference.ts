@@ -37,6 +37,20 @@ export function isReference(value: unknown): value is StoredReference {
   )
 }
 
+/**
+ * What a mapped task's own return_value row holds: `{ "$podline": { "items": N } }`, standing for the
+ * array of its N items' values, each in its item's row. The array is never built as one jsonb: past
+ * PostgreSQL's 256 MB a value cannot be (SQLSTATE 54000), and each item obeys the XCom limit alone.
+ * Readers get the array through `expandItemManifests` (queue/mapped-tasks.ts).
+ */
+export type ItemsManifest = { readonly [REFERENCE_KEY]: { readonly items: number } }
+
+export function isItemsManifest(value: unknown): value is ItemsManifest {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
+  const ref = (value as Record<string, unknown>)[REFERENCE_KEY]
+  return typeof ref === 'object' && ref !== null && typeof (ref as { items?: unknown }).items === 'number'
+}
+
 /** Whether an output uses the reserved key at its top level (refused, see REFERENCE_KEY). */
 export function usesReservedKey(value: unknown): boolean {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && REFERENCE_KEY in value
