@@ -45,6 +45,9 @@ export PODLINE_E2E_KUBECONFIG="$work/kubeconfig"
 export PODLINE_E2E_CONTEXT="$KUBE_CONTEXT"
 export PODLINE_E2E_DATABASE_URL="postgres://podline:${password}@127.0.0.1:${port}/podline?sslmode=disable"
 export PODLINE_E2E_SIDECAR_IMAGE=podline-sidecar:dev
+# Task pods run the image up.sh preloaded; the suite's defaults name infra/cluster's local images.
+export PODLINE_E2E_SHELL_IMAGE=alpine:3.20
+export PODLINE_E2E_ABSENT_IMAGE=registry.invalid/podline/no-such-image:0
 # A cluster that does not answer is a failure here, not a reason to skip.
 export PODLINE_E2E_REQUIRED=1
 npx vitest run infra/kind/e2e "$@"

@@ -11,6 +11,7 @@ import { createNamespace, deleteNamespace } from './support/namespace.js'
 // The pod scenarios of the runner's tests against the in-repo double, here on a real cluster.
 
 const probe = await probeCluster()
+const SHELL = probe.ok ? probe.cluster.shellImage : ''
 const SMALL: PodSpec['resources'] = { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } }
 
 describe.skipIf(!probe.ok)(title('pod tasks on a real cluster', probe), () => {
@@ -36,12 +37,14 @@ describe.skipIf(!probe.ok)(title('pod tasks on a real cluster', probe), () => {
         dataDir: join(dataDir, p.name),
         runtime: 'kubernetes',
         kube: { kubeconfig: cluster.kubeconfig, context: cluster.context, namespace: ns },
+        // Tasks that name no sidecar image get the shell image, which the cluster has.
+        sidecarImage: cluster.shellImage,
       },
     ) as Promise<RunOutputsOf<P>>
   }
 
   const SIDECARS: [string, { image?: string; mode?: 'native' | 'exec' }][] = [
-    ['native sidecar (alpine, inline script)', {}],
+    [`native sidecar (${SHELL}, inline script)`, {}],
     ['exec-mode sidecar', { mode: 'exec' }],
   ]
   const ourImage = probe.ok ? probe.cluster.sidecarImage : undefined
@@ -53,7 +56,7 @@ describe.skipIf(!probe.ok)(title('pod tasks on a real cluster', probe), () => {
         'produce',
         { output: z.object({ key1: z.string(), key2: z.number() }), sidecar },
         {
-          image: 'alpine:3.20',
+          image: SHELL,
           command: ['sh', '-c', `printf '{"key1":"value1","key2":42}' > /airflow/xcom/return.json`],
           resources: SMALL,
         },
@@ -69,7 +72,7 @@ describe.skipIf(!probe.ok)(title('pod tasks on a real cluster', probe), () => {
     const p = pipeline('e2e-bad-image').pod(
       'pull',
       { scheduleTimeout: '30m' },
-      { image: 'registry.invalid/podline/no-such-image:0', resources: SMALL },
+      { image: probe.ok ? probe.cluster.absentImage : '', resources: SMALL },
     )
     await expect(run(p)).rejects.toThrow(/ImagePullBackOff|ErrImagePull/)
   })
@@ -79,9 +82,10 @@ describe.skipIf(!probe.ok)(title('pod tasks on a real cluster', probe), () => {
       'hog',
       {},
       {
-        image: 'alpine:3.20',
-        // `tail` buffers a newline-free stream without bound.
-        command: ['sh', '-c', 'tail /dev/zero'],
+        image: SHELL,
+        // The shell itself holds 200 MB: the container's own process must be the one over the
+        // limit (a killed child in a pipeline would leave the shell exiting 0).
+        command: ['sh', '-c', 'a=$(head -c 200000000 /dev/zero | tr "\\0" x); echo "$a" | wc -c'],
         resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '32Mi' } },
       },
     )
@@ -92,7 +96,7 @@ describe.skipIf(!probe.ok)(title('pod tasks on a real cluster', probe), () => {
     const p = pipeline('e2e-exit').pod(
       'fail',
       {},
-      { image: 'alpine:3.20', command: ['sh', '-c', 'exit 3'], resources: SMALL },
+      { image: SHELL, command: ['sh', '-c', 'exit 3'], resources: SMALL },
     )
     await expect(run(p)).rejects.toThrow(/exit(?:ed with)? code 3/)
   })
@@ -102,7 +106,7 @@ describe.skipIf(!probe.ok)(title('pod tasks on a real cluster', probe), () => {
       'stuck',
       { scheduleTimeout: '15s' },
       {
-        image: 'alpine:3.20',
+        image: SHELL,
         command: ['true'],
         nodeSelector: { 'podline.dev/e2e': 'no-such-node' },
         resources: SMALL,
@@ -129,7 +133,7 @@ describe.skipIf(!probe.ok)(title('pod tasks on a real cluster', probe), () => {
     })
 
     it('names the failed quota when the base container has no limits (403)', async () => {
-      const p = pipeline('e2e-quota-403').pod('bare', {}, { image: 'alpine:3.20', command: ['true'] })
+      const p = pipeline('e2e-quota-403').pod('bare', {}, { image: SHELL, command: ['true'] })
       await expect(run(p, quotaNamespace)).rejects.toThrow(/forbidden: failed quota/)
     })
 
@@ -138,7 +142,7 @@ describe.skipIf(!probe.ok)(title('pod tasks on a real cluster', probe), () => {
         'limited',
         {},
         {
-          image: 'alpine:3.20',
+          image: SHELL,
           command: ['sh', '-c', `printf '{"ok":true}' > /airflow/xcom/return.json`],
           resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '64Mi' } },
         },

@@ -13,7 +13,7 @@ const probe = await probeCluster()
 const why = !probe.ok
   ? probe.reason
   : !probe.cluster.databaseUrl
-    ? 'PODLINE_E2E_DATABASE_URL is not set (infra/kind/e2e.sh port-forwards the cluster database)'
+    ? 'PODLINE_E2E_DATABASE_URL is not set (infra/kind/e2e.sh port-forwards the cluster database, infra/cluster/test.sh uses the local PostgreSQL)'
     : !cliBuilt
       ? 'apps/cli/dist/main.js is missing (npm run build)'
       : undefined
@@ -53,6 +53,9 @@ describe.skipIf(why !== undefined)(
         PODLINE_RUNTIME: 'kubernetes',
         PODLINE_DRAIN_TIMEOUT_MS: '5000',
         PODLINE_E2E_MARK_DIR: marks,
+        // The pipelines' pods and their sidecars run the shell image the cluster has.
+        PODLINE_E2E_SHELL_IMAGE: cluster().shellImage,
+        PODLINE_SIDECAR_IMAGE: cluster().shellImage,
       }
     }
 

@@ -1,5 +1,6 @@
 import { pipeline } from '@podline/sdk'
 import { z } from 'zod'
+import { SHELL_IMAGE } from './image.js'
 import { mark } from './mark.js'
 
 /**
@@ -11,7 +12,7 @@ export default pipeline('e2e-reattach')
     'slow',
     { output: z.object({ key1: z.string() }), onFinish: 'keep_pod' },
     {
-      image: 'alpine:3.20',
+      image: SHELL_IMAGE,
       command: ['sh', '-c', `sleep 25; printf '{"key1":"reattached"}' > "$PODLINE_XCOM_PATH"`],
       resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } },
     },

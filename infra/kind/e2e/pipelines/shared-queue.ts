@@ -1,4 +1,5 @@
 import { pipeline, type TaskContext } from '@podline/sdk'
+import { SHELL_IMAGE } from './image.js'
 import { mark } from './mark.js'
 
 /** Slow enough that one worker cannot take every task before the others claim some. */
@@ -10,7 +11,7 @@ async function slow(_inputs: unknown, ctx: TaskContext<Record<string, never>>): 
 
 function echoPod(n: number) {
   return {
-    image: 'alpine:3.20',
+    image: SHELL_IMAGE,
     command: ['sh', '-c', `printf '{"n":${n}}' > "$PODLINE_XCOM_PATH"`],
     resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } },
   }

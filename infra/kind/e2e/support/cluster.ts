@@ -1,15 +1,40 @@
 import type { CoreV1Api, KubeConfig } from '@kubernetes/client-node'
 
-/** What infra/kind/e2e.sh hands the suite through the environment. */
+/**
+ * What the script that made the cluster hands the suite through the environment: infra/kind/e2e.sh
+ * for kind, infra/cluster/test.sh for the cluster built from source on this machine.
+ */
 export interface E2eCluster {
   kubeconfig: string
   context: string | undefined
-  /** The cluster's PostgreSQL, port-forwarded; the multi-worker scenarios need it. */
+  /** A PostgreSQL the worker processes on this machine reach; the multi-worker scenarios need it. */
   databaseUrl: string | undefined
   /** Our sidecar image, loaded into the cluster; the XCom round trip also runs with it. */
   sidecarImage: string | undefined
+  /**
+   * The image task pods run, and the sidecar image of tasks that name none: any image with a POSIX
+   * `sh` and the usual utilities (head, tr, sha256sum, base64), present on the node.
+   */
+  shellImage: string
+  /** An image reference no registry serves: pulling it must fail, and fail on this machine. */
+  absentImage: string
+  /**
+   * The worker image present on the node, and a database that a worker pod on the host network
+   * reaches at that URL: both set, the suite also runs infra/k8s/base's worker Deployment.
+   */
+  workerImage: string | undefined
+  inClusterDatabaseUrl: string | undefined
+  /** The workers' ServiceAccount (infra/k8s/base) and the namespace its Role covers. */
+  worker: { namespace: string; serviceAccount: string; tasksNamespace: string }
   core: CoreV1Api
 }
+
+/**
+ * Image defaults: what infra/cluster provides (built on the machine, imported into containerd).
+ * infra/kind/e2e.sh sets them to public images that kind pulls or loads.
+ */
+export const DEFAULT_SHELL_IMAGE = 'podline.local/shell:1'
+export const DEFAULT_ABSENT_IMAGE = 'podline.local/absent:1'
 
 export type Probe = { ok: true; cluster: E2eCluster } | { ok: false; reason: string }
 
@@ -28,7 +53,10 @@ export async function probeCluster(env: NodeJS.ProcessEnv = process.env): Promis
 async function reach(env: NodeJS.ProcessEnv): Promise<Probe> {
   const kubeconfig = env.PODLINE_E2E_KUBECONFIG
   if (!kubeconfig)
-    return { ok: false, reason: 'PODLINE_E2E_KUBECONFIG is not set (infra/kind/e2e.sh sets it)' }
+    return {
+      ok: false,
+      reason: 'PODLINE_E2E_KUBECONFIG is not set (npm run test:cluster or infra/kind/e2e.sh sets it)',
+    }
   const k8s = await import('@kubernetes/client-node')
   const kc: KubeConfig = new k8s.KubeConfig()
   try {
@@ -58,6 +86,15 @@ async function reach(env: NodeJS.ProcessEnv): Promise<Probe> {
       context: env.PODLINE_E2E_CONTEXT,
       databaseUrl: env.PODLINE_E2E_DATABASE_URL,
       sidecarImage: env.PODLINE_E2E_SIDECAR_IMAGE,
+      shellImage: env.PODLINE_E2E_SHELL_IMAGE || DEFAULT_SHELL_IMAGE,
+      absentImage: env.PODLINE_E2E_ABSENT_IMAGE || DEFAULT_ABSENT_IMAGE,
+      workerImage: env.PODLINE_E2E_WORKER_IMAGE || undefined,
+      inClusterDatabaseUrl: env.PODLINE_E2E_IN_CLUSTER_DATABASE_URL || undefined,
+      worker: {
+        namespace: env.PODLINE_E2E_WORKER_NAMESPACE || 'podline',
+        serviceAccount: env.PODLINE_E2E_WORKER_SERVICE_ACCOUNT || 'podline-worker',
+        tasksNamespace: env.PODLINE_E2E_TASKS_NAMESPACE || 'podline-tasks',
+      },
       core: kc.makeApiClient(k8s.CoreV1Api),
     },
   }

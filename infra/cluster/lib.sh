@@ -1,0 +1,94 @@
+# Shared by the scripts in infra/cluster (sourced, not run).
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # the settings are read by the scripts that source this
+
+CLUSTER_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$CLUSTER_DIR/../.." && pwd)"
+# Built binaries and images live outside git and survive `down.sh`, so a
+# second start costs nothing; everything a running cluster writes lives in
+# the state folder, which `down.sh` removes.
+CLUSTER_CACHE="${PODLINE_CLUSTER_CACHE:-/var/cache/podline-cluster}"
+STATE="${PODLINE_CLUSTER_STATE:-/var/lib/podline-cluster}"
+# The cluster's own network device; the bridge plugin creates it and down.sh
+# deletes it. A name of our own avoids touching a cni0 someone else made.
+BRIDGE=podline0
+POD_CIDR=10.88.0.0/16
+SERVICE_CIDR=10.96.0.0/16
+APISERVER_PORT="${PODLINE_CLUSTER_APISERVER_PORT:-6443}"
+ETCD_CLIENT_PORT=2379
+ETCD_PEER_PORT=2380
+# The node is named after its address: see the kubelet's start in up.sh.
+NODE_NAME=127.0.0.1
+# In start order; down.sh stops them in reverse.
+DAEMONS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet)
+
+log() { echo "==> $*" >&2; }
+die() {
+  echo "error: $*" >&2
+  exit 1
+}
+
+cluster_k8s_version() {
+  awk '$1 == "k8s.io/kubernetes" && $2 ~ /^v/ { print $2; exit }' "$CLUSTER_DIR/build/go.mod"
+}
+
+cluster_bin_dir() {
+  echo "$CLUSTER_CACHE/$(cluster_k8s_version)/bin"
+}
+
+cluster_image_dir() {
+  echo "$CLUSTER_CACHE/images"
+}
+
+# The pid a daemon was started with, if that process still runs the same program.
+daemon_pid() {
+  local name="$1" pid
+  pid="$(cat "$STATE/run/$name.pid" 2>/dev/null)" || return 1
+  [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
+  tr '\0' '\n' <"/proc/$pid/cmdline" | head -1 | grep -q "/$name\$\|^$name\$" || return 1
+  echo "$pid"
+}
+
+cluster_running() {
+  local name
+  for name in "${DAEMONS[@]}"; do
+    daemon_pid "$name" >/dev/null || return 1
+  done
+}
+
+port_free() {
+  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# start_daemon NAME PROGRAM ARGS...: runs PROGRAM in its own session (so it
+# outlives this script and a Ctrl-C here), logging to $STATE/logs/NAME.log.
+start_daemon() {
+  local name="$1"
+  shift
+  log "starting $name"
+  setsid "$@" >>"$STATE/logs/$name.log" 2>&1 </dev/null &
+  echo $! >"$STATE/run/$name.pid"
+}
+
+# wait_until WHAT SECONDS COMMAND...: polls COMMAND until it succeeds; fails
+# with the daemons' last log lines once SECONDS pass or a daemon has exited.
+wait_until() {
+  local what="$1" limit="$2" name
+  shift 2
+  local deadline=$((SECONDS + limit))
+  until "$@" >/dev/null 2>&1; do
+    for name in "${DAEMONS[@]}"; do
+      if [[ -f "$STATE/run/$name.pid" ]] && ! daemon_pid "$name" >/dev/null; then
+        tail -n 30 "$STATE/logs/$name.log" >&2
+        die "$name exited while waiting for $what (log: $STATE/logs/$name.log)"
+      fi
+    done
+    if ((SECONDS >= deadline)); then
+      for name in "${DAEMONS[@]}"; do
+        [[ -f "$STATE/logs/$name.log" ]] && { echo "--- $name" >&2; tail -n 10 "$STATE/logs/$name.log" >&2; }
+      done
+      die "timed out after ${limit}s waiting for $what"
+    fi
+    sleep 0.5
+  done
+}
