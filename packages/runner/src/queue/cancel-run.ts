@@ -10,9 +10,9 @@ import { countEndedUpstreams } from './upstream-counts.js'
  * transaction. Workers holding its tasks hear it on LISTEN (and at their next heartbeat at the
  * latest), abort the tasks' signals and delete their pods. Returns false when the run had already ended.
  *
- * Lock order, as everywhere: the run row, then its task runs. The tasks are cancelled by a second
- * statement, so they are read after the run is held: a completion that committed meanwhile is seen
- * as such (the task stays succeeded) instead of being relabelled from a snapshot taken before it.
+ * Lock order, as everywhere: the run row, then its task runs in id order. The tasks are cancelled by
+ * a second statement, so they are read after the run is held: a completion that committed meanwhile
+ * is seen as such (the task stays succeeded) instead of being relabelled from a snapshot taken before it.
  */
 export async function cancelRun(database: Database, runId: string): Promise<boolean> {
   return database.db.transaction(async (tx) => {
@@ -39,6 +39,7 @@ export async function cancelRun(database: Database, runId: string): Promise<bool
         with old as (
           select id, state from podline.task_runs
           where run_id = ${runId}::uuid and state in ${states(...OPEN_TASK_STATES)}
+          order by id
           for update
         ), tasks as (
           update podline.task_runs t set state = ${state('cancelled')}, finished_at = now(), lease_owner = null,

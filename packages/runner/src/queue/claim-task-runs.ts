@@ -110,7 +110,9 @@ export interface ClaimOptions {
  * Locks: every other writer locks a run before its task runs (see docs/architecture.md). The claim
  * locks task runs first but never waits: task runs through SKIP LOCKED, and the run it starts
  * through SKIP LOCKED as well (a queued run locked by someone else is being cancelled, or started
- * by another claim), so it cannot close a cycle with a writer that holds the run.
+ * by another claim), so it cannot close a cycle with a writer that holds the run. Its events'
+ * foreign key takes their runs FOR KEY SHARE, which waits only for a prune's FOR UPDATE, and a
+ * prune never waits for anything (prune.ts).
  */
 export async function claimTaskRuns(database: Database, o: ClaimOptions): Promise<ClaimedTaskRun[]> {
   if ((o.limit <= 0 || o.versions.length === 0) && !o.started?.length) return []

@@ -74,9 +74,11 @@ export interface AttemptEnding {
  * settled or its run finalised, which read what the statement wrote: they follow in the same
  * transaction, with the runs that only need finalising finalised together in one statement.
  *
- * Lock order: the run rows first, in id order (as reconcile does: two batches that share runs cannot
- * deadlock), then the task runs. The runs are locked in a CTE that the UPDATE's WHERE depends on, so
- * each run is locked before its task runs' rows. Returns, for each ending, whether it was stored.
+ * Lock order: every run row of the batch first, in id order (as reconcile does: two batches that share
+ * runs cannot deadlock), then the task runs. The runs are locked in a CTE that the UPDATE's WHERE reads
+ * whole, as an array, before its first row: read through a join, the CTE was read as the join went, and
+ * a batch held one run's task runs while it waited for the next run. Returns, for each ending, whether
+ * it was stored.
  */
 export async function finishAttempts(
   database: Database,
@@ -127,7 +129,7 @@ function endStatement(workerId: string, endings: readonly AttemptEnding[]): SQL 
           available_at = coalesce(now() + v.retry_ms * interval '1 millisecond', t.available_at)
       from v
       where t.id = v.id and t.lease_owner = ${workerId} and t.claims = v.claim
-        and t.state = ${state('running')} and t.run_id in (select id from locked)
+        and t.state = ${state('running')} and t.run_id = any(array(select id from locked))
       returning v.i, t.run_id, t.task, t.map_index, t.attempt, t.version, t.state, t.error, t.downstream,
                 v.has_output, v.output, v.size, v.message, v.sole
     ), stored as (

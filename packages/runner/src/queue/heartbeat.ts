@@ -20,15 +20,31 @@ export async function heartbeat(
   return new Set(rows.map((r) => r.id))
 }
 
-/** The heartbeat's one statement; the worker's lease thread runs it compiled, on its own connection. */
+/**
+ * The heartbeat's one statement; the worker's lease thread runs it compiled, on its own connection.
+ *
+ * It never waits on a task run's row (SKIP LOCKED), so it cannot be part of a cycle of lock waits:
+ * a row locked now is being ended or taken away by a transaction that holds its run (a completion
+ * batch of this very worker, a cancel, the reconciler) or marked started by this worker's next claim.
+ * Such a row keeps its lease this beat and counts as held; the next beat renews it or finds it gone.
+ * Waiting instead deadlocked with the worker's own completion batches, which took the same rows in
+ * another order. The ids appear once in the statement: the lease thread substitutes that parameter.
+ */
 export function heartbeatStatement(worker: WorkerRecord, ids: readonly TaskRunId[]): SQL {
   return sql`
-    with held as (
-      update podline.task_runs set lease_expires_at = now() + ${worker.leaseMs} * interval '1 millisecond'
+    with asked as (
+      select id from podline.task_runs
       where id = any(${bigintArray(ids)}) and lease_owner = ${worker.id} and state = ${state('running')}
-      returning id
+    ), held as (
+      select t.id from podline.task_runs t
+      where t.id in (select id from asked) and t.lease_owner = ${worker.id} and t.state = ${state('running')}
+      order by t.id
+      for no key update skip locked
+    ), renewed as (
+      update podline.task_runs t set lease_expires_at = now() + ${worker.leaseMs} * interval '1 millisecond'
+      from held where t.id = held.id
     ), beat as (${workerUpsert(worker)})
-    select id::text as id from held`
+    select id::text as id from asked`
 }
 
 /**

@@ -23,8 +23,11 @@ export interface PruneOptions {
  * foreign key to runs cascades). A live run is never touched: only a run in a finished state is
  * taken, locked first (runs before their task runs, as every writer does) and skipped when another
  * transaction holds it, such as a `podline retry` that is reopening it; and a run with a task run
- * still open (a cancelled run whose task is still winding down) waits for a later sweep. Safe to
- * run from many workers at once: SKIP LOCKED keeps their batches apart. Returns the runs deleted.
+ * still open (a cancelled run whose task is still winding down) waits for a later sweep. Pruning
+ * never waits on a lock: the runs, then their task runs and XComs, are taken with SKIP LOCKED, and a
+ * run with a row held elsewhere is left for a later sweep (events and log lines are only ever
+ * inserted, so nobody holds theirs). Safe to run from many workers at once: SKIP LOCKED keeps their
+ * batches apart. Returns the runs deleted.
  */
 export async function pruneFinishedRuns(database: Database, options: PruneOptions): Promise<number> {
   const { olderThanMs, batchRuns = PRUNE_BATCH_RUNS, maxBatches = Number.POSITIVE_INFINITY } = options
@@ -41,15 +44,44 @@ export async function pruneFinishedRuns(database: Database, options: PruneOption
                           where t.run_id = r.id and t.state in ${states(...OPEN_TASK_STATES)})
         order by r.finished_at
         limit ${batchRuns}
-      ), doomed as (
+      ), doomed as materialized (
         -- The state again, under the lock: a retry that committed since this statement began has
         -- made the run running, and FOR UPDATE re-reads the row's latest version against it.
         select r.id from podline.runs r
         where r.id in (select id from oldest) and r.state in ${states(...FINISHED_RUN_STATES)}
         order by r.id
         for update skip locked
+      ), tasks as materialized (
+        -- What the delete takes with the runs, taken after every run (read whole, as an array) and
+        -- never waited on: an ended task run's row can still be locked for an instant by a
+        -- statement that read it running (a heartbeat, a claim), and a prune that waited for such a
+        -- row while it held runs deadlocked with a heartbeat waiting for a row the prune had taken.
+        select t.run_id from podline.task_runs t
+        where t.run_id = any(array(select id from doomed))
+        order by t.id
+        for update skip locked
+      ), outputs as materialized (
+        select x.run_id from podline.xcoms x
+        where x.run_id = any(array(select id from doomed))
+        for update skip locked
+      ), busy as (
+        -- The runs with a row the statement saw but could not take: counted, not matched row by
+        -- row, so that a batch of wide runs costs one pass.
+        select run_id from (
+          select run_id, count(*) as n from podline.task_runs
+          where run_id = any(array(select id from doomed)) group by run_id
+          union all
+          select run_id, -count(*) from tasks group by run_id
+          union all
+          select run_id, count(*) from podline.xcoms
+          where run_id = any(array(select id from doomed)) group by run_id
+          union all
+          select run_id, -count(*) from outputs group by run_id
+        ) seen group by run_id having sum(n) <> 0
       )
-      delete from podline.runs r using doomed where r.id = doomed.id
+      -- A run with a row someone else holds waits for a later sweep.
+      delete from podline.runs r
+      where r.id = any(array(select id from doomed)) and r.id not in (select run_id from busy)
       returning r.id`)
     deleted += rows.length
     if (rows.length > 0) await options.onPruned?.(rows.map((r) => r.id))

@@ -41,7 +41,10 @@ export interface ReconcileReport {
  * advisory lock lets one sweep proceed and the others skip. It hands the attempts of dead workers
  * (expired leases) back to the queue as takeovers (the next claim continues the same attempt),
  * fails a task that has killed its worker MAX_LEASE_EXPIRIES times, decides the pending tasks of
- * runs that cannot move by themselves, and finalises runs whose last transition was lost. Like every writer, it locks the runs (in id order) before their task runs.
+ * runs that cannot move by themselves, and finalises runs whose last transition was lost. Like every
+ * writer, it locks the runs (in id order, all of them in one statement) before their task runs; the
+ * runs it looks at afterwards (stranded, stuck) it takes with SKIP LOCKED, never waiting while it
+ * holds the first ones.
  */
 export async function reconcile(database: Database, workerId: string | null): Promise<ReconcileReport> {
   return database.db.transaction(async (tx) => {
@@ -125,11 +128,15 @@ export async function reconcile(database: Database, workerId: string | null): Pr
     )
     let promoted = 0
     for (const run of stranded) if (await promoteStrandedRun(database, tx, run.id, workerId)) promoted++
+    // Locked as they are found, and never waited on: this transaction holds runs already, so waiting
+    // here for one a completion batch holds (which may wait for one of ours) could close a cycle. A
+    // run held by someone else is being moved by them.
     const stuck = await database.rows<{ id: string }>(
       sql`select r.id from podline.runs r where r.state in ${states(...OPEN_RUN_STATES)}
           and not exists (select 1 from podline.task_runs t where t.run_id = r.id
                           and t.state not in ${states(...TERMINAL_TASK_STATES)})
-          limit 100`,
+          order by r.id limit 100
+          for no key update of r skip locked`,
       tx,
     )
     let finalized = 0

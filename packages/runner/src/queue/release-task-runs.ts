@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm'
+import { type SQL, sql } from 'drizzle-orm'
 import type { Database, Executor } from '../store/database.js'
 import { NO_MAP_INDEX } from '../store/schema.js'
 import type { TaskRunId } from './claim-task-runs.js'
@@ -16,12 +16,17 @@ export async function releaseTaskRuns(
 ): Promise<void> {
   if (ids.length === 0) return
   await database.rows(sql`
-    with released as (
-      update podline.task_runs
+    with mine as materialized (
+      select id, run_id from podline.task_runs
+      where id = any(${bigintArray(ids)}) and lease_owner = ${workerId} and state = ${state('running')}
+    ), ${runsFirst(sql`mine`)}, released as (
+      update podline.task_runs t
       set state = ${state('queued')}, taken_over = true, lease_owner = null, lease_expires_at = null,
           available_at = now()
-      where id = any(${bigintArray(ids)}) and lease_owner = ${workerId} and state = ${state('running')}
-      returning run_id, task, attempt, version
+      from mine
+      where t.id = mine.id and t.lease_owner = ${workerId} and t.state = ${state('running')}
+        and t.run_id = any(array(select id from locked))
+      returning t.run_id, t.task, t.attempt, t.version
     ), logged as (
       insert into podline.events (run_id, task, attempt, from_state, to_state, worker, message)
       select run_id, task, attempt, ${state('running')}, ${state('queued')}, ${workerId},
@@ -46,9 +51,10 @@ export async function returnUnstarted(
   if (claims.length === 0) return
   await database.rows(
     sql`
-    with v as (
-      select * from jsonb_to_recordset(${JSON.stringify(claims)}::jsonb) as v(id bigint, resumed boolean)
-    ), returned as (
+    with v as materialized (
+      select v.*, t.run_id from jsonb_to_recordset(${JSON.stringify(claims)}::jsonb) as v(id bigint, resumed boolean)
+      join podline.task_runs t on t.id = v.id
+    ), ${runsFirst(sql`v`)}, returned as (
       update podline.task_runs t
       set state = ${state('queued')}, lease_owner = null, lease_expires_at = null, available_at = now(),
           taken_over = v.resumed,
@@ -57,6 +63,7 @@ export async function returnUnstarted(
           timeout_at = case when v.resumed then t.timeout_at end
       from v
       where t.id = v.id and t.lease_owner = ${workerId} and t.state = ${state('running')}
+        and t.run_id = any(array(select id from locked))
       returning t.run_id, t.task, t.map_index, t.attempt, t.version
     ), logged as (
       insert into podline.events (run_id, task, map_index, attempt, from_state, to_state, worker, message)
@@ -67,4 +74,17 @@ export async function returnUnstarted(
     select pg_notify(${QUEUE_CHANNEL}, version) from (select distinct version from returned) v`,
     executor,
   )
+}
+
+/**
+ * A CTE \`locked\` that locks the runs of \`rows\` (a CTE with run_id) in id order. Read whole as an
+ * array by the UPDATE that follows, it takes every run before the first task run, as every writer
+ * does: handing back rows in the order they came while a cancel took the same run's rows in its own
+ * order could deadlock.
+ */
+function runsFirst(rows: SQL): SQL {
+  return sql`locked as materialized (
+      select id from podline.runs where id = any(array(select distinct run_id from ${rows}))
+      order by id for no key update
+    )`
 }

@@ -19,7 +19,7 @@ export class RetryError extends Error {
  */
 export async function retryRun(database: Database, runId: string, task?: string): Promise<number> {
   return database.db.transaction(async (tx) => {
-    // Lock order, as everywhere: the run, then its task runs.
+    // Lock order, as everywhere: the run, then its task runs (in id order).
     const [run] = await database.rows<{ state: RunState }>(
       sql`select state from podline.runs where id = ${runId}::uuid for no key update`,
       tx,
@@ -79,6 +79,7 @@ export async function retryRun(database: Database, runId: string, task?: string)
           select id, state from podline.task_runs
           where run_id = ${runId}::uuid and task in (select task from chosen) and map_index = ${NO_MAP_INDEX}
             and not (task = any(${keptTasks}))
+          order by id
           for update
         ), moved as (
           update podline.task_runs t
@@ -144,6 +145,7 @@ async function retryFailedItems(
         select id, map_index, state from podline.task_runs
         where run_id = ${runId}::uuid and task = ${task}
           and (map_index = ${NO_MAP_INDEX} or state <> ${state('success')})
+        order by id
         for update
       ), parent as (
         update podline.task_runs t set state = ${state('running')}, error = null, error_stack = null,
