@@ -15,6 +15,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const readme = readFileSync(join(root, 'README.md'), 'utf8')
 const pipelineCode = /```ts\n([\s\S]*?)```/.exec(readme)?.[1] ?? ''
 const command = /^npx podline run pipeline\.ts .*--runtime process$/m.exec(readme)?.[0] ?? ''
+const check = /`(npx podline check pipeline\.ts)`/.exec(readme)?.[1] ?? ''
+const tsconfig = /`(\{ "extends": "@podline\/sdk\/tsconfig\.json"[^`]*\})`/.exec(readme)?.[1] ?? ''
+const plan = /`(plan pipeline\.ts)`/.exec(readme)?.[1] ?? ''
 // Inside the repository, so `npx podline` and the file's @podline/* imports resolve as in a project.
 const dir = join(root, 'node_modules', '.cache', 'podline-readme-example')
 let home = ''
@@ -64,5 +67,49 @@ describe("the README's pipeline", () => {
     expect(r.stderr).toMatch(/no kubeconfig found: KUBECONFIG is not set/)
     expect(r.stderr).toMatch(/--runtime process/)
     expect(r.stderr).not.toMatch(/protocol|ECONNREFUSED|localhost:8080/i)
+    // The whole message, with its fix, once (the progress line shows its beginning); no stack header repeating it.
+    expect(r.stderr.split('Point KUBECONFIG at your cluster').length - 1, r.stderr).toBe(1)
+    expect(r.stderr).not.toMatch(/TaskRunError/)
+  })
+
+  // The compiler runs four times (check, check, tsc, check), each a few seconds of CPU.
+  it('type-checks as printed, with and without the tsconfig the README gives; a type error is exit 1 in tsc words', async () => {
+    expect(check).not.toBe('')
+    const bare = await shell(check)
+    expect(bare.code, bare.stdout + bare.stderr).toBe(0)
+    expect(bare.stderr).toMatch(
+      /podline check: pipeline\.ts type-checks \(TypeScript [\d.]+, @podline\/sdk\/tsconfig\.json\)/,
+    )
+    expect(JSON.parse(tsconfig)).toMatchObject({ extends: '@podline/sdk/tsconfig.json' })
+    writeFileSync(join(dir, 'tsconfig.json'), tsconfig)
+    try {
+      const own = await shell(`${check} && npx tsc -p .`)
+      expect(own.code, own.stdout + own.stderr).toBe(0)
+      expect(own.stderr).toMatch(/type-checks \(TypeScript [\d.]+, tsconfig\.json\)/)
+      writeFileSync(join(dir, 'wrong.ts'), pipelineCode.replace('transform.count * 2', 'transform.rows * 2'))
+      const wrong = await shell('npx podline check wrong.ts')
+      expect(wrong.code).toBe(1)
+      expect(wrong.stdout).toMatch(
+        /^wrong\.ts\(\d+,\d+\): error TS2339: Property 'rows' does not exist on type/m,
+      )
+      expect(wrong.stderr).toMatch(/podline check: 1 type error in wrong\.ts/)
+      const run = await shell(`${command.replace('pipeline.ts', 'wrong.ts')} --check`)
+      expect(run.code).toBe(2)
+      expect(run.stderr).toMatch(/error TS2339/)
+      expect(run.stderr).toMatch(/1 type error in wrong\.ts .*: nothing was run/)
+      expect(run.stdout).toBe('')
+    } finally {
+      rmSync(join(dir, 'tsconfig.json'), { force: true })
+      rmSync(join(dir, 'wrong.ts'), { force: true })
+    }
+  }, 240_000)
+
+  it('plans as printed, without --params: the params it requires are placeholders, and it says how to give them', async () => {
+    expect(plan).not.toBe('')
+    const r = await shell(`npx podline ${plan}`)
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/- transform\n\s+- "\{\{ extract\.uri \}\}"/)
+    expect(r.stderr).toMatch(/no --params, and the pipeline needs some \(.*date.*\).*pass --params/)
+    expect(r.stderr).not.toMatch(/no run was created/)
   })
 })

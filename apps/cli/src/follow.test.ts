@@ -157,6 +157,19 @@ describe('trigger --wait', () => {
       /failed: task fatal failed \(attempt 1\/1\): fatal failure; see: podline logs \S+ fatal/,
     )
   })
+
+  it('of a run that succeeds although a task failed says so and names the task, in text and JSON', async () => {
+    const t = await podline(['trigger', 'gated-absorbed', '--wait'], { env })
+    expect(t.code, t.stderr).toBe(0)
+    expect(t.stdout).toMatch(/^run \S+ success\nrun \S+ succeeded, but 1 of its tasks did not: /m)
+    expect(t.stdout).toMatch(/^ {2}absorbed: failed \(attempt 1\/1\): absorbed failure$/m)
+    const json = await podline(['trigger', 'gated-absorbed', '--wait', '--json'], { env })
+    expect(json.code, json.stderr).toBe(0)
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      state: 'success',
+      tasksNotSucceeded: [{ task: 'absorbed', state: 'failed', error: 'absorbed failure' }],
+    })
+  })
 })
 
 it('cancel and retry --json', async () => {

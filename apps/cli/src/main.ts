@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander'
 import { registerBackfill } from './commands/backfill.js'
 import { registerCancel } from './commands/cancel.js'
+import { registerCheck } from './commands/check.js'
 import { registerLogs } from './commands/logs.js'
 import { registerMigrate } from './commands/migrate.js'
 import { registerPause } from './commands/pause.js'
@@ -29,7 +30,7 @@ const program = new Command('podline')
   .exitOverride()
   .addHelpText(
     'after',
-    '\nConfiguration: DATABASE_URL (else the embedded store in PODLINE_DATA_DIR, default .podline/),\nPODLINE_CONCURRENCY, PODLINE_POD_CONCURRENCY, PODLINE_DB_POOL_SIZE, PODLINE_COMPLETION_BATCH_MS, PODLINE_CLAIM_AHEAD, PODLINE_RUNTIME, PODLINE_NAMESPACE, PODLINE_KUBE_CONTEXT, PODLINE_SIDECAR_IMAGE,\nPODLINE_SIDECAR_MODE, PODLINE_XCOM_LIMIT_BYTES, PODLINE_XCOM_STORE, PODLINE_XCOM_OFFLOAD_BYTES, PODLINE_S3_ENDPOINT,\nPODLINE_DRAIN_TIMEOUT_MS, PODLINE_LEASE_MS, PODLINE_PRUNE_OLDER_THAN, PODLINE_UI_TOKEN (ui). Flags win over the environment.\nTraces (run, worker, trigger): OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_TRACES_EXPORTER, and the other OTEL_* variables.\nExit status: 0 success, 1 the work failed, 2 bad input or configuration.',
+    '\nConfiguration: DATABASE_URL (else the embedded store in PODLINE_DATA_DIR, default .podline/),\nPODLINE_CONCURRENCY, PODLINE_POD_CONCURRENCY, PODLINE_DB_POOL_SIZE, PODLINE_COMPLETION_BATCH_MS, PODLINE_CLAIM_AHEAD, PODLINE_RUNTIME, PODLINE_NAMESPACE, PODLINE_KUBE_CONTEXT, PODLINE_SIDECAR_IMAGE,\nPODLINE_SIDECAR_MODE, PODLINE_XCOM_LIMIT_BYTES, PODLINE_XCOM_STORE, PODLINE_XCOM_OFFLOAD_BYTES, PODLINE_S3_ENDPOINT,\nPODLINE_DRAIN_TIMEOUT_MS, PODLINE_LEASE_MS, PODLINE_PRUNE_OLDER_THAN, PODLINE_UI_TOKEN (ui). Flags win over the environment.\nTraces (run, worker, trigger): OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_TRACES_EXPORTER, and the other OTEL_* variables;\nPODLINE_TRACE_FLUSH_TIMEOUT_MS (2000) bounds the wait for the last spans when the process stops.\nExit status: 0 success, 1 the work failed, 2 bad input or configuration.',
   )
 
 for (const register of [
@@ -47,6 +48,7 @@ for (const register of [
   registerBackfill,
   registerMigrate,
   registerPlan,
+  registerCheck,
   registerPrune,
   registerUi,
 ]) {

@@ -23,7 +23,11 @@ export async function openOperatorStore(settings: StoreSettings): Promise<Store>
     import('@podline/runner'),
     import('@podline/worker'),
   ])
-  const store = await openStore({ ...settings, poolSize: 1, migrate: false })
+  const store = await openStore({ ...settings, poolSize: 1, migrate: false }).catch((error: unknown) => {
+    throw error instanceof Error && error.name === 'EmbeddedStoreBusyError'
+      ? new UsageError(`${error.message}. ${FOLLOW_A_LOCAL_RUN}`, { cause: error })
+      : error
+  })
   try {
     const state = await schemaState(store.database)
     if (state === 'missing') {
@@ -39,6 +43,14 @@ export async function openOperatorStore(settings: StoreSettings): Promise<Store>
   }
   return store
 }
+
+/**
+ * The embedded store admits one process, so `logs -f` and `status --watch` cannot read it while
+ * `podline run` holds it: how to watch such a run instead.
+ */
+const FOLLOW_A_LOCAL_RUN =
+  'To follow a run while `podline run` holds the store, start it with `podline run --ui` and watch it in the UI (its tasks, states and logs, live), ' +
+  'or keep the store in PostgreSQL (DATABASE_URL) for both: then `podline logs -f` and `podline status --watch` read it beside the run'
 
 /** What a verb says when opening the embedded store ended a run whose `podline run` was killed. */
 export function killedRunNotice(runId: string): string {

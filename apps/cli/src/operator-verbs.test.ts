@@ -217,6 +217,7 @@ it('every verb has --help', async () => {
     'retry',
     'migrate',
     'plan',
+    'check',
   ]) {
     const r = await podline([verb, '--help'])
     expect(r.code, verb).toBe(0)

@@ -86,6 +86,15 @@ function apply(row: Row, event: ProgressEvent): void {
   }
 }
 
+/** Longest error a progress line shows: the run's summary, or `podline logs`, has all of it. */
+const BRIEF_CHARS = 200
+
+/** An error's first line, cut to BRIEF_CHARS: a long one is printed whole once, at the end. */
+function brief(error: string): string {
+  const line = firstLine(error)
+  return line.length > BRIEF_CHARS ? `${line.slice(0, BRIEF_CHARS - 1).trimEnd()}…` : line
+}
+
 function finalState(state: string): Shown | undefined {
   if (state === 'skipped' || state === 'upstream_failed') return 'skipped'
   if (state === 'cancelled') return 'cancelled'
@@ -111,7 +120,7 @@ class PlainProgress implements Progress {
       event.type === 'finished' && event.durationMs !== undefined
         ? ` ${word} ${formatDuration(event.durationMs)}`
         : ''
-    const error = event.type === 'finished' && event.error ? `: ${firstLine(event.error)}` : ''
+    const error = event.type === 'finished' && event.error ? `: ${brief(event.error)}` : ''
     const words: Record<Shown, string> = {
       pending: 'pending',
       running: 'started',

@@ -27,6 +27,7 @@ describe('the environment schema shared by podline and the worker', () => {
       PODLINE_CONCURRENCY: 4,
       PODLINE_HTTP_PORT: 8080,
       PODLINE_DRAIN_TIMEOUT_MS: 60_000,
+      PODLINE_TRACE_FLUSH_TIMEOUT_MS: 2000,
       PODLINE_LEASE_MS: 30_000,
       PODLINE_LOG_LEVEL: 'info',
       PODLINE_RUNTIME: 'kubernetes',

@@ -63,6 +63,8 @@ export const ENVIRONMENT = z.object({
   /** The token every call to the UI's API must present (`podline ui` off loopback, the worker's UI). */
   PODLINE_UI_TOKEN: z.string().optional(),
   PODLINE_DRAIN_TIMEOUT_MS: wholeNumber(0).default(60_000),
+  /** How long a traced process, when it stops, waits for its last spans to reach the collector. */
+  PODLINE_TRACE_FLUSH_TIMEOUT_MS: wholeNumber(0).default(2000),
   PODLINE_LEASE_MS: wholeNumber(100).default(30_000),
   PODLINE_LOG_LEVEL: oneOf(LOG_LEVELS).default('info'),
   PODLINE_XCOM_LIMIT_BYTES: wholeNumber(1).optional(),
@@ -96,6 +98,9 @@ const STORE_ENVIRONMENT = ENVIRONMENT.pick({
   PODLINE_S3_ENDPOINT: true,
 })
 
+/** The tracing settings alone: `podline trigger` traces without reading the execution settings. */
+const TRACING_ENVIRONMENT = ENVIRONMENT.pick({ PODLINE_TRACE_FLUSH_TIMEOUT_MS: true })
+
 function parseWith<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv): z.output<S> {
   // An empty variable counts as unset, as `PODLINE_RUNTIME= podline run …` means in a shell.
   const given = Object.fromEntries(
@@ -123,6 +128,13 @@ export function parseStoreEnvironment(
   env: NodeJS.ProcessEnv = process.env,
 ): z.output<typeof STORE_ENVIRONMENT> {
   return parseWith(STORE_ENVIRONMENT, env)
+}
+
+/** PODLINE_TRACE_FLUSH_TIMEOUT_MS, checked, with its default. */
+export function parseTracingEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+): z.output<typeof TRACING_ENVIRONMENT> {
+  return parseWith(TRACING_ENVIRONMENT, env)
 }
 
 /** The deployable worker's settings: the environment is its only input. */

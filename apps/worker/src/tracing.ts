@@ -5,10 +5,13 @@
  * `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_TRACES_EXPORTER` is set,
  * and the SDK is then imported, so a process that does not trace never loads it.
  */
-import { ConfigError } from './config.js'
+import { ConfigError, parseTracingEnvironment } from './config.js'
 
 export interface Tracing {
-  /** Exports what is buffered and stops: call before the process exits. Never rejects (see `warn`). */
+  /**
+   * Exports what is buffered and stops, for at most PODLINE_TRACE_FLUSH_TIMEOUT_MS: call before the
+   * process exits. Never rejects; spans it could not deliver are reported once through `warn`.
+   */
   shutdown(): Promise<void>
 }
 
@@ -32,6 +35,7 @@ export async function startTracing(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<Tracing | undefined> {
   if (!tracingRequested(env)) return undefined
+  const { PODLINE_TRACE_FLUSH_TIMEOUT_MS: flushMs } = parseTracingEnvironment(env)
   const kinds = (env.OTEL_TRACES_EXPORTER || 'otlp')
     .split(',')
     .map((k) => k.trim())
@@ -42,15 +46,24 @@ export async function startTracing(
         `OTEL_TRACES_EXPORTER=${env.OTEL_TRACES_EXPORTER} is not one of ${EXPORTERS.join(', ')}; fix or unset it.`,
       )
   }
-  const [api, sdk, { OTLPTraceExporter }, resources, core, { AsyncLocalStorageContextManager }] =
-    await Promise.all([
-      import('@opentelemetry/api'),
-      import('@opentelemetry/sdk-trace'),
-      import('@opentelemetry/exporter-trace-otlp-http'),
-      import('@opentelemetry/resources'),
-      import('@opentelemetry/core'),
-      import('@opentelemetry/context-async-hooks'),
-    ])
+  const [
+    api,
+    sdk,
+    { OTLPTraceExporter },
+    resources,
+    core,
+    { AsyncLocalStorageContextManager },
+    { SpanDelivery },
+  ] = await Promise.all([
+    import('@opentelemetry/api'),
+    import('@opentelemetry/sdk-trace'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/core'),
+    import('@opentelemetry/context-async-hooks'),
+    import('./span-delivery.js'),
+  ])
+  const delivery = new SpanDelivery(warn)
   const provider = new sdk.TracerProvider({
     resource: resources
       .resourceFromAttributes({ 'service.name': serviceName })
@@ -58,7 +71,10 @@ export async function startTracing(
     spanProcessors: kinds.map(
       (kind) =>
         new sdk.BatchSpanProcessor({
-          exporter: kind === 'console' ? new sdk.ConsoleSpanExporter() : new OTLPTraceExporter(),
+          exporter:
+            kind === 'console'
+              ? delivery.track(new sdk.ConsoleSpanExporter(), 'the console')
+              : delivery.track(new OTLPTraceExporter(), otlpTracesUrl(env)),
         }),
     ),
   })
@@ -70,9 +86,34 @@ export async function startTracing(
     }),
   )
   return {
-    shutdown: () =>
-      provider
-        .shutdown()
-        .catch((error: unknown) => warn(`could not export the last spans: ${(error as Error).message}`)),
+    async shutdown() {
+      // The exporter's own deadline (OTEL_EXPORTER_OTLP_TIMEOUT, 10 s, retries included) is for a
+      // running process; one that is stopping gives its last spans a short while, then leaves them.
+      let timer: NodeJS.Timeout | undefined
+      const late = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), flushMs)
+      })
+      const ended = provider.shutdown().then(
+        () => 'exported' as const,
+        (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+      )
+      const outcome = await Promise.race([ended, late])
+      clearTimeout(timer)
+      if (outcome === 'late')
+        delivery.dropped(
+          delivery.inFlight,
+          `the trace exporter did not take them within ${flushMs} ms of the process stopping (PODLINE_TRACE_FLUSH_TIMEOUT_MS)`,
+        )
+      else if (outcome !== 'exported')
+        delivery.dropped(delivery.inFlight, `the last spans could not be exported: ${outcome.message}`)
+    },
   }
+}
+
+/** Where the OTLP/HTTP exporter sends spans, as the exporter reads the environment: for messages. */
+function otlpTracesUrl(env: NodeJS.ProcessEnv): string {
+  const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim()
+  if (traces) return traces
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || 'http://localhost:4318'
+  return `${base.replace(/\/+$/, '')}/v1/traces`
 }

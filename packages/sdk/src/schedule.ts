@@ -48,6 +48,12 @@ export const SCHEDULE_OPTION_KEYS = ['cron', 'timezone', 'catchup', 'maxCatchup'
 
 export const DEFAULT_MAX_CATCHUP = 100
 
+/** A schedule must tick within this many years of its definition: room for February 29, not for typos. */
+const TICK_HORIZON_YEARS = 5
+const YEAR_MS = 365.25 * 24 * 60 * 60 * 1000
+const CRON_SHAPE =
+  'a cron has five fields (minute hour day-of-month month day-of-week), or six with seconds first, and the zone is an IANA name'
+
 export class ScheduleDefinitionError extends Error {
   override readonly name = 'ScheduleDefinitionError'
 }
@@ -68,15 +74,30 @@ export function resolveSchedule(pipeline: string, options: unknown): ResolvedSch
     throw new ScheduleDefinitionError(`${what}.cron must be a string such as '0 3 * * *'`)
   if (typeof timezone !== 'string')
     throw new ScheduleDefinitionError(`${what}.timezone must be an IANA zone such as 'Europe/Paris'`)
+  const invalid = (reason: string) =>
+    new ScheduleDefinitionError(
+      `${what} is invalid: ${reason} (cron '${cron}', timezone '${timezone}'; ${CRON_SHAPE})`,
+    )
+  const fields = cron.trim().split(/\s+/).length
+  // Croner also reads a seventh field (years), which the docs do not promise: refused, not guessed at.
+  if (!cron.trim().startsWith('@') && (fields < 5 || fields > 6))
+    throw invalid(`the cron has ${fields} field${fields === 1 ? '' : 's'}`)
+  let next: Date | null
   try {
     // Croner parses the pattern; nextRun() converts into the zone, which refuses an unknown zone.
-    new Cron(cron, { timezone, paused: true }).nextRun()
+    next = new Cron(cron, { timezone, paused: true }).nextRun()
   } catch (error) {
-    throw new ScheduleDefinitionError(
-      `${what} is invalid: ${error instanceof Error ? error.message : String(error)} ` +
-        `(cron '${cron}', timezone '${timezone}'; a cron has five fields, or six with seconds first, and the zone is an IANA name)`,
-    )
+    throw invalid(error instanceof Error ? error.message : String(error))
   }
+  // A pattern that parses can still name no day (February 30): accepted, it would silently never run.
+  if (next === null)
+    throw invalid(
+      'it never fires: no date matches it (a day its months do not have, such as February 30 or April 31?)',
+    )
+  if (next.getTime() - Date.now() > TICK_HORIZON_YEARS * YEAR_MS)
+    throw invalid(
+      `its next tick is ${next.toISOString()}, more than ${TICK_HORIZON_YEARS} years away: a schedule must tick within ${TICK_HORIZON_YEARS} years`,
+    )
   if (typeof catchup !== 'boolean') throw new ScheduleDefinitionError(`${what}.catchup must be true or false`)
   if (!Number.isInteger(maxCatchup) || (maxCatchup as number) < 1)
     throw new ScheduleDefinitionError(

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { checkParamsOrExplain } from '../check-params.js'
+import { checkParamsOrExplain, paramsProblem } from '../check-params.js'
 import { parseParams } from '../parse-params.js'
 import { executionSettings } from '../settings.js'
 import { UsageError } from '../usage-error.js'
@@ -22,14 +22,29 @@ export function registerPlan(program: Command): void {
     .option('--strict', 'exit 1 when a pod cannot be rendered')
     .addHelpText(
       'after',
-      '\nA pod spec that needs upstream outputs is rendered with placeholders for them; one that cannot be\n' +
+      '\nA pod spec that needs upstream outputs is rendered with placeholders for them, and so are params that\n' +
+        'the pipeline requires when --params is not given; a spec that cannot be\n' +
         'rendered without their real values is named on stderr, and the others are still printed.',
     )
     .action(async (file: string, flags: PlanFlags) => {
-      const params = parseParams(flags.params)
+      const given = parseParams(flags.params)
       const { choosePipeline, loadPipelineFile } = await import('@podline/worker')
       const pipeline = choosePipeline(await loadPipelineFile(file), flags.pipeline, file)
-      await checkParamsOrExplain(pipeline, params)
+      // The pod module loads client-node, so it is imported only by the verbs that need it.
+      const { renderPods, symbolicValue } = await import('@podline/runner/pods')
+      let params: unknown = given
+      if (flags.params !== undefined) await checkParamsOrExplain(pipeline, given, { createsRun: false })
+      else {
+        // No --params for a pipeline that requires some: the pods are still shown, each param a
+        // placeholder ({{ params.date }}) where the spec uses it.
+        const problem = await paramsProblem(pipeline, given, { createsRun: false })
+        if (problem !== undefined) {
+          params = symbolicValue('params')
+          process.stderr.write(
+            `podline plan: no --params, and the pipeline needs some (${problem}): the pods show {{ params.… }} where a param goes; pass --params '{…}' to see them with values\n`,
+          )
+        }
+      }
       if (flags.task !== undefined) {
         const def = pipeline.tasks.find((t) => t.name === flags.task)
         if (!def)
@@ -41,8 +56,6 @@ export function registerPlan(program: Command): void {
             `task "${flags.task}" is an inline task: it runs in the worker and creates no pod.`,
           )
       }
-      // The pod module loads client-node, so it is imported only by the verbs that need it.
-      const { renderPods } = await import('@podline/runner/pods')
       const { pods: settings } = await executionSettings({})
       const { pods, unrendered } = await renderPods(pipeline, params, {
         ...(flags.task ? { task: flags.task } : {}),

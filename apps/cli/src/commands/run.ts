@@ -1,5 +1,6 @@
 import { constants } from 'node:os'
 import type { Command } from 'commander'
+import { absorbedFailureLines } from '../absorbed-failures.js'
 import { checkParamsOrExplain } from '../check-params.js'
 import { printJson } from '../format.js'
 import { type LocalUi, parseUiPort, startLocalUi } from '../local-ui.js'
@@ -10,6 +11,7 @@ import type { ProgressEvent } from '../progress.js'
 import { warnOnStderr } from '../report-error.js'
 import { executionSettings, parseCount, parseRuntime } from '../settings.js'
 import { terminalText } from '../terminal-text.js'
+import { assertTypeChecks } from '../type-check.js'
 
 interface RunFlags {
   params?: string
@@ -17,6 +19,7 @@ interface RunFlags {
   runtime?: string
   concurrency?: number
   raw?: boolean
+  check?: boolean
   /** `--ui` alone: true (port 7070); `--ui <port>`: that port. */
   ui?: boolean | number
 }
@@ -35,6 +38,7 @@ export function registerRun(program: Command): void {
     )
     .option('--concurrency <n>', 'tasks run at once (env PODLINE_CONCURRENCY, default 4)', parseCount)
     .option('--raw', "print control characters in tasks' errors as they are instead of escaped")
+    .option('--check', 'type-check the file first (as podline check); a type error runs nothing (exit 2)')
     .option(
       '--ui [port]',
       'serve the web UI for this run (default port 7070), and keep it up after the run until Ctrl-C',
@@ -52,6 +56,7 @@ export function registerRun(program: Command): void {
 async function run(file: string, flags: RunFlags): Promise<number> {
   const params = parseParams(flags.params)
   const settings = await executionSettings(flags)
+  if (flags.check) await assertTypeChecks([file])
   const safe = terminalText(flags.raw)
   // The runner (and the embedded driver) load before the pipeline file registers tsx: see preloadEmbeddedDriver.
   const [
@@ -135,7 +140,9 @@ async function run(file: string, flags: RunFlags): Promise<number> {
   }
   const finish = async (id: string) => {
     await shown
-    progress.finish((await runStatus(database, id))?.tasks ?? [])
+    const status = await runStatus(database, id)
+    progress.finish(status?.tasks ?? [])
+    return status
   }
 
   let ended = false
@@ -168,7 +175,9 @@ async function run(file: string, flags: RunFlags): Promise<number> {
           process.stderr.write(`${level}: ${safe(message)}\n`)
       },
     })
-    if (runId) await finish(runId)
+    const status = runId ? await finish(runId) : undefined
+    const absorbed = status ? absorbedFailureLines(status, safe) : []
+    if (absorbed.length > 0) process.stderr.write(`\n${absorbed.join('\n')}\n`)
     // In the pipeline's order rather than the store's (jsonb sorts keys).
     const record = outputs as Record<string, unknown>
     printJson(
@@ -191,8 +200,10 @@ async function run(file: string, flags: RunFlags): Promise<number> {
     }
     if (!(error instanceof TaskRunError)) throw error
     await finish(error.runId)
+    // The stack's first line is the message again: only its frames follow the message.
+    const frames = (error.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line))
     process.stderr.write(
-      `\nrun ${error.runId} of ${pipeline.name} failed: ${safe(error.message)}\n${safe(error.stack ?? '')}\n`,
+      `\nrun ${error.runId} of ${pipeline.name} failed: ${safe(error.message)}\n${frames.map(safe).join('\n')}\n`,
     )
     process.stderr.write(
       `\nSee it again with: podline status ${error.runId}   or   podline logs ${error.runId} ${error.task}\n`,

@@ -1,5 +1,6 @@
 import type { RunStatus } from '@podline/runner'
 import type { Command } from 'commander'
+import { absorbedFailureLines } from '../absorbed-failures.js'
 import { exitCodeOf, formatEvent } from '../follow.js'
 import { elapsed, firstLine, indent, printJson, table } from '../format.js'
 import { withOperatorStore } from '../open-store.js'
@@ -86,6 +87,7 @@ function statusLines(status: RunStatus, format: Format, safe: Safe, stacks: bool
   const out: string[] = [
     `run ${run.id} of ${run.pipeline}@${run.version}: ${run.state}` +
       (run.finishedAt ? ` in ${elapsed(format, run.startedAt ?? run.createdAt, run.finishedAt)}` : ''),
+    ...absorbedFailureLines(status, safe),
     `params ${safe(JSON.stringify(run.params))}`,
     ...(run.logicalDate
       ? [

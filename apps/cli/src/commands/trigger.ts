@@ -1,5 +1,6 @@
 import type { Database, EndedRunState } from '@podline/runner'
 import type { Command } from 'commander'
+import { absorbedFailureLines, absorbedFailures } from '../absorbed-failures.js'
 import { exitCodeOf, progressEvents } from '../follow.js'
 import { printJson } from '../format.js'
 import { withOperatorStore } from '../open-store.js'
@@ -90,17 +91,21 @@ async function trigger(name: string, flags: TriggerFlags): Promise<number> {
       terminalText(flags.raw),
     ).finally(() => clearTimeout(unserved))
     const { runStatus, taskThatFailedTheRun } = await import('@podline/runner')
-    const status = state === 'success' ? undefined : await runStatus(database, runId)
+    const status = await runStatus(database, runId)
     // Why it did not succeed: the task that failed the run, with its error, else the run's own error
     // (params its schema refused, a cancel).
-    const failed = status && taskThatFailedTheRun(plan, status)
-    const error = failed?.error ?? status?.run.error ?? null
+    const failed = state === 'success' ? undefined : status && taskThatFailedTheRun(plan, status)
+    const error = state === 'success' ? null : (failed?.error ?? status?.run.error ?? null)
+    const absorbed = status ? absorbedFailures(status) : []
     if (flags.json) {
       printJson({
         runId,
         state,
         ...(error ? { error } : {}),
         ...(failed ? { failedTask: { task: failed.task, attempt: failed.attempt } } : {}),
+        ...(absorbed.length > 0
+          ? { tasksNotSucceeded: absorbed.map((t) => ({ task: t.task, state: t.state, error: t.error })) }
+          : {}),
       })
     } else {
       const safe = terminalText(flags.raw)
@@ -111,6 +116,8 @@ async function trigger(name: string, flags: TriggerFlags): Promise<number> {
           : ''
       const next = failed ? `; see: podline logs ${runId} ${failed.task}` : `; see: podline status ${runId}`
       process.stdout.write(`run ${runId} ${state}${why}${state === 'success' ? '' : next}\n`)
+      if (status && absorbed.length > 0)
+        process.stdout.write(`${absorbedFailureLines(status, safe).join('\n')}\n`)
     }
     return exitCodeOf(state)
   })

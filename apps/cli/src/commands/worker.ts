@@ -3,6 +3,7 @@ import { firstLine } from '../format.js'
 import { warnOnStderr } from '../report-error.js'
 import { executionSettings, parseCount, parseRuntime } from '../settings.js'
 import { escapeControl } from '../terminal-text.js'
+import { assertTypeChecks } from '../type-check.js'
 
 interface WorkerFlags {
   concurrency?: number
@@ -10,6 +11,7 @@ interface WorkerFlags {
   runtime?: string
   namespace?: string
   kubeContext?: string
+  check?: boolean
 }
 
 export function registerWorker(program: Command): void {
@@ -36,6 +38,7 @@ export function registerWorker(program: Command): void {
     )
     .option('--namespace <ns>', 'namespace of pod tasks (env PODLINE_NAMESPACE)')
     .option('--kube-context <context>', 'kubeconfig context (env PODLINE_KUBE_CONTEXT)')
+    .option('--check', 'type-check the files first (as podline check); a type error starts nothing (exit 2)')
     .addHelpText(
       'after',
       '\nStart as many workers as you like against one DATABASE_URL. On SIGTERM or SIGINT a worker stops\nclaiming, lets running tasks finish (PODLINE_DRAIN_TIMEOUT_MS, default 60000), hands back the rest and exits 0.',
@@ -48,9 +51,10 @@ export function registerWorker(program: Command): void {
 async function work(files: string[], flags: WorkerFlags): Promise<number> {
   const settings = await executionSettings(flags)
   const [
-    { drainOnSignals, startEngine, startTracing, timeAttempts },
+    { drainOnSignals, expandPatterns, startEngine, startTracing, timeAttempts },
     { formatDuration, installTaskFaultHandlers },
   ] = await Promise.all([import('@podline/worker'), import('@podline/runner')])
+  if (flags.check) await assertTypeChecks(await expandPatterns(files))
   const tracing = await startTracing('podline', warnOnStderr)
   // This process's fault handlers: a task's stray error fails that task, not the worker.
   installTaskFaultHandlers()

@@ -17,7 +17,7 @@ export { runPodAsProcesses } from './process-runtime.js'
 export type { RenderPodsOptions } from './render-pods.js'
 export { renderPods } from './render-pods.js'
 export { SIDECAR_IMAGE_SCRIPT_PATH, SIDECAR_SCRIPT, sidecarImageScript } from './sidecar-script.js'
-export { symbolicInputs } from './symbolic-inputs.js'
+export { symbolicInputs, symbolicValue } from './symbolic-inputs.js'
 export { formatXcomFrame, parseXcomFrame } from './xcom-frame.js'
 export type { SidecarMode, SidecarSettings } from './xcom-sidecar.js'
 export {

@@ -149,7 +149,8 @@ describe('the orphan pod sweep', () => {
     await f.recorded()
     const pod = () => double.pods().find((p) => p.metadata.labels?.['podline.dev/run'] === f.exec.runId)
     await until(() => pod()?.status.phase === 'Succeeded', 'the pod to succeed')
-    expect(pod()?.metadata.labels?.['podline.dev/kept']).toBe('true')
+    // The label is applied once the outcome is recorded, beside the report of the attempt's end.
+    await until(() => pod()?.metadata.labels?.['podline.dev/kept'] === 'true', 'the pod to be labelled kept')
     expect(await pods.collectOrphans({ store }, nothingLive)).toBe(0)
     expect(pod()).toBeDefined()
   })

@@ -80,6 +80,12 @@ export function createPodExecutor(options: PodExecutorOptions): PodExecutor {
   )
   // Pods may go to any namespace a spec names; the sweep must look wherever this process put one.
   const launchedInto = new Set<string>()
+  // Pods being deleted (or labelled kept) after their attempt was recorded: close() waits for them.
+  const finishing = new Set<Promise<void>>()
+  const finishLater = (work: Promise<void>) => {
+    const tracked = work.catch(() => {}).finally(() => finishing.delete(tracked))
+    finishing.add(tracked)
+  }
   const sweepIn = (sweep: PodSweep): PodSweepOptions => ({
     store: sweep.store,
     namespaces: [client().namespace, ...launchedInto, ...(sweep.namespaces ?? [])],
@@ -96,6 +102,7 @@ export function createPodExecutor(options: PodExecutorOptions): PodExecutor {
         onNamespace: (namespace) => launchedInto.add(namespace),
         informers,
         logStreams,
+        finishLater,
       })
     },
     async collectOrphans(sweep, isLive) {
@@ -107,6 +114,7 @@ export function createPodExecutor(options: PodExecutorOptions): PodExecutor {
       return options.runtime === 'process' ? 0 : deletePodsOfRun(client(), runId, sweepIn(sweep), informers)
     },
     async close() {
+      await Promise.all(finishing)
       informers.close()
       kube = undefined
     },

@@ -207,7 +207,7 @@ describe('pod tasks on Kubernetes (client-node → HTTP → kube-double → proc
       executor().execute(f.exec, podTask(sh('echo "cannot connect to db" >&2; exit 3'))),
     )
     expect(failure.failureClass).toBe('task')
-    expect(failure.message).toMatch(/exited with code 3; last log lines:\ncannot connect to db/)
+    expect(failure.message).toMatch(/exited with code 3; its last log line: cannot connect to db$/)
   })
 
   it('skips on an exit code listed in skipOnExitCode', async () => {

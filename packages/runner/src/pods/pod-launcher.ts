@@ -8,6 +8,7 @@ import type { ApiRetryPolicy } from './api-call.js'
 import type { KubeClient } from './kube-client.js'
 import { LogFollower } from './log-follower.js'
 import type { LogStreams } from './log-streams.js'
+import { logTailPart } from './log-tail-message.js'
 import { createOrAttachPod, deletePod, labelPod, pendingTimeoutFailure } from './pod-api.js'
 import { buildPod } from './pod-builder.js'
 import { baseStarted, hasStarted, podProblem, terminatedState } from './pod-conditions.js'
@@ -45,6 +46,12 @@ export interface LaunchSettings {
   readonly informers: PodInformers
   /** The executor's limit on live log streams. */
   readonly logStreams?: LogStreams | undefined
+  /**
+   * Takes over the pod's onFinish (its deletion) once the outcome is stored, so the attempt's end is
+   * reported then rather than after the API call: otherwise a downstream task, started meanwhile,
+   * reports its start before its upstream's end. Without it the deletion is awaited in place.
+   */
+  readonly finishLater?: ((work: Promise<void>) => void) | undefined
 }
 
 /**
@@ -150,11 +157,17 @@ export async function launchPod(
     watched?.stop()
     if (exists && !signal.aborted) {
       released = true
-      exec.afterRecorded(() =>
-        applyOnFinish(kube, ref, def.pod.onFinish ?? 'delete_pod', succeeded, log.warn.bind(log)).finally(
-          release,
-        ),
-      )
+      exec.afterRecorded(async () => {
+        const finishing = applyOnFinish(
+          kube,
+          ref,
+          def.pod.onFinish ?? 'delete_pod',
+          succeeded,
+          log.warn.bind(log),
+        ).finally(release)
+        if (settings.finishLater) settings.finishLater(finishing)
+        else await finishing
+      })
     }
     if (!released) release()
   }
@@ -255,7 +268,7 @@ function assertBaseSucceeded(
   c: SuperviseContext,
 ): void {
   const tail = lastLines.slice(-10)
-  const logPart = tail.length > 0 ? `; last log lines:\n${tail.join('\n')}` : ' (it wrote no log)'
+  const logPart = logTailPart(tail)
   if (base.reason === 'OOMKilled') {
     const limit = pod.spec?.containers.find((x) => x.name === BASE_CONTAINER)?.resources?.limits?.memory
     throw new TaskFailure(

@@ -17,6 +17,7 @@ import { traceEnv } from '../tracing/tracing.js'
 import type { StoredXCom } from '../xcom-store/pod-transfers.js'
 import { abortReason } from './abortable.js'
 import { createLineSplitter } from './line-splitter.js'
+import { logTailPart } from './log-tail-message.js'
 import { podName } from './pod-identity.js'
 import { inPodPhase } from './pod-phase.js'
 import { readResultFile } from './result-file.js'
@@ -103,7 +104,7 @@ export async function runPodAsProcesses(
       // With an XCom store, a result over the log frame's limit goes there, as a pod's sidecar sends it.
       const xcoms = exec.xcoms
       if (xcoms) {
-        const { uploaded, hint } = await uploadResultFile(hostResult, checks, xcoms.limitBytes, () =>
+        const { uploaded, hint } = await uploadResultFile(hostResult, checks, xcoms, () =>
           xcoms.uploadTarget(),
         )
         if (uploaded) return acceptStored(exec, uploaded, checks)
@@ -172,7 +173,7 @@ async function runContainer(
 }
 
 function assertSucceeded(exit: ContainerExit, def: PodTaskDefinition, spec: PodSpec, tail: string[]): void {
-  const logPart = tail.length > 0 ? `; last log lines:\n${tail.join('\n')}` : ' (it wrote no log)'
+  const logPart = logTailPart(tail)
   if (exit.oomKilled) {
     throw new TaskFailure(
       `container base was OOMKilled (memory limit ${spec.resources?.limits?.memory})${logPart}`,

@@ -23,9 +23,10 @@ import { assertWithinLimit, type ResultChecks } from './xcom-value.js'
 export async function uploadResultFile(
   path: string,
   checks: ResultChecks,
-  limitBytes: number,
+  store: { readonly location: string; readonly limitBytes: number },
   target: () => Promise<TransferTarget>,
 ): Promise<{ uploaded?: ReportedUpload; hint?: string }> {
+  const { limitBytes } = store
   const info = await lstat(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined
     throw error
@@ -64,7 +65,14 @@ export async function uploadResultFile(
         throw error
       }
     } else {
-      await putToUrl(to.url, stat.size, (out) => pipeline(body, hashing, out))
+      await putToUrl(to.url, stat.size, (out) => pipeline(body, hashing, out)).catch((error: unknown) => {
+        // A connection that fails names only an address (ECONNREFUSED 127.0.0.1:9): say which store it was.
+        throw new TaskFailure(
+          `writing the result of pod task "${checks.task}" to the XCom store ${store.location} failed: ${redactPresignedUrls((error as Error).message)}`,
+          'infra',
+          { cause: error },
+        )
+      })
     }
     return { uploaded: { size, sha256: hash.digest('hex') } }
   } finally {
@@ -92,10 +100,5 @@ async function putToUrl(url: string, length: number, send: (out: Writable) => Pr
     req.on('error', reject)
   })
   const [{ status, body }] = await Promise.all([response, send(req)])
-  if (status < 200 || status >= 300) {
-    throw new TaskFailure(
-      `uploading the result to the XCom store failed: HTTP ${status} ${redactPresignedUrls(body.slice(0, 300))}`,
-      'infra',
-    )
-  }
+  if (status < 200 || status >= 300) throw new Error(`HTTP ${status} ${body.slice(0, 300)}`)
 }

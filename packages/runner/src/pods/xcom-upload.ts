@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util'
 import type { JsonValue } from '@podline/sdk'
 import type { TaskExecution } from '../executors/task-execution.js'
 import { TaskFailure } from '../executors/task-execution.js'
@@ -5,7 +6,7 @@ import type { ReportedUpload, StoredXCom } from '../xcom-store/pod-transfers.js'
 import { formatBytes } from './format-bytes.js'
 import { XCOM_FRAME_LIMIT_BYTES } from './sidecar-script.js'
 import type { SidecarSettings } from './xcom-sidecar.js'
-import { decodeResult, type ResultChecks } from './xcom-value.js'
+import { decodeResultAsWritten, type ResultChecks } from './xcom-value.js'
 
 /**
  * How a pod on Kubernetes hands over a result over the log frame's limit: the presigned PUT its
@@ -31,7 +32,9 @@ export async function podUpload(
 /**
  * Checks what the sidecar reported it uploaded against the stored object; the value to record. A
  * task with an output schema has the value read back and validated (it costs the value's size in
- * memory), and the worker then stores what the schema returned, as for any output.
+ * memory). The stored object is recorded as it is when the schema returns the value unchanged; only
+ * a value the schema changed (defaults, transforms, stripped keys) is handed back for the worker to
+ * store as any output, the pod's object then left to the collection of unreferenced objects.
  */
 export async function acceptStored(
   exec: TaskExecution,
@@ -46,5 +49,10 @@ export async function acceptStored(
   }
   const stored = await exec.xcoms.accept(frame, checks.task)
   if (checks.output === undefined) return stored
-  return decodeResult(await exec.xcoms.read(stored), { ...checks, sizeLimitBytes: exec.xcoms.limitBytes })
+  const { value, written } = await decodeResultAsWritten(await exec.xcoms.read(stored), {
+    ...checks,
+    sizeLimitBytes: exec.xcoms.limitBytes,
+  })
+  // Handing back an unchanged value would store it twice: the worker offloads what it is handed.
+  return isDeepStrictEqual(value, written) ? stored : value
 }

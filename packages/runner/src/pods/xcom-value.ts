@@ -30,13 +30,23 @@ export async function decodeResult(
   bytes: Buffer | undefined,
   checks: ResultChecks,
 ): Promise<JsonValue | undefined> {
-  if (bytes === undefined) return absentResult(checks, 'wrote no result file')
+  return (await decodeResultAsWritten(bytes, checks)).value
+}
+
+/** decodeResult's value, and the value as the container wrote it (before the output schema). */
+export async function decodeResultAsWritten(
+  bytes: Buffer | undefined,
+  checks: ResultChecks,
+): Promise<{ value: JsonValue | undefined; written: JsonValue | undefined }> {
+  if (bytes === undefined)
+    return { value: await absentResult(checks, 'wrote no result file'), written: undefined }
   assertWithinLimit(bytes.length, checks)
   // A BOM is what some editors and PowerShell's Out-File write first; JSON.parse refuses it.
   const text = bytes.toString('utf8').replace(/^\uFEFF/, '')
-  if (text.trim() === '') return absentResult(checks, 'wrote an empty result file')
+  if (text.trim() === '')
+    return { value: await absentResult(checks, 'wrote an empty result file'), written: undefined }
   const value = parseJson(text, checks.task)
-  if (checks.output === undefined) return value
+  if (checks.output === undefined) return { value, written: value }
   const validated = await checkAgainstSchema(
     checks,
     value,
@@ -49,7 +59,7 @@ export async function decodeResult(
       'fatal',
     )
   }
-  return validated as JsonValue
+  return { value: validated as JsonValue, written: value }
 }
 
 /** No value: fine without a schema or with one that accepts undefined; otherwise the schema's failure. */
