@@ -159,6 +159,12 @@ export const DEFAULT_CLAIM_AHEAD = 64
  */
 const CLAIM_AHEAD_HORIZON_MS = 50
 
+/**
+ * How long `stop()` lets running attempts finish before handing them back, unless told otherwise
+ * (PODLINE_DRAIN_TIMEOUT_MS). The shipped Deployment's terminationGracePeriodSeconds (120) covers it.
+ */
+export const DEFAULT_DRAIN_MS = 60_000
+
 /** The default of `completionBatchMs`. */
 export const DEFAULT_COMPLETION_BATCH_MS = 2
 /** Endings one transaction stores at most. */
@@ -338,7 +344,7 @@ export class Worker {
     // What was claimed ahead never started: back to the queue at once, for another worker.
     await this.#returnAhead(() => true)
     const drained = Promise.all([...this.#held.values()].map((h) => h.done))
-    const timeout = new Promise<'timeout'>((r) => setTimeout(r, options.drainMs ?? 30_000, 'timeout').unref())
+    const timeout = new Promise<'timeout'>((r) => setTimeout(r, options.drainMs ?? DEFAULT_DRAIN_MS, 'timeout').unref())
     if ((await Promise.race([drained, timeout])) === 'timeout') {
       for (const h of this.#held.values()) h.controller.abort(new Error('the worker is shutting down'))
       await this.#release([...this.#held.keys()])
