@@ -15,20 +15,6 @@ export PATH="$bin:$PATH"
 sock="$STATE/containerd/containerd.sock"
 ctr_() { ctr --address "$sock" --namespace k8s.io "$@"; }
 
-# stop NAME: SIGTERM, then SIGKILL after 10 s, for the pid up.sh recorded.
-stop() {
-  local pid
-  pid="$(daemon_pid "$1")" || return 0
-  log "stopping $1 ($pid)"
-  kill -TERM "$pid" 2>/dev/null
-  for _ in $(seq 1 100); do
-    [[ -d "/proc/$pid" ]] || return 0
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null
-  while [[ -d "/proc/$pid" ]]; do sleep 0.1; done
-}
-
 # Pods first, while the kubelet runs: it stops their containers and tears
 # their sandboxes down through CNI, which frees veths and network namespaces
 # the clean way.
@@ -39,7 +25,7 @@ if daemon_pid kubelet >/dev/null && daemon_pid kube-apiserver >/dev/null; then
   deadline=$((SECONDS + 60))
   while ((SECONDS < deadline)) && [[ -n "$(ctr_ tasks ls -q 2>/dev/null)" ]]; do sleep 0.5; done
 fi
-stop kubelet
+stop_daemon kubelet
 
 # Whatever the kubelet did not get to: kill the tasks and delete the containers.
 if daemon_pid containerd >/dev/null; then
@@ -53,8 +39,8 @@ if daemon_pid containerd >/dev/null; then
     ctr_ containers delete "$id" >/dev/null 2>&1
   done
 fi
-stop containerd
-for name in kube-scheduler kube-controller-manager kube-apiserver etcd; do stop "$name"; done
+stop_daemon containerd
+for name in kube-scheduler kube-controller-manager kube-apiserver etcd; do stop_daemon "$name"; done
 
 # Shims outlive containerd by design; ours name our containerd's socket.
 for cmdline in /proc/[0-9]*/cmdline; do

@@ -49,6 +49,21 @@ daemon_pid() {
   echo "$pid"
 }
 
+# stop_daemon NAME [SECONDS]: SIGTERM, then SIGKILL after SECONDS (10), for the
+# pid start_daemon recorded; returns once the process is gone.
+stop_daemon() {
+  local pid
+  pid="$(daemon_pid "$1")" || return 0
+  log "stopping $1 ($pid)"
+  kill -TERM "$pid" 2>/dev/null
+  for _ in $(seq 1 $((${2:-10} * 10))); do
+    [[ -d "/proc/$pid" ]] || return 0
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null
+  while [[ -d "/proc/$pid" ]]; do sleep 0.1; done
+}
+
 cluster_running() {
   local name
   for name in "${DAEMONS[@]}"; do
@@ -66,8 +81,17 @@ start_daemon() {
   local name="$1"
   shift
   log "starting $name"
+  local program="$1" pid
   setsid "$@" >>"$STATE/logs/$name.log" 2>&1 </dev/null &
-  echo $! >"$STATE/run/$name.pid"
+  pid=$!
+  echo "$pid" >"$STATE/run/$name.pid"
+  # Until the child has exec'd, its command line is this shell's or setsid's,
+  # and daemon_pid would take a daemon still starting for one that exited.
+  local deadline=$((SECONDS + 10))
+  while [[ -r "/proc/$pid/cmdline" ]] && ! daemon_pid "$name" >/dev/null; do
+    ((SECONDS < deadline)) || die "$program did not start within 10 s (pid $pid)"
+    sleep 0.05
+  done
 }
 
 # wait_until WHAT SECONDS COMMAND...: polls COMMAND until it succeeds; fails
@@ -91,4 +115,32 @@ wait_until() {
     fi
     sleep 0.5
   done
+}
+
+# start_apiserver: starts kube-apiserver on the running etcd (up.sh, and
+# restart-apiserver.sh, which must bring back the very same server).
+# Admission: the plugins a managed cluster turns on, named so they stay on
+# whatever the version's defaults are. The "kubernetes" Service's endpoints
+# are not reconciled: its address would be 127.0.0.1, which Endpoints refuse,
+# and nothing here routes Service IPs (no kube-proxy); pods that talk to the
+# API server use the host network.
+start_apiserver() {
+  local pki="$STATE/pki"
+  start_daemon kube-apiserver kube-apiserver \
+    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
+    --etcd-servers "http://127.0.0.1:$ETCD_CLIENT_PORT" \
+    --service-cluster-ip-range "$SERVICE_CIDR" \
+    --endpoint-reconciler-type none \
+    --authorization-mode Node,RBAC \
+    --enable-admission-plugins NodeRestriction,PodSecurity,ResourceQuota,LimitRanger,ServiceAccount,DefaultStorageClass \
+    --client-ca-file "$pki/ca.crt" \
+    --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
+    --kubelet-client-certificate "$pki/apiserver-kubelet-client.crt" \
+    --kubelet-client-key "$pki/apiserver-kubelet-client.key" \
+    --kubelet-certificate-authority "$pki/ca.crt" \
+    --kubelet-preferred-address-types InternalIP \
+    --service-account-issuer https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file "$pki/sa.pub" \
+    --service-account-signing-key-file "$pki/sa.key" \
+    --profiling=false
 }

@@ -51,8 +51,15 @@ else
   log "no PostgreSQL at $pg_url: the worker scenarios will be skipped"
 fi
 
+# The restart scenario (infra/kind/e2e/disruptive) stops the API server for
+# half a minute: it runs after the rest of the suite, alone.
+export PODLINE_E2E_RESTART_APISERVER="$here/restart-apiserver.sh --down 20"
+
 t1=$SECONDS
 status=0
-npx vitest run --project system --reporter verbose infra/kind/e2e "$@" || status=$?
+npx vitest run --project system --reporter verbose --passWithNoTests \
+  --exclude 'infra/kind/e2e/disruptive/**' infra/kind/e2e "$@" || status=$?
+npx vitest run --project system --reporter verbose --passWithNoTests \
+  infra/kind/e2e/disruptive "$@" || status=$?
 log "build ${t_build}s, cluster start ${t_up}s, suite $((SECONDS - t1))s"
 exit "$status"

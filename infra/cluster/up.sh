@@ -59,7 +59,8 @@ trap on_exit EXIT
 mkdir -p "$STATE"/{pki,logs,run,etcd,containerd,cni/net.d,kubelet,pod-logs}
 chmod 700 "$STATE"
 
-"$here/certs.sh" "$STATE/pki"
+pki="$STATE/pki"
+"$here/certs.sh" "$pki"
 "$here/kubeconfigs.sh"
 
 # --- etcd ------------------------------------------------------------------
@@ -77,29 +78,8 @@ start_daemon etcd etcd \
 wait_until "etcd to answer" 30 curl -fsS "http://127.0.0.1:$ETCD_CLIENT_PORT/health"
 
 # --- kube-apiserver ----------------------------------------------------------
-pki="$STATE/pki"
-# Admission: the plugins a managed cluster turns on, named so they stay on
-# whatever the version's defaults are. The "kubernetes" Service's endpoints
-# are not reconciled: its address would be 127.0.0.1, which Endpoints refuse,
-# and nothing here routes Service IPs (no kube-proxy); pods that talk to the
-# API server use the host network.
-start_daemon kube-apiserver kube-apiserver \
-  --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
-  --etcd-servers "http://127.0.0.1:$ETCD_CLIENT_PORT" \
-  --service-cluster-ip-range "$SERVICE_CIDR" \
-  --endpoint-reconciler-type none \
-  --authorization-mode Node,RBAC \
-  --enable-admission-plugins NodeRestriction,PodSecurity,ResourceQuota,LimitRanger,ServiceAccount,DefaultStorageClass \
-  --client-ca-file "$pki/ca.crt" \
-  --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
-  --kubelet-client-certificate "$pki/apiserver-kubelet-client.crt" \
-  --kubelet-client-key "$pki/apiserver-kubelet-client.key" \
-  --kubelet-certificate-authority "$pki/ca.crt" \
-  --kubelet-preferred-address-types InternalIP \
-  --service-account-issuer https://kubernetes.default.svc.cluster.local \
-  --service-account-key-file "$pki/sa.pub" \
-  --service-account-signing-key-file "$pki/sa.key" \
-  --profiling=false
+# lib.sh holds its flags: restart-apiserver.sh starts it the same way.
+start_apiserver
 wait_until "the API server to be ready" 90 kubectl --kubeconfig "$STATE/admin.kubeconfig" get --raw /readyz
 
 # --- controller-manager and scheduler ----------------------------------------

@@ -122,7 +122,7 @@ build_pause() {
 # holds: node, the built packages and apps with their production
 # dependencies, `podline` on the PATH, and the root package.json and
 # node_modules link that pipelines under /pipelines resolve through. node is
-# this machine's (with its shared libraries) instead of node:20-alpine's.
+# the one on the PATH (with its shared libraries) instead of node:22-alpine's.
 
 # Production dependencies, installed once per lockfile (the Dockerfile's
 # `npm ci` layer) and copied into each image.

@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runLocal } from '@podline/runner'
 import { type AnyPipeline, type PodSpec, pipeline, type RunOutputsOf } from '@podline/sdk'
@@ -7,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { clusterOf, probeCluster, title } from './support/cluster.js'
 import { createNamespace, deleteNamespace } from './support/namespace.js'
+import { useScenarioNamespace } from './support/scenario-namespace.js'
 
 // The pod scenarios of the runner's tests against the in-repo double, here on a real cluster.
 
@@ -15,26 +14,17 @@ const SHELL = probe.ok ? probe.cluster.shellImage : ''
 const SMALL: PodSpec['resources'] = { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } }
 
 describe.skipIf(!probe.ok)(title('pod tasks on a real cluster', probe), () => {
-  let namespace = ''
-  const dataDir = mkdtempSync(join(tmpdir(), 'podline-e2e-'))
-
-  beforeAll(async () => {
-    namespace = await createNamespace(clusterOf(probe).core, 'podline-e2e-pods')
-  })
-  afterAll(async () => {
-    if (namespace) await deleteNamespace(clusterOf(probe).core, namespace)
-    rmSync(dataDir, { recursive: true, force: true })
-  })
+  const place = useScenarioNamespace(probe, 'podline-e2e-pods')
 
   /** runLocal on the embedded store with pods on the e2e cluster, in `ns` (default: this file's). */
-  function run<P extends AnyPipeline>(p: P, ns = namespace): Promise<RunOutputsOf<P>> {
+  function run<P extends AnyPipeline>(p: P, ns = place.namespace): Promise<RunOutputsOf<P>> {
     const cluster = clusterOf(probe)
     const any: AnyPipeline = p
     return runLocal(
       any,
       {},
       {
-        dataDir: join(dataDir, p.name),
+        dataDir: join(place.dataDir, p.name),
         runtime: 'kubernetes',
         kube: { kubeconfig: cluster.kubeconfig, context: cluster.context, namespace: ns },
         // Tasks that name no sidecar image get the shell image, which the cluster has.
@@ -92,13 +82,31 @@ describe.skipIf(!probe.ok)(title('pod tasks on a real cluster', probe), () => {
     await expect(run(p)).rejects.toThrow(/OOMKilled/)
   })
 
-  it('reports the exit code of a failing container', async () => {
+  it('reports the exit code of a failing container and its last log lines', async () => {
+    // 25 numbered lines, then exit 3 (a second later: see logs.test.ts on the runtime's last lines).
     const p = pipeline('e2e-exit').pod(
       'fail',
       {},
-      { image: SHELL, command: ['sh', '-c', 'exit 3'], resources: SMALL },
+      {
+        image: SHELL,
+        command: [
+          'sh',
+          '-c',
+          `awk 'BEGIN { for (i = 1; i <= 25; i++) printf "out-%02d\\n", i }'; sleep 1; exit 3`,
+        ],
+        resources: SMALL,
+      },
     )
-    await expect(run(p)).rejects.toThrow(/exit(?:ed with)? code 3/)
+    const error = await run(p).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    )
+    const message = error?.message ?? ''
+    // The code, then the container's last ten lines as it printed them.
+    expect(message).toMatch(/exit(?:ed with)? code 3\b/)
+    const tail = Array.from({ length: 10 }, (_, i) => `out-${i + 16}`)
+    expect(message).toContain(tail.join('\n'))
+    expect(message).not.toContain('out-15')
   })
 
   it('fails a pod that cannot be scheduled once its schedule timeout passes', async () => {

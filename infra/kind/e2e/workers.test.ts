@@ -78,7 +78,7 @@ describe.skipIf(why !== undefined)(
       const first = await startWorker(file, 2, e)
       workers.push(first)
       const result = triggerAndWait('e2e-reattach', e)
-      await waitFor('the pod of task slow to run', async () => {
+      const running = await waitFor('the pod of task slow to run', async () => {
         const pods = await podlinePods(cluster().core, namespace)
         return pods.find((p) => p.status?.phase === 'Running')
       })
@@ -97,6 +97,10 @@ describe.skipIf(why !== undefined)(
         pods,
         'one pod for the task: the second worker attached instead of launching another',
       ).toHaveLength(1)
+      // The very pod the first worker created (same uid: not deleted and made again under its
+      // deterministic name), of the first attempt: no retry was spent on the lost worker.
+      expect(pods[0]?.metadata?.uid).toBe(running.metadata?.uid)
+      expect(pods[0]?.metadata?.labels?.['podline.dev/attempt']).toBe('1')
     }, 300_000)
 
     it('three workers share one queue and run each task exactly once', async () => {

@@ -26,8 +26,10 @@ export interface KubeDoubleFaults {
   expireWatches(): void
   /** Ends every open watch connection, as an API server restart or a load balancer timeout does. */
   dropWatches(): void
-  /** The kubelet rotates a container's log file: later reads serve only newer lines, open follow streams end. */
+  /** The kubelet rotates a container's log file: later reads serve only newer lines; open follow streams go on. */
   rotateLog(namespace: string, name: string, container: string): void
+  /** Cuts every open follow log stream, as an API server restart does (the client sees the connection drop). */
+  dropLogStreams(): void
   /** Kills a running container as the OOM killer would (SIGKILL, reason OOMKilled, exit code 137). */
   oomKill(namespace: string, name: string, container?: string): void
   /** Removes the request failures, quotas and RBAC denials. */
@@ -53,6 +55,9 @@ export function createFaults(
     expireWatches: () => store.compact(),
     dropWatches: () => {
       for (const response of ctx.openWatches) response.destroy()
+    },
+    dropLogStreams: () => {
+      for (const response of ctx.openLogs) response.destroy()
     },
     rotateLog: (namespace, name, container) => {
       const log = kubelet.worker(namespace, name)?.logs.get(container)

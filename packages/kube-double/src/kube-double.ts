@@ -16,7 +16,7 @@ import { EXEC_PROTOCOL, prepareExec, rejectUpgrade, runExec } from './http/exec-
 import { sendJson, sendStatus } from './http/http-io.js'
 import { readLog } from './http/log-handler.js'
 import { parseRoute, type Route } from './http/parse-route.js'
-import { createPod, deletePod, getPod, listPods, patchPod } from './http/pod-handlers.js'
+import { createPod, deletePod, evictPod, getPod, listPods, patchPod } from './http/pod-handlers.js'
 import { watchPods } from './http/watch-handler.js'
 import { createFaults, type KubeDoubleFaults } from './kube-double-faults.js'
 import { writeKubeconfig } from './kubeconfig-file.js'
@@ -117,6 +117,7 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<
     admission,
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 1000,
     openWatches: new Set(),
+    openLogs: new Set(),
     namespaceLabels: new Map(Object.entries(options.namespaceLabels ?? {})),
   }
 
@@ -160,6 +161,8 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<
         return deletePod(ctx, route, request, response)
       case 'patch pods':
         return patchPod(ctx, route, request, response)
+      case 'create pods/eviction':
+        return evictPod(ctx, route, request, response)
       case 'get pods/log':
         return readLog(ctx, route, response)
       case 'list events':
@@ -214,6 +217,7 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<
       // Reverse order of acquisition: connections, then processes, then the folders.
       closing ??= (async () => {
         for (const response of ctx.openWatches) response.destroy()
+        for (const response of ctx.openLogs) response.destroy()
         for (const client of wss.clients) client.terminate()
         await kubelet.close()
         wss.close()

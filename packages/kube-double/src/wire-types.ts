@@ -96,6 +96,7 @@ export interface PodSpecJson {
   }
   restartPolicy?: string
   terminationGracePeriodSeconds?: number
+  activeDeadlineSeconds?: number
   serviceAccountName?: string
   schedulerName?: string
   [field: string]: unknown

@@ -24,6 +24,11 @@ export interface E2eCluster {
    */
   workerImage: string | undefined
   inClusterDatabaseUrl: string | undefined
+  /**
+   * A command (run with `sh -c`) that restarts the cluster's API server and returns once it is
+   * ready again: infra/cluster/restart-apiserver.sh. Unset, the restart scenario is skipped.
+   */
+  restartApiServer: string | undefined
   /** The workers' ServiceAccount (infra/k8s/base) and the namespace its Role covers. */
   worker: { namespace: string; serviceAccount: string; tasksNamespace: string }
   core: CoreV1Api
@@ -90,6 +95,7 @@ async function reach(env: NodeJS.ProcessEnv): Promise<Probe> {
       absentImage: env.PODLINE_E2E_ABSENT_IMAGE || DEFAULT_ABSENT_IMAGE,
       workerImage: env.PODLINE_E2E_WORKER_IMAGE || undefined,
       inClusterDatabaseUrl: env.PODLINE_E2E_IN_CLUSTER_DATABASE_URL || undefined,
+      restartApiServer: env.PODLINE_E2E_RESTART_APISERVER || undefined,
       worker: {
         namespace: env.PODLINE_E2E_WORKER_NAMESPACE || 'podline',
         serviceAccount: env.PODLINE_E2E_WORKER_SERVICE_ACCOUNT || 'podline-worker',

@@ -1,10 +1,19 @@
 import { randomBytes } from 'node:crypto'
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node'
 
-/** A fresh namespace per test file, so scenarios never see each other's pods or quotas. */
-export async function createNamespace(core: CoreV1Api, prefix: string): Promise<string> {
+/**
+ * A fresh namespace per test file, so scenarios never see each other's pods or quotas; `labels` go
+ * beside the suite's own (a Pod Security level, say).
+ */
+export async function createNamespace(
+  core: CoreV1Api,
+  prefix: string,
+  labels: Record<string, string> = {},
+): Promise<string> {
   const name = `${prefix}-${randomBytes(3).toString('hex')}`
-  await core.createNamespace({ body: { metadata: { name, labels: { 'podline.dev/e2e': 'true' } } } })
+  await core.createNamespace({
+    body: { metadata: { name, labels: { ...labels, 'podline.dev/e2e': 'true' } } },
+  })
   // The namespace's default ServiceAccount, which task pods run as, appears a moment later.
   for (let i = 0; i < 50; i++) {
     try {

@@ -11,6 +11,8 @@ export interface DoubleContext {
   readonly bookmarkIntervalMs: number
   /** Open watch responses, so `faults.dropWatches()` and `close()` can end them. */
   readonly openWatches: Set<ServerResponse>
+  /** Open follow log responses, so `faults.dropLogStreams()` and `close()` can end them. */
+  readonly openLogs: Set<ServerResponse>
   /** Labels of the namespaces that have any (Pod Security admission reads `pod-security.kubernetes.io/enforce`). */
   readonly namespaceLabels: Map<string, Record<string, string>>
 }

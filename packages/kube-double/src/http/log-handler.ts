@@ -4,7 +4,10 @@ import { findContainerStatus } from '../kubelet/pod-status.js'
 import type { DoubleContext } from './double-context.js'
 import type { Route } from './parse-route.js'
 
-/** pods/log: the container's output; with follow=true it streams until the container ends. */
+/**
+ * pods/log: the container's output; with follow=true it streams until the container ends, across the
+ * kubelet's rotations of the log file (what a rotation leaves unread of the older file is served).
+ */
 export function readLog(ctx: DoubleContext, route: Route, response: ServerResponse): void {
   const name = route.name ?? ''
   const pod = ctx.store.getPod(route.namespace, name)
@@ -56,5 +59,9 @@ export function readLog(ctx: DoubleContext, route: Route, response: ServerRespon
     () => response.end(),
     timestamps,
   )
-  response.once('close', stop)
+  ctx.openLogs.add(response)
+  response.once('close', () => {
+    ctx.openLogs.delete(response)
+    stop()
+  })
 }

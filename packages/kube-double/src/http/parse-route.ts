@@ -7,7 +7,8 @@ export interface Route extends RequestAttributes {
   readonly query: URLSearchParams
 }
 
-const PATH = /^\/api\/v1(?:\/namespaces\/([^/]+))?\/(pods|events)(?:\/([^/]+)(?:\/(log|exec|status))?)?\/?$/
+const PATH =
+  /^\/api\/v1(?:\/namespaces\/([^/]+))?\/(pods|events)(?:\/([^/]+)(?:\/(log|exec|status|eviction))?)?\/?$/
 
 /** Maps method and path to verb and resource, as the API server's request-info resolver does. */
 export function parseRoute(method: string, url: URL): Route | undefined {

@@ -3,7 +3,7 @@ import { ApiError, statuses } from '../api/api-error.js'
 import { podFilter } from '../api/pod-filter.js'
 import { checkPodSecurity } from '../api/pod-security.js'
 import { validatePod } from '../api/pod-validation.js'
-import { qosClassOf } from '../kubelet/pod-status.js'
+import { qosClassOf, setCondition } from '../kubelet/pod-status.js'
 import type { PodJson } from '../wire-types.js'
 import type { DoubleContext } from './double-context.js'
 import { readJson, sendJson } from './http-io.js'
@@ -183,4 +183,36 @@ export async function patchPod(
   })
   if (!updated) throw new ApiError(statuses.notFound('pods', name))
   sendJson(response, 200, withKind(updated))
+}
+
+/**
+ * pods/{name}/eviction (policy/v1 Eviction), as the API server serves it without a
+ * PodDisruptionBudget in the way: the pod gets the DisruptionTarget condition (reason
+ * EvictionByEvictionAPI) and is then deleted gracefully, with the Eviction's deleteOptions'
+ * gracePeriodSeconds or the pod's own; the answer is a 201 Status of Success. A pod that has already
+ * ended is deleted without the condition; one being deleted is left as it is.
+ */
+export async function evictPod(
+  ctx: DoubleContext,
+  route: Route,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const name = route.name ?? ''
+  const eviction = ((await readJson(request)) ?? {}) as {
+    metadata?: { name?: string }
+    deleteOptions?: { gracePeriodSeconds?: number }
+  }
+  if (eviction.metadata?.name !== undefined && eviction.metadata.name !== name)
+    throw new ApiError(statuses.badRequest(`name in URL does not match name in Eviction object`))
+  const pod = ctx.store.getPod(route.namespace, name)
+  if (!pod) throw new ApiError(statuses.notFound('pods', name))
+  if (!pod.metadata.deletionTimestamp) {
+    if (pod.status.phase !== 'Succeeded' && pod.status.phase !== 'Failed')
+      ctx.store.updatePod(route.namespace, name, (p) =>
+        setCondition(p, 'DisruptionTarget', 'True', 'EvictionByEvictionAPI', 'Eviction API: evicting'),
+      )
+    ctx.kubelet.delete(route.namespace, name, eviction.deleteOptions?.gracePeriodSeconds)
+  }
+  sendJson(response, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 })
 }

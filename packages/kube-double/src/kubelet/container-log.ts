@@ -64,24 +64,22 @@ export class ContainerLog {
 
   /**
    * The kubelet's log rotation: the current file is renamed away and a new one begins, so a read from
-   * now on serves only what is written after, and the open follow streams end (as the kubelet's
-   * follower did before it learnt to reopen the file).
+   * now on serves only what is written after. An open follow stream goes on into the new file, as
+   * the kubelet's follower does (it reopens the file when the runtime recreates it): it neither ends
+   * nor loses a line. `faults.dropLogStreams()` is what ends streams.
    */
   rotate(): void {
     this.chunks.length = 0
-    this.emitter.emit('rotate')
   }
 
-  /** Calls `onChunk` for every later chunk until the container ends or its log rotates; returns an unsubscribe. */
+  /** Calls `onChunk` for every later chunk until the container ends; returns an unsubscribe. */
   follow(onChunk: (data: Buffer) => void, onEnd: () => void, timestamps = false): () => void {
     const chunkListener = (chunk: LogLine): void => onChunk(timestamps ? stamp(chunk) : chunk.data)
     this.emitter.on('chunk', chunkListener)
     this.emitter.once('end', onEnd)
-    this.emitter.once('rotate', onEnd)
     return () => {
       this.emitter.off('chunk', chunkListener)
       this.emitter.off('end', onEnd)
-      this.emitter.off('rotate', onEnd)
     }
   }
 }

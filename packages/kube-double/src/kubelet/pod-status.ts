@@ -114,8 +114,9 @@ export function refreshPodStatus(pod: PodJson): void {
         return isSidecar(spec) ? !state?.running && !state?.terminated : state?.terminated?.exitCode !== 0
       })
       .map((s) => s.name)
+    // The kubelet's PodCompleted is for a pod that succeeded, init containers or not.
     if (incomplete.length === 0)
-      setCondition(pod, 'Initialized', 'True', completed && initSpecs.length > 0 ? 'PodCompleted' : undefined)
+      setCondition(pod, 'Initialized', 'True', pod.status.phase === 'Succeeded' ? 'PodCompleted' : undefined)
     else
       setCondition(
         pod,
@@ -135,8 +136,9 @@ export function refreshPodStatus(pod: PodJson): void {
   ].map((s) => s.name)
   const unreadyRegular = (pod.status.containerStatuses ?? []).filter((s) => !s.ready).map((s) => s.name)
   if (completed) {
-    setCondition(pod, 'Ready', 'False', 'PodCompleted')
-    setCondition(pod, 'ContainersReady', 'False', 'PodCompleted')
+    const why = pod.status.phase === 'Failed' ? 'PodFailed' : 'PodCompleted'
+    setCondition(pod, 'Ready', 'False', why)
+    setCondition(pod, 'ContainersReady', 'False', why)
     if (
       ![...(pod.status.initContainerStatuses ?? []), ...(pod.status.containerStatuses ?? [])].some(
         (s) => s.state.running,

@@ -46,10 +46,14 @@ const MAX_MESSAGE_BYTES = 4096
 /** How often the double runs a startup probe (the real kubelet: every `periodSeconds`). */
 const PROBE_PERIOD_MS = 20
 
+/** The kubelet's message (and event) for a pod past its activeDeadlineSeconds. */
+export const DEADLINE_MESSAGE = 'Pod was active on the node longer than the specified deadline'
+
 /** Why the kubelet stops a pod, which decides the grace period and how the stop is reported. */
 export type StopCause =
   | { kind: 'delete'; gracePeriodSeconds: number }
   | { kind: 'evict'; message: string }
+  | { kind: 'deadline' }
   | { kind: 'node-lost' }
   | { kind: 'shutdown' }
 
@@ -65,6 +69,8 @@ export class PodWorker {
   private readonly running = new Map<string, RunningContainer>()
   private readonly timers = new Set<NodeJS.Timeout>()
   private stopping = false
+  /** Past its activeDeadlineSeconds: its containers are being stopped, then it fails. */
+  private deadlineExceeded = false
   private volumeDir: string | undefined
   unscheduled = false
   done: Promise<void> = Promise.resolve()
@@ -94,8 +100,14 @@ export class PodWorker {
     this.stopping = true
     for (const timer of this.timers) clearTimeout(timer)
     this.timers.clear()
-    // Eviction here is the kubelet's hard eviction and node loss takes the processes with it: no grace.
-    const graceMs = cause.kind === 'delete' ? cause.gracePeriodSeconds * 1000 : 0
+    // Eviction here is the kubelet's hard eviction and node loss takes the processes with it: no
+    // grace. A pod past its deadline is stopped with its own grace period, as a deletion is.
+    const graceMs =
+      cause.kind === 'delete'
+        ? cause.gracePeriodSeconds * 1000
+        : cause.kind === 'deadline'
+          ? this.graceMs()
+          : 0
     if (cause.kind === 'evict') {
       this.update((pod) => {
         pod.status.reason = 'Evicted'
@@ -227,6 +239,7 @@ export class PodWorker {
       setCondition(p, 'PodReadyToStartContainers', 'True')
       refreshPodStatus(p)
     })
+    this.watchDeadline(pod)
 
     for (const init of pod.spec.initContainers ?? []) {
       if (this.stopping) return
@@ -301,7 +314,50 @@ export class PodWorker {
       const status = findContainerStatus(pod, name)
       if (status) change(status)
       refreshPodStatus(pod)
+      this.holdDeadline(pod)
     })
+  }
+
+  /**
+   * activeDeadlineSeconds, counted from the pod's startTime, as the kubelet does: once it passes,
+   * Ready and ContainersReady turn False (PodFailed), a DeadlineExceeded event is recorded and the
+   * containers are stopped with the pod's grace period; only when the last one has stopped is the
+   * pod Failed with reason DeadlineExceeded (the phase and the reason arrive in one update).
+   */
+  private watchDeadline(pod: PodJson): void {
+    const seconds = pod.spec.activeDeadlineSeconds
+    if (seconds === undefined) return
+    const timer = setTimeout(() => {
+      this.timers.delete(timer)
+      void this.exceedDeadline()
+    }, seconds * 1000)
+    this.timers.add(timer)
+  }
+
+  private async exceedDeadline(): Promise<void> {
+    const phase = this.pod()?.status.phase
+    if (this.stopping || phase === 'Succeeded' || phase === 'Failed') return
+    this.deadlineExceeded = true
+    this.update((pod) => this.holdDeadline(pod))
+    this.event('Normal', 'DeadlineExceeded', DEADLINE_MESSAGE)
+    await this.stop({ kind: 'deadline' })
+    this.update((pod) => {
+      pod.status.phase = 'Failed'
+      this.holdDeadline(pod)
+    })
+  }
+
+  /** While a deadline stop runs: not ready; once terminal, Failed with the deadline's reason. */
+  private holdDeadline(pod: PodJson): void {
+    if (!this.deadlineExceeded) return
+    if (pod.status.phase === 'Succeeded' || pod.status.phase === 'Failed') {
+      pod.status.phase = 'Failed'
+      pod.status.reason = 'DeadlineExceeded'
+      pod.status.message = DEADLINE_MESSAGE
+      refreshPodStatus(pod)
+    }
+    setCondition(pod, 'Ready', 'False', 'PodFailed')
+    setCondition(pod, 'ContainersReady', 'False', 'PodFailed')
   }
 
   /** Pulls (or fails to) and starts one container; resolves to its exit, or undefined if it never started. */

@@ -14,8 +14,10 @@ export interface PodState {
 
 export const TIMED_OUT: unique symbol = Symbol('timed out')
 
-// Consecutive failed (re)connections before the pods waiting on the watch fail: about a minute of backoff.
-const MAX_WATCH_FAILURES = 10
+// Consecutive failed (re)connections before the pods waiting on the watch fail: about a minute of backoff
+// (0.1 s doubling to 5 s: 61 s before the 18th), so an API server restart that takes longer than 20 s
+// does not fail every running pod task.
+const MAX_WATCH_FAILURES = 18
 
 /**
  * The watch client of the informer: client-node's Watch, asking for BOOKMARK events and aborting the
