@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type KubeDouble, startKubeDouble } from '@podline/kube-double'
 import { freshDatabase, simulatedPodTasks } from '@podline/runner/testing'
@@ -52,5 +54,22 @@ describe('podline run with pod tasks', () => {
     expect(line, r.stderr).toMatch(/exited with code 3; its last log line: cannot connect to db$/)
     expect(r.stderr).not.toMatch(/last log lines:\s*$/m)
     expect(r.stderr).toMatch(/last 2 log lines:\nconnecting to db:5432\ncannot connect to db\n/)
+  })
+
+  it('without a kubeconfig, says so once in full, with no frames of its own code', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'podline-no-kube-'))
+    try {
+      const r = await podline(['run', PIPELINES, '--pipeline', 'cli-pod-broken'], {
+        env: { DATABASE_URL: db.url, KUBECONFIG: '', HOME: home, PODLINE_RUNTIME: 'kubernetes' },
+      })
+      expect(r.code).toBe(1)
+      // The progress line shortens it; the summary says it whole, once, with the fix.
+      expect(r.stderr.match(/--runtime process/g), r.stderr).toHaveLength(1)
+      expect(r.stderr).toMatch(/failed: task "broken" failed: no kubeconfig found: KUBECONFIG is not set/)
+      // A setting the user must change is not a crash: no stack through the runner's modules.
+      expect(r.stderr, r.stderr).not.toMatch(/^\s+at /m)
+    } finally {
+      rmSync(home, { recursive: true, force: true })
+    }
   })
 })

@@ -13,6 +13,9 @@ import { executionSettings, parseCount, parseRuntime } from '../settings.js'
 import { terminalText } from '../terminal-text.js'
 import { assertTypeChecks } from '../type-check.js'
 
+/** A stack frame in Podline's own packages, from the repository or installed. */
+const PODLINE_FRAME = /[/\\](?:packages[/\\]|@podline[/\\])(?:runner|sdk)[/\\]/
+
 interface RunFlags {
   params?: string
   pipeline?: string
@@ -200,8 +203,12 @@ async function run(file: string, flags: RunFlags): Promise<number> {
     }
     if (!(error instanceof TaskRunError)) throw error
     await finish(error.runId)
-    // The stack's first line is the message again: only its frames follow the message.
-    const frames = (error.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line))
+    // The stack's first line is the message again: only its frames follow the message, and only
+    // those in the user's code: Podline's own (a missing kubeconfig, a refused pod) say nothing the
+    // message does not.
+    const frames = (error.stack ?? '')
+      .split('\n')
+      .filter((line) => /^\s+at /.test(line) && !PODLINE_FRAME.test(line) && !/\(node:|at node:/.test(line))
     process.stderr.write(
       `\nrun ${error.runId} of ${pipeline.name} failed: ${safe(error.message)}\n${frames.map(safe).join('\n')}\n`,
     )
