@@ -15,7 +15,7 @@ function examples(guide: string): string[] {
   return [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? '')
 }
 
-describe.each(['sdk.md', 'pods.md'])('docs/%s examples', (guide) => {
+describe.each(['sdk.md', 'pods.md', 'from-airflow.md'])('docs/%s examples', (guide) => {
   const blocks = examples(guide)
   // Inside the repository, so the examples resolve @podline/* like a user's project does.
   const dir = join(root, 'node_modules', '.cache', 'podline-doc-examples', guide.replace('.md', ''))

@@ -1,16 +1,14 @@
+// KubernetesPodOperator's XCom example, ported: `write-xcom` writes `{"key1": …, "key2": …}` to
+// /airflow/xcom/return.json, `read-key1` reads key1 as a PythonOperator did with xcom_pull, and
+// `echo-key1` receives key1 in its arguments as the Jinja template did. The DAG it comes from is in
+// docs/from-airflow.md.
+//
+//   npx podline run examples/from-airflow/kpo-xcom.ts --runtime process   local processes, no cluster
+//   npx podline run examples/from-airflow/kpo-xcom.ts                     pods on the current kubeconfig's cluster
 import { runLocal } from '@podline/runner'
 import { isMain, pipeline } from '@podline/sdk'
 import { z } from 'zod'
 
-/**
- * KubernetesPodOperator's XCom example, ported: `write-xcom` writes `{"key1": …, "key2": …}` to
- * /airflow/xcom/return.json, `read-key1` reads key1 as a PythonOperator did with xcom_pull, and
- * `echo-key1` receives key1 in its arguments as the Jinja template did. The DAG it comes from is in
- * docs/from-airflow.md.
- *
- *   npx podline run examples/from-airflow/kpo-xcom.ts --runtime process   local processes, no cluster
- *   npx podline run examples/from-airflow/kpo-xcom.ts                     pods on the current kubeconfig's cluster
- */
 export const kpoXcom = pipeline('kpo-xcom')
   // The image is unchanged: it writes /airflow/xcom/return.json as it did under do_xcom_push=True.
   .pod(

@@ -1,15 +1,13 @@
+// A DAG that mixes pod and Python tasks with trigger rules, a retry with exponential backoff and a
+// skip exit code, ported. The DAG it comes from is in docs/from-airflow.md. Its `start`
+// EmptyOperator has no counterpart: a task without `needs` starts the run.
+//
+//   npx podline run examples/from-airflow/trigger-rules.ts --runtime process
+//   npx podline run examples/from-airflow/trigger-rules.ts --runtime process --params '{"failLoad": true}'
 import { runLocal } from '@podline/runner'
 import { isMain, pipeline } from '@podline/sdk'
 import { z } from 'zod'
 
-/**
- * A DAG that mixes pod and Python tasks with trigger rules, a retry with exponential backoff and a
- * skip exit code, ported. The DAG it comes from is in docs/from-airflow.md. Its `start`
- * EmptyOperator has no counterpart: a task without `needs` starts the run.
- *
- *   npx podline run examples/from-airflow/trigger-rules.ts --runtime process
- *   npx podline run examples/from-airflow/trigger-rules.ts --runtime process --params '{"failLoad": true}'
- */
 const params = z.object({
   day: z.string().default('2026-11-21'),
   failLoad: z.boolean().default(false),

@@ -1,6 +1,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
+import { state, states } from './queue/sql-values.js'
 import { countEndedUpstreams } from './queue/upstream-counts.js'
 import type { Database } from './store/database.js'
 import { NO_MAP_INDEX } from './store/schema.js'
@@ -43,21 +44,21 @@ export async function failKilledLocalRun(database: Database): Promise<string | u
     const [row] = await database.rows<{ failed: boolean; ended: string[] }>(
       sql`
         with run as (
-          update podline.runs set state = 'failed', finished_at = now(), error = ${message}
-          where id = ${marker.runId}::uuid and state in ('queued', 'running')
+          update podline.runs set state = ${state('failed')}, finished_at = now(), error = ${message}
+          where id = ${marker.runId}::uuid and state in ${states('queued', 'running')}
           returning id
         ), tasks as (
           update podline.task_runs t
-          set state = case when old.state = 'running' then 'failed' else 'cancelled' end,
+          set state = case when old.state = ${state('running')} then ${state('failed')} else ${state('cancelled')} end,
               finished_at = now(), lease_owner = null, lease_expires_at = null, error = ${message}
           from podline.task_runs old
           where t.id = old.id and t.run_id in (select id from run)
-            and old.state in ('pending', 'queued', 'running', 'up_for_retry')
+            and old.state in ${states('pending', 'queued', 'running', 'up_for_retry')}
           returning t.run_id, t.task, t.map_index, t.attempt, old.state as from_state, t.state as to_state
         ), logged as (
           insert into podline.events (run_id, task, attempt, from_state, to_state, message)
           select run_id, task, attempt, from_state, to_state, ${message} from tasks
-          union all select id, null, null, 'running', 'failed', ${message} from run
+          union all select id, null, null, ${state('running')}, ${state('failed')}, ${message} from run
         )
         select exists(select 1 from run) as failed,
                array(select task from tasks where map_index = ${NO_MAP_INDEX}) as ended`,

@@ -4,6 +4,7 @@ import { NO_MAP_INDEX } from '../store/schema.js'
 import type { TaskRunId } from './claim-task-runs.js'
 import { finalizeRunIfDone } from './promote-downstream.js'
 import { returnUnstarted } from './release-task-runs.js'
+import { state, states } from './sql-values.js'
 import { countEndedUpstreams } from './upstream-counts.js'
 
 /**
@@ -27,12 +28,14 @@ export async function failRunOnParams(
     const failed = await database.rows<{ task: string }>(
       sql`
         with failed as (
-          update podline.task_runs set state = 'upstream_failed', finished_at = now(), error = ${reason}
-          where run_id = ${runId}::uuid and state in ('pending', 'queued', 'up_for_retry')
-          returning run_id, task, map_index, attempt, state
+          update podline.task_runs t set state = ${state('upstream_failed')}, finished_at = now(), error = ${reason}
+          from podline.task_runs old
+          where t.id = old.id and t.run_id = ${runId}::uuid
+            and old.state in ${states('pending', 'queued', 'up_for_retry')}
+          returning t.run_id, t.task, t.map_index, t.attempt, old.state as from_state, t.state
         ), logged as (
           insert into podline.events (run_id, task, attempt, from_state, to_state, worker, message)
-          select run_id, task, attempt, 'pending', state, ${workerId}, ${reason} from failed
+          select run_id, task, attempt, from_state, state, ${workerId}, ${reason} from failed
         )
         select task from failed where map_index = ${NO_MAP_INDEX}`,
       tx,

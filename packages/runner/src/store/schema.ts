@@ -41,6 +41,8 @@ const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' 
 
 /** `state in ('a', 'b')` with the names from engine/states.ts: CHECK constraints and partial indexes. */
 const stateIn = (names: readonly string[]) => sql.raw(`state in (${names.map((n) => `'${n}'`).join(', ')})`)
+/** `state = 'a'`, typed: the text PostgreSQL stores for a one-state partial index. */
+const stateIs = (name: TaskState) => sql.raw(`state = '${name}'`)
 
 /** task_runs.map_index (and the XComs', task logs') of a task's own row, mapped or not: items are 0, 1, … */
 export const NO_MAP_INDEX = -1
@@ -203,7 +205,7 @@ export const taskRuns = podline.table(
     index('task_runs_claim_version_idx')
       .on(t.version, t.kind, t.priority.desc(), t.availableAt, t.id)
       .where(stateIn(CLAIMABLE_TASK_STATES)),
-    index('task_runs_lease_idx').on(t.leaseExpiresAt).where(sql`state = 'running'`),
+    index('task_runs_lease_idx').on(t.leaseExpiresAt).where(stateIs('running')),
     // The tasks of a run that have not ended: promotion reads the pending ones, and "is the run
     // done?" is one probe here instead of a scan of every task of a wide run at each completion.
     // With task and map_index, a mapped task's items are found here too: whether one is still open,
