@@ -1,4 +1,5 @@
-import { createRequire } from 'node:module'
+import { extname } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { Worker as Thread } from 'node:worker_threads'
 import { PgDialect } from 'drizzle-orm/pg-core'
 import type { TaskRunId } from '../queue/claim-task-runs.js'
@@ -7,6 +8,7 @@ import { heartbeat, heartbeatStatement } from '../queue/heartbeat.js'
 import type { WorkerRecord } from '../queue/workers.js'
 import type { Database } from '../store/database.js'
 import { databaseErrorMessage } from './database-error.js'
+import type { FromLeaseThread, LeaseThreadData, ToLeaseThread } from './lease-thread.js'
 import type { WorkerLog } from './log-sink.js'
 
 /**
@@ -202,55 +204,11 @@ async function startInlineKeeper(options: LeaseKeeperOptions): Promise<LeaseKeep
   }
 }
 
-/*
- * The thread's program, evaluated as a script rather than loaded from a file: the runner's tests run
- * on its TypeScript sources, where no compiled file exists for a thread to load. It knows no SQL of
- * its own: it runs the heartbeat statement that heartbeat.ts defines, compiled by drizzle on the main
- * thread, substituting the ids. The time of the last renewal that got through, and the version of the
- * held set it renewed, are written to shared memory, which the main thread reads however busy its
- * event loop was.
+/**
+ * The thread's program is lease-thread.ts, loaded from its path beside this module's: the .ts source
+ * when the runner runs from its sources (tsx, vitest), the compiled .js from dist.
  */
-const THREAD_PROGRAM = `
-const { parentPort, workerData } = require('node:worker_threads')
-const postgres = require(workerData.postgresPath)
-const { url, text, params, idsIndex, heartbeatMs, shared } = workerData
-const lastRenewal = new BigInt64Array(shared)
-const sql = postgres(url, { max: 1, onnotice() {}, connect_timeout: 10, prepare: true })
-// As drizzle sets up its client: json parameters arrive already serialised.
-sql.options.serializers['114'] = sql.options.serializers['3802'] = (x) => x
-let ids = [], version = 0, timer, stopped = false, beating = Promise.resolve()
-async function beat() {
-  const asked = ids, askedVersion = version, sentAt = Date.now()
-  const values = params.slice()
-  values[idsIndex] = JSON.stringify(asked)
-  try {
-    const rows = await sql.unsafe(text, values, { prepare: true })
-    // The version first: a reader between the two stores pairs it with the older time, the safe side.
-    Atomics.store(lastRenewal, 1, BigInt(askedVersion))
-    Atomics.store(lastRenewal, 0, BigInt(sentAt))
-    const still = new Set(rows.map((r) => String(r.id)))
-    const lost = asked.filter((id) => !still.has(id))
-    if (lost.length) parentPort.postMessage({ type: 'lost', ids: lost, version: askedVersion })
-  } catch (error) {
-    parentPort.postMessage({ type: 'error', message: String((error && error.message) || error) })
-  }
-}
-function loop() {
-  if (stopped) return
-  beating = beat().finally(() => { if (!stopped) timer = setTimeout(loop, heartbeatMs) })
-}
-parentPort.on('message', async (m) => {
-  if (m.type === 'ids') { ids = m.ids; version = m.version }
-  else if (m.type === 'stop') {
-    stopped = true
-    clearTimeout(timer)
-    await beating.catch(() => {})
-    await sql.end({ timeout: 2 }).catch(() => {})
-    parentPort.close()
-  }
-})
-loop()
-`
+const LEASE_THREAD = new URL(`./lease-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url)
 
 async function startThreadKeeper(options: LeaseKeeperOptions, url: string): Promise<LeaseKeeper> {
   const held = new HeldIds()
@@ -262,26 +220,25 @@ async function startThreadKeeper(options: LeaseKeeperOptions, url: string): Prom
   const shared = new SharedArrayBuffer(16)
   const lastRenewal = new BigInt64Array(shared)
   Atomics.store(lastRenewal, 0, BigInt(Date.now()))
-  const thread = new Thread(THREAD_PROGRAM, {
-    eval: true,
-    workerData: {
-      postgresPath: createRequire(import.meta.url).resolve('postgres'),
-      url,
-      text: query.sql,
-      params: query.params,
-      idsIndex,
-      heartbeatMs: options.heartbeatMs,
-      shared,
-    },
+  const workerData: LeaseThreadData = {
+    url,
+    text: query.sql,
+    params: query.params,
+    idsIndex,
+    heartbeatMs: options.heartbeatMs,
+    shared,
+  }
+  const thread = new Thread(LEASE_THREAD, {
+    workerData,
     // Its heap is small and separate: the task's heap exhausting does not reach it first.
     resourceLimits: { maxOldGenerationSizeMb: 64 },
   })
   thread.unref()
   let exited = false
-  thread.on('message', (m: { type: string; ids?: TaskRunId[]; version?: number; message?: string }) => {
+  thread.on('message', (m: FromLeaseThread) => {
     if (m.type === 'lost') {
       const reason = new LeaseLostError('the lease of this attempt was taken away')
-      for (const id of m.ids ?? []) if (held.heldAt(id, m.version ?? 0)) options.onLost(id, reason)
+      for (const id of m.ids) if (held.heldAt(id, m.version)) options.onLost(id, reason)
     } else if (m.type === 'error') {
       options.log('warn', `heartbeat failed: ${m.message}`)
     }
@@ -298,9 +255,12 @@ async function startThreadKeeper(options: LeaseKeeperOptions, url: string): Prom
   // any task code runs, since a task may block the loop at once and the thread must renew its lease
   // meanwhile. A drop can wait for the next turn of the loop: renewing a finished task costs nothing.
   let posted: 'no' | 'soon' | 'later' = 'no'
+  const tell = (message: ToLeaseThread) => {
+    if (!exited) thread.postMessage(message)
+  }
   const send = () => {
     posted = 'no'
-    if (!exited) thread.postMessage({ type: 'ids', ids: held.ids(), version: held.version })
+    tell({ type: 'ids', ids: held.ids(), version: held.version })
   }
   const post = (urgent: boolean) => {
     if (posted === 'soon' || (posted === 'later' && !urgent)) return
@@ -328,7 +288,7 @@ async function startThreadKeeper(options: LeaseKeeperOptions, url: string): Prom
     renewNow: () => Promise.resolve(),
     async stop() {
       guard.stop()
-      if (!exited) thread.postMessage({ type: 'stop' })
+      tell({ type: 'stop' })
       await Promise.race([exit, new Promise((r) => setTimeout(r, 3000).unref())])
       if (!exited) await thread.terminate()
     },
