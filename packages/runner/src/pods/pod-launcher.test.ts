@@ -6,7 +6,7 @@ import { type KubeDouble, type PodJson, startKubeDouble } from '@podline/kube-do
 import { type PodRunOptions, type PodSpec, type PodTaskDefinition, pipeline } from '@podline/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { TaskFailure, TaskSkipped } from '../executors/task-execution.js'
+import { TaskFailure, TaskSkipped } from '../executors/task-failure.js'
 import { executionFixture } from './__tests__/task-execution-fixture.js'
 import { startTruncatingProxy } from './__tests__/truncating-proxy.js'
 import { createPodExecutor, type PodExecutorOptions } from './pod-executor.js'

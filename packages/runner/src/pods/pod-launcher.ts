@@ -1,6 +1,7 @@
 import type { V1ContainerStateTerminated, V1Pod } from '@kubernetes/client-node'
 import { type JsonValue, type PodSpec, type PodTaskDefinition, parseDuration } from '@podline/sdk'
-import { type TaskExecution, TaskFailure, TaskSkipped } from '../executors/task-execution.js'
+import type { TaskExecution } from '../executors/task-execution.js'
+import { TaskFailure, TaskSkipped } from '../executors/task-failure.js'
 import { traceEnv } from '../tracing/tracing.js'
 import type { StoredXCom } from '../xcom-store/pod-transfers.js'
 import { abortReason } from './abortable.js'

@@ -1,5 +1,6 @@
 import type { PodSpec, PodSpecContext, PodTaskDefinition, StoredInput } from '@podline/sdk'
-import { type TaskExecution, TaskFailure } from '../executors/task-execution.js'
+import type { TaskExecution } from '../executors/task-execution.js'
+import { TaskFailure } from '../executors/task-failure.js'
 import { isReference } from '../xcom-store/xcom-reference.js'
 
 /**

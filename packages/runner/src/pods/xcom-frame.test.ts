@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { json } from '@podline/sdk'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { TaskFailure } from '../executors/task-execution.js'
+import { TaskFailure } from '../executors/task-failure.js'
 import { SIDECAR_SCRIPT, UPLOAD_URL_ENV, XCOM_FRAME_LIMIT_BYTES } from './sidecar-script.js'
 import { formatXcomFrame, parseXcomFrame, StoredFrame } from './xcom-frame.js'
 import { decodeResult, type ResultChecks } from './xcom-value.js'
@@ -159,20 +159,17 @@ describe('the sidecar script', () => {
 
   // The sidecar image's script must print byte-for-byte the same frames as the one in the pod spec.
   const imageScript = join(import.meta.dirname, '../../../../infra/images/sidecar/podline-sidecar.sh')
-  it(
-    'matches infra/images/sidecar/podline-sidecar.sh byte for byte',
-    async () => {
-      // Generated from SIDECAR_SCRIPT by infra/images/sidecar/generate.ts; missing is a failure, not a skip.
-      expect(existsSync(imageScript), `${imageScript} exists`).toBe(true)
-      for (const content of ['{"a":1}', JSON.stringify({ s: 'x'.repeat(1000) }), '', undefined]) {
-        for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-          const ours = await runSidecar(SIDECAR_SCRIPT, [], content, signal)
-          const theirs = await runSidecar('. "$0"', [imageScript], content, signal)
-          expect(theirs).toBe(ours)
-        }
+  it('matches infra/images/sidecar/podline-sidecar.sh byte for byte', async () => {
+    // Generated from SIDECAR_SCRIPT by infra/images/sidecar/generate.ts; missing is a failure, not a skip.
+    expect(existsSync(imageScript), `${imageScript} exists`).toBe(true)
+    for (const content of ['{"a":1}', JSON.stringify({ s: 'x'.repeat(1000) }), '', undefined]) {
+      for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+        const ours = await runSidecar(SIDECAR_SCRIPT, [], content, signal)
+        const theirs = await runSidecar('. "$0"', [imageScript], content, signal)
+        expect(theirs).toBe(ours)
       }
-    },
-  )
+    }
+  })
 })
 
 describe('a result over the log frame limit with an upload URL', () => {

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util'
 import type { JsonValue } from '@podline/sdk'
 import type { TaskExecution } from '../executors/task-execution.js'
-import { TaskFailure } from '../executors/task-execution.js'
+import { TaskFailure } from '../executors/task-failure.js'
 import type { ReportedUpload, StoredXCom } from '../xcom-store/pod-transfers.js'
 import { formatBytes } from './format-bytes.js'
 import { XCOM_FRAME_LIMIT_BYTES } from './sidecar-script.js'

@@ -5,7 +5,7 @@ import {
   SchemaValidationError,
   validateWith,
 } from '@podline/sdk'
-import { TaskFailure } from '../executors/task-execution.js'
+import { TaskFailure } from '../executors/task-failure.js'
 import { xcomTooLargeMessage } from '../worker/xcom-limit.js'
 
 export { DEFAULT_XCOM_SIZE_LIMIT_BYTES } from '../worker/xcom-limit.js'

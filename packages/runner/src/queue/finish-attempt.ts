@@ -4,7 +4,7 @@ import { FAILED_TASK_STATES, type TaskState } from '../engine/states.js'
 import type { Database, Executor } from '../store/database.js'
 import { NO_MAP_INDEX } from '../store/schema.js'
 import { inSpan } from '../tracing/tracing.js'
-import type { TaskRunId } from './claim-task-runs.js'
+import { type AttemptRef, LeaseLostError, leaseLost } from './attempt-fence.js'
 import { expandMappedTask, settleMappedItems } from './mapped-tasks.js'
 import { endRuns, finalizeRunsIfDone, promoteCounted, promoteDownstream } from './promote-downstream.js'
 import { QUEUE_CHANNEL, state, states } from './sql-values.js'
@@ -29,29 +29,6 @@ export type AttemptOutcome =
   | { state: 'skipped'; reason: string }
   /** A mapped task's own attempt evaluated `over`: its items become task runs (mapped-tasks.ts). */
   | { state: 'expanded'; items: JsonValue[] }
-
-export class LeaseLostError extends Error {
-  override readonly name = 'LeaseLostError'
-}
-
-export interface AttemptRef {
-  id: TaskRunId
-  runId: string
-  task: string
-  attempt: number
-  /** The claim that began this execution (ClaimedTaskRun.claim): the fence. */
-  claim: number
-  workerId: string
-  /** No task needs this one: completion then skips the downstream query. */
-  isLeaf?: boolean
-  /**
-   * The run has no other task run (a one-task pipeline): no sibling can complete beside it, so its
-   * ending ends the run in the completion's own statement, with no transaction around it.
-   */
-  soleTask?: boolean
-  /** The item of a mapped task this attempt runs; undefined for a task's own row. */
-  mapIndex?: number | null | undefined
-}
 
 /** One attempt's end, as finishAttempts takes it (an expansion goes through finishAttempt alone). */
 export interface AttemptEnding {
@@ -250,14 +227,6 @@ export function finishAttempt(database: Database, ref: AttemptRef, outcome: Atte
       : finishAttempts(database, ref.workerId, [{ ref, outcome }]).then(([stored]) => {
           if (!stored) throw leaseLost(ref)
         }),
-  )
-}
-
-/** Why an ending was not stored: this worker's claim is no longer the task run's. */
-export function leaseLost(ref: AttemptRef): LeaseLostError {
-  return new LeaseLostError(
-    `task "${ref.task}" attempt ${ref.attempt} of run ${ref.runId}: this worker no longer holds its lease ` +
-      '(it expired or the run was cancelled); the result was discarded and the current attempt stands',
   )
 }
 

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { sql } from 'drizzle-orm'
-import type { Database } from './database.js'
+import { type SQL, sql } from 'drizzle-orm'
 import { MIGRATIONS_FOLDER } from './migrations-folder.js'
 
 export type SchemaState = 'current' | 'missing' | 'outdated'
@@ -20,12 +19,17 @@ function newestMigration(): number {
   return newest
 }
 
+/** The raw SQL the schema state is read through: `Database.rows`, before database.ts has made a Database. */
+export interface SqlRows {
+  rows<T>(query: SQL): Promise<T[]>
+}
+
 /**
  * Whether the store holds the schema this build expects, decided the way drizzle's migrator decides
  * (the newest applied migration's timestamp) in two cheap queries, so that opening a current store
  * skips the migrator, which reads and hashes every migration file.
  */
-export async function readSchemaState(database: Pick<Database, 'rows'>): Promise<SchemaState> {
+export async function readSchemaState(database: SqlRows): Promise<SchemaState> {
   // Two queries: the second names a table that must exist before a statement may mention it.
   const [found] = await database.rows<{ tables: boolean; journal: boolean }>(sql`
     select to_regclass('podline.task_runs') is not null as tables,

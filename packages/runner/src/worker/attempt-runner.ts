@@ -6,17 +6,12 @@ import {
   validateWith,
 } from '@podline/sdk'
 import { Backoff } from '../backoff.js'
-import { TaskFailure } from '../executors/task-execution.js'
+import { TaskFailure } from '../executors/task-failure.js'
 import type { PodExecutor as PodsExecutor } from '../pods/pod-executor.js'
+import { type AttemptRef, LeaseLostError } from '../queue/attempt-fence.js'
 import type { ClaimedTaskRun } from '../queue/claim-task-runs.js'
 import { failRunOnParams } from '../queue/fail-run-params.js'
-import {
-  type AttemptOutcome,
-  type AttemptRef,
-  finishAttempt,
-  LeaseLostError,
-  putXcom,
-} from '../queue/finish-attempt.js'
+import { type AttemptOutcome, finishAttempt, putXcom } from '../queue/finish-attempt.js'
 import { returnUnstarted } from '../queue/release-task-runs.js'
 import { scheduleTick } from '../schedules/ticks.js'
 import type { Database } from '../store/database.js'

@@ -1,4 +1,5 @@
-import { type AttemptEnding, finishAttempts, leaseLost } from '../queue/finish-attempt.js'
+import { leaseLost } from '../queue/attempt-fence.js'
+import { type AttemptEnding, finishAttempts } from '../queue/finish-attempt.js'
 import type { Database } from '../store/database.js'
 import { endSpan, startSpan } from '../tracing/tracing.js'
 

@@ -1,5 +1,5 @@
 import { findNotJson, type JsonValue, type TaskDefinition } from '@podline/sdk'
-import { TaskFailure } from '../executors/task-execution.js'
+import { TaskFailure } from '../executors/task-failure.js'
 import { formatBytes } from '../pods/format-bytes.js'
 import { assertStorable, UnstorableTextError } from './storable-text.js'
 import { describeThrown } from './thrown-value.js'

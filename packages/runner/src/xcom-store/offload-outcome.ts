@@ -1,5 +1,6 @@
-import { TaskFailure } from '../executors/task-execution.js'
-import type { AttemptOutcome, AttemptRef } from '../queue/finish-attempt.js'
+import { TaskFailure } from '../executors/task-failure.js'
+import type { AttemptRef } from '../queue/attempt-fence.js'
+import type { AttemptOutcome } from '../queue/finish-attempt.js'
 import { isReference, objectKey, offload, resolveInputs } from './xcom-reference.js'
 import { type XComStore, XComStoreError } from './xcom-store.js'
 

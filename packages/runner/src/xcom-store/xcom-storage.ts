@@ -2,8 +2,8 @@ import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Database } from '../store/database.js'
 import type { XComOffload } from './offload-outcome.js'
+import { openXComStore } from './open-xcom-store.js'
 import { DEFAULT_OFFLOAD_BYTES, storePrefix } from './xcom-reference.js'
-import { openXComStore } from './xcom-store.js'
 
 /** Where large XCom values go (PODLINE_XCOM_STORE and friends), as every entry point takes it. */
 export interface XComStorageOptions {
