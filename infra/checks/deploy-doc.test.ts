@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ENVIRONMENT } from '@podline/worker/config'
+import { ENVIRONMENT } from '@podline/runner/config'
 import { expect, it } from 'vitest'
 import { REPO_ROOT } from './support/repo.js'
 

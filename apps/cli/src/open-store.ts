@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Store } from '@podline/runner'
-import type { StoreSettings } from './settings.js'
+import type { StoreSettings } from '@podline/runner/config'
 import { UsageError } from './usage-error.js'
 
 /**
@@ -19,17 +19,14 @@ export async function openOperatorStore(settings: StoreSettings): Promise<Store>
       )
     }
   }
-  const [{ openStore, failKilledLocalRun }, { schemaState }] = await Promise.all([
-    import('@podline/runner'),
-    import('@podline/worker'),
-  ])
+  const { openStore, failKilledLocalRun } = await import('@podline/runner')
   const store = await openStore({ ...settings, poolSize: 1, migrate: false }).catch((error: unknown) => {
     throw error instanceof Error && error.name === 'EmbeddedStoreBusyError'
       ? new UsageError(`${error.message}. ${FOLLOW_A_LOCAL_RUN}`, { cause: error })
       : error
   })
   try {
-    const state = await schemaState(store.database)
+    const state = await store.database.schemaState()
     if (state === 'missing') {
       throw new UsageError(
         `the database at ${store.database.location} has no Podline schema. Create it with \`podline migrate\`.`,

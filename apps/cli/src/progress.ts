@@ -1,5 +1,5 @@
+import type { TimedAttemptEvent } from '@podline/host'
 import { formatDuration } from '@podline/runner'
-import type { TimedAttemptEvent } from '@podline/worker'
 import { firstLine } from './format.js'
 
 /** An attempt event as `podline run` shows it: a retry carries how long until the next attempt. */

@@ -1,24 +1,29 @@
 #!/usr/bin/env node
+import {
+  drainOnSignals,
+  type Engine,
+  PipelineFileError,
+  SchemaNotReadyError,
+  startEngine,
+  startTracing,
+  type Tracing,
+  timeAttempts,
+} from '@podline/host'
 import { type DatabaseUnreachableError, installTaskFaultHandlers } from '@podline/runner'
+import { ConfigError, type WorkerSettings, workerSettings } from '@podline/runner/config'
 import { pino } from 'pino'
-import { timeAttempts } from './attempt-timer.js'
-import { ConfigError, configFromEnv, type WorkerConfig } from './config.js'
-import { drainOnSignals, type Engine, startEngine } from './engine.js'
 import { createHttpServer } from './http-server.js'
 import { createMetrics } from './metrics.js'
-import { PipelineFileError } from './pipeline-file-error.js'
-import { SchemaNotReadyError } from './schema-not-ready-error.js'
-import { startTracing, type Tracing } from './tracing.js'
 
 // At 'info' until the configuration is parsed: a bad PODLINE_LOG_LEVEL is reported as such, not thrown by pino.
 const log = pino({ level: 'info', base: { pid: process.pid } })
 // This process's fault handlers: a task's stray error fails that task, not the worker.
 installTaskFaultHandlers({ log: (message) => log.error(message) })
 
-let config: WorkerConfig
+let config: WorkerSettings
 let tracing: Tracing | undefined
 try {
-  config = configFromEnv()
+  config = workerSettings()
   log.level = config.logLevel
   tracing = await startTracing('podline-worker', (message) => log.warn(message))
 } catch (error) {
@@ -48,17 +53,7 @@ log.info({ port: typeof address === 'object' && address ? address.port : config.
 try {
   engine = await startEngine({
     patterns: config.patterns,
-    databaseUrl: config.databaseUrl,
-    ...(config.poolSize ? { poolSize: config.poolSize } : {}),
-    concurrency: config.concurrency,
-    ...(config.podConcurrency === undefined ? {} : { podConcurrency: config.podConcurrency }),
-    batching: config.batching,
-    drainMs: config.drainMs,
-    leaseMs: config.leaseMs,
-    pods: config.pods,
-    ...(config.xcomSizeLimitBytes ? { xcomSizeLimitBytes: config.xcomSizeLimitBytes } : {}),
-    xcoms: config.xcoms,
-    ...(config.pruneOlderThanMs === undefined ? {} : { pruneOlderThanMs: config.pruneOlderThanMs }),
+    settings: config,
     log: (level, message, fields) => log[level](fields ?? {}, message),
     onClaim: (event) => metrics.onClaim(event),
     onAttempt: timeAttempts((event) => {

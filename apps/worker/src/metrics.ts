@@ -1,3 +1,4 @@
+import type { Engine, TimedAttemptEvent } from '@podline/host'
 import {
   type AttemptEvent,
   listSchedules,
@@ -6,8 +7,6 @@ import {
   queueByPipeline,
 } from '@podline/runner'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
-import type { TimedAttemptEvent } from './attempt-timer.js'
-import type { Engine } from './engine.js'
 
 /** The worker's Prometheus metrics; `attach` points the sampled gauges at the engine once it runs. */
 export interface WorkerMetrics {

@@ -1,43 +1,14 @@
-import type {
-  AttemptEvent,
-  Database,
-  PodRuntimeOptions,
-  QueueBatching,
-  Store,
-  Worker,
-  WorkerLog,
-  XComStorageOptions,
-} from '@podline/runner'
+import type { AttemptEvent, Database, Store, Worker, WorkerLog } from '@podline/runner'
+import type { ExecutionSettings } from '@podline/runner/config'
 import { type LoadedPipeline, loadPipelines } from './load-pipelines.js'
 import { SchemaNotReadyError } from './schema-not-ready-error.js'
-import { schemaState } from './schema-state.js'
 
 export interface EngineOptions {
   /** Pipeline files and globs, relative to `cwd`. */
   patterns: readonly string[]
   cwd?: string
-  /** PostgreSQL URL; without it (and without DATABASE_URL) the embedded store in `dataDir`. */
-  databaseUrl?: string
-  dataDir?: string
-  /** Connections of the store's pool (PODLINE_DB_POOL_SIZE); absent: the runner's default. */
-  poolSize?: number
-  /** Inline task runs processed at once. Default 4. */
-  concurrency?: number
-  /** Pod task runs supervised at once, apart from `concurrency`. Default: the worker's (256). */
-  podConcurrency?: number
-  /** Batched completion and claim ahead; absent fields keep the worker's defaults. */
-  batching?: QueueBatching
-  /** How long `stop()` lets running attempts finish before handing them back to the queue. Default 60 s. */
-  drainMs?: number
-  /** Lease of a claimed task run; a worker that stops heartbeating loses its tasks this long after. Default 30 s. */
-  leaseMs?: number
-  /** Used only when a loaded pipeline has pod tasks. */
-  pods?: Omit<PodRuntimeOptions, 'xcomSizeLimitBytes'>
-  xcomSizeLimitBytes?: number
-  /** Where large XCom values go; the embedded store's default is a folder beside it. */
-  xcoms?: XComStorageOptions
-  /** Retention: delete runs that finished longer ago than this, a small batch per reconcile. Default off. */
-  pruneOlderThanMs?: number
+  /** The store, the worker's limits, its pods and XComs: what the environment and the flags say. */
+  settings: ExecutionSettings
   log?: WorkerLog
   onAttempt?: (event: AttemptEvent) => void
   onClaim?: (event: { count: number; durationMs: number }) => void
@@ -64,41 +35,38 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   // modules through tsx's loader thread.
   const runner = await import('@podline/runner')
   const pipelines = await loadPipelines(options.patterns, options.cwd)
+  const { settings } = options
   const store = await runner.openStore({
     migrate: false,
-    ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
-    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-    ...(options.poolSize ? { poolSize: options.poolSize } : {}),
+    ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}),
+    ...(settings.dataDir ? { dataDir: settings.dataDir } : {}),
+    poolSize: settings.poolSize,
   })
   const cleanup: Array<() => Promise<void>> = [() => store.close()]
   try {
     await ensureSchema(store)
     const hasPods = pipelines.some((l) => l.pipeline.tasks.some((t) => t.kind === 'pod'))
-    const pods = hasPods
-      ? await runner.createPodRuntime({
-          ...options.pods,
-          ...(options.xcomSizeLimitBytes ? { xcomSizeLimitBytes: options.xcomSizeLimitBytes } : {}),
-        })
-      : undefined
-    const xcoms = await runner.openXComStorage(options.xcoms ?? {}, store.database)
+    const limit = settings.xcomSizeLimitBytes ? { xcomSizeLimitBytes: settings.xcomSizeLimitBytes } : {}
+    const pods = hasPods ? await runner.createPodRuntime({ ...settings.pods, ...limit }) : undefined
+    const xcoms = await runner.openXComStorage(settings.xcoms, store.database)
     if (xcoms) store.onClose(() => xcoms.store.close())
     const worker = new runner.Worker({
       database: store.database,
       pipelines: pipelines.map((l) => l.pipeline),
-      concurrency: options.concurrency ?? 4,
-      ...(options.podConcurrency === undefined ? {} : { podConcurrency: options.podConcurrency }),
-      ...options.batching,
-      ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
+      concurrency: settings.concurrency,
+      podConcurrency: settings.podConcurrency,
+      ...settings.batching,
+      leaseMs: settings.leaseMs,
       ...(pods ? { pods } : {}),
       ...(xcoms ? { xcoms } : {}),
-      ...(options.xcomSizeLimitBytes ? { xcomSizeLimitBytes: options.xcomSizeLimitBytes } : {}),
-      ...(options.pruneOlderThanMs === undefined ? {} : { pruneOlderThanMs: options.pruneOlderThanMs }),
+      ...limit,
+      ...(settings.pruneOlderThanMs === undefined ? {} : { pruneOlderThanMs: settings.pruneOlderThanMs }),
       ...(options.log ? { log: options.log } : {}),
       ...(options.onAttempt ? { onAttempt: options.onAttempt } : {}),
       ...(options.onClaim ? { onClaim: options.onClaim } : {}),
     })
     await worker.start()
-    return createEngine(worker, store, pipelines, options.drainMs ?? 60_000)
+    return createEngine(worker, store, pipelines, settings.drainMs)
   } catch (error) {
     for (const fn of cleanup.reverse()) await fn().catch(() => {})
     throw error
@@ -107,7 +75,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
 
 async function ensureSchema(store: Store): Promise<void> {
   const { database } = store
-  const state = await schemaState(database)
+  const state = await database.schemaState()
   if (state === 'current') return
   // The embedded store belongs to this process alone, so it migrates itself; a shared PostgreSQL is
   // migrated on purpose, once, by an operator or a deploy job.

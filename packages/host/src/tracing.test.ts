@@ -1,7 +1,7 @@
 import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { trace } from '@opentelemetry/api'
+import { ConfigError } from '@podline/runner/config'
 import { expect, it } from 'vitest'
-import { ConfigError } from './config.js'
 import { startTracing, tracingRequested } from './tracing.js'
 
 it('tracing is off unless an OTLP endpoint or a traces exporter is set', () => {

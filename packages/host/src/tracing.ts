@@ -5,7 +5,7 @@
  * `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_TRACES_EXPORTER` is set,
  * and the SDK is then imported, so a process that does not trace never loads it.
  */
-import { ConfigError, parseTracingEnvironment } from './config.js'
+import { ConfigError, traceFlushTimeoutMs } from '@podline/runner/config'
 
 export interface Tracing {
   /**
@@ -35,7 +35,7 @@ export async function startTracing(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<Tracing | undefined> {
   if (!tracingRequested(env)) return undefined
-  const { PODLINE_TRACE_FLUSH_TIMEOUT_MS: flushMs } = parseTracingEnvironment(env)
+  const flushMs = traceFlushTimeoutMs(env)
   const kinds = (env.OTEL_TRACES_EXPORTER || 'otlp')
     .split(',')
     .map((k) => k.trim())

@@ -1,4 +1,5 @@
 import type { AnyPipeline, ParamsInputOf, RunOutputsOf } from '@podline/sdk'
+import { executionSettings } from './config/settings.js'
 import { markLocalRun } from './local-run-marker.js'
 import { runOutputs, runStatus } from './queries.js'
 import { cancelRun } from './queue/cancel-run.js'
@@ -13,11 +14,21 @@ import { type AttemptEvent, Worker } from './worker/worker.js'
 import { resolveInputs } from './xcom-store/xcom-reference.js'
 import { openXComStorage, type XComStorageOptions } from './xcom-store/xcom-storage.js'
 
+/**
+ * Each option wins over its environment variable, as `podline run`'s flags do: DATABASE_URL,
+ * PODLINE_DATA_DIR, PODLINE_DB_POOL_SIZE, PODLINE_CONCURRENCY, PODLINE_POD_CONCURRENCY,
+ * PODLINE_COMPLETION_BATCH_MS, PODLINE_CLAIM_AHEAD, PODLINE_LEASE_MS, PODLINE_XCOM_LIMIT_BYTES,
+ * PODLINE_XCOM_STORE, PODLINE_XCOM_OFFLOAD_BYTES, PODLINE_S3_ENDPOINT, PODLINE_RUNTIME,
+ * PODLINE_NAMESPACE, PODLINE_KUBE_CONTEXT, PODLINE_SIDECAR_IMAGE, PODLINE_SIDECAR_MODE.
+ */
 export interface RunLocalOptions extends StoreOptions, PodRuntimeOptions, XComStorageOptions {
   /** An open database to use (and leave open) instead of opening one from the other options. */
   database?: Database
-  /** Task runs processed at once. Default 4. */
+  /** Inline task runs processed at once (PODLINE_CONCURRENCY). Default 4. */
   concurrency?: number
+  /** Pod task runs supervised at once (PODLINE_POD_CONCURRENCY). */
+  podConcurrency?: number
+  /** The largest value a task may return (PODLINE_XCOM_LIMIT_BYTES). Default 1 MiB, 5 GiB with an XCom store. */
   xcomSizeLimitBytes?: number
   log?: WorkerLog
   onAttempt?: (event: AttemptEvent) => void
@@ -71,7 +82,16 @@ export async function runLocal<P extends AnyPipeline>(
     ? [params?: ParamsInputOf<P>, options?: RunLocalOptions]
     : [params: ParamsInputOf<P>, options?: RunLocalOptions]
 ): Promise<RunOutputsOf<P>> {
-  const store = options.database ? borrowStore(options.database) : await openStore(options)
+  // The environment, checked by the schema every entry point shares, under the caller's options.
+  const env = executionSettings()
+  const store = options.database
+    ? borrowStore(options.database)
+    : await openStore({
+        ...(env.databaseUrl ? { databaseUrl: env.databaseUrl } : {}),
+        ...(env.dataDir ? { dataDir: env.dataDir } : {}),
+        poolSize: env.poolSize,
+        ...defined(options),
+      })
   const { database } = store
   try {
     const runId = await triggerPipeline(database, p, params)
@@ -86,19 +106,30 @@ export async function runLocal<P extends AnyPipeline>(
     })
     unclaimable.catch(() => {})
     const hasPods = p.tasks.some((t) => t.kind === 'pod')
-    const xcoms = await openXComStorage(options, database)
+    const xcomSizeLimitBytes = options.xcomSizeLimitBytes ?? env.xcomSizeLimitBytes
+    const xcoms = await openXComStorage({ ...env.xcoms, ...defined(options) }, database)
     if (xcoms) store.onClose(() => xcoms.store.close())
     const worker = new Worker({
       database,
       pipelines: [p],
       runId,
-      concurrency: options.concurrency ?? 4,
-      ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
-      ...(options.xcomSizeLimitBytes ? { xcomSizeLimitBytes: options.xcomSizeLimitBytes } : {}),
+      concurrency: options.concurrency ?? env.concurrency,
+      podConcurrency: options.podConcurrency ?? env.podConcurrency,
+      ...env.batching,
+      leaseMs: options.leaseMs ?? env.leaseMs,
+      ...(xcomSizeLimitBytes ? { xcomSizeLimitBytes } : {}),
       ...(options.log ? { log: options.log } : {}),
       ...(xcoms ? { xcoms } : {}),
       ...(options.onAttempt ? { onAttempt: options.onAttempt } : {}),
-      ...(hasPods ? { pods: await createPodRuntime(options) } : {}),
+      ...(hasPods
+        ? {
+            pods: await createPodRuntime({
+              ...env.pods,
+              ...defined(options),
+              ...(xcomSizeLimitBytes ? { xcomSizeLimitBytes } : {}),
+            }),
+          }
+        : {}),
       pollMs: 1000,
       onClaimError: (error) => {
         if (!isStatementError(error)) return
@@ -149,4 +180,9 @@ function isStatementError(error: unknown): boolean {
   const e = error as { code?: unknown; cause?: { code?: unknown } } | null
   const code = e?.code ?? e?.cause?.code
   return typeof code === 'string' && /^(22|23|42|0A)/.test(code)
+}
+
+/** The options the caller gave: one left `undefined` keeps what the environment says. */
+function defined<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>
 }

@@ -15,7 +15,7 @@ export function registerCheck(program: Command): void {
         'Exit status: 0 when the files type-check, 1 when there is a type error, 2 for a file that does not exist.',
     )
     .action(async (patterns: string[]) => {
-      const { expandPatterns } = await import('@podline/worker')
+      const { expandPatterns } = await import('@podline/host')
       const files = await expandPatterns(patterns)
       const report = await typeCheck(files, process.stdout.isTTY === true)
       process.stdout.write(report.text)

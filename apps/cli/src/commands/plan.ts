@@ -28,7 +28,7 @@ export function registerPlan(program: Command): void {
     )
     .action(async (file: string, flags: PlanFlags) => {
       const given = parseParams(flags.params)
-      const { choosePipeline, loadPipelineFile } = await import('@podline/worker')
+      const { choosePipeline, loadPipelineFile } = await import('@podline/host')
       const pipeline = choosePipeline(await loadPipelineFile(file), flags.pipeline, file)
       // The pod module loads client-node, so it is imported only by the verbs that need it.
       const { renderPods, symbolicValue } = await import('@podline/runner/pods')

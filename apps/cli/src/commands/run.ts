@@ -19,7 +19,7 @@ const PODLINE_FRAME = /[/\\](?:packages[/\\]|@podline[/\\])(?:runner|sdk)[/\\]/
 interface RunFlags {
   params?: string
   pipeline?: string
-  runtime?: string
+  runtime?: 'kubernetes' | 'process'
   concurrency?: number
   raw?: boolean
   check?: boolean
@@ -69,7 +69,7 @@ async function run(file: string, flags: RunFlags): Promise<number> {
     { sql },
   ] = await Promise.all([
     import('@podline/runner'),
-    import('@podline/worker'),
+    import('@podline/host'),
     import('../progress.js'),
     import('drizzle-orm'),
   ])
@@ -94,7 +94,7 @@ async function run(file: string, flags: RunFlags): Promise<number> {
   const store = await openStore({
     ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}),
     ...(settings.dataDir ? { dataDir: settings.dataDir } : {}),
-    ...(settings.poolSize ? { poolSize: settings.poolSize } : {}),
+    poolSize: settings.poolSize,
   })
   const { database } = store
   let ui: LocalUi | undefined
@@ -165,8 +165,9 @@ async function run(file: string, flags: RunFlags): Promise<number> {
       ...settings.pods,
       ...(settings.xcomSizeLimitBytes ? { xcomSizeLimitBytes: settings.xcomSizeLimitBytes } : {}),
       ...settings.xcoms,
-      ...(settings.leaseMs ? { leaseMs: settings.leaseMs } : {}),
+      leaseMs: settings.leaseMs,
       concurrency: settings.concurrency,
+      podConcurrency: settings.podConcurrency,
       signal: interrupt.signal,
       onRun: (id) => {
         runId = id

@@ -36,7 +36,7 @@ export function registerTrigger(program: Command): void {
     .option('--raw', "with --wait, print control characters in tasks' errors as they are instead of escaped")
     .action(async (name: string, flags: TriggerFlags) => {
       // Traced, the run's root span is this trigger's (see newRunTrace in the runner).
-      const { startTracing } = await import('@podline/worker')
+      const { startTracing } = await import('@podline/host')
       const tracing = await startTracing('podline', warnOnStderr)
       try {
         process.exitCode = await trigger(name, flags)

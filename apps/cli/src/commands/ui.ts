@@ -24,14 +24,11 @@ export function registerUi(program: Command): void {
       '\nPODLINE_UI_TOKEN: the token every API call must present (Authorization: Bearer, or the login form).',
     )
     .action(async (flags: UiFlags) => {
-      const [{ startUiServer, UiConfigError }, { parseEnvironment }] = await Promise.all([
+      const [{ startUiServer, UiConfigError }, { uiSettings }] = await Promise.all([
         import('@podline/ui'),
-        import('@podline/worker/config'),
+        import('@podline/runner/config'),
       ])
-      const environment = parseEnvironment(process.env)
-      const token = environment.PODLINE_UI_TOKEN
-      const { podSettings } = await import('@podline/worker/config')
-      const kubeOptions = podSettings(environment).kube ?? {}
+      const { token, kube: kubeOptions } = uiSettings()
       // Made when a page first asks for a pod: a UI without a cluster works, and says so there.
       let kube: Promise<import('@podline/runner/pods').KubeClient> | undefined
       const cluster = () => {
@@ -44,7 +41,7 @@ export function registerUi(program: Command): void {
       const settings = await storeSettings()
       await withOperatorStore(settings, async ({ database }) => {
         const { openXComStorage } = await import('@podline/runner')
-        const xcoms = await openXComStorage(settings.xcoms ?? {}, database)
+        const xcoms = await openXComStorage(settings.xcoms, database)
         const server = await startUiServer({
           database,
           ...(xcoms ? { xcomStore: xcoms.store } : {}),

@@ -8,7 +8,7 @@ import { assertTypeChecks } from '../type-check.js'
 interface WorkerFlags {
   concurrency?: number
   podConcurrency?: number
-  runtime?: string
+  runtime?: 'kubernetes' | 'process'
   namespace?: string
   kubeContext?: string
   check?: boolean
@@ -53,7 +53,7 @@ async function work(files: string[], flags: WorkerFlags): Promise<number> {
   const [
     { drainOnSignals, expandPatterns, startEngine, startTracing, timeAttempts },
     { formatDuration, installTaskFaultHandlers },
-  ] = await Promise.all([import('@podline/worker'), import('@podline/runner')])
+  ] = await Promise.all([import('@podline/host'), import('@podline/runner')])
   if (flags.check) await assertTypeChecks(await expandPatterns(files))
   const tracing = await startTracing('podline', warnOnStderr)
   // This process's fault handlers: a task's stray error fails that task, not the worker.
@@ -61,18 +61,7 @@ async function work(files: string[], flags: WorkerFlags): Promise<number> {
   const say = (line: string) => process.stdout.write(`${line}\n`)
   const engine = await startEngine({
     patterns: files,
-    ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}),
-    ...(settings.dataDir ? { dataDir: settings.dataDir } : {}),
-    ...(settings.poolSize ? { poolSize: settings.poolSize } : {}),
-    concurrency: settings.concurrency,
-    ...(settings.podConcurrency === undefined ? {} : { podConcurrency: settings.podConcurrency }),
-    batching: settings.batching,
-    drainMs: settings.drainMs,
-    ...(settings.leaseMs ? { leaseMs: settings.leaseMs } : {}),
-    pods: settings.pods,
-    ...(settings.xcomSizeLimitBytes ? { xcomSizeLimitBytes: settings.xcomSizeLimitBytes } : {}),
-    xcoms: settings.xcoms,
-    ...(settings.pruneOlderThanMs === undefined ? {} : { pruneOlderThanMs: settings.pruneOlderThanMs }),
+    settings,
     log: (level, message, fields) => {
       // Task log lines are stored with the run (`podline logs`); here only the worker's own trouble.
       if ((level === 'warn' || level === 'error') && !fields?.task)
