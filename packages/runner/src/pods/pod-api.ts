@@ -1,6 +1,6 @@
 import { type CoreV1Event, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node'
 import { TaskFailure } from '../executors/task-failure.js'
-import { formatDuration } from '../format-duration.js'
+import { formatDuration } from '../format/format-duration.js'
 import { type ApiRetryPolicy, apiStatus, callApi } from './api-call.js'
 import type { KubeClient } from './kube-client.js'
 import { allStatuses } from './pod-conditions.js'

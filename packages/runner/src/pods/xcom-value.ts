@@ -6,9 +6,9 @@ import {
   validateWith,
 } from '@podline/sdk'
 import { TaskFailure } from '../executors/task-failure.js'
-import { xcomTooLargeMessage } from '../worker/xcom-limit.js'
+import { xcomTooLargeMessage } from '../xcom-store/xcom-limit.js'
 
-export { DEFAULT_XCOM_SIZE_LIMIT_BYTES } from '../worker/xcom-limit.js'
+export { DEFAULT_XCOM_SIZE_LIMIT_BYTES } from '../xcom-store/xcom-limit.js'
 
 export interface ResultChecks {
   /** The task's name, for messages. */

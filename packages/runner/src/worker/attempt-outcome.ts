@@ -4,12 +4,12 @@ import { TaskFailure, TaskSkipped } from '../executors/task-failure.js'
 import type { ClaimedTaskRun } from '../queue/claim-task-runs.js'
 import type { AttemptOutcome } from '../queue/finish-attempt.js'
 import { StoredXCom } from '../xcom-store/pod-transfers.js'
+import { xcomTooLargeMessage } from '../xcom-store/xcom-limit.js'
 import { REFERENCE_KEY, usesReservedKey } from '../xcom-store/xcom-reference.js'
 import { databaseErrorMessage, isDatabaseError } from './database-error.js'
 import { assertStorable, escapeUnstorable, UnstorableTextError } from './storable-text.js'
 import { TaskCrashError } from './task-faults.js'
 import { asError } from './thrown-value.js'
-import { xcomTooLargeMessage } from './xcom-limit.js'
 
 export class XComTooLargeError extends Error {
   override readonly name = 'XComTooLargeError'

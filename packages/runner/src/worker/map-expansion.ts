@@ -1,9 +1,9 @@
 import { findNotJson, type JsonValue, type TaskDefinition } from '@podline/sdk'
 import { TaskFailure } from '../executors/task-failure.js'
-import { formatBytes } from '../pods/format-bytes.js'
+import { formatBytes } from '../format/format-bytes.js'
+import { xcomTooLargeMessage } from '../xcom-store/xcom-limit.js'
 import { assertStorable, UnstorableTextError } from './storable-text.js'
 import { describeThrown } from './thrown-value.js'
-import { xcomTooLargeMessage } from './xcom-limit.js'
 
 /**
  * The most the items of one expansion may weigh together: they reach PostgreSQL as one jsonb

@@ -11,6 +11,7 @@ import { registerWorker, retireWorker, type WorkerRecord } from '../queue/worker
 import { startScheduler } from '../schedules/scheduler.js'
 import type { Database } from '../store/database.js'
 import type { XComOffload } from '../xcom-store/offload-outcome.js'
+import { DEFAULT_XCOM_SIZE_LIMIT_BYTES, DEFAULT_XCOM_STORE_LIMIT_BYTES } from '../xcom-store/xcom-limit.js'
 import { type AttemptEvent, AttemptRunner, eventOf, type PodExecutor } from './attempt-runner.js'
 import { traceAttempt } from './attempt-span.js'
 import { databaseErrorMessage } from './database-error.js'
@@ -20,7 +21,6 @@ import { LocalQueue } from './local-queue.js'
 import { LogSink, silentLog, type WorkerLog } from './log-sink.js'
 import { startMaintenance } from './maintenance.js'
 import { onFatalHandBack, runInAttemptScope, type TaskCrashError } from './task-faults.js'
-import { DEFAULT_XCOM_SIZE_LIMIT_BYTES, DEFAULT_XCOM_STORE_LIMIT_BYTES } from './xcom-limit.js'
 
 export type { AttemptEvent, PodExecutor } from './attempt-runner.js'
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { JsonValue } from '@podline/sdk'
-import { formatBytes } from '../pods/format-bytes.js'
+import { formatBytes } from '../format/format-bytes.js'
 import { type XComStore, XComStoreError } from './xcom-store.js'
 
 /**

@@ -1,4 +1,4 @@
-import { formatBytes } from '../pods/format-bytes.js'
+import { formatBytes } from '../format/format-bytes.js'
 
 /**
  * The ceiling of one stored XCom, for inline task outputs and pod results alike: XComs live in
