@@ -6,7 +6,9 @@ import { type KubeDouble, type PodJson, startKubeDouble } from '@podline/kube-do
 import { type PodRunOptions, type PodSpec, type PodTaskDefinition, pipeline } from '@podline/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
+import { HandedOverError } from '../executors/handed-over.js'
 import { TaskFailure, TaskSkipped } from '../executors/task-failure.js'
+import { LeaseLostError } from '../queue/attempt-fence.js'
 import { executionFixture } from './__tests__/task-execution-fixture.js'
 import { startTruncatingProxy } from './__tests__/truncating-proxy.js'
 import { createPodExecutor, type PodExecutorOptions } from './pod-executor.js'
@@ -411,6 +413,30 @@ describe('pod tasks on Kubernetes (client-node → HTTP → kube-double → proc
     f.controller.abort(reason)
     expect(await outcome).toBe(reason)
     await gone(f.exec.runId)
+  })
+
+  it('leaves the pod to the next holder when the attempt is handed over (lease lost, worker stopping)', async () => {
+    for (const reason of [
+      new LeaseLostError('the lease of this attempt was taken away'),
+      new HandedOverError('the worker is shutting down; the attempt goes back to the queue'),
+    ]) {
+      const g = gate(`handed-over-${reason.name}`)
+      const f = executionFixture()
+      const def = podTask(sh(`${g.script}; echo '"once"' > $PODLINE_XCOM_PATH`))
+      const first = executor()
+        .execute(f.exec, def)
+        .catch((e: unknown) => e)
+      await baseRunning(f.exec.runId)
+      f.controller.abort(reason)
+      expect(await first).toBe(reason)
+      // The takeover continues the same attempt on the same pod, which is still there.
+      const takeover = executionFixture({ runId: f.exec.runId, resumed: true })
+      const second = executor().execute(takeover.exec, def)
+      await eventually(() => (takeover.xcoms.length === 2 ? true : undefined), 'the takeover to attach')
+      expect(takeover.lines.some((l) => l.includes('reattached to pod'))).toBe(true)
+      await g.open()
+      expect(await second).toBe('once')
+    }
   })
 
   it('keeps a failed pod with delete_succeeded_pod, and any pod with keep_pod', async () => {

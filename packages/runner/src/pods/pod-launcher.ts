@@ -1,6 +1,7 @@
 import type { V1ContainerStateTerminated, V1Pod } from '@kubernetes/client-node'
 import { type JsonValue, type PodSpec, type PodTaskDefinition, parseDuration } from '@podline/sdk'
 import type { TaskExecution } from '../executors/task-execution.js'
+import { HandedOverError } from '../executors/handed-over.js'
 import { TaskFailure, TaskSkipped } from '../executors/task-failure.js'
 import { traceEnv } from '../tracing/tracing.js'
 import type { StoredXCom } from '../xcom-store/pod-transfers.js'
@@ -58,7 +59,8 @@ export interface LaunchSettings {
 /**
  * Runs one attempt of a pod task on the cluster and returns its result (undefined: no return_value).
  * Failures are TaskFailure (classified task / infra / fatal) or TaskSkipped; cancellation deletes the
- * pod at once and rethrows the signal's reason.
+ * pod at once and rethrows the signal's reason; a hand-over (HandedOverError) leaves the pod to the
+ * attempt's next holder.
  */
 export async function launchPod(
   kube: KubeClient,
@@ -128,6 +130,7 @@ export async function launchPod(
       task: exec.task,
       output: def.output,
       sizeLimitBytes: settings.xcomSizeLimitBytes,
+      store: exec.xcoms?.location,
       overLimitHint: upload.hint,
     }
     const value = await supervise(kube, watched, logs, {
@@ -144,6 +147,8 @@ export async function launchPod(
     if (signal.aborted) {
       logs?.stop()
       watched?.stop()
+      // Handed over (lease lost, worker stopping): the next holder attaches to this very pod.
+      if (signal.reason instanceof HandedOverError) throw signal.reason
       // Cancel or timeout: the pod must not outlive its task run, whatever onFinish says.
       await deletePod(kube, ref, { gracePeriodSeconds: 0 }).catch((e: unknown) =>
         log.warn(

@@ -1,3 +1,4 @@
+import { HandedOverError } from '../executors/handed-over.js'
 import type { TaskRunId } from './claim-task-runs.js'
 
 /*
@@ -6,8 +7,8 @@ import type { TaskRunId } from './claim-task-runs.js'
  * and claim are still this attempt's.
  */
 
-export class LeaseLostError extends Error {
-  override readonly name = 'LeaseLostError'
+export class LeaseLostError extends HandedOverError {
+  override readonly name: string = 'LeaseLostError'
 }
 
 export interface AttemptRef {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { AnyPipeline } from '@podline/sdk'
 import { Backoff } from '../backoff.js'
+import { HandedOverError } from '../executors/handed-over.js'
 import type { AttemptRef } from '../queue/attempt-fence.js'
 import { type ClaimedTaskRun, claimTaskRuns, type TaskRunId } from '../queue/claim-task-runs.js'
 import { registerPlans } from '../queue/register-pipelines.js'
@@ -107,6 +108,12 @@ interface Held {
   began: number
 }
 
+/** The default of `concurrency`: inline task runs at once. */
+export const DEFAULT_CONCURRENCY = 4
+
+/** The default of `leaseMs`: how long a claim holds without renewal (renewed every third of it). */
+export const DEFAULT_LEASE_MS = 30_000
+
 /** The default of `claimAhead`: the most; how many the worker takes is set by its tasks' durations. */
 export const DEFAULT_CLAIM_AHEAD = 64
 
@@ -167,9 +174,9 @@ export class Worker {
   claimed = 0
 
   constructor(options: WorkerOptions) {
-    const leaseMs = options.leaseMs ?? 30_000
+    const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS
     this.#o = {
-      concurrency: 4,
+      concurrency: DEFAULT_CONCURRENCY,
       podConcurrency: DEFAULT_POD_CONCURRENCY,
       heartbeatMs: Math.floor(leaseMs / 3),
       pollMs: 2000,
@@ -311,7 +318,8 @@ export class Worker {
       setTimeout(r, options.drainMs ?? DEFAULT_DRAIN_MS, 'timeout').unref(),
     )
     if ((await Promise.race([drained, timeout])) === 'timeout') {
-      for (const h of this.#held.values()) h.controller.abort(new Error('the worker is shutting down'))
+      const reason = new HandedOverError('the worker is shutting down; the attempt goes back to the queue')
+      for (const h of this.#held.values()) h.controller.abort(reason)
       await this.#release([...this.#held.keys()])
       await Promise.race([drained, new Promise((r) => setTimeout(r, 2000).unref())])
     }
