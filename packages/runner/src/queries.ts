@@ -2,7 +2,7 @@ import type { PipelinePlan } from '@podline/sdk'
 import { and, asc, desc, eq, gt, sql } from 'drizzle-orm'
 import { CLAIMABLE_TASK_STATES, FAILED_TASK_STATES, type TaskState } from './engine/states.js'
 import { expandItemManifests, itemValues } from './queue/mapped-tasks.js'
-import { states } from './queue/sql-values.js'
+import { state, states } from './queue/sql-values.js'
 import { isVersionServed, servedVersions } from './queue/workers.js'
 import type { Database } from './store/database.js'
 import {
@@ -174,6 +174,21 @@ export async function runStatus(database: Database, runId: string) {
   return { run, tasks, served, items }
 }
 export type RunStatus = NonNullable<Awaited<ReturnType<typeof runStatus>>>
+
+/**
+ * How long until a task (or one item of a mapped task) waiting to retry is due: ms, negative when
+ * overdue; undefined when it is not waiting to retry.
+ */
+export async function retryDueInMs(
+  database: Database,
+  at: { runId: string; task: string; mapIndex?: number | undefined },
+): Promise<number | undefined> {
+  const [row] = await database.rows<{ ms: number }>(sql`
+    select (extract(epoch from available_at - now()) * 1000)::float8 as ms from podline.task_runs
+    where run_id = ${at.runId}::uuid and task = ${at.task} and map_index = ${at.mapIndex ?? NO_MAP_INDEX}
+      and state = ${state('up_for_retry')}`)
+  return row?.ms
+}
 
 export function runEvents(database: Database, runId: string) {
   return database.db.select().from(events).where(eq(events.runId, runId)).orderBy(asc(events.id))

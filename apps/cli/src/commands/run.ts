@@ -66,13 +66,7 @@ async function run(file: string, flags: RunFlags): Promise<number> {
     runner,
     { choosePipeline, loadPipelineFile, startTracing, timeAttempts },
     { createProgress },
-    { sql },
-  ] = await Promise.all([
-    import('@podline/runner'),
-    import('@podline/host'),
-    import('../progress.js'),
-    import('drizzle-orm'),
-  ])
+  ] = await Promise.all([import('@podline/runner'), import('@podline/host'), import('../progress.js')])
   const {
     runLocal,
     runStatus,
@@ -132,10 +126,8 @@ async function run(file: string, flags: RunFlags): Promise<number> {
   const show = (event: ProgressEvent) => {
     shown = shown.then(async () => {
       if (event.type === 'finished' && event.state === 'up_for_retry') {
-        const [row] = await database.rows<{ ms: number }>(sql`
-          select (extract(epoch from available_at - now()) * 1000)::float8 as ms from podline.task_runs
-          where run_id = ${event.runId}::uuid and task = ${event.task} and state = 'up_for_retry'`)
-        if (row) event = { ...event, retryInMs: row.ms }
+        const ms = await runner.retryDueInMs(database, event)
+        if (ms !== undefined) event = { ...event, retryInMs: ms }
       }
       progress.onAttempt(event)
     })

@@ -84,3 +84,20 @@ it('an option wins over its variable', async () => {
     where r.pipeline = ${p.name} and x.task = 'make'`)
   expect(row?.store).toBeNull()
 })
+
+it('an output over PODLINE_XCOM_LIMIT_BYTES is refused naming that variable, and a set store is not advised', async () => {
+  vi.stubEnv('DATABASE_URL', url)
+  vi.stubEnv('PODLINE_XCOM_LIMIT_BYTES', String(MB))
+  const p = pipeline('env-over-limit').task('make', () => 'z'.repeat(2 * MB))
+  const without = await runLocal(p).catch((e: unknown) => e)
+  expect((without as Error).message).toMatch(
+    /over the XCom size limit of 1 MiB \(1048576 bytes, PODLINE_XCOM_LIMIT_BYTES\); set PODLINE_XCOM_STORE/,
+  )
+
+  const store = pathToFileURL(join(folder, 'limited')).href
+  vi.stubEnv('PODLINE_XCOM_STORE', store)
+  const withStore = await runLocal(p).catch((e: unknown) => e)
+  const message = (withStore as Error).message
+  expect(message).toContain(`(1048576 bytes, PODLINE_XCOM_LIMIT_BYTES) with the XCom store ${store}`)
+  expect(message).not.toContain('set PODLINE_XCOM_STORE')
+})

@@ -4,7 +4,9 @@ import { DEFAULT_POOL_SIZE } from '../store/database.js'
 import {
   DEFAULT_CLAIM_AHEAD,
   DEFAULT_COMPLETION_BATCH_MS,
+  DEFAULT_CONCURRENCY,
   DEFAULT_DRAIN_MS,
+  DEFAULT_LEASE_MS,
   DEFAULT_POD_CONCURRENCY,
 } from '../worker/worker.js'
 import { DEFAULT_OFFLOAD_BYTES } from '../xcom-store/xcom-reference.js'
@@ -54,7 +56,7 @@ export const ENVIRONMENT = z.object({
   PODLINE_DATA_DIR: z.string().optional(),
   /** The deployable worker's pipeline files and globs, comma-separated. */
   PODLINE_PIPELINES: commaList.default(['/pipelines/*.ts']),
-  PODLINE_CONCURRENCY: wholeNumber(1).default(4),
+  PODLINE_CONCURRENCY: wholeNumber(1).default(DEFAULT_CONCURRENCY),
   /** Connections of a worker's (or `podline run`'s) pool to PostgreSQL, beside its LISTEN and lease connections. */
   PODLINE_DB_POOL_SIZE: wholeNumber(1).default(DEFAULT_POOL_SIZE),
   /** Pod task runs a worker supervises at once, apart from PODLINE_CONCURRENCY. */
@@ -71,7 +73,7 @@ export const ENVIRONMENT = z.object({
   PODLINE_DRAIN_TIMEOUT_MS: wholeNumber(0).default(DEFAULT_DRAIN_MS),
   /** How long a traced process, when it stops, waits for its last spans to reach the collector. */
   PODLINE_TRACE_FLUSH_TIMEOUT_MS: wholeNumber(0).default(2000),
-  PODLINE_LEASE_MS: wholeNumber(100).default(30_000),
+  PODLINE_LEASE_MS: wholeNumber(100).default(DEFAULT_LEASE_MS),
   PODLINE_LOG_LEVEL: oneOf(LOG_LEVELS).default('info'),
   /** Unset: 1 MiB, or 5 GiB with PODLINE_XCOM_STORE (the runner's defaults). */
   PODLINE_XCOM_LIMIT_BYTES: wholeNumber(1).optional(),

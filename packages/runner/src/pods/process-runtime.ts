@@ -100,7 +100,12 @@ export async function runPodAsProcesses(
       )
       assertSucceeded(exit, def, spec, tail)
     })
-    const checks = { task: exec.task, output: def.output, sizeLimitBytes: settings.xcomSizeLimitBytes }
+    const checks = {
+      task: exec.task,
+      output: def.output,
+      sizeLimitBytes: settings.xcomSizeLimitBytes,
+      store: exec.xcoms?.location,
+    }
     return await inPodPhase('sidecar_read', attributes, async () => {
       // With an XCom store, a result over the log frame's limit goes there, as a pod's sidecar sends it.
       const xcoms = exec.xcoms

@@ -16,6 +16,8 @@ export interface ResultChecks {
   /** The task's `output` schema, when it declared one. */
   readonly output: AnySchema | undefined
   readonly sizeLimitBytes: number
+  /** The XCom store's location, when one is configured. */
+  readonly store?: string | undefined
   /** Why a result over the limit could not go to the XCom store instead, when a store is configured. */
   readonly overLimitHint?: string | undefined
 }
@@ -88,7 +90,7 @@ async function checkAgainstSchema(checks: ResultChecks, value: unknown, fix: str
 /** Throws the size error; also used on a frame's declared length, before anything is decoded. */
 export function assertWithinLimit(size: number, checks: ResultChecks): void {
   if (size <= checks.sizeLimitBytes) return
-  const message = xcomTooLargeMessage(`the result of pod task "${checks.task}"`, size, checks.sizeLimitBytes)
+  const message = xcomTooLargeMessage(`the result of pod task "${checks.task}"`, size, checks.sizeLimitBytes, checks.store)
   throw new TaskFailure(checks.overLimitHint ? `${message}. ${checks.overLimitHint}` : message, 'fatal')
 }
 

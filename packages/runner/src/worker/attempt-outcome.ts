@@ -15,13 +15,21 @@ export class XComTooLargeError extends Error {
   override readonly name = 'XComTooLargeError'
 }
 
-/** Checks a task's result and turns it into what is stored: JSON only, within the size limit. */
-export function successOutcome(task: string, value: unknown, limitBytes: number): AttemptOutcome {
+/**
+ * Checks a task's result and turns it into what is stored: JSON only, within the size limit.
+ * `store`: the XCom store's location, when one is configured (for the limit's message).
+ */
+export function successOutcome(
+  task: string,
+  value: unknown,
+  limitBytes: number,
+  store?: string,
+): AttemptOutcome {
   if (value === undefined) return { state: 'success', output: undefined, size: 0 }
   // A pod's result already in the store, its size and checksum checked: the row holds the reference.
   if (value instanceof StoredXCom) {
     if (value.size > limitBytes)
-      throw new XComTooLargeError(xcomTooLargeMessage(`the output of task "${task}"`, value.size, limitBytes))
+      throw new XComTooLargeError(xcomTooLargeMessage(`the output of task "${task}"`, value.size, limitBytes, store))
     return { state: 'success', output: value.reference, size: value.size }
   }
   assertJson(task, value)
@@ -35,7 +43,7 @@ export function successOutcome(task: string, value: unknown, limitBytes: number)
   const json = JSON.stringify(value)
   const size = Buffer.byteLength(json)
   if (size > limitBytes) {
-    throw new XComTooLargeError(xcomTooLargeMessage(`the output of task "${task}"`, size, limitBytes))
+    throw new XComTooLargeError(xcomTooLargeMessage(`the output of task "${task}"`, size, limitBytes, store))
   }
   return { state: 'success', output: value as JsonValue, size, json }
 }

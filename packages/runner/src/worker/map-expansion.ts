@@ -26,6 +26,7 @@ export function expandOver(
   def: TaskDefinition,
   inputs: Record<string, unknown>,
   limitBytes: number,
+  store?: string,
 ): MapExpansion {
   if (!def.map) throw new Error(`task "${def.name}" is not mapped`)
   let items: unknown
@@ -62,7 +63,7 @@ export function expandOver(
   for (const [i, item] of items.entries()) {
     const size = Buffer.byteLength(JSON.stringify(item))
     if (size > limitBytes)
-      throw new TaskFailure(xcomTooLargeMessage(`item ${i} of ${what}`, size, limitBytes), 'fatal')
+      throw new TaskFailure(xcomTooLargeMessage(`item ${i} of ${what}`, size, limitBytes, store), 'fatal')
     total += size + 1
   }
   if (total > MAX_ITEMS_BYTES) {
