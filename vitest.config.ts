@@ -17,6 +17,8 @@ export default defineConfig({
     maxWorkers: Math.max(2, availableParallelism() - 1),
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // After each file: nothing it started is left running (tests/leak-check.ts).
+    setupFiles: ['tests/leak-check.ts'],
     projects: [
       {
         extends: true,
