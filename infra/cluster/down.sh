@@ -40,7 +40,7 @@ if daemon_pid containerd >/dev/null; then
   done
 fi
 stop_daemon containerd
-for name in kube-scheduler kube-controller-manager kube-apiserver etcd; do stop_daemon "$name"; done
+for name in kube-scheduler kube-controller-manager kube-apiserver etcd "${RELAYS[@]}"; do stop_daemon "$name"; done
 
 # Shims outlive containerd by design; ours name our containerd's socket.
 for cmdline in /proc/[0-9]*/cmdline; do

@@ -9,6 +9,7 @@ needs=(
   runc:runc
   containernetworking-plugins:/usr/lib/cni/bridge
   iptables:iptables
+  socat:socat
   conntrack:conntrack
   umoci:umoci
   skopeo:skopeo

@@ -14,6 +14,11 @@ STATE="${PODLINE_CLUSTER_STATE:-/var/lib/podline-cluster}"
 BRIDGE=podline0
 POD_CIDR=10.88.0.0/16
 SERVICE_CIDR=10.96.0.0/16
+# The host's address on the bridge, and the "kubernetes" Service's ClusterIP
+# (the first of SERVICE_CIDR, which the API server's certificate names): the
+# two addresses pods reach off the bridge, each through a relay (up.sh).
+HOST_BRIDGE_IP=10.88.0.1
+APISERVER_SERVICE_IP=10.96.0.1
 APISERVER_PORT="${PODLINE_CLUSTER_APISERVER_PORT:-6443}"
 ETCD_CLIENT_PORT=2379
 ETCD_PEER_PORT=2380
@@ -69,6 +74,17 @@ cluster_running() {
   for name in "${DAEMONS[@]}"; do
     daemon_pid "$name" >/dev/null || return 1
   done
+}
+
+# The relays that let pods reach the host (up.sh starts them, down.sh stops
+# them): each runs socat under a name of its own, which daemon_pid checks.
+RELAYS=(apiserver-relay postgres-relay)
+
+# start_relay NAME LISTEN_IP:PORT TARGET_PORT: forwards each connection to
+# 127.0.0.1:TARGET_PORT, so the target sees a loopback client.
+start_relay() {
+  local name="$1" listen="$2" target="$3"
+  start_daemon "$name" bash -c "exec -a $name socat TCP-LISTEN:${listen##*:},bind=${listen%:*},fork,reuseaddr TCP:127.0.0.1:$target"
 }
 
 port_free() {

@@ -35,18 +35,23 @@ export PODLINE_E2E_KUBECONFIG="$kubeconfig"
 export PODLINE_E2E_REQUIRED=1
 export PODLINE_E2E_SHELL_IMAGE=podline.local/shell:1
 export PODLINE_E2E_ABSENT_IMAGE=podline.local/absent:1
-export PODLINE_E2E_WORKER_IMAGE=podline.local/worker:dev
+# The worker Deployment scenario applies the shipped manifests through this
+# cluster's overlay, with the kubectl of the cluster's release.
+export PODLINE_E2E_DEPLOYMENT_OVERLAY="$here/overlay"
+PODLINE_E2E_KUBECTL="$(cluster_bin_dir)/kubectl"
+export PODLINE_E2E_KUBECTL
 # The worker scenarios share a database: a fresh one on the local PostgreSQL
 # (scripts/services.sh starts it). Without one they are skipped, with the reason.
 pg_url="${PODLINE_CLUSTER_PG_URL:-postgres://postgres@127.0.0.1:5432}"
-# The worker Deployment (on the host network, so it reaches the same address)
-# gets a database of its own: its queue is not the local workers'.
+# The worker Deployment gets a database of its own (its queue is not the local
+# workers'): the one overlay/kustomization.yaml names, which pods reach through
+# the relay on the bridge address (up.sh), and so does this machine.
 if psql "$pg_url/postgres" -qAtc 'select 1' >/dev/null 2>&1; then
   for db in podline_cluster_e2e podline_cluster_e2e_deployment; do
     psql "$pg_url/postgres" -qc "drop database if exists $db with (force)" -c "create database $db" >/dev/null
   done
   export PODLINE_E2E_DATABASE_URL="$pg_url/podline_cluster_e2e"
-  export PODLINE_E2E_IN_CLUSTER_DATABASE_URL="$pg_url/podline_cluster_e2e_deployment"
+  export PODLINE_E2E_IN_CLUSTER_DATABASE_URL="postgres://postgres@$HOST_BRIDGE_IP:5432/podline_cluster_e2e_deployment"
 else
   log "no PostgreSQL at $pg_url: the worker scenarios will be skipped"
 fi

@@ -106,9 +106,23 @@ start_daemon kube-scheduler kube-scheduler \
   --profiling=false
 
 # --- pod network -------------------------------------------------------------
-# A bridge with no address on the host: pods reach each other and nothing
-# else. No gateway (so the bridge plugin leaves ip_forward alone), no
-# masquerade, no default route in the pod.
+# A bridge with no gateway (so the bridge plugin leaves ip_forward alone), no
+# masquerade, no default route in the pod: pods reach each other, and the
+# host only at two addresses of the bridge, each served by a relay to a
+# loopback port (nothing is routed or NATed):
+#   $APISERVER_SERVICE_IP:443  the API server, at the "kubernetes" Service's
+#                              ClusterIP: in-cluster clients (the worker
+#                              Deployment) use it as on any cluster;
+#   $HOST_BRIDGE_IP:5432     the host's PostgreSQL, for the worker Deployment
+#                              and its migration Job.
+# The bridge is made here so that the relays can listen before any pod runs;
+# the bridge plugin takes it as it is.
+ip link add "$BRIDGE" type bridge
+ip addr add "$HOST_BRIDGE_IP/${POD_CIDR#*/}" dev "$BRIDGE"
+ip addr add "$APISERVER_SERVICE_IP/32" dev "$BRIDGE"
+ip link set "$BRIDGE" up
+start_relay apiserver-relay "$APISERVER_SERVICE_IP:443" "$APISERVER_PORT"
+start_relay postgres-relay "$HOST_BRIDGE_IP:5432" 5432
 cat >"$STATE/cni/net.d/10-podline.conflist" <<EOF
 {
   "cniVersion": "0.4.0",
@@ -123,8 +137,8 @@ cat >"$STATE/cni/net.d/10-podline.conflist" <<EOF
       "hairpinMode": true,
       "ipam": {
         "type": "host-local",
-        "ranges": [[{ "subnet": "$POD_CIDR" }]],
-        "routes": [],
+        "ranges": [[{ "subnet": "$POD_CIDR", "rangeStart": "${HOST_BRIDGE_IP%.*}.2", "gateway": "$HOST_BRIDGE_IP" }]],
+        "routes": [{ "dst": "$SERVICE_CIDR", "gw": "$HOST_BRIDGE_IP" }],
         "dataDir": "$STATE/cni/ipam"
       }
     }

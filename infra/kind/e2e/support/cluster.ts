@@ -19,10 +19,12 @@ export interface E2eCluster {
   /** An image reference no registry serves: pulling it must fail, and fail on this machine. */
   absentImage: string
   /**
-   * The worker image present on the node, and a database that a worker pod on the host network
-   * reaches at that URL: both set, the suite also runs infra/k8s/base's worker Deployment.
+   * A kustomization of the shipped manifests for this cluster (infra/cluster/overlay: the dev
+   * overlay with the local images and the host's database), the kubectl that applies it, and that
+   * database's URL as this machine reaches it: all three set, the suite runs the worker Deployment.
    */
-  workerImage: string | undefined
+  deploymentOverlay: string | undefined
+  kubectl: string
   inClusterDatabaseUrl: string | undefined
   /**
    * A command (run with `sh -c`) that restarts the cluster's API server and returns once it is
@@ -93,7 +95,8 @@ async function reach(env: NodeJS.ProcessEnv): Promise<Probe> {
       sidecarImage: env.PODLINE_E2E_SIDECAR_IMAGE,
       shellImage: env.PODLINE_E2E_SHELL_IMAGE || DEFAULT_SHELL_IMAGE,
       absentImage: env.PODLINE_E2E_ABSENT_IMAGE || DEFAULT_ABSENT_IMAGE,
-      workerImage: env.PODLINE_E2E_WORKER_IMAGE || undefined,
+      deploymentOverlay: env.PODLINE_E2E_DEPLOYMENT_OVERLAY || undefined,
+      kubectl: env.PODLINE_E2E_KUBECTL || 'kubectl',
       inClusterDatabaseUrl: env.PODLINE_E2E_IN_CLUSTER_DATABASE_URL || undefined,
       restartApiServer: env.PODLINE_E2E_RESTART_APISERVER || undefined,
       worker: {
