@@ -50,7 +50,11 @@ daemon_pid() {
   local name="$1" pid
   pid="$(cat "$STATE/run/$name.pid" 2>/dev/null)" || return 1
   [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
-  tr '\0' '\n' <"/proc/$pid/cmdline" | head -1 | grep -q "/$name\$\|^$name\$" || return 1
+  # argv[0], read without a pipeline (under pipefail, a reader that stops
+  # early can fail one with SIGPIPE).
+  local program=''
+  IFS= read -r -d '' program <"/proc/$pid/cmdline" || [[ -n "$program" ]] || return 1
+  [[ "$program" == "$name" || "$program" == */"$name" ]] || return 1
   echo "$pid"
 }
 

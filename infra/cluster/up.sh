@@ -158,8 +158,11 @@ wait_until "containerd to answer" 30 ctr_ version
 for archive in "${archives[@]}"; do
   ctr_ images import "$archive" >/dev/null
 done
+# The listing is read whole first: under pipefail, `ctr … | grep -q` fails
+# whenever grep's early exit cuts ctr off with SIGPIPE.
+imported="$(ctr_ images ls -q)"
 for image in podline.local/shell:1 podline.local/pause:1; do
-  ctr_ images ls -q | grep -qxF "$image" || die "image $image did not import"
+  grep -qxF "$image" <<<"$imported" || die "image $image did not import"
 done
 
 # --- kubelet -----------------------------------------------------------------
