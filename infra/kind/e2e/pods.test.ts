@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { runLocal } from '@podline/runner'
+import { openStore, runLocal, taskXcoms } from '@podline/runner'
 import { type AnyPipeline, type PodSpec, pipeline, type RunOutputsOf } from '@podline/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
@@ -55,6 +55,60 @@ describe.skipIf(!probe.ok)(title('pod tasks on a real cluster', probe), () => {
     const outputs = await run(p)
     expect(outputs.produce).toEqual({ key1: 'value1', key2: 42 })
     expect(outputs.consume).toEqual({ got: 'value1' })
+  })
+
+  it('stores pod_name, pod_namespace and return_value; an empty or missing return.json gives no return_value', async () => {
+    const cluster = clusterOf(probe)
+    const pod = (script: string): PodSpec => ({
+      image: SHELL,
+      command: ['sh', '-c', script],
+      resources: SMALL,
+    })
+    const p = pipeline('e2e-xcom-keys')
+      .pod('full', {}, pod(`printf '[1,2]' > /airflow/xcom/return.json`))
+      .pod('empty', {}, pod(': > /airflow/xcom/return.json'))
+      .pod('missing', {}, pod('echo nothing to return'))
+    const store = await openStore({ dataDir: join(place.dataDir, p.name) })
+    try {
+      let runId = ''
+      const outputs = await runLocal(
+        p,
+        {},
+        {
+          database: store.database,
+          onRun: (id) => {
+            runId = id
+          },
+          runtime: 'kubernetes',
+          kube: { kubeconfig: cluster.kubeconfig, context: cluster.context, namespace: place.namespace },
+          sidecarImage: cluster.shellImage,
+        },
+      )
+      expect(outputs).toEqual({ full: [1, 2] })
+      for (const task of ['full', 'empty', 'missing']) {
+        const xcoms = Object.fromEntries(
+          (await taskXcoms(store.database, runId, task)).map((x) => [x.key, x.value]),
+        )
+        expect(xcoms.pod_namespace, task).toBe(place.namespace)
+        expect(String(xcoms.pod_name), task).toMatch(new RegExp(`^e2e-xcom-keys-${task}-a1-`))
+        expect('return_value' in xcoms, task).toBe(task === 'full')
+      }
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('fails a pod whose return.json is not JSON, naming the position and the first bytes', async () => {
+    const p = pipeline('e2e-xcom-invalid').pod(
+      'produce',
+      {},
+      {
+        image: SHELL,
+        command: ['sh', '-c', `echo '{key1: v}' > /airflow/xcom/return.json`],
+        resources: SMALL,
+      },
+    )
+    await expect(run(p)).rejects.toThrow(/not valid JSON \(.*position 1.*\); it starts with "\{key1: v\}\\n"/)
   })
 
   it('fails fast on an image that cannot be pulled', async () => {
