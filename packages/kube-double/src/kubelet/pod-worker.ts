@@ -6,16 +6,17 @@ import {
   type ContainerProcess,
   type ContainerProcessSpec,
   ContainerStartError,
+  containerMounts,
+  containerProcess,
+  createEmptyDirs,
   execInContainer,
   exitCodeOf,
-  parseMemoryBytes,
   startContainerProcess,
-  toHostPath,
   type VolumeMount,
 } from '@podline/container-process'
 import { now, type ResourceStore } from '../api/resource-store.js'
 import type { ContainerJson, ContainerStatusJson, EventJson, PodJson } from '../wire-types.js'
-import { ContainerConfigError, containerCommand, containerEnvironment } from './container-environment.js'
+import { ContainerConfigError, containerEnvironment } from './container-environment.js'
 import { ContainerLog } from './container-log.js'
 import { type FakeNode, unschedulableReason } from './fake-node.js'
 import { imageIdOf, parseImage } from './image-reference.js'
@@ -396,7 +397,6 @@ export class PodWorker {
       this.event('Warning', 'Failed', `Error: ${error.message}`, container.name)
       return undefined
     }
-    const workingDir = container.workingDir
     // The termination message file: a host file the container's variables that name the path point
     // at (the double mounts no single files), read into the terminated state when it exits.
     const simulation = this.settings.simulation?.simulate(pod, container)
@@ -416,16 +416,12 @@ export class PodWorker {
           )
       return text.slice(0, MAX_MESSAGE_BYTES)
     }
-    const processSpec: Omit<ContainerProcessSpec, 'command'> = {
-      name: container.name,
-      env: this.settings.bindMounts ? env : this.rewriteXcomPath(env, mounts),
-      mounts: this.settings.bindMounts ? mounts : [],
-      ...(workingDir
-        ? { workingDir: this.settings.bindMounts ? workingDir : toHostPath(workingDir, mounts) }
-        : {}),
-    }
+    // Without bind mounts, a script finds its result file through PODLINE_XCOM_PATH on the host.
+    const { command, memoryLimitBytes, ...processSpec } = containerProcess(container, env, mounts, {
+      bindMounts: this.settings.bindMounts,
+      pathVariables: ['PODLINE_XCOM_PATH'],
+    })
     this.processSpecs.set(container.name, processSpec)
-    const memoryLimit = container.resources?.limits?.memory
     const log = new ContainerLog()
     this.logs.set(container.name, log)
     const containerID = `containerd://${randomBytes(32).toString('hex')}`
@@ -439,8 +435,8 @@ export class PodWorker {
         ? startSimulatedContainer(simulation, onOutput)
         : await startContainerProcess({
             ...processSpec,
-            command: containerCommand(container, env),
-            ...(memoryLimit !== undefined ? { memoryLimitBytes: parseMemoryBytes(memoryLimit) } : {}),
+            command,
+            ...(memoryLimitBytes !== undefined ? { memoryLimitBytes } : {}),
             onOutput,
           })
     } catch (error) {
@@ -535,40 +531,13 @@ export class PodWorker {
       `${this.namespace}_${this.name}_${pod.metadata.uid ?? ''}`,
     )
     if (this.settings.simulation) return
-    for (const volume of pod.spec.volumes ?? []) {
-      if (volume.emptyDir) await mkdir(join(this.volumeDir, volume.name), { recursive: true })
-    }
+    await createEmptyDirs(pod, this.volumeDir)
   }
 
   private mountsOf(pod: PodJson, container: ContainerJson): VolumeMount[] {
-    return (container.volumeMounts ?? []).map((mount) => {
-      const volume = pod.spec.volumes?.find((v) => v.name === mount.name)
-      const hostPathSource = volume?.hostPath as { path?: string } | undefined
-      let hostPath: string
-      if (volume?.emptyDir) hostPath = join(this.volumeDir ?? '', volume.name)
-      else if (hostPathSource?.path) hostPath = hostPathSource.path
-      else {
-        const kind = volume?.configMap ? 'configmap' : volume?.secret ? 'secret' : 'volume'
-        const source = (volume?.configMap ?? volume?.secret) as
-          | { name?: string; secretName?: string }
-          | undefined
-        throw new ContainerConfigError(
-          `${kind} "${source?.name ?? source?.secretName ?? mount.name}" not found`,
-        )
-      }
-      return {
-        hostPath: mount.subPath ? join(hostPath, mount.subPath) : hostPath,
-        containerPath: mount.mountPath,
-        readOnly: mount.readOnly ?? false,
-      }
+    return containerMounts(pod, container, this.volumeDir ?? '', ({ kind, name }) => {
+      throw new ContainerConfigError(`${kind} "${name}" not found`)
     })
-  }
-
-  /** Without bind mounts, a script finds its result file through PODLINE_XCOM_PATH on the host. */
-  private rewriteXcomPath(env: Record<string, string>, mounts: VolumeMount[]): Record<string, string> {
-    const xcomPath = env.PODLINE_XCOM_PATH
-    if (xcomPath === undefined) return env
-    return { ...env, PODLINE_XCOM_PATH: toHostPath(xcomPath, mounts) }
   }
 
   private async stopContainer(name: string, deadline: number, announce: boolean): Promise<void> {

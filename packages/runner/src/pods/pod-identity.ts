@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import type { TaskExecution } from '../executors/task-execution.js'
 
 /** Which attempt of which task a pod runs: the key of its name and of its labels. */
 export interface PodIdentity {
@@ -10,6 +11,18 @@ export interface PodIdentity {
   readonly attempt: number
   /** The item of a mapped task the pod runs; absent for other tasks. */
   readonly mapIndex?: number | undefined
+}
+
+/** The identity of the pod an attempt runs, from the attempt as the worker hands it over. */
+export function podIdentityOf(exec: TaskExecution): PodIdentity {
+  return {
+    store: exec.storeId,
+    pipeline: exec.pipeline,
+    runId: exec.runId,
+    task: exec.task,
+    attempt: exec.attempt,
+    mapIndex: exec.mapIndex,
+  }
 }
 
 export const LABEL_STORE = 'podline.dev/store'

@@ -1,7 +1,7 @@
 import type { V1ContainerStateTerminated, V1Pod } from '@kubernetes/client-node'
 import { type JsonValue, type PodSpec, type PodTaskDefinition, parseDuration } from '@podline/sdk'
-import type { TaskExecution } from '../executors/task-execution.js'
 import { HandedOverError } from '../executors/handed-over.js'
+import type { TaskExecution } from '../executors/task-execution.js'
 import { TaskFailure, TaskSkipped } from '../executors/task-failure.js'
 import { traceEnv } from '../tracing/tracing.js'
 import type { StoredXCom } from '../xcom-store/pod-transfers.js'
@@ -14,7 +14,7 @@ import { logTailPart } from './log-tail-message.js'
 import { createOrAttachPod, deletePod, labelPod, pendingTimeoutFailure } from './pod-api.js'
 import { buildPod } from './pod-builder.js'
 import { baseStarted, hasStarted, podProblem, terminatedState } from './pod-conditions.js'
-import { LABEL_KEPT, type PodIdentity } from './pod-identity.js'
+import { LABEL_KEPT, podIdentityOf } from './pod-identity.js'
 import { type PodHandle, type PodInformers, type PodState, TIMED_OUT } from './pod-informer.js'
 import { inPodPhase } from './pod-phase.js'
 import { loadPodTemplate } from './pod-template.js'
@@ -69,14 +69,7 @@ export async function launchPod(
   spec: PodSpec,
   settings: LaunchSettings,
 ): Promise<JsonValue | StoredXCom | undefined> {
-  const identity: PodIdentity = {
-    store: exec.storeId,
-    pipeline: exec.pipeline,
-    runId: exec.runId,
-    task: exec.task,
-    attempt: exec.attempt,
-    mapIndex: exec.mapIndex,
-  }
+  const identity = podIdentityOf(exec)
   const resolved = resolveSidecar(def.pod, { image: settings.sidecarImage, mode: settings.sidecarMode })
   const upload = await podUpload(exec, resolved)
   const sidecar = upload.url ? { ...resolved, uploadUrl: upload.url } : resolved

@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { type PodRunOptions, type PodSpec, type PodTaskDefinition, pipeline } from '@podline/sdk'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
@@ -61,6 +64,50 @@ describe('the process runtime', () => {
       small.execute(executionFixture().exec, podTask(sh(`echo '"0123456789"' > $PODLINE_XCOM_PATH`))),
     ).rejects.toThrow(/over the XCom size limit of 10 bytes/)
     expect(await pods.execute(executionFixture().exec, podTask(sh('true')))).toBeUndefined()
+  })
+
+  it('runs the pod buildPod makes: podTemplate from a file, fullPodSpec, $(VAR) in env and args', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'process-runtime-test-'))
+    try {
+      const template = join(dir, 'template.yaml')
+      await writeFile(
+        template,
+        'kind: Pod\nspec:\n  containers:\n    - name: base\n      env:\n        - { name: TIER, value: gold }\n',
+      )
+      const f = executionFixture()
+      const spec: PodSpec = {
+        image: 'alpine:3.20',
+        command: ['sh', '-c', 'printf "[%s, %s]" "$1" "$LABEL" > $PODLINE_XCOM_PATH', 'sh'],
+        args: ['"$(TIER)"'],
+        podTemplate: template,
+        fullPodSpec: { metadata: { namespace: 'from-full-spec' } },
+        env: [{ name: 'LABEL', value: '"$(TIER)-$$(TIER)"' }],
+      }
+      expect(await pods.execute(f.exec, podTask(spec))).toEqual(['gold', 'gold-$(TIER)'])
+      expect(f.xcoms.find((x) => x.key === 'pod_namespace')?.value).toBe('from-full-spec')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('cannot read Secrets: their variables are left unset and their volumes not mounted, with a warning', async () => {
+    const f = executionFixture()
+    const spec: PodSpec = {
+      ...sh(
+        `v=unset; env | grep -q ^DB_PASSWORD= && v=set; printf '["%s", %s]' "$v" "$(ls /etc/db 2>/dev/null | wc -l)" > $PODLINE_XCOM_PATH`,
+      ),
+      secrets: [
+        { deployType: 'env', secret: 'db', key: 'password', deployTarget: 'DB_PASSWORD' },
+        { deployType: 'env', secret: 'all' },
+        { deployType: 'volume', secret: 'db', deployTarget: '/etc/db' },
+      ],
+    }
+    expect(await pods.execute(f.exec, podTask(spec))).toEqual(['unset', 0])
+    expect(f.lines.filter((l) => l.startsWith('warn'))).toEqual([
+      'warn env DB_PASSWORD reads secret "db", which the process runtime cannot resolve; it is left unset',
+      'warn envFrom secret "all" is ignored: the process runtime cannot read it',
+      'warn secret "db" is not mounted at /etc/db: the process runtime has no such volume',
+    ])
   })
 
   it('classifies exit codes as the pod launcher does', async () => {

@@ -1,15 +1,17 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, posix } from 'node:path'
-import type { V1Container, V1EnvVar } from '@kubernetes/client-node'
+import type { V1Container, V1Pod } from '@kubernetes/client-node'
 import {
   type ContainerExit,
   ContainerStartError,
   canBindMount,
+  containerEnvironment,
+  containerMounts,
+  containerProcess,
+  createEmptyDirs,
   exitCodeOf,
-  parseMemoryBytes,
   startContainerProcess,
-  type VolumeMount,
 } from '@podline/container-process'
 import type { JsonValue, PodSpec, PodTaskDefinition } from '@podline/sdk'
 import type { TaskExecution } from '../executors/task-execution.js'
@@ -19,23 +21,35 @@ import type { StoredXCom } from '../xcom-store/pod-transfers.js'
 import { abortReason } from './abortable.js'
 import { createLineSplitter } from './line-splitter.js'
 import { logTailPart } from './log-tail-message.js'
-import { podName } from './pod-identity.js'
+import { buildPod } from './pod-builder.js'
+import { podIdentityOf } from './pod-identity.js'
 import { inPodPhase } from './pod-phase.js'
+import { loadPodTemplate } from './pod-template.js'
 import { readResultFile } from './result-file.js'
 import { uploadResultFile } from './result-upload.js'
-import { BASE_CONTAINER, DEFAULT_XCOM_PATH, XCOM_PATH_ENV } from './xcom-sidecar.js'
+import {
+  BASE_CONTAINER,
+  resolveSidecar,
+  SIDECAR_CONTAINER,
+  XCOM_PATH_ENV,
+  XCOM_VOLUME,
+} from './xcom-sidecar.js'
 import { acceptStored } from './xcom-upload.js'
 import { decodeResult } from './xcom-value.js'
 
-/** The namespace a pod whose spec names none is reported in: Kubernetes' own default. */
+/** The namespace a pod whose spec and template name none is reported in: Kubernetes' own default. */
 const DEFAULT_NAMESPACE = 'default'
 
 /**
- * The `process` runtime: a pod task's init containers and then `base` run as local processes (the
- * image is ignored; the command runs on this machine), with the same XCom contract. The result
- * folder is bind-mounted at the xcom dir where the machine allows it, so images that hard-code
- * `/airflow/xcom/return.json` work; elsewhere `PODLINE_XCOM_PATH` points at the host file. The file is
- * read directly (no sidecar) and checked exactly as the sidecar's frame is.
+ * The `process` runtime: the pod the cluster would get (buildPod: podTemplate, fullPodSpec, the
+ * task's fields, secrets, Podline's variables, the xcom volume), without the sidecar, run as local
+ * processes: its init containers and then `base` (the image is ignored; the command runs on this
+ * machine). Each container becomes a process as in the Kubernetes double's kubelet, through
+ * @podline/container-process (`$(VAR)` expansion, the downward API, emptyDir and hostPath mounts),
+ * with the same XCom contract. The xcom emptyDir is bind-mounted at the xcom dir where the machine
+ * allows it, so images that hard-code `/airflow/xcom/return.json` work; elsewhere `PODLINE_XCOM_PATH`
+ * points at the host file. The file is read directly (no sidecar) and checked exactly as the
+ * sidecar's frame is.
  */
 export async function runPodAsProcesses(
   exec: TaskExecution,
@@ -45,61 +59,54 @@ export async function runPodAsProcesses(
 ): Promise<JsonValue | StoredXCom | undefined> {
   const signal = exec.ctx.signal
   if (signal.aborted) throw abortReason(signal)
+  const sidecar = resolveSidecar(def.pod)
+  const pod = withoutSidecar(
+    buildPod({
+      identity: podIdentityOf(exec),
+      spec,
+      run: def.pod,
+      namespace: DEFAULT_NAMESPACE,
+      template: await loadPodTemplate(spec.podTemplate, exec.task),
+      sidecar,
+      traceEnv: traceEnv(),
+    }),
+  )
   // The names the pod would have on a cluster, stored as the launcher stores them, so what reads
   // pod_name / pod_namespace (downstream tasks, `podline xcom`, log correlation) works the same here.
-  const identity = {
-    store: exec.storeId,
-    pipeline: exec.pipeline,
-    runId: exec.runId,
-    task: exec.task,
-    attempt: exec.attempt,
-    mapIndex: exec.mapIndex,
-  }
-  const name = podName(identity)
+  const name = pod.metadata?.name ?? ''
   await exec.putXcom('pod_name', name)
-  await exec.putXcom('pod_namespace', spec.namespace ?? DEFAULT_NAMESPACE)
+  await exec.putXcom('pod_namespace', pod.metadata?.namespace ?? DEFAULT_NAMESPACE)
   exec.ctx.log.info(`running pod ${name} as local processes (process runtime)`, { pod: name })
   const attributes = { 'k8s.pod.name': name, 'podline.runtime': 'process' }
+  const podSpec = pod.spec ?? { containers: [] }
+  const base = podSpec.containers.find((c) => c.name === BASE_CONTAINER)
+  if (base === undefined) throw new Error('unreachable: the task pod always has a base container')
+  // A template's or fullPodSpec's other containers would run beside base on a cluster; here only base does.
+  for (const other of podSpec.containers.filter((c) => c !== base))
+    exec.ctx.log.warn(
+      `container ${other.name} is not run by the process runtime: only init containers and base are`,
+    )
   const root = await mkdtemp(join(tmpdir(), `podline-${exec.task}-`))
   try {
-    const xcomPath = posix.normalize(def.pod.xcomPath ?? DEFAULT_XCOM_PATH)
-    const xcomHostDir = join(root, 'xcom')
-    const { volumes, bindMounted } = await inPodPhase('create', attributes, async () => {
-      await mkdir(xcomHostDir)
-      return { volumes: await emptyDirVolumes(root, spec), bindMounted: await canBindMount() }
+    const volumesRoot = join(root, 'volumes')
+    const bindMounts = await inPodPhase('create', attributes, async () => {
+      await createEmptyDirs(pod, volumesRoot)
+      return canBindMount()
     })
-    const hostResult = join(xcomHostDir, posix.basename(xcomPath))
-    const env = {
-      ...envOf(spec.env, exec),
-      [XCOM_PATH_ENV]: bindMounted ? xcomPath : hostResult,
-      PODLINE_PIPELINE: exec.pipeline,
-      PODLINE_RUN_ID: exec.runId,
-      PODLINE_TASK: exec.task,
-      PODLINE_ATTEMPT: String(exec.attempt),
-      ...(exec.mapIndex === undefined ? {} : { PODLINE_MAP_INDEX: String(exec.mapIndex) }),
-      ...traceEnv(),
-    }
-    const xcomMount: VolumeMount = { hostPath: xcomHostDir, containerPath: posix.dirname(xcomPath) }
+    const node: LocalPod = { exec, pod, volumesRoot, bindMounts }
     // The phases a cluster pod has, as far as processes have them: no scheduling, the file for the sidecar.
     await inPodPhase('running', attributes, async () => {
-      for (const init of spec.initContainers ?? []) {
-        const exit = await runContainer(exec, init, { ...envOf(init.env, exec) }, mountsOf(init, volumes))
+      for (const init of podSpec.initContainers ?? []) {
+        const exit = await runContainer(node, init)
         if (exitCodeOf(exit) !== 0) {
           throw new TaskFailure(`init container ${init.name} exited with code ${exitCodeOf(exit)}`, 'task')
         }
       }
-      const base: V1Container = { name: BASE_CONTAINER, ...pick(spec), volumeMounts: spec.volumeMounts ?? [] }
       const tail: string[] = []
-      const exit = await runContainer(
-        exec,
-        base,
-        env,
-        [...mountsOf(base, volumes), xcomMount],
-        tail,
-        memoryLimit(spec),
-      )
-      assertSucceeded(exit, def, spec, tail)
+      const exit = await runContainer(node, base, tail)
+      assertSucceeded(exit, def, base, tail)
     })
+    const hostResult = join(volumesRoot, XCOM_VOLUME, posix.basename(sidecar.xcomPath))
     const checks = {
       task: exec.task,
       output: def.output,
@@ -124,22 +131,67 @@ export async function runPodAsProcesses(
   }
 }
 
+/** The pod's processes share this: its emptyDir folders and whether they are bind-mounted. */
+interface LocalPod {
+  readonly exec: TaskExecution
+  readonly pod: V1Pod
+  readonly volumesRoot: string
+  readonly bindMounts: boolean
+}
+
+/** The process runtime reads the result file itself: the pod runs without the sidecar. */
+function withoutSidecar(pod: V1Pod): V1Pod {
+  const spec = pod.spec ?? { containers: [] }
+  const initContainers = (spec.initContainers ?? []).filter((c) => c.name !== SIDECAR_CONTAINER)
+  const { initContainers: _, ...rest } = spec
+  return {
+    ...pod,
+    spec: {
+      ...rest,
+      containers: spec.containers.filter((c) => c.name !== SIDECAR_CONTAINER),
+      ...(initContainers.length > 0 ? { initContainers } : {}),
+    },
+  }
+}
+
 async function runContainer(
-  exec: TaskExecution,
+  node: LocalPod,
   container: V1Container,
-  env: Record<string, string>,
-  mounts: VolumeMount[],
   tail: string[] = [],
-  memoryLimitBytes?: number,
 ): Promise<ContainerExit> {
+  const { exec, pod } = node
   const signal = exec.ctx.signal
-  const command = [...(container.command ?? []), ...(container.args ?? [])]
   if (!container.command?.length) {
     throw new TaskFailure(
       `container ${container.name} of task "${exec.task}" has no command: the process runtime cannot read the image's entrypoint, so state command: [...]`,
       'fatal',
     )
   }
+  // Secrets and ConfigMaps need an API server, which the process runtime has not: a variable that
+  // reads one (`secrets` of deployType env, env valueFrom) is left unset, envFrom is ignored and a
+  // Secret or ConfigMap volume is not mounted (its files are absent), each said in a warning.
+  const warn = (message: string) => exec.ctx.log.warn(message, { container: container.name })
+  const env = containerEnvironment(pod, container, {
+    storedValue: (ref) => {
+      warn(
+        `env ${ref.variable} reads ${ref.kind} "${ref.name}", which the process runtime cannot resolve; it is left unset`,
+      )
+      return undefined
+    },
+  })
+  for (const from of container.envFrom ?? []) {
+    const source = from.secretRef
+      ? `secret "${from.secretRef.name}"`
+      : `configmap "${from.configMapRef?.name}"`
+    warn(`envFrom ${source} is ignored: the process runtime cannot read it`)
+  }
+  const mounts = containerMounts(pod, container, node.volumesRoot, ({ kind, name, mount }) =>
+    warn(`${kind} "${name}" is not mounted at ${mount.mountPath}: the process runtime has no such volume`),
+  )
+  const processSpec = containerProcess(container, env, mounts, {
+    bindMounts: node.bindMounts,
+    pathVariables: [XCOM_PATH_ENV],
+  })
   const onLine = (line: string) => {
     tail.push(line)
     if (tail.length > 10) tail.shift()
@@ -151,12 +203,7 @@ async function runContainer(
   let proc: Awaited<ReturnType<typeof startContainerProcess>>
   try {
     proc = await startContainerProcess({
-      name: container.name,
-      command,
-      env,
-      mounts,
-      ...(container.workingDir ? { workingDir: container.workingDir } : {}),
-      ...(memoryLimitBytes === undefined ? {} : { memoryLimitBytes }),
+      ...processSpec,
       onOutput: (chunk, stream) => lines[stream].push(chunk),
     })
   } catch (error) {
@@ -178,11 +225,16 @@ async function runContainer(
   }
 }
 
-function assertSucceeded(exit: ContainerExit, def: PodTaskDefinition, spec: PodSpec, tail: string[]): void {
+function assertSucceeded(
+  exit: ContainerExit,
+  def: PodTaskDefinition,
+  base: V1Container,
+  tail: string[],
+): void {
   const logPart = logTailPart(tail)
   if (exit.oomKilled) {
     throw new TaskFailure(
-      `container base was OOMKilled (memory limit ${spec.resources?.limits?.memory})${logPart}`,
+      `container base was OOMKilled (memory limit ${base.resources?.limits?.memory})${logPart}`,
       'task',
     )
   }
@@ -193,53 +245,4 @@ function assertSucceeded(exit: ContainerExit, def: PodTaskDefinition, spec: PodS
     throw new TaskSkipped(`container base exited with code ${code}, which skipOnExitCode marks as skipped`)
   }
   throw new TaskFailure(`container base exited with code ${code}${logPart}`, 'task')
-}
-
-/** emptyDir volumes become temp folders; other kinds of volume have no local meaning and are skipped. */
-async function emptyDirVolumes(root: string, spec: PodSpec): Promise<Map<string, string>> {
-  const folders = new Map<string, string>()
-  for (const volume of spec.volumes ?? []) {
-    if (!volume.emptyDir) continue
-    const dir = join(root, 'volumes', volume.name)
-    await mkdir(dir, { recursive: true })
-    folders.set(volume.name, dir)
-  }
-  return folders
-}
-
-function mountsOf(container: V1Container, volumes: Map<string, string>): VolumeMount[] {
-  return (container.volumeMounts ?? []).flatMap((m) => {
-    const host = volumes.get(m.name)
-    if (!host) return []
-    const hostPath = m.subPath ? join(host, m.subPath) : host
-    return [{ hostPath, containerPath: m.mountPath, ...(m.readOnly ? { readOnly: true } : {}) }]
-  })
-}
-
-/** Plain values only: `valueFrom` needs a cluster (Secrets, ConfigMaps, the downward API). */
-function envOf(env: PodSpec['env'] | V1EnvVar[] | undefined, exec: TaskExecution): Record<string, string> {
-  if (env === undefined) return {}
-  if (!Array.isArray(env)) return { ...env }
-  const out: Record<string, string> = {}
-  for (const e of env) {
-    if (e.value !== undefined) out[e.name] = e.value
-    else if (e.valueFrom)
-      exec.ctx.log.warn(
-        `env ${e.name} uses valueFrom, which the process runtime cannot resolve; it is left unset`,
-      )
-  }
-  return out
-}
-
-function memoryLimit(spec: PodSpec): number | undefined {
-  const limit = spec.resources?.limits?.memory
-  return limit === undefined ? undefined : parseMemoryBytes(limit)
-}
-
-function pick(spec: PodSpec): Pick<V1Container, 'command' | 'args' | 'workingDir'> {
-  return {
-    ...(spec.command ? { command: spec.command } : {}),
-    ...(spec.args ? { args: spec.args } : {}),
-    ...(spec.workingDir ? { workingDir: spec.workingDir } : {}),
-  }
 }
