@@ -1,6 +1,6 @@
 import { join } from 'node:path'
-import { freshDatabase } from '@podline/runner/testing'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { useFreshDatabase } from '@podline/runner/testing/vitest'
+import { expect, it } from 'vitest'
 import { podline } from '../../apps/cli/src/__tests__/cli.js'
 
 /*
@@ -10,16 +10,10 @@ import { podline } from '../../apps/cli/src/__tests__/cli.js'
  */
 const PIPELINES = join(import.meta.dirname, 'fixtures/cli-pipelines.ts')
 
-let db: Awaited<ReturnType<typeof freshDatabase>>
-beforeAll(async () => {
-  db = await freshDatabase()
-})
-afterAll(async () => {
-  await db?.drop()
-})
+const db = useFreshDatabase()
 
 it('a run that succeeds although tasks failed says so in run and status, listing the tasks that did not succeed', async () => {
-  const env = { DATABASE_URL: db.url }
+  const env = db.env
   const r = await podline(['run', PIPELINES, '--pipeline', 'cli-mixed'], { env })
   expect(r.code, r.stderr).toBe(0)
   const said =

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { podline, ROOT, start, tempDir, waitUntil } from '../../apps/cli/src/__tests__/cli.js'
+import { podline, ROOT, startRunning, tempDir, waitUntil } from '../../apps/cli/src/__tests__/cli.js'
 
 const CONTENDER = join(import.meta.dirname, 'fixtures/cli-lock-contender.ts')
 const PIPELINES = join(import.meta.dirname, 'fixtures/cli-pipelines.ts')
@@ -64,13 +64,8 @@ describe('the embedded store lock', () => {
 
   it('EmbeddedStoreBusyError is a one-line message and exit 2', async () => {
     const cwd = tempDir()
-    const readyFile = join(cwd, 'ready')
-    const holder = start(
-      ['run', PIPELINES, '--pipeline', 'cli-waiting', '--params', JSON.stringify({ readyFile })],
-      { cwd },
-    )
+    const holder = await startRunning(PIPELINES, 'cli-waiting', { cwd })
     try {
-      await waitUntil('the run to start', () => existsSync(readyFile))
       const second = await podline(['runs'], { cwd })
       expect(second.code).toBe(2)
       expect(second.stderr).toMatch(

@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, expect, it } from 'vitest'
-import { podline, type Running, start, tempDir, waitUntil } from '../../apps/cli/src/__tests__/cli.js'
+import { podline, type Running, startRunning, tempDir } from '../../apps/cli/src/__tests__/cli.js'
 
 /*
  * The embedded store admits one process: while `podline run` holds it, `logs -f` and
@@ -18,15 +17,7 @@ afterAll(async () => {
 
 it('logs -f and status --watch against a store podline run holds point at run --ui and DATABASE_URL', async () => {
   const cwd = tempDir()
-  const readyFile = join(cwd, 'ready')
-  const holder = start(
-    ['run', PIPELINES, '--pipeline', 'cli-waiting', '--params', JSON.stringify({ readyFile })],
-    {
-      cwd,
-    },
-  )
-  held.push(holder)
-  await waitUntil('the run to start', () => existsSync(readyFile))
+  held.push(await startRunning(PIPELINES, 'cli-waiting', { cwd }))
   for (const args of [
     ['logs', 'any-run', '-f'],
     ['status', 'any-run', '--watch'],

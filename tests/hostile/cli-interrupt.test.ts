@@ -1,22 +1,19 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { freshDatabase } from '@podline/runner/testing'
-import postgres from 'postgres'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { alive, podline, start, tempDir, waitUntil } from '../../apps/cli/src/__tests__/cli.js'
+import { describe, expect, it } from 'vitest'
+import {
+  alive,
+  podline,
+  start,
+  startRunning,
+  tempDir,
+  useCliDatabase,
+  waitUntil,
+} from '../../apps/cli/src/__tests__/cli.js'
 
 const FIXTURE = join(import.meta.dirname, 'fixtures/cli-pipelines.ts')
 
-let db: Awaited<ReturnType<typeof freshDatabase>>
-let sql: postgres.Sql
-beforeAll(async () => {
-  db = await freshDatabase()
-  sql = postgres(db.url, { max: 1, onnotice: () => {} })
-})
-afterAll(async () => {
-  await sql?.end()
-  await db?.drop()
-})
+const db = useCliDatabase()
 
 describe('Ctrl-C on podline run', () => {
   it("the first SIGINT cancels the run, kills the process-runtime pod's processes, says so and exits 130", async () => {
@@ -32,11 +29,12 @@ describe('Ctrl-C on podline run', () => {
         '--params',
         JSON.stringify({ pidFile }),
       ],
-      { env: { DATABASE_URL: db.url } },
+      { env: db.env },
     )
     const pid = await waitUntil(
       'the pod process to start',
-      () => existsSync(pidFile) && Number(readFileSync(pidFile, 'utf8')),
+      // A pid, not the 0 of a file still being written.
+      () => (existsSync(pidFile) && Number(readFileSync(pidFile, 'utf8'))) || undefined,
     )
     expect(alive(pid)).toBe(true)
 
@@ -48,32 +46,25 @@ describe('Ctrl-C on podline run', () => {
     )
     await waitUntil("the pod's process to be gone", () => !alive(pid), 10_000)
 
-    const [row] = await sql`select id, state from podline.runs where pipeline = 'cli-sleepy-pod'`
+    const [row] = await db.sql`select id, state from podline.runs where pipeline = 'cli-sleepy-pod'`
     expect(row?.state).toBe('cancelled')
-    const tasks = await sql`select state from podline.task_runs where run_id = ${row?.id}`
+    const tasks = await db.sql`select state from podline.task_runs where run_id = ${row?.id}`
     expect(tasks.map((t) => t.state)).toEqual(['cancelled'])
   })
 
   it('a second SIGINT exits at once, without waiting for a task that ignores its signal', async () => {
-    const readyFile = join(tempDir(), 'ready')
-    const run = start(
-      ['run', FIXTURE, '--pipeline', 'cli-stubborn', '--params', JSON.stringify({ readyFile })],
-      {
-        env: { DATABASE_URL: db.url },
-      },
-    )
-    await waitUntil('the task to start', () => existsSync(readyFile))
+    const run = await startRunning(FIXTURE, 'cli-stubborn', { env: db.env })
     run.child.kill('SIGINT')
     await run.waitFor(/SIGINT: cancelling run/)
     // The run is cancelled at once; what the second SIGINT skips is waiting for the task to let go.
     await waitUntil('the run to be cancelled', async () => {
-      const [row] = await sql`select state from podline.runs where pipeline = 'cli-stubborn'`
+      const [row] = await db.sql`select state from podline.runs where pipeline = 'cli-stubborn'`
       return row?.state === 'cancelled'
     })
     run.child.kill('SIGINT')
     expect(await run.exited, run.output()).toBe(130)
     expect(run.output()).toMatch(/SIGINT again: exiting without waiting for the run to stop/)
-    const [task] = await sql`select t.state from podline.task_runs t join podline.runs r on r.id = t.run_id
+    const [task] = await db.sql`select t.state from podline.task_runs t join podline.runs r on r.id = t.run_id
       where r.pipeline = 'cli-stubborn'`
     expect(task?.state).toBe('cancelled')
   })
@@ -82,12 +73,7 @@ describe('Ctrl-C on podline run', () => {
 describe('a kill -9 of podline run on the embedded store', () => {
   it('marks the killed run failed the next time the store opens, saying the previous podline run was killed', async () => {
     const cwd = tempDir()
-    const readyFile = join(cwd, 'ready')
-    const run = start(
-      ['run', FIXTURE, '--pipeline', 'cli-waiting', '--params', JSON.stringify({ readyFile })],
-      { cwd },
-    )
-    await waitUntil('the task to start', () => existsSync(readyFile))
+    const run = await startRunning(FIXTURE, 'cli-waiting', { cwd })
     run.child.kill('SIGKILL')
     await run.exited
 

@@ -1,24 +1,13 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { redactUrl } from '@podline/runner'
-import { freshDatabase } from '@podline/runner/testing'
-import postgres from 'postgres'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { podline, ROOT, start, tempDir, waitUntil } from '../../apps/cli/src/__tests__/cli.js'
+import { describe, expect, it } from 'vitest'
+import { podline, ROOT, startRunning, tempDir, useCliDatabase } from '../../apps/cli/src/__tests__/cli.js'
 
 const PIPELINES = join(import.meta.dirname, 'fixtures/cli-pipelines.ts')
 const ETL = join(ROOT, 'examples/etl.ts')
 
-let db: Awaited<ReturnType<typeof freshDatabase>>
-let sql: postgres.Sql
-beforeAll(async () => {
-  db = await freshDatabase()
-  sql = postgres(db.url, { max: 1, onnotice: () => {} })
-})
-afterAll(async () => {
-  await sql?.end()
-  await db?.drop()
-})
+const db = useCliDatabase()
 
 describe('small hostile inputs', () => {
   it('params nested too deep are exit 2 with a message, not a stack overflow', async () => {
@@ -48,16 +37,11 @@ describe('small hostile inputs', () => {
   })
 
   it('podline run honours PODLINE_LEASE_MS', async () => {
-    const readyFile = join(tempDir(), 'ready')
-    const run = start(
-      ['run', PIPELINES, '--pipeline', 'cli-waiting', '--params', JSON.stringify({ readyFile })],
-      {
-        env: { DATABASE_URL: db.url, PODLINE_LEASE_MS: '600000' },
-      },
-    )
+    const run = await startRunning(PIPELINES, 'cli-waiting', {
+      env: { ...db.env, PODLINE_LEASE_MS: '600000' },
+    })
     try {
-      await waitUntil('the task to start', () => existsSync(readyFile))
-      const [row] = await sql`
+      const [row] = await db.sql`
         select extract(epoch from lease_expires_at - now())::float8 as s from podline.task_runs where task = 'wait'`
       // The default lease is 30 s; this one was asked for 10 minutes.
       expect(row?.s).toBeGreaterThan(300)

@@ -1,44 +1,21 @@
-import { type KubeDouble, startKubeDouble } from '@podline/kube-double'
-import { type Database, openDatabase, type RunLocalOptions, runLocal, taskLogLines } from '@podline/runner'
-import { freshDatabase, type ScratchDatabase } from '@podline/runner/testing'
+import { runLocal, taskLogLines } from '@podline/runner'
 import { pipeline } from '@podline/sdk'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { usePodRuntimes } from './fixtures/pod-runtimes.js'
 
 /*
  * Pod output is bytes the task chooses: characters cut between two writes, stderr interleaved with
  * stdout, and a flood of lines. Every line must arrive whole, in the task's log on real PostgreSQL.
  */
 
-let scratch: ScratchDatabase
-let database: Database
-let double: KubeDouble
-
-beforeAll(async () => {
-  scratch = await freshDatabase('podline_hostile_logs')
-  database = await openDatabase({ databaseUrl: scratch.url })
-  double = await startKubeDouble()
-})
-afterAll(async () => {
-  await database?.close()
-  await scratch?.drop()
-  await double?.close()
-})
-
-const runtimes = {
-  process: (): RunLocalOptions => ({ database, runtime: 'process' }),
-  kubernetes: (): RunLocalOptions => ({
-    database,
-    runtime: 'kubernetes',
-    kube: { kubeconfig: double.kubeconfigPath },
-  }),
-}
+const { db, runtimes } = usePodRuntimes('podline_hostile_logs')
 
 /** Runs one pod task and returns the lines its container printed, as stored (the `[task] ` prefix dropped). */
 async function storedLines(runtime: keyof typeof runtimes, script: string, name: string): Promise<string[]> {
   const p = pipeline(name).pod('talk', {}, { image: 'alpine:3.20', command: ['sh', '-c', script] })
   let runId = ''
   await runLocal(p, {}, { ...runtimes[runtime](), onRun: (id) => (runId = id) })
-  const rows = await taskLogLines(database, runId, 'talk')
+  const rows = await taskLogLines(db.database, runId, 'talk')
   return rows.map((r) => r.message).flatMap((m) => (m.startsWith('[talk] ') ? [m.slice(7)] : []))
 }
 

@@ -1,10 +1,9 @@
 import { canBindMount } from '@podline/container-process'
-import { type KubeDouble, startKubeDouble } from '@podline/kube-double'
-import { type Database, openDatabase, type RunLocalOptions, runLocal, TaskRunError } from '@podline/runner'
-import { freshDatabase, type ScratchDatabase } from '@podline/runner/testing'
+import { runLocal, TaskRunError } from '@podline/runner'
 import { type PodRunOptions, type PodSpec, pipeline } from '@podline/sdk'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
+import { usePodRuntimes } from './fixtures/pod-runtimes.js'
 
 /*
  * What a pod task writes at $PODLINE_XCOM_PATH is the task's to choose, so it is hostile input: real
@@ -13,29 +12,7 @@ import { z } from 'zod'
  * what was found, in bounded time and memory.
  */
 
-let scratch: ScratchDatabase
-let database: Database
-let double: KubeDouble
-
-beforeAll(async () => {
-  scratch = await freshDatabase('podline_hostile_result')
-  database = await openDatabase({ databaseUrl: scratch.url })
-  double = await startKubeDouble()
-})
-afterAll(async () => {
-  await database?.close()
-  await scratch?.drop()
-  await double?.close()
-})
-
-const runtimes = {
-  process: (): RunLocalOptions => ({ database, runtime: 'process' }),
-  kubernetes: (): RunLocalOptions => ({
-    database,
-    runtime: 'kubernetes',
-    kube: { kubeconfig: double.kubeconfigPath },
-  }),
-}
+const { runtimes } = usePodRuntimes('podline_hostile_result')
 type Runtime = keyof typeof runtimes
 
 function spec(_runtime: Runtime, script: string): PodSpec {

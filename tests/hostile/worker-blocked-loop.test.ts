@@ -1,59 +1,37 @@
-import {
-  type Database,
-  openDatabase,
-  reconcile,
-  runLocal,
-  runStatus,
-  TaskRunError,
-  triggerPipeline,
-  Worker,
-} from '@podline/runner'
-import { openFreshDatabase, storeForDriver, waitUntil } from '@podline/runner/testing'
+import { openDatabase, reconcile, runLocal, TaskRunError, triggerPipeline, Worker } from '@podline/runner'
+import { runEnded, storeForDriver } from '@podline/runner/testing'
+import { useFreshDatabase } from '@podline/runner/testing/vitest'
 import { pipeline } from '@podline/sdk'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { spawnHostileWorker } from './fixtures/worker-child.js'
 import { blocking, spin } from './fixtures/worker-pipelines.js'
 
 describe('timeouts and a blocked event loop', () => {
-  let url: string
-  let database: Database
-  let close: () => Promise<void>
-  beforeAll(async () => {
-    ;({ url, database, close } = await openFreshDatabase())
-  })
-  afterAll(() => close())
+  const db = useFreshDatabase()
 
   it('a task that returns after its timeout fails as timed out, though its timer could not fire', async () => {
     const late = pipeline('late-return').task('late', { timeout: '300ms' }, () => {
       spin(800)
       return 'too late'
     })
-    const error = await runLocal(late, {}, { database }).catch((e: unknown) => e)
+    const error = await runLocal(late, {}, { database: db.database }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(TaskRunError)
     expect((error as Error).message).toMatch(/TaskTimeoutError: task "late" timed out after 300 ms/)
   })
 
   it("a task that blocks the event loop for longer than the lease does not cost its neighbours' leases", async () => {
-    const worker = spawnHostileWorker({ DATABASE_URL: url, LEASE_MS: '1000' })
+    const worker = spawnHostileWorker({ ...db.env, LEASE_MS: '1000' })
     // This process plays the other workers' reconciler: it requeues every lease that expires.
     let sweeping = true
     const sweeps = (async () => {
       while (sweeping) {
-        await reconcile(database, null)
+        await reconcile(db.database, null)
         await new Promise((r) => setTimeout(r, 100))
       }
     })()
     try {
       await worker.until((l) => l.type === 'ready')
-      const runId = await triggerPipeline(database, blocking, {})
-      const status = await waitUntil(
-        'the run ends',
-        async () => {
-          const s = await runStatus(database, runId)
-          return s && s.run.state !== 'queued' && s.run.state !== 'running' ? s : undefined
-        },
-        30_000,
-      )
+      const status = await runEnded(db.database, await triggerPipeline(db.database, blocking, {}))
       expect(status.run.state, JSON.stringify({ tasks: status.tasks, stderr: worker.stderr() })).toBe(
         'success',
       )
@@ -80,15 +58,7 @@ describe('a blocked event loop on the embedded store', () => {
       const worker = new Worker({ database: embedded, pipelines: [blocking], leaseMs: 600, reconcileMs: 100 })
       await worker.start()
       const lost: string[] = []
-      const runId = await triggerPipeline(embedded, blocking, {})
-      const status = await waitUntil(
-        'the run ends',
-        async () => {
-          const s = await runStatus(embedded, runId)
-          return s && s.run.state !== 'queued' && s.run.state !== 'running' ? s : undefined
-        },
-        30_000,
-      )
+      const status = await runEnded(embedded, await triggerPipeline(embedded, blocking, {}))
       await worker.stop({ drainMs: 1000 })
       expect(lost).toEqual([])
       expect(status.run.state).toBe('success')

@@ -1,21 +1,10 @@
-import { type Database, openDatabase, runLocal, TaskRunError } from '@podline/runner'
-import { freshDatabase } from '@podline/runner/testing'
+import { runLocal, TaskRunError } from '@podline/runner'
+import { useFreshDatabase } from '@podline/runner/testing/vitest'
 import { pipeline } from '@podline/sdk'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 
 describe('a task that ignores its signal', () => {
-  let drop: () => Promise<void>
-  let database: Database
-
-  beforeAll(async () => {
-    const fresh = await freshDatabase()
-    drop = fresh.drop
-    database = await openDatabase({ databaseUrl: fresh.url })
-  })
-  afterAll(async () => {
-    await database.close()
-    await drop()
-  })
+  const db = useFreshDatabase()
 
   it('a retry of a timed-out task does not start while the old attempt is still running', async () => {
     const spans: Array<{ attempt: number; start: number; end?: number }> = []
@@ -34,7 +23,9 @@ describe('a task that ignores its signal', () => {
         return 'finished anyway'
       },
     )
-    const error = await runLocal(stubborn, {}, { database, concurrency: 4 }).catch((e: unknown) => e)
+    const error = await runLocal(stubborn, {}, { database: db.database, concurrency: 4 }).catch(
+      (e: unknown) => e,
+    )
     expect(error).toBeInstanceOf(TaskRunError)
     expect((error as Error).message).toMatch(/timed out after 200 ms \(attempt 2/)
     const [first, second] = spans

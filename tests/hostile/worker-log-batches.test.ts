@@ -1,28 +1,16 @@
-import { type Database, openDatabase, runLocal, schema } from '@podline/runner'
-import { freshDatabase } from '@podline/runner/testing'
+import { runLocal } from '@podline/runner'
+import { useFreshDatabase } from '@podline/runner/testing/vitest'
 import { pipeline } from '@podline/sdk'
-import { and, count, eq } from 'drizzle-orm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sql } from 'drizzle-orm'
+import { describe, expect, it } from 'vitest'
 
 describe('task logs in batches', () => {
-  let drop: () => Promise<void>
-  let database: Database
-
-  beforeAll(async () => {
-    const fresh = await freshDatabase()
-    drop = fresh.drop
-    database = await openDatabase({ databaseUrl: fresh.url })
-  })
-  afterAll(async () => {
-    await database.close()
-    await drop()
-  })
+  const db = useFreshDatabase()
 
   const stored = async (runId: string, task: string) => {
-    const [row] = await database.db
-      .select({ n: count() })
-      .from(schema.taskLogs)
-      .where(and(eq(schema.taskLogs.runId, runId), eq(schema.taskLogs.task, task)))
+    const [row] = await db.database.rows<{ n: number }>(
+      sql`select count(*)::int as n from podline.task_logs where run_id = ${runId}::uuid and task = ${task}`,
+    )
     return row?.n
   }
 
@@ -32,7 +20,7 @@ describe('task logs in batches', () => {
       for (let i = 0; i < 20_000; i++) ctx.log.info(`line ${i}`)
       return 'said'
     })
-    await runLocal(chatty, {}, { database, onRun: (id) => (runId = id) })
+    await runLocal(chatty, {}, { database: db.database, onRun: (id) => (runId = id) })
     expect(await stored(runId, 'talk')).toBe(20_000)
   })
 
@@ -47,7 +35,7 @@ describe('task logs in batches', () => {
         for (let i = 0; i < 100; i++) ctx.log.info(i === 50 ? 'nul \u0000 here' : `dirty ${i}`)
         return null
       })
-    await runLocal(mixed, {}, { database, onRun: (id) => (runId = id) })
+    await runLocal(mixed, {}, { database: db.database, onRun: (id) => (runId = id) })
     expect(await stored(runId, 'clean')).toBe(100)
     expect(await stored(runId, 'dirty')).toBe(100)
   })

@@ -1,33 +1,19 @@
-import { type Database, runEvents, runStatus, triggerPipeline } from '@podline/runner'
-import { openFreshDatabase, waitUntil } from '@podline/runner/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runEvents, triggerPipeline } from '@podline/runner'
+import { runEnded } from '@podline/runner/testing'
+import { useFreshDatabase } from '@podline/runner/testing/vitest'
+import { describe, expect, it } from 'vitest'
 import { spawnHostileWorker } from './fixtures/worker-child.js'
 import { bystander, faults, quick } from './fixtures/worker-pipelines.js'
 
 describe('a task cannot take its worker down', () => {
-  let url: string
-  let database: Database
-  let close: () => Promise<void>
-  beforeAll(async () => {
-    ;({ url, database, close } = await openFreshDatabase())
-  })
-  afterAll(() => close())
-
-  const ended = (runId: string) =>
-    waitUntil(
-      `run ${runId} ends`,
-      async () => {
-        const s = await runStatus(database, runId)
-        return s && s.run.state !== 'queued' && s.run.state !== 'running' ? s : undefined
-      },
-      30_000,
-    )
+  const db = useFreshDatabase()
+  const ended = (runId: string) => runEnded(db.database, runId)
 
   it('an unhandled rejection, an uncaught exception or process.exit() fails that task alone, and the worker goes on', async () => {
-    const worker = spawnHostileWorker({ DATABASE_URL: url, LEASE_MS: '5000' })
+    const worker = spawnHostileWorker({ ...db.env, LEASE_MS: '5000' })
     try {
       await worker.until((l) => l.type === 'ready')
-      const runId = await triggerPipeline(database, faults, {})
+      const runId = await triggerPipeline(db.database, faults, {})
       const status = await ended(runId)
       const byTask = Object.fromEntries(status.tasks.map((t) => [t.task, t]))
       expect(byTask.rejects?.state).toBe('failed')
@@ -43,7 +29,7 @@ describe('a task cannot take its worker down', () => {
       expect(byTask.neighbour).toMatchObject({ state: 'success', attempt: 1 })
       // Still the same worker, still taking work.
       expect(worker.child.exitCode).toBeNull()
-      const again = await ended(await triggerPipeline(database, quick, {}))
+      const again = await ended(await triggerPipeline(db.database, quick, {}))
       expect(again.tasks[0]).toMatchObject({ state: 'success', attempt: 1 })
     } finally {
       await worker.stop()
@@ -51,23 +37,23 @@ describe('a task cannot take its worker down', () => {
   })
 
   it('a fault that must end the process first hands the tasks beside it back to the queue', async () => {
-    const doomed = spawnHostileWorker({ DATABASE_URL: url, LEASE_MS: '60000', BYSTANDER_WAITS: '1' })
+    const doomed = spawnHostileWorker({ ...db.env, LEASE_MS: '60000', BYSTANDER_WAITS: '1' })
     let next: ReturnType<typeof spawnHostileWorker> | undefined
     try {
       await doomed.until((l) => l.type === 'ready')
-      const runId = await triggerPipeline(database, bystander, {})
+      const runId = await triggerPipeline(db.database, bystander, {})
       await doomed.until((l) => l.type === 'started' && l.runId === runId)
       doomed.child.kill('SIGUSR2')
       expect(await doomed.exited).toBe(1)
       expect(doomed.stderr()).toMatch(/an uncaught exception outside any task ended this process/)
       // Released at once, not after the 60 s lease: no takeover, nothing charged to the bystander.
-      const events = await runEvents(database, runId)
+      const events = await runEvents(db.database, runId)
       expect(events.map((e) => [e.fromState, e.toState, e.message])).toContainEqual([
         'running',
         'queued',
         'released by a draining worker; the next claim continues this attempt',
       ])
-      next = spawnHostileWorker({ DATABASE_URL: url, LEASE_MS: '60000' })
+      next = spawnHostileWorker({ ...db.env, LEASE_MS: '60000' })
       const status = await ended(runId)
       // The hand-back spent nothing: the same attempt finished on the next worker.
       expect(status.tasks[0]).toMatchObject({ state: 'success', attempt: 1 })

@@ -1,47 +1,22 @@
-import {
-  type Database,
-  openDatabase,
-  runEvents,
-  runStatus,
-  taskLogLines,
-  triggerPipeline,
-  Worker,
-} from '@podline/runner'
-import { freshDatabase } from '@podline/runner/testing'
+import { type Database, runEvents, taskLogLines, triggerPipeline, Worker } from '@podline/runner'
+import { runEnded } from '@podline/runner/testing'
+import { useFreshDatabase } from '@podline/runner/testing/vitest'
 import { pipeline } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 
 describe('text PostgreSQL cannot store', () => {
-  let drop: () => Promise<void>
-  let database: Database
+  const db = useFreshDatabase()
   const warnings: string[] = []
-
-  beforeAll(async () => {
-    const fresh = await freshDatabase()
-    drop = fresh.drop
-    database = await openDatabase({ databaseUrl: fresh.url })
-  })
-  afterAll(async () => {
-    await database.close()
-    await drop()
-  })
 
   /** Runs one run of `p` on a worker of its own and returns how it ended. */
   async function runOnce(
     p: Parameters<typeof triggerPipeline>[1],
-    worker = new Worker({ database, pipelines: [p], log: (_l, m) => warnings.push(m) }),
+    worker = new Worker({ database: db.database, pipelines: [p], log: (_l, m) => warnings.push(m) }),
   ) {
     await worker.start()
     try {
-      const runId = await triggerPipeline(database, p, {})
-      const deadline = Date.now() + 30_000
-      for (;;) {
-        const status = await runStatus(database, runId)
-        if (status && status.run.state !== 'queued' && status.run.state !== 'running') return status
-        if (Date.now() > deadline) throw new Error(`run ${runId} did not end`)
-        await new Promise((r) => setTimeout(r, 50))
-      }
+      return await runEnded(db.database, await triggerPipeline(db.database, p, {}))
     } finally {
       await worker.stop({ drainMs: 1000 })
     }
@@ -75,9 +50,9 @@ describe('text PostgreSQL cannot store', () => {
     })
     const status = await runOnce(p)
     expect(status.tasks[0]).toMatchObject({ state: 'failed', attempt: 1, error: 'bad byte \\u0000 here' })
-    const events = await runEvents(database, status.run.id)
+    const events = await runEvents(db.database, status.run.id)
     expect(events.filter((e) => e.toState === 'queued' && e.fromState === 'running')).toEqual([])
-    const [line] = await taskLogLines(database, status.run.id, 'throws')
+    const [line] = await taskLogLines(db.database, status.run.id, 'throws')
     expect(line?.message).toBe('binary \\u0000 in a line')
     expect(line?.fields).toEqual({ raw: 'also \\u0000 here', 'k\\u0000': 1 })
   })
@@ -93,24 +68,24 @@ describe('text PostgreSQL cannot store', () => {
       },
     )
     const pods = await createPodRuntime({ runtime: 'process' })
-    const status = await runOnce(p, new Worker({ database, pipelines: [p], pods }))
+    const status = await runOnce(p, new Worker({ database: db.database, pipelines: [p], pods }))
     expect(status.tasks[0]).toMatchObject({ state: 'failed', attempt: 1 })
     expect(status.tasks[0]?.error).toContain('before\\u0000after')
-    const lines = await taskLogLines(database, status.run.id, 'prints')
+    const lines = await taskLogLines(db.database, status.run.id, 'prints')
     expect(lines.map((l) => l.message)).toContain('[prints] before\\u0000after')
   })
 
   it('a statement the database refuses on its merits is recorded as failed once, not retried as an outage, and the SQL is not shown', async () => {
     // A real data error from the server (22021), raised where the end of the attempt is recorded.
     const refusing: Database = {
-      ...database,
+      ...db.database,
       rows: async (query, executor) => {
         const text = JSON.stringify(query)
         if (text.includes('), done as (') && !refused) {
           refused = true
-          await database.rows(sql`select convert_from('\\x00'::bytea, 'UTF8')`, executor)
+          await db.database.rows(sql`select convert_from('\\x00'::bytea, 'UTF8')`, executor)
         }
-        return database.rows(query, executor)
+        return db.database.rows(query, executor)
       },
     }
     let refused = false

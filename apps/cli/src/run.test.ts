@@ -1,9 +1,7 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { freshDatabase } from '@podline/runner/testing'
-import postgres from 'postgres'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FIXTURES, podline, ROOT, run, tempDir } from './__tests__/cli.js'
+import { describe, expect, it } from 'vitest'
+import { FIXTURES, podline, ROOT, run, tempDir, useCliDatabase } from './__tests__/cli.js'
 
 const ETL = join(ROOT, 'examples/etl.ts')
 
@@ -59,30 +57,21 @@ describe('podline run on the embedded store', () => {
 })
 
 describe('podline run on PostgreSQL', () => {
-  let db: Awaited<ReturnType<typeof freshDatabase>>
-  let sql: postgres.Sql
-  beforeAll(async () => {
-    db = await freshDatabase()
-    sql = postgres(db.url, { max: 1, onnotice: () => {} })
-  })
-  afterAll(async () => {
-    await sql?.end()
-    await db?.drop()
-  })
+  const db = useCliDatabase()
 
   it('--params failing the schema creates no run', async () => {
     const r = await podline(['run', ETL, '--params', '{"date":"yesterday"}'], {
-      env: { DATABASE_URL: db.url },
+      env: db.env,
     })
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/date: expected a date such as 2026-11-21; no run was created/)
-    const [row] = await sql`select count(*)::int as n from podline.runs`
+    const [row] = await db.sql`select count(*)::int as n from podline.runs`
     expect(row?.n).toBe(0)
   })
 
   it('a task that throws: exit 1 with its error and stack, and status and logs show them', async () => {
     const r = await podline(['run', join(FIXTURES, 'ops.ts'), '--pipeline', 'ops-fail'], {
-      env: { DATABASE_URL: db.url },
+      env: db.env,
     })
     expect(r.code).toBe(1)
     expect(r.stderr).toContain('task explode failed')
@@ -91,13 +80,13 @@ describe('podline run on PostgreSQL', () => {
     const runId = /run ([0-9a-f-]{36}) of ops-fail failed/.exec(r.stderr)?.[1]
     expect(runId).toBeDefined()
 
-    const status = await podline(['status', runId!], { env: { DATABASE_URL: db.url } })
+    const status = await podline(['status', runId!], { env: db.env })
     expect(status.code).toBe(0)
     expect(status.stdout).toMatch(/run .* of ops-fail@\w+: failed/)
     expect(status.stdout).toMatch(/explode\s+failed\s+1\/1/)
     expect(status.stdout).toMatch(/at diskIsFull \(.*ops\.ts/)
 
-    const logs = await podline(['logs', runId!], { env: { DATABASE_URL: db.url } })
+    const logs = await podline(['logs', runId!], { env: db.env })
     expect(logs.code).toBe(0)
     expect(logs.stdout).toMatch(/explode#1 WARN\s+about to fail/)
     expect(logs.stdout).toContain('explode#1 failed: boom: the disk is full')

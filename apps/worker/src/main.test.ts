@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { freshDatabase } from '@podline/runner/testing'
+import { freshDatabase, waitUntil } from '@podline/runner/testing'
 import postgres from 'postgres'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 
@@ -20,24 +20,26 @@ afterAll(async () => {
 })
 
 function waitForLog(msg: string): Promise<Record<string, unknown>> {
-  return waitUntilLogged((l) => l.msg === msg)
+  return waitUntilLogged(`"${msg}"`, (l) => l.msg === msg)
 }
 
+/** The first line the worker logged that matches; fails at once if the worker exits first. */
 function waitUntilLogged(
+  what: string,
   match: (line: Record<string, unknown>) => boolean,
 ): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const timer = setInterval(() => {
+  return waitUntil(
+    `the worker to log ${what}`,
+    () => {
       const found = lines.find(match)
-      if (found) {
-        clearInterval(timer)
-        resolve(found)
-      } else if (child?.exitCode !== null) {
-        clearInterval(timer)
-        reject(new Error(`worker exited before the line awaited: ${JSON.stringify(lines)}`))
-      }
-    }, 20)
-  })
+      if (found) return found
+      if (child?.exitCode !== null)
+        throw new Error(`worker exited before it logged ${what}: ${JSON.stringify(lines)}`)
+      return undefined
+    },
+    60_000,
+    20,
+  )
 }
 
 it('serves /healthz, /readyz and /metrics, logs JSON, and drains on SIGTERM (readyz 503, exit 0)', async () => {
@@ -81,7 +83,10 @@ it('serves /healthz, /readyz and /metrics, logs JSON, and drains on SIGTERM (rea
     insert into podline.schedules (pipeline, version, cron, timezone, catchup, max_catchup, ticks_after)
     values ('worker-app-unserved', 'v0', '0 * * * *', 'UTC', false, 1, date_trunc('hour', now()) - interval '90 minutes')`)
   await store.close()
-  await waitUntilLogged((l) => l.msg === 'task nap started' && l.runId === runId)
+  await waitUntilLogged(
+    `run ${runId}'s task started`,
+    (l) => l.msg === 'task nap started' && l.runId === runId,
+  )
 
   const metrics = await (await fetch(`${base}/metrics`)).text()
   expect(metrics).toMatch(/^podline_task_runs_claimed_total 2$/m)

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { basename } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/worker.ts', import.meta.url))
@@ -16,11 +17,12 @@ export interface WorkerLine {
   id?: string
 }
 
-export interface WorkerProcess {
+/** A fixture running as a child process that prints one JSON object a line on stdout. */
+export interface LineProcess<L> {
   readonly child: ChildProcess
-  readonly lines: WorkerLine[]
+  readonly lines: L[]
   /** Resolves with the first line (already printed or to come) that matches. */
-  until(match: (line: WorkerLine) => boolean, timeoutMs?: number): Promise<WorkerLine>
+  until(match: (line: L) => boolean, timeoutMs?: number): Promise<L>
   kill(signal: NodeJS.Signals): void
   /** SIGTERM, then waits for the exit (SIGKILL after `graceMs`). */
   stop(graceMs?: number): Promise<void>
@@ -28,18 +30,30 @@ export interface WorkerProcess {
   stderr(): string
 }
 
+export type WorkerProcess = LineProcess<WorkerLine>
+
 /**
  * Starts tests/faults/fixtures/worker.ts as a real child process on the sources (tsx and the
  * `@podline/source` condition), with the given environment on top of this one's.
  */
 export function spawnWorker(env: Record<string, string>): WorkerProcess {
-  const child = spawn(process.execPath, ['--conditions=@podline/source', '--import', 'tsx', FIXTURE], {
+  return spawnLineProcess<WorkerLine>(FIXTURE, env)
+}
+
+/**
+ * Starts the TypeScript file `fixture` as a real child process on the sources (tsx and the
+ * `@podline/source` condition), with the given environment on top of this one's, and collects the
+ * JSON lines it prints: the one harness of the worker fixtures of the fault and hostile suites.
+ */
+export function spawnLineProcess<L>(fixture: string, env: Record<string, string>): LineProcess<L> {
+  const child = spawn(process.execPath, ['--conditions=@podline/source', '--import', 'tsx', fixture], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  const lines: WorkerLine[] = []
-  const waiters = new Set<{ match: (l: WorkerLine) => boolean; resolve: (l: WorkerLine) => void }>()
+  const name = `${basename(fixture)} (pid ${child.pid})`
+  const lines: L[] = []
+  const waiters = new Set<{ match: (l: L) => boolean; resolve: (l: L) => void }>()
   let err = ''
   let buffered = ''
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -47,9 +61,9 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
     for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
       const text = buffered.slice(0, i)
       buffered = buffered.slice(i + 1)
-      let line: WorkerLine
+      let line: L
       try {
-        line = JSON.parse(text) as WorkerLine
+        line = JSON.parse(text) as L
       } catch {
         continue
       }
@@ -72,7 +86,7 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
       return new Promise((resolve, reject) => {
         const waiter = {
           match,
-          resolve: (l: WorkerLine) => {
+          resolve: (l: L) => {
             clearTimeout(timer)
             waiters.delete(waiter)
             resolve(l)
@@ -80,14 +94,14 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
         }
         const timer = setTimeout(() => {
           waiters.delete(waiter)
-          reject(new Error(`worker ${child.pid}: no matching line within ${timeoutMs} ms; stderr: ${err}`))
+          reject(new Error(`${name}: no matching line within ${timeoutMs} ms; stderr: ${err}`))
         }, timeoutMs)
         waiters.add(waiter)
         void exited.then((code) => {
           if (!waiters.has(waiter)) return
           clearTimeout(timer)
           waiters.delete(waiter)
-          reject(new Error(`worker ${child.pid} exited (${code}) before the line came; stderr: ${err}`))
+          reject(new Error(`${name} exited (${code}) before the line came; stderr: ${err}`))
         })
       })
     },

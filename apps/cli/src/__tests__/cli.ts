@@ -1,8 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { existsSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { waitUntil } from '@podline/runner/testing'
+import { type FreshDatabase, useFreshDatabase } from '@podline/runner/testing/vitest'
+import postgres from 'postgres'
+import { afterAll, beforeAll } from 'vitest'
 
 /** Helpers for tests that run the built programs as real child processes. */
 export const ROOT = fileURLToPath(new URL('../../../../', import.meta.url))
@@ -114,7 +118,68 @@ export function start(
   }
 }
 
-export { waitUntil } from '@podline/runner/testing'
+export { waitUntil }
+
+/**
+ * `podline run <file> --pipeline <pipeline>` of a pipeline whose task writes the file its
+ * `readyFile` param names once it runs; resolves once that file is there (the run holds its store
+ * and its task is running). A run that never gets there is killed before the wait fails.
+ */
+export async function startRunning(
+  file: string,
+  pipeline: string,
+  options: { cwd?: string; env?: Record<string, string | undefined> } = {},
+): Promise<Running> {
+  const readyFile = join(tempDir(), 'ready')
+  const running = start(
+    ['run', file, '--pipeline', pipeline, '--params', JSON.stringify({ readyFile })],
+    options,
+  )
+  try {
+    await waitUntil(`the task of ${pipeline} to start`, () => existsSync(readyFile))
+  } catch (error) {
+    running.child.kill('SIGKILL')
+    await running.exited
+    throw error
+  }
+  return running
+}
+
+export interface CliDatabase extends FreshDatabase {
+  /** A client of one connection to look into the database with. */
+  readonly sql: postgres.Sql
+}
+
+/**
+ * vitest hooks: a fresh database of its own for the CLI to work on (`env` names it to a child), and
+ * a client to look into it with; both made before the tests and dropped after them.
+ */
+export function useCliDatabase(): CliDatabase {
+  const fresh = useFreshDatabase()
+  let client: postgres.Sql | undefined
+  beforeAll(() => {
+    client = postgres(fresh.url, { max: 1, onnotice: () => {} })
+  })
+  // Registered after the database's own: vitest runs it first, so the client ends before the drop.
+  afterAll(async () => {
+    await client?.end()
+  })
+  return {
+    get url() {
+      return fresh.url
+    },
+    get database() {
+      return fresh.database
+    },
+    get env() {
+      return fresh.env
+    },
+    get sql() {
+      if (!client) throw new Error('the CLI database is not open: read it inside a test or a hook')
+      return client
+    },
+  }
+}
 
 /** Whether a process with this pid exists (signal 0 checks without sending anything). */
 export function alive(pid: number): boolean {

@@ -1,13 +1,12 @@
 import { pipeline } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { LeaseLostError } from '../queue/attempt-fence.js'
 import { cancelRun } from '../queue/cancel-run.js'
 import { claimTaskRuns } from '../queue/claim-task-runs.js'
 import { finishAttempt } from '../queue/finish-attempt.js'
 import { registerPlans } from '../queue/register-pipelines.js'
-import { type Database, openDatabase } from '../store/database.js'
-import { freshDatabase } from '../testing/index.js'
+import { useFreshDatabase } from '../testing/vitest.js'
 import { triggerPipeline } from '../trigger.js'
 
 /*
@@ -16,18 +15,7 @@ import { triggerPipeline } from '../trigger.js'
  * cancel could deadlock (40P01), or commit its success and then see it relabelled cancelled.
  */
 describe('cancel racing completion', () => {
-  let drop: () => Promise<void>
-  let database: Database
-
-  beforeAll(async () => {
-    const db = await freshDatabase()
-    drop = db.drop
-    database = await openDatabase({ databaseUrl: db.url, poolSize: 16 })
-  })
-  afterAll(async () => {
-    await database.close()
-    await drop()
-  })
+  const db = useFreshDatabase({ poolSize: 16 })
 
   it('cancels runs while their tasks complete, hundreds of times: no deadlock, no lost success', async () => {
     // `a` completes and promotes `b`; `c` runs beside it; cancel takes every open task of the run.
@@ -35,14 +23,14 @@ describe('cancel racing completion', () => {
       .task('a', () => 1)
       .task('b', { needs: ['a'] }, () => 1)
       .task('c', () => 1)
-    await registerPlans(database, [p.plan()])
+    await registerPlans(db.database, [p.plan()])
     const version = p.plan().version
     const races = { total: 0, finishWon: 0, cancelWon: 0 }
     for (let round = 0; round < 20; round++) {
-      const runIds = await Promise.all(Array.from({ length: 10 }, () => triggerPipeline(database, p, {})))
+      const runIds = await Promise.all(Array.from({ length: 10 }, () => triggerPipeline(db.database, p, {})))
       const outcomes = await Promise.all(
         runIds.map(async (runId) => {
-          const claimed = await claimTaskRuns(database, {
+          const claimed = await claimTaskRuns(db.database, {
             workerId: 'w',
             versions: [version],
             limit: 2,
@@ -52,7 +40,7 @@ describe('cancel racing completion', () => {
           const a = claimed.find((c) => c.task === 'a')
           if (!a) throw new Error('task a was not claimed')
           const finish = finishAttempt(
-            database,
+            db.database,
             { id: a.id, runId, task: 'a', attempt: a.attempt, claim: a.claim, workerId: 'w' },
             { state: 'success', output: 1, size: 1 },
           ).then(
@@ -62,17 +50,17 @@ describe('cancel racing completion', () => {
               throw error
             },
           )
-          const [finished, cancelled] = await Promise.all([finish, cancelRun(database, runId)])
+          const [finished, cancelled] = await Promise.all([finish, cancelRun(db.database, runId)])
           return { runId, finished, cancelled }
         }),
       )
       for (const o of outcomes) {
         races.total++
-        const tasks = await database.rows<{ task: string; state: string }>(
+        const tasks = await db.database.rows<{ task: string; state: string }>(
           sql`select task, state from podline.task_runs where run_id = ${o.runId}::uuid order by task`,
         )
         const state = Object.fromEntries(tasks.map((t) => [t.task, t.state]))
-        const cancelledEvents = await database.rows<{ n: number }>(
+        const cancelledEvents = await db.database.rows<{ n: number }>(
           sql`select count(*)::int as n from podline.events
               where run_id = ${o.runId}::uuid and task = 'a' and to_state = 'cancelled'`,
         )

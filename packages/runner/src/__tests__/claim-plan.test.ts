@@ -1,8 +1,7 @@
 import { sql } from 'drizzle-orm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { type ClaimOptions, claimStatement } from '../queue/claim-task-runs.js'
-import { type Database, openDatabase } from '../store/database.js'
-import { freshDatabase } from '../testing/index.js'
+import { useFreshDatabase } from '../testing/vitest.js'
 
 interface PlanNode {
   'Node Type': string
@@ -21,14 +20,9 @@ const nodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodes)
  * not a time.
  */
 describe('the claim with 20,000 queued runs of a pipeline no worker loads', () => {
-  let drop: () => Promise<void>
-  let database: Database
-
+  const db = useFreshDatabase()
   beforeAll(async () => {
-    const db = await freshDatabase()
-    drop = db.drop
-    database = await openDatabase({ databaseUrl: db.url })
-    await database.rows(sql`
+    await db.database.rows(sql`
       with r as (
         insert into podline.runs (id, pipeline, version, params, state)
         select gen_random_uuid(), 'unloaded', 'v-unloaded', '{}'::jsonb, 'queued' from generate_series(1, 20000)
@@ -41,7 +35,7 @@ describe('the claim with 20,000 queued runs of a pipeline no worker loads', () =
       from r`)
     // And a pipeline with 20,000 queued pods ahead of one inline task: a worker whose pod slots are
     // full claims inline tasks only.
-    await database.rows(sql`
+    await db.database.rows(sql`
       with r as (
         insert into podline.runs (id, pipeline, version, params, state)
         select gen_random_uuid(), 'mixed', 'v-mixed', '{}'::jsonb, 'queued' from generate_series(1, 20001)
@@ -54,15 +48,11 @@ describe('the claim with 20,000 queued runs of a pipeline no worker loads', () =
              '{"initialMs": 1000, "factor": 2, "maxMs": 300000, "jitter": 0.2}'::jsonb,
              now() - interval '1 hour' + row_number() over () * interval '1 millisecond'
       from r`)
-    await database.rows(sql`analyze podline.task_runs`)
+    await db.database.rows(sql`analyze podline.task_runs`)
   }, 60_000)
-  afterAll(async () => {
-    await database.close()
-    await drop()
-  })
 
   async function planOf(options: Omit<ClaimOptions, 'workerId' | 'limit' | 'leaseMs'>): Promise<PlanNode> {
-    const [row] = await database.rows<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
+    const [row] = await db.database.rows<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
       sql`explain (analyze, buffers, format json) ${claimStatement({ workerId: 'w', limit: 4, leaseMs: 30_000, ...options })}`,
     )
     const plan = row?.['QUERY PLAN'][0]?.Plan

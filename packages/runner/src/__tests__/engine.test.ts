@@ -1,68 +1,45 @@
 import { type AnyPipeline, pipeline } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import {
   cancelRun,
   claimTaskRuns,
-  type Database,
   finishAttempt,
   InvalidParamsError,
   LeaseLostError,
-  openStore,
   reconcile,
   registerPlans,
   runLocal,
   runStatus,
-  type Store,
   TaskRunError,
   taskXcoms,
   triggerPipeline,
   triggerPlan,
   Worker,
 } from '../index.js'
-import { storeForDriver } from '../testing/index.js'
+import { waitUntil } from '../testing/index.js'
+import { useStore } from '../testing/vitest.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value) return value
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await sleep(25)
-  }
-}
-
 for (const driver of ['postgres', 'pglite'] as const) {
   describe(`engine on ${driver}`, () => {
-    let options: { databaseUrl?: string; dataDir?: string }
-    let store: Store
-    let database: Database
-    let cleanup = async () => {}
-
-    beforeAll(async () => {
-      ;({ options, cleanup } = await storeForDriver(driver))
-      // On PGlite one process owns the store: tests share it rather than reopening it.
-      store = await openStore(options)
-      database = store.database
-    })
-    afterAll(async () => {
-      await store.close()
-      await cleanup()
-    })
+    // On PGlite one process owns the store: tests share it rather than reopening it.
+    const db = useStore(driver)
 
     const run = <P extends AnyPipeline>(p: P, params?: unknown) =>
       // biome-ignore lint/suspicious/noExplicitAny: params are checked at run time in these tests.
-      runLocal(p, params as any, driver === 'pglite' ? { ...options, database } : options)
+      runLocal(p, params as any, driver === 'pglite' ? { ...db.options, database: db.database } : db.options)
 
     const events = (runId: string, task: string) =>
-      database.rows<{ from: string | null; to: string; attempt: number; message: string | null; at: Date }>(
+      db.database.rows<{
+        from: string | null
+        to: string
+        attempt: number
+        message: string | null
+        at: Date
+      }>(
         sql`select from_state as "from", to_state as "to", attempt, message, created_at as at
             from podline.events where run_id = ${runId}::uuid and task = ${task} order by id`,
       )
@@ -110,7 +87,7 @@ for (const driver of ['postgres', 'pglite'] as const) {
       const error = await run(p).catch((e: unknown) => e)
       expect(error).toBeInstanceOf(TaskRunError)
       expect((error as TaskRunError).message).toBe('task "nope" failed: TypeError: bad input row 7')
-      const status = await runStatus(database, (error as TaskRunError).runId)
+      const status = await runStatus(db.database, (error as TaskRunError).runId)
       expect(status?.run.state).toBe('failed')
       expect(status?.tasks[0]).toMatchObject({ state: 'failed', attempt: 2 })
       expect(status?.tasks[0]?.errorStack).toContain('engine.test.ts')
@@ -149,7 +126,7 @@ for (const driver of ['postgres', 'pglite'] as const) {
         .task('none-failed-up', { needs: ['bad'], triggerRule: 'none_failed' }, () => 'ran')
         .task('after-skip', { needs: ['one-failed-skip'] }, () => 'ran')
       const error = (await run(p).catch((e: unknown) => e)) as TaskRunError
-      const status = await runStatus(database, error.runId)
+      const status = await runStatus(db.database, error.runId)
       const states = Object.fromEntries(status?.tasks.map((t) => [t.task, t.state]) ?? [])
       expect(states).toEqual({
         ok: 'success',
@@ -184,19 +161,19 @@ for (const driver of ['postgres', 'pglite'] as const) {
         .task('after', { needs: ['wait'] }, () => 2)
       let runId = ''
       const result = runLocal(p, undefined, {
-        ...(driver === 'pglite' ? { ...options, database } : options),
+        ...(driver === 'pglite' ? { ...db.options, database: db.database } : db.options),
         onRun: (id) => {
           runId = id
         },
       }).catch((e: unknown) => e)
       await running
-      expect(await cancelRun(database, runId)).toBe(true)
+      expect(await cancelRun(db.database, runId)).toBe(true)
       expect(await result).toMatchObject({ name: 'RunCancelledError' })
       expect(String(aborted)).toContain('cancelled')
-      const status = await runStatus(database, runId)
+      const status = await runStatus(db.database, runId)
       expect(status?.run.state).toBe('cancelled')
       expect(status?.tasks.map((t) => t.state)).toEqual(['cancelled', 'cancelled'])
-      expect(await cancelRun(database, runId)).toBe(false)
+      expect(await cancelRun(db.database, runId)).toBe(false)
     })
 
     it('refuses outputs that are not JSON or too large, without retrying and without storing them', async () => {
@@ -215,13 +192,13 @@ for (const driver of ['postgres', 'pglite'] as const) {
       ]
       for (const [p, message] of cases) {
         const error = (await runLocal(p, undefined, {
-          ...(driver === 'pglite' ? { ...options, database } : options),
+          ...(driver === 'pglite' ? { ...db.options, database: db.database } : db.options),
           xcomSizeLimitBytes: 1024,
         }).catch((e: unknown) => e)) as TaskRunError
         expect(error.message).toMatch(message)
-        const status = await runStatus(database, error.runId)
+        const status = await runStatus(db.database, error.runId)
         expect(status?.tasks[0]).toMatchObject({ state: 'failed', attempt: 1 })
-        expect(await taskXcoms(database, error.runId, 't')).toEqual([])
+        expect(await taskXcoms(db.database, error.runId, 't')).toEqual([])
       }
     })
 
@@ -230,22 +207,22 @@ for (const driver of ['postgres', 'pglite'] as const) {
         't',
         (_i, ctx) => ctx.params.day,
       )
-      const [before] = await database.rows<{ n: number }>(sql`select count(*)::int as n from podline.runs`)
-      await expect(triggerPipeline(database, p, { day: 5 })).rejects.toThrow(InvalidParamsError)
-      await expect(triggerPipeline(database, p, { day: 5 })).rejects.toThrow(/day: .*; no run was created/)
+      const [before] = await db.database.rows<{ n: number }>(sql`select count(*)::int as n from podline.runs`)
+      await expect(triggerPipeline(db.database, p, { day: 5 })).rejects.toThrow(InvalidParamsError)
+      await expect(triggerPipeline(db.database, p, { day: 5 })).rejects.toThrow(/day: .*; no run was created/)
       // From the stored plan alone (podline trigger): its JSON Schema is checked the same way.
-      await expect(triggerPlan(database, p.plan(), { day: 5 })).rejects.toThrow(
+      await expect(triggerPlan(db.database, p.plan(), { day: 5 })).rejects.toThrow(
         /params of pipeline "typed" failed validation: day: must be string; no run was created/,
       )
-      const [after] = await database.rows<{ n: number }>(sql`select count(*)::int as n from podline.runs`)
+      const [after] = await db.database.rows<{ n: number }>(sql`select count(*)::int as n from podline.runs`)
       expect(after?.n).toBe(before?.n)
     })
 
     it('fences: a stale worker cannot complete an attempt after its lease expired and was retaken', async () => {
       const p = pipeline('fenced').task('t', () => 1)
-      const runId = await triggerPipeline(database, p, undefined)
+      const runId = await triggerPipeline(db.database, p, undefined)
       const version = p.plan().version
-      const [a] = await claimTaskRuns(database, {
+      const [a] = await claimTaskRuns(db.database, {
         workerId: 'A',
         versions: [version],
         limit: 1,
@@ -253,9 +230,12 @@ for (const driver of ['postgres', 'pglite'] as const) {
         runId,
       })
       expect(a?.attempt).toBe(1)
-      await sleep(20)
-      expect((await reconcile(database, 'reconciler')).requeued).toBe(1)
-      const [b] = await claimTaskRuns(database, {
+      const swept = await waitUntil('the 1 ms lease to lapse and be reconciled', async () => {
+        const r = await reconcile(db.database, 'reconciler')
+        return r.requeued + r.failed > 0 && r
+      })
+      expect(swept).toMatchObject({ requeued: 1, failed: 0 })
+      const [b] = await claimTaskRuns(db.database, {
         workerId: 'B',
         versions: [version],
         limit: 1,
@@ -266,14 +246,14 @@ for (const driver of ['postgres', 'pglite'] as const) {
       expect(b).toMatchObject({ attempt: 1, resumed: true, claim: 2 })
       const refA = { id: a!.id, runId, task: 't', attempt: 1, claim: a!.claim, workerId: 'A' }
       await expect(
-        finishAttempt(database, refA, { state: 'success', output: 'stale', size: 7 }),
+        finishAttempt(db.database, refA, { state: 'success', output: 'stale', size: 7 }),
       ).rejects.toThrow(LeaseLostError)
       await finishAttempt(
-        database,
+        db.database,
         { ...refA, claim: b!.claim, workerId: 'B' },
         { state: 'success', output: 'fresh', size: 7 },
       )
-      expect(await taskXcoms(database, runId, 't')).toEqual([
+      expect(await taskXcoms(db.database, runId, 't')).toEqual([
         { key: 'return_value', value: 'fresh', size: 7, attempt: 1 },
       ])
       const ev = await events(runId, 't')
@@ -284,11 +264,11 @@ for (const driver of ['postgres', 'pglite'] as const) {
     it('takes a task over once when its worker dies (lease expiry), in the same attempt, and only the versions it has loaded', async () => {
       const v1 = pipeline('versioned').task('t', (_i, ctx) => ctx.attempt)
       const v2 = pipeline('versioned', { version: '2' }).task('t', () => -1)
-      await registerPlans(database, [v1.plan(), v2.plan()])
-      const run1 = await triggerPipeline(database, v1, undefined)
-      const run2 = await triggerPipeline(database, v2, undefined)
+      await registerPlans(db.database, [v1.plan(), v2.plan()])
+      const run1 = await triggerPipeline(db.database, v1, undefined)
+      const run2 = await triggerPipeline(db.database, v2, undefined)
       // A worker that claims and then dies: it never heartbeats or completes.
-      const [dead] = await claimTaskRuns(database, {
+      const [dead] = await claimTaskRuns(db.database, {
         workerId: 'dead',
         versions: [v1.plan().version],
         limit: 1,
@@ -296,22 +276,32 @@ for (const driver of ['postgres', 'pglite'] as const) {
         runId: run1,
       })
       expect(dead?.attempt).toBe(1)
-      const worker = new Worker({ database, pipelines: [v1], reconcileMs: 50, pollMs: 50, leaseMs: 5000 })
+      const worker = new Worker({
+        database: db.database,
+        pipelines: [v1],
+        reconcileMs: 50,
+        pollMs: 50,
+        leaseMs: 5000,
+      })
       await worker.start()
       try {
-        const status = await waitFor('the run to succeed', async () => {
-          const s = await runStatus(database, run1)
-          return s?.run.state === 'success' && s
-        })
+        const status = await waitUntil(
+          'the run to succeed',
+          async () => {
+            const s = await runStatus(db.database, run1)
+            return s?.run.state === 'success' && s
+          },
+          20_000,
+        )
         // A worker's death spends no retry: the task finishes in its first attempt.
         expect(status.tasks[0]).toMatchObject({ state: 'success', attempt: 1, maxAttempts: 1 })
-        expect(await taskXcoms(database, run1, 't')).toMatchObject([{ value: 1 }])
+        expect(await taskXcoms(db.database, run1, 't')).toMatchObject([{ value: 1 }])
         // The v2 run is untouched: this worker does not have that code.
-        expect((await runStatus(database, run2))?.tasks[0]?.state).toBe('queued')
+        expect((await runStatus(db.database, run2))?.tasks[0]?.state).toBe('queued')
       } finally {
         await worker.stop()
       }
-      await cancelRun(database, run2)
+      await cancelRun(db.database, run2)
     })
 
     it('claims by priority, then age', async () => {
@@ -319,8 +309,8 @@ for (const driver of ['postgres', 'pglite'] as const) {
         .task('low', { priority: 1 }, () => 1)
         .task('high', { priority: 9 }, () => 1)
         .task('mid', { priority: 5 }, () => 1)
-      const runId = await triggerPipeline(database, p, undefined)
-      const claimed = await claimTaskRuns(database, {
+      const runId = await triggerPipeline(db.database, p, undefined)
+      const claimed = await claimTaskRuns(db.database, {
         workerId: 'w',
         versions: [p.plan().version],
         limit: 3,
@@ -328,7 +318,7 @@ for (const driver of ['postgres', 'pglite'] as const) {
         runId,
       })
       expect(claimed.map((c) => c.task)).toEqual(['high', 'mid', 'low'])
-      await cancelRun(database, runId)
+      await cancelRun(db.database, runId)
     })
   })
 }

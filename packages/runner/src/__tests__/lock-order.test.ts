@@ -12,7 +12,7 @@ import { returnUnstarted } from '../queue/release-task-runs.js'
 import { RetryError, retryRun } from '../queue/retry-run.js'
 import { registerWorker, type WorkerRecord } from '../queue/workers.js'
 import { type Database, type Executor, openDatabase } from '../store/database.js'
-import { freshDatabase, type ScratchDatabase, waitUntil } from '../testing/index.js'
+import { attemptRef, freshDatabase, type ScratchDatabase, waitUntil } from '../testing/index.js'
 import { triggerPipeline } from '../trigger.js'
 import { Worker } from '../worker/worker.js'
 
@@ -67,6 +67,28 @@ describe('lock order: no deadlock under the races that produced them', () => {
     return row?.deadlocks ?? 0
   }
 
+  /** Every round ran, and neither this process nor the server saw a deadlock since `before`. */
+  async function expectNoDeadlock(rounds: number, deadlocks: string[], before: number): Promise<void> {
+    const server = (await serverDeadlocks()) - before
+    expect({ rounds, deadlocks: deadlocks.length, server }, deadlocks.slice(0, 3).join('\n')).toEqual({
+      rounds,
+      deadlocks: 0,
+      server: 0,
+    })
+  }
+
+  /**
+   * A pool of `poolSize` that records the deadlocks it meets, and the server's count of deadlocks
+   * before it: what expectNoDeadlock checks at the end.
+   */
+  async function watched(
+    poolSize: number,
+  ): Promise<{ database: Database; deadlocks: string[]; before: number }> {
+    const deadlocks: string[] = []
+    const before = await serverDeadlocks()
+    return { database: await open(poolSize, deadlocks), deadlocks, before }
+  }
+
   async function open(poolSize: number, deadlocks: string[]): Promise<Database> {
     const database = await openDatabase({ databaseUrl: scratch.url, poolSize })
     opened.push(database)
@@ -88,9 +110,7 @@ describe('lock order: no deadlock under the races that produced them', () => {
   })
 
   it('cancels race claims, claimed-ahead starts, hand-backs, completions and renewals: 40 rounds', async () => {
-    const deadlocks: string[] = []
-    const before = await serverDeadlocks()
-    const database = await open(16, deadlocks)
+    const { database, deadlocks, before } = await watched(16)
     // Names against the order of creation: a statement that takes a run's task runs by name takes
     // them in another order than one that takes them by id.
     const p = pipeline('lock-cancel-claim')
@@ -157,18 +177,11 @@ describe('lock order: no deadlock under the races that produced them', () => {
     )
     expect(claimed).toBeGreaterThan(0)
     expect(raced?.n).toBeGreaterThan(0)
-    const server = (await serverDeadlocks()) - before
-    expect({ rounds, deadlocks: deadlocks.length, server }, deadlocks.slice(0, 3).join('\n')).toEqual({
-      rounds,
-      deadlocks: 0,
-      server: 0,
-    })
+    await expectNoDeadlock(rounds, deadlocks, before)
   }, 240_000)
 
   it("a worker's heartbeat races its own completion batches: 20 rounds of 48 task runs", async () => {
-    const deadlocks: string[] = []
-    const before = await serverDeadlocks()
-    const database = await open(8, deadlocks)
+    const { database, deadlocks, before } = await watched(8)
     const one = pipeline('lock-heartbeat-one').task('a', () => 1)
     const pair = pipeline('lock-heartbeat-pair')
       .task('a', () => 1)
@@ -229,18 +242,11 @@ describe('lock order: no deadlock under the races that produced them', () => {
     }
     expect(beats).toBeGreaterThan(rounds)
     expect(stored).toBeGreaterThan(0)
-    const server = (await serverDeadlocks()) - before
-    expect({ rounds, deadlocks: deadlocks.length, server }, deadlocks.slice(0, 3).join('\n')).toEqual({
-      rounds,
-      deadlocks: 0,
-      server: 0,
-    })
+    await expectNoDeadlock(rounds, deadlocks, before)
   }, 240_000)
 
   it('four workers run while runs are cancelled, retried and pruned: up to 30 rounds', async () => {
-    const deadlocks: string[] = []
-    const before = await serverDeadlocks()
-    const driver = await open(6, deadlocks)
+    const { database: driver, deadlocks, before } = await watched(6)
     // The first attempt of `flaky` fails and fails its run, so there is always something to retry.
     const fan = pipeline('lock-fleet-fan')
       .task('a', () => 1)
@@ -391,16 +397,7 @@ describe('lock order: no deadlock under the races that produced them', () => {
 
 function success(c: ClaimedTaskRun, workerId: string, soleVersion?: string): AttemptEnding {
   return {
-    ref: {
-      id: c.id,
-      runId: c.runId,
-      task: c.task,
-      attempt: c.attempt,
-      claim: c.claim,
-      workerId,
-      isLeaf: c.isLeaf,
-      soleTask: c.version === soleVersion,
-    },
+    ref: attemptRef(c, workerId, { isLeaf: c.isLeaf, soleTask: c.version === soleVersion }),
     outcome: { state: 'success', output: 1, size: 1 },
   }
 }

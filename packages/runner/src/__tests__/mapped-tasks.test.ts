@@ -1,6 +1,6 @@
 import { type AnyPipeline, pipeline } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   cancelRun,
   claimTaskRuns,
@@ -14,23 +14,17 @@ import {
   triggerPipeline,
 } from '../index.js'
 import { finishAttempts } from '../queue/finish-attempt.js'
-import type { Database } from '../store/database.js'
-import { openFreshDatabase } from '../testing/index.js'
+import { useFreshDatabase } from '../testing/vitest.js'
 import { waitForRun } from '../wait-for-run.js'
 import { Worker } from '../worker/worker.js'
 
-let database: Database
-let close = async () => {}
-beforeAll(async () => {
-  ;({ database, close } = await openFreshDatabase())
-})
-afterAll(() => close())
+const db = useFreshDatabase()
 
 /** Runs `p` and returns the run id as well as the outputs (or the error). */
 async function run(p: AnyPipeline) {
   let runId = ''
   const result = await runLocal(p, undefined, {
-    database,
+    database: db.database,
     concurrency: 4,
     onRun: (id) => {
       runId = id
@@ -73,7 +67,7 @@ describe('a mapped task', () => {
     })
     expect(most).toBeLessThanOrEqual(2)
     expect(most).toBeGreaterThanOrEqual(1)
-    const items = await database.rows<{
+    const items = await db.database.rows<{
       map_index: number
       state: string
       attempt: number
@@ -87,8 +81,12 @@ describe('a mapped task', () => {
       { map_index: -1, state: 'success', attempt: 1, logs: 0 },
       ...[0, 1, 2, 3, 4].map((i) => ({ map_index: i, state: 'success', attempt: 1, logs: 1 })),
     ])
-    expect((await runStatus(database, runId))?.tasks.map((t) => t.task)).toEqual(['list', 'count', 'total'])
-    expect((await mappedItems(database, runId)).count).toEqual({
+    expect((await runStatus(db.database, runId))?.tasks.map((t) => t.task)).toEqual([
+      'list',
+      'count',
+      'total',
+    ])
+    expect((await mappedItems(db.database, runId)).count).toEqual({
       total: 5,
       byState: { success: 5 },
       failed: [],
@@ -139,7 +137,7 @@ describe('a mapped task', () => {
       .task('report', { needs: ['each'], triggerRule: 'all_done' }, ({ each }) => each ?? 'none')
     const { runId, result } = await run(p)
     expect((result as Error).message).toBe('task "each" failed: 1 of 3 items failed: item 1: bad item 2')
-    const status = await runStatus(database, runId)
+    const status = await runStatus(db.database, runId)
     expect(status?.tasks.map((t) => [t.task, t.state])).toEqual([
       ['each', 'failed'],
       ['sum', 'upstream_failed'],
@@ -154,23 +152,29 @@ describe('a mapped task', () => {
 
     healed = true
     calls.length = 0
-    expect(await retryRun(database, runId, 'each')).toBeGreaterThan(0)
-    const worker = new Worker({ database, pipelines: [p], runId, pollMs: 200, leaseThread: false })
+    expect(await retryRun(db.database, runId, 'each')).toBeGreaterThan(0)
+    const worker = new Worker({
+      database: db.database,
+      pipelines: [p],
+      runId,
+      pollMs: 200,
+      leaseThread: false,
+    })
     await worker.start()
     try {
-      await waitForRun(database, runId, { pollMs: 200 })
+      await waitForRun(db.database, runId, { pollMs: 200 })
     } finally {
       await worker.stop({ drainMs: 2000 })
     }
     expect(calls).toEqual([2])
-    const after = await runStatus(database, runId)
+    const after = await runStatus(db.database, runId)
     expect(after?.run.state).toBe('success')
     expect(after?.tasks.map((t) => [t.task, t.state])).toEqual([
       ['each', 'success'],
       ['sum', 'success'],
       ['report', 'success'],
     ])
-    expect((await runOutputs(database, runId)).each).toEqual([10, 20, 30])
+    expect((await runOutputs(db.database, runId)).each).toEqual([10, 20, 30])
   })
 
   it('cancelling the run cancels the mapped task and its items, running or waiting under maxParallel', async () => {
@@ -187,14 +191,14 @@ describe('a mapped task', () => {
     )
     let runId = ''
     const error = await runLocal(p, undefined, {
-      database,
+      database: db.database,
       signal: controller.signal,
       onRun: (id) => {
         runId = id
       },
     }).catch((e: unknown) => e)
     expect((error as Error).name).toBe('RunCancelledError')
-    const rows = await database.rows<{ map_index: number; state: string; timeout_ms: number }>(sql`
+    const rows = await db.database.rows<{ map_index: number; state: string; timeout_ms: number }>(sql`
       select map_index, state, timeout_ms from podline.task_runs where run_id = ${runId}::uuid order by map_index`)
     expect(rows.map((r) => r.state)).toEqual(Array(7).fill('cancelled'))
     // Every option applies per item: each has the task's timeout.
@@ -229,7 +233,7 @@ describe('a mapped task', () => {
       /item 1 of over of mapped task "each" is 2(\.0)? MiB .*over the XCom size limit of 1(\.0)? MiB/,
     )
     expect(calls).toBe(0)
-    const attempts = await database.rows<{ attempt: number }>(sql`
+    const attempts = await db.database.rows<{ attempt: number }>(sql`
       select attempt from podline.task_runs where run_id = ${refused.runId}::uuid and task = 'each' and map_index = -1`)
     expect(attempts).toEqual([{ attempt: 1 }])
   })
@@ -249,17 +253,17 @@ describe('a mapped task', () => {
         bytes: make.reduce((sum, value) => sum + value.length, 0),
         ordered: make.every((value, i) => value.startsWith(String(i).padStart(3, '0'))),
       }))
-    const runId = await triggerPipeline(database, p, {})
-    const worker = new Worker({ database, pipelines: [p], concurrency: 4, runId })
+    const runId = await triggerPipeline(db.database, p, {})
+    const worker = new Worker({ database: db.database, pipelines: [p], concurrency: 4, runId })
     await worker.start()
     try {
-      expect(await waitForRun(database, runId, { signal: AbortSignal.timeout(150_000) })).toBe('success')
+      expect(await waitForRun(db.database, runId, { signal: AbortSignal.timeout(150_000) })).toBe('success')
     } finally {
       await worker.stop()
     }
-    const outputs = await runOutputs(database, runId)
+    const outputs = await runOutputs(db.database, runId)
     expect(outputs.check).toEqual({ count: 270, bytes: 270 * MB, ordered: true })
-    const [parent] = await database.rows<{ value: unknown; size: number }>(sql`
+    const [parent] = await db.database.rows<{ value: unknown; size: number }>(sql`
       select value, size from podline.xcoms where run_id = ${runId}::uuid and task = 'make' and map_index = -1`)
     expect(parent).toEqual({ value: { $podline: { items: 270 } }, size: 270 * (MB + 2) })
   }, 180_000)
@@ -277,9 +281,9 @@ describe('a mapped task', () => {
     expect(out.result).toMatchObject({ read: files.map((f) => `raw/${f}`) })
 
     // At the queue: a claimed item names its inputs instead of carrying the 300-file list again.
-    const runId = await triggerPipeline(database, p, {})
+    const runId = await triggerPipeline(db.database, p, {})
     const claim = () =>
-      claimTaskRuns(database, {
+      claimTaskRuns(db.database, {
         workerId: 'w',
         versions: [p.plan().version],
         limit: 5,
@@ -290,14 +294,14 @@ describe('a mapped task', () => {
     if (!list) throw new Error('the list task was not claimed')
     expect(list.inputs).toEqual({})
     await finishAttempt(
-      database,
+      db.database,
       { ...list, workerId: 'w' },
       { state: 'success', output: { files, bucket: 'raw' }, size: 1 },
     )
     const [parent] = await claim()
     if (!parent) throw new Error('the mapped task was not claimed')
     expect(parent.inputs).toEqual({ list: { files, bucket: 'raw' } })
-    await finishAttempt(database, { ...parent, workerId: 'w' }, { state: 'expanded', items: files })
+    await finishAttempt(db.database, { ...parent, workerId: 'w' }, { state: 'expanded', items: files })
     const items = await claim()
     expect(items).toHaveLength(5)
     for (const item of items) {
@@ -305,41 +309,47 @@ describe('a mapped task', () => {
       expect(item.inputsKey).toMatch(/^list@[0-9.]+$/)
     }
     expect(new Set(items.map((i) => i.inputsKey)).size).toBe(1)
-    await cancelRun(database, runId)
+    await cancelRun(db.database, runId)
   })
 
   it('items that end in one completion batch under maxParallel queue as many of the pending ones: the window stays full', async () => {
     const p = pipeline('window').map('each', { over: () => [], maxParallel: 5 }, (n: number) => n)
-    const runId = await triggerPipeline(database, p, {})
+    const runId = await triggerPipeline(db.database, p, {})
     const claim = (limit: number) =>
-      claimTaskRuns(database, { workerId: 'w', versions: [p.plan().version], limit, leaseMs: 60_000, runId })
+      claimTaskRuns(db.database, {
+        workerId: 'w',
+        versions: [p.plan().version],
+        limit,
+        leaseMs: 60_000,
+        runId,
+      })
     const [parent] = await claim(1)
     if (!parent) throw new Error('the mapped task was not claimed')
     const items = Array.from({ length: 12 }, (_, i) => i)
-    await finishAttempt(database, { ...parent, workerId: 'w' }, { state: 'expanded', items })
+    await finishAttempt(db.database, { ...parent, workerId: 'w' }, { state: 'expanded', items })
     const first = await claim(10)
     expect(first).toHaveLength(5)
     // All five end in one batch, as a worker's completion batch stores them.
     await finishAttempts(
-      database,
+      db.database,
       'w',
       first.map((c) => ({
         ref: { ...c, workerId: 'w', isLeaf: false },
         outcome: { state: 'success', output: c.mapIndex ?? -1, size: 1 },
       })),
     )
-    const [counts] = await database.rows<{ queued: number; pending: number }>(sql`
+    const [counts] = await db.database.rows<{ queued: number; pending: number }>(sql`
       select count(*) filter (where state = 'queued')::int as queued,
              count(*) filter (where state = 'pending')::int as pending
       from podline.task_runs where run_id = ${runId}::uuid and map_index >= 0`)
     expect(counts).toEqual({ queued: 5, pending: 2 })
-    await cancelRun(database, runId)
+    await cancelRun(db.database, runId)
   })
 
   it('expands 10,000 items in one transaction: maxParallel of them queued, the rest pending, one event each', async () => {
     const p = pipeline('wide').map('each', { over: () => [], maxParallel: 50 }, (n: number) => n)
-    const runId = await triggerPipeline(database, p, {})
-    const [parent] = await claimTaskRuns(database, {
+    const runId = await triggerPipeline(db.database, p, {})
+    const [parent] = await claimTaskRuns(db.database, {
       workerId: 'w',
       versions: [p.plan().version],
       limit: 1,
@@ -348,8 +358,8 @@ describe('a mapped task', () => {
     })
     if (!parent) throw new Error('the mapped task was not claimed')
     const items = Array.from({ length: 10_000 }, (_, i) => ({ file: `f${i}.csv` }))
-    await finishAttempt(database, { ...parent, workerId: 'w' }, { state: 'expanded', items })
-    const [counts] = await database.rows<{
+    await finishAttempt(db.database, { ...parent, workerId: 'w' }, { state: 'expanded', items })
+    const [counts] = await db.database.rows<{
       queued: number
       pending: number
       events: number
@@ -363,8 +373,8 @@ describe('a mapped task', () => {
     expect(counts).toEqual({ queued: 50, pending: 9_950, events: 10_000, last: { file: 'f9999.csv' } })
     // A second expansion of the same claim is refused by the fence: nothing is doubled.
     await expect(
-      finishAttempt(database, { ...parent, workerId: 'w' }, { state: 'expanded', items }),
+      finishAttempt(db.database, { ...parent, workerId: 'w' }, { state: 'expanded', items }),
     ).rejects.toThrow(/no longer holds its lease; its items were not created/)
-    await cancelRun(database, runId)
+    await cancelRun(db.database, runId)
   })
 })

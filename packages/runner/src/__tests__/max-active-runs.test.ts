@@ -1,8 +1,9 @@
 import { pipeline } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Database, openDatabase, triggerPipeline, Worker } from '../index.js'
-import { freshDatabase } from '../testing/index.js'
+import { describe, expect, it } from 'vitest'
+import { triggerPipeline, Worker } from '../index.js'
+import { waitUntil } from '../testing/index.js'
+import { useFreshDatabase } from '../testing/vitest.js'
 
 const limited = pipeline('limited', { maxActiveRuns: 2 })
   .task('a', async () => {
@@ -11,38 +12,13 @@ const limited = pipeline('limited', { maxActiveRuns: 2 })
   })
   .task('b', { needs: ['a'] }, async ({ a }) => a + 1)
 
-async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined | false>,
-  ms = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = await check()
-    if (value) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
-
 describe('maxActiveRuns', () => {
-  let drop: () => Promise<void>
-  let database: Database
-
-  beforeAll(async () => {
-    const db = await freshDatabase()
-    drop = db.drop
-    database = await openDatabase({ databaseUrl: db.url, poolSize: 12 })
-  })
-  afterAll(async () => {
-    await database.close()
-    await drop()
-  })
+  const db = useFreshDatabase({ poolSize: 12 })
 
   it('runs beyond the limit wait queued, whatever the number of workers and of concurrent triggers', async () => {
     // Ten runs created at once: each creation admits within the limit under the pipeline's lock.
-    await Promise.all(Array.from({ length: 10 }, () => triggerPipeline(database, limited, {})))
-    const states = await database.rows<{ state: string; n: number }>(
+    await Promise.all(Array.from({ length: 10 }, () => triggerPipeline(db.database, limited, {})))
+    const states = await db.database.rows<{ state: string; n: number }>(
       sql`select state, count(*)::int as n from podline.runs group by state order by state`,
     )
     expect(states).toEqual([
@@ -50,18 +26,25 @@ describe('maxActiveRuns', () => {
       { state: 'running', n: 2 },
     ])
     // The waiting runs' first tasks cannot be claimed: they are pending until the run is started.
-    const [claimable] = await database.rows<{ n: number }>(
+    const [claimable] = await db.database.rows<{ n: number }>(
       sql`select count(*)::int as n from podline.task_runs where state = 'queued'`,
     )
     expect(claimable?.n).toBe(2)
 
     const workers = [1, 2, 3].map(
-      () => new Worker({ database, pipelines: [limited], concurrency: 8, pollMs: 200, leaseThread: false }),
+      () =>
+        new Worker({
+          database: db.database,
+          pipelines: [limited],
+          concurrency: 8,
+          pollMs: 200,
+          leaseThread: false,
+        }),
     )
     await Promise.all(workers.map((w) => w.start()))
     try {
-      await waitFor('every run to succeed', async () => {
-        const [row] = await database.rows<{ n: number }>(
+      await waitUntil('every run to succeed', async () => {
+        const [row] = await db.database.rows<{ n: number }>(
           sql`select count(*)::int as n from podline.runs where state = 'success'`,
         )
         return row?.n === 10
@@ -70,7 +53,7 @@ describe('maxActiveRuns', () => {
       await Promise.all(workers.map((w) => w.stop()))
     }
     // From the runs' own times: never more than two running at once, and two did run together.
-    const spans = await database.rows<{ started: number; finished: number }>(
+    const spans = await db.database.rows<{ started: number; finished: number }>(
       sql`select (extract(epoch from started_at) * 1000)::float8 as started,
                  (extract(epoch from finished_at) * 1000)::float8 as finished from podline.runs`,
     )

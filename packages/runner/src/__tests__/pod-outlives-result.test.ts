@@ -7,7 +7,8 @@ import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Database, triggerPipeline, Worker, waitForRun } from '../index.js'
 import { createPodExecutor } from '../pods/pod-executor.js'
-import { openFreshDatabase, waitUntil } from '../testing/index.js'
+import { waitUntil } from '../testing/index.js'
+import { useFreshDatabase } from '../testing/vitest.js'
 
 /*
  * Regression: a pod task deleted its pod before the attempt's result was stored. A worker that died
@@ -16,17 +17,14 @@ import { openFreshDatabase, waitUntil } from '../testing/index.js'
  * outlives the storing of its result: the takeover attaches to it and reads what it wrote.
  */
 describe('a worker that loses the database after its pod ended, before storing the result', () => {
-  let database: Database
-  let close: () => Promise<void>
+  const db = useFreshDatabase()
   let double: KubeDouble
   let scratch: string
   beforeAll(async () => {
-    ;({ database, close } = await openFreshDatabase())
     double = await startKubeDouble()
     scratch = mkdtempSync(join(tmpdir(), 'podline-outlives-'))
   })
   afterAll(async () => {
-    await close()
     await double.close()
     rmSync(scratch, { recursive: true, force: true })
   })
@@ -45,11 +43,11 @@ describe('a worker that loses the database after its pod ended, before storing t
     let cut = false
     // The same database, except that once `cut` is set every query fails as a dropped connection does.
     const cutOff: Database = {
-      ...database,
+      ...db.database,
       rows: (query, executor) =>
         cut
           ? Promise.reject(new Error('connection terminated unexpectedly'))
-          : database.rows(query, executor),
+          : db.database.rows(query, executor),
     }
     const pods = createPodExecutor({ runtime: 'kubernetes', kube })
     const ended: string[] = []
@@ -72,13 +70,13 @@ describe('a worker that loses the database after its pod ended, before storing t
       },
     })
     await first.start()
-    const runId = await triggerPipeline(database, p, {})
+    const runId = await triggerPipeline(db.database, p, {})
     await waitUntil('the first worker to give the attempt up', () => ended.includes('lost'))
     const podOfRun = () => double.pods().find((pod) => pod.metadata.labels?.['podline.dev/run'] === runId)
     expect(podOfRun(), 'the pod is still there for a takeover').toBeDefined()
 
     const second = new Worker({
-      database,
+      database: db.database,
       pipelines: [p],
       leaseMs: 800,
       reconcileMs: 100,
@@ -86,10 +84,10 @@ describe('a worker that loses the database after its pod ended, before storing t
     })
     await second.start()
     try {
-      expect(await waitForRun(database, runId, { pollMs: 100 })).toBe('success')
+      expect(await waitForRun(db.database, runId, { pollMs: 100 })).toBe('success')
       expect(readFileSync(sideFile, 'utf8')).toBe('ran\n')
       expect(double.requests.count({ verb: 'create', resource: 'pods' })).toBe(1)
-      const [xcom] = await database.rows<{ value: unknown }>(sql`
+      const [xcom] = await db.database.rows<{ value: unknown }>(sql`
         select value from podline.xcoms where run_id = ${runId}::uuid and task = 'work' and key = 'return_value'`)
       expect(xcom?.value).toEqual({ rows: 3 })
       // Stored first, then deleted: the takeover's onFinish removes the pod.

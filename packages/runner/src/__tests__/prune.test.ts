@@ -1,20 +1,9 @@
 import { pipeline } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Database, openDatabase, pruneFinishedRuns, triggerPipeline, Worker } from '../index.js'
-import { freshDatabase } from '../testing/index.js'
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000) {
-  const end = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value) return value
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await sleep(25)
-  }
-}
+import { describe, expect, it } from 'vitest'
+import { type Database, pruneFinishedRuns, triggerPipeline, Worker } from '../index.js'
+import { waitUntil } from '../testing/index.js'
+import { useFreshDatabase } from '../testing/vitest.js'
 
 /** Rows of each table that belong to these runs. */
 async function rowsOf(database: Database, runIds: readonly string[]) {
@@ -37,18 +26,7 @@ async function rowsOf(database: Database, runIds: readonly string[]) {
 }
 
 describe('retention: pruning finished runs', () => {
-  let drop: () => Promise<void>
-  let database: Database
-
-  beforeAll(async () => {
-    const db = await freshDatabase()
-    drop = db.drop
-    database = await openDatabase({ databaseUrl: db.url, poolSize: 8 })
-  })
-  afterAll(async () => {
-    await database.close()
-    await drop()
-  })
+  const db = useFreshDatabase({ poolSize: 8 })
 
   const logged = pipeline('prune-logged')
     .task('a', async (_in, ctx) => {
@@ -58,24 +36,28 @@ describe('retention: pruning finished runs', () => {
     .task('b', { needs: ['a'] }, async ({ a }) => a + 1)
 
   const until = async (runIds: string[], states: string[]) =>
-    waitFor(`runs to reach ${states.join('/')}`, async () => {
-      const rows = await database.rows<{ n: number }>(
-        sql`select count(*)::int as n from podline.runs
+    waitUntil(
+      `runs to reach ${states.join('/')}`,
+      async () => {
+        const rows = await db.database.rows<{ n: number }>(
+          sql`select count(*)::int as n from podline.runs
             where id = any(array(select jsonb_array_elements_text(${JSON.stringify(runIds)}::jsonb)::uuid))
               and state = any(array(select jsonb_array_elements_text(${JSON.stringify(states)}::jsonb)))`,
-      )
-      return rows[0]?.n === runIds.length
-    })
+        )
+        return rows[0]?.n === runIds.length
+      },
+      20_000,
+    )
 
   it('prune deletes exactly the runs finished before the cutoff, with their task runs, XComs, events and logs', async () => {
-    const worker = new Worker({ database, pipelines: [logged], concurrency: 4, pollMs: 50 })
+    const worker = new Worker({ database: db.database, pipelines: [logged], concurrency: 4, pollMs: 50 })
     await worker.start()
     const finished: string[] = []
     try {
-      for (let i = 0; i < 12; i++) finished.push(await triggerPipeline(database, logged, {}))
+      for (let i = 0; i < 12; i++) finished.push(await triggerPipeline(db.database, logged, {}))
       await until(finished, ['success'])
       // Wait for the log batches to reach the table, so the cascade has logs to take.
-      await waitFor('the task logs', async () => (await rowsOf(database, finished)).logs >= 12)
+      await waitUntil('the task logs', async () => (await rowsOf(db.database, finished)).logs >= 12, 20_000)
     } finally {
       await worker.stop()
     }
@@ -83,32 +65,32 @@ describe('retention: pruning finished runs', () => {
     // no worker, and a cancelled run whose task run is still open (its worker is winding it down).
     const old = finished.slice(0, 9)
     const recent = finished.slice(9)
-    await database.rows(sql`update podline.runs set finished_at = now() - interval '40 days'
+    await db.database.rows(sql`update podline.runs set finished_at = now() - interval '40 days'
       where id = any(array(select jsonb_array_elements_text(${JSON.stringify(old)}::jsonb)::uuid))`)
-    await database.rows(sql`update podline.runs set finished_at = now() - interval '1 hour'
+    await db.database.rows(sql`update podline.runs set finished_at = now() - interval '1 hour'
       where id = any(array(select jsonb_array_elements_text(${JSON.stringify(recent)}::jsonb)::uuid))`)
-    const queued = await triggerPipeline(database, logged, {})
-    const winding = await triggerPipeline(database, logged, {})
-    await database.rows(
+    const queued = await triggerPipeline(db.database, logged, {})
+    const winding = await triggerPipeline(db.database, logged, {})
+    await db.database.rows(
       sql`update podline.runs set created_at = now() - interval '50 days' where id in (${queued}::uuid, ${winding}::uuid)`,
     )
-    await database.rows(sql`update podline.runs set state = 'cancelled', finished_at = now() - interval '45 days'
+    await db.database.rows(sql`update podline.runs set state = 'cancelled', finished_at = now() - interval '45 days'
       where id = ${winding}::uuid`)
-    const before = await rowsOf(database, old)
+    const before = await rowsOf(db.database, old)
     expect(before).toMatchObject({ runs: 9, taskRuns: 18, xcoms: 18 })
     expect(before.events).toBeGreaterThan(0)
     expect(before.logs).toBeGreaterThan(0)
     const kept = [...recent, queued, winding]
-    const keptBefore = await rowsOf(database, kept)
+    const keptBefore = await rowsOf(db.database, kept)
 
     // Batches of 4 take the nine; the oldest finished run, still winding down, neither goes nor
     // ends the pruning early (a short batch once stopped it with runs left to prune).
-    expect(await pruneFinishedRuns(database, { olderThanMs: 30 * 86_400_000, batchRuns: 4 })).toBe(9)
+    expect(await pruneFinishedRuns(db.database, { olderThanMs: 30 * 86_400_000, batchRuns: 4 })).toBe(9)
 
-    expect(await rowsOf(database, old)).toEqual({ runs: 0, taskRuns: 0, xcoms: 0, events: 0, logs: 0 })
-    expect(await rowsOf(database, kept)).toEqual(keptBefore)
-    expect(await pruneFinishedRuns(database, { olderThanMs: 30 * 86_400_000 })).toBe(0)
-    await database.rows(sql`delete from podline.runs where id in (${queued}::uuid, ${winding}::uuid)`)
+    expect(await rowsOf(db.database, old)).toEqual({ runs: 0, taskRuns: 0, xcoms: 0, events: 0, logs: 0 })
+    expect(await rowsOf(db.database, kept)).toEqual(keptBefore)
+    expect(await pruneFinishedRuns(db.database, { olderThanMs: 30 * 86_400_000 })).toBe(0)
+    await db.database.rows(sql`delete from podline.runs where id in (${queued}::uuid, ${winding}::uuid)`)
   })
 
   it('pruning during a run loses nothing of live runs', async () => {
@@ -130,7 +112,7 @@ describe('retention: pruning finished runs', () => {
     const ran: string[] = []
     // The worker prunes at every reconcile (each 20 ms) with a zero cutoff: every run, the moment it ends.
     const worker = new Worker({
-      database,
+      database: db.database,
       pipelines: [chain, single],
       concurrency: 4,
       pollMs: 50,
@@ -145,36 +127,45 @@ describe('retention: pruning finished runs', () => {
     let sweeps = 0
     const hammer = (async () => {
       while (hammering) {
-        await pruneFinishedRuns(database, { olderThanMs: 0, batchRuns: 3 })
+        await pruneFinishedRuns(db.database, { olderThanMs: 0, batchRuns: 3 })
         sweeps++
       }
     })()
     try {
-      const live = await triggerPipeline(database, chain, {})
+      const live = await triggerPipeline(db.database, chain, {})
       // Short runs start, end and are pruned around the live one.
       const shorts: string[] = []
-      for (let i = 0; i < 30; i++) shorts.push(await triggerPipeline(database, single, {}))
-      await waitFor(
+      for (let i = 0; i < 30; i++) shorts.push(await triggerPipeline(db.database, single, {}))
+      await waitUntil(
         'the short runs to end and be pruned',
-        async () => (await rowsOf(database, shorts)).runs === 0,
+        async () => (await rowsOf(db.database, shorts)).runs === 0,
+        20_000,
       )
-      await waitFor('the chain to reach its last task', async () => {
-        const [row] = await database.rows<{ state: string }>(
-          sql`select state from podline.task_runs where run_id = ${live}::uuid and task = 'last'`,
-        )
-        return row?.state === 'running'
-      })
-      const during = await rowsOf(database, [live])
+      await waitUntil(
+        'the chain to reach its last task',
+        async () => {
+          const [row] = await db.database.rows<{ state: string }>(
+            sql`select state from podline.task_runs where run_id = ${live}::uuid and task = 'last'`,
+          )
+          return row?.state === 'running'
+        },
+        20_000,
+      )
+      const during = await rowsOf(db.database, [live])
       const atLeast = sweeps + 20
-      await waitFor('more sweeps of pruning', async () => sweeps >= atLeast)
+      await waitUntil('more sweeps of pruning', async () => sweeps >= atLeast, 20_000)
       // Everything of the live run is still there: its row, four task runs, the XComs of a, b, c.
-      expect(await rowsOf(database, [live])).toEqual(during)
+      expect(await rowsOf(db.database, [live])).toEqual(during)
       expect(during).toMatchObject({ runs: 1, taskRuns: 4, xcoms: 3 })
       // Each short run's task ran exactly once before its run was pruned.
       expect(shorts.every((id) => ran.filter((r) => r === `${id}/only`).length === 1)).toBe(true)
       open()
       // The last task read c's XCom (3) and succeeded; then its run ended and was pruned.
-      await waitFor('the chain to end and be pruned', async () => (await rowsOf(database, [live])).runs === 0)
+      await waitUntil(
+        'the chain to end and be pruned',
+        async () => (await rowsOf(db.database, [live])).runs === 0,
+        20_000,
+      )
       expect(ran).toContain(`${live}/last`)
     } finally {
       open()

@@ -1,8 +1,7 @@
 import { sql } from 'drizzle-orm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { type ListRunsOptions, listRuns, runTasks } from '../queries.js'
-import { type Database, openDatabase } from '../store/database.js'
-import { freshDatabase } from '../testing/index.js'
+import { useFreshDatabase } from '../testing/vitest.js'
 
 interface PlanNode {
   'Node Type': string
@@ -23,39 +22,31 @@ const nodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodes)
  * million (a scan here already reads hundreds of pages); asserts the plans and their buffers, not times.
  */
 describe('listing runs in a store of 40,000', () => {
-  let drop: () => Promise<void>
-  let database: Database
   let middle: string
 
+  const db = useFreshDatabase()
   beforeAll(async () => {
-    const db = await freshDatabase()
-    drop = db.drop
-    database = await openDatabase({ databaseUrl: db.url })
     // Four pipelines, mostly succeeded runs, a few failed; created one second apart, newest last.
-    await database.rows(sql`
+    await db.database.rows(sql`
       insert into podline.runs (id, pipeline, version, params, state, created_at)
       select gen_random_uuid(), 'p' || (i % 4), 'v', '{}'::jsonb,
              case when i % 97 = 0 then 'failed' else 'success' end,
              now() - (40000 - i) * interval '1 second'
       from generate_series(1, 40000) i`)
     // 120 runs created at the very same instant: the keyset's id breaks the tie.
-    await database.rows(sql`
+    await db.database.rows(sql`
       insert into podline.runs (id, pipeline, version, params, state, created_at)
       select gen_random_uuid(), 'ties', 'v', '{}'::jsonb, 'success', now() - interval '1 day'
       from generate_series(1, 120)`)
-    await database.rows(sql`analyze podline.runs`)
-    const [row] = await database.rows<{ id: string }>(
+    await db.database.rows(sql`analyze podline.runs`)
+    const [row] = await db.database.rows<{ id: string }>(
       sql`select id from podline.runs where pipeline = 'p1' order by created_at desc offset 5000 limit 1`,
     )
     middle = row?.id ?? ''
   }, 60_000)
-  afterAll(async () => {
-    await database.close()
-    await drop()
-  })
 
   const planOf = async (query: { getSQL(): ReturnType<typeof sql> }) => {
-    const [row] = await database.rows<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
+    const [row] = await db.database.rows<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
       sql`explain (analyze, buffers, format json) ${query}`,
     )
     const plan = row?.['QUERY PLAN'][0]?.Plan
@@ -75,7 +66,7 @@ describe('listing runs in a store of 40,000', () => {
 
   for (const [name, filter, index] of cases) {
     it(`runs ${name} reads its first page through ${index}, with no scan or sort of runs`, async () => {
-      const plan = await planOf(listRuns(database, { ...filter, limit: 51 }))
+      const plan = await planOf(listRuns(db.database, { ...filter, limit: 51 }))
       expect(plan.filter((n) => n['Index Name']).map((n) => n['Index Name'])).toEqual([index])
       expect(plan.map((n) => n['Node Type'])).not.toContain('Sort')
       expect(plan.map((n) => n['Node Type'])).not.toContain('Seq Scan')
@@ -84,7 +75,7 @@ describe('listing runs in a store of 40,000', () => {
     })
 
     it(`runs ${name} --after seeks to the page in a listing index (the keyset is an index condition)`, async () => {
-      const plan = await planOf(listRuns(database, { ...filter, limit: 51, after: middle }))
+      const plan = await planOf(listRuns(db.database, { ...filter, limit: 51, after: middle }))
       expect(plan.map((n) => n['Node Type'])).not.toContain('Seq Scan')
       const seeks = plan.filter((n) => n['Index Cond']?.includes('ROW(created_at, id) < ROW('))
       expect(seeks.map((n) => n['Index Name'])).toHaveLength(1)
@@ -94,12 +85,12 @@ describe('listing runs in a store of 40,000', () => {
   }
 
   it('pages with --after list every run once, in order, even runs created at the same instant', async () => {
-    const all = await listRuns(database, { pipeline: 'ties', limit: 1000 })
+    const all = await listRuns(db.database, { pipeline: 'ties', limit: 1000 })
     expect(all).toHaveLength(120)
     const paged: string[] = []
     let after: string | undefined
     for (;;) {
-      const page = await listRuns(database, { pipeline: 'ties', limit: 50, ...(after ? { after } : {}) })
+      const page = await listRuns(db.database, { pipeline: 'ties', limit: 50, ...(after ? { after } : {}) })
       paged.push(...page.map((r) => r.id))
       if (page.length < 50) break
       after = page.at(-1)?.id
@@ -108,7 +99,7 @@ describe('listing runs in a store of 40,000', () => {
   })
 
   it("status reads a run's task runs through the run's index", async () => {
-    const plan = await planOf(runTasks(database, middle))
+    const plan = await planOf(runTasks(db.database, middle))
     expect(plan.filter((n) => n['Relation Name'] === 'task_runs').map((n) => n['Index Name'])).toEqual([
       'task_runs_run_task_idx',
     ])

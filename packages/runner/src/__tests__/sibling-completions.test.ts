@@ -1,14 +1,9 @@
 import { pipeline } from '@podline/sdk'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  claimTaskRuns,
-  type Database,
-  finishAttempt,
-  openDatabase,
-  registerPlans,
-  triggerPipeline,
-} from '../index.js'
-import { freshDatabase } from '../testing/index.js'
+import { describe, expect, it } from 'vitest'
+import { claimTaskRuns, finishAttempt, registerPlans, triggerPipeline } from '../index.js'
+import type { ClaimedTaskRun } from '../queue/claim-task-runs.js'
+import { attemptRef } from '../testing/index.js'
+import { useFreshDatabase } from '../testing/vitest.js'
 
 /*
  * Regression: sibling tasks of one run that completed at the same moment deadlocked. Each completion
@@ -18,18 +13,7 @@ import { freshDatabase } from '../testing/index.js'
  * a wide fan-out crawled at about one completion per second.
  */
 describe('sibling tasks completing together', () => {
-  let drop: () => Promise<void>
-  let database: Database
-
-  beforeAll(async () => {
-    const db = await freshDatabase()
-    drop = db.drop
-    database = await openDatabase({ databaseUrl: db.url, poolSize: 12 })
-  })
-  afterAll(async () => {
-    await database.close()
-    await drop()
-  })
+  const db = useFreshDatabase({ poolSize: 12 })
 
   it('all complete, none deadlocks, and the fan-in is queued once', async () => {
     const names = Array.from({ length: 10 }, (_, i) => `s${i}`)
@@ -40,15 +24,15 @@ describe('sibling tasks completing together', () => {
     const fan = p.task('join', { needs: names }, async () => 1) as unknown as Parameters<
       typeof triggerPipeline
     >[1]
-    await registerPlans(database, [fan.plan()])
-    const runId = await triggerPipeline(database, fan, {})
+    await registerPlans(db.database, [fan.plan()])
+    const runId = await triggerPipeline(db.database, fan, {})
     const version = fan.plan().version
     const claim = () =>
-      claimTaskRuns(database, { workerId: 'w', versions: [version], limit: 20, leaseMs: 60_000 })
-    const finish = (c: { id: string; task: string; attempt: number; claim: number }) =>
+      claimTaskRuns(db.database, { workerId: 'w', versions: [version], limit: 20, leaseMs: 60_000 })
+    const finish = (c: ClaimedTaskRun) =>
       finishAttempt(
-        database,
-        { id: c.id, runId, task: c.task, attempt: c.attempt, claim: c.claim, workerId: 'w' },
+        db.database,
+        { ...attemptRef(c, 'w'), runId },
         {
           state: 'success',
           output: 1,

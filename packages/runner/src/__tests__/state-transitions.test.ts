@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { type AnyPipeline, pipeline } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
 import { CLAIMABLE_TASK_STATES, TASK_STATES, type TaskState } from '../engine/states.js'
 import { nextTaskState, TASK_TRANSITIONS, transitionsBetween } from '../engine/task-state-machine.js'
@@ -11,9 +11,8 @@ import { type AttemptOutcome, finishAttempt } from '../queue/finish-attempt.js'
 import { reconcile } from '../queue/reconcile.js'
 import { releaseTaskRuns } from '../queue/release-task-runs.js'
 import { retryRun } from '../queue/retry-run.js'
-import type { Database } from '../store/database.js'
-import { openStore, type Store } from '../store.js'
-import { storeForDriver } from '../testing/index.js'
+import { attemptRef } from '../testing/index.js'
+import { useStore } from '../testing/vitest.js'
 import { triggerPipeline } from '../trigger.js'
 
 const pair = (from: string, to: string) => `${from} → ${to}`
@@ -33,26 +32,13 @@ const LEGAL = new Set(
  */
 for (const driver of ['postgres', 'pglite'] as const) {
   describe(`the SQL's transitions on ${driver}`, () => {
-    let store: Store
-    let database: Database
-    let cleanup = async () => {}
-
-    beforeAll(async () => {
-      const s = await storeForDriver(driver)
-      cleanup = s.cleanup
-      store = await openStore(s.options)
-      database = store.database
-    })
-    afterAll(async () => {
-      await store.close()
-      await cleanup()
-    })
+    const db = useStore(driver)
 
     const claimAll = async (p: AnyPipeline, runId: string, leaseMs = 60_000) => {
-      await database.rows(
+      await db.database.rows(
         sql`update podline.task_runs set available_at = now() where run_id = ${runId}::uuid and state = 'up_for_retry'`,
       )
-      const claimed = await claimTaskRuns(database, {
+      const claimed = await claimTaskRuns(db.database, {
         workerId: 'w',
         versions: [p.plan().version],
         limit: 10,
@@ -63,11 +49,7 @@ for (const driver of ['postgres', 'pglite'] as const) {
     }
     const finish = (c: ClaimedTaskRun | undefined, outcome: AttemptOutcome) => {
       if (!c) throw new Error('the task was not claimed')
-      return finishAttempt(
-        database,
-        { id: c.id, runId: c.runId, task: c.task, attempt: c.attempt, claim: c.claim, workerId: 'w' },
-        outcome,
-      )
+      return finishAttempt(db.database, attemptRef(c, 'w'), outcome)
     }
     const ok: AttemptOutcome = { state: 'success', output: 1, size: 1 }
     const failed: AttemptOutcome = { state: 'failed', error: 'boom' }
@@ -79,69 +61,69 @@ for (const driver of ['postgres', 'pglite'] as const) {
         .task('a', () => 1)
         .task('b', { needs: ['a'] }, () => 1)
         .task('c', { retries: 1 }, () => 1)
-      const r1 = await triggerPipeline(database, chain, {})
+      const r1 = await triggerPipeline(db.database, chain, {})
       runs.push(r1)
       let t = await claimAll(chain, r1)
       await finish(t.a, ok)
       await finish(t.c, { state: 'up_for_retry', error: 'again', retryDelayMs: 60_000 })
-      await cancelRun(database, r1)
-      await retryRun(database, r1)
+      await cancelRun(db.database, r1)
+      await retryRun(db.database, r1)
       // Cancel of running and pending, then retry to queued and pending.
-      const r2 = await triggerPipeline(database, chain, {})
+      const r2 = await triggerPipeline(db.database, chain, {})
       runs.push(r2)
       t = await claimAll(chain, r2)
-      await cancelRun(database, r2)
-      await retryRun(database, r2)
+      await cancelRun(db.database, r2)
+      await retryRun(db.database, r2)
       // Failure, upstream_failed, then retry of both; up_for_retry → running.
-      const r3 = await triggerPipeline(database, chain, {})
+      const r3 = await triggerPipeline(db.database, chain, {})
       runs.push(r3)
       t = await claimAll(chain, r3)
       await finish(t.a, failed)
       await finish(t.c, { state: 'up_for_retry', error: 'again', retryDelayMs: 0 })
       t = await claimAll(chain, r3)
       await finish(t.c, ok)
-      await retryRun(database, r3)
+      await retryRun(db.database, r3)
       // Skips: a task that skips itself, a downstream skipped by its rule; retry of success and skipped.
       const rules = pipeline('sm-rules')
         .task('a', () => 1)
         .task('on-fail', { needs: ['a'], triggerRule: 'one_failed' }, () => 1)
         .task('after', { needs: ['a'] }, () => 1)
         .task('self', () => 1)
-      const r4 = await triggerPipeline(database, rules, {})
+      const r4 = await triggerPipeline(db.database, rules, {})
       runs.push(r4)
       t = await claimAll(rules, r4)
       await finish(t.a, ok)
       await finish(t.self, { state: 'skipped', reason: 'nothing to do' })
       t = await claimAll(rules, r4)
       await finish(t.after, failed)
-      await retryRun(database, r4, 'a')
+      await retryRun(db.database, r4, 'a')
       // Lease expiry (taken over, then exhausted) and a drain hand-back.
       const single = pipeline('sm-single').task('t', () => 1)
-      const r5 = await triggerPipeline(database, single, {})
+      const r5 = await triggerPipeline(db.database, single, {})
       runs.push(r5)
       t = await claimAll(single, r5)
-      await releaseTaskRuns(database, 'w', [t.t!.id])
+      await releaseTaskRuns(db.database, 'w', [t.t!.id])
       t = await claimAll(single, r5, 1)
-      await database.rows(sql`update podline.task_runs set lease_expires_at = now() - interval '1 second'`)
-      await reconcile(database, null)
-      await database.rows(sql`update podline.task_runs set lease_expiries = 2 where run_id = ${r5}::uuid`)
+      await db.database.rows(sql`update podline.task_runs set lease_expires_at = now() - interval '1 second'`)
+      await reconcile(db.database, null)
+      await db.database.rows(sql`update podline.task_runs set lease_expiries = 2 where run_id = ${r5}::uuid`)
       t = await claimAll(single, r5, 1)
-      await database.rows(
+      await db.database.rows(
         sql`update podline.task_runs set lease_expires_at = now() - interval '1 second' where run_id = ${r5}::uuid`,
       )
-      await reconcile(database, null)
+      await reconcile(db.database, null)
 
       // A mapped task: expansion (with items, and without), maxParallel's promotion, its end, retry of its items.
       const mapped = pipeline('sm-mapped')
         .map('each', { over: () => [1, 2], maxParallel: 1 }, (n) => n)
         .map('none', { over: () => [] as number[] }, (n) => n)
-      const r6 = await triggerPipeline(database, mapped, {})
+      const r6 = await triggerPipeline(db.database, mapped, {})
       runs.push(r6)
       t = await claimAll(mapped, r6)
       await finish(t.each, { state: 'expanded', items: [1, 2] })
       await finish(t.none, { state: 'expanded', items: [] })
       const claimItem = async () => {
-        const [item] = await claimTaskRuns(database, {
+        const [item] = await claimTaskRuns(db.database, {
           workerId: 'w',
           versions: [mapped.plan().version],
           limit: 1,
@@ -151,11 +133,11 @@ for (const driver of ['postgres', 'pglite'] as const) {
         if (!item) throw new Error('no item was claimable')
         return { ...item, workerId: 'w' }
       }
-      await finishAttempt(database, await claimItem(), failed)
-      await finishAttempt(database, await claimItem(), ok)
-      await retryRun(database, r6, 'each')
+      await finishAttempt(db.database, await claimItem(), failed)
+      await finishAttempt(db.database, await claimItem(), ok)
+      await retryRun(db.database, r6, 'each')
 
-      const events = await database.rows<{ from: TaskState; to: TaskState }>(
+      const events = await db.database.rows<{ from: TaskState; to: TaskState }>(
         sql`select from_state as "from", to_state as "to" from podline.events
             where task is not null and from_state is not null
               and run_id = any(array(select jsonb_array_elements_text(${JSON.stringify(runs)}::jsonb)::uuid))`,
@@ -174,9 +156,9 @@ for (const driver of ['postgres', 'pglite'] as const) {
 
     it('the database refuses a state that TASK_STATES or RUN_STATES does not name', async () => {
       await expect(
-        database.rows(sql`update podline.task_runs set state = 'finished' where true`),
+        db.database.rows(sql`update podline.task_runs set state = 'finished' where true`),
       ).rejects.toThrow()
-      await expect(database.rows(sql`update podline.runs set state = 'done' where true`)).rejects.toThrow()
+      await expect(db.database.rows(sql`update podline.runs set state = 'done' where true`)).rejects.toThrow()
     })
   })
 }

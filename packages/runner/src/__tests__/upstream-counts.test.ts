@@ -6,12 +6,11 @@ import { sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/postgres-js'
 import { migrate } from 'drizzle-orm/postgres-js/migrator'
 import postgres from 'postgres'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { decidePromotion } from '../engine/trigger-rules.js'
 import {
   cancelRun,
   claimTaskRuns,
-  type Database,
   finishAttempt,
   openDatabase,
   reconcile,
@@ -24,19 +23,10 @@ import { failRunOnParams } from '../queue/fail-run-params.js'
 import { type AttemptOutcome, finishAttempts } from '../queue/finish-attempt.js'
 import { promoteDownstream } from '../queue/promote-downstream.js'
 import { MIGRATIONS_FOLDER } from '../store/migrations-folder.js'
-import { emptyDatabase, freshDatabase } from '../testing/index.js'
+import { emptyDatabase } from '../testing/index.js'
+import { useFreshDatabase } from '../testing/vitest.js'
 
-let database: Database
-let drop = async () => {}
-beforeAll(async () => {
-  const db = await freshDatabase()
-  drop = db.drop
-  database = await openDatabase({ databaseUrl: db.url, poolSize: 8 })
-})
-afterAll(async () => {
-  await database.close()
-  await drop()
-})
+const db = useFreshDatabase({ poolSize: 8 })
 
 interface TaskSpec {
   name: string
@@ -75,13 +65,13 @@ interface Claimed {
 }
 
 async function start(p: AnyPipeline) {
-  await registerPlans(database, [p.plan()])
-  const runId = await triggerPipeline(database, p, {})
+  await registerPlans(db.database, [p.plan()])
+  const runId = await triggerPipeline(db.database, p, {})
   const version = p.plan().version
   const claim = (limit = 100): Promise<Claimed[]> =>
-    claimTaskRuns(database, { workerId: 'w', versions: [version], limit, leaseMs: 600_000 })
+    claimTaskRuns(db.database, { workerId: 'w', versions: [version], limit, leaseMs: 600_000 })
   const finish = (c: Claimed, outcome: AttemptOutcome = { state: 'success', output: 1, size: 1 }) =>
-    finishAttempt(database, { ...c, runId, workerId: 'w' }, outcome)
+    finishAttempt(db.database, { ...c, runId, workerId: 'w' }, outcome)
   return { runId, claim, finish }
 }
 
@@ -96,7 +86,7 @@ interface Counts {
 }
 
 const counts = (runId: string, task: string) =>
-  database
+  db.database
     .rows<Counts>(
       sql`select task, state, cardinality(needs) as total, upstreams_succeeded as success,
                  upstreams_failed as failed, upstreams_skipped as skipped, upstreams_done as done
@@ -107,8 +97,8 @@ const counts = (runId: string, task: string) =>
 /** The tasks of a run whose stored counts differ from a count of their upstreams' states. */
 const drift = async (runId: string) => {
   // Fresh statistics, or the planner reads every row of a wide run once per row.
-  await database.rows(sql`analyze podline.task_runs`)
-  return database
+  await db.database.rows(sql`analyze podline.task_runs`)
+  return db.database
     .rows<{ task: string }>(
       sql`
         select d.task from podline.task_runs d
@@ -128,7 +118,7 @@ const drift = async (runId: string) => {
 }
 
 const decidedEvents = (runId: string, task: string) =>
-  database
+  db.database
     .rows<{ to: string }>(
       sql`select to_state as "to" from podline.events
           where run_id = ${runId}::uuid and task = ${task} and message = 'trigger rule decided' order by id`,
@@ -147,9 +137,9 @@ async function finishAll(tasks: readonly Claimed[], finish: (c: Claimed) => Prom
 
 /** Tasks ending in one transaction, promoted in one call: what a batch of completions does. */
 const endTogether = (runId: string, tasks: readonly Claimed[]) =>
-  database.db.transaction(async (tx) => {
+  db.database.db.transaction(async (tx) => {
     await tx.execute(sql`select 1 from podline.runs where id = ${runId}::uuid for no key update`)
-    const ended = await database.rows<{ task: string }>(
+    const ended = await db.database.rows<{ task: string }>(
       sql`update podline.task_runs set state = 'success', finished_at = now(), lease_owner = null, lease_expires_at = null
           where id = any(array(select jsonb_array_elements_text(${JSON.stringify(tasks.map((t) => t.id))}::jsonb)::bigint))
             and state = 'running'
@@ -158,7 +148,7 @@ const endTogether = (runId: string, tasks: readonly Claimed[]) =>
     )
     expect(ended).toHaveLength(tasks.length)
     await promoteDownstream(
-      database,
+      db.database,
       tx,
       runId,
       ended.map((e) => e.task),
@@ -174,7 +164,7 @@ describe('upstream counts', () => {
     const [root] = await claim(1)
     if (!root) throw new Error('the root task was not claimed')
     await finish(root)
-    const [rootRow] = await database.rows<{ downstream: string[] }>(
+    const [rootRow] = await db.database.rows<{ downstream: string[] }>(
       sql`select downstream from podline.task_runs where run_id = ${runId}::uuid and task = 'root'`,
     )
     expect(rootRow?.downstream).toEqual(middles(width))
@@ -202,7 +192,7 @@ describe('upstream counts', () => {
     const next = await claim()
     expect(next.map((c) => c.task)).toEqual(['join'])
     await finish(next[0] as Claimed)
-    expect((await runStatus(database, runId))?.run.state).toBe('success')
+    expect((await runStatus(db.database, runId))?.run.state).toBe('success')
     expect(await drift(runId)).toEqual([])
   })
 
@@ -218,9 +208,9 @@ describe('upstream counts', () => {
       failed: 1,
       done: 5,
     })
-    expect((await runStatus(database, runId))?.run.state).toBe('failed')
+    expect((await runStatus(db.database, runId))?.run.state).toBe('failed')
 
-    expect(await retryRun(database, runId)).toBe(2)
+    expect(await retryRun(db.database, runId)).toBe(2)
     expect(await counts(runId, 'join')).toMatchObject({ state: 'pending', success: 4, failed: 0, done: 4 })
     expect(await drift(runId)).toEqual([])
     // The task fails again, retryable: the fan-in task must not move.
@@ -236,7 +226,7 @@ describe('upstream counts', () => {
     const [join] = await claim()
     expect(join?.task).toBe('join')
     await finish(join as Claimed)
-    expect((await runStatus(database, runId))?.run.state).toBe('success')
+    expect((await runStatus(db.database, runId))?.run.state).toBe('success')
     expect(await decidedEvents(runId, 'join')).toEqual(['upstream_failed', 'queued'])
     expect(await drift(runId)).toEqual([])
   })
@@ -292,14 +282,14 @@ describe('upstream counts', () => {
     for (const c of await claim()) await finish(c)
     const [first] = await claim(1)
     await finish(first as Claimed)
-    expect(await cancelRun(database, runId)).toBe(true)
+    expect(await cancelRun(db.database, runId)).toBe(true)
     expect(await counts(runId, 'join')).toMatchObject({ state: 'cancelled', success: 1, done: 3 })
     expect(await drift(runId)).toEqual([])
-    await retryRun(database, runId)
+    await retryRun(db.database, runId)
     expect(await counts(runId, 'join')).toMatchObject({ state: 'pending', success: 1, done: 1 })
     expect(await drift(runId)).toEqual([])
     for (let batch = await claim(); batch.length > 0; batch = await claim()) await finishAll(batch, finish)
-    expect((await runStatus(database, runId))?.run.state).toBe('success')
+    expect((await runStatus(db.database, runId))?.run.state).toBe('success')
     expect(await decidedEvents(runId, 'join')).toEqual(['queued'])
   })
 
@@ -307,13 +297,13 @@ describe('upstream counts', () => {
     const { runId, claim, finish } = await start(fanIn('bad-params-fan-in', 3))
     for (const c of await claim()) await finish(c)
     const [first] = await claim(1)
-    await failRunOnParams(database, runId, 'params: date is required', 'w')
+    await failRunOnParams(db.database, runId, 'params: date is required', 'w')
     expect(await counts(runId, 'join')).toMatchObject({ state: 'upstream_failed', failed: 2, done: 2 })
     // The task still running meets the same params and fails the same way.
     await finish(first as Claimed, { state: 'failed', error: 'params: date is required' })
     expect(await counts(runId, 'join')).toMatchObject({ failed: 3, done: 3 })
     expect(await drift(runId)).toEqual([])
-    expect((await runStatus(database, runId))?.run.state).toBe('failed')
+    expect((await runStatus(db.database, runId))?.run.state).toBe('failed')
   })
 })
 
@@ -321,26 +311,26 @@ describe('a run a runner from before the counts advanced', () => {
   it('is recounted and moved on by the reconciler', async () => {
     const { runId, claim, finish } = await start(fanIn('old-runner-fan-in', 3))
     // Created as that runner creates runs: no edges.
-    await database.rows(sql`update podline.task_runs set downstream = '{}' where run_id = ${runId}::uuid`)
+    await db.database.rows(sql`update podline.task_runs set downstream = '{}' where run_id = ${runId}::uuid`)
     const [root] = await claim()
     await finish(root as Claimed)
     expect(await claim()).toEqual([])
-    expect(await reconcile(database, null)).toMatchObject({ promoted: 1 })
+    expect(await reconcile(db.database, null)).toMatchObject({ promoted: 1 })
     expect(await drift(runId)).toEqual([])
     const [first, ...rest] = await claim()
     expect([first, ...rest].map((c) => c?.task).sort()).toEqual(['m0', 'm1', 'm2'])
     // One of them ended by that runner: its state, without the count.
-    await database.rows(
+    await db.database.rows(
       sql`update podline.task_runs set state = 'success', lease_owner = null where id = ${first?.id}::bigint`,
     )
     for (const c of rest) await finish(c)
     expect(await counts(runId, 'join')).toMatchObject({ state: 'pending', done: 2 })
-    expect(await reconcile(database, null)).toMatchObject({ promoted: 1 })
+    expect(await reconcile(db.database, null)).toMatchObject({ promoted: 1 })
     expect(await counts(runId, 'join')).toMatchObject({ state: 'queued', success: 3, done: 3 })
     const [join] = await claim()
     await finish(join as Claimed)
-    expect((await runStatus(database, runId))?.run.state).toBe('success')
-    expect(await reconcile(database, null)).toMatchObject({ promoted: 0 })
+    expect((await runStatus(db.database, runId))?.run.state).toBe('success')
+    expect(await reconcile(db.database, null)).toMatchObject({ promoted: 0 })
   })
 })
 
@@ -431,7 +421,7 @@ describe('the migration to upstream counts', () => {
       ref: { ...c, runId, workerId: 'w' },
       outcome: { state: 'success' as const, output: 1, size: 1 },
     })
-    expect(await finishAttempts(database, 'w', mids.map(ending(fan.runId)))).toEqual(mids.map(() => true))
+    expect(await finishAttempts(db.database, 'w', mids.map(ending(fan.runId)))).toEqual(mids.map(() => true))
     expect(await counts(fan.runId, 'join')).toMatchObject({ state: 'queued', success: 5, done: 5 })
     expect(await drift(fan.runId)).toEqual([])
 
@@ -449,7 +439,7 @@ describe('the migration to upstream counts', () => {
     const [c] = await overlapping.claim()
     expect(c?.task).toBe('c')
     const b = roots.find((r) => r.task === 'b') as Claimed
-    expect(await finishAttempts(database, 'w', [b, c as Claimed].map(ending(overlapping.runId)))).toEqual([
+    expect(await finishAttempts(db.database, 'w', [b, c as Claimed].map(ending(overlapping.runId)))).toEqual([
       true,
       true,
     ])

@@ -1,7 +1,7 @@
 import { pipeline } from '@podline/sdk'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { type Database, LeaseLostError, triggerPipeline, Worker } from '../index.js'
-import { openFreshDatabase } from '../testing/index.js'
+import { useFreshDatabase } from '../testing/vitest.js'
 
 /*
  * Regression: a worker cut off from the database kept running its task forever when its heartbeat
@@ -10,19 +10,14 @@ import { openFreshDatabase } from '../testing/index.js'
  * worker took the task over. The worker must abort work whose lease it can no longer have renewed.
  */
 describe('a worker whose database stops answering', () => {
-  let database: Database
-  let close: () => Promise<void>
-  beforeAll(async () => {
-    ;({ database, close } = await openFreshDatabase())
-  })
-  afterAll(() => close())
+  const db = useFreshDatabase()
 
   it('aborts its task once the lease has passed, though no query ever fails', async () => {
     let hang = false
     // The same database, except that once `hang` is set no query ever returns.
     const cutOff: Database = {
-      ...database,
-      rows: (query, executor) => (hang ? new Promise<never>(() => {}) : database.rows(query, executor)),
+      ...db.database,
+      rows: (query, executor) => (hang ? new Promise<never>(() => {}) : db.database.rows(query, executor)),
     }
     let started!: () => void
     const running = new Promise<void>((r) => {
@@ -50,7 +45,7 @@ describe('a worker whose database stops answering', () => {
           leaseThread: false,
         })
         await worker.start()
-        await triggerPipeline(database, p, {})
+        await triggerPipeline(db.database, p, {})
         await running
         hang = true
       })()

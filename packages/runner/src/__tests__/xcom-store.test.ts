@@ -8,7 +8,6 @@ import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   collectOrphanXComs,
-  type Database,
   deleteRunObjects,
   openXComStore,
   pruneFinishedRuns,
@@ -18,6 +17,7 @@ import {
   TaskRunError,
 } from '../index.js'
 import { openFreshDatabase, type S3TestServer, startS3Server } from '../testing/index.js'
+import { useFreshDatabase } from '../testing/vitest.js'
 
 /*
  * Large XComs through both stores: a folder and a real S3 API server on 127.0.0.1 (s3rver), spoken
@@ -25,17 +25,14 @@ import { openFreshDatabase, type S3TestServer, startS3Server } from '../testing/
  * the completion that records its reference; downstream tasks and runLocal read it back as if it
  * were stored inline.
  */
-let database: Database
-let close: () => Promise<void>
+const db = useFreshDatabase()
 let s3: S3TestServer
 let folder: string
 beforeAll(async () => {
-  ;({ database, close } = await openFreshDatabase())
   s3 = await startS3Server()
   folder = mkdtempSync(join(tmpdir(), 'podline-xcoms-'))
 })
 afterAll(async () => {
-  await close()
   await s3.close()
   rmSync(folder, { recursive: true, force: true })
 })
@@ -76,10 +73,15 @@ for (const [name, options] of Object.entries(stores)) {
         .task('make', () => big(5000))
         .task('small', () => ({ n: 1 }))
         .task('count', { needs: ['make', 'small'] }, ({ make, small }) => make.rows.length + small.n)
-      const out = await runLocal(p, {}, { database, ...options(), xcomOffloadBytes: 1024 })
+      const out = await runLocal(p, {}, { database: db.database, ...options(), xcomOffloadBytes: 1024 })
       expect(out.count).toBe(5001)
       expect(out.make).toEqual(big(5000))
-      const rows = await database.rows<{ task: string; bytes: number; size: number; ref: string | null }>(sql`
+      const rows = await db.database.rows<{
+        task: string
+        bytes: number
+        size: number
+        ref: string | null
+      }>(sql`
         select x.task, octet_length(x.value::text) as bytes, x.size, x.value -> '$podline' ->> 'store' as ref
         from podline.xcoms x join podline.runs r on r.id = x.run_id
         where r.pipeline = ${p.name} and x.key = 'return_value' order by x.task`)
@@ -99,7 +101,7 @@ for (const [name, options] of Object.entries(stores)) {
         pipeline(`xcom-tampered-${name}`)
           .task('make', () => big(2000))
           .task('spoil', { needs: ['make'] }, async (_inputs, ctx) => {
-            const [row] = await database.rows<{ key: string }>(sql`
+            const [row] = await db.database.rows<{ key: string }>(sql`
               select value -> '$podline' ->> 'key' as key from podline.xcoms
               where run_id = ${ctx.runId}::uuid and task = 'make' and key = 'return_value'`)
             await store.put(row?.key ?? '', Buffer.from('{"rows": []}'))
@@ -107,7 +109,7 @@ for (const [name, options] of Object.entries(stores)) {
           })
           .task('read', { needs: ['make', 'spoil'] }, async ({ make }) => make.rows.length),
         {},
-        { database, ...options(), xcomOffloadBytes: 1024 },
+        { database: db.database, ...options(), xcomOffloadBytes: 1024 },
       )
       const error = await run.catch((e: unknown) => e)
       await store.close()
@@ -126,7 +128,7 @@ describe('a mapped task whose items return large values', () => {
       .map('make', { needs: ['list'], over: ({ list }) => list.sizes }, (n) => big(n))
       .task('count', { needs: ['make'] }, ({ make }) => make.map((m) => m.rows.length))
     const url = pathToFileURL(join(folder, 'mapped')).href
-    const out = await runLocal(p, {}, { database, xcomStore: url, xcomOffloadBytes: 1024 })
+    const out = await runLocal(p, {}, { database: db.database, xcomStore: url, xcomOffloadBytes: 1024 })
     expect(out.count).toEqual([3000, 10, 2000])
     expect(out.make).toEqual([big(3000), big(10), big(2000)])
     const store = await openXComStore(url)
@@ -142,9 +144,9 @@ describe('pruning runs whose values are in the store', () => {
   it("deletes a pruned run's objects with its rows, and leaves other runs' alone", async () => {
     const url = pathToFileURL(join(folder, 'prune')).href
     const p = pipeline('xcom-prune').task('make', () => big(2000))
-    await runLocal(p, {}, { database, xcomStore: url, xcomOffloadBytes: 1024 })
-    await runLocal(p, {}, { database, xcomStore: url, xcomOffloadBytes: 1024 })
-    const [old] = await database.rows<{ id: string }>(sql`
+    await runLocal(p, {}, { database: db.database, xcomStore: url, xcomOffloadBytes: 1024 })
+    await runLocal(p, {}, { database: db.database, xcomStore: url, xcomOffloadBytes: 1024 })
+    const [old] = await db.database.rows<{ id: string }>(sql`
       update podline.runs set finished_at = now() - interval '40 days'
       where id = (select id from podline.runs where pipeline = 'xcom-prune' order by created_at limit 1)
       returning id::text`)
@@ -155,10 +157,10 @@ describe('pruning runs whose values are in the store', () => {
       return runs
     }
     expect((await runsWithObjects()).size).toBe(2)
-    const pruned = await pruneFinishedRuns(database, {
+    const pruned = await pruneFinishedRuns(db.database, {
       olderThanMs: 30 * 86_400_000,
       onPruned: async (runIds) =>
-        void (await deleteRunObjects({ store, prefix: storePrefix(await database.storeId()) }, runIds)),
+        void (await deleteRunObjects({ store, prefix: storePrefix(await db.database.storeId()) }, runIds)),
     })
     expect(pruned).toBe(1)
     const left = await runsWithObjects()
@@ -179,7 +181,7 @@ describe('the XCom store, when things go wrong', () => {
       p,
       {},
       {
-        database,
+        database: db.database,
         xcomStore: 's3://nowhere/runs',
         s3Endpoint: 'http://127.0.0.1:1',
         xcomOffloadBytes: 1024,
@@ -196,7 +198,7 @@ describe('the XCom store, when things go wrong', () => {
     const hung = await startHungServer()
     try {
       const options = {
-        database,
+        database: db.database,
         xcomStore: 's3://hung/runs',
         s3Endpoint: `http://127.0.0.1:${hung.port}`,
         xcomOffloadBytes: 1024,
@@ -222,7 +224,7 @@ describe('the XCom store, when things go wrong', () => {
 
   it('an output using the reserved key is refused, with the fix', async () => {
     const p = pipeline('xcom-reserved').task('make', () => ({ $podline: 1 }))
-    const error = await runLocal(p, {}, { database }).catch((e: unknown) => e)
+    const error = await runLocal(p, {}, { database: db.database }).catch((e: unknown) => e)
     expect((error as Error).message).toMatch(
       /has the top-level key "\$podline", which Podline reserves .*; rename that key/,
     )
@@ -238,9 +240,9 @@ describe('the XCom store, when things go wrong', () => {
     const root = join(folder, 'gc')
     const url = pathToFileURL(root).href
     const p = pipeline('xcom-gc').task('make', () => big(2000))
-    await runLocal(p, {}, { database, xcomStore: url, xcomOffloadBytes: 1024 })
+    await runLocal(p, {}, { database: db.database, xcomStore: url, xcomOffloadBytes: 1024 })
     const store = await openXComStore(url)
-    const prefix = storePrefix(await database.storeId())
+    const prefix = storePrefix(await db.database.storeId())
     const orphan = `${prefix}00000000-0000-4000-8000-000000000000/make/1-1/return_value.json`
     await store.put(orphan, Buffer.from('{}'))
     writeFileSync(join(root, 'not-podline.txt'), 'left alone')
@@ -251,9 +253,11 @@ describe('the XCom store, when things go wrong', () => {
     }
     expect(await listed()).toHaveLength(2)
     // Within the grace period nothing goes: the orphan may be a completion about to commit.
-    expect(await collectOrphanXComs(database, { store, prefix }, { graceMs: 3_600_000 })).toBe(0)
+    expect(await collectOrphanXComs(db.database, { store, prefix }, { graceMs: 3_600_000 })).toBe(0)
     const later = new Date(Date.now() + 2 * 3_600_000)
-    expect(await collectOrphanXComs(database, { store, prefix }, { graceMs: 3_600_000, now: later })).toBe(1)
+    expect(await collectOrphanXComs(db.database, { store, prefix }, { graceMs: 3_600_000, now: later })).toBe(
+      1,
+    )
     const left = await listed()
     expect(left).toHaveLength(1)
     expect(left[0]).not.toBe(orphan)
@@ -272,13 +276,13 @@ describe('databases that share one XCom store', () => {
           ...options(),
           xcomOffloadBytes: 1024,
         }
-        await runLocal(p, {}, { database, ...opts })
+        await runLocal(p, {}, { database: db.database, ...opts })
         await runLocal(p, {}, { database: other.database, ...opts })
         const store = await openXComStore(
           opts.xcomStore,
           opts.s3Endpoint ? { s3Endpoint: opts.s3Endpoint } : {},
         )
-        const ours = { store, prefix: storePrefix(await database.storeId()) }
+        const ours = { store, prefix: storePrefix(await db.database.storeId()) }
         const otherPrefix = storePrefix(await other.database.storeId())
         expect(otherPrefix).not.toBe(ours.prefix)
         const objectsUnder = async (prefix: string) => {
@@ -291,7 +295,7 @@ describe('databases that share one XCom store', () => {
         // Long past the grace period, our collection leaves theirs alone (it deleted them before
         // objects had a folder per database).
         const later = new Date(Date.now() + 2 * 3_600_000)
-        await collectOrphanXComs(database, ours, { graceMs: 3_600_000, now: later })
+        await collectOrphanXComs(db.database, ours, { graceMs: 3_600_000, now: later })
         expect(await objectsUnder(otherPrefix)).toEqual(otherObjects)
         // And the other database still reads its value back.
         const [row] = await other.database.rows<{ value: unknown }>(sql`
@@ -310,7 +314,7 @@ describe('databases that share one XCom store', () => {
     const p = pipeline('xcom-trailing-slash')
       .task('make', () => big(2000))
       .task('count', { needs: ['make'] }, ({ make }) => make.rows.length)
-    const out = await runLocal(p, {}, { database, xcomStore: url, xcomOffloadBytes: 1024 })
+    const out = await runLocal(p, {}, { database: db.database, xcomStore: url, xcomOffloadBytes: 1024 })
     expect(out.count).toBe(2000)
     expect(readdirSync(join(folder, 'slash'))).toEqual(['xcoms'])
   })

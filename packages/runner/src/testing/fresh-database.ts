@@ -92,9 +92,10 @@ function scratch(name: string): ScratchDatabase {
 /** A fresh database of its own, opened: what most test files need. `close()` closes and drops it. */
 export async function openFreshDatabase(
   prefix?: string,
+  options: { poolSize?: number } = {},
 ): Promise<{ url: string; database: Database; close(): Promise<void> }> {
   const scratch = await freshDatabase(prefix)
-  const database = await openDatabase({ databaseUrl: scratch.url })
+  const database = await openDatabase({ ...options, databaseUrl: scratch.url })
   return {
     url: scratch.url,
     database,

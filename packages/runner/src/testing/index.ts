@@ -1,3 +1,6 @@
+// The tables, for tests that write or read rows directly; not part of the runner's public API.
+export * as schema from '../store/schema.js'
+export { attemptRef } from './attempt-ref.js'
 export {
   emptyDatabase,
   freshDatabase,
@@ -9,4 +12,4 @@ export {
 export { type S3TestServer, startS3Server } from './s3-server.js'
 export { type SimulatedPodTasks, simulatedPodTasks } from './simulated-pods.js'
 export { type Driver, storeForDriver } from './store-for-driver.js'
-export { waitUntil } from './wait-until.js'
+export { runEnded, waitUntil } from './wait-until.js'

@@ -1,3 +1,6 @@
+import { runStatus } from '../queries.js'
+import type { Database } from '../store/database.js'
+
 /**
  * Polls `condition` until it returns a value other than `undefined`/`false`, failing with `what`
  * after `timeoutMs`: a wait on a condition with a deadline, never a fixed sleep.
@@ -15,4 +18,20 @@ export async function waitUntil<T>(
     if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await new Promise((r) => setTimeout(r, everyMs))
   }
+}
+
+/** The status of run `runId` once it has ended (neither queued nor running), read every 50 ms. */
+export function runEnded(
+  database: Database,
+  runId: string,
+  timeoutMs = 30_000,
+): Promise<NonNullable<Awaited<ReturnType<typeof runStatus>>>> {
+  return waitUntil(
+    `run ${runId} to end`,
+    async () => {
+      const status = await runStatus(database, runId)
+      return status && status.run.state !== 'queued' && status.run.state !== 'running' ? status : undefined
+    },
+    timeoutMs,
+  )
 }
