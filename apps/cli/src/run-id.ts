@@ -17,17 +17,8 @@ export async function resolveRunId(database: Database, typed: string): Promise<s
   const high = text + HIGHEST.slice(text.length)
   if (text === '' || !UUID.test(low) || !UUID.test(high)) throw unknownRun(typed)
   if (low === high) return text
-  const [{ schema }, { and, desc, gte, lte }] = await Promise.all([
-    import('@podline/runner'),
-    import('drizzle-orm'),
-  ])
-  const { runs } = schema
-  const matches = await database.db
-    .select({ id: runs.id, pipeline: runs.pipeline, state: runs.state, createdAt: runs.createdAt })
-    .from(runs)
-    .where(and(gte(runs.id, low), lte(runs.id, high)))
-    .orderBy(desc(runs.createdAt))
-    .limit(SHOWN + 1)
+  const { runsInIdRange } = await import('@podline/runner')
+  const matches = await runsInIdRange(database, { low, high, limit: SHOWN + 1 })
   const [only] = matches
   if (!only) throw unknownRun(typed)
   if (matches.length === 1) return only.id

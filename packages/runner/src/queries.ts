@@ -1,5 +1,5 @@
 import type { PipelinePlan } from '@podline/sdk'
-import { and, asc, desc, eq, gt, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, gt, gte, lte, sql } from 'drizzle-orm'
 import { CLAIMABLE_TASK_STATES, FAILED_TASK_STATES, type TaskState } from './engine/states.js'
 import { expandItemManifests, itemValues } from './queue/mapped-tasks.js'
 import { state, states } from './queue/sql-values.js'
@@ -162,6 +162,16 @@ export async function mappedItems(database: Database, runId: string): Promise<Re
   }
   for (const { task, ...item } of failed) byTask[task]?.failed.push(item)
   return byTask
+}
+
+/** The newest `limit` runs whose ids lie between `low` and `high` (a typed prefix of a run id, as a range of the primary key). */
+export function runsInIdRange(database: Database, range: { low: string; high: string; limit: number }) {
+  return database.db
+    .select({ id: runs.id, pipeline: runs.pipeline, state: runs.state, createdAt: runs.createdAt })
+    .from(runs)
+    .where(and(gte(runs.id, range.low), lte(runs.id, range.high)))
+    .orderBy(desc(runs.createdAt))
+    .limit(range.limit)
 }
 
 export async function runStatus(database: Database, runId: string) {

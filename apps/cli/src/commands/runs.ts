@@ -26,10 +26,10 @@ export function registerRuns(program: Command): void {
     )
     .option('--json', 'print JSON')
     .action(async (flags: RunsFlags) => {
-      const { listRuns, formatDuration, runStatus, schema } = await import('@podline/runner')
+      const { listRuns, formatDuration, runStatus, RUN_STATES } = await import('@podline/runner')
       const { state } = flags
-      const states: readonly string[] = schema.RUN_STATES
-      if (state !== undefined && !isRunState(state, schema.RUN_STATES))
+      const states: readonly string[] = RUN_STATES
+      if (state !== undefined && !isRunState(state, RUN_STATES))
         throw new UsageError(`--state ${state} is not a run state; use one of ${states.join(', ')}.`)
       await withOperatorStore(storeSettings(), async ({ database }) => {
         const after = flags.after === undefined ? undefined : await resolveRunId(database, flags.after)

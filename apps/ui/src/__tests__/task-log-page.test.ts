@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import { type Database, openDatabase, schema } from '@podline/runner'
-import { storeForDriver } from '@podline/runner/testing'
+import { type Database, openDatabase } from '@podline/runner'
+import { schema, storeForDriver } from '@podline/runner/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type LogPosition, type TaskLogPage, taskLogPage } from '../server/task-log-page.js'
 

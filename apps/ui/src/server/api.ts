@@ -8,13 +8,13 @@ import {
   pipelinesOverview,
   planToTrigger,
   RetryError,
+  RUN_STATES,
   type RunState,
   resolveValue,
   retryRun,
   runDetail,
   runStatus,
   runsPage,
-  schema,
   setSchedulePaused,
   taskXcoms,
   triggerPlan,
@@ -85,7 +85,6 @@ export function createApi(options: ApiOptions) {
     .get(
       '/runs',
       validator('query', async (q, c): Promise<RunsQuery | Response> => {
-        const { RUN_STATES } = schema
         const state = typeof q.state === 'string' && q.state !== '' ? q.state : undefined
         if (state !== undefined && !(RUN_STATES as readonly string[]).includes(state))
           return c.json<Problem>(
