@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm'
 import type { Database, Executor } from '../store/database.js'
+import { insertEvents, TASK_RUN } from './event-log.js'
 import { QUEUE_CHANNEL, state } from './sql-values.js'
 
 /**
@@ -35,17 +36,20 @@ export async function admitRuns(database: Database, tx: Executor, pipeline: stri
         update podline.runs r set state = ${state('running')}, started_at = now()
         from chosen where r.id = chosen.id and r.state = ${state('queued')}
         returning r.id
-      ), started_logged as (
-        insert into podline.events (run_id, from_state, to_state, message)
-        select id, ${state('queued')}, ${state('running')}, 'started within maxActiveRuns' from started
-      ), roots as (
+      ), started_logged as (${insertEvents(sql`started`, {
+        runId: sql`id`,
+        fromState: state('queued'),
+        toState: state('running'),
+        message: sql`'started within maxActiveRuns'`,
+      })}), roots as (
         update podline.task_runs t set state = ${state('queued')}, available_at = now()
         from started where t.run_id = started.id and t.state = ${state('pending')} and cardinality(t.needs) = 0
         returning t.run_id, t.task, t.attempt, t.version
-      ), roots_logged as (
-        insert into podline.events (run_id, task, attempt, from_state, to_state)
-        select run_id, task, attempt, ${state('pending')}, ${state('queued')} from roots
-      ), notified as (
+      ), roots_logged as (${insertEvents(sql`roots`, {
+        ...TASK_RUN,
+        fromState: state('pending'),
+        toState: state('queued'),
+      })}), notified as (
         select pg_notify(${QUEUE_CHANNEL}, v.version) from (select distinct version from roots) v
       )
       select (select count(*)::int from started) as admitted,

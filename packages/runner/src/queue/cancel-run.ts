@@ -2,6 +2,8 @@ import { sql } from 'drizzle-orm'
 import { OPEN_RUN_STATES, OPEN_TASK_STATES } from '../engine/states.js'
 import type { Database } from '../store/database.js'
 import { NO_MAP_INDEX } from '../store/schema.js'
+import { insertEvents, TASK_RUN } from './event-log.js'
+import { NO_LEASE_NO_DEADLINE } from './lease-columns.js'
 import { CANCEL_CHANNEL, state, states } from './sql-values.js'
 import { countEndedUpstreams } from './upstream-counts.js'
 
@@ -26,10 +28,12 @@ export async function cancelRun(database: Database, runId: string): Promise<bool
           update podline.runs r set state = ${state('cancelled')}, finished_at = now(), error = 'cancelled'
           from old where r.id = old.id
           returning r.id, old.state as from_state
-        ), logged as (
-          insert into podline.events (run_id, from_state, to_state, message)
-          select id, from_state, ${state('cancelled')}, 'cancelled by request' from run
-        )
+        ), logged as (${insertEvents(sql`run`, {
+          runId: sql`id`,
+          fromState: sql`from_state`,
+          toState: state('cancelled'),
+          message: sql`'cancelled by request'`,
+        })})
         select id from run`,
       tx,
     )
@@ -42,14 +46,16 @@ export async function cancelRun(database: Database, runId: string): Promise<bool
           order by id
           for update
         ), tasks as (
-          update podline.task_runs t set state = ${state('cancelled')}, finished_at = now(), lease_owner = null,
-                 lease_expires_at = null, timeout_at = null, taken_over = false, error = 'the run was cancelled'
+          update podline.task_runs t set state = ${state('cancelled')}, finished_at = now(), ${NO_LEASE_NO_DEADLINE},
+                 taken_over = false, error = 'the run was cancelled'
           from old where t.id = old.id
           returning t.run_id, t.task, t.map_index, t.attempt, old.state as from_state
-        ), logged as (
-          insert into podline.events (run_id, task, attempt, from_state, to_state, message)
-          select run_id, task, attempt, from_state, ${state('cancelled')}, 'the run was cancelled' from tasks
-        )
+        ), logged as (${insertEvents(sql`tasks`, {
+          ...TASK_RUN,
+          fromState: sql`from_state`,
+          toState: state('cancelled'),
+          message: sql`'the run was cancelled'`,
+        })})
         select task from tasks where map_index = ${NO_MAP_INDEX}`,
       tx,
     )

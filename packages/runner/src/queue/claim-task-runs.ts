@@ -2,6 +2,7 @@ import { type SQL, sql } from 'drizzle-orm'
 import type { Database } from '../store/database.js'
 import { NO_MAP_INDEX, type StoredRetryDelay } from '../store/schema.js'
 import type { TraceCarrier } from '../tracing/tracing.js'
+import { insertEvents, TASK_RUN_OR_ITEM } from './event-log.js'
 import { bigintArray, state, states, textArray } from './sql-values.js'
 
 /** A task run's id: a bigint, carried as its decimal string (a JS number is exact only to 2^53). */
@@ -163,12 +164,13 @@ export function claimStatement(o: ClaimOptions): SQL {
       for no key update skip locked
     ), marked as (
       update podline.task_runs set started_at = now() where id in (select id from unmarked)
-    ), logged as (
-      insert into podline.events (run_id, task, map_index, attempt, from_state, to_state, worker, message)
-      select run_id, task, nullif(map_index, ${NO_MAP_INDEX}), attempt, from_state, ${state('running')}, ${o.workerId},
-             case when resumed then 'continues attempt ' || attempt || ', taken over' end
-      from claimed
-    ), starting as (
+    ), logged as (${insertEvents(sql`claimed`, {
+      ...TASK_RUN_OR_ITEM,
+      fromState: sql`from_state`,
+      toState: state('running'),
+      worker: o.workerId,
+      message: sql`case when resumed then 'continues attempt ' || attempt || ', taken over' end`,
+    })}), starting as (
       -- By primary key, the state checked on the rows found: written as a plain comparison, the state
       -- matched runs_state_created_idx, and with statistics taken before a burst of new runs the
       -- planner read every queued run through it (2,400 rows to find 8).
@@ -179,10 +181,12 @@ export function claimStatement(o: ClaimOptions): SQL {
       update podline.runs set state = ${state('running')}, started_at = now()
       where id in (select id from starting)
       returning id
-    ), started_logged as (
-      insert into podline.events (run_id, from_state, to_state, worker)
-      select id, ${state('queued')}, ${state('running')}, ${o.workerId} from started
-    )
+    ), started_logged as (${insertEvents(sql`started`, {
+      runId: sql`id`,
+      fromState: state('queued'),
+      toState: state('running'),
+      worker: o.workerId,
+    })})
     select c.id::text as "id", c.run_id as "runId", c.pipeline, c.version, c.task, c.kind, c.attempt,
            nullif(c.map_index, ${NO_MAP_INDEX}) as "mapIndex", c.map_item as "mapItem",
            c.claims as "claim",

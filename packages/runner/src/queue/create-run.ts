@@ -5,6 +5,7 @@ import type { Database, Executor } from '../store/database.js'
 import { runs } from '../store/schema.js'
 import { newRunTrace } from '../tracing/tracing.js'
 import { admitRuns } from './admit-runs.js'
+import { insertEvents } from './event-log.js'
 import { QUEUE_CHANNEL, state } from './sql-values.js'
 
 /**
@@ -97,13 +98,21 @@ export async function insertRun(database: Database, tx: Executor, run: NewRun): 
         from v order by n
       )
       -- One insert, ordered: the run's event comes first, then its tasks' in plan order.
-      insert into podline.events (run_id, task, attempt, to_state, message)
-      select ${runId}::uuid, task, attempt, state, message from (
-        select 0::bigint as n, null::text as task, null::int as attempt, ${state('queued')} as state,
-               ${`run of ${plan.name}@${plan.version} created${tick ? ` for ${tick.logicalDate.toISOString()}` : ''}`}::text as message
-        union all
-        select n, task, 0, state, null from v
-      ) e order by n`,
+      ${insertEvents(
+        sql`(
+          select 0::bigint as n, null::text as task, null::int as attempt, ${state('queued')} as state,
+                 ${`run of ${plan.name}@${plan.version} created${tick ? ` for ${tick.logicalDate.toISOString()}` : ''}`}::text as message
+          union all
+          select n, task, 0, state, null from v
+        ) e order by n`,
+        {
+          runId: sql`${runId}::uuid`,
+          task: sql`task`,
+          attempt: sql`attempt`,
+          toState: sql`state`,
+          message: sql`message`,
+        },
+      )}`,
     tx,
   )
   if (limited) await admitRuns(database, tx, plan.name)

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm'
 import type { Database } from '../store/database.js'
 import { NO_MAP_INDEX } from '../store/schema.js'
 import type { TaskRunId } from './claim-task-runs.js'
+import { insertEvents, TASK_RUN } from './event-log.js'
 import { finalizeRunIfDone } from './promote-downstream.js'
 import { returnUnstarted } from './release-task-runs.js'
 import { state, states } from './sql-values.js'
@@ -33,10 +34,13 @@ export async function failRunOnParams(
           where t.id = old.id and t.run_id = ${runId}::uuid
             and old.state in ${states('pending', 'queued', 'up_for_retry')}
           returning t.run_id, t.task, t.map_index, t.attempt, old.state as from_state, t.state
-        ), logged as (
-          insert into podline.events (run_id, task, attempt, from_state, to_state, worker, message)
-          select run_id, task, attempt, from_state, state, ${workerId}, ${reason} from failed
-        )
+        ), logged as (${insertEvents(sql`failed`, {
+          ...TASK_RUN,
+          fromState: sql`from_state`,
+          toState: sql`state`,
+          worker: workerId,
+          message: reason,
+        })})
         select task from failed where map_index = ${NO_MAP_INDEX}`,
       tx,
     )

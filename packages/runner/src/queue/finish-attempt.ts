@@ -5,6 +5,8 @@ import type { Database, Executor } from '../store/database.js'
 import { NO_MAP_INDEX } from '../store/schema.js'
 import { inSpan } from '../tracing/tracing.js'
 import { type AttemptRef, LeaseLostError, leaseLost } from './attempt-fence.js'
+import { insertEvents, TASK_RUN_OR_ITEM } from './event-log.js'
+import { NO_LEASE_NO_DEADLINE } from './lease-columns.js'
 import { expandMappedTask, settleMappedItems } from './mapped-tasks.js'
 import { endRuns, finalizeRunsIfDone, promoteCounted, promoteDownstream } from './promote-downstream.js'
 import { QUEUE_CHANNEL, state, states } from './sql-values.js'
@@ -99,7 +101,7 @@ function endStatement(workerId: string, endings: readonly AttemptEnding[]): SQL 
       select id from podline.runs where id = any(array(select distinct run_id from v)) order by id for no key update
     ), done as (
       update podline.task_runs t
-      set state = v.state, finished_at = now(), lease_owner = null, lease_expires_at = null, timeout_at = null,
+      set state = v.state, finished_at = now(), ${NO_LEASE_NO_DEADLINE},
           -- Claimed ahead, started, and ended before a claim recorded the start.
           started_at = coalesce(t.started_at, now()),
           error = v.error, error_stack = v.stack,
@@ -114,11 +116,13 @@ function endStatement(workerId: string, endings: readonly AttemptEnding[]): SQL 
       select run_id, task, map_index, 'return_value', coalesce(output, 'null'::jsonb), size, attempt
       from done where has_output
       on conflict (run_id, task, map_index, key) do update set value = excluded.value, size = excluded.size, attempt = excluded.attempt, created_at = now()
-    ), logged as (
-      insert into podline.events (run_id, task, map_index, attempt, from_state, to_state, worker, message)
-      select run_id, task, nullif(map_index, ${NO_MAP_INDEX}), attempt, ${state('running')}, state, ${workerId}, message
-      from done
-    ), woken as (
+    ), logged as (${insertEvents(sql`done`, {
+      ...TASK_RUN_OR_ITEM,
+      fromState: state('running'),
+      toState: sql`state`,
+      worker: workerId,
+      message: sql`message`,
+    })}), woken as (
       select pg_notify(${QUEUE_CHANNEL}, version)
       from (select distinct version from done where state = ${state('up_for_retry')}) retried
     ), sole_status as (

@@ -5,6 +5,8 @@ import type { Database, Executor } from '../store/database.js'
 import { NO_MAP_INDEX } from '../store/schema.js'
 import { isItemsManifest, REFERENCE_KEY } from '../xcom-store/xcom-reference.js'
 import { type AttemptRef, LeaseLostError } from './attempt-fence.js'
+import { insertEvents, TASK_RUN } from './event-log.js'
+import { NO_LEASE_NO_DEADLINE } from './lease-columns.js'
 import { promoteDownstream } from './promote-downstream.js'
 import { QUEUE_CHANNEL, state, states } from './sql-values.js'
 
@@ -42,7 +44,7 @@ export async function expandMappedTask(
           update podline.task_runs
           set state = case when ${items.length} = 0 then ${state('success')} else ${state('running')} end,
               finished_at = case when ${items.length} = 0 then now() end,
-              lease_owner = null, lease_expires_at = null, timeout_at = null
+              ${NO_LEASE_NO_DEADLINE}
           where id = ${ref.id}::bigint and lease_owner = ${ref.workerId} and claims = ${ref.claim}
             and state = ${state('running')} and map_index = ${NO_MAP_INDEX} and exists (select 1 from locked)
           returning *
@@ -60,16 +62,20 @@ export async function expandMappedTask(
           select run_id, task, 'return_value', '[]'::jsonb, 2, attempt from parent where state = ${state('success')}
           on conflict (run_id, task, map_index, key) do update set value = excluded.value, size = excluded.size,
             attempt = excluded.attempt, created_at = now()
-        ), logged as (
-          insert into podline.events (run_id, task, attempt, from_state, to_state, worker, message)
-          select run_id, task, attempt, ${state('running')}, state, ${ref.workerId},
-                 case when state = ${state('success')} then 'over returned no items'
-                      else 'over returned ' || ${items.length} || ' items' end
-          from parent
-        ), items_logged as (
-          insert into podline.events (run_id, task, map_index, attempt, to_state)
-          select run_id, task, map_index, 0, state from items
-        ), woken as (
+        ), logged as (${insertEvents(sql`parent`, {
+          ...TASK_RUN,
+          fromState: state('running'),
+          toState: sql`state`,
+          worker: ref.workerId,
+          message: sql`case when state = ${state('success')} then 'over returned no items'
+                            else 'over returned ' || ${items.length} || ' items' end`,
+        })}), items_logged as (${insertEvents(sql`items`, {
+          runId: sql`run_id`,
+          task: sql`task`,
+          mapIndex: sql`map_index`,
+          attempt: sql`0`,
+          toState: sql`state`,
+        })}), woken as (
           select pg_notify(${QUEUE_CHANNEL}, version) from parent where state = ${state('running')}
         )
         select exists(select 1 from parent) as ok, exists(select 1 from parent where state = ${state('success')}) as ended,
@@ -154,10 +160,13 @@ export async function settleMappedItems(
         from ended e, assembled a where e.state = ${state('success')}
         on conflict (run_id, task, map_index, key) do update set value = excluded.value, size = excluded.size,
           attempt = excluded.attempt, created_at = now()
-      ), logged as (
-        insert into podline.events (run_id, task, attempt, from_state, to_state, worker, message)
-        select run_id, task, attempt, ${state('running')}, state, ${workerId}, error from ended
-      )
+      ), logged as (${insertEvents(sql`ended`, {
+        ...TASK_RUN,
+        fromState: state('running'),
+        toState: sql`state`,
+        worker: workerId,
+        message: sql`error`,
+      })})
       select exists(select 1 from ended) as ended, coalesce((select is_leaf from ended), false) as leaf`,
     tx,
   )
@@ -188,11 +197,14 @@ export async function queueNextItems(
         update podline.task_runs t set state = ${state('queued')}, available_at = now()
         from next where t.id = next.id
         returning t.run_id, t.task, t.map_index, t.attempt, t.version
-      ), logged as (
-        insert into podline.events (run_id, task, map_index, attempt, from_state, to_state, worker, message)
-        select run_id, task, map_index, attempt, ${state('pending')}, ${state('queued')}, ${workerId}, 'maxParallel allows it'
-        from queued
-      )
+      ), logged as (${insertEvents(sql`queued`, {
+        ...TASK_RUN,
+        mapIndex: sql`map_index`,
+        fromState: state('pending'),
+        toState: state('queued'),
+        worker: workerId,
+        message: sql`'maxParallel allows it'`,
+      })})
       select pg_notify(${QUEUE_CHANNEL}, version) from queued limit 1`,
     tx,
   )

@@ -4,6 +4,7 @@ import { nextTaskState } from '../engine/task-state-machine.js'
 import { decidePromotion, type Promotion } from '../engine/trigger-rules.js'
 import type { Database, Executor } from '../store/database.js'
 import { NO_MAP_INDEX } from '../store/schema.js'
+import { insertEvents, TASK_RUN } from './event-log.js'
 import { QUEUE_CHANNEL, RUN_FINISHED_CHANNEL, state, states } from './sql-values.js'
 import { type CountedRow, countEndedUpstreams, recountUpstreams } from './upstream-counts.js'
 
@@ -117,10 +118,13 @@ async function decideRounds(
             error = case when v.state = ${state('upstream_failed')} then 'an upstream task failed' else null end
         from v where t.id = v.id and t.state = ${state('pending')}
         returning t.run_id, t.task, t.state, t.attempt, t.version
-      ), logged as (
-        insert into podline.events (run_id, task, attempt, from_state, to_state, worker, message)
-        select run_id, task, attempt, ${state('pending')}, state, ${workerId}, 'trigger rule decided' from moved
-      )
+      ), logged as (${insertEvents(sql`moved`, {
+        ...TASK_RUN,
+        fromState: state('pending'),
+        toState: sql`state`,
+        worker: workerId,
+        message: sql`'trigger rule decided'`,
+      })})
       select pg_notify(${QUEUE_CHANNEL}, version) from moved where state = ${state('queued')} limit 1`,
       tx,
     )
@@ -189,10 +193,12 @@ export function endRuns(status: SQL, workerId: string | null): SQL {
         from ${status} s
         where r.id = s.run_id and r.state in ${states(...OPEN_RUN_STATES)}
         returning r.id, r.state
-      ), run_logged as (
-        insert into podline.events (run_id, from_state, to_state, worker)
-        select id, ${state('running')}, state, ${workerId} from ended
-      ), run_notified as (
+      ), run_logged as (${insertEvents(sql`ended`, {
+        runId: sql`id`,
+        fromState: state('running'),
+        toState: sql`state`,
+        worker: workerId,
+      })}), run_notified as (
         select pg_notify(${RUN_FINISHED_CHANNEL}, id::text) from ended
       )`
 }

@@ -2,6 +2,8 @@ import { sql } from 'drizzle-orm'
 import { CLAIMABLE_TASK_STATES, OPEN_RUN_STATES, TERMINAL_TASK_STATES } from '../engine/states.js'
 import type { Database } from '../store/database.js'
 import { NO_MAP_INDEX } from '../store/schema.js'
+import { insertEvents, TASK_RUN_OR_ITEM } from './event-log.js'
+import { NO_LEASE } from './lease-columns.js'
 import { settleMappedItems } from './mapped-tasks.js'
 import { finalizeRunIfDone, promoteDownstream, promoteStrandedRun } from './promote-downstream.js'
 import { QUEUE_CHANNEL, state, states } from './sql-values.js'
@@ -91,15 +93,17 @@ export async function reconcile(database: Database, workerId: string | null): Pr
                      || attempt || '; another worker takes it over' end,
               finished_at = case when not ${unstarted} and lease_expiries + 1 >= ${limit} then now() else null end,
               timeout_at = case when ${unstarted} or lease_expiries + 1 >= ${limit} then null else timeout_at end,
-              lease_owner = null, lease_expires_at = null
+              ${NO_LEASE}
           where state = ${state('running')} and lease_expires_at < now()
             and run_id = any(array(select jsonb_array_elements_text(${JSON.stringify(lockedRuns.map((r) => r.id))}::jsonb)::uuid))
           returning run_id, task, map_index, attempt, state, error, version
-        ), logged as (
-          insert into podline.events (run_id, task, map_index, attempt, from_state, to_state, worker, message)
-          select run_id, task, nullif(map_index, ${NO_MAP_INDEX}), attempt, ${state('running')}, state, ${workerId}, error
-          from expired
-        )
+        ), logged as (${insertEvents(sql`expired`, {
+          ...TASK_RUN_OR_ITEM,
+          fromState: state('running'),
+          toState: sql`state`,
+          worker: workerId,
+          message: sql`error`,
+        })})
         select run_id as "runId", task, map_index as "mapIndex", state, version from expired`,
             tx,
           )

@@ -1,7 +1,8 @@
 import { type SQL, sql } from 'drizzle-orm'
 import type { Database, Executor } from '../store/database.js'
-import { NO_MAP_INDEX } from '../store/schema.js'
 import type { TaskRunId } from './claim-task-runs.js'
+import { insertEvents, TASK_RUN, TASK_RUN_OR_ITEM } from './event-log.js'
+import { NO_LEASE } from './lease-columns.js'
 import { bigintArray, QUEUE_CHANNEL, state } from './sql-values.js'
 
 /**
@@ -21,18 +22,18 @@ export async function releaseTaskRuns(
       where id = any(${bigintArray(ids)}) and lease_owner = ${workerId} and state = ${state('running')}
     ), ${runsFirst(sql`mine`)}, released as (
       update podline.task_runs t
-      set state = ${state('queued')}, taken_over = true, lease_owner = null, lease_expires_at = null,
-          available_at = now()
+      set state = ${state('queued')}, taken_over = true, ${NO_LEASE}, available_at = now()
       from mine
       where t.id = mine.id and t.lease_owner = ${workerId} and t.state = ${state('running')}
         and t.run_id = any(array(select id from locked))
       returning t.run_id, t.task, t.attempt, t.version
-    ), logged as (
-      insert into podline.events (run_id, task, attempt, from_state, to_state, worker, message)
-      select run_id, task, attempt, ${state('running')}, ${state('queued')}, ${workerId},
-             'released by a draining worker; the next claim continues this attempt'
-      from released
-    )
+    ), logged as (${insertEvents(sql`released`, {
+      ...TASK_RUN,
+      fromState: state('running'),
+      toState: state('queued'),
+      worker: workerId,
+      message: sql`'released by a draining worker; the next claim continues this attempt'`,
+    })})
     select pg_notify(${QUEUE_CHANNEL}, version) from (select distinct version from released) v`)
 }
 
@@ -56,7 +57,7 @@ export async function returnUnstarted(
       join podline.task_runs t on t.id = v.id
     ), ${runsFirst(sql`v`)}, returned as (
       update podline.task_runs t
-      set state = ${state('queued')}, lease_owner = null, lease_expires_at = null, available_at = now(),
+      set state = ${state('queued')}, ${NO_LEASE}, available_at = now(),
           taken_over = v.resumed,
           attempt = case when v.resumed then t.attempt else t.attempt - 1 end,
           started_at = case when v.resumed then t.started_at end,
@@ -65,12 +66,13 @@ export async function returnUnstarted(
       where t.id = v.id and t.lease_owner = ${workerId} and t.state = ${state('running')}
         and t.run_id = any(array(select id from locked))
       returning t.run_id, t.task, t.map_index, t.attempt, t.version
-    ), logged as (
-      insert into podline.events (run_id, task, map_index, attempt, from_state, to_state, worker, message)
-      select run_id, task, nullif(map_index, ${NO_MAP_INDEX}), attempt, ${state('running')}, ${state('queued')}, ${workerId},
-             'returned unstarted from the worker''s local queue'
-      from returned
-    )
+    ), logged as (${insertEvents(sql`returned`, {
+      ...TASK_RUN_OR_ITEM,
+      fromState: state('running'),
+      toState: state('queued'),
+      worker: workerId,
+      message: sql`'returned unstarted from the worker''s local queue'`,
+    })})
     select pg_notify(${QUEUE_CHANNEL}, version) from (select distinct version from returned) v`,
     executor,
   )

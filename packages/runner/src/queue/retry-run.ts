@@ -2,6 +2,8 @@ import { sql } from 'drizzle-orm'
 import { OPEN_RUN_STATES, type RunState } from '../engine/states.js'
 import type { Database, Executor } from '../store/database.js'
 import { NO_MAP_INDEX } from '../store/schema.js'
+import { insertEvents, TASK_RUN } from './event-log.js'
+import { NO_LEASE_NO_DEADLINE } from './lease-columns.js'
 import { queueNextItems } from './mapped-tasks.js'
 import { QUEUE_CHANNEL, state, textArray } from './sql-values.js'
 import { recountUpstreams } from './upstream-counts.js'
@@ -90,16 +92,20 @@ export async function retryRun(database: Database, runId: string, task?: string)
               ) then ${state('queued')} else ${state('pending')} end,
               max_attempts = t.attempt + t.retries + 1, lease_expiries = 0, taken_over = false,
               error = null, error_stack = null, available_at = now(), started_at = null,
-              finished_at = null, lease_owner = null, lease_expires_at = null, timeout_at = null
+              finished_at = null, ${NO_LEASE_NO_DEADLINE}
           from old where t.id = old.id
           returning t.task, t.state, t.attempt, t.version, old.state as from_state
         ), cleared as (
           delete from podline.xcoms where run_id = ${runId}::uuid and task in (select task from chosen)
             and not (task = any(${keptTasks}))
-        ), logged as (
-          insert into podline.events (run_id, task, attempt, from_state, to_state, message)
-          select ${runId}::uuid, task, attempt, from_state, state, 'retry requested' from moved
-        )
+        ), logged as (${insertEvents(sql`moved`, {
+          runId: sql`${runId}::uuid`,
+          task: sql`task`,
+          attempt: sql`attempt`,
+          fromState: sql`from_state`,
+          toState: sql`state`,
+          message: sql`'retry requested'`,
+        })})
         select task from moved`,
       tx,
     )
@@ -117,10 +123,12 @@ export async function retryRun(database: Database, runId: string, task?: string)
       with r as (
         update podline.runs set state = ${state('running')}, finished_at = null, error = null
         where id = ${runId}::uuid returning id, version
-      ), logged as (
-        insert into podline.events (run_id, from_state, to_state, message)
-        select id, ${run.state}, ${state('running')}, 'retry requested' from r
-      )
+      ), logged as (${insertEvents(sql`r`, {
+        runId: sql`id`,
+        fromState: sql`${run.state}`,
+        toState: state('running'),
+        message: sql`'retry requested'`,
+      })})
       select pg_notify(${QUEUE_CHANNEL}, version) from r`,
       tx,
     )
@@ -157,20 +165,32 @@ async function retryFailedItems(
         set state = case when (select max_parallel from parent) is null then ${state('queued')} else ${state('pending')} end,
             max_attempts = t.attempt + t.retries + 1, lease_expiries = 0,
             taken_over = false, error = null, error_stack = null, available_at = now(), started_at = null,
-            finished_at = null, lease_owner = null, lease_expires_at = null, timeout_at = null
+            finished_at = null, ${NO_LEASE_NO_DEADLINE}
         from old where t.id = old.id and old.map_index >= 0
         returning t.run_id, t.task, t.map_index, t.attempt, t.state, old.state as from_state
       ), cleared as (
         delete from podline.xcoms x where x.run_id = ${runId}::uuid and x.task = ${task}
           and (x.map_index = ${NO_MAP_INDEX} or x.map_index in (select map_index from items))
-      ), logged as (
-        insert into podline.events (run_id, task, map_index, attempt, from_state, to_state, message)
-        select run_id, task, null::int, attempt, from_state, ${state('running')},
-               'retry requested: the items that did not succeed'
-        from parent
-        union all
-        select run_id, task, map_index, attempt, from_state, state, 'retry requested' from items
-      )
+      ), logged as (${insertEvents(
+        sql`parent`,
+        {
+          ...TASK_RUN,
+          mapIndex: sql`null::int`,
+          fromState: sql`from_state`,
+          toState: state('running'),
+          message: sql`'retry requested: the items that did not succeed'`,
+        },
+        {
+          from: sql`items`,
+          values: {
+            ...TASK_RUN,
+            mapIndex: sql`map_index`,
+            fromState: sql`from_state`,
+            toState: sql`state`,
+            message: sql`'retry requested'`,
+          },
+        },
+      )})
       select task, max_parallel as "maxParallel" from parent`,
     tx,
   )
