@@ -15,7 +15,9 @@ function examples(guide: string): string[] {
   return [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? '')
 }
 
-describe.each(['sdk.md', 'pods.md', 'from-airflow.md'])('docs/%s examples', (guide) => {
+// from-airflow.md's blocks are the files of examples/from-airflow, which examples.test.ts type-checks
+// and runs; guide.test.ts holds each block to its file.
+describe.each(['sdk.md', 'pods.md'])('docs/%s examples', (guide) => {
   const blocks = examples(guide)
   // Inside the repository, so the examples resolve @podline/* like a user's project does.
   const dir = join(root, 'node_modules', '.cache', 'podline-doc-examples', guide.replace('.md', ''))
@@ -47,7 +49,8 @@ describe.each(['sdk.md', 'pods.md', 'from-airflow.md'])('docs/%s examples', (gui
     expect('stdout' in result ? result.stdout : '').toBe('')
   })
 
-  it.each(blocks.map((_, i) => i + 1))('runs example %i', async (n) => {
+  // Side by side: each example is its own process with its own embedded store.
+  it.concurrent.each(blocks.map((_, i) => i + 1))('runs example %i', async (n) => {
     const { stderr } = await run(
       process.execPath,
       ['--conditions=@podline/source', '--import', 'tsx', join(dir, `example-${n}.ts`)],

@@ -16,6 +16,7 @@ import {
   runStatus,
   runsPage,
   setSchedulePaused,
+  taskLogPage,
   taskXcoms,
   triggerPlan,
   type XComStore,
@@ -28,7 +29,6 @@ import { validator } from 'hono/validator'
 import { eventsRoute } from './events-route.js'
 import { apiGuard, isAuthenticated, TOKEN_COOKIE, tokenMatches } from './guard.js'
 import { checkLogsQuery, type LogsQuery, logPosition } from './logs-query.js'
-import { taskLogPage } from './task-log-page.js'
 
 export interface ApiOptions {
   database: Database

@@ -1,4 +1,4 @@
-import { LOG_PAGE, type LogPosition } from './task-log-page.js'
+import { LOG_PAGE, type LogPosition } from '@podline/runner'
 
 /** GET …/logs' query, as a URL gives it: the first page, or the one after or before a line, or the last. */
 export interface LogsQuery {

@@ -1,6 +1,6 @@
-import type { Database } from '@podline/runner'
+import type { Database } from '../store/database.js'
 
-/** The most lines one answer carries: a page of the UI's log. */
+/** The most lines one page carries (the UI's log). */
 export const LOG_PAGE = 5000
 
 /** Which page of a task's log: the first lines, those just after or before a line, or the last ones. */
@@ -26,9 +26,6 @@ export interface TaskLogPage {
  * One page of a task's log and where it lies in the whole. Pages are keyset pages on the log's
  * index (run, task, id), so the last page of a million lines costs what the first does; the counts
  * are one scan of that index.
- *
- * Written as the store's relational queries, whose callbacks hand out the SQL operators: this
- * package reaches drizzle only through the runner's Database, not as a dependency of its own.
  */
 export async function taskLogPage(
   database: Database,

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto'
-import { type Database, openDatabase } from '@podline/runner'
-import { schema, storeForDriver } from '@podline/runner/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type LogPosition, type TaskLogPage, taskLogPage } from '../server/task-log-page.js'
+import { type Database, openDatabase } from '../store/database.js'
+import * as schema from '../store/schema.js'
+import { storeForDriver } from '../testing/index.js'
+import { type LogPosition, type TaskLogPage, taskLogPage } from './task-log-page.js'
 
 for (const driver of ['postgres', 'pglite'] as const) {
   describe(`a page of a task's log (${driver})`, () => {
