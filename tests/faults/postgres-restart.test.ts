@@ -53,7 +53,8 @@ describe('PostgreSQL restarts mid-run', () => {
     expect(report.problems).toEqual([])
     expect(report.taskRuns).toBe(90)
     // Both workers lived through it and kept working.
-    for (const w of workers) expect(w.child.exitCode, `a worker exited; its stderr:\n${w.stderr()}`).toBeNull()
+    for (const w of workers)
+      expect(w.child.exitCode, `a worker exited; its stderr:\n${w.stderr()}`).toBeNull()
     const after = await client.triggerMany(chain, 4, { ms: 10 })
     await client.waitForRuns(after, 30_000)
     expect((await auditRuns(client.sql, after, side.file)).problems).toEqual([])

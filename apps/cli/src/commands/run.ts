@@ -62,11 +62,8 @@ async function run(file: string, flags: RunFlags): Promise<number> {
   if (flags.check) await assertTypeChecks([file])
   const safe = terminalText(flags.raw)
   // The runner (and the embedded driver) load before the pipeline file registers tsx: see preloadEmbeddedDriver.
-  const [
-    runner,
-    { choosePipeline, loadPipelineFile, startTracing, timeAttempts },
-    { createProgress },
-  ] = await Promise.all([import('@podline/runner'), import('@podline/host'), import('../progress.js')])
+  const [runner, { choosePipeline, loadPipelineFile, startTracing, timeAttempts }, { createProgress }] =
+    await Promise.all([import('@podline/runner'), import('@podline/host'), import('../progress.js')])
   const {
     runLocal,
     runStatus,

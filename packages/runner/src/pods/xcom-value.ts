@@ -90,7 +90,12 @@ async function checkAgainstSchema(checks: ResultChecks, value: unknown, fix: str
 /** Throws the size error; also used on a frame's declared length, before anything is decoded. */
 export function assertWithinLimit(size: number, checks: ResultChecks): void {
   if (size <= checks.sizeLimitBytes) return
-  const message = xcomTooLargeMessage(`the result of pod task "${checks.task}"`, size, checks.sizeLimitBytes, checks.store)
+  const message = xcomTooLargeMessage(
+    `the result of pod task "${checks.task}"`,
+    size,
+    checks.sizeLimitBytes,
+    checks.store,
+  )
   throw new TaskFailure(checks.overLimitHint ? `${message}. ${checks.overLimitHint}` : message, 'fatal')
 }
 

@@ -29,7 +29,9 @@ export function successOutcome(
   // A pod's result already in the store, its size and checksum checked: the row holds the reference.
   if (value instanceof StoredXCom) {
     if (value.size > limitBytes)
-      throw new XComTooLargeError(xcomTooLargeMessage(`the output of task "${task}"`, value.size, limitBytes, store))
+      throw new XComTooLargeError(
+        xcomTooLargeMessage(`the output of task "${task}"`, value.size, limitBytes, store),
+      )
     return { state: 'success', output: value.reference, size: value.size }
   }
   assertJson(task, value)

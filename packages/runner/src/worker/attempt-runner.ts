@@ -177,7 +177,11 @@ export class AttemptRunner {
           value instanceof MapExpansion
             ? { state: 'expanded', items: value.items }
             : await whileStoring(
-                offloadOutcome(this.#o.xcoms, ref, successOutcome(c.task, value, this.#o.xcomSizeLimitBytes, this.#o.xcoms?.store.location)),
+                offloadOutcome(
+                  this.#o.xcoms,
+                  ref,
+                  successOutcome(c.task, value, this.#o.xcomSizeLimitBytes, this.#o.xcoms?.store.location),
+                ),
                 aborted,
                 'writing its output to',
                 this.#o.xcoms,
@@ -266,7 +270,8 @@ export class AttemptRunner {
     storedInputs: Record<string, unknown>,
   ): Promise<unknown> {
     // A mapped task's own row evaluates `over`; its items run the task's function, one item each.
-    if (def.map && c.mapIndex === null) return expandOver(def, c.inputs, this.#o.xcomSizeLimitBytes, this.#o.xcoms?.store.location)
+    if (def.map && c.mapIndex === null)
+      return expandOver(def, c.inputs, this.#o.xcomSizeLimitBytes, this.#o.xcoms?.store.location)
     if (def.kind === 'task') return def.run(c.inputs, ctx, c.mapItem ?? undefined)
     const pods = this.#o.pods
     if (!pods)

@@ -70,7 +70,10 @@ export function podXComTransfers(
     async accept(reported, task) {
       const what = `the result of pod task "${task}"`
       if (reported.size > options.limitBytes) {
-        throw new TaskFailure(xcomTooLargeMessage(what, reported.size, options.limitBytes, store.location), 'fatal')
+        throw new TaskFailure(
+          xcomTooLargeMessage(what, reported.size, options.limitBytes, store.location),
+          'fatal',
+        )
       }
       const found = await storeCall(() => measure(store, key))
       if (found.size !== reported.size || found.sha256 !== reported.sha256) {
