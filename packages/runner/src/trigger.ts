@@ -1,31 +1,8 @@
-import {
-  type AnyPipeline,
-  findNotJson,
-  type JsonValue,
-  type PipelinePlan,
-  SchemaValidationError,
-  validateWith,
-} from '@podline/sdk'
+import type { AnyPipeline, JsonValue, PipelinePlan } from '@podline/sdk'
+import { checkParams, InvalidParamsError } from './engine/run-params.js'
 import { createRun } from './queue/create-run.js'
 import { registerPlans } from './queue/register-pipelines.js'
 import type { Database } from './store/database.js'
-
-/** One problem of the params: the top-level param it concerns ('' for the whole), and what is wrong. */
-export interface ParamsIssue {
-  readonly param: string
-  readonly message: string
-}
-
-export class InvalidParamsError extends Error {
-  override readonly name = 'InvalidParamsError'
-  constructor(
-    message: string,
-    /** Each problem by param, where the schema says which (a form marks those fields). */
-    readonly issues: readonly ParamsIssue[] = [],
-  ) {
-    super(message)
-  }
-}
 
 /**
  * Validates params against the pipeline's schema and creates a run. Nothing is written when the
@@ -36,23 +13,6 @@ export async function triggerPipeline(database: Database, p: AnyPipeline, params
   const stored = await checkParams(p, params)
   await registerPlans(database, [plan])
   return createRun(database, plan, stored)
-}
-
-export async function checkParams(p: AnyPipeline, params: unknown): Promise<JsonValue> {
-  const given = params ?? {}
-  if (p.paramsSchema) {
-    try {
-      await validateWith(p.paramsSchema, given, `params of pipeline "${p.name}"`)
-    } catch (error) {
-      if (error instanceof SchemaValidationError)
-        throw new InvalidParamsError(`${error.message}; no run was created`)
-      throw error
-    }
-  }
-  const issue = findNotJson(given, 'params')
-  if (issue)
-    throw new InvalidParamsError(`${issue.path} is ${issue.found}: params must be JSON; no run was created`)
-  return given as JsonValue
 }
 
 /**

@@ -7,10 +7,10 @@ import { type ClaimedTaskRun, claimTaskRuns } from '../queue/claim-task-runs.js'
 import { type AttemptEnding, finishAttempts } from '../queue/finish-attempt.js'
 import { reconcile } from '../queue/reconcile.js'
 import { returnUnstarted } from '../queue/release-task-runs.js'
+import { databaseErrorMessage } from '../store/database-error.js'
 import { attemptRef, waitUntil } from '../testing/index.js'
 import { useFreshDatabase } from '../testing/vitest.js'
 import { CompletionBatch } from '../worker/completion-batch.js'
-import { databaseErrorMessage } from '../worker/database-error.js'
 
 /*
  * Batched completion and claim ahead keep every guarantee of one completion per transaction: each

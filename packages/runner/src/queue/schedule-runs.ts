@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { AnyPipeline, JsonValue, PipelinePlan, PlanSchedule, ResolvedSchedule } from '@podline/sdk'
 import { type SQL, sql } from 'drizzle-orm'
+import { checkParams } from '../engine/run-params.js'
 import { OPEN_RUN_STATES } from '../engine/states.js'
 import {
   dueTicks,
@@ -11,7 +12,6 @@ import {
   ticksInRange,
 } from '../schedules/ticks.js'
 import type { Database, Executor } from '../store/database.js'
-import { checkParams } from '../trigger.js'
 import { admitRuns } from './admit-runs.js'
 import { insertRun } from './create-run.js'
 import { states, textArray } from './sql-values.js'

@@ -1,8 +1,8 @@
 import type { AnyPipeline } from '@podline/sdk'
 import { scheduleDueRuns } from '../queue/schedule-runs.js'
 import type { Database } from '../store/database.js'
-import { databaseErrorMessage } from '../worker/database-error.js'
-import type { WorkerLog } from '../worker/log-sink.js'
+import { databaseErrorMessage } from '../store/database-error.js'
+import type { WorkerLog } from '../worker-log.js'
 
 export interface SchedulerOptions {
   database: Database

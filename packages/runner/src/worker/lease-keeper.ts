@@ -7,9 +7,9 @@ import type { TaskRunId } from '../queue/claim-task-runs.js'
 import { heartbeat, heartbeatStatement } from '../queue/heartbeat.js'
 import type { WorkerRecord } from '../queue/workers.js'
 import type { Database } from '../store/database.js'
-import { databaseErrorMessage } from './database-error.js'
+import { databaseErrorMessage } from '../store/database-error.js'
+import type { WorkerLog } from '../worker-log.js'
 import type { FromLeaseThread, LeaseThreadData, ToLeaseThread } from './lease-thread.js'
-import type { WorkerLog } from './log-sink.js'
 
 /**
  * Renews the leases of the task runs a worker holds, and tells the worker which it lost (taken away,

@@ -1,9 +1,9 @@
 import type { ClaimedTaskRun, TaskRunId } from '../queue/claim-task-runs.js'
 import { returnUnstarted } from '../queue/release-task-runs.js'
 import type { Database } from '../store/database.js'
-import { databaseErrorMessage } from './database-error.js'
+import { databaseErrorMessage } from '../store/database-error.js'
+import type { WorkerLog } from '../worker-log.js'
 import type { LeaseKeeper } from './lease-keeper.js'
-import type { WorkerLog } from './log-sink.js'
 
 /**
  * Claim ahead takes no more than the worker expects to start within this long, from the recent

@@ -1,8 +1,9 @@
 import type { TaskLogger } from '@podline/sdk'
 import type { Database } from '../store/database.js'
+import { databaseErrorMessage, isPermanentDatabaseError } from '../store/database-error.js'
 import { NO_MAP_INDEX, taskLogs } from '../store/schema.js'
 import { traceIds } from '../tracing/tracing.js'
-import { databaseErrorMessage, isPermanentDatabaseError } from './database-error.js'
+import type { LogLevel, WorkerLog } from '../worker-log.js'
 import { escapeUnstorable, escapeUnstorableDeep } from './storable-text.js'
 import { describeThrown } from './thrown-value.js'
 
@@ -11,11 +12,6 @@ import { describeThrown } from './thrown-value.js'
  * carries at most 10,922 rows; a chunk of 5,000 leaves room should the row grow a column or two.
  */
 const ROWS_PER_INSERT = 5000
-
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
-/** Where a worker's own lines go (the CLI prints them, apps/worker writes pino JSON). */
-export type WorkerLog = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void
-export const silentLog: WorkerLog = () => {}
 
 interface Line {
   runId: string

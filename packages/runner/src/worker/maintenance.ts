@@ -4,12 +4,12 @@ import { isTaskRunRunning } from '../queue/heartbeat.js'
 import { pruneSweep } from '../queue/prune.js'
 import { reconcile } from '../queue/reconcile.js'
 import type { Database } from '../store/database.js'
+import { databaseErrorMessage } from '../store/database-error.js'
+import type { WorkerLog } from '../worker-log.js'
 import { collectOrphanXComs, deleteRunObjects } from '../xcom-store/collect-orphans.js'
 import type { XComOffload } from '../xcom-store/offload-outcome.js'
 import type { PodExecutor } from './attempt-runner.js'
-import { databaseErrorMessage } from './database-error.js'
 import type { LeaseKeeper } from './lease-keeper.js'
-import type { WorkerLog } from './log-sink.js'
 
 export interface MaintenanceOptions {
   database: Database
