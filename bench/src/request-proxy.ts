@@ -2,6 +2,7 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import { request as httpsRequest, type RequestOptions } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { KubeConfig } from '@kubernetes/client-node'
+import { parseRoute } from '@podline/kube-double'
 
 /** One request the proxy passed on: `verb resource` as Kubernetes authorizes it, and when. */
 export interface CountedRequest {
@@ -19,28 +20,10 @@ export interface CountingProxy {
   close(): Promise<void>
 }
 
-const PATH = /^\/api\/v1(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?$/
-
-/** `verb resource` of a core-API request, as the API server's authorizer names it. */
+/** `verb resource` of a request, as the API server's authorizer names it (the double's own route parser). */
 export function requestKind(method: string, url: URL): string {
-  const match = PATH.exec(url.pathname)
-  if (!match) return `${method} ${url.pathname}`
-  const [, , collection = '', name, sub] = match
-  const resource = sub ? `${collection}/${sub}` : collection
-  const watching = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1'
-  const verb =
-    method === 'GET'
-      ? sub === 'exec'
-        ? 'create'
-        : watching
-          ? 'watch'
-          : name
-            ? 'get'
-            : 'list'
-      : ({ POST: 'create', DELETE: 'delete', PUT: 'update', PATCH: 'patch' } as Record<string, string>)[
-          method
-        ]
-  return `${verb ?? method} ${resource}`
+  const route = parseRoute(method, url)
+  return route ? `${route.verb} ${route.resource}` : `${method} ${url.pathname}`
 }
 
 /**

@@ -1,4 +1,4 @@
-import { podField } from '../pod-fields.js'
+import { podField } from '@podline/container-process'
 import type { EventJson, PodJson } from '../wire-types.js'
 import { parseFieldSelector, parseLabelSelector } from './selectors.js'
 
