@@ -1,8 +1,9 @@
 import { and, asc, eq, gt } from 'drizzle-orm'
 import { OPEN_RUN_STATES } from './engine/states.js'
 import { CANCEL_CHANNEL, QUEUE_CHANNEL, RUN_FINISHED_CHANNEL } from './queue/sql-values.js'
+import { taskLogLines } from './read-model/task-log-lines.js'
 import type { Database } from './store/database.js'
-import { events, type RunState, runs, taskLogs } from './store/schema.js'
+import { events, type RunState, runs, type taskLogs } from './store/schema.js'
 
 export type RunEvent = typeof events.$inferSelect
 export type TaskLogLine = typeof taskLogs.$inferSelect
@@ -80,17 +81,7 @@ export async function* followRun(
         .from(events)
         .where(and(eq(events.runId, runId), gt(events.id, lastEvent)))
         .orderBy(asc(events.id))
-      const newLogs = await database.db
-        .select()
-        .from(taskLogs)
-        .where(
-          and(
-            eq(taskLogs.runId, runId),
-            task === undefined ? undefined : eq(taskLogs.task, task),
-            gt(taskLogs.id, lastLog),
-          ),
-        )
-        .orderBy(asc(taskLogs.id))
+      const newLogs = await taskLogLines(database, runId, task, { afterId: lastLog })
       lastEvent = newEvents.at(-1)?.id ?? lastEvent
       lastLog = newLogs.at(-1)?.id ?? lastLog
       const ended = !isOpen(run.state)

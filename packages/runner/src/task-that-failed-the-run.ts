@@ -1,4 +1,4 @@
-import type { RunStatus } from './queries.js'
+import type { RunStatus } from './read-model/run-status.js'
 
 /**
  * A run fails when a leaf task failed or could not run because an upstream failed. The task to

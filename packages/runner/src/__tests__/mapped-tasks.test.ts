@@ -203,6 +203,11 @@ describe('a mapped task', () => {
     expect(rows.map((r) => r.state)).toEqual(Array(7).fill('cancelled'))
     // Every option applies per item: each has the task's timeout.
     expect(rows.every((r) => r.timeout_ms === 30_000)).toBe(true)
+    // Each item's cancellation is logged as that item's (the task's own row has no map index).
+    const cancelledEvents = await db.database.rows<{ map_index: number | null }>(sql`
+      select map_index from podline.events
+      where run_id = ${runId}::uuid and to_state = 'cancelled' and task is not null order by map_index nulls first`)
+    expect(cancelledEvents.map((e) => e.map_index)).toEqual([null, 0, 1, 2, 3, 4, 5])
   })
 
   it('items over returns that PostgreSQL cannot store, or over the XCom limit, fail the task once with the reason', async () => {

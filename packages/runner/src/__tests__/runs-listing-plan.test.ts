@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { type ListRunsOptions, listRuns, runTasks } from '../queries.js'
+import { runTasks } from '../read-model/run-status.js'
+import { type ListRunsOptions, listRuns } from '../read-model/runs-listing.js'
 import { useFreshDatabase } from '../testing/vitest.js'
 
 interface PlanNode {

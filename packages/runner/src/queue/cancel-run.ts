@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm'
 import { OPEN_RUN_STATES, OPEN_TASK_STATES } from '../engine/states.js'
 import type { Database } from '../store/database.js'
 import { NO_MAP_INDEX } from '../store/schema.js'
-import { insertEvents, TASK_RUN } from './event-log.js'
+import { insertEvents, TASK_RUN_OR_ITEM } from './event-log.js'
 import { NO_LEASE_NO_DEADLINE } from './lease-columns.js'
 import { CANCEL_CHANNEL, state, states } from './sql-values.js'
 import { countEndedUpstreams } from './upstream-counts.js'
@@ -51,7 +51,7 @@ export async function cancelRun(database: Database, runId: string): Promise<bool
           from old where t.id = old.id
           returning t.run_id, t.task, t.map_index, t.attempt, old.state as from_state
         ), logged as (${insertEvents(sql`tasks`, {
-          ...TASK_RUN,
+          ...TASK_RUN_OR_ITEM,
           fromState: sql`from_state`,
           toState: state('cancelled'),
           message: sql`'the run was cancelled'`,

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm'
 import type { Database } from '../store/database.js'
 import { NO_MAP_INDEX } from '../store/schema.js'
-import { insertEvents, TASK_RUN } from './event-log.js'
+import { insertEvents, TASK_RUN_OR_ITEM } from './event-log.js'
 import { NO_LEASE } from './lease-columns.js'
 import { state, states } from './sql-values.js'
 import { countEndedUpstreams } from './upstream-counts.js'
@@ -30,7 +30,7 @@ export async function failAbandonedRun(database: Database, runId: string, messag
         ), logged as (${insertEvents(
           sql`tasks`,
           {
-            ...TASK_RUN,
+            ...TASK_RUN_OR_ITEM,
             fromState: sql`from_state`,
             toState: sql`to_state`,
             message,
@@ -40,6 +40,7 @@ export async function failAbandonedRun(database: Database, runId: string, messag
             values: {
               runId: sql`id`,
               task: sql`null`,
+              mapIndex: sql`null`,
               attempt: sql`null`,
               fromState: state('running'),
               toState: state('failed'),

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm'
 import type { Database } from '../store/database.js'
 import { NO_MAP_INDEX } from '../store/schema.js'
 import type { TaskRunId } from './claim-task-runs.js'
-import { insertEvents, TASK_RUN } from './event-log.js'
+import { insertEvents, TASK_RUN_OR_ITEM } from './event-log.js'
 import { finalizeRunIfDone } from './promote-downstream.js'
 import { returnUnstarted } from './release-task-runs.js'
 import { state, states } from './sql-values.js'
@@ -35,7 +35,7 @@ export async function failRunOnParams(
             and old.state in ${states('pending', 'queued', 'up_for_retry')}
           returning t.run_id, t.task, t.map_index, t.attempt, old.state as from_state, t.state
         ), logged as (${insertEvents(sql`failed`, {
-          ...TASK_RUN,
+          ...TASK_RUN_OR_ITEM,
           fromState: sql`from_state`,
           toState: sql`state`,
           worker: workerId,

@@ -1,7 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm'
 import type { Database, Executor } from '../store/database.js'
 import type { TaskRunId } from './claim-task-runs.js'
-import { insertEvents, TASK_RUN, TASK_RUN_OR_ITEM } from './event-log.js'
+import { insertEvents, TASK_RUN_OR_ITEM } from './event-log.js'
 import { NO_LEASE } from './lease-columns.js'
 import { bigintArray, QUEUE_CHANNEL, state } from './sql-values.js'
 
@@ -26,9 +26,9 @@ export async function releaseTaskRuns(
       from mine
       where t.id = mine.id and t.lease_owner = ${workerId} and t.state = ${state('running')}
         and t.run_id = any(array(select id from locked))
-      returning t.run_id, t.task, t.attempt, t.version
+      returning t.run_id, t.task, t.map_index, t.attempt, t.version
     ), logged as (${insertEvents(sql`released`, {
-      ...TASK_RUN,
+      ...TASK_RUN_OR_ITEM,
       fromState: state('running'),
       toState: state('queued'),
       worker: workerId,

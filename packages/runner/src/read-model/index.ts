@@ -1,14 +1,26 @@
-// The UI's read model: what its JSON API answers, built on the listing and status queries the CLI reads.
+// The read side: the queries the CLI's operator verbs and runLocal read, and the UI's read model
+// (what its JSON API answers) built on them. Writes live in queue/.
 
 export type { EventFeedOptions, FeedMessage } from './event-feed.js'
 export { EventFeed, REPLAY_LIMIT } from './event-feed.js'
 export type { Transition } from './events-after.js'
 export { eventsAfter, lastEventId } from './events-after.js'
+export type { PlanToTrigger } from './pipeline-plans.js'
+export { latestPlan, pipelineNames, planToTrigger } from './pipeline-plans.js'
 export type { PipelineOverview } from './pipelines-overview.js'
 export { pipelinesOverview } from './pipelines-overview.js'
+export type { PipelineQueue } from './queue-depth.js'
+export { queueByPipeline } from './queue-depth.js'
 export type { Attempt, RunDetail } from './run-detail.js'
 export { runDetail } from './run-detail.js'
+export { runEvents } from './run-events.js'
+export type { MappedItems, RunStatus } from './run-status.js'
+export { mappedItems, retryDueInMs, runStatus, runTasks } from './run-status.js'
+export type { ListRunsOptions } from './runs-listing.js'
+export { listRuns, runsInIdRange } from './runs-listing.js'
 export type { RunsPage, RunsPageOptions } from './runs-page.js'
 export { MAX_RUNS_PAGE, runsPage } from './runs-page.js'
+export { taskLogLines } from './task-log-lines.js'
 export type { LogPosition, TaskLogPage } from './task-log-page.js'
 export { LOG_PAGE, taskLogPage } from './task-log-page.js'
+export { hasItem, runOutputs, taskXcoms } from './task-xcoms.js'

@@ -1,8 +1,9 @@
 import type { PipelinePlan } from '@podline/sdk'
 import { and, eq } from 'drizzle-orm'
-import { runEvents, runStatus } from '../queries.js'
 import type { Database } from '../store/database.js'
 import { pipelines, type TaskState } from '../store/schema.js'
+import { runEvents } from './run-events.js'
+import { runStatus } from './run-status.js'
 
 /** One execution of a task as its events tell it: when it began, how it ended, on which worker. */
 export interface Attempt {

@@ -1,5 +1,5 @@
-import { type ListRunsOptions, listRuns } from '../queries.js'
 import type { Database } from '../store/database.js'
+import { type ListRunsOptions, listRuns } from './runs-listing.js'
 
 export interface RunsPageOptions extends ListRunsOptions {
   /** Default 50, at most MAX_RUNS_PAGE. */

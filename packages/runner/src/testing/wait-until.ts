@@ -1,4 +1,4 @@
-import { runStatus } from '../queries.js'
+import { runStatus } from '../read-model/run-status.js'
 import type { Database } from '../store/database.js'
 
 /**

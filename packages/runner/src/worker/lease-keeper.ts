@@ -1,7 +1,7 @@
-import { extname } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { pathToFileURL } from 'node:url'
 import { Worker as Thread } from 'node:worker_threads'
 import { PgDialect } from 'drizzle-orm/pg-core'
+import { FROM_SOURCES, packageFile } from '../package-files.js'
 import { LeaseLostError } from '../queue/attempt-fence.js'
 import type { TaskRunId } from '../queue/claim-task-runs.js'
 import { heartbeat, heartbeatStatement } from '../queue/heartbeat.js'
@@ -205,10 +205,12 @@ async function startInlineKeeper(options: LeaseKeeperOptions): Promise<LeaseKeep
 }
 
 /**
- * The thread's program is lease-thread.ts, loaded from its path beside this module's: the .ts source
- * when the runner runs from its sources (tsx, vitest), the compiled .js from dist.
+ * The thread's program is lease-thread.ts: the source when the runner runs from its sources (tsx,
+ * vitest), the build's own entry for it otherwise.
  */
-const LEASE_THREAD = new URL(`./lease-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url)
+const LEASE_THREAD = pathToFileURL(
+  packageFile(FROM_SOURCES ? 'src/worker/lease-thread.ts' : 'dist/worker/lease-thread.js'),
+)
 
 async function startThreadKeeper(options: LeaseKeeperOptions, url: string): Promise<LeaseKeeper> {
   const held = new HeldIds()
