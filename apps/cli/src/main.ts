@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander'
 import { registerBackfill } from './commands/backfill.js'
 import { registerCancel } from './commands/cancel.js'
 import { registerCheck } from './commands/check.js'
+import { registerCodegen } from './commands/codegen.js'
 import { registerLogs } from './commands/logs.js'
 import { registerMigrate } from './commands/migrate.js'
 import { registerPause } from './commands/pause.js'
@@ -49,6 +50,7 @@ for (const register of [
   registerMigrate,
   registerPlan,
   registerCheck,
+  registerCodegen,
   registerPrune,
   registerUi,
 ]) {
