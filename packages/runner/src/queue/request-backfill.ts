@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import { MAX_BACKFILL_TICKS, ticksInRange } from '../schedules/ticks.js'
+import { MAX_BACKFILL_TICKS, ticksInRange } from '../engine/schedule-ticks.js'
 import type { Database } from '../store/database.js'
 
 export interface BackfillRequest {

@@ -10,7 +10,7 @@ import {
   previousTick,
   scheduleTick,
   ticksInRange,
-} from '../schedules/ticks.js'
+} from '../engine/schedule-ticks.js'
 import type { Database, Executor } from '../store/database.js'
 import { admitRuns } from './admit-runs.js'
 import { insertRun } from './create-run.js'

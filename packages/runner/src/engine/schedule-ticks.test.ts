@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { dueTicks, isoInZone, nextTick, previousTick, ticksInRange } from './ticks.js'
+import { dueTicks, isoInZone, nextTick, previousTick, ticksInRange } from './schedule-ticks.js'
 
 const paris = { cron: '30 2 * * *', timezone: 'Europe/Paris', catchup: true, maxCatchup: 100 }
 const iso = (dates: Date[]) => dates.map((d) => isoInZone(d, 'Europe/Paris'))
