@@ -1,5 +1,6 @@
 export type { ParamsIssue } from './engine/run-params.js'
 export { checkParams, InvalidParamsError } from './engine/run-params.js'
+export { isoInZone, MAX_BACKFILL_TICKS, ticksInRange } from './engine/schedule-ticks.js'
 export type { RunState, TaskState } from './engine/states.js'
 export { RUN_STATES, TASK_STATES } from './engine/states.js'
 export type { TaskTransition } from './engine/task-state-machine.js'
@@ -41,11 +42,12 @@ export type { RunLocalOptions } from './run-local.js'
 export { RunCancelledError, runLocal, TaskRunError } from './run-local.js'
 export type { ScheduleListing } from './schedules/list-schedules.js'
 export { listSchedules } from './schedules/list-schedules.js'
-export { isoInZone, MAX_BACKFILL_TICKS, ticksInRange } from './engine/schedule-ticks.js'
 export type { Database, DatabaseOptions } from './store/database.js'
 export { DatabaseUnreachableError, openDatabase, redactUrl } from './store/database.js'
 export { isDriverSocketCrash } from './store/driver-crash-guard.js'
 export type { SchemaState } from './store/schema-state.js'
+export type { StoredReference, XComReference } from './store/xcom-row-value.js'
+export { isReference } from './store/xcom-row-value.js'
 export type { Store, StoreOptions } from './store.js'
 export { openStore } from './store.js'
 export { taskThatFailedTheRun } from './task-that-failed-the-run.js'
@@ -65,10 +67,8 @@ export type { LogLevel, WorkerLog } from './worker-log.js'
 export { collectOrphanXComs, deleteRunObjects } from './xcom-store/collect-orphans.js'
 export type { XComOffload } from './xcom-store/offload-outcome.js'
 export { openXComStore } from './xcom-store/open-xcom-store.js'
-export type { StoredReference, XComReference } from './xcom-store/xcom-reference.js'
 export {
   DEFAULT_OFFLOAD_BYTES,
-  isReference,
   pipeValue,
   resolveItems,
   resolveValue,

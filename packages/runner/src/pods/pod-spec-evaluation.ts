@@ -1,7 +1,7 @@
 import type { PodSpec, PodSpecContext, PodTaskDefinition, StoredInput } from '@podline/sdk'
 import type { TaskExecution } from '../executors/task-execution.js'
 import { TaskFailure } from '../executors/task-failure.js'
-import { isReference } from '../xcom-store/xcom-reference.js'
+import { isReference } from '../store/xcom-row-value.js'
 
 /**
  * The task's PodSpec for these inputs: the object itself, or what the (possibly async) spec function

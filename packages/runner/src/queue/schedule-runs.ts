@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto'
 import type { AnyPipeline, JsonValue, PipelinePlan, PlanSchedule, ResolvedSchedule } from '@podline/sdk'
 import { type SQL, sql } from 'drizzle-orm'
 import { checkParams } from '../engine/run-params.js'
-import { OPEN_RUN_STATES } from '../engine/states.js'
 import {
   dueTicks,
   MAX_BACKFILL_TICKS,
@@ -11,6 +10,7 @@ import {
   scheduleTick,
   ticksInRange,
 } from '../engine/schedule-ticks.js'
+import { OPEN_RUN_STATES } from '../engine/states.js'
 import type { Database, Executor } from '../store/database.js'
 import { admitRuns } from './admit-runs.js'
 import { insertRun } from './create-run.js'

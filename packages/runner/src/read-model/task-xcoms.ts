@@ -2,7 +2,7 @@ import { and, asc, eq, sql } from 'drizzle-orm'
 import { expandItemManifests, itemValues } from '../queue/mapped-tasks.js'
 import type { Database } from '../store/database.js'
 import { NO_MAP_INDEX, xcoms } from '../store/schema.js'
-import { isItemsManifest } from '../xcom-store/xcom-reference.js'
+import { isItemsManifest } from '../store/xcom-row-value.js'
 
 // The values a run's tasks returned, as `podline xcom` and runLocal read them.
 

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm'
-import type { Database } from '../store/database.js'
 import { nextTick } from '../engine/schedule-ticks.js'
+import type { Database } from '../store/database.js'
 
 export interface ScheduleListing {
   pipeline: string

@@ -1,7 +1,8 @@
 import { TaskFailure } from '../executors/task-failure.js'
 import type { AttemptRef } from '../queue/attempt-fence.js'
 import type { AttemptOutcome } from '../queue/finish-attempt.js'
-import { isReference, objectKey, offload, resolveInputs } from './xcom-reference.js'
+import { isReference } from '../store/xcom-row-value.js'
+import { objectKey, offload, resolveInputs } from './xcom-reference.js'
 import { type XComStore, XComStoreError } from './xcom-store.js'
 
 /** What the worker knows of the store: none, or one and the size above which values go there. */

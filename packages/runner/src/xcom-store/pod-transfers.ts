@@ -3,10 +3,11 @@ import type { StoredInput } from '@podline/sdk'
 import { TaskFailure } from '../executors/task-failure.js'
 import { formatBytes } from '../format/format-bytes.js'
 import type { AttemptRef } from '../queue/attempt-fence.js'
+import { isReference, REFERENCE_KEY, type StoredReference } from '../store/xcom-row-value.js'
 import { storeCall, type XComOffload } from './offload-outcome.js'
 import { type TransferTarget, transferExpirySeconds } from './transfer-target.js'
 import { xcomTooLargeMessage } from './xcom-limit.js'
-import { isReference, objectKey, REFERENCE_KEY, type StoredReference } from './xcom-reference.js'
+import { objectKey } from './xcom-reference.js'
 import type { XComStore } from './xcom-store.js'
 
 /**
