@@ -35,6 +35,10 @@ export PODLINE_E2E_KUBECONFIG="$kubeconfig"
 export PODLINE_E2E_REQUIRED=1
 export PODLINE_E2E_SHELL_IMAGE=podline.local/shell:1
 export PODLINE_E2E_ABSENT_IMAGE=podline.local/absent:1
+# Pods reach this machine at its address on the pod bridge: the large-result
+# scenario serves its S3 store there, for the worker and the pods' presigned
+# uploads alike.
+export PODLINE_E2E_HOST_ADDRESS="$HOST_BRIDGE_IP"
 # The worker Deployment scenario applies the shipped manifests through this
 # cluster's overlay, with the kubectl of the cluster's release.
 export PODLINE_E2E_DEPLOYMENT_OVERLAY="$here/overlay"

@@ -96,6 +96,15 @@ describe.each(['process', 'kubernetes'] as const)('results on the %s runtime', (
     expect((error as Error).message).toMatch(/failed validation.*wrote an empty result file/s)
   })
 
+  it('a return.json cut short fails, saying it looks truncated and how to write it whole', async () => {
+    // infra/kind/e2e/pods.test.ts holds a real cluster to the same words.
+    const error = await failureOf(runtime, `printf '{"rows": [1, 2, 3' > "$PODLINE_XCOM_PATH"`)
+    expect(error.task).toBe('write')
+    expect(error.message).toMatch(
+      /is not valid JSON: it ends before the value does \(.*\), so the file looks truncated: written in part, or its writer died before it finished\. It reads "\{\\"rows\\": \[1, 2, 3"\. Let the writer finish before the container exits: .* rename it over \$PODLINE_XCOM_PATH$/,
+    )
+  })
+
   it('no result passes an output schema that accepts undefined', async () => {
     const p = pipeline(`hostile-optional-${runtime}`).pod(
       'extract',

@@ -6,7 +6,7 @@
 #
 #   infra/images/local/build.sh shell|pause|worker...
 #
-#   shell   podline.local/shell:1    busybox-static; task pods and the XCom sidecar
+#   shell   podline.local/shell:1    busybox-static and curl; task pods and the XCom sidecar
 #   pause   podline.local/pause:1    the pod sandbox (infra/images/pause/pause.c)
 #   worker  podline.local/worker:dev Node.js and the built project, the local
 #                                    counterpart of infra/images/worker/Dockerfile
@@ -53,12 +53,17 @@ add_busybox() {
   done
 }
 
+# The shared libraries a dynamically linked program loads (the loader included), one path a line.
+libs_of() {
+  ldd "$1" | grep -o '/[^ ]*'
+}
+
 # Copies a dynamically linked program with the shared libraries it loads.
 add_with_libs() {
   local root="$1" program="$2" lib
   mkdir -p "$root$(dirname "$program")"
   cp -L "$program" "$root$program"
-  for lib in $(ldd "$program" | grep -o '/[^ ]*'); do
+  for lib in $(libs_of "$program"); do
     mkdir -p "$root$(dirname "$lib")"
     cp -L "$lib" "$root$lib"
   done
@@ -94,15 +99,21 @@ make_image() {
   echo "$out"
 }
 
+# The sidecar PUTs a result over the log frame's limit to the XCom store with curl (plain http on
+# this machine: no CA certificates). Debian's curl with its libraries adds about 19 MB unpacked.
+SHELL_CURL=/usr/bin/curl
 fill_shell() {
   base_rootfs "$1"
   add_busybox "$1"
+  add_with_libs "$1" "$SHELL_CURL"
 }
 build_shell() {
+  [[ -x "$SHELL_CURL" ]] || die "$SHELL_CURL is missing (apt-get install curl)"
   local key
-  key="shell-1 $(sha256sum /bin/busybox) $(sha256sum "$here/build.sh")"
+  # shellcheck disable=SC2046 # one path a word
+  key="shell-1 $(sha256sum /bin/busybox "$here/build.sh" "$SHELL_CURL" $(libs_of "$SHELL_CURL"))"
   make_image podline.local/shell:1 fill_shell "$key" \
-    --config.env PATH=/bin --config.cmd /bin/sh --config.workingdir /
+    --config.env PATH=/bin:/usr/bin --config.cmd /bin/sh --config.workingdir /
 }
 
 fill_pause() {

@@ -98,17 +98,21 @@ describe.skipIf(!probe.ok)(title('pod tasks on a real cluster', probe), () => {
     }
   })
 
+  /** A one-pod pipeline whose pod runs `script` (which writes its return.json). */
+  const writing = (name: string, script: string) =>
+    pipeline(name).pod('produce', {}, { image: SHELL, command: ['sh', '-c', script], resources: SMALL })
+
   it('fails a pod whose return.json is not JSON, naming the position and the first bytes', async () => {
-    const p = pipeline('e2e-xcom-invalid').pod(
-      'produce',
-      {},
-      {
-        image: SHELL,
-        command: ['sh', '-c', `echo '{key1: v}' > /airflow/xcom/return.json`],
-        resources: SMALL,
-      },
-    )
+    const p = writing('e2e-xcom-invalid', `echo '{key1: v}' > /airflow/xcom/return.json`)
     await expect(run(p)).rejects.toThrow(/not valid JSON \(.*position 1.*\); it starts with "\{key1: v\}\\n"/)
+  })
+
+  it('fails a pod whose return.json is cut short, saying it looks truncated and how to write it whole', async () => {
+    // The words tests/hostile/pod-result-file.test.ts holds the process runtime and the double to.
+    const p = writing('e2e-xcom-truncated', `printf '{"rows": [1, 2, 3' > /airflow/xcom/return.json`)
+    await expect(run(p)).rejects.toThrow(
+      /is not valid JSON: it ends before the value does \(.*\), so the file looks truncated: written in part, or its writer died before it finished\. It reads "\{\\"rows\\": \[1, 2, 3"\. Let the writer finish before the container exits: .* rename it over \$PODLINE_XCOM_PATH$/,
+    )
   })
 
   it('fails fast on an image that cannot be pulled', async () => {

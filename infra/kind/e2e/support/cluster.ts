@@ -19,6 +19,12 @@ export interface E2eCluster {
   /** An image reference no registry serves: pulling it must fail, and fail on this machine. */
   absentImage: string
   /**
+   * An address of this machine that pods reach too (infra/cluster: the host's address on the pod
+   * bridge): a server the suite starts there serves the worker and the pods alike. Unset, the
+   * scenarios that need one (the XCom store's presigned upload) are skipped.
+   */
+  hostAddress: string | undefined
+  /**
    * A kustomization of the shipped manifests for this cluster (infra/cluster/overlay: the dev
    * overlay with the local images and the host's database), the kubectl that applies it, and that
    * database's URL as this machine reaches it: all three set, the suite runs the worker Deployment.
@@ -95,6 +101,7 @@ async function reach(env: NodeJS.ProcessEnv): Promise<Probe> {
       sidecarImage: env.PODLINE_E2E_SIDECAR_IMAGE,
       shellImage: env.PODLINE_E2E_SHELL_IMAGE || DEFAULT_SHELL_IMAGE,
       absentImage: env.PODLINE_E2E_ABSENT_IMAGE || DEFAULT_ABSENT_IMAGE,
+      hostAddress: env.PODLINE_E2E_HOST_ADDRESS || undefined,
       deploymentOverlay: env.PODLINE_E2E_DEPLOYMENT_OVERLAY || undefined,
       kubectl: env.PODLINE_E2E_KUBECTL || 'kubectl',
       inClusterDatabaseUrl: env.PODLINE_E2E_IN_CLUSTER_DATABASE_URL || undefined,
@@ -107,6 +114,16 @@ async function reach(env: NodeJS.ProcessEnv): Promise<Probe> {
       core: kc.makeApiClient(k8s.CoreV1Api),
     },
   }
+}
+
+/**
+ * The probe, or a failed one when the cluster lacks what a scenario needs: `lacks` says what is
+ * missing (and who sets it), or undefined when nothing is.
+ */
+export function requiring(probe: Probe, lacks: (cluster: E2eCluster) => string | undefined): Probe {
+  if (!probe.ok) return probe
+  const reason = lacks(probe.cluster)
+  return reason === undefined ? probe : { ok: false, reason }
 }
 
 /** A describe title that carries the skip reason, and the same reason once on stderr. */

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
-import type { AttemptEvent } from '@podline/runner'
-import { openStore, runLocal, taskLogLines } from '@podline/runner'
+import type { AttemptEvent, XComStorageOptions } from '@podline/runner'
+import { openStore, runLocal, taskLogLines, taskXcoms } from '@podline/runner'
 import type { AnyPipeline, RunOutputsOf } from '@podline/sdk'
 import type { E2eCluster } from './cluster.js'
 
@@ -13,6 +13,8 @@ export interface ClusterRun<P extends AnyPipeline> {
   attempts: AttemptEvent[]
   /** The task log as stored, in order: what `podline logs` shows. */
   logs: { task: string; attempt: number; message: string }[]
+  /** Every XCom of the run as its row holds it: a value in the XCom store as its reference. */
+  xcoms: { task: string; key: string; value: unknown }[]
 }
 
 export interface ClusterRunOptions {
@@ -21,11 +23,13 @@ export interface ClusterRunOptions {
   namespace: string
   /** Another kubeconfig than the admin's (the worker ServiceAccount's). */
   kubeconfig?: string
+  /** An XCom store for the run's large values, as runLocal takes it. */
+  xcoms?: XComStorageOptions
 }
 
 /**
  * runLocal on an embedded store with the pods on the e2e cluster, keeping the store open afterwards
- * to read back what was stored: the attempts and every log line of the run.
+ * to read back what was stored: the attempts, every log line and every XCom of the run.
  */
 export async function runOnCluster<P extends AnyPipeline>(
   cluster: E2eCluster,
@@ -45,6 +49,7 @@ export async function runOnCluster<P extends AnyPipeline>(
         {},
         {
           database: store.database,
+          ...options.xcoms,
           runtime: 'kubernetes',
           kube: {
             kubeconfig: options.kubeconfig ?? cluster.kubeconfig,
@@ -64,7 +69,12 @@ export async function runOnCluster<P extends AnyPipeline>(
     }
     const rows = runId ? await taskLogLines(store.database, runId) : []
     const logs = rows.map((r) => ({ task: r.task, attempt: r.attempt, message: r.message }))
-    return { runId, outputs, error, attempts, logs }
+    const xcoms: ClusterRun<P>['xcoms'] = []
+    for (const { name } of runId ? any.tasks : []) {
+      for (const x of await taskXcoms(store.database, runId, name))
+        xcoms.push({ task: name, key: x.key, value: x.value })
+    }
+    return { runId, outputs, error, attempts, logs, xcoms }
   } finally {
     await store.close()
   }

@@ -16,7 +16,14 @@ export { podStatus } from './pod-status.js'
 export { runPodAsProcesses } from './process-runtime.js'
 export type { RenderPodsOptions } from './render-pods.js'
 export { renderPods } from './render-pods.js'
-export { SIDECAR_IMAGE_SCRIPT_PATH, SIDECAR_SCRIPT, sidecarImageScript } from './sidecar-script.js'
+export {
+  FRAME_STORED,
+  SIDECAR_IMAGE_SCRIPT_PATH,
+  SIDECAR_SCRIPT,
+  sidecarImageScript,
+  UPLOAD_URL_ENV,
+  XCOM_FRAME_LIMIT_BYTES,
+} from './sidecar-script.js'
 export { symbolicInputs, symbolicValue } from './symbolic-inputs.js'
 export { formatXcomFrame, parseXcomFrame } from './xcom-frame.js'
 export type { SidecarMode, SidecarSettings } from './xcom-sidecar.js'

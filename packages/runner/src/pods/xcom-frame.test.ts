@@ -128,6 +128,26 @@ describe('decodeResult', () => {
     expect(failure.message).toMatch(/not valid JSON \(.*position 1.*\); it starts with "\{key1: \\"v\\"\}"/)
   })
 
+  it('says a value cut short looks truncated, and shows where a long one stops', async () => {
+    for (const text of ['{"rows": [1, 2, 3', '{"rows": [1, 2, 3\n', '{"a": "unclosed', '{"a": tru', '[']) {
+      const failure = await failureOf(decodeResult(Buffer.from(text), checks))
+      expect(failure.failureClass).toBe('fatal')
+      expect(failure.message, text).toContain('it ends before the value does')
+      expect(failure.message, text).toContain('looks truncated')
+      expect(failure.message, text).toContain(`It reads ${JSON.stringify(text)}`)
+      expect(failure.message, text).toMatch(/rename it over \$PODLINE_XCOM_PATH$/)
+    }
+    const long = `[${'1,'.repeat(100)}`
+    const failure = await failureOf(decodeResult(Buffer.from(long), checks))
+    expect(failure.message).toContain(`and ends with …"${'1,'.repeat(40)}"`)
+    // Invalid before the end: the general wording.
+    for (const text of ['{"a": 1} x', '{"a": 1,}', '{"a": 1}\n{"b": 2}']) {
+      const other = await failureOf(decodeResult(Buffer.from(text), checks))
+      expect(other.message, text).not.toContain('truncated')
+      expect(other.message, text).toMatch(/not valid JSON \(.*\); it starts with/)
+    }
+  })
+
   it('validates with the output schema and names the task and the issues', async () => {
     const output = z.object({ count: z.number() })
     expect(await decodeResult(Buffer.from('{"count":3}'), { ...checks, output })).toEqual({ count: 3 })

@@ -104,16 +104,39 @@ function parseJson(text: string, task: string): JsonValue {
     return JSON.parse(text) as JsonValue
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error)
-    throw new TaskFailure(
-      `the result of pod task "${task}" is not valid JSON (${reason}); it starts with ${preview(text)}. ` +
-        'Write the value with a JSON serializer (json.dump, JSON.stringify, jq) to $PODLINE_XCOM_PATH',
-      'fatal',
-      { cause: error },
-    )
+    const what = `the result of pod task "${task}" is not valid JSON`
+    const message = endsTooSoon(text, reason)
+      ? `${what}: it ends before the value does (${reason}), so the file looks truncated: written in part, ` +
+        `or its writer died before it finished. ${startAndEnd(text)}. Let the writer finish before the ` +
+        'container exits: write the whole value with a JSON serializer to a temporary file beside ' +
+        '$PODLINE_XCOM_PATH, close it, then rename it over $PODLINE_XCOM_PATH'
+      : `${what} (${reason}); it starts with ${preview(text)}. ` +
+        'Write the value with a JSON serializer (json.dump, JSON.stringify, jq) to $PODLINE_XCOM_PATH'
+    throw new TaskFailure(message, 'fatal', { cause: error })
   }
 }
 
+/**
+ * Whether JSON.parse gave up at the end of the text (trailing whitespace aside): what came before was
+ * JSON so far, and a value was still open, which is what a file cut short looks like. JSON.parse
+ * reports no position but in its message: V8 says "Unexpected end of JSON input", or names a
+ * position at the end. A message in neither form keeps the general wording.
+ */
+function endsTooSoon(text: string, reason: string): boolean {
+  if (reason.includes('end of JSON input')) return true
+  const position = /at position (\d+)/.exec(reason)?.[1]
+  return position !== undefined && Number(position) >= text.trimEnd().length
+}
+
+const PREVIEW_CHARS = 80
+
 /** The first bytes of a value, quoted, so a message shows what was written without dumping it all. */
-function preview(text: string, max = 80): string {
+function preview(text: string, max = PREVIEW_CHARS): string {
   return text.length <= max ? JSON.stringify(text) : `${JSON.stringify(text.slice(0, max))}…`
+}
+
+/** A truncated value's first bytes, and its last ones (where it stops) when they are not the same. */
+function startAndEnd(text: string): string {
+  if (text.length <= PREVIEW_CHARS) return `It reads ${preview(text)}`
+  return `It starts with ${preview(text)} and ends with …${JSON.stringify(text.slice(-PREVIEW_CHARS))}`
 }
