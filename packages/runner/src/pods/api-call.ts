@@ -1,6 +1,6 @@
 import { ApiException } from '@kubernetes/client-node'
 import { Backoff } from '../backoff.js'
-import { TaskFailure } from '../executors/task-failure.js'
+import { TaskFailure } from '../engine/task-failure.js'
 import { redactPresignedUrls } from '../xcom-store/transfer-target.js'
 import { abortable, sleep } from './abortable.js'
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { CoreV1Api, Exec, KubeConfig, Log, Watch } from '@kubernetes/client-node'
-import { TaskFailure } from '../executors/task-failure.js'
+import { TaskFailure } from '../engine/task-failure.js'
 
 /** How the worker reaches the cluster. */
 export interface KubeOptions {

@@ -1,5 +1,5 @@
 import { type CoreV1Event, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node'
-import { TaskFailure } from '../executors/task-failure.js'
+import { TaskFailure } from '../engine/task-failure.js'
 import { formatDuration } from '../format/format-duration.js'
 import { type ApiRetryPolicy, apiStatus, callApi } from './api-call.js'
 import type { KubeClient } from './kube-client.js'

@@ -1,5 +1,5 @@
 import type { V1ContainerStateTerminated, V1ContainerStatus, V1Pod } from '@kubernetes/client-node'
-import { TaskFailure } from '../executors/task-failure.js'
+import { TaskFailure } from '../engine/task-failure.js'
 import { redactPresignedUrls } from '../xcom-store/transfer-target.js'
 import { BASE_CONTAINER, SIDECAR_CONTAINER } from './xcom-sidecar.js'
 

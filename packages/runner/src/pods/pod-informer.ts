@@ -1,6 +1,6 @@
 import { type KubeConfig, ListWatch, type V1Pod, type V1PodList, Watch } from '@kubernetes/client-node'
 import { Backoff } from '../backoff.js'
-import { TaskFailure } from '../executors/task-failure.js'
+import { TaskFailure } from '../engine/task-failure.js'
 import { abortReason } from './abortable.js'
 import { apiStatus, classifyApiError } from './api-call.js'
 import type { KubeClient } from './kube-client.js'

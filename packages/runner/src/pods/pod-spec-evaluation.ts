@@ -1,6 +1,6 @@
 import type { PodSpec, PodSpecContext, PodTaskDefinition, StoredInput } from '@podline/sdk'
+import { TaskFailure } from '../engine/task-failure.js'
 import type { TaskExecution } from '../executors/task-execution.js'
-import { TaskFailure } from '../executors/task-failure.js'
 import { isReference } from '../store/xcom-row-value.js'
 
 /**

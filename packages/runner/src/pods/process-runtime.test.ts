@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { type PodRunOptions, type PodSpec, type PodTaskDefinition, pipeline } from '@podline/sdk'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { TaskFailure, TaskSkipped } from '../executors/task-failure.js'
+import { TaskFailure, TaskSkipped } from '../engine/task-failure.js'
 import { executionFixture } from './__tests__/task-execution-fixture.js'
 import { createPodExecutor } from './pod-executor.js'
 

@@ -14,8 +14,8 @@ import {
   startContainerProcess,
 } from '@podline/container-process'
 import type { JsonValue, PodSpec, PodTaskDefinition } from '@podline/sdk'
+import { TaskFailure, TaskSkipped } from '../engine/task-failure.js'
 import type { TaskExecution } from '../executors/task-execution.js'
-import { TaskFailure, TaskSkipped } from '../executors/task-failure.js'
 import { traceEnv } from '../tracing/tracing.js'
 import type { StoredXCom } from '../xcom-store/pod-transfers.js'
 import { abortReason } from './abortable.js'

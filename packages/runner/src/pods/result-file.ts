@@ -1,6 +1,6 @@
 import { constants, type Stats } from 'node:fs'
 import { lstat, open } from 'node:fs/promises'
-import { TaskFailure } from '../executors/task-failure.js'
+import { TaskFailure } from '../engine/task-failure.js'
 import { assertWithinLimit, type ResultChecks } from './xcom-value.js'
 
 /**

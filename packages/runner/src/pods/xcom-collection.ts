@@ -1,5 +1,5 @@
 import type { JsonValue } from '@podline/sdk'
-import { TaskFailure } from '../executors/task-failure.js'
+import { TaskFailure } from '../engine/task-failure.js'
 import { callApi } from './api-call.js'
 import type { KubeClient } from './kube-client.js'
 import { execInPod } from './pod-exec.js'

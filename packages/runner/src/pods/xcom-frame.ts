@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { TaskFailure } from '../executors/task-failure.js'
+import { TaskFailure } from '../engine/task-failure.js'
 import { redactPresignedUrls } from '../xcom-store/transfer-target.js'
 import {
   FRAME_BEGIN,

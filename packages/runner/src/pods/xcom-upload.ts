@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util'
 import type { JsonValue } from '@podline/sdk'
+import { TaskFailure } from '../engine/task-failure.js'
 import type { TaskExecution } from '../executors/task-execution.js'
-import { TaskFailure } from '../executors/task-failure.js'
 import { formatBytes } from '../format/format-bytes.js'
 import type { ReportedUpload, StoredXCom } from '../xcom-store/pod-transfers.js'
 import { XCOM_FRAME_LIMIT_BYTES } from './sidecar-script.js'

@@ -5,7 +5,7 @@ import {
   SchemaValidationError,
   validateWith,
 } from '@podline/sdk'
-import { TaskFailure } from '../executors/task-failure.js'
+import { TaskFailure } from '../engine/task-failure.js'
 import { xcomTooLargeMessage } from '../xcom-store/xcom-limit.js'
 
 export { DEFAULT_XCOM_SIZE_LIMIT_BYTES } from '../xcom-store/xcom-limit.js'

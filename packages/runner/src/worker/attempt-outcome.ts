@@ -1,6 +1,6 @@
 import { assertJson, type JsonValue, NotJsonError, retryDelayMs } from '@podline/sdk'
+import { TaskFailure, TaskSkipped } from '../engine/task-failure.js'
 import { nextTaskState } from '../engine/task-state-machine.js'
-import { TaskFailure, TaskSkipped } from '../executors/task-failure.js'
 import type { ClaimedTaskRun } from '../queue/claim-task-runs.js'
 import type { AttemptOutcome } from '../queue/finish-attempt.js'
 import { databaseErrorMessage, isDatabaseError } from '../store/database-error.js'

@@ -7,7 +7,7 @@ import {
 } from '@podline/sdk'
 import { Backoff } from '../backoff.js'
 import { scheduleTick } from '../engine/schedule-ticks.js'
-import { TaskFailure } from '../executors/task-failure.js'
+import { TaskFailure } from '../engine/task-failure.js'
 import type { PodExecutor as PodsExecutor } from '../pods/pod-executor.js'
 import { type AttemptRef, LeaseLostError } from '../queue/attempt-fence.js'
 import type { ClaimedTaskRun } from '../queue/claim-task-runs.js'

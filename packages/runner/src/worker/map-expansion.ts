@@ -1,5 +1,5 @@
 import { findNotJson, type JsonValue, type TaskDefinition } from '@podline/sdk'
-import { TaskFailure } from '../executors/task-failure.js'
+import { TaskFailure } from '../engine/task-failure.js'
 import { formatBytes } from '../format/format-bytes.js'
 import { xcomTooLargeMessage } from '../xcom-store/xcom-limit.js'
 import { assertStorable, UnstorableTextError } from './storable-text.js'

@@ -1,4 +1,4 @@
-import { TaskFailure } from '../executors/task-failure.js'
+import { TaskFailure } from '../engine/task-failure.js'
 import type { AttemptRef } from '../queue/attempt-fence.js'
 import type { AttemptOutcome } from '../queue/finish-attempt.js'
 import { isReference } from '../store/xcom-row-value.js'

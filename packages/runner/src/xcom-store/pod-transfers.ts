@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { StoredInput } from '@podline/sdk'
-import { TaskFailure } from '../executors/task-failure.js'
+import { TaskFailure } from '../engine/task-failure.js'
 import { formatBytes } from '../format/format-bytes.js'
 import type { AttemptRef } from '../queue/attempt-fence.js'
 import { isReference, REFERENCE_KEY, type StoredReference } from '../store/xcom-row-value.js'
