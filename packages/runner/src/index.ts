@@ -69,8 +69,8 @@ export type { AttemptEvent, PodExecutor, QueueBatching, WorkerOptions } from './
 export { Worker } from './worker/worker.js'
 export type { LogLevel, WorkerLog } from './worker-log.js'
 export { collectOrphanXComs, deleteRunObjects } from './xcom-store/collect-orphans.js'
-export type { XComOffload } from './xcom-store/offload-outcome.js'
 export { openXComStore } from './xcom-store/open-xcom-store.js'
+export type { XComOffload } from './xcom-store/xcom-offload.js'
 export {
   DEFAULT_OFFLOAD_BYTES,
   pipeValue,

@@ -116,7 +116,7 @@ async function withStore(bytes: Buffer, folder: string): Promise<Judged> {
   const store = openFileStore(pathToFileURL(join(folder, 'store')))
   const transfers = podXComTransfers(
     { store, offloadBytes: DEFAULT_OFFLOAD_BYTES, prefix: storePrefix('vectors') },
-    { id: '1', runId: 'run', task: TASK, attempt: 1, claim: 1, workerId: 'vectors' },
+    { runId: 'run', task: TASK, attempt: 1 },
     { msToDeadline: null, limitBytes: DEFAULT_XCOM_STORE_LIMIT_BYTES },
   )
   const file = join(folder, 'return.json')

@@ -7,7 +7,7 @@ import type { Database } from '../store/database.js'
 import { databaseErrorMessage } from '../store/database-error.js'
 import type { WorkerLog } from '../worker-log.js'
 import { collectOrphanXComs, deleteRunObjects } from '../xcom-store/collect-orphans.js'
-import type { XComOffload } from '../xcom-store/offload-outcome.js'
+import type { XComOffload } from '../xcom-store/xcom-offload.js'
 import type { PodExecutor } from './attempt-runner.js'
 import type { LeaseKeeper } from './lease-keeper.js'
 

@@ -2,12 +2,11 @@ import { createHash } from 'node:crypto'
 import type { StoredInput } from '@podline/sdk'
 import { TaskFailure } from '../engine/task-failure.js'
 import { formatBytes } from '../format/format-bytes.js'
-import type { AttemptRef } from '../queue/attempt-fence.js'
 import { isReference, REFERENCE_KEY, type StoredReference } from '../store/xcom-row-value.js'
-import { storeCall, type XComOffload } from './offload-outcome.js'
 import { type TransferTarget, transferExpirySeconds } from './transfer-target.js'
 import { xcomTooLargeMessage } from './xcom-limit.js'
-import { objectKey } from './xcom-reference.js'
+import { storeCall, type XComOffload } from './xcom-offload.js'
+import { type ObjectOwner, objectKey } from './xcom-reference.js'
 import type { XComStore } from './xcom-store.js'
 
 /**
@@ -52,7 +51,7 @@ export interface PodXComTransfers {
 
 export function podXComTransfers(
   xcoms: XComOffload,
-  ref: AttemptRef,
+  ref: Omit<ObjectOwner, 'claim'>,
   options: { msToDeadline: number | null; limitBytes: number },
 ): PodXComTransfers {
   const { store } = xcoms

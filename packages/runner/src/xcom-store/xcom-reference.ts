@@ -28,11 +28,16 @@ export function storePrefix(storeId: string): string {
  * takeover beside a worker that lost its lease) never write the same object; the loser's is an
  * orphan, which `collectOrphanXComs` removes. Every key starts with `<store prefix><run id>/`.
  */
-export function objectKey(
-  prefix: string,
-  ref: { runId: string; task: string; attempt: number; claim: number; mapIndex?: number | null | undefined },
-  key: string,
-): string {
+/** The attempt (or item attempt) an object of the store belongs to: what its key is made of. */
+export interface ObjectOwner {
+  readonly runId: string
+  readonly task: string
+  readonly attempt: number
+  readonly claim: number
+  readonly mapIndex?: number | null | undefined
+}
+
+export function objectKey(prefix: string, ref: ObjectOwner, key: string): string {
   const item =
     ref.mapIndex === undefined || ref.mapIndex === null || ref.mapIndex < 0 ? '' : `i${ref.mapIndex}-`
   return `${prefix}${ref.runId}/${encodeURIComponent(ref.task)}/${item}${ref.attempt}-${ref.claim}/${encodeURIComponent(key)}.json`

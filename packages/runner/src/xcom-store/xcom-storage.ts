@@ -1,8 +1,8 @@
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Database } from '../store/database.js'
-import type { XComOffload } from './offload-outcome.js'
 import { openXComStore } from './open-xcom-store.js'
+import type { XComOffload } from './xcom-offload.js'
 import { DEFAULT_OFFLOAD_BYTES, storePrefix } from './xcom-reference.js'
 
 /** Where large XCom values go (PODLINE_XCOM_STORE and friends), as every entry point takes it. */

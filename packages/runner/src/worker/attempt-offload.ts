@@ -1,17 +1,8 @@
-import { TaskFailure } from '../engine/task-failure.js'
 import type { AttemptRef } from '../queue/attempt-fence.js'
 import type { AttemptOutcome } from '../queue/finish-attempt.js'
 import { isReference } from '../store/xcom-row-value.js'
-import { objectKey, offload, resolveInputs } from './xcom-reference.js'
-import { type XComStore, XComStoreError } from './xcom-store.js'
-
-/** What the worker knows of the store: none, or one and the size above which values go there. */
-export interface XComOffload {
-  readonly store: XComStore
-  readonly offloadBytes: number
-  /** This database's folder in the store (`storePrefix`): every key it writes, collects or prunes is under it. */
-  readonly prefix: string
-}
+import { storeCall, type XComOffload } from '../xcom-store/xcom-offload.js'
+import { objectKey, offload, resolveInputs } from '../xcom-store/xcom-reference.js'
 
 /**
  * A successful outcome whose value is larger than the threshold, with the value written to the store
@@ -43,14 +34,4 @@ export function resolveTaskInputs(
   mapped: ReadonlySet<string>,
 ): Promise<Record<string, unknown>> {
   return storeCall(() => resolveInputs(offloading?.store, inputs, mapped))
-}
-
-/** A store that fails is the infrastructure's failure: the attempt is retried while retries remain. */
-export async function storeCall<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call()
-  } catch (error) {
-    if (error instanceof XComStoreError) throw new TaskFailure(error.message, 'infra', { cause: error })
-    throw error
-  }
 }
