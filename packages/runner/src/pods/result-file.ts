@@ -26,13 +26,22 @@ export async function readResultFile(path: string, checks: ResultChecks): Promis
     throw error.code === 'ELOOP' ? notRegularFile('a symbolic link', checks.task) : error
   })
   try {
-    assertRegularFile(await handle.stat(), checks.task)
-    const buffer = Buffer.alloc(checks.sizeLimitBytes + 1)
+    const stat = await handle.stat()
+    assertRegularFile(stat, checks.task)
+    // Sized by the file, not by the limit (which PODLINE_XCOM_LIMIT_BYTES may raise to gigabytes);
+    // one byte more, and doubled while it fills, so a file that grew since is read whole, never past
+    // the limit.
+    let buffer = Buffer.alloc(Math.min(stat.size, checks.sizeLimitBytes) + 1)
     let total = 0
-    while (total < buffer.length) {
+    for (;;) {
       const { bytesRead } = await handle.read(buffer, total, buffer.length - total, total)
       if (bytesRead === 0) break
       total += bytesRead
+      if (total < buffer.length) continue
+      if (buffer.length > checks.sizeLimitBytes) break
+      const larger = Buffer.alloc(Math.min(buffer.length * 2, checks.sizeLimitBytes + 1))
+      buffer.copy(larger, 0, 0, total)
+      buffer = larger
     }
     assertWithinLimit(total, checks)
     return buffer.subarray(0, total)

@@ -56,8 +56,9 @@ const WORKER_SAYS: Record<string, RegExp> = {
   unstorable_text: /which PostgreSQL cannot store/,
   reserved_key: /which Podline reserves/,
   too_large: /over the XCom size limit/,
-  // The worker has no nesting limit of its own: its recursive checks run out of stack.
-  too_deep: /Maximum call stack size exceeded/,
+  too_deep: /is nested deeper than 512 levels/,
+  invalid_utf8: /is not UTF-8 text \(an invalid byte sequence at byte \d+\)/,
+  unsafe_integer: /past 2\^53 − 1, which a JSON number cannot hold exactly/,
 }
 
 const TASK = 'vectors'

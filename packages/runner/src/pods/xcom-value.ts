@@ -44,9 +44,10 @@ export async function decodeResultAsWritten(
     return { value: await absentResult(checks, 'wrote no result file'), written: undefined }
   assertWithinLimit(bytes.length, checks)
   // A BOM is what some editors and PowerShell's Out-File write first; JSON.parse refuses it.
-  const text = bytes.toString('utf8').replace(/^\uFEFF/, '')
+  const text = decodeUtf8(bytes, checks.task).replace(/^\uFEFF/, '')
   if (text.trim() === '')
     return { value: await absentResult(checks, 'wrote an empty result file'), written: undefined }
+  assertNestingWithin(text, checks.task)
   const value = parseJson(text, checks.task)
   if (checks.output === undefined) return { value, written: value }
   const validated = await checkAgainstSchema(
@@ -99,10 +100,79 @@ export function assertWithinLimit(size: number, checks: ResultChecks): void {
   throw new TaskFailure(checks.overLimitHint ? `${message}. ${checks.overLimitHint}` : message, 'fatal')
 }
 
+/**
+ * How deep arrays and objects may sit within each other in a result: the checks that walk a value
+ * (the schema, the JSON and text rules) recurse, and would run out of stack far below what
+ * PostgreSQL refuses. The Python package refuses the same depth before it writes (sdks/vectors).
+ */
+export const MAX_RESULT_DEPTH = 512
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** The file's text; bytes that are not UTF-8 fail the task, never become U+FFFD in a stored value. */
+function decodeUtf8(bytes: Buffer, task: string): string {
+  try {
+    return utf8.decode(bytes)
+  } catch {
+    // Where the first bad sequence begins: the first byte at which the lenient decoding differs.
+    const lenient = Buffer.from(bytes.toString('utf8'), 'utf8')
+    let at = 0
+    while (at < bytes.length && bytes[at] === lenient[at]) at++
+    throw new TaskFailure(
+      `the result of pod task "${task}" is not UTF-8 text (an invalid byte sequence at byte ${at}); ` +
+        'write it as UTF-8, as JSON serializers do',
+      'fatal',
+    )
+  }
+}
+
+/** Refuses a value nested deeper than MAX_RESULT_DEPTH, in one pass over the text before any parse. */
+function assertNestingWithin(text: string, task: string): void {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 0x5c)
+        i++ // a backslash: the next character is escaped
+      else if (c === 0x22) inString = false
+    } else if (c === 0x22) inString = true
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > MAX_RESULT_DEPTH)
+        throw new TaskFailure(
+          `the result of pod task "${task}" is nested deeper than ${MAX_RESULT_DEPTH} levels of arrays and ` +
+            'objects, past what Podline checks and stores; flatten the value',
+          'fatal',
+        )
+    } else if (c === 0x5d || c === 0x7d) depth--
+  }
+}
+
+/** Integers JSON.parse would round (past 2^53 − 1): refused, so a task never stores a number the pod did not write. */
+function unsafeIntegerReviver(task: string) {
+  return function (this: unknown, key: string, value: unknown, context?: { source?: string }): unknown {
+    if (typeof value === 'number' && !Number.isSafeInteger(value) && Number.isInteger(value)) {
+      const source = context?.source
+      if (source !== undefined && /^-?\d+$/.test(source))
+        throw new TaskFailure(
+          `the result of pod task "${task}" holds the integer ${source}${key === '' ? '' : ` (key "${key}")`}, past ` +
+            '2^53 − 1, which a JSON number cannot hold exactly (it would read as ' +
+            `${value}); write it as a string`,
+          'fatal',
+        )
+    }
+    return value
+  }
+}
+
 function parseJson(text: string, task: string): JsonValue {
   try {
-    return JSON.parse(text) as JsonValue
+    // A reviver costs a call per value: only a text with a run of 16 digits can hold such an integer.
+    return (
+      /\d{16}/.test(text) ? JSON.parse(text, unsafeIntegerReviver(task)) : JSON.parse(text)
+    ) as JsonValue
   } catch (error) {
+    if (error instanceof TaskFailure) throw error
     const reason = error instanceof Error ? error.message : String(error)
     const what = `the result of pod task "${task}" is not valid JSON`
     const message = endsTooSoon(text, reason)

@@ -30,12 +30,12 @@ FRAME_LIMIT_BYTES: Final = 1024 * 1024
 DEFAULT_XCOM_LIMIT_BYTES: Final = 1024 * 1024
 DEFAULT_XCOM_STORE_LIMIT_BYTES: Final = 5 * 1024**3
 
-# packages/runner/src/xcom-store/xcom-reference.ts: a result may not use this top-level key.
+# packages/runner/src/store/xcom-row-value.ts: a result may not use this top-level key.
 RESERVED_KEY: Final = "$podline"
 
-# The worker reads numbers as IEEE-754 doubles (JSON.parse): integers past this lose digits there.
+# The worker reads numbers as IEEE-754 doubles (JSON.parse) and refuses integers past this
+# (packages/runner/src/pods/xcom-value.ts), which would lose digits there.
 MAX_SAFE_INTEGER: Final = 2**53 - 1
 
-# Nesting this module refuses past: the worker's own walkers and PostgreSQL's JSON parser run out of
-# stack a few thousand levels down (a crash, not a refusal), and Python's json module near 1,000.
+# packages/runner/src/pods/xcom-value.ts MAX_RESULT_DEPTH: nesting the worker refuses past.
 MAX_DEPTH: Final = 512
