@@ -31,6 +31,8 @@ export async function bulkTrigger(url: string, p: AnyPipeline, count: number): P
     priority: t.options.priority,
     timeout_ms: t.options.timeoutMs,
     max_parallel: t.map?.maxParallel ?? null,
+    pool: t.options.pool ?? null,
+    pool_slots: t.options.poolSlots ?? 1,
   }))
   const database = await openDatabase({ databaseUrl: url, poolSize: 1 })
   try {
@@ -51,13 +53,15 @@ export async function bulkTrigger(url: string, p: AnyPipeline, count: number): P
         ), p as (
           select * from jsonb_to_recordset(${sql.json(tasks)}) as p(
             task text, kind text, needs text[], is_leaf boolean, trigger_rule text, state text,
-            max_attempts int, retries int, retry_delay jsonb, priority int, timeout_ms int, max_parallel int)
+            max_attempts int, retries int, retry_delay jsonb, priority int, timeout_ms int, max_parallel int,
+            pool text, pool_slots int)
         ), t as (
           insert into podline.task_runs (run_id, pipeline, version, task, kind, needs, is_leaf, trigger_rule,
                                          state, max_attempts, retries, retry_delay, priority, timeout_ms,
-                                         max_parallel)
+                                         max_parallel, pool, pool_slots)
           select r.id, ${plan.name}, ${plan.version}, p.task, p.kind, p.needs, p.is_leaf, p.trigger_rule,
-                 p.state, p.max_attempts, p.retries, p.retry_delay, p.priority, p.timeout_ms, p.max_parallel
+                 p.state, p.max_attempts, p.retries, p.retry_delay, p.priority, p.timeout_ms, p.max_parallel,
+                 p.pool, p.pool_slots
           from r cross join p
         ), e as (
           insert into podline.events (run_id, to_state, task, attempt, message)

@@ -1,8 +1,9 @@
+import { openDatabase, setPool } from '@podline/runner'
 import postgres from 'postgres'
 import { bulkTrigger } from './bulk-trigger.js'
 import { graphileDatabase, podlineDatabase } from './databases.js'
 import type { System } from './graphile-peer.js'
-import { single } from './pipelines.js'
+import { BENCH_POOL, pooledSingle, single } from './pipelines.js'
 import { spanMs, spawnWorkers } from './spawn-workers.js'
 
 export type { System }
@@ -23,6 +24,15 @@ export interface DrainResult {
   commitsPerTask: number
 }
 
+async function createBenchPool(url: string, slots: number): Promise<void> {
+  const database = await openDatabase({ databaseUrl: url, poolSize: 1 })
+  try {
+    await setPool(database, { name: BENCH_POOL, slots })
+  } finally {
+    await database.close()
+  }
+}
+
 /** The database's committed transactions so far, this connection's own flushed first. */
 async function commits(sql: postgres.Sql): Promise<number> {
   await sql`select pg_stat_force_next_flush()`
@@ -39,11 +49,24 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
  * with their task runs and events; graphile-worker: add_job) and drained. Timing runs from the first
  * task start to the last task end, so process start-up is not counted for either system.
  */
-export async function drain(system: System, workers: number, tasks: number): Promise<DrainResult> {
+export async function drain(
+  system: System,
+  workers: number,
+  tasks: number,
+  options: { poolSlots?: number } = {},
+): Promise<DrainResult> {
   const db = system === 'podline' ? await podlineDatabase() : await graphileDatabase()
   const sql = postgres(db.url, { max: 1, onnotice: () => {} })
+  const pooled = options.poolSlots !== undefined
   try {
-    const group = await spawnWorkers(workers, { KIND: system, DATABASE_URL: db.url, CONCURRENCY: '8' })
+    // With poolSlots, the same tasks take one slot each of a pool that size (Podline only).
+    if (pooled) await createBenchPool(db.url, options.poolSlots ?? 0)
+    const group = await spawnWorkers(workers, {
+      KIND: system,
+      DATABASE_URL: db.url,
+      CONCURRENCY: '8',
+      ...(pooled ? { BENCH_POOL: '1' } : {}),
+    })
     let stats: Awaited<ReturnType<typeof group.stop>>
     let polls = 0
     let before = 0
@@ -51,7 +74,7 @@ export async function drain(system: System, workers: number, tasks: number): Pro
       // Counted from before the work is added (the workers start on it at once); adding it costs a
       // handful of commits, a thousandth of one per task.
       before = await commits(sql)
-      if (system === 'podline') await bulkTrigger(db.url, single, tasks)
+      if (system === 'podline') await bulkTrigger(db.url, pooled ? pooledSingle : single, tasks)
       else await sql`select graphile_worker.add_job('noop') from generate_series(1, ${tasks})`
       for (;;) {
         polls++

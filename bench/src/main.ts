@@ -11,13 +11,14 @@ import { localRunRows, measureLocalRun } from './local-run.js'
 import { measureFanout } from './map-fanout.js'
 import { measurePlainFanout } from './plain-fanout.js'
 import { measurePodPath } from './pod-path.js'
+import { measurePoolOverhead, poolOverheadRow } from './pool-overhead.js'
 import { serverFacts } from './server.js'
 import { measureStepLatency } from './step-latency.js'
 import { fixed, formatTable } from './table.js'
 
 /*
  * Every benchmark in one run, Podline side by side with graphile-worker on the same server, each on
- * fresh databases. Prints a table and writes bench/results/latest.json. About 10-15 minutes on 2 cores.
+ * fresh databases. Prints a table and writes bench/results/latest.json. About 11-16 minutes on 2 cores.
  */
 const THROUGHPUT_TASKS = 4000
 const SCALING_SIZES = [1_000, 10_000, 100_000]
@@ -49,6 +50,9 @@ for (const workers of [1, 4])
     log(`throughput ${system}, ${workers} worker(s), ${THROUGHPUT_TASKS} tasks`)
     throughput.push(await drain(system, workers, THROUGHPUT_TASKS))
   }
+
+log(`pools: ${THROUGHPUT_TASKS} tasks on 4 workers, in a pool of ample size and in none`)
+const pools = await measurePoolOverhead(THROUGHPUT_TASKS)
 
 log('step latency')
 const latency = await measureStepLatency()
@@ -116,6 +120,7 @@ for (const workers of [1, 4])
         `${fixed(p.tasksPerSecond / g.tasksPerSecond, 2)}×; commits/task ${fixed(p.commitsPerTask, 2)} vs ${fixed(g.commitsPerTask, 3)}`,
       ])
   }
+rows.push(poolOverheadRow(pools))
 for (const l of latency.podline)
   rows.push([
     `step latency, ${l.shape} (p50 / p99 ms)`,
@@ -220,5 +225,5 @@ const out = fileURLToPath(new URL('../results/', import.meta.url))
 mkdirSync(out, { recursive: true })
 writeFileSync(
   `${out}latest.json`,
-  `${JSON.stringify({ at: new Date().toISOString(), machine, commitRate, throughput, latency, scaling, local, localBreakdown, pods, largeXComs, fanout, plainFanout, claimDepth, table }, null, 2)}\n`,
+  `${JSON.stringify({ at: new Date().toISOString(), machine, commitRate, throughput, pools, latency, scaling, local, localBreakdown, pods, largeXComs, fanout, plainFanout, claimDepth, table }, null, 2)}\n`,
 )

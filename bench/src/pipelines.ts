@@ -15,6 +15,12 @@ const noop = async () => 1
 /** One no-op task: N runs of it are N independent task runs. */
 export const single = pipeline('bench-noop').task('noop', async () => 1)
 
+/** The pool of the pool benchmark: the workers serving `pooledSingle` need it to exist. */
+export const BENCH_POOL = 'bench'
+
+/** The same no-op task taking one slot of BENCH_POOL: the price of the pool's accounting. */
+export const pooledSingle = pipeline('bench-noop-pooled').task('noop', { pool: BENCH_POOL }, async () => 1)
+
 /** A chain of `length` tasks, each needing the one before. */
 export function chainOf(length: number): AnyPipeline {
   let p = loose(`bench-chain-${length}`).task('t0', { needs: [] }, noop)

@@ -20,7 +20,7 @@ export interface WorkerGroup {
 /** Starts `n` worker processes (worker-process.ts) and resolves once each is ready. */
 export async function spawnWorkers(
   n: number,
-  env: { KIND: System; DATABASE_URL: string; CONCURRENCY: string },
+  env: { KIND: System; DATABASE_URL: string; CONCURRENCY: string; BENCH_POOL?: string },
 ): Promise<WorkerGroup> {
   const children = Array.from({ length: n }, () => {
     const child = spawn(process.execPath, ['--import', 'tsx', PROGRAM], {

@@ -3,7 +3,7 @@ import { run } from 'graphile-worker'
 import { quietLogger } from './databases.js'
 import { GRAPHILE_PEERS, isGraphilePeer } from './graphile-peer.js'
 import { graphilePool } from './graphile-pool.js'
-import { benchPipelines } from './pipelines.js'
+import { benchPipelines, pooledSingle } from './pipelines.js'
 
 /*
  * One benchmark worker process: a Podline Worker or a graphile-worker runner in one of its
@@ -35,7 +35,8 @@ if (!isGraphilePeer(kind)) {
   const database = await openDatabase({ databaseUrl: url, poolSize: concurrency + 2 })
   const worker = new Worker({
     database,
-    pipelines: benchPipelines,
+    // BENCH_POOL=1: the pooled pipeline too, whose pool the bench created before starting the workers.
+    pipelines: process.env.BENCH_POOL === '1' ? [...benchPipelines, pooledSingle] : benchPipelines,
     concurrency,
     onAttempt: (e) => (e.type === 'started' ? began() : ended()),
   })

@@ -8,6 +8,7 @@ import { registerLogs } from './commands/logs.js'
 import { registerMigrate } from './commands/migrate.js'
 import { registerPause } from './commands/pause.js'
 import { registerPlan } from './commands/plan.js'
+import { registerPools } from './commands/pools.js'
 import { registerPrune } from './commands/prune.js'
 import { registerRetry } from './commands/retry.js'
 import { registerRun } from './commands/run.js'
@@ -47,6 +48,7 @@ for (const register of [
   registerSchedules,
   registerPause,
   registerBackfill,
+  registerPools,
   registerMigrate,
   registerPlan,
   registerCheck,

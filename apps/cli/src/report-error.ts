@@ -12,6 +12,8 @@ const USAGE_ERRORS = new Set([
   'PipelineDefinitionError',
   'EmbeddedStoreBusyError',
   'ConfigError',
+  'UnknownPoolError',
+  'InvalidPoolError',
 ])
 
 /** Prints an error the way every verb does and returns the exit code it stands for. */

@@ -23,6 +23,7 @@ export { isPipeline, PipelineDefinitionError, pipeline } from './pipeline-builde
 export type { PipelinePlan, PlanTask } from './plan.js'
 export { buildPlan, canonicalJson } from './plan.js'
 export type * from './pod-spec.js'
+export { MAX_POOL_NAME_LENGTH, POOL_NAME_PATTERN, poolNameProblem } from './pool.js'
 export type { PlanSchedule, ResolvedSchedule, ScheduleOptions, ScheduleTick } from './schedule.js'
 export { DEFAULT_MAX_CATCHUP, resolveSchedule, ScheduleDefinitionError } from './schedule.js'
 export type { AnySchema, SchemaInput, SchemaOutput, StandardSchemaV1 } from './schema.js'

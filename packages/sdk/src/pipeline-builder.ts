@@ -437,12 +437,13 @@ function createPipeline(
         )
       }
       const needs = checkTask(taskName, options, [...TASK_OPTION_KEYS, ...POD_OPTION_KEYS])
-      const { needs: _n, retries, retryDelay, timeout, triggerRule, priority, output, ...run } = options
+      const { output, ...rest } = options
+      const [taskOptions, run] = splitTaskOptions(rest)
       const def: PodTaskDefinition = Object.freeze({
         kind: 'pod',
         name: taskName,
         needs,
-        options: resolveTaskOptions(taskName, { retries, retryDelay, timeout, triggerRule, priority }),
+        options: resolveTaskOptions(taskName, taskOptions),
         spec:
           typeof spec === 'function'
             ? (inputs: Record<string, unknown>, ctx: PodSpecContext<unknown>) =>
@@ -480,23 +481,13 @@ function createPipeline(
         )
       const podKeys = POD_OPTION_KEYS.filter((k) => k !== 'skipOnExitCode')
       const needs = checkTask(taskName, options, [...TASK_OPTION_KEYS, ...MAP_OPTION_KEYS, ...podKeys])
-      const {
-        needs: _n,
-        retries,
-        retryDelay,
-        timeout,
-        triggerRule,
-        priority,
-        output,
-        over,
-        maxParallel,
-        ...run
-      } = options
+      const { output, over, maxParallel, ...rest } = options
+      const [taskOptions, run] = splitTaskOptions(rest)
       const def: PodTaskDefinition = Object.freeze({
         kind: 'pod',
         name: taskName,
         needs,
-        options: resolveTaskOptions(taskName, { retries, retryDelay, timeout, triggerRule, priority }),
+        options: resolveTaskOptions(taskName, taskOptions),
         map: mapDefinition(taskName, needs, over, maxParallel),
         spec: (inputs: Record<string, unknown>, ctx: PodSpecContext<unknown>, item?: unknown) =>
           spec(item, guardInputs(taskName, needs, inputs), ctx),
@@ -517,6 +508,15 @@ function createPipeline(
       return structuredClone(plan)
     },
   })
+}
+
+/** A pod task's options: the task's own (TASK_OPTION_KEYS, which resolveTaskOptions reads) and the pod's. */
+function splitTaskOptions(options: object): [TaskOptions, PodRunOptions] {
+  const task: Record<string, unknown> = {}
+  const pod: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(options))
+    ((TASK_OPTION_KEYS as readonly string[]).includes(key) ? task : pod)[key] = value
+  return [task as TaskOptions, pod as PodRunOptions]
 }
 
 function mapDefinition(

@@ -1,4 +1,5 @@
 import type { PodRunOptions } from './pod-spec.js'
+import { poolNameProblem } from './pool.js'
 
 /** When a task may run, given how the tasks it needs ended (Airflow's names and meanings). */
 export const TRIGGER_RULES = [
@@ -44,6 +45,15 @@ export interface TaskOptions<
   triggerRule?: Rule
   /** Higher runs first when workers are saturated. Default 0. */
   priority?: number
+  /**
+   * A pool this task takes slots of while it runs (Airflow's `pool`): across all workers, the running
+   * task runs of a pool never take more slots than the pool has. The pool must exist when a worker
+   * registers the pipeline: `podline pools set warehouse --slots 4`. Each item of a mapped task takes
+   * its own. Default: no pool.
+   */
+  pool?: string
+  /** How many slots of `pool` one task run takes (Airflow's `pool_slots`): a positive integer. Default 1. */
+  poolSlots?: number
 }
 
 /** Every option a task takes: a misspelt one (`timeoutMs`, `retry`) is refused when the task is defined. */
@@ -54,6 +64,8 @@ export const TASK_OPTION_KEYS = [
   'timeout',
   'triggerRule',
   'priority',
+  'pool',
+  'poolSlots',
 ] as const satisfies readonly (keyof TaskOptions)[]
 
 /** What a mapped task (`.map`, `.mapPod`) takes besides the task's other options. */
@@ -87,6 +99,9 @@ export interface ResolvedTaskOptions {
   timeoutMs: number | null
   triggerRule: TriggerRule
   priority: number
+  /** Present only with a pool (and then `poolSlots` too): a plan without pools hashes as it always did. */
+  pool?: string
+  poolSlots?: number
 }
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
@@ -136,7 +151,26 @@ export function resolveTaskOptions(task: string, options: TaskOptions): Resolved
       options.timeout === undefined ? null : parseDuration(options.timeout, `task "${task}": timeout`),
     triggerRule,
     priority,
+    ...resolvePool(task, options),
   }
+}
+
+/** A task's pool and its slots, or nothing without a pool. */
+function resolvePool(task: string, options: TaskOptions): Pick<ResolvedTaskOptions, 'pool' | 'poolSlots'> {
+  const { pool, poolSlots } = options
+  if (pool === undefined) {
+    if (poolSlots !== undefined)
+      throw new TypeError(`task "${task}": poolSlots takes slots of a pool; name it with pool`)
+    return {}
+  }
+  const problem = poolNameProblem(pool)
+  if (problem) throw new TypeError(`task "${task}": ${problem}`)
+  const slots: number = poolSlots ?? 1
+  if (!Number.isInteger(slots) || slots < 1)
+    throw new TypeError(
+      `task "${task}": poolSlots must be a positive integer (the slots of its pool one task run takes), got ${String(slots)}`,
+    )
+  return { pool, poolSlots: slots }
 }
 
 /**

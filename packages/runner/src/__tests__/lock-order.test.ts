@@ -10,6 +10,7 @@ import { pruneFinishedRuns } from '../queue/prune.js'
 import { registerPlans } from '../queue/register-pipelines.js'
 import { returnUnstarted } from '../queue/release-task-runs.js'
 import { RetryError, retryRun } from '../queue/retry-run.js'
+import { setPool } from '../queue/set-pool.js'
 import { registerWorker, type WorkerRecord } from '../queue/workers.js'
 import { type Database, type Executor, openDatabase } from '../store/database.js'
 import { attemptRef, freshDatabase, type ScratchDatabase, waitUntil } from '../testing/index.js'
@@ -245,19 +246,22 @@ describe('lock order: no deadlock under the races that produced them', () => {
     await expectNoDeadlock(rounds, deadlocks, before)
   }, 240_000)
 
-  it('four workers run while runs are cancelled, retried and pruned: up to 30 rounds', async () => {
+  it('four workers run while runs are cancelled, retried and pruned, and pools resized: up to 30 rounds', async () => {
     const { database: driver, deadlocks, before } = await watched(6)
+    // Claims of the pooled tasks wait on their pools' rows, which the driver rewrites every round.
+    await setPool(driver, { name: 'fleet', slots: 3 })
+    await setPool(driver, { name: 'fleet-wide', slots: 2 })
     // The first attempt of `flaky` fails and fails its run, so there is always something to retry.
     const fan = pipeline('lock-fleet-fan')
       .task('a', () => 1)
-      .task('b1', { needs: ['a'] }, () => 1)
-      .task('b2', { needs: ['a'] }, () => 1)
-      .task('flaky', { needs: ['a'] }, (_in, ctx) => {
+      .task('b1', { needs: ['a'], pool: 'fleet' }, () => 1)
+      .task('b2', { needs: ['a'], pool: 'fleet', poolSlots: 2 }, () => 1)
+      .task('flaky', { needs: ['a'], pool: 'fleet-wide' }, (_in, ctx) => {
         if (ctx.attempt === 1) throw new Error('the first attempt fails')
         return 1
       })
       .task('c', { needs: ['b1', 'b2', 'flaky'] }, () => 1)
-    const one = pipeline('lock-fleet-one').task('flaky', (_in, ctx) => {
+    const one = pipeline('lock-fleet-one').task('flaky', { pool: 'fleet-wide' }, (_in, ctx) => {
       if (ctx.attempt === 1) throw new Error('the first attempt fails')
       return 1
     })
@@ -285,7 +289,7 @@ describe('lock order: no deadlock under the races that produced them', () => {
       ),
     )
     await Promise.all(workers.map((w) => w.start()))
-    const counts = { rounds: 0, cancelled: 0, retried: 0, pruned: 0 }
+    const counts = { rounds: 0, cancelled: 0, retried: 0, pruned: 0, resized: 0 }
     const deadline = performance.now() + 60_000
     try {
       while (counts.rounds < 30 && performance.now() < deadline) {
@@ -319,6 +323,11 @@ describe('lock order: no deadlock under the races that produced them', () => {
           pruneFinishedRuns(driver, { olderThanMs: 0, batchRuns: 20, maxBatches: 1 })
             .then((n) => {
               counts.pruned += n
+            })
+            .catch(swallowDeadlock),
+          setPool(driver, { name: 'fleet', slots: 2 + (counts.rounds % 3) })
+            .then(() => {
+              counts.resized++
             })
             .catch(swallowDeadlock),
         ])

@@ -80,21 +80,25 @@ export async function insertRun(database: Database, tx: Executor, run: NewRun): 
     priority: t.options.priority,
     timeout_ms: t.options.timeoutMs ?? null,
     max_parallel: t.map?.maxParallel ?? null,
+    pool: t.options.pool ?? null,
+    pool_slots: t.options.poolSlots ?? 1,
   }))
   await database.rows(
     sql`
       with v as (
         select * from rows from (jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as (
           task text, kind text, needs text[], downstream text[], is_leaf boolean, trigger_rule text, state text,
-          max_attempts int, retries int, retry_delay jsonb, priority int, timeout_ms int, max_parallel int))
+          max_attempts int, retries int, retry_delay jsonb, priority int, timeout_ms int, max_parallel int,
+          pool text, pool_slots int))
           with ordinality as v(task, kind, needs, downstream, is_leaf, trigger_rule, state, max_attempts, retries,
-                               retry_delay, priority, timeout_ms, max_parallel, n)
+                               retry_delay, priority, timeout_ms, max_parallel, pool, pool_slots, n)
       ), inserted as (
         insert into podline.task_runs (run_id, pipeline, version, task, kind, needs, downstream, is_leaf,
                                        trigger_rule, state, max_attempts, retries, retry_delay, priority,
-                                       timeout_ms, max_parallel)
+                                       timeout_ms, max_parallel, pool, pool_slots)
         select ${runId}::uuid, ${plan.name}, ${plan.version}, task, kind, needs, downstream, is_leaf,
-               trigger_rule, state, max_attempts, retries, retry_delay, priority, timeout_ms, max_parallel
+               trigger_rule, state, max_attempts, retries, retry_delay, priority, timeout_ms, max_parallel,
+               pool, pool_slots
         from v order by n
       )
       -- One insert, ordered: the run's event comes first, then its tasks' in plan order.

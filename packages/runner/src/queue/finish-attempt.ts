@@ -8,6 +8,7 @@ import { type AttemptRef, LeaseLostError, leaseLost } from './attempt-fence.js'
 import { insertEvents, TASK_RUN_OR_ITEM } from './event-log.js'
 import { NO_LEASE_NO_DEADLINE } from './lease-columns.js'
 import { expandMappedTask, settleMappedItems } from './mapped-tasks.js'
+import { notifyFreedPools } from './pool-slots.js'
 import { endRuns, finalizeRunsIfDone, promoteCounted, promoteDownstream } from './promote-downstream.js'
 import { QUEUE_CHANNEL, state, states } from './sql-values.js'
 import { type CountedRow, countEdges } from './upstream-counts.js'
@@ -110,7 +111,7 @@ function endStatement(workerId: string, endings: readonly AttemptEnding[]): SQL 
       where t.id = v.id and t.lease_owner = ${workerId} and t.claims = v.claim
         and t.state = ${state('running')} and t.run_id = any(array(select id from locked))
       returning v.i, t.run_id, t.task, t.map_index, t.attempt, t.version, t.state, t.error, t.downstream,
-                v.has_output, v.output, v.size, v.message, v.sole
+                t.pool, v.has_output, v.output, v.size, v.message, v.sole
     ), stored as (
       insert into podline.xcoms (run_id, task, map_index, key, value, size, attempt)
       select run_id, task, map_index, 'return_value', coalesce(output, 'null'::jsonb), size, attempt
@@ -125,7 +126,7 @@ function endStatement(workerId: string, endings: readonly AttemptEnding[]): SQL 
     })}), woken as (
       select pg_notify(${QUEUE_CHANNEL}, version)
       from (select distinct version from done where state = ${state('up_for_retry')}) retried
-    ), sole_status as (
+    ), pools_woken as (${notifyFreedPools(sql`done`)}), sole_status as (
       -- As finalizeRunsIfDone decides, for a run whose one task just ended.
       select run_id, state in ${states(...FAILED_TASK_STATES)} as leaf_failed,
              case when state = ${state('failed')} then task || ': ' || coalesce(error, state) end as errors
@@ -143,7 +144,8 @@ function endStatement(workerId: string, endings: readonly AttemptEnding[]): SQL 
     select (select jsonb_agg(jsonb_build_object('i', i, 'state', state)) from done) as done,
            (select jsonb_agg(c) from counted_rows c) as counted,
            exists (select 1 from overlap) as overlapped,
-           (select count(*) from woken) as woken, (select count(*) from run_notified) as notified`
+           (select count(*) from woken) as woken, (select count(*) from pools_woken) as pools_woken,
+           (select count(*) from run_notified) as notified`
 }
 
 /** What the endings that were stored set off: their mapped tasks settle, their downstream tasks promote, their runs end. */

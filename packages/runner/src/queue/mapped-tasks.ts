@@ -23,7 +23,8 @@ const ITEMS_NAMED_IN_ERROR = 3
  * and `over` evaluated again; the unique index (run_id, task, map_index) refuses a second expansion.
  *
  * Items are ordinary task runs (claimed, leased, fenced, retried, taken over), with the parent's
- * options. Under maxParallel the first items are queued and the rest wait pending, and each item
+ * options, its pool among them: each item takes the task's poolSlots while it runs, and the parent,
+ * running without a lease from here on, takes none (it took them only to evaluate `over`). Under maxParallel the first items are queued and the rest wait pending, and each item
  * that ends queues the next ones in its completion transaction (settleMappedItem), so the claim is
  * unchanged. When the last item ends, the same transaction ends the parent: failed when an item
  * failed, else success with a manifest as the parent's return_value (`{ "$podline": { "items": N } }`,
@@ -50,11 +51,12 @@ export async function expandMappedTask(
           returning *
         ), items as (
           insert into podline.task_runs (run_id, pipeline, version, task, map_index, map_item, kind, needs, is_leaf,
-                                         trigger_rule, state, max_attempts, retries, retry_delay, priority, timeout_ms)
+                                         trigger_rule, state, max_attempts, retries, retry_delay, priority, timeout_ms,
+                                         pool, pool_slots)
           select p.run_id, p.pipeline, p.version, p.task, (i.n - 1)::int, i.item, p.kind, p.needs, false,
                  p.trigger_rule,
                  case when p.max_parallel is null or i.n <= p.max_parallel then ${state('queued')} else ${state('pending')} end,
-                 p.retries + 1, p.retries, p.retry_delay, p.priority, p.timeout_ms
+                 p.retries + 1, p.retries, p.retry_delay, p.priority, p.timeout_ms, p.pool, p.pool_slots
           from parent p cross join jsonb_array_elements(${JSON.stringify(items)}::jsonb) with ordinality as i(item, n)
           returning run_id, task, map_index, state
         ), stored as (

@@ -26,5 +26,7 @@ export function state(name: TaskState | RunState): SQL {
 }
 
 export const QUEUE_CHANNEL = 'podline_queue'
+/** A pool's slots came back (a task run of it left `running`): the payload is the pool's name. */
+export const POOL_CHANNEL = 'podline_pool'
 export const CANCEL_CHANNEL = 'podline_cancel'
 export const RUN_FINISHED_CHANNEL = 'podline_run_finished'

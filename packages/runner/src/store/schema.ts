@@ -1,6 +1,7 @@
 import type { ResolvedTaskOptions } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
 import {
+  bigint,
   bigserial,
   boolean,
   check,
@@ -133,6 +134,14 @@ export const taskRuns = podline.table(
     maxParallel: integer('max_parallel'),
 
     kind: text('kind').notNull().$type<'task' | 'pod'>(),
+    /**
+     * The pool whose slots this task run takes while it runs under a lease (from its claim to its
+     * ending, its hand-back or its lease's expiry), copied from the plan; null: no pool. A mapped
+     * task's own row, once expanded, runs without a lease and takes none: each item takes its own.
+     */
+    pool: text('pool'),
+    /** How many slots of `pool` it takes (the task's poolSlots); 1 without a pool, and unread. */
+    poolSlots: integer('pool_slots').notNull().default(1),
     /** Copied from the plan: its length is the trigger rules' total, and retry walks it downstream. */
     needs: text('needs').array().notNull(),
     isLeaf: boolean('is_leaf').notNull(),
@@ -202,10 +211,22 @@ export const taskRuns = podline.table(
     // separate slots), the claim reads the head of that queue in this order (see
     // claim-task-runs.ts), so work queued for versions it does not serve (20,000 runs of a pipeline
     // no worker loads), or of the kind it has no slot for, costs it nothing. `nulls last` as in the query.
+    // Task runs in no pool only: those of a pool have their own index, so a full pool's queue is
+    // never walked by a claim of other work (`pool is null` does not fix the order the way an equality
+    // would, so the pool cannot be a column of this one).
     index('task_runs_claim_version_idx')
       .on(t.version, t.kind, t.priority.desc(), t.availableAt, t.id)
-      .where(stateIn(CLAIMABLE_TASK_STATES)),
+      .where(sql`${stateIn(CLAIMABLE_TASK_STATES)} and pool is null`),
+    // The same per pool: a claim probes each pool it serves for its head, and `podline pools` counts
+    // each pool's waiting task runs here.
+    index('task_runs_claim_pool_idx')
+      .on(t.pool, t.version, t.kind, t.priority.desc(), t.availableAt, t.id)
+      .where(sql`${stateIn(CLAIMABLE_TASK_STATES)} and pool is not null`),
     index('task_runs_lease_idx').on(t.leaseExpiresAt).where(stateIs('running')),
+    // The running task runs of a pool: what a claim of that pool counts, a few rows at most.
+    index('task_runs_pool_running_idx')
+      .on(t.pool)
+      .where(sql`${stateIs('running')} and pool is not null`),
     // The tasks of a run that have not ended: promotion reads the pending ones, and "is the run
     // done?" is one probe here instead of a scan of every task of a wide run at each completion.
     // With task and map_index, a mapped task's items are found here too: whether one is still open,
@@ -270,6 +291,32 @@ export const taskLogs = podline.table(
     createdAt: ts('created_at').notNull().defaultNow(),
   },
   (t) => [index('task_logs_run_idx').on(t.runId, t.task, t.id)],
+)
+
+/**
+ * Named pools of slots, as Airflow has them (`podline pools set warehouse --slots 4`): the running
+ * task runs of a pool never take more slots than it has, across all workers. The claim decides, in
+ * its one statement (claim-task-runs.ts); endings give slots back by leaving `running`, with nothing
+ * to write here. A task run names its pool by name, without a foreign key: a finished run keeps the
+ * name of a pool deleted since, and queue/delete-pool.ts refuses while open task runs use it.
+ */
+export const pools = podline.table(
+  'pools',
+  {
+    name: text('name').primaryKey(),
+    /** 0 stops the pool: its task runs wait queued. */
+    slots: integer('slots').notNull(),
+    description: text('description'),
+    /**
+     * Slots taken by claims over the pool's life, raised by each claim that takes some. Never read
+     * as a count of anything: a claim compares the value its snapshot saw with the one it locked, to
+     * learn what the claims that committed in between took (see claim-task-runs.ts).
+     */
+    claimedSlots: bigint('claimed_slots', { mode: 'number' }).notNull().default(0),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  () => [check('pools_slots_check', sql`slots >= 0`)],
 )
 
 export const workers = podline.table('workers', {

@@ -1,5 +1,5 @@
 import type { AnyPipeline, TaskDefinition } from '@podline/sdk'
-import type { ClaimedTaskRun } from '../queue/claim-task-runs.js'
+import type { ClaimedTaskRun, PoolLane } from '../queue/claim-task-runs.js'
 
 /** A task of a loaded pipeline version, as a claim names it (version and task). */
 export interface LoadedTask {
@@ -18,21 +18,34 @@ export class LoadedPipelines {
   readonly versions: string[]
   /** The kinds of task the loaded pipelines have: a worker without pod tasks never claims for pods. */
   readonly kinds: Array<ClaimedTaskRun['kind']>
+  /** The pools the loaded tasks take slots of, per version and kind: what the claim probes for each. */
+  readonly poolLanes: PoolLane[]
   readonly #tasks = new Map<string, LoadedTask>()
 
   constructor(pipelines: readonly AnyPipeline[]) {
     this.pipelines = pipelines
     const versions = new Set<string>()
+    const lanes = new Map<string, PoolLane>()
     for (const pipeline of pipelines) {
       const version = pipeline.plan().version
       versions.add(version)
       const mappedTasks = new Set(pipeline.tasks.filter((t) => t.map !== undefined).map((t) => t.name))
-      for (const def of pipeline.tasks)
+      for (const def of pipeline.tasks) {
         this.#tasks.set(key(version, def.name), { pipeline, def, mappedTasks })
+        const { pool } = def.options
+        if (pool !== undefined)
+          lanes.set([version, def.kind, pool].join('\0'), { version, kind: def.kind, pool })
+      }
     }
     this.versions = [...versions]
     const kinds = new Set([...this.#tasks.values()].map((t) => t.def.kind))
     this.kinds = (['task', 'pod'] as const).filter((kind) => kinds.has(kind))
+    this.poolLanes = [...lanes.values()]
+  }
+
+  /** Whether a task of a loaded version takes slots of `pool`. */
+  usesPool(pool: string): boolean {
+    return this.poolLanes.some((l) => l.pool === pool)
   }
 
   /** The task a claimed task run runs; undefined when this worker has no such task in that version. */

@@ -7,14 +7,14 @@ import type { AttemptRef } from '../queue/attempt-fence.js'
 import { type ClaimedTaskRun, claimTaskRuns, type TaskRunId } from '../queue/claim-task-runs.js'
 import { registerPlans } from '../queue/register-pipelines.js'
 import { releaseTaskRuns } from '../queue/release-task-runs.js'
-import { CANCEL_CHANNEL, QUEUE_CHANNEL } from '../queue/sql-values.js'
+import { CANCEL_CHANNEL, POOL_CHANNEL, QUEUE_CHANNEL } from '../queue/sql-values.js'
 import { registerWorker, retireWorker, type WorkerRecord } from '../queue/workers.js'
 import { startScheduler } from '../schedules/scheduler.js'
 import type { Database } from '../store/database.js'
 import { databaseErrorMessage } from '../store/database-error.js'
 import { silentLog, type WorkerLog } from '../worker-log.js'
-import type { XComOffload } from '../xcom-store/xcom-offload.js'
 import { DEFAULT_XCOM_SIZE_LIMIT_BYTES, DEFAULT_XCOM_STORE_LIMIT_BYTES } from '../xcom-store/xcom-limit.js'
+import type { XComOffload } from '../xcom-store/xcom-offload.js'
 import { type AttemptEvent, AttemptRunner, eventOf, type PodExecutor } from './attempt-runner.js'
 import { traceAttempt } from './attempt-span.js'
 import { type LeaseKeeper, startLeaseKeeper } from './lease-keeper.js'
@@ -256,6 +256,13 @@ export class Worker {
     this.#unlisten.push(
       await database.listen(CANCEL_CHANNEL, (runId) => this.#abortRun(runId, 'the run was cancelled')),
     )
+    // A pool's slots came back: a worker serving its tasks claims again rather than wait for its poll.
+    if (this.#pipelines.poolLanes.length > 0)
+      this.#unlisten.push(
+        await database.listen(POOL_CHANNEL, (pool) => {
+          if (this.#pipelines.usesPool(pool)) this.#wakeUp()
+        }),
+      )
     const leases = await startLeaseKeeper({
       database,
       worker: this.#record,
@@ -373,6 +380,7 @@ export class Worker {
               leaseMs: this.#o.leaseMs,
               startNow,
               started,
+              pools: this.#pipelines.poolLanes,
               ...(this.#o.runId ? { runId: this.#o.runId } : {}),
             }).catch((error: unknown) => {
               this.#queue.restoreStarted(started)

@@ -80,6 +80,11 @@ const CASES: Array<[rule: string, code: string, message: string]> = [
     `'retry' does not exist in type 'PodTaskOptions<`,
   ],
   [
+    'poolSlots given as text',
+    `p.task('x', { pool: 'warehouse', poolSlots: '2' }, () => 1)`,
+    `Type 'string' is not assignable to type 'number'`,
+  ],
+  [
     'an upstream read without a check under all_done',
     `p.task('x', { needs: ['a'], triggerRule: 'all_done' }, ({ a }) => a.n)`,
     `'a' is possibly 'undefined'`,
