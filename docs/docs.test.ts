@@ -1,13 +1,16 @@
 import { execFile } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  ROOT as root,
+  scratchDir,
+  writeScratchProject,
+} from '../packages/sdk/src/__tests__/scratch-project.js'
 
 const run = promisify(execFile)
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 
 /** The ```ts blocks of a guide, so the examples a reader copies are the ones that compile and run. */
 function examples(guide: string): string[] {
@@ -19,23 +22,11 @@ function examples(guide: string): string[] {
 // and runs; guide.test.ts holds each block to its file.
 describe.each(['sdk.md', 'pods.md'])('docs/%s examples', (guide) => {
   const blocks = examples(guide)
-  // Inside the repository, so the examples resolve @podline/* like a user's project does.
-  const dir = join(root, 'node_modules', '.cache', 'podline-doc-examples', guide.replace('.md', ''))
+  const dir = scratchDir(`podline-doc-examples/${guide.replace('.md', '')}`)
   let dataDir = ''
 
   beforeAll(() => {
-    rmSync(dir, { recursive: true, force: true })
-    mkdirSync(dir, { recursive: true })
-    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }')
-    for (const [i, code] of blocks.entries()) writeFileSync(join(dir, `example-${i + 1}.ts`), code)
-    writeFileSync(
-      join(dir, 'tsconfig.json'),
-      JSON.stringify({
-        extends: join(root, 'tsconfig.base.json'),
-        compilerOptions: { noEmit: true },
-        include: ['*.ts'],
-      }),
-    )
+    writeScratchProject(dir, Object.fromEntries(blocks.map((code, i) => [`example-${i + 1}.ts`, code])))
     dataDir = mkdtempSync(join(tmpdir(), 'podline-docs-'))
   })
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }))

@@ -14,6 +14,7 @@ import {
 } from '@podline/runner'
 import { freshDatabase } from '@podline/runner/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runIdKeeper } from '../support/run-id-keeper.js'
 import { kpoXcom } from './kpo-xcom.js'
 import { nightlyOrders } from './trigger-rules.js'
 
@@ -61,22 +62,16 @@ const runtimes = [
 
 describe.each(runtimes)('examples/from-airflow on %s', (_name, pods) => {
   it('kpo-xcom: key1 reaches a Python-style task typed, and a second pod in its arguments', async () => {
-    let runId = ''
+    const run = runIdKeeper()
     const created = double.requests.count({ verb: 'create', resource: 'pods' })
-    const out = await runLocal(kpoXcom, undefined, {
-      database,
-      ...pods(),
-      onRun: (id) => {
-        runId = id
-      },
-    })
+    const out = await runLocal(kpoXcom, undefined, { database, ...pods(), onRun: run.onRun })
     expect(out).toEqual({
       'write-xcom': { key1: 'value1', key2: 2 },
       'read-key1': 'VALUE1',
       'echo-key1': { received: 'value1' },
     })
     // The three XComs a KubernetesPodOperator task leaves, under the same keys.
-    const xcoms = await xcomsOf(runId, ['write-xcom'])
+    const xcoms = await xcomsOf(run.id, ['write-xcom'])
     expect(xcoms['write-xcom']).toMatchObject({ return_value: { key1: 'value1', key2: 2 } })
     if (pods().runtime === 'kubernetes') {
       expect(double.requests.count({ verb: 'create', resource: 'pods' }) - created).toBe(2)
@@ -84,22 +79,16 @@ describe.each(runtimes)('examples/from-airflow on %s', (_name, pods) => {
       expect(String(xcoms['write-xcom']?.pod_name)).toMatch(/^kpo-xcom-write-xcom-a1-/)
     }
     // get_logs: base's output is in the task log, prefixed with the task name.
-    const lines = (await taskLogLines(database, runId, 'echo-key1')).map((l) => l.message)
+    const lines = (await taskLogLines(database, run.id, 'echo-key1')).map((l) => l.message)
     expect(lines).toContain('[echo-key1] key1 is value1')
   })
 
   it('trigger-rules: a skipped check does not stop none_failed, one_failed is skipped, all_done runs', async () => {
-    let runId = ''
+    const run = runIdKeeper()
     const out = await runLocal(
       nightlyOrders,
       { day: '2026-11-21' },
-      {
-        database,
-        ...pods(),
-        onRun: (id) => {
-          runId = id
-        },
-      },
+      { database, ...pods(), onRun: run.onRun },
     )
     expect(out).toMatchObject({
       extract: { uri: 's3://raw/2026-11-21.csv', rows: 3 },
@@ -107,7 +96,7 @@ describe.each(runtimes)('examples/from-airflow on %s', (_name, pods) => {
       load: { table: 'orders_20261121', loaded: 3 },
       report: { summary: '3 rows into orders_20261121' },
     })
-    expect(await statesOf(runId)).toEqual({
+    expect(await statesOf(run.id)).toEqual({
       extract: 'success',
       'check-freshness': 'skipped',
       transform: 'success',
@@ -121,21 +110,15 @@ describe.each(runtimes)('examples/from-airflow on %s', (_name, pods) => {
 
 describe('examples/from-airflow failure path', () => {
   it('trigger-rules: a load that fails after its retry runs alert (one_failed) and cleanup (all_done), not report', async () => {
-    let runId = ''
+    const run = runIdKeeper()
     const failed = await runLocal(
       nightlyOrders,
       { failLoad: true },
-      {
-        database,
-        runtime: 'process',
-        onRun: (id) => {
-          runId = id
-        },
-      },
+      { database, runtime: 'process', onRun: run.onRun },
     ).catch((e: unknown) => e)
     expect(failed).toBeInstanceOf(TaskRunError)
     expect((failed as TaskRunError).message).toMatch(/exited with code 3/)
-    expect(await statesOf(runId)).toEqual({
+    expect(await statesOf(run.id)).toEqual({
       extract: 'success',
       'check-freshness': 'skipped',
       transform: 'success',
@@ -144,9 +127,9 @@ describe('examples/from-airflow failure path', () => {
       alert: 'success',
       cleanup: 'success',
     })
-    const load = (await runStatus(database, runId))?.tasks.find((t) => t.task === 'load')
+    const load = (await runStatus(database, run.id))?.tasks.find((t) => t.task === 'load')
     expect(load?.attempt).toBe(2)
-    expect((await xcomsOf(runId, ['alert'])).alert?.return_value).toEqual({
+    expect((await xcomsOf(run.id, ['alert'])).alert?.return_value).toEqual({
       message: 'the load of 2026-11-21 failed',
     })
   })

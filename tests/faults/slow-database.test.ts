@@ -1,9 +1,8 @@
-import { freshDatabase } from '@podline/runner/testing'
 import { describe, expect, it } from 'vitest'
 import { chain } from './fixtures/pipelines.js'
-import { connect, sideEffectFolder } from './support/harness.js'
+import { withFaultTest } from './support/fault-test.js'
 import { readSideEffects } from './support/side-effects.js'
-import { spawnWorker, type WorkerProcess } from './support/worker-process.js'
+import { spawnWorker } from './support/worker-process.js'
 
 /*
  * A worker whose claims come back after their leases ran out: the database takes two seconds over
@@ -15,11 +14,7 @@ import { spawnWorker, type WorkerProcess } from './support/worker-process.js'
  */
 describe('claims slower than the lease', () => {
   it('a worker never starts a task run whose lease ran out before it could start; each task runs once', async () => {
-    const db = await freshDatabase('podline_fault_slow')
-    const side = sideEffectFolder()
-    const client = await connect(db.url)
-    const workers: WorkerProcess[] = []
-    try {
+    await withFaultTest('podline_fault_slow', async ({ db, side, client, workers }) => {
       const env = {
         SIDE_FILE: side.file,
         LEASE_MS: '1500',
@@ -58,11 +53,6 @@ describe('claims slower than the lease', () => {
       const twice = [...executions].filter(([, n]) => n > 1).map(([key, n]) => `${key} ran ${n} times`)
       expect(twice).toEqual([])
       expect(executions.size).toBe(4 * 3)
-    } finally {
-      await Promise.all(workers.map((w) => w.stop()))
-      await client.close()
-      await db.drop()
-      side.remove()
-    }
+    })
   }, 120_000)
 })

@@ -1,9 +1,8 @@
-import { freshDatabase } from '@podline/runner/testing'
 import { describe, expect, it } from 'vitest'
 import { diamond } from './fixtures/pipelines.js'
 import { auditRuns } from './support/audit.js'
-import { connect, sideEffectFolder } from './support/harness.js'
-import { spawnWorker, type WorkerProcess } from './support/worker-process.js'
+import { withFaultTest } from './support/fault-test.js'
+import { spawnWorker } from './support/worker-process.js'
 
 /*
  * 4 worker processes and 10,000 task runs: 2,000 runs of a five-task diamond (root → three in
@@ -12,11 +11,7 @@ import { spawnWorker, type WorkerProcess } from './support/worker-process.js'
  */
 describe('4 workers, 10,000 task runs', () => {
   it('runs each task exactly once', async () => {
-    const db = await freshDatabase('podline_fault_10k')
-    const side = sideEffectFolder()
-    const client = await connect(db.url)
-    const workers: WorkerProcess[] = []
-    try {
+    await withFaultTest('podline_fault_10k', async ({ db, side, client, workers }) => {
       const env = { DATABASE_URL: db.url, SIDE_FILE: side.file, CONCURRENCY: '8', LEASE_MS: '30000' }
       for (let i = 0; i < 4; i++) workers.push(spawnWorker(env))
       await Promise.all(workers.map((w) => w.until((l) => l.type === 'ready')))
@@ -33,11 +28,6 @@ describe('4 workers, 10,000 task runs', () => {
       expect(report.taskRuns).toBe(10_000)
       expect(report.attempts).toBe(10_000)
       expect(report.sideEffects).toBe(10_000)
-    } finally {
-      await Promise.all(workers.map((w) => w.stop()))
-      await client.close()
-      await db.drop()
-      side.remove()
-    }
+    })
   }, 300_000)
 })

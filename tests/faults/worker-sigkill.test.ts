@@ -1,9 +1,9 @@
 import { startKubeDouble } from '@podline/kube-double'
-import { freshDatabase } from '@podline/runner/testing'
 import { describe, expect, it } from 'vitest'
 import { chain, podded } from './fixtures/pipelines.js'
 import { auditRuns } from './support/audit.js'
-import { connect, sideEffectFolder, sleep } from './support/harness.js'
+import { withFaultTest } from './support/fault-test.js'
+import { sleep } from './support/harness.js'
 import { spawnWorker, type WorkerProcess } from './support/worker-process.js'
 
 /*
@@ -21,13 +21,15 @@ interface ChaosOptions {
   delayMs: (i: number) => number
   env: Record<string, string>
   workers: number
+  /** The test's workers: every worker chaos starts is added to it. */
+  pool: WorkerProcess[]
 }
 
 async function chaos(
   o: ChaosOptions,
   trigger: () => Promise<string>,
-): Promise<{ runIds: string[]; pool: WorkerProcess[]; killed: number }> {
-  const pool: WorkerProcess[] = []
+): Promise<{ runIds: string[]; killed: number }> {
+  const pool = o.pool
   const live = new Set<WorkerProcess>()
   const startOne = () => {
     const w = spawnWorker(o.env)
@@ -53,22 +55,19 @@ async function chaos(
     killed++
     startOne()
   }
-  return { runIds, pool, killed }
+  return { runIds, killed }
 }
 
 describe('a worker killed with SIGKILL mid-task', () => {
   it('inline tasks: every run completes, each execution’s side effects happen once, and kills spend no attempt', async () => {
-    const db = await freshDatabase('podline_fault_kill')
-    const side = sideEffectFolder()
-    const client = await connect(db.url)
-    let pool: WorkerProcess[] = []
-    try {
+    await withFaultTest('podline_fault_kill', async ({ db, side, client, workers }) => {
       const began = Date.now()
       const env = { DATABASE_URL: db.url, SIDE_FILE: side.file, LEASE_MS: '1500', CONCURRENCY: '1' }
       const result = await chaos(
         {
           cases: 20,
           workers: 3,
+          pool: workers,
           env,
           target: (i) => ['a', 'b', 'c'][i % 3] ?? 'a',
           // 0 … 323 ms into a 400 ms task: early, midway and late in it.
@@ -76,7 +75,6 @@ describe('a worker killed with SIGKILL mid-task', () => {
         },
         () => client.trigger(chain, { ms: 400 }),
       )
-      pool = result.pool
       await client.waitForRuns(result.runIds, 60_000)
       const report = await auditRuns(client.sql, result.runIds, side.file)
       console.info(
@@ -90,21 +88,13 @@ describe('a worker killed with SIGKILL mid-task', () => {
       // none of the task's retries.
       expect(report.executions).toBeGreaterThanOrEqual(report.taskRuns + result.killed)
       expect(report.attempts).toBe(report.taskRuns)
-    } finally {
-      await Promise.all(pool.map((w) => w.stop()))
-      await client.close()
-      await db.drop()
-      side.remove()
-    }
+    })
   }, 120_000)
 
   it('pod tasks: no pod is created twice, the XCom is stored once', async () => {
-    const db = await freshDatabase('podline_fault_kill_pod')
-    const side = sideEffectFolder()
-    const double = await startKubeDouble()
-    const client = await connect(db.url)
-    let pool: WorkerProcess[] = []
-    try {
+    await withFaultTest('podline_fault_kill_pod', async ({ db, side, client, workers, defer }) => {
+      const double = await startKubeDouble()
+      defer(() => double.close())
       const began = Date.now()
       const env = {
         DATABASE_URL: db.url,
@@ -117,6 +107,7 @@ describe('a worker killed with SIGKILL mid-task', () => {
         {
           cases: 6,
           workers: 2,
+          pool: workers,
           env,
           target: () => 'crunch',
           // Before the pod exists, while it starts, while it runs (0.4 s), around its end.
@@ -124,7 +115,6 @@ describe('a worker killed with SIGKILL mid-task', () => {
         },
         () => client.trigger(podded),
       )
-      pool = result.pool
       await client.waitForRuns(result.runIds, 60_000)
       const report = await auditRuns(client.sql, result.runIds, side.file)
       const scheduled = new Map<string, number>()
@@ -148,12 +138,6 @@ describe('a worker killed with SIGKILL mid-task', () => {
       expect(double.requests.count({ verb: 'create', resource: 'pods' })).toBe(scheduled.size)
       expect(xcoms).toHaveLength(6)
       for (const x of xcoms) expect(x.value).toEqual({ rows: 3 })
-    } finally {
-      await Promise.all(pool.map((w) => w.stop()))
-      await client.close()
-      await double.close()
-      await db.drop()
-      side.remove()
-    }
+    })
   }, 120_000)
 })

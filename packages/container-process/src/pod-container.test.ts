@@ -7,6 +7,7 @@ import {
   containerProcess,
   type MissingVolume,
   type PodObject,
+  podField,
 } from './pod-container.js'
 
 const pod: PodObject = {
@@ -109,5 +110,35 @@ describe('how a container of a pod becomes a process', () => {
       workingDir: '/tmp/v/scratch/work',
       memoryLimitBytes: 64 * 2 ** 20,
     })
+  })
+
+  it('reads the field paths the API server knows, and nothing else', () => {
+    const full: PodObject = {
+      metadata: { name: 'p1', namespace: 'etl', uid: 'u-1', labels: { team: 'data' } },
+      spec: { nodeName: 'node-a', restartPolicy: 'Never', schedulerName: 'default-scheduler' },
+      status: { phase: 'Running', podIP: '10.0.0.7', hostIP: '10.0.0.1' },
+    }
+    const expected = {
+      'metadata.name': 'p1',
+      'metadata.namespace': 'etl',
+      'metadata.uid': 'u-1',
+      "metadata.labels['team']": 'data',
+      'spec.nodeName': 'node-a',
+      'spec.restartPolicy': 'Never',
+      'spec.schedulerName': 'default-scheduler',
+      'spec.serviceAccountName': 'default',
+      'status.phase': 'Running',
+      'status.podIP': '10.0.0.7',
+      'status.hostIP': '10.0.0.1',
+    }
+    for (const [path, value] of Object.entries(expected)) expect(podField(full, path), path).toBe(value)
+    for (const path of [
+      'metadata.labels',
+      'metadata.name.first',
+      'spec.volumes',
+      'status.toString',
+      'constructor.name',
+    ])
+      expect(podField(full, path), path).toBeUndefined()
   })
 })

@@ -62,6 +62,13 @@ export interface PodObject {
   status?: { phase?: string; podIP?: string; hostIP?: string }
 }
 
+/** The plain fields a field path may name (besides labels and annotations), by section. */
+const POD_FIELDS = {
+  metadata: ['name', 'namespace', 'uid'],
+  spec: ['nodeName', 'restartPolicy', 'schedulerName', 'serviceAccountName'],
+  status: ['phase', 'podIP', 'hostIP'],
+} as const
+
 /**
  * A pod's value at a field path, as both field selectors and the downward API (`fieldRef`) read it.
  * `spec.serviceAccountName` is `default` when unset, as the service-account admission sets it.
@@ -69,31 +76,15 @@ export interface PodObject {
 export function podField(pod: PodObject, path: string): string | undefined {
   const label = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path)
   if (label) return pod.metadata?.[label[1] as 'labels' | 'annotations']?.[label[2] ?? '']
-  switch (path) {
-    case 'metadata.name':
-      return pod.metadata?.name
-    case 'metadata.namespace':
-      return pod.metadata?.namespace
-    case 'metadata.uid':
-      return pod.metadata?.uid
-    case 'spec.nodeName':
-      return pod.spec?.nodeName
-    case 'spec.restartPolicy':
-      return pod.spec?.restartPolicy
-    case 'spec.schedulerName':
-      return pod.spec?.schedulerName
-    case 'spec.serviceAccountName':
-      return pod.spec?.serviceAccountName ?? 'default'
-    case 'status.phase':
-      return pod.status?.phase
-    case 'status.podIP':
-      return pod.status?.podIP
-    case 'status.hostIP':
-      return pod.status?.hostIP
-    default:
-      return undefined
-  }
+  const [section = '', key = '', ...rest] = path.split('.')
+  if (rest.length > 0 || !isPodFieldSection(section)) return undefined
+  if (!(POD_FIELDS[section] as readonly string[]).includes(key)) return undefined
+  const value = (pod[section] as Record<string, unknown> | undefined)?.[key] as string | undefined
+  return path === 'spec.serviceAccountName' ? (value ?? 'default') : value
 }
+
+const isPodFieldSection = (section: string): section is keyof typeof POD_FIELDS =>
+  Object.hasOwn(POD_FIELDS, section)
 
 /** A variable that reads a Secret or a ConfigMap, which only an API server can answer. */
 export interface StoredValueReference {

@@ -37,6 +37,20 @@ async function isAlive(pid: number): Promise<boolean> {
   }
 }
 
+/** A container whose `script` starts a child in the background and prints its pid: the pid, once printed. */
+async function startWithChild(script: string) {
+  let childPid = 0
+  const proc = await startContainerProcess({
+    name: 'base',
+    command: ['sh', '-c', script],
+    env: {},
+    onOutput: (chunk) => {
+      childPid = Number(chunk.toString().trim())
+    },
+  })
+  return { proc, childPid: () => childPid }
+}
+
 describe('startContainerProcess', () => {
   it('runs the command with only the given environment plus PATH and streams its output', async () => {
     const chunks: string[] = []
@@ -78,38 +92,23 @@ describe('startContainerProcess', () => {
   })
 
   it('kills the whole process group, children included', async () => {
-    let childPid = 0
-    const proc = await startContainerProcess({
-      name: 'base',
-      command: ['sh', '-c', 'sleep 30 & echo $!; wait'],
-      env: {},
-      onOutput: (chunk) => {
-        childPid = Number(chunk.toString().trim())
-      },
-    })
-    await until(() => childPid > 0, 'the child to print its pid')
-    expect(await isAlive(childPid)).toBe(true)
+    const { proc, childPid } = await startWithChild('sleep 30 & echo $!; wait')
+    await until(() => childPid() > 0, 'the child to print its pid')
+    expect(await isAlive(childPid())).toBe(true)
     expect(proc.kill('SIGTERM')).toBe(true)
     const exit = await proc.exited
     expect(exit.signal).toBe('SIGTERM')
     expect(exitCodeOf(exit)).toBe(143)
-    expect(await isAlive(childPid)).toBe(false)
+    expect(await isAlive(childPid())).toBe(false)
   })
 
   it('kills leftover processes when the main process exits, like a container runtime', async () => {
-    let childPid = 0
-    const proc = await startContainerProcess({
-      name: 'base',
-      command: ['sh', '-c', 'sleep 30 > /dev/null 2>&1 & echo $!'],
-      env: {},
-      onOutput: (chunk) => {
-        childPid = Number(chunk.toString().trim())
-      },
-    })
+    const { proc, childPid } = await startWithChild('sleep 30 > /dev/null 2>&1 & echo $!')
     expect((await proc.exited).exitCode).toBe(0)
-    expect(childPid).toBeGreaterThan(0)
+    const pid = childPid()
+    expect(pid).toBeGreaterThan(0)
     // The group was SIGKILLed as the main process ended; the kernel ends the child a moment later.
-    await until(async () => !(await isAlive(childPid)), `leftover process ${childPid} to be killed`)
+    await until(async () => !(await isAlive(pid)), `leftover process ${pid} to be killed`)
   })
 
   it('reports a missing executable as a start error', async () => {

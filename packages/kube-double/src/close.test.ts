@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { clientFor, isTerminal, simplePod, waitForPod } from './__tests__/double-client.js'
+import { clientFor, isTerminal, podLog, waitForPod } from './__tests__/double-client.js'
+import { runOncePod, simplePod, xcomMount, xcomVolume } from './__tests__/pod-bodies.js'
 import { startKubeDouble } from './kube-double.js'
 
 const handleKinds = (): string[] =>
@@ -46,46 +47,32 @@ describe('close', () => {
     const double = await startKubeDouble({ bindMounts: false })
     try {
       const { api } = clientFor(double)
-      const env = [{ name: 'PODLINE_XCOM_PATH', value: '/airflow/xcom/return.json' }]
-      const volumeMounts = [{ name: 'xcom', mountPath: '/airflow/xcom' }]
       await api.createNamespacedPod({
         namespace: 'default',
-        body: {
-          metadata: { name: 'rewritten' },
-          spec: {
-            restartPolicy: 'Never',
-            volumes: [{ name: 'xcom', emptyDir: {} }],
-            containers: [
-              {
-                name: 'base',
-                image: 'busybox',
-                command: ['sh', '-c', 'echo "$PODLINE_XCOM_PATH"; echo 5 > "$PODLINE_XCOM_PATH"'],
-                env,
-                volumeMounts,
-              },
-              {
-                name: 'reader',
-                image: 'busybox',
-                command: ['sh', '-c', 'sleep 0.2; cat "$PODLINE_XCOM_PATH"'],
-                env,
-                volumeMounts,
-              },
-            ],
-          },
-        },
+        body: runOncePod('rewritten', {
+          volumes: [xcomVolume],
+          containers: [
+            {
+              name: 'base',
+              image: 'busybox',
+              command: ['sh', '-c', 'echo "$PODLINE_XCOM_PATH"; echo 5 > "$PODLINE_XCOM_PATH"'],
+              ...xcomMount,
+            },
+            {
+              name: 'reader',
+              image: 'busybox',
+              command: ['sh', '-c', 'sleep 0.2; cat "$PODLINE_XCOM_PATH"'],
+              ...xcomMount,
+            },
+          ],
+        }),
       })
       const pod = await waitForPod(api, 'rewritten', isTerminal)
       expect(pod.status?.phase).toBe('Succeeded')
-      const path = await api.readNamespacedPodLog({
-        name: 'rewritten',
-        namespace: 'default',
-        container: 'base',
-      })
+      const path = await podLog(api, 'rewritten', 'base')
       expect(path.trim()).not.toBe('/airflow/xcom/return.json')
       expect(path.trim().endsWith('/xcom/return.json')).toBe(true)
-      expect(
-        await api.readNamespacedPodLog({ name: 'rewritten', namespace: 'default', container: 'reader' }),
-      ).toBe('5\n')
+      expect(await podLog(api, 'rewritten', 'reader')).toBe('5\n')
     } finally {
       await double.close()
     }

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { apiError, clientFor, simplePod, waitForPod } from './__tests__/double-client.js'
+import { apiError, clientFor, waitForPod } from './__tests__/double-client.js'
+import { simplePod } from './__tests__/pod-bodies.js'
 import { type KubeDouble, startKubeDouble } from './kube-double.js'
 
 let double: KubeDouble

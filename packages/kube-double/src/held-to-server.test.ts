@@ -2,7 +2,8 @@ import { get } from 'node:http'
 import { Writable } from 'node:stream'
 import { Log, type V1Pod } from '@kubernetes/client-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { apiError, clientFor, isTerminal, simplePod, waitForPod } from './__tests__/double-client.js'
+import { apiError, clientFor, isTerminal, podLog, waitForPod } from './__tests__/double-client.js'
+import { simplePod } from './__tests__/pod-bodies.js'
 import { type KubeDouble, startKubeDouble } from './kube-double.js'
 
 // Behaviours in which the double disagreed with a real API server and kubelet (1.34, the cluster
@@ -186,7 +187,7 @@ describe('the double held to the real server', () => {
     expect(await end).toBe('clean')
     expect(text.trim().split('\n')).toEqual(Array.from({ length: 30 }, (_, i) => `line-${i + 1}`))
     // A read after the rotation serves the new file only.
-    const now = await api.readNamespacedPodLog({ name: 'rotating', namespace: 'default', container: 'base' })
+    const now = await podLog(api, 'rotating', 'base')
     expect(now.split('\n')[0]).not.toBe('line-1')
 
     await api.createNamespacedPod({

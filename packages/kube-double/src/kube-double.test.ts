@@ -9,7 +9,8 @@ import {
   Watch,
 } from '@kubernetes/client-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { apiError, clientFor, isTerminal, simplePod, waitForPod } from './__tests__/double-client.js'
+import { apiError, clientFor, isTerminal, podLog, waitForPod } from './__tests__/double-client.js'
+import { runOncePod, simplePod, xcomMount, xcomVolume } from './__tests__/pod-bodies.js'
 import { type KubeDouble, startKubeDouble } from './kube-double.js'
 
 let double: KubeDouble
@@ -92,11 +93,9 @@ describe('pods over HTTP with client-node', () => {
       Ready: 'False',
       ContainersReady: 'False',
     })
-    const text = await api.readNamespacedPodLog({ name: 'hello', namespace: 'default', container: 'base' })
+    const text = await podLog(api, 'hello', 'base')
     expect(text).toBe('hello\nfrom-stderr\n')
-    const wrong = await apiError(
-      api.readNamespacedPodLog({ name: 'hello', namespace: 'default', container: 'nope' }),
-    )
+    const wrong = await apiError(podLog(api, 'hello', 'nope'))
     expect(wrong.code).toBe(400)
     expect(wrong.body.message).toBe('container nope is not valid for pod hello')
   })
@@ -182,22 +181,17 @@ describe('pods over HTTP with client-node', () => {
   })
 
   it('execs in a running container over the v4 channel protocol and reads a file from an emptyDir', async () => {
-    const body: V1Pod = {
-      metadata: { name: 'exec-pod' },
-      spec: {
-        restartPolicy: 'Never',
-        volumes: [{ name: 'xcom', emptyDir: {} }],
-        containers: [
-          {
-            name: 'base',
-            image: 'busybox:1.36',
-            command: ['sh', '-c', 'echo \'{"n": 1}\' > "$PODLINE_XCOM_PATH"; sleep 30'],
-            env: [{ name: 'PODLINE_XCOM_PATH', value: '/airflow/xcom/return.json' }],
-            volumeMounts: [{ name: 'xcom', mountPath: '/airflow/xcom' }],
-          },
-        ],
-      },
-    }
+    const body = runOncePod('exec-pod', {
+      volumes: [xcomVolume],
+      containers: [
+        {
+          name: 'base',
+          image: 'busybox:1.36',
+          command: ['sh', '-c', 'echo \'{"n": 1}\' > "$PODLINE_XCOM_PATH"; sleep 30'],
+          ...xcomMount,
+        },
+      ],
+    })
     await api.createNamespacedPod({ namespace: 'default', body })
     await waitForPod(api, 'exec-pod', (p) => p.status?.phase === 'Running')
     const run = async (command: string[]): Promise<{ out: string; status: V1Status }> => {

@@ -11,13 +11,10 @@ import { ApiError, statuses } from './api/api-error.js'
 import { RequestCounter, type RequestCounts } from './api/request-counter.js'
 import { ResourceStore } from './api/resource-store.js'
 import type { DoubleContext } from './http/double-context.js'
-import { getEvent, listEvents } from './http/event-handlers.js'
 import { EXEC_PROTOCOL, prepareExec, rejectUpgrade, runExec } from './http/exec-handler.js'
 import { sendJson, sendStatus } from './http/http-io.js'
-import { readLog } from './http/log-handler.js'
 import { parseRoute, type Route } from './http/parse-route.js'
-import { createPod, deletePod, evictPod, getPod, listPods, patchPod } from './http/pod-handlers.js'
-import { watchPods } from './http/watch-handler.js'
+import { ROUTES } from './http/routes.js'
 import { createFaults, type KubeDoubleFaults } from './kube-double-faults.js'
 import { writeKubeconfig } from './kubeconfig-file.js'
 import type { FakeNode } from './kubelet/fake-node.js'
@@ -148,34 +145,14 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<
     const route = parseRoute(request.method ?? 'GET', url)
     if (!route) throw new ApiError(statuses.notFound('', url.pathname))
     admit(route)
-    switch (`${route.verb} ${route.resource}`) {
-      case 'create pods':
-        return createPod(ctx, route, request, response)
-      case 'get pods':
-        return getPod(ctx, route, response)
-      case 'list pods':
-        return listPods(ctx, route, response)
-      case 'watch pods':
-        return watchPods(ctx, route, response)
-      case 'delete pods':
-        return deletePod(ctx, route, request, response)
-      case 'patch pods':
-        return patchPod(ctx, route, request, response)
-      case 'create pods/eviction':
-        return evictPod(ctx, route, request, response)
-      case 'get pods/log':
-        return readLog(ctx, route, response)
-      case 'list events':
-        return listEvents(ctx, route, response)
-      case 'get events':
-        return getEvent(ctx, route, response)
-      case 'create pods/exec':
-        throw new ApiError(statuses.badRequest('Upgrade request required'))
-      default:
-        throw new ApiError(
-          statuses.methodNotAllowed(`the server does not allow this method on the requested resource`),
-        )
-    }
+    if (route.verb === 'create' && route.resource === 'pods/exec')
+      throw new ApiError(statuses.badRequest('Upgrade request required'))
+    const serve = ROUTES.get(`${route.verb} ${route.resource}`)
+    if (!serve)
+      throw new ApiError(
+        statuses.methodNotAllowed(`the server does not allow this method on the requested resource`),
+      )
+    return serve(ctx, route, response, request)
   }
 
   const wss = new WebSocketServer({

@@ -1,6 +1,6 @@
-import type { V1Pod } from '@kubernetes/client-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { apiError, clientFor, isTerminal, node, simplePod, waitForPod } from './__tests__/double-client.js'
+import { apiError, clientFor, isTerminal, node, podLog, waitForPod } from './__tests__/double-client.js'
+import { nativeSidecarPod, runOncePod, simplePod, xcomMount, xcomVolume } from './__tests__/pod-bodies.js'
 import { type KubeDouble, startKubeDouble } from './kube-double.js'
 
 let double: KubeDouble
@@ -23,72 +23,40 @@ const reasons = (name: string): string[] =>
 describe('pod lifecycle', () => {
   it("holds the containers until a native sidecar's startup probe passes, as the kubelet does", async () => {
     // The sidecar makes its ready file only after a while; base records whether it was there.
-    const body: V1Pod = {
-      metadata: { name: 'probed-sidecar' },
-      spec: {
-        restartPolicy: 'Never',
-        terminationGracePeriodSeconds: 5,
-        volumes: [{ name: 'shared', emptyDir: {} }],
-        initContainers: [
-          {
-            name: 'sidecar',
-            image: 'alpine:3.20',
-            restartPolicy: 'Always',
-            command: [
-              'sh',
-              '-c',
-              'sleep 0.3; touch /shared/ready; trap "exit 0" TERM; while true; do sleep 0.05; done',
-            ],
-            startupProbe: {
-              exec: { command: ['test', '-f', '/shared/ready'] },
-              periodSeconds: 1,
-              failureThreshold: 100,
-            },
-            volumeMounts: [{ name: 'shared', mountPath: '/shared' }],
-          },
+    const body = nativeSidecarPod('probed-sidecar', {
+      spec: { terminationGracePeriodSeconds: 5, volumes: [{ name: 'shared', emptyDir: {} }] },
+      shared: { volumeMounts: [{ name: 'shared', mountPath: '/shared' }] },
+      sidecar: {
+        command: [
+          'sh',
+          '-c',
+          'sleep 0.3; touch /shared/ready; trap "exit 0" TERM; while true; do sleep 0.05; done',
         ],
-        containers: [
-          {
-            name: 'base',
-            image: 'busybox:1.36',
-            command: [
-              'sh',
-              '-c',
-              'if [ -f /shared/ready ]; then echo after-probe; else echo before-probe; fi',
-            ],
-            volumeMounts: [{ name: 'shared', mountPath: '/shared' }],
-          },
-        ],
+        startupProbe: {
+          exec: { command: ['test', '-f', '/shared/ready'] },
+          periodSeconds: 1,
+          failureThreshold: 100,
+        },
       },
-    }
+      base: {
+        command: ['sh', '-c', 'if [ -f /shared/ready ]; then echo after-probe; else echo before-probe; fi'],
+      },
+    })
     await api.createNamespacedPod({ namespace: 'default', body })
     const done = await waitForPod(api, 'probed-sidecar', isTerminal)
     expect(done.status?.phase).toBe('Succeeded')
-    const log = await api.readNamespacedPodLog({
-      name: 'probed-sidecar',
-      namespace: 'default',
-      container: 'base',
-    })
+    const log = await podLog(api, 'probed-sidecar', 'base')
     expect(log.trim()).toBe('after-probe')
   })
 
   it('a startup probe that never passes kills the sidecar and the containers never start', async () => {
-    const body: V1Pod = {
-      metadata: { name: 'never-ready' },
-      spec: {
-        restartPolicy: 'Never',
-        initContainers: [
-          {
-            name: 'sidecar',
-            image: 'alpine:3.20',
-            restartPolicy: 'Always',
-            command: ['sh', '-c', 'while true; do sleep 0.05; done'],
-            startupProbe: { exec: { command: ['false'] }, failureThreshold: 3 },
-          },
-        ],
-        containers: [{ name: 'base', image: 'busybox:1.36', command: ['true'] }],
+    const body = nativeSidecarPod('never-ready', {
+      sidecar: {
+        command: ['sh', '-c', 'while true; do sleep 0.05; done'],
+        startupProbe: { exec: { command: ['false'] }, failureThreshold: 3 },
       },
-    }
+      base: { command: ['true'] },
+    })
     await api.createNamespacedPod({ namespace: 'default', body })
     await waitForPod(api, 'never-ready', () => reasons('never-ready').includes('Unhealthy'))
     const pod = await waitForPod(api, 'never-ready', (p) =>
@@ -99,37 +67,18 @@ describe('pod lifecycle', () => {
   })
 
   it('stops a native sidecar with SIGTERM after base exits; its output is readable through logs', async () => {
-    const body: V1Pod = {
-      metadata: { name: 'xcom-native' },
-      spec: {
-        restartPolicy: 'Never',
-        terminationGracePeriodSeconds: 5,
-        volumes: [{ name: 'xcom', emptyDir: {} }],
-        initContainers: [
-          {
-            name: 'sidecar',
-            image: 'alpine:3.20',
-            restartPolicy: 'Always',
-            command: [
-              'sh',
-              '-c',
-              'trap \'cat "$PODLINE_XCOM_PATH"; exit 0\' TERM; while true; do sleep 0.05; done',
-            ],
-            env: [{ name: 'PODLINE_XCOM_PATH', value: '/airflow/xcom/return.json' }],
-            volumeMounts: [{ name: 'xcom', mountPath: '/airflow/xcom' }],
-          },
-        ],
-        containers: [
-          {
-            name: 'base',
-            image: 'busybox:1.36',
-            command: ['sh', '-c', 'sleep 0.2; echo \'{"rows": 7}\' > "$PODLINE_XCOM_PATH"'],
-            env: [{ name: 'PODLINE_XCOM_PATH', value: '/airflow/xcom/return.json' }],
-            volumeMounts: [{ name: 'xcom', mountPath: '/airflow/xcom' }],
-          },
+    const body = nativeSidecarPod('xcom-native', {
+      spec: { terminationGracePeriodSeconds: 5, volumes: [xcomVolume] },
+      shared: xcomMount,
+      sidecar: {
+        command: [
+          'sh',
+          '-c',
+          'trap \'cat "$PODLINE_XCOM_PATH"; exit 0\' TERM; while true; do sleep 0.05; done',
         ],
       },
-    }
+      base: { command: ['sh', '-c', 'sleep 0.2; echo \'{"rows": 7}\' > "$PODLINE_XCOM_PATH"'] },
+    })
     await api.createNamespacedPod({ namespace: 'default', body })
     const running = await waitForPod(api, 'xcom-native', (p) => p.status?.phase === 'Running')
     expect(running.status?.initContainerStatuses?.[0]?.state?.running).toBeTruthy()
@@ -139,29 +88,19 @@ describe('pod lifecycle', () => {
       exitCode: 0,
       reason: 'Completed',
     })
-    const log = await api.readNamespacedPodLog({
-      name: 'xcom-native',
-      namespace: 'default',
-      container: 'sidecar',
-    })
+    const log = await podLog(api, 'xcom-native', 'sidecar')
     expect(JSON.parse(log)).toEqual({ rows: 7 })
     expect(reasons('xcom-native')).toContain('Killing')
   })
 
   it('keeps a pod Running while a plain sidecar container runs', async () => {
-    await api.createNamespacedPod({
-      namespace: 'default',
-      body: {
-        metadata: { name: 'plain-sidecar' },
-        spec: {
-          restartPolicy: 'Never',
-          containers: [
-            { name: 'base', image: 'busybox', command: ['true'] },
-            { name: 'sidecar', image: 'busybox', command: ['sh', '-c', 'sleep 0.4'] },
-          ],
-        },
-      },
+    const body = runOncePod('plain-sidecar', {
+      containers: [
+        { name: 'base', image: 'busybox', command: ['true'] },
+        { name: 'sidecar', image: 'busybox', command: ['sh', '-c', 'sleep 0.4'] },
+      ],
     })
+    await api.createNamespacedPod({ namespace: 'default', body })
     const mid = await waitForPod(api, 'plain-sidecar', (p) =>
       Boolean(p.status?.containerStatuses?.[0]?.state?.terminated),
     )
@@ -172,17 +111,13 @@ describe('pod lifecycle', () => {
   it('runs init containers in order and fails the pod when one fails', async () => {
     await api.createNamespacedPod({
       namespace: 'default',
-      body: {
-        metadata: { name: 'init-fail' },
-        spec: {
-          restartPolicy: 'Never',
-          initContainers: [
-            { name: 'first', image: 'busybox', command: ['true'] },
-            { name: 'second', image: 'busybox', command: ['sh', '-c', 'exit 4'] },
-          ],
-          containers: [{ name: 'base', image: 'busybox', command: ['true'] }],
-        },
-      },
+      body: runOncePod('init-fail', {
+        initContainers: [
+          { name: 'first', image: 'busybox', command: ['true'] },
+          { name: 'second', image: 'busybox', command: ['sh', '-c', 'exit 4'] },
+        ],
+        containers: [{ name: 'base', image: 'busybox', command: ['true'] }],
+      }),
     })
     const pod = await waitForPod(api, 'init-fail', isTerminal)
     expect(pod.status?.phase).toBe('Failed')
@@ -259,20 +194,16 @@ describe('pod lifecycle', () => {
   it('reports OOMKilled for a real memory hog over its limit', async () => {
     await api.createNamespacedPod({
       namespace: 'default',
-      body: {
-        metadata: { name: 'hog' },
-        spec: {
-          restartPolicy: 'Never',
-          containers: [
-            {
-              name: 'base',
-              image: 'node:20',
-              command: [node, '-e', 'const a = []; setInterval(() => a.push(Buffer.alloc(16 << 20, 1)), 10)'],
-              resources: { limits: { memory: '96Mi' } },
-            },
-          ],
-        },
-      },
+      body: runOncePod('hog', {
+        containers: [
+          {
+            name: 'base',
+            image: 'node:20',
+            command: [node, '-e', 'const a = []; setInterval(() => a.push(Buffer.alloc(16 << 20, 1)), 10)'],
+            resources: { limits: { memory: '96Mi' } },
+          },
+        ],
+      }),
     })
     const pod = await waitForPod(api, 'hog', isTerminal)
     expect(pod.status?.phase).toBe('Failed')

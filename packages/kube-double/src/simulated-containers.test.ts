@@ -1,6 +1,6 @@
-import type { V1Pod } from '@kubernetes/client-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { clientFor, isTerminal, waitForPod } from './__tests__/double-client.js'
+import { clientFor, isTerminal, podLog, waitForPod } from './__tests__/double-client.js'
+import { nativeSidecarPod } from './__tests__/pod-bodies.js'
 import { type KubeDouble, startKubeDouble } from './kube-double.js'
 
 let double: KubeDouble
@@ -23,22 +23,11 @@ afterAll(async () => {
 
 describe('simulated containers', () => {
   it('go through the real status stages without a process, and a native sidecar is stopped after main', async () => {
-    const body: V1Pod = {
-      metadata: { name: 'simulated' },
-      spec: {
-        restartPolicy: 'Never',
-        initContainers: [
-          {
-            name: 'side',
-            image: 'alpine:3.20',
-            restartPolicy: 'Always',
-            startupProbe: { exec: { command: ['true'] } },
-          },
-        ],
-        // A command that does not exist: a process would fail to start, a simulation does not run it.
-        containers: [{ name: 'main', image: 'alpine:3.20', command: ['/no/such/binary'] }],
-      },
-    }
+    const body = nativeSidecarPod('simulated', {
+      sidecar: { name: 'side', startupProbe: { exec: { command: ['true'] } } },
+      // A command that does not exist: a process would fail to start, a simulation does not run it.
+      base: { name: 'main', image: 'alpine:3.20', command: ['/no/such/binary'] },
+    })
     await api.createNamespacedPod({ namespace: 'default', body })
     const ended = await waitForPod(api, 'simulated', isTerminal)
     expect(ended.spec?.nodeName).toBe(double.node.name)
@@ -47,10 +36,8 @@ describe('simulated containers', () => {
     expect(main?.state?.terminated).toMatchObject({ exitCode: 3, reason: 'Error' })
     const side = ended.status?.initContainerStatuses?.find((s) => s.name === 'side')
     expect(side?.state?.terminated).toMatchObject({ exitCode: 0 })
-    const log = (container: string) =>
-      api.readNamespacedPodLog({ name: 'simulated', namespace: 'default', container })
-    expect(await log('main')).toBe('hello\n')
-    expect(await log('side')).toBe('stopped cleanly\n')
+    expect(await podLog(api, 'simulated', 'main')).toBe('hello\n')
+    expect(await podLog(api, 'simulated', 'side')).toBe('stopped cleanly\n')
     const reasons = double.events('default').map((e) => e.reason)
     expect(reasons).toEqual(expect.arrayContaining(['Scheduled', 'Created', 'Started', 'Killing']))
   })

@@ -14,6 +14,15 @@ afterAll(async () => {
   await double.close()
 })
 
+const createInTeam = (name: string, team: string) =>
+  client.api.createNamespacedPod({
+    namespace: 'default',
+    body: {
+      metadata: { name, labels: { team } },
+      spec: { containers: [{ name: 'c', image: 'alpine:3.20' }] },
+    },
+  })
+
 const relabel = (name: string, team: string) =>
   client.api.patchNamespacedPod(
     { name, namespace: 'default', body: { metadata: { labels: { team } } } },
@@ -40,13 +49,7 @@ async function watchTeamA(count: number, act: () => Promise<unknown>, resourceVe
 describe('a watch with a label selector', () => {
   it('sees a pod leave the selector as DELETED and come back as ADDED, as the API server reports it', async () => {
     const seen = await watchTeamA(3, async () => {
-      await client.api.createNamespacedPod({
-        namespace: 'default',
-        body: {
-          metadata: { name: 'mover', labels: { team: 'a' } },
-          spec: { containers: [{ name: 'c', image: 'alpine:3.20' }] },
-        },
-      })
+      await createInTeam('mover', 'a')
       await relabel('mover', 'b')
       await relabel('mover', 'a')
     })
@@ -61,13 +64,7 @@ describe('a watch with a label selector', () => {
     const list = await client.api.listNamespacedPod({ namespace: 'default', labelSelector: 'team=a' })
     const from = list.metadata?.resourceVersion ?? ''
     await relabel('mover', 'b')
-    await client.api.createNamespacedPod({
-      namespace: 'default',
-      body: {
-        metadata: { name: 'other', labels: { team: 'b' } },
-        spec: { containers: [{ name: 'c', image: 'alpine:3.20' }] },
-      },
-    })
+    await createInTeam('other', 'b')
     await relabel('other', 'c')
     const seen = await watchTeamA(1, async () => {}, from)
     expect(seen).toEqual(['DELETED mover'])

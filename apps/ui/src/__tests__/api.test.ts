@@ -7,7 +7,7 @@ import { type KubeDouble, startKubeDouble } from '@podline/kube-double'
 import { waitUntil } from '@podline/runner/testing'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { podline, start } from '../../../cli/src/__tests__/cli.js'
+import { podline } from '../../../cli/src/__tests__/cli.js'
 import { startUi, type UiFixture } from './harness.js'
 
 let f: UiFixture
@@ -36,6 +36,13 @@ const get = async (path: string, headers: Record<string, string> = {}) => {
   const r = await fetch(`${f.url}${path}`, { headers })
   return { status: r.status, body: await r.json() }
 }
+
+/** The run's detail as the API shows it, once the run has succeeded. */
+const succeededDetail = (runId: string) =>
+  waitUntil('the run to succeed', async () => {
+    const d = await get(`/api/runs/${runId}`)
+    return d.body.run.state === 'success' && d.body
+  })
 
 /** Reads a Server-Sent Events stream until `until` holds for the events read; then closes it. */
 async function readEvents(
@@ -77,13 +84,8 @@ async function readEvents(
 
 describe('the JSON API of podline ui', () => {
   it("shows a pod task's pod as the cluster sees it: phase, containers and events", async () => {
-    const r = await f.post('/api/pipelines/ui-pod/runs', { params: {} })
-    expect(r.status).toBe(201)
-    const { runId } = (await r.json()) as { runId: string }
-    await waitUntil(
-      'the run to succeed',
-      async () => (await get(`/api/runs/${runId}`)).body.run.state === 'success',
-    )
+    const runId = await f.trigger('ui-pod')
+    await succeededDetail(runId)
     const pod = await get(`/api/runs/${runId}/tasks/work/pod`)
     expect(pod.status).toBe(200)
     expect(pod.body).toMatchObject({
@@ -101,13 +103,8 @@ describe('the JSON API of podline ui', () => {
   })
 
   it("shows a mapped task as one task with its items' counts, and its own attempts apart from its items'", async () => {
-    const r = await f.post('/api/pipelines/ui-mapped/runs', { params: {} })
-    expect(r.status).toBe(201)
-    const { runId } = (await r.json()) as { runId: string }
-    const detail = await waitUntil('the run to succeed', async () => {
-      const d = await get(`/api/runs/${runId}`)
-      return d.body.run.state === 'success' && d.body
-    })
+    const runId = await f.trigger('ui-mapped')
+    const detail = await succeededDetail(runId)
     const upper = detail.tasks.find((t: { task: string }) => t.task === 'upper')
     expect(detail.tasks.map((t: { task: string }) => t.task)).toEqual(['letters', 'upper'])
     expect(upper.items).toMatchObject({ total: 3, byState: { success: 3 }, failed: [] })
@@ -117,13 +114,8 @@ describe('the JSON API of podline ui', () => {
   })
 
   it('shows an XCom kept in the store with its value, and streams it whole from its own URL', async () => {
-    const r = await f.post('/api/pipelines/ui-large/runs', { params: {} })
-    expect(r.status).toBe(201)
-    const { runId } = (await r.json()) as { runId: string }
-    await waitUntil(
-      'the run to succeed',
-      async () => (await get(`/api/runs/${runId}`)).body.run.state === 'success',
-    )
+    const runId = await f.trigger('ui-large')
+    await succeededDetail(runId)
     const rows = Array.from({ length: 200 }, (_, i) => ({ i, name: `row ${i}` }))
     const xcoms = await get(`/api/runs/${runId}/tasks/make/xcoms`)
     expect(xcoms.body.xcoms).toMatchObject([
@@ -135,15 +127,10 @@ describe('the JSON API of podline ui', () => {
   })
 
   it('triggers a run with params, lists it, and shows its tasks, attempts, log and XComs', async () => {
-    const r = await f.post('/api/pipelines/ui-diamond/runs', { params: { rows: 3 } })
-    expect(r.status).toBe(201)
-    const { runId } = (await r.json()) as { runId: string }
+    const runId = await f.trigger('ui-diamond', { rows: 3 })
     const list = await get('/api/runs?pipeline=ui-diamond')
     expect(list.body.runs.map((x: { id: string }) => x.id)).toContain(runId)
-    const detail = await waitUntil('the run to succeed', async () => {
-      const d = await get(`/api/runs/${runId}`)
-      return d.body.run.state === 'success' && d.body
-    })
+    const detail = await succeededDetail(runId)
     expect(detail.tasks.map((t: { task: string; needs: string[] }) => [t.task, t.needs])).toEqual([
       ['extract', []],
       ['clean', ['extract']],
@@ -187,7 +174,7 @@ describe('the JSON API of podline ui', () => {
   })
 
   it('cancels an open run and retries an ended one', async () => {
-    const { runId } = (await (await f.post('/api/pipelines/ui-slow/runs')).json()) as { runId: string }
+    const runId = await f.trigger('ui-slow')
     await waitUntil(
       'the task to run',
       async () => (await get(`/api/runs/${runId}`)).body.tasks[0].state === 'running',
@@ -261,15 +248,8 @@ describe('the JSON API of podline ui', () => {
     const resumeFrom = first[0]?.id ?? ''
     expect(resumeFrom).toMatch(/^\d+$/)
     // While the client is away, a run goes from start to end.
-    const { runId } = (await (
-      await f.post('/api/pipelines/ui-diamond/runs', { params: { rows: 2 } })
-    ).json()) as {
-      runId: string
-    }
-    await waitUntil(
-      'the run to succeed',
-      async () => (await get(`/api/runs/${runId}`)).body.run.state === 'success',
-    )
+    const runId = await f.trigger('ui-diamond', { rows: 2 })
+    await succeededDetail(runId)
     const stored = await sql<{ id: string }[]>`
       select id::text from podline.events where id > ${resumeFrom}::bigint order by id`
     const resumed = await readEvents({ 'last-event-id': resumeFrom }, (e) =>
@@ -293,13 +273,7 @@ describe('podline ui on an address others can reach', () => {
 
   it('asks every API call for the token, as a bearer or the login cookie (HttpOnly, SameSite=Strict)', async () => {
     const token = 'a-long-secret-token'
-    const ui = start(['ui', '--host', '0.0.0.0', '--port', '0'], {
-      env: { DATABASE_URL: f.database.url, PODLINE_UI_TOKEN: token },
-    })
-    try {
-      await ui.waitFor(/podline ui: http:\/\/\S+/)
-      const port = ui.output().match(/:(\d+)\s*$/m)?.[1]
-      const url = `http://127.0.0.1:${port}`
+    await f.withTokenUi(token, async (url) => {
       expect((await fetch(`${url}/api/runs`)).status).toBe(401)
       expect((await fetch(`${url}/api/runs`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(
         401,
@@ -341,9 +315,6 @@ describe('podline ui on an address others can reach', () => {
         body: '{}',
       })
       expect(scripted.status).toBe(201)
-    } finally {
-      ui.child.kill('SIGTERM')
-      await ui.exited
-    }
+    })
   })
 })

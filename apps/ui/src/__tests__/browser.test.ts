@@ -3,7 +3,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { runStatus } from '@podline/runner'
 import { waitUntil } from '@podline/runner/testing'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -52,27 +51,31 @@ async function page(path: string): Promise<Page> {
   return p
 }
 
-const trigger = async (pipeline: string, params: unknown = {}) => {
-  const r = await f.post(`/api/pipelines/${pipeline}/runs`, { params })
-  expect(r.status).toBe(201)
-  return ((await r.json()) as { runId: string }).runId
+/** Triggers `pipeline` and opens the new run's page. */
+async function openNewRun(pipeline: string, params?: unknown): Promise<{ runId: string; p: Page }> {
+  const runId = await f.trigger(pipeline, params)
+  return { runId, p: await page(`/runs/${runId}`) }
 }
 
 const stateOf = (p: Page, task: string) => p.getAttribute(`[data-testid="task-${task}"]`, 'data-state')
+
+/** Waits until the page's graph shows `task` in `state`. */
+const untilState = (p: Page, task: string, state: string) =>
+  waitUntil(`${task} to be ${state}`, async () => (await stateOf(p, task)) === state, 30_000)
 
 describe('the UI in Chromium', () => {
   it('lists a triggered run; its graph shows every task and turns green live as the worker completes them', async () => {
     const gate = join(tmpdir(), `podline-ui-gate-${process.pid}`)
     const runs = await page('/')
     await runs.getByTestId('live').getByText('live').waitFor()
-    const runId = await trigger('ui-diamond', { rows: 5, gate })
+    const runId = await f.trigger('ui-diamond', { rows: 5, gate })
     // Live: the row appears without a reload.
     await runs.locator(`tr[data-run="${runId}"]`).waitFor({ timeout: 30_000 })
     await runs.locator(`tr[data-run="${runId}"] a`).click()
     await runs.getByTestId('run-id').getByText(runId).waitFor()
     for (const task of ['extract', 'clean', 'enrich', 'load'])
       await runs.getByTestId(`task-${task}`).waitFor({ timeout: 30_000 })
-    await waitUntil('extract to run', async () => (await stateOf(runs, 'extract')) === 'running', 30_000)
+    await untilState(runs, 'extract', 'running')
     expect(await stateOf(runs, 'load')).toBe('pending')
     // The log of a running task is tailed: its line shows while it still runs.
     await runs.getByTestId('task-extract').click()
@@ -80,8 +83,7 @@ describe('the UI in Chromium', () => {
     expect(await runs.getByText('(live)').count()).toBe(1)
     await runs.screenshot({ path: join(SHOTS, 'run-running.png') })
     writeFileSync(gate, '')
-    for (const task of ['extract', 'clean', 'enrich', 'load'])
-      await waitUntil(`${task} to turn green`, async () => (await stateOf(runs, task)) === 'success', 30_000)
+    for (const task of ['extract', 'clean', 'enrich', 'load']) await untilState(runs, task, 'success')
     const colour = await runs.getByTestId('task-load').evaluate((el) => getComputedStyle(el).backgroundColor)
     expect(colour).toBe('rgb(34, 197, 94)')
     await runs.getByTestId('xcom-return_value').getByText('"rows": 5').waitFor()
@@ -102,9 +104,8 @@ describe('the UI in Chromium', () => {
   })
 
   it("shows a failing task's log and stack, escaped", async () => {
-    const runId = await trigger('ui-fail')
-    const p = await page(`/runs/${runId}`)
-    await waitUntil('explode to fail', async () => (await stateOf(p, 'explode')) === 'failed', 30_000)
+    const { p } = await openNewRun('ui-fail')
+    await untilState(p, 'explode', 'failed')
     await p.getByTestId('task-explode').click()
     await p.getByTestId('task-error').getByText('boom: the disk is full').waitFor()
     expect(await p.getByTestId('task-stack').textContent()).toContain('at diskIsFull')
@@ -135,31 +136,22 @@ describe('the UI in Chromium', () => {
     await form.getByRole('button', { name: 'Trigger a run' }).click()
     await p.waitForURL(/\/runs\/[0-9a-f-]{36}$/)
     await p.getByTestId('task-load').waitFor()
-    await waitUntil(
-      'the triggered run to succeed',
-      async () => (await stateOf(p, 'load')) === 'success',
-      30_000,
-    )
+    await untilState(p, 'load', 'success')
     await p.close()
   })
 
   it('cancels a running run and retries it, after confirmation', async () => {
-    const runId = await trigger('ui-slow')
-    const p = await page(`/runs/${runId}`)
-    await waitUntil('wait to run', async () => (await stateOf(p, 'wait')) === 'running', 30_000)
+    const { p } = await openNewRun('ui-slow')
+    await untilState(p, 'wait', 'running')
     await p.getByTestId('cancel').click()
-    await waitUntil(
-      'the task to be cancelled',
-      async () => (await stateOf(p, 'wait')) === 'cancelled',
-      30_000,
-    )
+    await untilState(p, 'wait', 'cancelled')
     await p.locator('h1 [data-state="cancelled"]').waitFor()
     await p.getByTestId('retry').click()
-    await waitUntil('the retried task to run', async () => (await stateOf(p, 'wait')) === 'running', 30_000)
+    await untilState(p, 'wait', 'running')
     await p.getByTestId('task-wait').click()
     await p.getByTestId('task-panel').locator('tbody tr').nth(1).waitFor()
     await p.getByTestId('cancel').click()
-    await waitUntil('the second cancel', async () => (await stateOf(p, 'wait')) === 'cancelled', 30_000)
+    await untilState(p, 'wait', 'cancelled')
     await p.close()
   })
   it('filters the runs by state, each row in its state colour', async () => {
@@ -184,15 +176,10 @@ describe('the UI in Chromium', () => {
 
   it('asks for the token when it listens beyond loopback, and is live after the login form', async () => {
     const token = 'browser-login-token'
-    const ui = start(['ui', '--host', '0.0.0.0', '--port', '0'], {
-      env: { DATABASE_URL: f.database.url, PODLINE_UI_TOKEN: token },
-    })
-    try {
-      await ui.waitFor(/podline ui: http:\/\/\S+/)
-      const port = ui.output().match(/:(\d+)\s*$/m)?.[1]
+    await f.withTokenUi(token, async (url) => {
       const p = watchPolicy(await browser.newPage())
       p.setDefaultTimeout(30_000)
-      await p.goto(`http://127.0.0.1:${port}/`)
+      await p.goto(`${url}/`)
       await p.getByLabel('UI token').fill('not the token')
       await p.getByRole('button', { name: 'Log in' }).click()
       await p.getByText('that is not the UI token').waitFor()
@@ -203,34 +190,26 @@ describe('the UI in Chromium', () => {
       await p.getByTestId('live').getByText('live').waitFor()
       expect(await p.evaluate(() => document.cookie)).toBe('')
       await p.close()
-    } finally {
-      ui.child.kill('SIGTERM')
-      await ui.exited
-    }
+    })
   })
 
   // Last: it restarts the fixture's podline ui.
   it('a page whose stream broke resumes from its last event: transitions made meanwhile still reach it', async () => {
     const gate = join(tmpdir(), `podline-ui-gate-resume-${process.pid}`)
-    const runId = await trigger('ui-diamond', { rows: 1, gate })
-    const p = await page(`/runs/${runId}`)
-    await waitUntil('extract to run', async () => (await stateOf(p, 'extract')) === 'running', 30_000)
+    const { runId, p } = await openNewRun('ui-diamond', { rows: 1, gate })
+    await untilState(p, 'extract', 'running')
     const port = new URL(f.url).port
     f.ui.child.kill('SIGTERM')
     await f.ui.exited
     await p.getByTestId('live').getByText('reconnecting…').waitFor()
     // The run ends while no server is there to tell the page.
     writeFileSync(gate, '')
-    await waitUntil(
-      'the run to succeed',
-      async () => (await runStatus(f.database.database, runId))?.run.state === 'success',
-    )
+    await f.succeeded(runId)
     const restarted = start(['ui', '--port', port], { env: { DATABASE_URL: f.database.url } })
     f.ui = restarted
     await restarted.waitFor(/podline ui: http:\/\/\S+/)
     // No reload: only the replayed transitions can turn the graph green.
-    for (const task of ['extract', 'clean', 'enrich', 'load'])
-      await waitUntil(`${task} to turn green`, async () => (await stateOf(p, task)) === 'success', 30_000)
+    for (const task of ['extract', 'clean', 'enrich', 'load']) await untilState(p, task, 'success')
     await p.close()
   })
 })

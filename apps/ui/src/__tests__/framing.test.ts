@@ -6,7 +6,6 @@ import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { runStatus } from '@podline/runner'
 import { waitUntil } from '@podline/runner/testing'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -71,12 +70,8 @@ const expectUnframable = (what: string, headers: { get(name: string): string | n
 describe("podline ui in another site's frame", () => {
   it('every answer forbids framing: pages, assets, JSON, the live stream, refusals, errors and 404s', async () => {
     // A 500: an XCom whose object left the store.
-    const trigger = await f.post('/api/pipelines/ui-large/runs', { params: {} })
-    const { runId } = (await trigger.json()) as { runId: string }
-    await waitUntil(
-      'the run to succeed',
-      async () => (await runStatus(f.database.database, runId))?.run.state === 'success',
-    )
+    const runId = await f.trigger('ui-large')
+    await f.succeeded(runId)
     for (const entry of readdirSync(xcomFolder)) rmSync(join(xcomFolder, entry), { recursive: true })
 
     const html = await (await fetch(`${f.url}/`)).text()

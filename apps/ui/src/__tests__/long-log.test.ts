@@ -45,18 +45,7 @@ const page = async (runId: string, query = ''): Promise<LogPage> => {
   return r.body
 }
 
-async function chattyRun(params: { lines: number; gate?: string; more?: number }): Promise<string> {
-  const r = await f.post('/api/pipelines/ui-chatty/runs', { params })
-  expect(r.status).toBe(201)
-  return ((await r.json()) as { runId: string }).runId
-}
-
-async function succeeded(runId: string): Promise<void> {
-  await waitUntil(
-    'the run to succeed',
-    async () => (await runStatus(f.database.database, runId))?.run.state === 'success',
-  )
-}
+const chattyRun = (params: { lines: number; gate?: string; more?: number }) => f.trigger('ui-chatty', params)
 
 const numbered = (from: number, to: number) =>
   Array.from({ length: to - from + 1 }, (_, i) => `line ${from + i}`)
@@ -80,10 +69,16 @@ async function shownEnds(p: Page) {
   return [await read('first'), await read('last')]
 }
 
+/** Waits until the log says it shows `range`, and checks that it shows lines `from` to `to`. */
+async function expectShown(p: Page, range: string, from: number, to: number) {
+  await p.getByTestId('log-range').getByText(range).waitFor()
+  expect(await shownEnds(p)).toEqual([`${from}: line ${from}`, `${to}: line ${to}`])
+}
+
 describe("a task's log longer than one page", () => {
   it('the API counts its lines and pages through every one, forwards and back, in order, none twice', async () => {
     const runId = await chattyRun({ lines: LINES })
-    await succeeded(runId)
+    await f.succeeded(runId)
 
     const first = await page(runId)
     expect(first.total).toBe(LINES)
@@ -133,29 +128,24 @@ describe("a task's log longer than one page", () => {
 
   it('the run page says how many lines there are and pages through them all', async () => {
     const runId = await chattyRun({ lines: LINES })
-    await succeeded(runId)
+    await f.succeeded(runId)
     const p = await openTask(`/runs/${runId}`)
     await p.getByTestId('log-count').getByText('12,345 lines').waitFor()
-    const range = p.getByTestId('log-range')
-    await range.getByText('lines 1–5,000 of 12,345').waitFor()
-    expect(await shownEnds(p)).toEqual(['1: line 1', '5000: line 5000'])
+    await expectShown(p, 'lines 1–5,000 of 12,345', 1, 5000)
     expect(await p.getByTestId('log-earlier').isDisabled()).toBe(true)
 
     await p.getByTestId('log-later').click()
-    await range.getByText('lines 5,001–10,000 of 12,345').waitFor()
-    expect(await shownEnds(p)).toEqual(['5001: line 5001', '10000: line 10000'])
+    await expectShown(p, 'lines 5,001–10,000 of 12,345', 5001, 10000)
 
     await p.getByTestId('log-last').click()
-    await range.getByText('lines 7,346–12,345 of 12,345').waitFor()
-    expect(await shownEnds(p)).toEqual(['7346: line 7346', '12345: line 12345'])
+    await expectShown(p, 'lines 7,346–12,345 of 12,345', 7346, 12345)
     expect(await p.getByTestId('log-later').isDisabled()).toBe(true)
 
     await p.getByTestId('log-earlier').click()
-    await range.getByText('lines 2,346–7,345 of 12,345').waitFor()
-    expect(await shownEnds(p)).toEqual(['2346: line 2346', '7345: line 7345'])
+    await expectShown(p, 'lines 2,346–7,345 of 12,345', 2346, 7345)
 
     await p.getByTestId('log-first').click()
-    await range.getByText('lines 1–5,000 of 12,345').waitFor()
+    await p.getByTestId('log-range').getByText('lines 1–5,000 of 12,345').waitFor()
     await p.close()
   })
 
@@ -168,12 +158,9 @@ describe("a task's log longer than one page", () => {
     )
     try {
       const p = await openTask(`/runs/${runId}`)
-      const range = p.getByTestId('log-range')
-      await range.getByText('lines 1,001–6,000 of 6,000').waitFor()
-      expect(await shownEnds(p)).toEqual(['1001: line 1001', '6000: line 6000'])
+      await expectShown(p, 'lines 1,001–6,000 of 6,000', 1001, 6000)
       writeFileSync(gate, '')
-      await range.getByText('lines 1,151–6,150 of 6,150').waitFor()
-      expect(await shownEnds(p)).toEqual(['1151: line 1151', '6150: line 6150'])
+      await expectShown(p, 'lines 1,151–6,150 of 6,150', 1151, 6150)
       // Followed: the box is kept scrolled to the newest line.
       await p
         .getByTestId('task-log')

@@ -27,6 +27,10 @@ export async function waitForPod(
   )
 }
 
+/** What `container` of pod `name` in `default` wrote. */
+export const podLog = (api: CoreV1Api, name: string, container: string): Promise<string> =>
+  api.readNamespacedPodLog({ name, namespace: 'default', container })
+
 export const isTerminal = (pod: V1Pod): boolean =>
   pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed'
 
@@ -47,15 +51,4 @@ export async function apiError(
     throw error
   }
   throw new Error('expected the call to fail')
-}
-
-export function simplePod(name: string, script: string, extra: Partial<V1Pod['spec']> = {}): V1Pod {
-  return {
-    metadata: { name, labels: { app: 'test', name } },
-    spec: {
-      restartPolicy: 'Never',
-      containers: [{ name: 'base', image: 'busybox:1.36', command: ['sh', '-c', script] }],
-      ...extra,
-    },
-  }
 }

@@ -6,6 +6,7 @@ import { ApiError, statuses } from '../api/api-error.js'
 import type { StatusJson } from '../wire-types.js'
 import type { DoubleContext } from './double-context.js'
 import type { Route } from './parse-route.js'
+import { routePod } from './route-handler.js'
 
 /** The channel protocol client-node's Exec speaks (stream number as the first byte of each message). */
 export const EXEC_PROTOCOL = 'v4.channel.k8s.io'
@@ -16,9 +17,7 @@ const ERROR = 3
 
 /** Checks an exec request before the upgrade, with the API server's errors; returns what to run. */
 export function prepareExec(ctx: DoubleContext, route: Route) {
-  const name = route.name ?? ''
-  const pod = ctx.store.getPod(route.namespace, name)
-  if (!pod) throw new ApiError(statuses.notFound('pods', name))
+  const { name, pod } = routePod(ctx, route)
   if (pod.status.phase === 'Succeeded' || pod.status.phase === 'Failed') {
     throw new ApiError(
       statuses.badRequest(

@@ -3,15 +3,14 @@ import { ApiError, statuses } from '../api/api-error.js'
 import { findContainerStatus } from '../kubelet/pod-status.js'
 import type { DoubleContext } from './double-context.js'
 import type { Route } from './parse-route.js'
+import { routePod } from './route-handler.js'
 
 /**
  * pods/log: the container's output; with follow=true it streams until the container ends, across the
  * kubelet's rotations of the log file (what a rotation leaves unread of the older file is served).
  */
 export function readLog(ctx: DoubleContext, route: Route, response: ServerResponse): void {
-  const name = route.name ?? ''
-  const pod = ctx.store.getPod(route.namespace, name)
-  if (!pod) throw new ApiError(statuses.notFound('pods', name))
+  const { name, pod } = routePod(ctx, route)
   const regular = pod.spec.containers.map((c) => c.name)
   const init = (pod.spec.initContainers ?? []).map((c) => c.name)
   let container = route.query.get('container') ?? undefined

@@ -1,13 +1,11 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ApiError, statuses } from '../api/api-error.js'
 import { podFilter } from '../api/pod-filter.js'
 import { checkPodSecurity } from '../api/pod-security.js'
 import { validatePod } from '../api/pod-validation.js'
 import { qosClassOf, setCondition } from '../kubelet/pod-status.js'
 import type { PodJson } from '../wire-types.js'
-import type { DoubleContext } from './double-context.js'
 import { readJson, sendJson } from './http-io.js'
-import type { Route } from './parse-route.js'
+import { type RouteHandler, routePod } from './route-handler.js'
 
 const GENERATED_NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789'
 
@@ -21,12 +19,7 @@ function listItem(pod: PodJson): PodJson {
   return rest
 }
 
-export async function createPod(
-  ctx: DoubleContext,
-  route: Route,
-  request: IncomingMessage,
-  response: ServerResponse,
-): Promise<void> {
+export const createPod: RouteHandler = async (ctx, route, response, request) => {
   const body = (await readJson(request)) as PodJson | undefined
   if (!body || typeof body !== 'object' || !body.metadata) {
     throw new ApiError(statuses.badRequest('the object provided is unrecognized (must be of type Pod)'))
@@ -87,13 +80,11 @@ function defaultPullPolicy(image: string | undefined): string {
   return !tag || tag === 'latest' ? 'Always' : 'IfNotPresent'
 }
 
-export function getPod(ctx: DoubleContext, route: Route, response: ServerResponse): void {
-  const pod = ctx.store.getPod(route.namespace, route.name ?? '')
-  if (!pod) throw new ApiError(statuses.notFound('pods', route.name ?? ''))
-  sendJson(response, 200, withKind(pod))
+export const getPod: RouteHandler = (ctx, route, response) => {
+  sendJson(response, 200, withKind(routePod(ctx, route).pod))
 }
 
-export function listPods(ctx: DoubleContext, route: Route, response: ServerResponse): void {
+export const listPods: RouteHandler = (ctx, route, response) => {
   const matches = podFilter(route.query)
   const items = ctx.store
     .listPods(route.allNamespaces ? undefined : route.namespace)
@@ -112,16 +103,9 @@ export function listPods(ctx: DoubleContext, route: Route, response: ServerRespo
   })
 }
 
-export async function deletePod(
-  ctx: DoubleContext,
-  route: Route,
-  request: IncomingMessage,
-  response: ServerResponse,
-): Promise<void> {
-  const name = route.name ?? ''
+export const deletePod: RouteHandler = async (ctx, route, response, request) => {
   const options = ((await readJson(request)) ?? {}) as { gracePeriodSeconds?: number }
-  const pod = ctx.store.getPod(route.namespace, name)
-  if (!pod) throw new ApiError(statuses.notFound('pods', name))
+  const { name, pod } = routePod(ctx, route)
   const queryGrace = route.query.get('gracePeriodSeconds')
   const grace = queryGrace !== null ? Number(queryGrace) : options.gracePeriodSeconds
   if (!pod.metadata.deletionTimestamp) ctx.kubelet.delete(route.namespace, name, grace)
@@ -135,12 +119,7 @@ const MERGE_PATCH_TYPES = ['application/merge-patch+json', 'application/strategi
  * a `null` value removes a key). Any other field is the API server's 422: pod specs are immutable
  * but for a few fields the double does not model. JSON Patch and apply patches are a 415 here.
  */
-export async function patchPod(
-  ctx: DoubleContext,
-  route: Route,
-  request: IncomingMessage,
-  response: ServerResponse,
-): Promise<void> {
+export const patchPod: RouteHandler = async (ctx, route, response, request) => {
   const name = route.name ?? ''
   const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim() ?? ''
   if (!MERGE_PATCH_TYPES.includes(type))
@@ -192,12 +171,7 @@ export async function patchPod(
  * gracePeriodSeconds or the pod's own; the answer is a 201 Status of Success. A pod that has already
  * ended is deleted without the condition; one being deleted is left as it is.
  */
-export async function evictPod(
-  ctx: DoubleContext,
-  route: Route,
-  request: IncomingMessage,
-  response: ServerResponse,
-): Promise<void> {
+export const evictPod: RouteHandler = async (ctx, route, response, request) => {
   const name = route.name ?? ''
   const eviction = ((await readJson(request)) ?? {}) as {
     metadata?: { name?: string }
@@ -205,8 +179,7 @@ export async function evictPod(
   }
   if (eviction.metadata?.name !== undefined && eviction.metadata.name !== name)
     throw new ApiError(statuses.badRequest(`name in URL does not match name in Eviction object`))
-  const pod = ctx.store.getPod(route.namespace, name)
-  if (!pod) throw new ApiError(statuses.notFound('pods', name))
+  const { pod } = routePod(ctx, route)
   if (!pod.metadata.deletionTimestamp) {
     if (pod.status.phase !== 'Succeeded' && pod.status.phase !== 'Failed')
       ctx.store.updatePod(route.namespace, name, (p) =>

@@ -1,14 +1,14 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { type KubeDouble, startKubeDouble } from '@podline/kube-double'
 import { pipeline } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { type Database, triggerPipeline, Worker, waitForRun } from '../index.js'
+import { useKubeDouble } from '../pods/__tests__/use-kube-double.js'
 import { createPodExecutor } from '../pods/pod-executor.js'
 import { waitUntil } from '../testing/index.js'
 import { useFreshDatabase } from '../testing/vitest.js'
+import { useTempFolder } from './use-temp-folder.js'
 
 /*
  * Regression: a pod task deleted its pod before the attempt's result was stored. A worker that died
@@ -18,19 +18,11 @@ import { useFreshDatabase } from '../testing/vitest.js'
  */
 describe('a worker that loses the database after its pod ended, before storing the result', () => {
   const db = useFreshDatabase()
-  let double: KubeDouble
-  let scratch: string
-  beforeAll(async () => {
-    double = await startKubeDouble()
-    scratch = mkdtempSync(join(tmpdir(), 'podline-outlives-'))
-  })
-  afterAll(async () => {
-    await double.close()
-    rmSync(scratch, { recursive: true, force: true })
-  })
+  const cluster = useKubeDouble()
+  const scratch = useTempFolder('podline-outlives-')
 
   it('leaves the pod to its takeover, which reads its result: the pod runs once', async () => {
-    const sideFile = join(scratch, 'ran')
+    const sideFile = join(scratch.path, 'ran')
     const p = pipeline('pod-outlives-result').pod(
       'work',
       {},
@@ -39,7 +31,7 @@ describe('a worker that loses the database after its pod ended, before storing t
         command: ['sh', '-c', `echo ran >> ${sideFile}; echo '{"rows": 3}' > /airflow/xcom/return.json`],
       },
     )
-    const kube = { kubeconfig: double.kubeconfigPath }
+    const kube = { kubeconfig: cluster.double.kubeconfigPath }
     let cut = false
     // The same database, except that once `cut` is set every query fails as a dropped connection does.
     const cutOff: Database = {
@@ -72,7 +64,8 @@ describe('a worker that loses the database after its pod ended, before storing t
     await first.start()
     const runId = await triggerPipeline(db.database, p, {})
     await waitUntil('the first worker to give the attempt up', () => ended.includes('lost'))
-    const podOfRun = () => double.pods().find((pod) => pod.metadata.labels?.['podline.dev/run'] === runId)
+    const podOfRun = () =>
+      cluster.double.pods().find((pod) => pod.metadata.labels?.['podline.dev/run'] === runId)
     expect(podOfRun(), 'the pod is still there for a takeover').toBeDefined()
 
     const second = new Worker({
@@ -86,7 +79,7 @@ describe('a worker that loses the database after its pod ended, before storing t
     try {
       expect(await waitForRun(db.database, runId, { pollMs: 100 })).toBe('success')
       expect(readFileSync(sideFile, 'utf8')).toBe('ran\n')
-      expect(double.requests.count({ verb: 'create', resource: 'pods' })).toBe(1)
+      expect(cluster.double.requests.count({ verb: 'create', resource: 'pods' })).toBe(1)
       const [xcom] = await db.database.rows<{ value: unknown }>(sql`
         select value from podline.xcoms where run_id = ${runId}::uuid and task = 'work' and key = 'return_value'`)
       expect(xcom?.value).toEqual({ rows: 3 })

@@ -1,7 +1,7 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type AnyPipeline, pipeline, type TriggerRule } from '@podline/sdk'
+import { type AnyPipeline, pipeline, TRIGGER_RULES, type TriggerRule } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/postgres-js'
 import { migrate } from 'drizzle-orm/postgres-js/migrator'
@@ -232,14 +232,7 @@ describe('upstream counts', () => {
   })
 
   it('decides every trigger rule from the counts, through cascades of tasks that end without running', async () => {
-    const rules: TriggerRule[] = [
-      'all_success',
-      'all_done',
-      'all_failed',
-      'one_success',
-      'one_failed',
-      'none_failed',
-    ]
+    const rules = TRIGGER_RULES
     const { runId, claim, finish } = await start(
       dag('mixed-fan-in', [
         { name: 'root' },

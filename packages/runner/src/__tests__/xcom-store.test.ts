@@ -1,6 +1,5 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { readdirSync, writeFileSync } from 'node:fs'
 import { type AddressInfo, createServer, type Socket } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { pipeline } from '@podline/sdk'
@@ -18,6 +17,7 @@ import {
 } from '../index.js'
 import { openFreshDatabase, type S3TestServer, startS3Server } from '../testing/index.js'
 import { useFreshDatabase } from '../testing/vitest.js'
+import { useTempFolder } from './use-temp-folder.js'
 
 /*
  * Large XComs through both stores: a folder and a real S3 API server on 127.0.0.1 (s3rver), spoken
@@ -26,15 +26,13 @@ import { useFreshDatabase } from '../testing/vitest.js'
  * were stored inline.
  */
 const db = useFreshDatabase()
+const folder = useTempFolder('podline-xcoms-')
 let s3: S3TestServer
-let folder: string
 beforeAll(async () => {
   s3 = await startS3Server()
-  folder = mkdtempSync(join(tmpdir(), 'podline-xcoms-'))
 })
 afterAll(async () => {
   await s3.close()
-  rmSync(folder, { recursive: true, force: true })
 })
 
 /** A TCP server that accepts every connection and never sends a byte: a hung endpoint. */
@@ -62,7 +60,7 @@ async function startHungServer(): Promise<{ port: number; connections(): number;
 const big = (n: number) => ({ rows: Array.from({ length: n }, (_, i) => ({ i, name: `row ${i}` })) })
 
 const stores = {
-  file: () => ({ xcomStore: pathToFileURL(join(folder, 'store')).href }),
+  file: () => ({ xcomStore: pathToFileURL(join(folder.path, 'store')).href }),
   s3: () => ({ xcomStore: `s3://${s3.bucket}/runs`, s3Endpoint: s3.endpoint }),
 }
 
@@ -127,7 +125,7 @@ describe('a mapped task whose items return large values', () => {
       .task('list', () => ({ sizes: [3000, 10, 2000] }))
       .map('make', { needs: ['list'], over: ({ list }) => list.sizes }, (n) => big(n))
       .task('count', { needs: ['make'] }, ({ make }) => make.map((m) => m.rows.length))
-    const url = pathToFileURL(join(folder, 'mapped')).href
+    const url = pathToFileURL(join(folder.path, 'mapped')).href
     const out = await runLocal(p, {}, { database: db.database, xcomStore: url, xcomOffloadBytes: 1024 })
     expect(out.count).toEqual([3000, 10, 2000])
     expect(out.make).toEqual([big(3000), big(10), big(2000)])
@@ -142,7 +140,7 @@ describe('a mapped task whose items return large values', () => {
 
 describe('pruning runs whose values are in the store', () => {
   it("deletes a pruned run's objects with its rows, and leaves other runs' alone", async () => {
-    const url = pathToFileURL(join(folder, 'prune')).href
+    const url = pathToFileURL(join(folder.path, 'prune')).href
     const p = pipeline('xcom-prune').task('make', () => big(2000))
     await runLocal(p, {}, { database: db.database, xcomStore: url, xcomOffloadBytes: 1024 })
     await runLocal(p, {}, { database: db.database, xcomStore: url, xcomOffloadBytes: 1024 })
@@ -237,7 +235,7 @@ describe('the XCom store, when things go wrong', () => {
   })
 
   it('collects objects no row references once past the grace period, and keeps the referenced ones', async () => {
-    const root = join(folder, 'gc')
+    const root = join(folder.path, 'gc')
     const url = pathToFileURL(root).href
     const p = pipeline('xcom-gc').task('make', () => big(2000))
     await runLocal(p, {}, { database: db.database, xcomStore: url, xcomOffloadBytes: 1024 })
@@ -310,12 +308,12 @@ describe('databases that share one XCom store', () => {
   }
 
   it('a file store URL with a trailing slash keeps its keys inside the folder', async () => {
-    const url = `${pathToFileURL(join(folder, 'slash')).href}/`
+    const url = `${pathToFileURL(join(folder.path, 'slash')).href}/`
     const p = pipeline('xcom-trailing-slash')
       .task('make', () => big(2000))
       .task('count', { needs: ['make'] }, ({ make }) => make.rows.length)
     const out = await runLocal(p, {}, { database: db.database, xcomStore: url, xcomOffloadBytes: 1024 })
     expect(out.count).toBe(2000)
-    expect(readdirSync(join(folder, 'slash'))).toEqual(['xcoms'])
+    expect(readdirSync(join(folder.path, 'slash'))).toEqual(['xcoms'])
   })
 })

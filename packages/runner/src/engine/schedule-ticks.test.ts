@@ -5,22 +5,21 @@ const paris = { cron: '30 2 * * *', timezone: 'Europe/Paris', catchup: true, max
 const iso = (dates: Date[]) => dates.map((d) => isoInZone(d, 'Europe/Paris'))
 
 describe('a 02:30 daily schedule in Europe/Paris across DST', () => {
-  it('runs once on the spring-forward day (02:30 does not exist: at 03:00 CEST)', () => {
-    const ticks = ticksInRange(paris, new Date('2026-03-28T00:00:00Z'), new Date('2026-03-30T23:00:00Z'), 10)
-    expect(iso(ticks)).toEqual([
-      '2026-03-28T02:30:00+01:00',
-      '2026-03-29T03:00:00+02:00',
-      '2026-03-30T02:30:00+02:00',
-    ])
-  })
-
-  it('runs once on the fall-back day (02:30 happens twice: the first)', () => {
-    const ticks = ticksInRange(paris, new Date('2026-10-24T00:00:00Z'), new Date('2026-10-26T23:00:00Z'), 10)
-    expect(iso(ticks)).toEqual([
-      '2026-10-24T02:30:00+02:00',
-      '2026-10-25T02:30:00+02:00',
-      '2026-10-26T02:30:00+01:00',
-    ])
+  it.each([
+    {
+      day: 'spring-forward day (02:30 does not exist: at 03:00 CEST)',
+      from: '2026-03-28T00:00:00Z',
+      to: '2026-03-30T23:00:00Z',
+      ticks: ['2026-03-28T02:30:00+01:00', '2026-03-29T03:00:00+02:00', '2026-03-30T02:30:00+02:00'],
+    },
+    {
+      day: 'fall-back day (02:30 happens twice: the first)',
+      from: '2026-10-24T00:00:00Z',
+      to: '2026-10-26T23:00:00Z',
+      ticks: ['2026-10-24T02:30:00+02:00', '2026-10-25T02:30:00+02:00', '2026-10-26T02:30:00+01:00'],
+    },
+  ])('runs once on the $day', ({ from, to, ticks }) => {
+    expect(iso(ticksInRange(paris, new Date(from), new Date(to), 10))).toEqual(ticks)
   })
 
   it('catches up over both DST days with one run per day, and a data interval from the previous tick', () => {

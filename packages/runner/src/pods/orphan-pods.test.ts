@@ -1,32 +1,22 @@
 import { randomUUID } from 'node:crypto'
 import type { V1Pod } from '@kubernetes/client-node'
-import { type KubeDouble, startKubeDouble } from '@podline/kube-double'
 import { type PodRunOptions, type PodTaskDefinition, pipeline } from '@podline/sdk'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { openDatabase } from '../store/database.js'
 import { freshDatabase } from '../testing/fresh-database.js'
 import { Worker } from '../worker/worker.js'
 import { executionFixture } from './__tests__/task-execution-fixture.js'
-import { createKubeClient, type KubeClient } from './kube-client.js'
+import { useKubeDouble } from './__tests__/use-kube-double.js'
 import { buildPod } from './pod-builder.js'
 import { createPodExecutor } from './pod-executor.js'
 import { resolveSidecar } from './xcom-sidecar.js'
 
-let double: KubeDouble
-let kube: KubeClient
-
-beforeAll(async () => {
-  double = await startKubeDouble()
-  kube = createKubeClient({ kubeconfig: double.kubeconfigPath })
-})
-afterAll(async () => {
-  await double?.close()
-})
+const cluster = useKubeDouble()
 
 const executor = () =>
   createPodExecutor({
     runtime: 'kubernetes',
-    kube: { kubeconfig: double.kubeconfigPath },
+    kube: { kubeconfig: cluster.double.kubeconfigPath },
     apiRetry: { attempts: 4, baseDelayMs: 20, maxDelayMs: 100 },
   })
 
@@ -62,12 +52,12 @@ async function leftoverPod(
 
 async function createRaw(pod: V1Pod): Promise<{ namespace: string; name: string }> {
   const namespace = pod.metadata?.namespace ?? 'default'
-  await kube.core.createNamespacedPod({ namespace, body: pod })
+  await cluster.kube.core.createNamespacedPod({ namespace, body: pod })
   return { namespace, name: pod.metadata?.name ?? '' }
 }
 
 const find = (ref: { namespace: string; name: string }) =>
-  double.pods().find((p) => p.metadata.namespace === ref.namespace && p.metadata.name === ref.name)
+  cluster.double.pods().find((p) => p.metadata.namespace === ref.namespace && p.metadata.name === ref.name)
 
 /** Present and not being deleted. */
 const present = (ref: { namespace: string; name: string }) => {
@@ -147,7 +137,8 @@ describe('the orphan pod sweep', () => {
     const pods = executor()
     await expect(pods.execute(f.exec, def)).rejects.toThrow(/not valid JSON/)
     await f.recorded()
-    const pod = () => double.pods().find((p) => p.metadata.labels?.['podline.dev/run'] === f.exec.runId)
+    const pod = () =>
+      cluster.double.pods().find((p) => p.metadata.labels?.['podline.dev/run'] === f.exec.runId)
     await until(() => pod()?.status.phase === 'Succeeded', 'the pod to succeed')
     // The label is applied once the outcome is recorded, beside the report of the attempt's end.
     await until(() => pod()?.metadata.labels?.['podline.dev/kept'] === 'true', 'the pod to be labelled kept')
@@ -161,7 +152,7 @@ describe('the orphan pod sweep', () => {
     const pod = find(odd)
     expect(pod).toBeDefined()
     // Same labels as a Podline pod of this store, but a run id no store of ours ever wrote.
-    await kube.core.deleteNamespacedPod({ ...odd, gracePeriodSeconds: 0 })
+    await cluster.kube.core.deleteNamespacedPod({ ...odd, gracePeriodSeconds: 0 })
     await until(() => find(odd) === undefined, 'the original to go')
     const labels = { ...pod?.metadata.labels, 'podline.dev/run': 'not-a-uuid' }
     const annotations = { 'podline.dev/run-id': 'not-a-uuid' }

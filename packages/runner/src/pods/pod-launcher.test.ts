@@ -78,6 +78,25 @@ function gate(name: string): { script: string; open(): Promise<void> } {
   return { script: `while [ ! -f ${file} ]; do sleep 0.02; done`, open: () => writeFile(file, '') }
 }
 
+type Fixture = ReturnType<typeof executionFixture>
+
+/**
+ * Executes `def` as `first` and, once its base runs, as `second` on another executor (another worker
+ * process on the same attempt); once `second` has stored the pod's XComs (it found the pod), opens
+ * the gate. Both results.
+ */
+async function executeTwice(
+  def: PodTaskDefinition,
+  o: { gate: ReturnType<typeof gate>; first: Fixture; second: Fixture },
+): Promise<unknown[]> {
+  const first = executor().execute(o.first.exec, def)
+  await baseRunning(o.first.exec.runId)
+  const second = executor().execute(o.second.exec, def)
+  await eventually(() => (o.second.xcoms.length === 2 ? true : undefined), 'the second execution to attach')
+  await o.gate.open()
+  return Promise.all([first, second])
+}
+
 describe('pod tasks on Kubernetes (client-node → HTTP → kube-double → processes)', () => {
   it('returns what base wrote to the hard-coded /airflow/xcom/return.json, storing pod_name and pod_namespace first', async () => {
     const f = executionFixture({
@@ -329,13 +348,8 @@ describe('pod tasks on Kubernetes (client-node → HTTP → kube-double → proc
       onFinish: 'keep_pod',
     })
     double.requests.reset()
-    const first = executor().execute(f.exec, def)
-    await baseRunning(f.exec.runId)
     // A second worker process (a fresh executor) picks up the same attempt.
-    const second = executor().execute(again.exec, def)
-    await eventually(() => (again.xcoms.length === 2 ? true : undefined), 'the second execution to attach')
-    await g.open()
-    expect(await Promise.all([first, second])).toEqual(['once', 'once'])
+    expect(await executeTwice(def, { gate: g, first: f, second: again })).toEqual(['once', 'once'])
     expect(double.pods().filter((p) => p.metadata.labels?.['podline.dev/run'] === f.exec.runId)).toHaveLength(
       1,
     )
@@ -351,13 +365,8 @@ describe('pod tasks on Kubernetes (client-node → HTTP → kube-double → proc
     const takeover = executionFixture({ runId: f.exec.runId, resumed: true })
     const def = podTask(sh(`${g.script}; echo '"once"' > $PODLINE_XCOM_PATH`))
     double.requests.reset()
-    const first = executor().execute(f.exec, def)
-    await baseRunning(f.exec.runId)
     // The first worker is presumed dead (its lease expired); its executor is simply never heard from.
-    const second = executor().execute(takeover.exec, def)
-    await eventually(() => (takeover.xcoms.length === 2 ? true : undefined), 'the takeover to attach')
-    await g.open()
-    expect(await Promise.all([first, second])).toEqual(['once', 'once'])
+    expect(await executeTwice(def, { gate: g, first: f, second: takeover })).toEqual(['once', 'once'])
     // The double saw exactly one create for that pod: the takeover read it and attached.
     expect(double.requests.count({ verb: 'create', resource: 'pods' })).toBe(1)
     expect(takeover.lines.some((l) => l.includes('reattached to pod'))).toBe(true)

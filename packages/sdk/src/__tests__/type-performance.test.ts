@@ -1,12 +1,10 @@
 import { execFile } from 'node:child_process'
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { ROOT as root, scratchDir, writeScratchProject } from './scratch-project.js'
 
 const run = promisify(execFile)
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..')
 const TASKS = 300
 
 /**
@@ -51,23 +49,8 @@ export const wrong: RunOutputsOf<typeof p>['sum'] = 'x'
 }
 
 describe(`a ${TASKS}-task pipeline`, () => {
-  // Inside the repository, so the files resolve @podline/sdk (its sources) like the type tests do.
-  const dir = join(root, 'node_modules', '.cache', 'podline-type-performance')
-  beforeAll(() => {
-    rmSync(dir, { recursive: true, force: true })
-    mkdirSync(dir, { recursive: true })
-    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }')
-    writeFileSync(join(dir, 'chain.ts'), chain())
-    writeFileSync(join(dir, 'fan-in.ts'), fanIn())
-    writeFileSync(
-      join(dir, 'tsconfig.json'),
-      JSON.stringify({
-        extends: join(root, 'tsconfig.base.json'),
-        compilerOptions: { noEmit: true },
-        include: ['*.ts'],
-      }),
-    )
-  })
+  const dir = scratchDir('podline-type-performance')
+  beforeAll(() => writeScratchProject(dir, { 'chain.ts': chain(), 'fan-in.ts': fanIn() }))
 
   it(`type-checks as a chain and as a fan-in (past 50 tasks: TS2589, then a false "a task named t49 already exists"), within ${MAX_INSTANTIATIONS} instantiations`, async () => {
     const tsc = join(root, 'node_modules', '.bin', 'tsc')

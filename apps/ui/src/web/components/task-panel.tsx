@@ -2,6 +2,7 @@ import { api, ok, type TaskRow } from '../api.js'
 import { duration, isOpen, when } from '../states.js'
 import { useLoad } from '../use-load.js'
 import { StateBadge } from './state-badge.js'
+import { TableHead } from './table-head.js'
 import { TaskLog } from './task-log.js'
 
 /** A task of the run: its attempts, error and stack, log (tailed while it runs) and XComs. */
@@ -13,16 +14,7 @@ export function TaskPanel({ runId, task }: { runId: string; task: TaskRow }) {
       </h2>
       <h3>Attempts</h3>
       <table className="attempts">
-        <thead>
-          <tr>
-            <th>#</th>
-            <th>State</th>
-            <th>Started</th>
-            <th>Duration</th>
-            <th>Worker</th>
-            <th>Message</th>
-          </tr>
-        </thead>
+        <TableHead columns={['#', 'State', 'Started', 'Duration', 'Worker', 'Message']} />
         <tbody>
           {task.attempts.map((a) => (
             <tr key={a.attempt}>
@@ -111,15 +103,7 @@ function TaskPod({ runId, task, state }: { runId: string; task: string; state: s
       {p.why && <p className="warning">{p.why}</p>}
       {p.status && p.status.containers.length > 0 && (
         <table className="attempts">
-          <thead>
-            <tr>
-              <th>Container</th>
-              <th>State</th>
-              <th>Reason</th>
-              <th>Exit code</th>
-              <th>Restarts</th>
-            </tr>
-          </thead>
+          <TableHead columns={['Container', 'State', 'Reason', 'Exit code', 'Restarts']} />
           <tbody>
             {p.status.containers.map((c) => (
               <tr key={c.name}>

@@ -2,6 +2,7 @@ import { useState } from 'react'
 import { Link } from 'wouter'
 import { api, ok, type Pipeline } from '../api.js'
 import { RunGraph } from '../components/run-graph.js'
+import { TableHead } from '../components/table-head.js'
 import { TriggerForm } from '../components/trigger-form.js'
 import { when } from '../states.js'
 import { useLoad } from '../use-load.js'
@@ -50,14 +51,7 @@ function PipelineCard({ pipeline: p, reload }: { pipeline: Pipeline; reload: () 
       )}
       <h3>Versions</h3>
       <table>
-        <thead>
-          <tr>
-            <th>Version</th>
-            <th>Registered</th>
-            <th>Tasks</th>
-            <th>Served</th>
-          </tr>
-        </thead>
+        <TableHead columns={['Version', 'Registered', 'Tasks', 'Served']} />
         <tbody>
           {p.versions.map((v) => (
             <tr key={v.version}>

@@ -3,6 +3,7 @@ import { useState } from 'react'
 import { Link, useSearchParams } from 'wouter'
 import { api, ok, type RunRow } from '../api.js'
 import { StateBadge } from '../components/state-badge.js'
+import { TableHead } from '../components/table-head.js'
 import { useTransitions } from '../live.js'
 import { duration, isOpen, when } from '../states.js'
 import { useLoad, useNow } from '../use-load.js'
@@ -70,16 +71,7 @@ export function RunsPage() {
       </div>
       {first.error && <p className="error">{first.error}</p>}
       <table className="runs" data-testid="runs">
-        <thead>
-          <tr>
-            <th>Run</th>
-            <th>Pipeline</th>
-            <th>State</th>
-            <th>Logical date</th>
-            <th>Created</th>
-            <th>Duration</th>
-          </tr>
-        </thead>
+        <TableHead columns={['Run', 'Pipeline', 'State', 'Logical date', 'Created', 'Duration']} />
         <tbody>
           {shown.map((r) => (
             <tr key={r.id} data-run={r.id}>
