@@ -35,6 +35,8 @@ export PODLINE_E2E_KUBECONFIG="$kubeconfig"
 export PODLINE_E2E_REQUIRED=1
 export PODLINE_E2E_SHELL_IMAGE=podline.local/shell:1
 export PODLINE_E2E_ABSENT_IMAGE=podline.local/absent:1
+# up.sh imports it when .venv has pydantic; the Python scenario skips when the node lacks it.
+export PODLINE_E2E_PYTHON_IMAGE=podline.local/python:1
 # Pods reach this machine at its address on the pod bridge: the large-result
 # scenario serves its S3 store there, for the worker and the pods' presigned
 # uploads alike.

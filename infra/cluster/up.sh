@@ -39,6 +39,12 @@ if [[ -f "$REPO_ROOT/apps/worker/dist/main.js" ]]; then
 else
   log "the project is not built (npm run build): no podline.local/worker:dev image"
 fi
+# The Python image copies pydantic from .venv (scripts/python-env.sh).
+if [[ -d "$REPO_ROOT/.venv/lib/python3.11/site-packages/pydantic_core" ]]; then
+  images+=(python)
+else
+  log "no .venv with pydantic (bash scripts/python-env.sh): no podline.local/python:1 image"
+fi
 built="$("$REPO_ROOT/infra/images/local/build.sh" "${images[@]}")"
 mapfile -t archives <<<"$built"
 

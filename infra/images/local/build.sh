@@ -4,12 +4,14 @@
 # files, made into an OCI image with umoci and archived with skopeo, ready for
 # `ctr images import`.
 #
-#   infra/images/local/build.sh shell|pause|worker...
+#   infra/images/local/build.sh shell|pause|worker|python...
 #
 #   shell   podline.local/shell:1    busybox-static and curl; task pods and the XCom sidecar
 #   pause   podline.local/pause:1    the pod sandbox (infra/images/pause/pause.c)
 #   worker  podline.local/worker:dev Node.js and the built project, the local
 #                                    counterpart of infra/images/worker/Dockerfile
+#   python  podline.local/python:1   CPython 3.11, pydantic and the podline package
+#                                    (sdks/python), with examples/python in /app
 #
 # Archives land in ${PODLINE_CLUSTER_CACHE:-/var/cache/podline-cluster}/images,
 # named after a hash of their inputs, so an unchanged image is not rebuilt.
@@ -187,10 +189,69 @@ $(cd "$repo" && find packages apps \( -name node_modules -o -name src -o -name .
     --config.cmd node --config.cmd apps/worker/dist/main.js
 }
 
-(($#)) || die "usage: $0 shell|pause|worker..."
+# The image of Python pod tasks: Debian's CPython with its standard library, less what a pod never
+# runs (tests, IDLE, Tk, curses, the build configuration, bytecode caches), the podline package
+# and its dependencies from .venv (scripts/python-env.sh), and the script and generated models of
+# examples/python-pod.ts in /app (`python3 /app/score.py`). busybox gives it `sh`.
+PYTHON=/usr/bin/python3.11
+PYTHON_STDLIB=/usr/lib/python3.11
+# What a pod task never runs: left out of the standard library.
+PYTHON_STDLIB_OMIT=(
+  __pycache__ '*.pyc' test idlelib tkinter turtledemo turtle.py ensurepip venv lib2to3 pydoc_data
+  distutils curses __phello__ 'config-3.11-*' EXTERNALLY-MANAGED
+  '_test*.so' '_ctypes_test.*' '_xxtestfuzz.*' 'xxlimited*' '_curses*' 'readline.*' 'nis.*'
+  'ossaudiodev.*' '_dbm.*'
+)
+# pydantic and the packages it imports (pydantic-core is compiled for CPython 3.11).
+PYTHON_PACKAGES=(pydantic pydantic_core typing_extensions.py typing_inspection annotated_types)
+python_site() {
+  local site="$repo/.venv/lib/python3.11/site-packages"
+  [[ -d "$site/pydantic_core" ]] || die "no pydantic in $site (bash scripts/python-env.sh)"
+  echo "$site"
+}
+fill_python() {
+  local root="$1" site so lib omit=() pattern
+  base_rootfs "$root"
+  add_busybox "$root"
+  add_with_libs "$root" "$PYTHON"
+  ln -s python3.11 "$root/usr/bin/python3"
+  for pattern in "${PYTHON_STDLIB_OMIT[@]}"; do omit+=(--exclude="$pattern"); done
+  mkdir -p "$root$PYTHON_STDLIB"
+  tar -C "$PYTHON_STDLIB" "${omit[@]}" -cf - . | tar -C "$root$PYTHON_STDLIB" -xf -
+  site="$(python_site)"
+  # Debian's CPython puts this folder on sys.path (site.py).
+  mkdir -p "$root/usr/local/lib/python3.11/dist-packages"
+  tar -C "$site" --exclude=__pycache__ -cf - "${PYTHON_PACKAGES[@]}" \
+    -C "$repo/sdks/python/src" podline | tar -C "$root/usr/local/lib/python3.11/dist-packages" -xf -
+  # The libraries of the extension modules kept (libssl for https, libsqlite3, libgcc_s for
+  # pydantic-core …), as ldd lists them on this machine.
+  while IFS= read -r -d '' so; do
+    for lib in $(libs_of "$so"); do
+      [[ -e "$root$lib" ]] || { mkdir -p "$root$(dirname "$lib")" && cp -L "$lib" "$root$lib"; }
+    done
+  done < <(find "$root$PYTHON_STDLIB/lib-dynload" "$root/usr/local/lib/python3.11/dist-packages" -name '*.so' -print0)
+  mkdir -p "$root/app"
+  tar -C "$repo/examples/python" --exclude=__pycache__ -cf - . | tar -C "$root/app" -xf -
+}
+build_python() {
+  [[ -x "$PYTHON" ]] || die "$PYTHON is missing (apt-get install python3.11)"
+  local key site
+  site="$(python_site)"
+  # Keyed by this script, CPython and its libraries, and every file the image copies.
+  # shellcheck disable=SC2046 # one path a word
+  key="python-1 $(sha256sum "$here/build.sh" "$PYTHON" $(libs_of "$PYTHON"))
+$(cd "$PYTHON_STDLIB" && find . -type f ! -path '*/__pycache__/*' -print | sort | xargs sha256sum | sha256sum)
+$(cd "$site" && find "${PYTHON_PACKAGES[@]}" -type f ! -path '*/__pycache__/*' -print | sort | xargs sha256sum | sha256sum)
+$(cd "$repo" && find sdks/python/src/podline examples/python -type f ! -path '*/__pycache__/*' -print | sort | xargs sha256sum | sha256sum)"
+  make_image podline.local/python:1 fill_python "$key" \
+    --config.env PATH=/usr/bin:/bin --config.env PYTHONDONTWRITEBYTECODE=1 \
+    --config.env PYTHONUNBUFFERED=1 --config.workingdir /app --config.cmd python3
+}
+
+(($#)) || die "usage: $0 shell|pause|worker|python..."
 for image in "$@"; do
   case "$image" in
-    shell | pause | worker) "build_$image" ;;
-    *) die "unknown image $image (shell, pause or worker)" ;;
+    shell | pause | worker | python) "build_$image" ;;
+    *) die "unknown image $image (shell, pause, worker or python)" ;;
   esac
 done

@@ -6,14 +6,18 @@ import { DEFAULT_SIDECAR_RESOURCES, DEFAULT_SIDECAR_SECURITY_CONTEXT } from '@po
 import { pipeline } from '@podline/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { clusterOf, probeCluster, title } from './support/cluster.js'
-import { createNamespace, deleteNamespace, podlinePods } from './support/namespace.js'
+import { clusterOf, clusterOnly, probeCluster, requiring, title, whereItRuns } from './support/cluster.js'
+import { createNamespace, deleteNamespace, podlinePods, requireLimitsQuota } from './support/namespace.js'
 import { runOnCluster } from './support/run.js'
 
 // What the API server's admission does to Podline's pods, as it ships: Pod Security "restricted"
 // and a LimitRange's defaults. (ResourceQuota is in pods.test.ts.)
 
-const probe = await probeCluster()
+const probe = await probeCluster({ database: true })
+const limitRange = requiring(
+  probe,
+  clusterOnly('the double has no LimitRange admission to fill in a container’s resources'),
+)
 const SHELL = probe.ok ? probe.cluster.shellImage : ''
 
 /** What the restricted profile asks of a container whose image runs as root. */
@@ -27,11 +31,11 @@ const RESTRICTED_BASE: V1SecurityContext = {
 
 const writes = (json: string) => ['sh', '-c', `printf '${json}' > "$PODLINE_XCOM_PATH"`]
 
-describe.skipIf(!probe.ok)(title('admission of Podline’s pods on a real cluster', probe), () => {
+describe.skipIf(!probe.ok)(title(`admission of Podline’s pods ${whereItRuns(probe)}`, probe), () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'podline-e2e-admission-'))
   const namespaces: string[] = []
   afterAll(async () => {
-    for (const ns of namespaces) await deleteNamespace(clusterOf(probe).core, ns)
+    for (const ns of namespaces) await deleteNamespace(clusterOf(probe), ns)
     rmSync(dataDir, { recursive: true, force: true })
   })
 
@@ -47,7 +51,7 @@ describe.skipIf(!probe.ok)(title('admission of Podline’s pods on a real cluste
   describe('in a namespace that enforces Pod Security "restricted"', () => {
     let namespace = ''
     beforeAll(async () => {
-      namespace = await createNamespace(clusterOf(probe).core, 'podline-e2e-restricted', {
+      namespace = await createNamespace(clusterOf(probe), 'podline-e2e-restricted', {
         'pod-security.kubernetes.io/enforce': 'restricted',
         'pod-security.kubernetes.io/enforce-version': 'latest',
       })
@@ -90,56 +94,53 @@ describe.skipIf(!probe.ok)(title('admission of Podline’s pods on a real cluste
     }, 180_000)
   })
 
-  describe('in a namespace with a LimitRange and a ResourceQuota that requires limits', () => {
-    let namespace = ''
-    const DEFAULTS = {
-      default: { cpu: '150m', memory: '96Mi' },
-      defaultRequest: { cpu: '15m', memory: '24Mi' },
-    }
-    beforeAll(async () => {
-      const { core } = clusterOf(probe)
-      namespace = await createNamespace(core, 'podline-e2e-limitrange')
-      namespaces.push(namespace)
-      await core.createNamespacedLimitRange({
-        namespace,
-        body: {
-          metadata: { name: 'container-defaults' },
-          spec: {
-            limits: [
-              {
-                type: 'Container',
-                // client-node's name for the field `default`.
-                _default: DEFAULTS.default,
-                defaultRequest: DEFAULTS.defaultRequest,
-                max: { memory: '256Mi' },
-              },
-            ],
+  describe.skipIf(!limitRange.ok)(
+    title('in a namespace with a LimitRange and a ResourceQuota that requires limits', limitRange),
+    () => {
+      let namespace = ''
+      const DEFAULTS = {
+        default: { cpu: '150m', memory: '96Mi' },
+        defaultRequest: { cpu: '15m', memory: '24Mi' },
+      }
+      beforeAll(async () => {
+        const cluster = clusterOf(probe)
+        namespace = await createNamespace(cluster, 'podline-e2e-limitrange')
+        namespaces.push(namespace)
+        await cluster.core.createNamespacedLimitRange({
+          namespace,
+          body: {
+            metadata: { name: 'container-defaults' },
+            spec: {
+              limits: [
+                {
+                  type: 'Container',
+                  // client-node's name for the field `default`.
+                  _default: DEFAULTS.default,
+                  defaultRequest: DEFAULTS.defaultRequest,
+                  max: { memory: '256Mi' },
+                },
+              ],
+            },
           },
-        },
+        })
+        await requireLimitsQuota(cluster, namespace)
       })
-      await core.createNamespacedResourceQuota({
-        namespace,
-        body: {
-          metadata: { name: 'require-limits' },
-          spec: { hard: { 'limits.memory': '2Gi', 'limits.cpu': '4' } },
-        },
-      })
-    })
 
-    it('admits a base that sets no resources: the LimitRange fills them, the sidecar keeps its own', async () => {
-      const p = pipeline('e2e-limitrange').pod(
-        'defaulted',
-        { output: z.object({ ok: z.boolean() }), onFinish: 'keep_pod' },
-        { image: SHELL, command: writes('{"ok":true}') },
-      )
-      const run = await runOnCluster(clusterOf(probe), p, { dataDir, namespace })
-      expect(run.error).toBeUndefined()
-      expect(run.outputs?.defaulted).toEqual({ ok: true })
-      const pod = await podOf(namespace, 'e2e-limitrange')
-      const base = pod.spec?.containers.find((c) => c.name === 'base')
-      const sidecar = pod.spec?.initContainers?.find((c) => c.name === 'podline-xcom')
-      expect(base?.resources).toEqual({ limits: DEFAULTS.default, requests: DEFAULTS.defaultRequest })
-      expect(sidecar?.resources).toEqual(DEFAULT_SIDECAR_RESOURCES)
-    }, 180_000)
-  })
+      it('admits a base that sets no resources: the LimitRange fills them, the sidecar keeps its own', async () => {
+        const p = pipeline('e2e-limitrange').pod(
+          'defaulted',
+          { output: z.object({ ok: z.boolean() }), onFinish: 'keep_pod' },
+          { image: SHELL, command: writes('{"ok":true}') },
+        )
+        const run = await runOnCluster(clusterOf(probe), p, { dataDir, namespace })
+        expect(run.error).toBeUndefined()
+        expect(run.outputs?.defaulted).toEqual({ ok: true })
+        const pod = await podOf(namespace, 'e2e-limitrange')
+        const base = pod.spec?.containers.find((c) => c.name === 'base')
+        const sidecar = pod.spec?.initContainers?.find((c) => c.name === 'podline-xcom')
+        expect(base?.resources).toEqual({ limits: DEFAULTS.default, requests: DEFAULTS.defaultRequest })
+        expect(sidecar?.resources).toEqual(DEFAULT_SIDECAR_RESOURCES)
+      }, 180_000)
+    },
+  )
 })

@@ -1,7 +1,7 @@
 import { type PodSpec, pipeline } from '@podline/sdk'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { clusterOf, probeCluster, title } from './support/cluster.js'
+import { clusterOf, probeCluster, title, whereItRuns } from './support/cluster.js'
 import { podlinePods, waitFor } from './support/namespace.js'
 import { runOnCluster } from './support/run.js'
 import { useScenarioNamespace } from './support/scenario-namespace.js'
@@ -10,11 +10,11 @@ import { useScenarioNamespace } from './support/scenario-namespace.js'
 // its activeDeadlineSeconds, and a pod evicted through the Eviction API. (The non-zero exit and
 // OOMKilled are in pods.test.ts.)
 
-const probe = await probeCluster()
+const probe = await probeCluster({ database: true })
 const SHELL = probe.ok ? probe.cluster.shellImage : ''
 const SMALL: PodSpec['resources'] = { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } }
 
-describe.skipIf(!probe.ok)(title('pod failure classes on a real cluster', probe), () => {
+describe.skipIf(!probe.ok)(title(`pod failure classes ${whereItRuns(probe)}`, probe), () => {
   const place = useScenarioNamespace(probe, 'podline-e2e-failures')
 
   it('fails a pod past its activeDeadlineSeconds with the kubelet’s reason, as the task’s failure', async () => {

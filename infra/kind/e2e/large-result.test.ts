@@ -10,7 +10,7 @@ import {
 import { type S3TestServer, startS3Server } from '@podline/runner/testing'
 import { type PodSpec, pipeline } from '@podline/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { clusterOf, probeCluster, requiring, title } from './support/cluster.js'
+import { clusterOf, probeCluster, requiring, title, whereItRuns } from './support/cluster.js'
 import { runOnCluster } from './support/run.js'
 import { useScenarioNamespace } from './support/scenario-namespace.js'
 
@@ -19,7 +19,7 @@ import { useScenarioNamespace } from './support/scenario-namespace.js'
 // (docs/pods.md, "Large results and inputs"). The S3 API server (s3rver) listens on this machine's
 // address on the pod bridge, where the worker and the pods both reach it.
 
-const probe = requiring(await probeCluster(), (cluster) =>
+const probe = requiring(await probeCluster({ database: true }), (cluster) =>
   cluster.hostAddress
     ? undefined
     : 'PODLINE_E2E_HOST_ADDRESS is not set (infra/cluster/test.sh sets it to the address pods reach this machine at)',
@@ -36,7 +36,7 @@ const BUCKET = 'podline-e2e'
 const STORE = `s3://${BUCKET}/large`
 
 describe.skipIf(!probe.ok)(
-  title('a large pod result through the XCom store on a real cluster', probe),
+  title(`a large pod result through the XCom store ${whereItRuns(probe)}`, probe),
   () => {
     const place = useScenarioNamespace(probe, 'podline-e2e-large')
     let s3: S3TestServer

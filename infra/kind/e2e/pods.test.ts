@@ -1,19 +1,20 @@
-import { join } from 'node:path'
 import { openStore, runLocal, taskXcoms } from '@podline/runner'
 import { type AnyPipeline, type PodSpec, pipeline, type RunOutputsOf } from '@podline/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { clusterOf, probeCluster, title } from './support/cluster.js'
-import { createNamespace, deleteNamespace } from './support/namespace.js'
+import { clusterOf, probeCluster, title, whereItRuns } from './support/cluster.js'
+import { createNamespace, deleteNamespace, requireLimitsQuota } from './support/namespace.js'
+import { runStore } from './support/run.js'
 import { useScenarioNamespace } from './support/scenario-namespace.js'
 
-// The pod scenarios of the runner's tests against the in-repo double, here on a real cluster.
+// The pod scenarios of the runner's tests against the in-repo double, here on a real cluster (and,
+// in `npm test`, on the double itself).
 
-const probe = await probeCluster()
+const probe = await probeCluster({ database: true })
 const SHELL = probe.ok ? probe.cluster.shellImage : ''
 const SMALL: PodSpec['resources'] = { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } }
 
-describe.skipIf(!probe.ok)(title('pod tasks on a real cluster', probe), () => {
+describe.skipIf(!probe.ok)(title(`pod tasks ${whereItRuns(probe)}`, probe), () => {
   const place = useScenarioNamespace(probe, 'podline-e2e-pods')
 
   /** runLocal on the embedded store with pods on the e2e cluster, in `ns` (default: this file's). */
@@ -24,7 +25,7 @@ describe.skipIf(!probe.ok)(title('pod tasks on a real cluster', probe), () => {
       any,
       {},
       {
-        dataDir: join(place.dataDir, p.name),
+        ...runStore(cluster, place.dataDir, p.name),
         runtime: 'kubernetes',
         kube: { kubeconfig: cluster.kubeconfig, context: cluster.context, namespace: ns },
         // Tasks that name no sidecar image get the shell image, which the cluster has.
@@ -68,7 +69,7 @@ describe.skipIf(!probe.ok)(title('pod tasks on a real cluster', probe), () => {
       .pod('full', {}, pod(`printf '[1,2]' > /airflow/xcom/return.json`))
       .pod('empty', {}, pod(': > /airflow/xcom/return.json'))
       .pod('missing', {}, pod('echo nothing to return'))
-    const store = await openStore({ dataDir: join(place.dataDir, p.name) })
+    const store = await openStore(runStore(cluster, place.dataDir, p.name))
     try {
       let runId = ''
       const outputs = await runLocal(
@@ -168,9 +169,11 @@ describe.skipIf(!probe.ok)(title('pod tasks on a real cluster', probe), () => {
   })
 
   it('fails a pod that cannot be scheduled once its schedule timeout passes', async () => {
+    // The double finds at once that no node fits; a cluster's scheduler is given 15 s.
+    const scheduleTimeout = clusterOf(probe).kind === 'double' ? '3s' : '15s'
     const p = pipeline('e2e-pending').pod(
       'stuck',
-      { scheduleTimeout: '15s' },
+      { scheduleTimeout },
       {
         image: SHELL,
         command: ['true'],
@@ -184,18 +187,11 @@ describe.skipIf(!probe.ok)(title('pod tasks on a real cluster', probe), () => {
   describe('in a namespace whose ResourceQuota requires limits', () => {
     let quotaNamespace = ''
     beforeAll(async () => {
-      const { core } = clusterOf(probe)
-      quotaNamespace = await createNamespace(core, 'podline-e2e-quota')
-      await core.createNamespacedResourceQuota({
-        namespace: quotaNamespace,
-        body: {
-          metadata: { name: 'require-limits' },
-          spec: { hard: { 'limits.memory': '2Gi', 'limits.cpu': '4' } },
-        },
-      })
+      quotaNamespace = await createNamespace(clusterOf(probe), 'podline-e2e-quota')
+      await requireLimitsQuota(clusterOf(probe), quotaNamespace)
     })
     afterAll(async () => {
-      if (quotaNamespace) await deleteNamespace(clusterOf(probe).core, quotaNamespace)
+      if (quotaNamespace) await deleteNamespace(clusterOf(probe), quotaNamespace)
     })
 
     it('names the failed quota when the base container has no limits (403)', async () => {

@@ -6,7 +6,7 @@ import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import deploymentPipeline from '../../cluster/overlay/pipelines/e2e-deployment.js'
 import { cliBuilt, triggerAndWait } from './support/cli.js'
-import { clusterOf, probeCluster, title } from './support/cluster.js'
+import { clusterOf, clusterOnly, probeCluster, requiring, title } from './support/cluster.js'
 import { sleep, waitFor } from './support/namespace.js'
 
 // Podline as it ships, in the cluster: the dev overlay of infra/k8s applied with `kubectl apply -k`
@@ -16,7 +16,10 @@ import { sleep, waitFor } from './support/namespace.js'
 // timeout and rolling-update strategy, the in-cluster configuration with the ServiceAccount's token
 // at the "kubernetes" Service's address, and task pods in podline-tasks under the Role.
 
-const probe = await probeCluster()
+const probe = requiring(
+  await probeCluster(),
+  clusterOnly('the double serves pods only: no Deployment, Job or Secret for `kubectl apply -k`'),
+)
 const why = !probe.ok
   ? probe.reason
   : !probe.cluster.deploymentOverlay

@@ -6,13 +6,16 @@ import { runLocal } from '@podline/runner'
 import { type AnyPipeline, pipeline, type RunOutputsOf } from '@podline/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { clusterOf, probeCluster, title } from './support/cluster.js'
+import { clusterOf, clusterOnly, probeCluster, requiring, title } from './support/cluster.js'
 import { workerKubeconfig } from './support/worker-identity.js'
 
 // Pod tasks launched as the workers' ServiceAccount, with a token and nothing else: every API call
 // the pod path makes (create, watch, log, delete) must be one infra/k8s/base/role.yaml grants.
 
-const probe = await probeCluster()
+const probe = requiring(
+  await probeCluster(),
+  clusterOnly('the double has no ServiceAccount tokens or RBAC (its RBAC denials are injected faults)'),
+)
 
 describe.skipIf(!probe.ok)(title('pod tasks as the worker ServiceAccount', probe), () => {
   const dir = mkdtempSync(join(tmpdir(), 'podline-e2e-role-'))

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { cliBuilt, migrate, startWorker, triggerAndWait, type WorkerProcess } from './support/cli.js'
-import { clusterOf, probeCluster, title } from './support/cluster.js'
+import { clusterOf, probeCluster, title, whereItRuns } from './support/cluster.js'
 import { createNamespace, deleteNamespace, podlinePods, waitFor } from './support/namespace.js'
 
 // `podline worker` processes on this machine sharing the cluster's PostgreSQL (port-forwarded by
 // e2e.sh) and launching their pods on the cluster: what a fleet of worker Deployments does.
 
-const probe = await probeCluster()
+const probe = await probeCluster({ database: true })
 const why = !probe.ok
   ? probe.reason
   : !probe.cluster.databaseUrl
@@ -20,7 +20,7 @@ const why = !probe.ok
 const PIPELINES = join(import.meta.dirname, 'pipelines')
 
 describe.skipIf(why !== undefined)(
-  title('workers on a real cluster', why ? { ok: false, reason: why } : probe),
+  title(`workers ${whereItRuns(probe)}`, why ? { ok: false, reason: why } : probe),
   () => {
     const cluster = () => clusterOf(probe)
     const databaseUrl = () => cluster().databaseUrl ?? ''
@@ -29,8 +29,9 @@ describe.skipIf(why !== undefined)(
     const workers: WorkerProcess[] = []
 
     beforeAll(async () => {
-      await migrate(databaseUrl())
-      namespace = await createNamespace(cluster().core, 'podline-e2e-workers')
+      // The double's database is a fresh one, migrated already.
+      if (cluster().kind === 'cluster') await migrate(databaseUrl())
+      namespace = await createNamespace(cluster(), 'podline-e2e-workers')
     })
     beforeEach(() => {
       marks = mkdtempSync(join(tmpdir(), 'podline-e2e-marks-'))
@@ -41,7 +42,7 @@ describe.skipIf(why !== undefined)(
       rmSync(marks, { recursive: true, force: true })
     })
     afterAll(async () => {
-      if (namespace) await deleteNamespace(cluster().core, namespace)
+      if (namespace) await deleteNamespace(cluster(), namespace)
     })
 
     function env(): NodeJS.ProcessEnv {
@@ -56,6 +57,11 @@ describe.skipIf(why !== undefined)(
         // The pipelines' pods and their sidecars run the shell image the cluster has.
         PODLINE_E2E_SHELL_IMAGE: cluster().shellImage,
         PODLINE_SIDECAR_IMAGE: cluster().shellImage,
+        // The double's pods start at once: a short lease hands a dead worker's task over in
+        // seconds, and the reattach pod need not run half a minute to outlive the handover.
+        ...(cluster().kind === 'double'
+          ? { PODLINE_LEASE_MS: '5000', PODLINE_E2E_REATTACH_SECONDS: '10' }
+          : {}),
       }
     }
 

@@ -3,7 +3,7 @@ import { promisify } from 'node:util'
 import { type PodSpec, pipeline } from '@podline/sdk'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { clusterOf, probeCluster, title } from '../support/cluster.js'
+import { clusterOf, clusterOnly, probeCluster, requiring, title } from '../support/cluster.js'
 import { podlinePods, waitFor } from '../support/namespace.js'
 import { firstDifference, podLines, runOnCluster } from '../support/run.js'
 import { useScenarioNamespace } from '../support/scenario-namespace.js'
@@ -13,7 +13,10 @@ import { useScenarioNamespace } from '../support/scenario-namespace.js'
 // it down 20 s, then start it), as a slow control-plane restart does. The scenarios here disrupt the
 // whole cluster, so test.sh runs them after the others, alone.
 
-const probe = await probeCluster()
+const probe = requiring(
+  await probeCluster(),
+  clusterOnly('the double has no API server to restart (its faults only cut watches and log streams)'),
+)
 const why = !probe.ok
   ? probe.reason
   : !probe.cluster.restartApiServer

@@ -1,19 +1,25 @@
 import { randomBytes } from 'node:crypto'
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node'
+import type { E2eCluster } from './cluster.js'
 
 /**
  * A fresh namespace per test file, so scenarios never see each other's pods or quotas; `labels` go
- * beside the suite's own (a Pod Security level, say).
+ * beside the suite's own (a Pod Security level, say). The double serves no Namespace objects (it
+ * takes any name) and keeps a namespace's labels for its admission.
  */
 export async function createNamespace(
-  core: CoreV1Api,
+  cluster: E2eCluster,
   prefix: string,
   labels: Record<string, string> = {},
 ): Promise<string> {
   const name = `${prefix}-${randomBytes(3).toString('hex')}`
-  await core.createNamespace({
-    body: { metadata: { name, labels: { ...labels, 'podline.dev/e2e': 'true' } } },
-  })
+  const all = { ...labels, 'podline.dev/e2e': 'true' }
+  if (cluster.kind === 'double') {
+    cluster.double.labelNamespace(name, all)
+    return name
+  }
+  const { core } = cluster
+  await core.createNamespace({ body: { metadata: { name, labels: all } } })
   // The namespace's default ServiceAccount, which task pods run as, appears a moment later.
   for (let i = 0; i < 50; i++) {
     try {
@@ -26,8 +32,25 @@ export async function createNamespace(
   throw new Error(`namespace ${name}: its default ServiceAccount never appeared`)
 }
 
-export async function deleteNamespace(core: CoreV1Api, name: string): Promise<void> {
-  await core.deleteNamespace({ name }).catch(() => {})
+/** On the double, nothing: its pods go with it after the file's last test. */
+export async function deleteNamespace(cluster: E2eCluster, name: string): Promise<void> {
+  if (cluster.kind === 'cluster') await cluster.core.deleteNamespace({ name }).catch(() => {})
+}
+
+/**
+ * The ResourceQuota of the quota scenarios, `require-limits`: every container must state its CPU
+ * and memory limits. On the double, which serves no ResourceQuota objects, its quota fault.
+ */
+export async function requireLimitsQuota(cluster: E2eCluster, namespace: string): Promise<void> {
+  const name = 'require-limits'
+  if (cluster.kind === 'double') {
+    cluster.double.faults.addResourceQuota({ namespace, name, hard: ['limits.cpu', 'limits.memory'] })
+    return
+  }
+  await cluster.core.createNamespacedResourceQuota({
+    namespace,
+    body: { metadata: { name }, spec: { hard: { 'limits.memory': '2Gi', 'limits.cpu': '4' } } },
+  })
 }
 
 /** Every pod Podline launched in the namespace (they carry its managed-by label). */

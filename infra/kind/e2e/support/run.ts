@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import type { AttemptEvent, XComStorageOptions } from '@podline/runner'
+import type { AttemptEvent, StoreOptions, XComStorageOptions } from '@podline/runner'
 import { openStore, runLocal, taskLogLines, taskXcoms } from '@podline/runner'
 import type { AnyPipeline, RunOutputsOf } from '@podline/sdk'
 import type { E2eCluster } from './cluster.js'
@@ -18,13 +18,26 @@ export interface ClusterRun<P extends AnyPipeline> {
 }
 
 export interface ClusterRunOptions {
-  /** Folder of the run's embedded store (one per pipeline under it). */
+  /** Folder of the run's embedded store (one per pipeline under it; see `runStore`). */
   dataDir: string
   namespace: string
   /** Another kubeconfig than the admin's (the worker ServiceAccount's). */
   kubeconfig?: string
   /** An XCom store for the run's large values, as runLocal takes it. */
   xcoms?: XComStorageOptions
+  /** The run's params (none: the schema's defaults). */
+  params?: Record<string, unknown>
+}
+
+/**
+ * Where a run of pipeline `name` keeps its rows: an embedded store of its own under `dataDir`; on
+ * the double, the file's fresh database when it has one (`probeCluster({ database: true })`), since
+ * opening an embedded store takes longer there than most of its pods run.
+ */
+export function runStore(cluster: E2eCluster, dataDir: string, name: string): StoreOptions {
+  return cluster.kind === 'double' && cluster.databaseUrl
+    ? { databaseUrl: cluster.databaseUrl }
+    : { dataDir: join(dataDir, name) }
 }
 
 /**
@@ -36,7 +49,7 @@ export async function runOnCluster<P extends AnyPipeline>(
   p: P,
   options: ClusterRunOptions,
 ): Promise<ClusterRun<P>> {
-  const store = await openStore({ dataDir: join(options.dataDir, p.name) })
+  const store = await openStore(runStore(cluster, options.dataDir, p.name))
   const attempts: AttemptEvent[] = []
   let runId = ''
   try {
@@ -44,26 +57,22 @@ export async function runOnCluster<P extends AnyPipeline>(
     let outputs: RunOutputsOf<P> | undefined
     let error: Error | undefined
     try {
-      outputs = (await runLocal(
-        any,
-        {},
-        {
-          database: store.database,
-          ...options.xcoms,
-          runtime: 'kubernetes',
-          kube: {
-            kubeconfig: options.kubeconfig ?? cluster.kubeconfig,
-            context: options.kubeconfig ? undefined : cluster.context,
-            namespace: options.namespace,
-          },
-          // Tasks that name no sidecar image get the shell image, which the cluster has.
-          sidecarImage: cluster.shellImage,
-          onRun: (id) => {
-            runId = id
-          },
-          onAttempt: (event) => attempts.push(event),
+      outputs = (await runLocal(any, options.params ?? {}, {
+        database: store.database,
+        ...options.xcoms,
+        runtime: 'kubernetes',
+        kube: {
+          kubeconfig: options.kubeconfig ?? cluster.kubeconfig,
+          context: options.kubeconfig ? undefined : cluster.context,
+          namespace: options.namespace,
         },
-      )) as RunOutputsOf<P>
+        // Tasks that name no sidecar image get the shell image, which the cluster has.
+        sidecarImage: cluster.shellImage,
+        onRun: (id) => {
+          runId = id
+        },
+        onAttempt: (event) => attempts.push(event),
+      })) as RunOutputsOf<P>
     } catch (e) {
       error = e as Error
     }

@@ -19,10 +19,10 @@ export function useScenarioNamespace(probe: Probe, prefix: string): ScenarioPlac
   const dataDir = mkdtempSync(join(tmpdir(), `${prefix}-`))
   let namespace = ''
   beforeAll(async () => {
-    namespace = await createNamespace(clusterOf(probe).core, prefix)
+    namespace = await createNamespace(clusterOf(probe), prefix)
   })
   afterAll(async () => {
-    if (namespace) await deleteNamespace(clusterOf(probe).core, namespace)
+    if (namespace) await deleteNamespace(clusterOf(probe), namespace)
     rmSync(dataDir, { recursive: true, force: true })
   })
   return {

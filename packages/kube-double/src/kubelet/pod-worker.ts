@@ -72,6 +72,8 @@ export class PodWorker {
   private stopping = false
   /** Past its activeDeadlineSeconds: its containers are being stopped, then it fails. */
   private deadlineExceeded = false
+  /** Container state changes a deadline stop holds back until the pod fails. */
+  private readonly heldStates: Array<(pod: PodJson) => void> = []
   private volumeDir: string | undefined
   unscheduled = false
   done: Promise<void> = Promise.resolve()
@@ -311,11 +313,19 @@ export class PodWorker {
   }
 
   private setStatus(name: string, change: (status: ContainerStatusJson) => void): void {
-    this.update((pod) => {
+    const apply = (pod: PodJson) => {
       const status = findContainerStatus(pod, name)
       if (status) change(status)
+    }
+    // A deadline stop is the kubelet's syncTerminatingPod: no container state is published until
+    // every container has stopped, then all of them with the Failed phase (exceedDeadline).
+    if (this.deadlineExceeded) {
+      this.heldStates.push(apply)
+      return
+    }
+    this.update((pod) => {
+      apply(pod)
       refreshPodStatus(pod)
-      this.holdDeadline(pod)
     })
   }
 
@@ -343,6 +353,7 @@ export class PodWorker {
     this.event('Normal', 'DeadlineExceeded', DEADLINE_MESSAGE)
     await this.stop({ kind: 'deadline' })
     this.update((pod) => {
+      for (const apply of this.heldStates.splice(0)) apply(pod)
       pod.status.phase = 'Failed'
       this.holdDeadline(pod)
     })
