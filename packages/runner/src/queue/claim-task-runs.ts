@@ -1,10 +1,11 @@
 import { type SQL, sql } from 'drizzle-orm'
 import type { Database } from '../store/database.js'
 import { NO_MAP_INDEX, type StoredRetryDelay } from '../store/schema.js'
+import { bigintArray, textArray } from '../store/sql-arrays.js'
 import type { TraceCarrier } from '../tracing/tracing.js'
 import { insertEvents, TASK_RUN_OR_ITEM } from './event-log.js'
 import { runningSlots } from './pool-slots.js'
-import { bigintArray, state, states, textArray } from './sql-values.js'
+import { state, states } from './sql-values.js'
 
 /** A task run's id: a bigint, carried as its decimal string (a JS number is exact only to 2^53). */
 export type TaskRunId = string

@@ -1,8 +1,9 @@
 import { type SQL, sql } from 'drizzle-orm'
 import type { Database } from '../store/database.js'
 import { NO_MAP_INDEX } from '../store/schema.js'
+import { bigintArray } from '../store/sql-arrays.js'
 import type { TaskRunId } from './claim-task-runs.js'
-import { bigintArray, state } from './sql-values.js'
+import { state } from './sql-values.js'
 import { type WorkerRecord, workerUpsert } from './workers.js'
 
 /**

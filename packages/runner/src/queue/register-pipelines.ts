@@ -2,7 +2,7 @@ import type { PipelinePlan } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
 import type { Database } from '../store/database.js'
 import { pipelines } from '../store/schema.js'
-import { textArray } from './sql-values.js'
+import { textArray } from '../store/sql-arrays.js'
 
 /** A pipeline names a pool that does not exist: registering it would queue work no claim may take. */
 export class UnknownPoolError extends Error {

@@ -1,9 +1,10 @@
 import { type SQL, sql } from 'drizzle-orm'
 import type { Database, Executor } from '../store/database.js'
+import { bigintArray } from '../store/sql-arrays.js'
 import type { TaskRunId } from './claim-task-runs.js'
 import { insertEvents, TASK_RUN_OR_ITEM } from './event-log.js'
 import { NO_LEASE } from './lease-columns.js'
-import { bigintArray, QUEUE_CHANNEL, state } from './sql-values.js'
+import { QUEUE_CHANNEL, state } from './sql-values.js'
 
 /**
  * Hands task runs back to the queue when a draining worker gives up on them, so nobody waits for a

@@ -2,10 +2,11 @@ import { sql } from 'drizzle-orm'
 import { OPEN_RUN_STATES, type RunState } from '../engine/states.js'
 import type { Database, Executor } from '../store/database.js'
 import { NO_MAP_INDEX } from '../store/schema.js'
+import { textArray } from '../store/sql-arrays.js'
 import { insertEvents, TASK_RUN } from './event-log.js'
 import { NO_LEASE_NO_DEADLINE } from './lease-columns.js'
 import { queueNextItems } from './mapped-tasks.js'
-import { QUEUE_CHANNEL, state, textArray } from './sql-values.js'
+import { QUEUE_CHANNEL, state } from './sql-values.js'
 import { recountUpstreams } from './upstream-counts.js'
 
 export class RetryError extends Error {

@@ -12,9 +12,10 @@ import {
 } from '../engine/schedule-ticks.js'
 import { OPEN_RUN_STATES } from '../engine/states.js'
 import type { Database, Executor } from '../store/database.js'
+import { textArray } from '../store/sql-arrays.js'
 import { admitRuns } from './admit-runs.js'
 import { insertRun } from './create-run.js'
-import { states, textArray } from './sql-values.js'
+import { states } from './sql-values.js'
 import { liveWorker } from './workers.js'
 
 export interface ScheduleReport {

@@ -1,15 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm'
 import type { RunState, TaskState } from '../engine/states.js'
 
-// drizzle expands a JS array into a list of parameters, so the statement text would change with the
-// array's length (and postgres.js would prepare each length anew). One jsonb parameter keeps it fixed.
-export const textArray = (values: readonly string[]): SQL =>
-  sql`array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`
-
-/** Task run ids are bigint: they travel as decimal strings, never through a JS number. */
-export const bigintArray = (values: readonly string[]): SQL =>
-  sql`array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb)::bigint)`
-
 /**
  * State names as SQL literals, typed against TASK_STATES / RUN_STATES, so a misspelt state is a
  * compile error. Literals, not parameters: the planner matches a partial index (state in (…)) only

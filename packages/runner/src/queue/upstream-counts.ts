@@ -4,8 +4,9 @@ import { FAILED_TASK_STATES, type TaskState, TERMINAL_TASK_STATES } from '../eng
 import type { UpstreamCounts } from '../engine/trigger-rules.js'
 import type { Database, Executor } from '../store/database.js'
 import { NO_MAP_INDEX } from '../store/schema.js'
+import { textArray } from '../store/sql-arrays.js'
 import type { TaskRunId } from './claim-task-runs.js'
-import { state, states, textArray } from './sql-values.js'
+import { state, states } from './sql-values.js'
 
 /*
  * Each task's own row keeps how its upstreams have ended (task_runs.upstreams_*), so deciding its

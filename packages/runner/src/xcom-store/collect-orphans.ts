@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm'
-import { textArray } from '../queue/sql-values.js'
 import type { Database } from '../store/database.js'
+import { textArray } from '../store/sql-arrays.js'
 import type { XComOffload } from './xcom-offload.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
