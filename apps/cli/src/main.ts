@@ -76,10 +76,11 @@ process.exit(code)
 function flushed(stream: NodeJS.WriteStream): Promise<void> {
   if (stream.writableLength === 0 || stream.destroyed) return Promise.resolve()
   return new Promise((resolve) => {
-    // A reader that went away (`| head`) ends the wait with an error instead of a drain.
-    stream
-      .once('drain', resolve)
-      .once('error', () => resolve())
-      .once('close', resolve)
+    // A reader that went away (`| head`) ends the wait with an error.
+    stream.once('error', () => resolve()).once('close', resolve)
+    // A write's callback runs once every earlier write has left, and the write keeps the process
+    // alive until then. Not 'drain': it fires only after a write that filled the buffer, so waiting
+    // for it on a smaller backlog left nothing pending, and Node.js ended the top-level await (13).
+    stream.write('', () => resolve())
   })
 }
