@@ -43,8 +43,9 @@ export async function decodeResultAsWritten(
   if (bytes === undefined)
     return { value: await absentResult(checks, 'wrote no result file'), written: undefined }
   assertWithinLimit(bytes.length, checks)
-  // A BOM is what some editors and PowerShell's Out-File write first; JSON.parse refuses it.
-  const text = decodeUtf8(bytes, checks.task).replace(/^\uFEFF/, '')
+  // A BOM (what some editors and PowerShell's Out-File write first, and JSON.parse refuses) is
+  // dropped by the decoder.
+  const text = decodeUtf8(bytes, checks.task)
   if (text.trim() === '')
     return { value: await absentResult(checks, 'wrote an empty result file'), written: undefined }
   assertNestingWithin(text, checks.task)
