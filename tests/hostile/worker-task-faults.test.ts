@@ -36,6 +36,23 @@ describe('a task cannot take its worker down', () => {
     }
   })
 
+  it("a lost connection's error that nobody awaits is survived with a warning; the worker goes on", async () => {
+    const worker = spawnHostileWorker({ ...db.env })
+    try {
+      await worker.until((l) => l.type === 'ready')
+      worker.child.kill('SIGHUP')
+      await worker.until((l) => l.type === 'after-connection-loss')
+      const runId = await triggerPipeline(db.database, quick, {})
+      expect((await ended(runId)).tasks[0]).toMatchObject({ state: 'success' })
+      expect(worker.child.exitCode).toBeNull()
+      expect(worker.stderr()).toContain(
+        'survived an unawaited database error after a dropped connection: read ECONNRESET',
+      )
+    } finally {
+      await worker.stop()
+    }
+  })
+
   it('a fault that must end the process first hands the tasks beside it back to the queue', async () => {
     const doomed = spawnHostileWorker({ ...db.env, LEASE_MS: '60000', BYSTANDER_WAITS: '1' })
     let next: ReturnType<typeof spawnHostileWorker> | undefined

@@ -45,7 +45,10 @@ export class ClaimInputs {
     const shared = entry
     shared.resolved ??= shared.stored.then(resolve)
     try {
-      return { stored: await shared.stored, resolved: await shared.resolved }
+      // Both awaited at once: when the read fails, `resolved` (chained on it) rejects too, and a
+      // rejection nobody awaits would end the worker as an unhandled one.
+      const [stored, resolved] = await Promise.all([shared.stored, shared.resolved])
+      return { stored, resolved }
     } catch (error) {
       // A failed read is not kept: the next item reads again.
       if (this.#shared.get(key) === shared) this.#shared.delete(key)

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { isDriverSocketCrash } from '../store/driver-crash-guard.js'
+import { isDriverConnectionLoss, isDriverSocketCrash } from '../store/driver-crash-guard.js'
 import { describeThrown } from './thrown-value.js'
 
 /**
@@ -51,7 +51,7 @@ let exitProcess: (code?: number) => never = (code) => process.exit(code)
  * - An uncaught exception or an unhandled rejection raised by task code fails that task's attempt
  *   with the error, and the worker goes on with its other tasks.
  * - `process.exit()` called from task code fails the attempt instead of ending the process.
- * - The known postgres.js error after a dropped socket is survived (see driver-crash-guard.ts).
+ * - The known postgres.js errors after a dropped socket are survived (see driver-crash-guard.ts).
  * - Any other uncaught error is fatal, as Node makes it, but first every worker in the process hands
  *   its task runs back to the queue, so the tasks that merely ran beside the culprit spend no retry.
  */
@@ -74,7 +74,15 @@ export function installTaskFaultHandlers(options: TaskFaultHandlerOptions = {}):
     void dieHandingBack(kind, error, log)
   }
   process.on('uncaughtException', (error) => fault('an uncaught exception', error))
-  process.on('unhandledRejection', (reason) => fault('an unhandled promise rejection', reason))
+  process.on('unhandledRejection', (reason) => {
+    if (!attemptScope.getStore() && isDriverConnectionLoss(reason)) {
+      log(
+        `warn: survived an unawaited database error after a dropped connection: ${(reason as Error).message}`,
+      )
+      return
+    }
+    fault('an unhandled promise rejection', reason)
+  })
   const exit = process.exit.bind(process)
   exitProcess = exit
   process.exit = ((code?: number | string | null) => {
