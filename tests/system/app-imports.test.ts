@@ -14,15 +14,11 @@ const apps = readdirSync(join(ROOT, 'apps')).map((dir) => {
   return { dir, name: manifest.name, dependencies: Object.keys(manifest.dependencies ?? {}) }
 })
 
-// The UI's server is still served from apps/ui by the CLI and the worker app.
-const NOT_YET_A_PACKAGE = new Set(['@podline/ui'])
-
 it('no app imports another app: what they share lives in packages/', () => {
-  const programs = apps.filter((a) => !NOT_YET_A_PACKAGE.has(a.name))
-  expect(programs.map((a) => a.name)).toEqual(expect.arrayContaining(['podline', '@podline/worker']))
+  expect(apps.map((a) => a.name).sort()).toEqual(['@podline/worker', 'podline'])
   const found: string[] = []
   for (const app of apps) {
-    const others = programs.filter((o) => o.name !== app.name)
+    const others = apps.filter((o) => o.name !== app.name)
     for (const o of others)
       if (app.dependencies.includes(o.name)) found.push(`apps/${app.dir}/package.json depends on ${o.name}`)
     const src = join(ROOT, 'apps', app.dir, 'src')
@@ -33,6 +29,20 @@ it('no app imports another app: what they share lives in packages/', () => {
         if (text.includes(`'${o.name}'`) || text.includes(`'${o.name}/`))
           found.push(`apps/${app.dir}/src/${file} imports ${o.name}`)
     }
+  }
+  expect(found).toEqual([])
+})
+
+it('no package depends on an app: libraries sit below the programs that compose them', () => {
+  const appNames = apps.map((a) => a.name)
+  const found: string[] = []
+  for (const dir of readdirSync(join(ROOT, 'packages'))) {
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'packages', dir, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>
+      devDependencies?: Record<string, string>
+    }
+    const deps = Object.keys({ ...manifest.dependencies, ...manifest.devDependencies })
+    for (const name of appNames) if (deps.includes(name)) found.push(`packages/${dir} depends on ${name}`)
   }
   expect(found).toEqual([])
 })

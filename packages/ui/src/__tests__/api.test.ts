@@ -7,7 +7,7 @@ import { type KubeDouble, startKubeDouble } from '@podline/kube-double'
 import { waitUntil } from '@podline/runner/testing'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { podline } from '../../../cli/src/__tests__/cli.js'
+import { podline } from '../../../../apps/cli/src/__tests__/cli.js'
 import { startUi, type UiFixture } from './harness.js'
 
 let f: UiFixture

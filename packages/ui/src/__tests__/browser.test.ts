@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { waitUntil } from '@podline/runner/testing'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { start } from '../../../cli/src/__tests__/cli.js'
+import { start } from '../../../../apps/cli/src/__tests__/cli.js'
 import { launchChromium } from '../testing/chromium.js'
 import { startUi, type UiFixture } from './harness.js'
 

@@ -1,7 +1,7 @@
 import { runStatus } from '@podline/runner'
 import { openFreshDatabase, waitUntil } from '@podline/runner/testing'
 import { expect } from 'vitest'
-import { type Running, start } from '../../../cli/src/__tests__/cli.js'
+import { type Running, start } from '../../../../apps/cli/src/__tests__/cli.js'
 
 export const PIPELINES = new URL('./fixtures/ui-pipelines.ts', import.meta.url).pathname
 

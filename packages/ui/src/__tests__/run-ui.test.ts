@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs'
 import { afterAll, expect, it } from 'vitest'
-import { start, tempDir } from '../../../cli/src/__tests__/cli.js'
+import { start, tempDir } from '../../../../apps/cli/src/__tests__/cli.js'
 import { PIPELINES } from './harness.js'
 
 const dataDir = tempDir()

@@ -1,6 +1,6 @@
 import { openFreshDatabase, waitUntil } from '@podline/runner/testing'
 import { afterAll, expect, it } from 'vitest'
-import { ROOT, start } from '../../../cli/src/__tests__/cli.js'
+import { ROOT, start } from '../../../../apps/cli/src/__tests__/cli.js'
 import { PIPELINES } from './harness.js'
 
 const WORKER = `${ROOT}apps/worker/dist/main.js`
