@@ -1,3 +1,5 @@
+export type { ConcurrencyOptions, ResolvedConcurrency } from './concurrency.js'
+export { concurrencyKeyOf, MAX_CONCURRENCY_KEY_LENGTH } from './concurrency.js'
 export type { PodSpecContext, StoredInput, TaskContext, TaskLogger } from './context.js'
 export { guardInputs, InputAccessError } from './inputs.js'
 export { isMain } from './is-main.js'

@@ -1,4 +1,5 @@
 import type { StandardJSONSchemaV1 } from '@standard-schema/spec'
+import { type ConcurrencyOptions, concurrencyProblem, type ResolvedConcurrency } from './concurrency.js'
 import type { PodSpecContext, TaskContext } from './context.js'
 import { guardInputs } from './inputs.js'
 import type { IsJson, JsonValue } from './json.js'
@@ -126,6 +127,16 @@ export interface PipelineOptions<S extends AnySchema | undefined> {
    * Default: no limit.
    */
   maxActiveRuns?: number
+  /**
+   * Runs with the same key wait for each other, oldest first: at most `limit` (default 1) of them
+   * run at once. The key is computed from the run's params, typed by the `params` schema.
+   * @example
+   * pipeline('sync-customer', {
+   *   params: z.object({ customer: z.string() }),
+   *   concurrency: { key: ({ params }) => params.customer },
+   * })
+   */
+  concurrency?: ConcurrencyOptions<S extends AnySchema ? SchemaOutput<S> : Record<string, never>>
 }
 
 /** The type-level state of a builder, for `runLocal` and friends. */
@@ -152,6 +163,8 @@ export interface Pipeline<
   readonly paramsSchema: AnySchema | undefined
   /** The schedule, with its params function; undefined when the pipeline runs only when triggered. */
   readonly schedule: ResolvedSchedule | undefined
+  /** The concurrency key and its limit; undefined when runs never wait for each other by key. */
+  readonly concurrency: ResolvedConcurrency | undefined
   /** Tasks in definition order, which is a topological order. */
   readonly tasks: readonly TaskDefinition[]
   /** Type-level only: never present at run time. */
@@ -351,8 +364,23 @@ export function pipeline<const S extends AnySchema | undefined = undefined>(
     throw new PipelineDefinitionError(
       `pipeline "${name}": maxActiveRuns must be a positive integer, got ${String(maxActiveRuns)}; leave it out for no limit`,
     )
+  const problem = options.concurrency === undefined ? undefined : concurrencyProblem(options.concurrency)
+  if (problem) throw new PipelineDefinitionError(`pipeline "${name}": ${problem}`)
+  const concurrency: ResolvedConcurrency | undefined =
+    options.concurrency &&
+    Object.freeze({
+      key: options.concurrency.key as ResolvedConcurrency['key'],
+      limit: options.concurrency.limit ?? 1,
+    })
   return createPipeline(
-    { name, paramsSchema: options.params, userVersion: options.version, schedule, maxActiveRuns },
+    {
+      name,
+      paramsSchema: options.params,
+      userVersion: options.version,
+      schedule,
+      maxActiveRuns,
+      concurrency,
+    },
     [],
   )
 }
@@ -363,6 +391,7 @@ interface PipelineSettings {
   userVersion: string | undefined
   schedule: ResolvedSchedule | undefined
   maxActiveRuns: number | undefined
+  concurrency: ResolvedConcurrency | undefined
 }
 
 function createPipeline(
@@ -370,7 +399,7 @@ function createPipeline(
   tasks: readonly TaskDefinition[],
   // biome-ignore lint/suspicious/noExplicitAny: the public interface carries the types; this is the untyped core.
 ): any {
-  const { name, paramsSchema, userVersion, schedule, maxActiveRuns } = settings
+  const { name, paramsSchema, userVersion, schedule, maxActiveRuns, concurrency } = settings
   let plan: PipelinePlan | undefined
   const add = (def: TaskDefinition) => createPipeline(settings, Object.freeze([...tasks, def]))
   const checkTask = (taskName: unknown, options: object, known: readonly string[]) => {
@@ -406,6 +435,7 @@ function createPipeline(
     name,
     paramsSchema,
     schedule,
+    concurrency,
     tasks,
     task(taskName: string, optionsOrFn: unknown, maybeFn?: unknown) {
       const [options, fn] =
@@ -503,7 +533,11 @@ function createPipeline(
         paramsSchema !== undefined,
         userVersion,
         paramsJsonSchemaOf(paramsSchema),
-        { schedule: schedule && planSchedule(schedule), maxActiveRuns },
+        {
+          schedule: schedule && planSchedule(schedule),
+          maxActiveRuns,
+          ...(concurrency ? { concurrency: { limit: concurrency.limit } } : {}),
+        },
       )
       return structuredClone(plan)
     },

@@ -23,6 +23,8 @@ export interface PipelinePlan {
   schedule?: PlanSchedule
   /** Runs of the pipeline running at once; absent: no limit. */
   maxActiveRuns?: number
+  /** Keyed runs: at most `limit` runs with one key run at once (the key is computed by code, see ConcurrencyOptions). */
+  concurrency?: { limit: number }
   tasks: PlanTask[]
 }
 
@@ -43,9 +45,13 @@ export function buildPlan(
   hasParams: boolean,
   userVersion?: string,
   paramsJsonSchema?: Record<string, unknown>,
-  run: { schedule?: PlanSchedule | undefined; maxActiveRuns?: number | undefined } = {},
+  run: {
+    schedule?: PlanSchedule | undefined
+    maxActiveRuns?: number | undefined
+    concurrency?: { limit: number } | undefined
+  } = {},
 ): PipelinePlan {
-  const { schedule, maxActiveRuns } = run
+  const { schedule, maxActiveRuns, concurrency } = run
   const planTasks: PlanTask[] = tasks.map((t) => ({
     name: t.name,
     kind: t.kind,
@@ -72,6 +78,7 @@ export function buildPlan(
           userVersion: userVersion ?? null,
           schedule,
           maxActiveRuns,
+          concurrency,
           tasks: planTasks,
         }),
       ),
@@ -84,6 +91,7 @@ export function buildPlan(
     ...(paramsJsonSchema ? { paramsJsonSchema } : {}),
     ...(schedule ? { schedule } : {}),
     ...(maxActiveRuns ? { maxActiveRuns } : {}),
+    ...(concurrency ? { concurrency } : {}),
     tasks: planTasks,
   }
 }

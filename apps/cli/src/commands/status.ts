@@ -81,6 +81,22 @@ async function status(runId: string, flags: StatusFlags): Promise<number> {
   })
 }
 
+/** A keyed run's key, and while it is queued what it waits for. */
+function concurrencyLines(run: RunStatus['run'], safe: Safe): string[] {
+  if (run.concurrencyLimit === null) return []
+  const limit = `${run.concurrencyLimit} run${run.concurrencyLimit === 1 ? '' : 's'}`
+  if (run.concurrencyKey === null)
+    return run.state === 'queued'
+      ? [
+          'waiting: its concurrency key is computed by a worker serving this version, then it queues behind that key',
+        ]
+      : []
+  const key = `concurrency key ${safe(JSON.stringify(run.concurrencyKey))}`
+  return run.state === 'queued'
+    ? [`waiting: ${key} allows ${limit} at once; it starts when one ends, oldest first`]
+    : [`${key} (at most ${limit} at once)`]
+}
+
 /** The run's header, its task table and (when `stacks`) each error with its stack. */
 function statusLines(status: RunStatus, format: Format, safe: Safe, stacks: boolean): string[] {
   const { run, tasks } = status
@@ -102,6 +118,7 @@ function statusLines(status: RunStatus, format: Format, safe: Safe, stacks: bool
           `waiting: at most ${run.maxActiveRuns} run${run.maxActiveRuns === 1 ? '' : 's'} of ${run.pipeline} run at once (maxActiveRuns); it starts when one ends`,
         ]
       : []),
+    ...concurrencyLines(run, safe),
     '',
     ...table(
       ['TASK', 'STATE', 'ATTEMPT', 'DURATION', 'ERROR'],

@@ -8,6 +8,9 @@ import { registerWorker } from '../queue/workers.js'
 import { waitUntil } from '../testing/index.js'
 import { useFreshDatabase } from '../testing/vitest.js'
 
+/** The worker the passes are made in the name of (the scheduler's own timer passes its worker's id). */
+const WORKER = 'scheduling-test'
+
 /** The scheduler's pass called directly, with workers registered as the workers table knows them. */
 describe('the schedule in force', () => {
   const db = useFreshDatabase()
@@ -50,31 +53,31 @@ describe('the schedule in force', () => {
 
   it("a new version's schedule takes effect when a worker serving it registers it; an older worker then schedules nothing", async () => {
     await serve('w1', v1)
-    await scheduleDueRuns(db.database, [v1])
+    await scheduleDueRuns(db.database, [v1], WORKER)
     expect(await row()).toEqual({ version: v1.plan().version, cron: '* * * * * *' })
 
     await serve('w2', v2)
     // The old worker's pass no longer writes: its version is not the newest a live worker serves.
-    await scheduleDueRuns(db.database, [v1])
+    await scheduleDueRuns(db.database, [v1], WORKER)
     expect((await row())?.version).toBe(v1.plan().version)
-    await scheduleDueRuns(db.database, [v2])
+    await scheduleDueRuns(db.database, [v2], WORKER)
     expect(await row()).toEqual({ version: v2.plan().version, cron: '*/2 * * * * *' })
 
     const before = await runCount('evolving')
     await aTickPasses()
-    const report = await scheduleDueRuns(db.database, [v1])
+    const report = await scheduleDueRuns(db.database, [v1], WORKER)
     expect(report.created).toBe(0)
     expect(await runCount('evolving')).toBe(before)
   })
 
   it('a version without a schedule removes it, and no tick is created any more', async () => {
     await serve('w3', v3)
-    await scheduleDueRuns(db.database, [v3])
+    await scheduleDueRuns(db.database, [v3], WORKER)
     expect(await row()).toBeUndefined()
     const before = await runCount('evolving')
     await aTickPasses()
     await aTickPasses()
-    for (const p of [v1, v2, v3]) expect((await scheduleDueRuns(db.database, [p])).created).toBe(0)
+    for (const p of [v1, v2, v3]) expect((await scheduleDueRuns(db.database, [p], WORKER)).created).toBe(0)
     expect(await runCount('evolving')).toBe(before)
   })
 
@@ -84,9 +87,9 @@ describe('the schedule in force', () => {
       schedule: { cron: '* * * * * *', params: () => ({ n: Number.NaN }) },
     }).task('t', () => 1)
     await serve('w4', bad)
-    await scheduleDueRuns(db.database, [bad])
+    await scheduleDueRuns(db.database, [bad], WORKER)
     await aTickPasses()
-    const report = await scheduleDueRuns(db.database, [bad])
+    const report = await scheduleDueRuns(db.database, [bad], WORKER)
     expect(report.problems).toHaveLength(1)
     expect(report.problems[0]).toMatch(
       /^bad-params at \S+Z: params of pipeline "bad-params" failed validation: value\.n is NaN, not JSON; no run was created$/,
@@ -100,7 +103,7 @@ describe('the schedule in force', () => {
   it('a large backfill is created in batches, each in a short transaction: a pause between them waits for one batch only', async () => {
     const hourly = pipeline('backfilled', { schedule: { cron: '0 * * * *' } }).task('t', () => 1)
     await serve('w-backfill', hourly)
-    await scheduleDueRuns(db.database, [hourly])
+    await scheduleDueRuns(db.database, [hourly], WORKER)
     const before = (await runCount('backfilled')) ?? 0
     const ticks = BACKFILL_BATCH * 2 + 10
     const to = new Date(Date.UTC(2025, 0, 1))
@@ -109,14 +112,14 @@ describe('the schedule in force', () => {
       recorded: true,
       ticks,
     })
-    const first = await scheduleDueRuns(db.database, [hourly])
+    const first = await scheduleDueRuns(db.database, [hourly], WORKER)
     expect(first.created).toBe(BACKFILL_BATCH)
     expect(first.more).toBe(true)
     // Between two batches the schedule's row is free: a pause takes it at once.
     await db.database.rows(sql`update podline.schedules set paused = true where pipeline = 'backfilled'`)
-    const second = await scheduleDueRuns(db.database, [hourly])
+    const second = await scheduleDueRuns(db.database, [hourly], WORKER)
     expect(second.created).toBe(BACKFILL_BATCH)
-    const third = await scheduleDueRuns(db.database, [hourly])
+    const third = await scheduleDueRuns(db.database, [hourly], WORKER)
     expect(third).toMatchObject({ created: 10, more: false })
     expect(await runCount('backfilled')).toBe(before + ticks)
     const [open] = await db.database.rows<{ n: number }>(

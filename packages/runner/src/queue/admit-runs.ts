@@ -4,9 +4,14 @@ import { insertEvents, TASK_RUN } from './event-log.js'
 import { QUEUE_CHANNEL, state } from './sql-values.js'
 
 /**
- * maxActiveRuns: starts queued runs of a pipeline, oldest first, while fewer than the run's limit are
- * running. A limited run is created with its root tasks pending, so the claim cannot start it; this
- * operation starts the run and queues its roots.
+ * maxActiveRuns and concurrency keys: starts queued runs of a pipeline, oldest first, while the
+ * limits allow. A limited run is created with its root tasks pending, so the claim cannot start it;
+ * this operation starts the run and queues its roots.
+ *   - maxActiveRuns: fewer than the run's limit of the pipeline's runs are running;
+ *   - a concurrency key: fewer than the key's limit of the runs with the same key are running. A
+ *     keyed run waits until its key is known (concurrency-keys.ts); runs of other keys pass it.
+ * With both, a run starts when its key allows it and it is among the oldest the pipeline's limit
+ * allows of those its keys allow: the order the limits would admit them one at a time.
  *
  * Why not in the claim: the claim is one statement, and under READ COMMITTED its snapshot is taken
  * before any lock it could take, so two concurrent claims would each count the other's run as not
@@ -26,21 +31,34 @@ export async function admitRuns(database: Database, tx: Executor, pipeline: stri
     sql`
       with running as (
         select count(*)::int as n from podline.runs where pipeline = ${pipeline} and state = ${state('running')}
+      ), running_by_key as (
+        select concurrency_key as key, count(*)::int as n from podline.runs
+        where pipeline = ${pipeline} and state = ${state('running')} and concurrency_key is not null
+        group by concurrency_key
       ), waiting as (
-        select id, max_active_runs, row_number() over (order by created_at, id) as place
+        select id, max_active_runs, concurrency_limit, concurrency_key, created_at,
+               row_number() over (partition by concurrency_key order by created_at, id) as key_place
         from podline.runs
-        where pipeline = ${pipeline} and state = ${state('queued')} and max_active_runs is not null
+        where pipeline = ${pipeline} and state = ${state('queued')}
+          and (max_active_runs is not null or concurrency_limit is not null)
+      ), key_allows as (
+        select w.* from waiting w left join running_by_key k on k.key = w.concurrency_key
+        where w.concurrency_limit is null
+           or (w.concurrency_key is not null and coalesce(k.n, 0) + w.key_place <= w.concurrency_limit)
+      ), placed as (
+        select id, max_active_runs, row_number() over (order by created_at, id) as place from key_allows
       ), chosen as (
-        select w.id from waiting w, running where running.n + w.place <= w.max_active_runs
+        select p.id from placed p, running where p.max_active_runs is null or running.n + p.place <= p.max_active_runs
       ), started as (
         update podline.runs r set state = ${state('running')}, started_at = now()
         from chosen where r.id = chosen.id and r.state = ${state('queued')}
-        returning r.id
+        returning r.id, r.concurrency_key
       ), started_logged as (${insertEvents(sql`started`, {
         runId: sql`id`,
         fromState: state('queued'),
         toState: state('running'),
-        message: sql`'started within maxActiveRuns'`,
+        message: sql`case when concurrency_key is null then 'started within maxActiveRuns'
+          else 'started: concurrency key "' || concurrency_key || '" had a free slot' end`,
       })}), roots as (
         update podline.task_runs t set state = ${state('queued')}, available_at = now()
         from started where t.run_id = started.id and t.state = ${state('pending')} and cardinality(t.needs) = 0

@@ -12,9 +12,16 @@ import { QUEUE_CHANNEL, state } from './sql-values.js'
  * Creates a run and its task runs in one transaction: tasks without needs start queued, the rest
  * pending. Params must already be validated: nothing is written for invalid input.
  */
-export async function createRun(database: Database, plan: PipelinePlan, params: JsonValue): Promise<string> {
+export async function createRun(
+  database: Database,
+  plan: PipelinePlan,
+  params: JsonValue,
+  concurrencyKey?: string,
+): Promise<string> {
   const runId = randomUUID()
-  await database.db.transaction((tx) => insertRun(database, tx, { id: runId, plan, params }))
+  await database.db.transaction((tx) =>
+    insertRun(database, tx, { id: runId, plan, params, ...(concurrencyKey ? { concurrencyKey } : {}) }),
+  )
   return runId
 }
 
@@ -29,16 +36,19 @@ export interface NewRun {
   plan: PipelinePlan
   params: JsonValue
   tick?: RunTick
+  /** The run's concurrency key when the caller has the pipeline's code; else a worker computes it. */
+  concurrencyKey?: string
 }
 
 /**
  * Inserts a run inside the caller's transaction. With a tick, a run of the same (pipeline, logical
- * date) wins: nothing is written and the result is false. Under maxActiveRuns the root tasks wait
- * pending and admitRuns starts the run when the limit allows (at once, if it does now).
+ * date) wins: nothing is written and the result is false. Under maxActiveRuns or a concurrency key
+ * the root tasks wait pending and admitRuns starts the run when the limits allow (at once, if they
+ * do now).
  */
 export async function insertRun(database: Database, tx: Executor, run: NewRun): Promise<boolean> {
   const { id: runId, plan, params, tick } = run
-  const limited = plan.maxActiveRuns !== undefined
+  const limited = plan.maxActiveRuns !== undefined || plan.concurrency !== undefined
   const rootState = limited ? ('pending' as const) : ('queued' as const)
   // needs reversed: the edges promotion follows from a task that ends to the tasks it may decide.
   const downstream = new Map<string, string[]>()
@@ -57,6 +67,8 @@ export async function insertRun(database: Database, tx: Executor, run: NewRun): 
       params,
       state: 'queued',
       maxActiveRuns: plan.maxActiveRuns ?? null,
+      concurrencyLimit: plan.concurrency?.limit ?? null,
+      concurrencyKey: plan.concurrency ? (run.concurrencyKey ?? null) : null,
       traceContext: newRunTrace(plan.name, plan.version, runId),
       ...(tick ? { logicalDate: tick.logicalDate, intervalStart: tick.intervalStart } : {}),
     })

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { AnyPipeline, JsonValue, PipelinePlan, PlanSchedule, ResolvedSchedule } from '@podline/sdk'
 import { type SQL, sql } from 'drizzle-orm'
+import { runConcurrencyKey } from '../engine/concurrency-key.js'
 import { checkParams } from '../engine/run-params.js'
 import {
   dueTicks,
@@ -14,6 +15,7 @@ import { OPEN_RUN_STATES } from '../engine/states.js'
 import type { Database, Executor } from '../store/database.js'
 import { textArray } from '../store/sql-arrays.js'
 import { admitRuns } from './admit-runs.js'
+import { assignConcurrencyKeys } from './concurrency-keys.js'
 import { insertRun } from './create-run.js'
 import { states } from './sql-values.js'
 import { liveWorker } from './workers.js'
@@ -55,6 +57,8 @@ interface Scheduled {
 export async function scheduleDueRuns(
   database: Database,
   pipelines: readonly AnyPipeline[],
+  /** The worker passing: a run whose concurrency key cannot be computed is failed in its name. */
+  workerId: string,
 ): Promise<ScheduleReport> {
   const report: ScheduleReport = {
     created: 0,
@@ -99,8 +103,16 @@ export async function scheduleDueRuns(
       if (next && (!report.nextTickAt || next < report.nextTickAt)) report.nextTickAt = next
     })
   }
-  // maxActiveRuns: a slot frees when a run ends, and any worker serving the pipeline starts the next.
-  const limited = new Set(mine.filter((m) => m.plan.maxActiveRuns !== undefined).map((m) => m.plan.name))
+  // Runs created without their key (by `podline trigger`, the UI) get it from this worker's code.
+  for (const m of mine)
+    if (m.plan.concurrency) await assignConcurrencyKeys(database, m.pipeline, m.plan.version, workerId)
+  // maxActiveRuns, concurrency keys: a slot frees when a run ends, and any worker serving the
+  // pipeline starts the next.
+  const limited = new Set(
+    mine
+      .filter((m) => m.plan.maxActiveRuns !== undefined || m.plan.concurrency !== undefined)
+      .map((m) => m.plan.name),
+  )
   for (const name of limited) await database.db.transaction((tx) => admitRuns(database, tx, name))
   // A run of a limited pipeline may be queued beyond the limit at any moment: keep passing soon.
   if (limited.size > 0) report.waiting = true
@@ -138,6 +150,7 @@ async function keepSchedule(
   const createTick = async (logicalDate: Date): Promise<boolean> => {
     const intervalStart = previousTick(s, logicalDate)
     let params: JsonValue
+    let concurrencyKey: string | undefined
     try {
       params = await checkParams(
         pipeline,
@@ -145,6 +158,7 @@ async function keepSchedule(
           scheduleTick(s.timezone, logicalDate, intervalStart),
         ),
       )
+      concurrencyKey = await runConcurrencyKey(pipeline, params)
     } catch (error) {
       // The tick stays uncreated (and the schedule does not move past it): the next pass tries again.
       report.problems.push(
@@ -158,6 +172,7 @@ async function keepSchedule(
         plan,
         params,
         tick: { logicalDate, intervalStart },
+        ...(concurrencyKey ? { concurrencyKey } : {}),
       })
     )
       report.created++

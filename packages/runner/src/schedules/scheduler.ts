@@ -7,6 +7,8 @@ import type { WorkerLog } from '../worker-log.js'
 export interface SchedulerOptions {
   database: Database
   pipelines: readonly AnyPipeline[]
+  /** The worker whose timer this is. */
+  workerId: string
   log: WorkerLog
   /** The longest sleep between passes, so pauses, new versions and outages are noticed. Default 10 s. */
   maxWaitMs?: number
@@ -23,15 +25,19 @@ const TICK_MARGIN_MS = 20
  * The sleep is measured from the database's clock (the pass reports it), so a worker whose clock
  * runs ahead wakes late rather than early and never skips a tick; idempotence makes any extra pass harmless.
  */
-export function startScheduler(o: SchedulerOptions): { stop(): Promise<void> } {
+export function startScheduler(o: SchedulerOptions): { stop(): Promise<void>; wake(): void } {
   const maxWaitMs = o.maxWaitMs ?? 10_000
   let stopped = false
   let timer: NodeJS.Timeout | undefined
   let pass: Promise<void> = Promise.resolve()
+  let passing = false
+  /** A wake-up came during a pass: what it was for may have been read before it happened. */
+  let again = false
   const run = async () => {
+    passing = true
     let waitMs = maxWaitMs
     try {
-      const report = await scheduleDueRuns(o.database, o.pipelines)
+      const report = await scheduleDueRuns(o.database, o.pipelines, o.workerId)
       for (const problem of report.problems) o.log('error', `schedule: ${problem}`)
       if (report.created > 0)
         o.log('info', `scheduled ${report.created} run${report.created === 1 ? '' : 's'}`)
@@ -43,6 +49,11 @@ export function startScheduler(o: SchedulerOptions): { stop(): Promise<void> } {
     } catch (error) {
       o.log('warn', `scheduling failed: ${databaseErrorMessage(error)}`)
     }
+    passing = false
+    if (again) {
+      again = false
+      waitMs = 0
+    }
     if (!stopped)
       timer = setTimeout(
         () => {
@@ -53,6 +64,16 @@ export function startScheduler(o: SchedulerOptions): { stop(): Promise<void> } {
   }
   pass = run()
   return {
+    /** A run ended: a run waiting under maxActiveRuns or a concurrency key may start now, not at the next pass. */
+    wake() {
+      if (stopped) return
+      if (passing) {
+        again = true
+        return
+      }
+      clearTimeout(timer)
+      pass = run()
+    },
     async stop() {
       stopped = true
       clearTimeout(timer)

@@ -91,6 +91,16 @@ export const runs = podline.table(
      * queue/admit-runs.ts starts it within the limit. Null: no limit.
      */
     maxActiveRuns: integer('max_active_runs'),
+    /**
+     * The plan's concurrency limit, copied at create: like maxActiveRuns, the roots wait pending until
+     * admit-runs.ts starts the run, and only once its key is known. Null: the pipeline has no key.
+     */
+    concurrencyLimit: integer('concurrency_limit'),
+    /**
+     * The run's concurrency key, from its params by the pipeline's code: set at trigger when the
+     * caller has the code, else by a worker serving the version (queue/concurrency-keys.ts).
+     */
+    concurrencyKey: text('concurrency_key'),
     createdAt: ts('created_at').notNull().defaultNow(),
     startedAt: ts('started_at'),
     finishedAt: ts('finished_at'),

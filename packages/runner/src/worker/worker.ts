@@ -7,7 +7,7 @@ import type { AttemptRef } from '../queue/attempt-fence.js'
 import { type ClaimedTaskRun, claimTaskRuns, type TaskRunId } from '../queue/claim-task-runs.js'
 import { registerPlans } from '../queue/register-pipelines.js'
 import { releaseTaskRuns } from '../queue/release-task-runs.js'
-import { CANCEL_CHANNEL, POOL_CHANNEL, QUEUE_CHANNEL } from '../queue/sql-values.js'
+import { CANCEL_CHANNEL, POOL_CHANNEL, QUEUE_CHANNEL, RUN_FINISHED_CHANNEL } from '../queue/sql-values.js'
 import { registerWorker, retireWorker, type WorkerRecord } from '../queue/workers.js'
 import { startScheduler } from '../schedules/scheduler.js'
 import type { Database } from '../store/database.js'
@@ -171,7 +171,7 @@ export class Worker {
   #unlisten: Array<() => Promise<void>> = []
   #leases: LeaseKeeper | undefined
   #forgetHandBack: (() => void) | undefined
-  #scheduler: { stop(): Promise<void> } | undefined
+  #scheduler: { stop(): Promise<void>; wake(): void } | undefined
   claimed = 0
 
   constructor(options: WorkerOptions) {
@@ -300,8 +300,21 @@ export class Worker {
     })
     this.#loop = this.#claimLoop()
     // Every worker schedules (a unique index keeps each tick to one run); a runLocal worker does not.
-    if (!this.#o.runId)
-      this.#scheduler = startScheduler({ database, pipelines: this.#o.pipelines, log: this.#log })
+    if (!this.#o.runId) {
+      const scheduler = startScheduler({
+        database,
+        pipelines: this.#o.pipelines,
+        workerId: this.id,
+        log: this.#log,
+      })
+      this.#scheduler = scheduler
+      // A run that ends frees a slot of maxActiveRuns or of its concurrency key: admit the next now.
+      const limited = this.#o.pipelines.some((p) => {
+        const plan = p.plan()
+        return plan.maxActiveRuns !== undefined || plan.concurrency !== undefined
+      })
+      if (limited) this.#unlisten.push(await database.listen(RUN_FINISHED_CHANNEL, () => scheduler.wake()))
+    }
     this.#log('info', `worker ${this.id} started`, {
       versions: this.#pipelines.versions,
       concurrency: this.#o.concurrency,

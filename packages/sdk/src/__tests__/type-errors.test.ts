@@ -114,6 +114,18 @@ const CASES: Array<[rule: string, code: string, message: string]> = [
     `p.mapPod('x', { over: () => ['a.csv'] }, (file: number) => ({ image: 'alpine:3.20', args: [String(file)] }))`,
     `Type 'string' is not assignable to type 'number'`,
   ],
+  [
+    'a concurrency key reading a param the schema does not have',
+    `import { z } from 'zod'
+pipeline('sync', { params: z.object({ customer: z.string() }), concurrency: { key: ({ params }) => params.client } })`,
+    `Property 'client' does not exist on type '{ customer: string; }'`,
+  ],
+  [
+    'a concurrency key that is not a string',
+    `import { z } from 'zod'
+pipeline('sync', { params: z.object({ shard: z.number() }), concurrency: { key: ({ params }) => params.shard } })`,
+    `Type 'number' is not assignable to type 'string'`,
+  ],
 ]
 
 const fileName = (i: number) => `case-${String(i + 1).padStart(2, '0')}.ts`
