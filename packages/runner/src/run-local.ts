@@ -1,7 +1,14 @@
-import type { AnyPipeline, ParamsInputOf, RunOutputsOf } from '@podline/sdk'
+import {
+  type AnyPipeline,
+  CALLBACK_MAX_TRIES,
+  CALLBACK_TIMEOUT_MS,
+  type ParamsInputOf,
+  type RunOutputsOf,
+} from '@podline/sdk'
 import { executionSettings } from './config/settings.js'
 import { markLocalRun } from './local-run-marker.js'
 import { cancelRun } from './queue/cancel-run.js'
+import { hasOpenCallbacks } from './read-model/run-callbacks.js'
 import { runStatus } from './read-model/run-status.js'
 import { runOutputs } from './read-model/task-xcoms.js'
 import type { Database } from './store/database.js'
@@ -149,6 +156,8 @@ export async function runLocal<P extends AnyPipeline>(
     await worker.start()
     try {
       await Promise.race([waitForRun(database, runId, { pollMs: 500 }), unclaimable])
+      // The run's onFailure / onSuccess run here too, before runLocal answers.
+      await waitForCallbacks(database, runId)
     } finally {
       options.signal?.removeEventListener('abort', cancel)
       await worker.stop({ drainMs: 5000 })
@@ -170,6 +179,13 @@ export async function runLocal<P extends AnyPipeline>(
   } finally {
     await store.close()
   }
+}
+
+/** Waits until the run's callbacks have ended (each try is bounded by CALLBACK_TIMEOUT_MS). */
+async function waitForCallbacks(database: Database, runId: string): Promise<void> {
+  const deadline = Date.now() + CALLBACK_MAX_TRIES * (CALLBACK_TIMEOUT_MS + 5000)
+  while ((await hasOpenCallbacks(database, runId)) && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 50))
 }
 
 /**

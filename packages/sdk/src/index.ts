@@ -1,3 +1,15 @@
+export type {
+  CallbackContext,
+  ResolvedCallbacks,
+  RunCallback,
+  RunCallbackEvent,
+  RunEnded,
+} from './callbacks.js'
+export {
+  CALLBACK_MAX_TRIES,
+  CALLBACK_TIMEOUT_MS,
+  RUN_CALLBACK_EVENTS,
+} from './callbacks.js'
 export type { ConcurrencyOptions, ResolvedConcurrency } from './concurrency.js'
 export { concurrencyKeyOf, MAX_CONCURRENCY_KEY_LENGTH } from './concurrency.js'
 export type { PodSpecContext, StoredInput, TaskContext, TaskLogger } from './context.js'

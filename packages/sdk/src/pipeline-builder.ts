@@ -1,4 +1,5 @@
 import type { StandardJSONSchemaV1 } from '@standard-schema/spec'
+import { callbackEvents, type ResolvedCallbacks, type RunCallback } from './callbacks.js'
 import { type ConcurrencyOptions, concurrencyProblem, type ResolvedConcurrency } from './concurrency.js'
 import type { PodSpecContext, TaskContext } from './context.js'
 import { guardInputs } from './inputs.js'
@@ -137,6 +138,15 @@ export interface PipelineOptions<S extends AnySchema | undefined> {
    * })
    */
   concurrency?: ConcurrencyOptions<S extends AnySchema ? SchemaOutput<S> : Record<string, never>>
+  /**
+   * Runs once when a run of the pipeline fails, on any worker, after the run has ended: queued in
+   * the same transaction that ends the run, so a crash cannot lose it; tried again when it throws.
+   * @example
+   * pipeline('nightly', { onFailure: async (run) => page(`${run.pipeline} failed: ${run.failedTasks[0]?.error}`) })
+   */
+  onFailure?: RunCallback<S extends AnySchema ? SchemaOutput<S> : Record<string, never>>
+  /** Runs once when a run of the pipeline succeeds, as `onFailure` does for a failure. */
+  onSuccess?: RunCallback<S extends AnySchema ? SchemaOutput<S> : Record<string, never>>
 }
 
 /** The type-level state of a builder, for `runLocal` and friends. */
@@ -165,6 +175,8 @@ export interface Pipeline<
   readonly schedule: ResolvedSchedule | undefined
   /** The concurrency key and its limit; undefined when runs never wait for each other by key. */
   readonly concurrency: ResolvedConcurrency | undefined
+  /** `onFailure` and `onSuccess`, as given. */
+  readonly callbacks: ResolvedCallbacks
   /** Tasks in definition order, which is a topological order. */
   readonly tasks: readonly TaskDefinition[]
   /** Type-level only: never present at run time. */
@@ -372,6 +384,16 @@ export function pipeline<const S extends AnySchema | undefined = undefined>(
       key: options.concurrency.key as ResolvedConcurrency['key'],
       limit: options.concurrency.limit ?? 1,
     })
+  const callbacks: ResolvedCallbacks = {}
+  for (const key of ['onFailure', 'onSuccess'] as const) {
+    const callback = options[key]
+    if (callback === undefined) continue
+    if (typeof callback !== 'function')
+      throw new PipelineDefinitionError(
+        `pipeline "${name}": ${key} must be a function of the run that ended, e.g. ${key}: async (run) => notify(run.runId)`,
+      )
+    callbacks[key] = callback as RunCallback<unknown>
+  }
   return createPipeline(
     {
       name,
@@ -380,6 +402,7 @@ export function pipeline<const S extends AnySchema | undefined = undefined>(
       schedule,
       maxActiveRuns,
       concurrency,
+      callbacks: Object.freeze(callbacks),
     },
     [],
   )
@@ -392,6 +415,7 @@ interface PipelineSettings {
   schedule: ResolvedSchedule | undefined
   maxActiveRuns: number | undefined
   concurrency: ResolvedConcurrency | undefined
+  callbacks: ResolvedCallbacks
 }
 
 function createPipeline(
@@ -399,7 +423,7 @@ function createPipeline(
   tasks: readonly TaskDefinition[],
   // biome-ignore lint/suspicious/noExplicitAny: the public interface carries the types; this is the untyped core.
 ): any {
-  const { name, paramsSchema, userVersion, schedule, maxActiveRuns, concurrency } = settings
+  const { name, paramsSchema, userVersion, schedule, maxActiveRuns, concurrency, callbacks } = settings
   let plan: PipelinePlan | undefined
   const add = (def: TaskDefinition) => createPipeline(settings, Object.freeze([...tasks, def]))
   const checkTask = (taskName: unknown, options: object, known: readonly string[]) => {
@@ -436,6 +460,7 @@ function createPipeline(
     paramsSchema,
     schedule,
     concurrency,
+    callbacks,
     tasks,
     task(taskName: string, optionsOrFn: unknown, maybeFn?: unknown) {
       const [options, fn] =
@@ -537,6 +562,7 @@ function createPipeline(
           schedule: schedule && planSchedule(schedule),
           maxActiveRuns,
           ...(concurrency ? { concurrency: { limit: concurrency.limit } } : {}),
+          callbacks: callbackEvents(callbacks),
         },
       )
       return structuredClone(plan)

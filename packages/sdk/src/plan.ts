@@ -2,6 +2,7 @@
 // (WebCrypto's digest is async) and the hash is the same one node:crypto gave.
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
+import type { RunCallbackEvent } from './callbacks.js'
 import type { PodRunOptions } from './pod-spec.js'
 import type { PlanSchedule } from './schedule.js'
 import type { TaskDefinition } from './task-definition.js'
@@ -25,6 +26,8 @@ export interface PipelinePlan {
   maxActiveRuns?: number
   /** Keyed runs: at most `limit` runs with one key run at once (the key is computed by code, see ConcurrencyOptions). */
   concurrency?: { limit: number }
+  /** The run events the pipeline has callbacks for (`onFailure`, `onSuccess`); absent: none. */
+  callbacks?: RunCallbackEvent[]
   tasks: PlanTask[]
 }
 
@@ -49,9 +52,11 @@ export function buildPlan(
     schedule?: PlanSchedule | undefined
     maxActiveRuns?: number | undefined
     concurrency?: { limit: number } | undefined
+    callbacks?: RunCallbackEvent[] | undefined
   } = {},
 ): PipelinePlan {
   const { schedule, maxActiveRuns, concurrency } = run
+  const callbacks = run.callbacks?.length ? run.callbacks : undefined
   const planTasks: PlanTask[] = tasks.map((t) => ({
     name: t.name,
     kind: t.kind,
@@ -79,6 +84,7 @@ export function buildPlan(
           schedule,
           maxActiveRuns,
           concurrency,
+          callbacks,
           tasks: planTasks,
         }),
       ),
@@ -92,6 +98,7 @@ export function buildPlan(
     ...(schedule ? { schedule } : {}),
     ...(maxActiveRuns ? { maxActiveRuns } : {}),
     ...(concurrency ? { concurrency } : {}),
+    ...(callbacks ? { callbacks } : {}),
     tasks: planTasks,
   }
 }

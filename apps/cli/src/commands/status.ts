@@ -131,6 +131,18 @@ function statusLines(status: RunStatus, format: Format, safe: Safe, stacks: bool
       ]),
     ).split('\n'),
   ]
+  // The run's callbacks (onFailure, onSuccess), queued when it ended.
+  if (status.callbacks.length > 0) out.push('')
+  for (const c of status.callbacks) {
+    const hook = c.event === 'failure' ? 'onFailure' : 'onSuccess'
+    const tries = `${c.tries} tr${c.tries === 1 ? 'y' : 'ies'}`
+    const error = c.error ? `: ${safe(firstLine(c.error))}` : ''
+    out.push(
+      c.state === 'queued' && c.tries > 0
+        ? `${hook}: waiting to be tried again after ${tries}${error}`
+        : `${hook}: ${c.state}${c.tries > 0 ? ` after ${tries}` : ''}${c.state === 'failed' ? error : ''}`,
+    )
+  }
   // A mapped task is one row; the items that failed are listed under the table, one line each.
   for (const [task, items] of Object.entries(status.items)) {
     if (items.failed.length === 0) continue

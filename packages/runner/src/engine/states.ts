@@ -43,6 +43,18 @@ export const FAILED_TASK_STATES = ['failed', 'upstream_failed'] as const satisfi
 
 export const OPEN_RUN_STATES = ['queued', 'running'] as const satisfies readonly RunState[]
 
+/**
+ * A run callback's states (queue/run-callbacks.ts): queued (also between tries), running under a
+ * worker's lease, then success or failed once its tries are spent.
+ */
+export const CALLBACK_STATES = [
+  'queued',
+  'running',
+  'success',
+  'failed',
+] as const satisfies readonly TaskState[]
+export type CallbackState = (typeof CALLBACK_STATES)[number]
+
 /** A run in one of these has ended: retention prunes these alone (the partial index runs_finished_idx). */
 export const FINISHED_RUN_STATES = ['success', 'failed', 'cancelled'] as const satisfies readonly RunState[]
 

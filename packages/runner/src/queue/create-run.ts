@@ -69,6 +69,7 @@ export async function insertRun(database: Database, tx: Executor, run: NewRun): 
       maxActiveRuns: plan.maxActiveRuns ?? null,
       concurrencyLimit: plan.concurrency?.limit ?? null,
       concurrencyKey: plan.concurrency ? (run.concurrencyKey ?? null) : null,
+      callbacks: plan.callbacks ?? null,
       traceContext: newRunTrace(plan.name, plan.version, runId),
       ...(tick ? { logicalDate: tick.logicalDate, intervalStart: tick.intervalStart } : {}),
     })

@@ -18,7 +18,11 @@ export async function failAbandonedRun(database: Database, runId: string, messag
         with run as (
           update podline.runs set state = ${state('failed')}, finished_at = now(), error = ${message}
           where id = ${runId}::uuid and state in ${states('queued', 'running')}
-          returning id
+          returning id, pipeline, version, callbacks
+        ), callbacks_queued as (
+          insert into podline.run_callbacks (run_id, pipeline, version, event, state)
+          select id, pipeline, version, 'failure', ${state('queued')} from run where 'failure' = any(callbacks)
+          on conflict (run_id, event) do nothing
         ), tasks as (
           update podline.task_runs t
           set state = case when old.state = ${state('running')} then ${state('failed')} else ${state('cancelled')} end,

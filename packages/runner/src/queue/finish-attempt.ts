@@ -145,7 +145,8 @@ function endStatement(workerId: string, endings: readonly AttemptEnding[]): SQL 
            (select jsonb_agg(c) from counted_rows c) as counted,
            exists (select 1 from overlap) as overlapped,
            (select count(*) from woken) as woken, (select count(*) from pools_woken) as pools_woken,
-           (select count(*) from run_notified) as notified`
+           (select count(*) from run_notified) as notified,
+           (select count(*) from callbacks_notified) as callbacks_notified`
 }
 
 /** What the endings that were stored set off: their mapped tasks settle, their downstream tasks promote, their runs end. */

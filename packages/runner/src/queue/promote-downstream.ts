@@ -5,7 +5,7 @@ import { decidePromotion, type Promotion } from '../engine/trigger-rules.js'
 import type { Database, Executor } from '../store/database.js'
 import { NO_MAP_INDEX } from '../store/schema.js'
 import { insertEvents, TASK_RUN } from './event-log.js'
-import { QUEUE_CHANNEL, RUN_FINISHED_CHANNEL, state, states } from './sql-values.js'
+import { CALLBACK_CHANNEL, QUEUE_CHANNEL, RUN_FINISHED_CHANNEL, state, states } from './sql-values.js'
 import { type CountedRow, countEndedUpstreams, recountUpstreams } from './upstream-counts.js'
 
 /**
@@ -173,7 +173,8 @@ export async function finalizeRunsIfDone(
         from candidate c left join podline.task_runs t on t.run_id = c.id
         group by c.id
       ), ${endRuns(sql.raw('status'), workerId)}
-      select (select count(*) from ended)::int as finished, (select count(*) from run_notified) as n`,
+      select (select count(*) from ended)::int as finished, (select count(*) from run_notified) as n,
+             (select count(*) from callbacks_notified) as callbacks_notified`,
     tx,
   )
   return row?.finished ?? 0
@@ -181,9 +182,12 @@ export async function finalizeRunsIfDone(
 
 /**
  * The CTEs that end runs, from a relation of (run_id, leaf_failed, errors): each run still open
- * becomes failed (with the errors) or success, its event is recorded and its waiters are told
- * (podline_run_finished). They end in \`ended\`, \`run_logged\` and \`run_notified\`; finalizeRunsIfDone and
- * the completion of a run's only task (finish-attempt.ts) both use them.
+ * becomes failed (with the errors) or success, its event is recorded, the callback its pipeline has
+ * for that end is queued (run_callbacks: in this statement, so a run never ends without it) and its
+ * waiters are told (podline_run_finished). They end in \`ended\`, \`run_logged\`, \`callbacks_queued\`
+ * and \`run_notified\` (the caller's final select counts \`callbacks_notified\` and \`run_notified\`: a
+ * SELECT in a WITH runs only when read); finalizeRunsIfDone and the completion of a run's only task (finish-attempt.ts)
+ * both use them.
  */
 export function endRuns(status: SQL, workerId: string | null): SQL {
   return sql`ended as (
@@ -192,13 +196,22 @@ export function endRuns(status: SQL, workerId: string | null): SQL {
             error = case when s.leaf_failed then s.errors else null end
         from ${status} s
         where r.id = s.run_id and r.state in ${states(...OPEN_RUN_STATES)}
-        returning r.id, r.state
+        returning r.id, r.state, r.pipeline, r.version, r.callbacks
       ), run_logged as (${insertEvents(sql`ended`, {
         runId: sql`id`,
         fromState: state('running'),
         toState: sql`state`,
         worker: workerId,
-      })}), run_notified as (
+      })}), callbacks_queued as (
+        insert into podline.run_callbacks (run_id, pipeline, version, event, state)
+        select id, pipeline, version, e.event, ${state('queued')}
+        from ended, lateral (select case when state = ${state('failed')} then 'failure' else 'success' end as event) e
+        where e.event = any(callbacks)
+        on conflict (run_id, event) do nothing
+        returning version
+      ), callbacks_notified as (
+        select pg_notify(${CALLBACK_CHANNEL}, v.version) from (select distinct version from callbacks_queued) v
+      ), run_notified as (
         select pg_notify(${RUN_FINISHED_CHANNEL}, id::text) from ended
       )`
 }

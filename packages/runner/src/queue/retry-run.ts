@@ -6,7 +6,7 @@ import { textArray } from '../store/sql-arrays.js'
 import { insertEvents, TASK_RUN } from './event-log.js'
 import { NO_LEASE_NO_DEADLINE } from './lease-columns.js'
 import { queueNextItems } from './mapped-tasks.js'
-import { QUEUE_CHANNEL, state } from './sql-values.js'
+import { QUEUE_CHANNEL, state, states } from './sql-values.js'
 import { recountUpstreams } from './upstream-counts.js'
 
 export class RetryError extends Error {
@@ -119,6 +119,11 @@ export async function retryRun(database: Database, runId: string, task?: string)
     // The tasks reset left a terminal state, which no ending accounts for: their downstream tasks'
     // upstream counts are read again from the run's states (rare, so the whole run at once).
     await recountUpstreams(database, tx, runId)
+    // The run's next end answers its callbacks again (one per end; a callback still to run stays).
+    await database.rows(
+      sql`delete from podline.run_callbacks where run_id = ${runId}::uuid and state in ${states('success', 'failed')}`,
+      tx,
+    )
     await database.rows(
       sql`
       with r as (

@@ -17,6 +17,8 @@ export function state(name: TaskState | RunState): SQL {
 }
 
 export const QUEUE_CHANNEL = 'podline_queue'
+/** A run callback was queued: the payload is the run's version, so only workers serving it wake. */
+export const CALLBACK_CHANNEL = 'podline_callback'
 /** A pool's slots came back (a task run of it left `running`): the payload is the pool's name. */
 export const POOL_CHANNEL = 'podline_pool'
 export const CANCEL_CHANNEL = 'podline_cancel'

@@ -4,6 +4,7 @@ import { state, states } from '../queue/sql-values.js'
 import { isVersionServed } from '../queue/workers.js'
 import type { Database } from '../store/database.js'
 import { NO_MAP_INDEX, runs, taskRuns } from '../store/schema.js'
+import { callbacksOfRun } from './run-callbacks.js'
 
 // One run as `podline status` shows it: its row, its tasks, its mapped items, its retries.
 
@@ -66,7 +67,8 @@ export async function runStatus(database: Database, runId: string) {
   /** Whether a live worker serves the run's version: a queued run whose version nobody serves waits forever. */
   const served = await isVersionServed(database, run.version)
   const items = await mappedItems(database, runId)
-  return { run, tasks, served, items }
+  const callbacks = await callbacksOfRun(database, runId)
+  return { run, tasks, served, items, callbacks }
 }
 export type RunStatus = NonNullable<Awaited<ReturnType<typeof runStatus>>>
 

@@ -16,6 +16,8 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core'
 import {
+  CALLBACK_STATES,
+  type CallbackState,
   CLAIMABLE_TASK_STATES,
   FINISHED_RUN_STATES,
   OPEN_RUN_STATES,
@@ -101,6 +103,8 @@ export const runs = podline.table(
      * caller has the code, else by a worker serving the version (queue/concurrency-keys.ts).
      */
     concurrencyKey: text('concurrency_key'),
+    /** The plan's callback events ('failure', 'success'), copied at create: the run's end queues them. */
+    callbacks: text('callbacks').array(),
     createdAt: ts('created_at').notNull().defaultNow(),
     startedAt: ts('started_at'),
     finishedAt: ts('finished_at'),
@@ -123,15 +127,24 @@ export const runs = podline.table(
   ],
 )
 
+/**
+ * The columns a row of a run's queues starts with (a task run, a run callback): its id, its run
+ * (deleted with it) and the pipeline version whose workers take it. A function: each table needs
+ * builders of its own.
+ */
+const queueRowColumns = () => ({
+  id: bigserial('id', { mode: 'bigint' }).primaryKey(),
+  runId: uuid('run_id')
+    .notNull()
+    .references(() => runs.id, { onDelete: 'cascade' }),
+  pipeline: text('pipeline').notNull(),
+  version: text('version').notNull(),
+})
+
 export const taskRuns = podline.table(
   'task_runs',
   {
-    id: bigserial('id', { mode: 'bigint' }).primaryKey(),
-    runId: uuid('run_id')
-      .notNull()
-      .references(() => runs.id, { onDelete: 'cascade' }),
-    pipeline: text('pipeline').notNull(),
-    version: text('version').notNull(),
+    ...queueRowColumns(),
     task: text('task').notNull(),
     /**
      * The item of a mapped task this task run is (0, 1, …), or NO_MAP_INDEX (-1) for a task's own
@@ -327,6 +340,40 @@ export const pools = podline.table(
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
   () => [check('pools_slots_check', sql`slots >= 0`)],
+)
+
+/**
+ * A run's callbacks (`onFailure`, `onSuccess`), one row per run and event, inserted by the statement
+ * that ends the run (queue/promote-downstream.ts, endRuns), so it exists exactly when the run ended
+ * that way. Any worker serving the version claims it, runs the pipeline's function under a lease and
+ * records the outcome fenced by that lease (queue/run-callbacks.ts).
+ */
+export const runCallbacks = podline.table(
+  'run_callbacks',
+  {
+    ...queueRowColumns(),
+    event: text('event').notNull(),
+    state: text('state').notNull().$type<CallbackState>(),
+    /** Tries begun so far; the claim raises it. */
+    tries: integer('tries').notNull().default(0),
+    /** When the next try may start (a retry's backoff). */
+    availableAt: ts('available_at').notNull().defaultNow(),
+    leaseOwner: text('lease_owner'),
+    leaseExpiresAt: ts('lease_expires_at'),
+    /** The last try's error. */
+    error: text('error'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    finishedAt: ts('finished_at'),
+  },
+  (t) => [
+    // One callback per run and event, however many statements race to end the run.
+    uniqueIndex('run_callbacks_run_event_idx').on(t.runId, t.event),
+    // The claim reads what is due or whose lease lapsed, never the finished history.
+    index('run_callbacks_open_idx')
+      .on(t.version, t.availableAt, t.id)
+      .where(stateIn(['queued', 'running'])),
+    check('run_callbacks_state_check', stateIn(CALLBACK_STATES)),
+  ],
 )
 
 export const workers = podline.table('workers', {

@@ -17,6 +17,7 @@ import { DEFAULT_XCOM_SIZE_LIMIT_BYTES, DEFAULT_XCOM_STORE_LIMIT_BYTES } from '.
 import type { XComOffload } from '../xcom-store/xcom-offload.js'
 import { type AttemptEvent, AttemptRunner, eventOf, type PodExecutor } from './attempt-runner.js'
 import { traceAttempt } from './attempt-span.js'
+import { CallbackRunner } from './callback-runner.js'
 import { type LeaseKeeper, startLeaseKeeper } from './lease-keeper.js'
 import { LoadedPipelines } from './loaded-pipelines.js'
 import { LocalQueue } from './local-queue.js'
@@ -168,6 +169,7 @@ export class Worker {
   #woken = false
   #loop: Promise<void> | undefined
   #maintenance: { stop(): void } | undefined
+  #callbacks: CallbackRunner | undefined
   #unlisten: Array<() => Promise<void>> = []
   #leases: LeaseKeeper | undefined
   #forgetHandBack: (() => void) | undefined
@@ -315,6 +317,15 @@ export class Worker {
       })
       if (limited) this.#unlisten.push(await database.listen(RUN_FINISHED_CHANNEL, () => scheduler.wake()))
     }
+    this.#callbacks = new CallbackRunner({
+      database,
+      workerId: this.id,
+      pipelines: this.#o.pipelines,
+      ...(this.#o.runId ? { runId: this.#o.runId } : {}),
+      leaseMs: this.#o.leaseMs,
+      log: this.#log,
+    })
+    await this.#callbacks.start()
     this.#log('info', `worker ${this.id} started`, {
       versions: this.#pipelines.versions,
       concurrency: this.#o.concurrency,
@@ -331,6 +342,7 @@ export class Worker {
     this.#stopping = true
     this.#wakeUp()
     await this.#scheduler?.stop()
+    const callbacksStopped = this.#callbacks?.stop(options.drainMs ?? DEFAULT_DRAIN_MS)
     await this.#loop
     // What was claimed ahead never started: back to the queue at once, for another worker.
     await this.#queue.returnMatching(() => true)
@@ -345,6 +357,7 @@ export class Worker {
       await Promise.race([drained, new Promise((r) => setTimeout(r, 2000).unref())])
     }
     this.#maintenance?.stop()
+    await callbacksStopped
     await this.#leases?.stop()
     this.#forgetHandBack?.()
     for (const unlisten of this.#unlisten) await unlisten().catch(() => {})
