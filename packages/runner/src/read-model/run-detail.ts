@@ -28,7 +28,7 @@ const durationMs = (start: Date | null, end: Date | null) =>
 export async function runDetail(database: Database, runId: string) {
   const status = await runStatus(database, runId)
   if (!status) return undefined
-  const { run, tasks, served, items } = status
+  const { run, tasks, served, items, callbacks } = status
   const [planRow, events] = await Promise.all([
     database.db
       .select({ plan: pipelines.plan })
@@ -78,12 +78,15 @@ export async function runDetail(database: Database, runId: string) {
       state: run.state,
       error: run.error,
       logicalDate: run.logicalDate,
+      concurrencyKey: run.concurrencyKey,
       createdAt: run.createdAt,
       startedAt: run.startedAt,
       finishedAt: run.finishedAt,
       durationMs: durationMs(run.startedAt, run.finishedAt),
     },
     served,
+    /** onFailure / onSuccess queued when the run ended: state, tries, last error. */
+    callbacks,
     tasks: tasks.map((t) => ({
       ...t,
       needs: needs.get(t.task) ?? [],

@@ -111,6 +111,20 @@ describe('the UI in Chromium', () => {
     expect(await p.getByTestId('task-stack').textContent()).toContain('at diskIsFull')
     await p.getByTestId('task-log').getByText('about to fail <script>alert(1)</script>').waitFor()
     expect(await p.locator('[data-testid="task-log"] script').count()).toBe(0)
+    // The run's onFailure, queued when it failed, shows with its state once it has run.
+    await waitUntil(
+      'onFailure to show as done',
+      async () => {
+        await p.reload()
+        const shown = await p
+          .getByTestId('callback-failure')
+          .textContent({ timeout: 5000 })
+          .catch(() => '')
+        return shown?.startsWith('success 1 try') ?? false
+      },
+      30_000,
+    )
+    await p.getByTestId('task-explode').click()
     await p.screenshot({ path: join(SHOTS, 'failed-task.png'), fullPage: true })
     await p.close()
   })

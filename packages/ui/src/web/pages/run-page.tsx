@@ -1,4 +1,4 @@
-import { useState } from 'react'
+import { Fragment, useState } from 'react'
 import { Link } from 'wouter'
 import { api, ok, type RunDetail } from '../api.js'
 import { RunGraph } from '../components/run-graph.js'
@@ -71,6 +71,21 @@ export function RunPage({ id }: { id: string }) {
         <dd>{duration(run.startedAt, run.finishedAt, now)}</dd>
         <dt>Params</dt>
         <dd className="mono">{JSON.stringify(run.params)}</dd>
+        {run.concurrencyKey !== null && (
+          <>
+            <dt>Concurrency key</dt>
+            <dd className="mono">{run.concurrencyKey}</dd>
+          </>
+        )}
+        {d.callbacks.map((c) => (
+          <Fragment key={c.event}>
+            <dt>{c.event === 'failure' ? 'onFailure' : 'onSuccess'}</dt>
+            <dd data-testid={`callback-${c.event}`}>
+              <StateBadge state={c.state} /> {c.tries} {c.tries === 1 ? 'try' : 'tries'}
+              {c.error && <span className="error"> {c.error}</span>}
+            </dd>
+          </Fragment>
+        ))}
         {run.error && (
           <>
             <dt>Error</dt>
