@@ -1,3 +1,5 @@
+import type { Duration } from './task-options.js'
+
 /**
  * What a pipeline's `onFailure` or `onSuccess` receives: the run that ended, its params typed by the
  * pipeline's schema, and for a failed run each task that failed with its error.
@@ -17,6 +19,31 @@ export interface RunEnded<Params> {
   finishedAt: string
 }
 
+/** What a pipeline's `onDeadline` receives: the run that had not finished by its deadline. */
+export interface RunPastDeadline<Params> extends Omit<RunEnded<Params>, 'state' | 'finishedAt'> {
+  /** The run's state when the callback runs: it may have ended since its deadline passed. */
+  state: 'queued' | 'running' | 'success' | 'failed' | 'cancelled'
+  /** The deadline it missed (ISO). */
+  deadlineAt: string
+  /** When it ended, if it has since (ISO); null while it runs. */
+  finishedAt: string | null
+}
+
+/**
+ * When a run must have finished: `after` a duration from when it was queued (created), or from its
+ * logical date (a scheduled run's tick; a triggered run has none and counts from its creation).
+ */
+export interface DeadlineOptions {
+  after: Duration
+  from?: 'queued' | 'logicalDate'
+}
+
+/** The deadline as the plan keeps it. */
+export interface PlanDeadline {
+  afterMs: number
+  from: 'queued' | 'logicalDate'
+}
+
 export interface CallbackContext {
   /** Fires when the callback's time is up (CALLBACK_TIMEOUT_MS) or its worker stops. */
   signal: AbortSignal
@@ -28,7 +55,7 @@ export interface CallbackContext {
 export type RunCallback<Params> = (run: RunEnded<Params>, ctx: CallbackContext) => void | Promise<void>
 
 /** The events a pipeline's callbacks answer, as the plan names them. */
-export const RUN_CALLBACK_EVENTS = ['failure', 'success'] as const
+export const RUN_CALLBACK_EVENTS = ['failure', 'success', 'deadline'] as const
 export type RunCallbackEvent = (typeof RUN_CALLBACK_EVENTS)[number]
 
 /** A callback's tries in all: the first and two retries, 1 s then 2 s apart. */
@@ -36,12 +63,26 @@ export const CALLBACK_MAX_TRIES = 3
 /** A try running longer has its signal fired and counts as failed. */
 export const CALLBACK_TIMEOUT_MS = 60_000
 
+/** A pipeline's `onDeadline`: once per run that has not finished by its deadline. */
+export type DeadlineCallback<Params> = (
+  run: RunPastDeadline<Params>,
+  ctx: CallbackContext,
+) => void | Promise<void>
+
 export interface ResolvedCallbacks {
   onFailure?: RunCallback<unknown>
   onSuccess?: RunCallback<unknown>
+  onDeadline?: DeadlineCallback<unknown>
 }
 
-/** The events a pipeline answers, sorted, for its plan (and so its version). */
+/** The option that answers each event. */
+export const CALLBACK_OPTION = {
+  failure: 'onFailure',
+  success: 'onSuccess',
+  deadline: 'onDeadline',
+} as const satisfies Record<RunCallbackEvent, keyof ResolvedCallbacks>
+
+/** The events a pipeline answers, in a fixed order, for its plan (and so its version). */
 export function callbackEvents(callbacks: ResolvedCallbacks): RunCallbackEvent[] {
-  return RUN_CALLBACK_EVENTS.filter((e) => (e === 'failure' ? callbacks.onFailure : callbacks.onSuccess))
+  return RUN_CALLBACK_EVENTS.filter((e) => callbacks[CALLBACK_OPTION[e]] !== undefined)
 }

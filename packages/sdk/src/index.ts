@@ -1,12 +1,17 @@
 export type {
   CallbackContext,
+  DeadlineCallback,
+  DeadlineOptions,
+  PlanDeadline,
   ResolvedCallbacks,
   RunCallback,
   RunCallbackEvent,
   RunEnded,
+  RunPastDeadline,
 } from './callbacks.js'
 export {
   CALLBACK_MAX_TRIES,
+  CALLBACK_OPTION,
   CALLBACK_TIMEOUT_MS,
   RUN_CALLBACK_EVENTS,
 } from './callbacks.js'

@@ -1,5 +1,13 @@
 import type { StandardJSONSchemaV1 } from '@standard-schema/spec'
-import { callbackEvents, type ResolvedCallbacks, type RunCallback } from './callbacks.js'
+import {
+  CALLBACK_OPTION,
+  callbackEvents,
+  type DeadlineCallback,
+  type DeadlineOptions,
+  type PlanDeadline,
+  type ResolvedCallbacks,
+  type RunCallback,
+} from './callbacks.js'
 import { type ConcurrencyOptions, concurrencyProblem, type ResolvedConcurrency } from './concurrency.js'
 import type { PodSpecContext, TaskContext } from './context.js'
 import { guardInputs } from './inputs.js'
@@ -18,6 +26,7 @@ import type {
 import {
   MAP_OPTION_KEYS,
   POD_OPTION_KEYS,
+  parseDuration,
   resolveTaskOptions,
   TASK_OPTION_KEYS,
   type TaskOptions,
@@ -147,6 +156,15 @@ export interface PipelineOptions<S extends AnySchema | undefined> {
   onFailure?: RunCallback<S extends AnySchema ? SchemaOutput<S> : Record<string, never>>
   /** Runs once when a run of the pipeline succeeds, as `onFailure` does for a failure. */
   onSuccess?: RunCallback<S extends AnySchema ? SchemaOutput<S> : Record<string, never>>
+  /**
+   * When a run must have finished (Airflow's deadline alerts). A run still queued or running then
+   * is marked as past its deadline (`podline status`, the UI) and `onDeadline` runs once for it.
+   * @example
+   * pipeline('nightly', { deadline: { after: '2h', from: 'logicalDate' }, onDeadline: webhook({ url }) })
+   */
+  deadline?: DeadlineOptions
+  /** Runs once for each run that has not finished by its `deadline`, as `onFailure` does. */
+  onDeadline?: DeadlineCallback<S extends AnySchema ? SchemaOutput<S> : Record<string, never>>
 }
 
 /** The type-level state of a builder, for `runLocal` and friends. */
@@ -384,16 +402,21 @@ export function pipeline<const S extends AnySchema | undefined = undefined>(
       key: options.concurrency.key as ResolvedConcurrency['key'],
       limit: options.concurrency.limit ?? 1,
     })
-  const callbacks: ResolvedCallbacks = {}
-  for (const key of ['onFailure', 'onSuccess'] as const) {
+  const callbacks: Record<string, unknown> = {}
+  for (const key of Object.values(CALLBACK_OPTION)) {
     const callback = options[key]
     if (callback === undefined) continue
     if (typeof callback !== 'function')
       throw new PipelineDefinitionError(
-        `pipeline "${name}": ${key} must be a function of the run that ended, e.g. ${key}: async (run) => notify(run.runId)`,
+        `pipeline "${name}": ${key} must be a function of the run, e.g. ${key}: async (run) => notify(run.runId)`,
       )
-    callbacks[key] = callback as RunCallback<unknown>
+    callbacks[key] = callback
   }
+  const deadline = options.deadline && resolveDeadline(name, options.deadline)
+  if (callbacks.onDeadline && !deadline)
+    throw new PipelineDefinitionError(
+      `pipeline "${name}": onDeadline needs a deadline, e.g. deadline: { after: '2h', from: 'logicalDate' }`,
+    )
   return createPipeline(
     {
       name,
@@ -402,7 +425,8 @@ export function pipeline<const S extends AnySchema | undefined = undefined>(
       schedule,
       maxActiveRuns,
       concurrency,
-      callbacks: Object.freeze(callbacks),
+      callbacks: Object.freeze(callbacks) as ResolvedCallbacks,
+      deadline,
     },
     [],
   )
@@ -416,6 +440,25 @@ interface PipelineSettings {
   maxActiveRuns: number | undefined
   concurrency: ResolvedConcurrency | undefined
   callbacks: ResolvedCallbacks
+  deadline: PlanDeadline | undefined
+}
+
+/** The deadline option, checked: a positive duration from 'queued' or 'logicalDate'. */
+function resolveDeadline(pipeline: string, options: DeadlineOptions): PlanDeadline {
+  const from = options.from ?? 'queued'
+  if (from !== 'queued' && from !== 'logicalDate')
+    throw new PipelineDefinitionError(
+      `pipeline "${pipeline}": deadline.from must be 'queued' or 'logicalDate', got ${JSON.stringify(from)}`,
+    )
+  let afterMs: number
+  try {
+    afterMs = parseDuration(options.after, `pipeline "${pipeline}": deadline.after`)
+  } catch (error) {
+    throw new PipelineDefinitionError((error as Error).message)
+  }
+  if (afterMs <= 0)
+    throw new PipelineDefinitionError(`pipeline "${pipeline}": deadline.after must be more than 0, e.g. '2h'`)
+  return { afterMs, from }
 }
 
 function createPipeline(
@@ -423,7 +466,8 @@ function createPipeline(
   tasks: readonly TaskDefinition[],
   // biome-ignore lint/suspicious/noExplicitAny: the public interface carries the types; this is the untyped core.
 ): any {
-  const { name, paramsSchema, userVersion, schedule, maxActiveRuns, concurrency, callbacks } = settings
+  const { name, paramsSchema, userVersion, schedule, maxActiveRuns, concurrency, callbacks, deadline } =
+    settings
   let plan: PipelinePlan | undefined
   const add = (def: TaskDefinition) => createPipeline(settings, Object.freeze([...tasks, def]))
   const checkTask = (taskName: unknown, options: object, known: readonly string[]) => {
@@ -563,6 +607,7 @@ function createPipeline(
           maxActiveRuns,
           ...(concurrency ? { concurrency: { limit: concurrency.limit } } : {}),
           callbacks: callbackEvents(callbacks),
+          deadline,
         },
       )
       return structuredClone(plan)

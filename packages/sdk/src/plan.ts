@@ -2,7 +2,7 @@
 // (WebCrypto's digest is async) and the hash is the same one node:crypto gave.
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
-import type { RunCallbackEvent } from './callbacks.js'
+import type { PlanDeadline, RunCallbackEvent } from './callbacks.js'
 import type { PodRunOptions } from './pod-spec.js'
 import type { PlanSchedule } from './schedule.js'
 import type { TaskDefinition } from './task-definition.js'
@@ -28,6 +28,8 @@ export interface PipelinePlan {
   concurrency?: { limit: number }
   /** The run events the pipeline has callbacks for (`onFailure`, `onSuccess`); absent: none. */
   callbacks?: RunCallbackEvent[]
+  /** When a run must have finished; absent: never late. */
+  deadline?: PlanDeadline
   tasks: PlanTask[]
 }
 
@@ -53,9 +55,10 @@ export function buildPlan(
     maxActiveRuns?: number | undefined
     concurrency?: { limit: number } | undefined
     callbacks?: RunCallbackEvent[] | undefined
+    deadline?: PlanDeadline | undefined
   } = {},
 ): PipelinePlan {
-  const { schedule, maxActiveRuns, concurrency } = run
+  const { schedule, maxActiveRuns, concurrency, deadline } = run
   const callbacks = run.callbacks?.length ? run.callbacks : undefined
   const planTasks: PlanTask[] = tasks.map((t) => ({
     name: t.name,
@@ -85,6 +88,7 @@ export function buildPlan(
           maxActiveRuns,
           concurrency,
           callbacks,
+          deadline,
           tasks: planTasks,
         }),
       ),
@@ -99,6 +103,7 @@ export function buildPlan(
     ...(maxActiveRuns ? { maxActiveRuns } : {}),
     ...(concurrency ? { concurrency } : {}),
     ...(callbacks ? { callbacks } : {}),
+    ...(deadline ? { deadline } : {}),
     tasks: planTasks,
   }
 }

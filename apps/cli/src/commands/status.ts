@@ -1,4 +1,5 @@
 import type { RunStatus } from '@podline/runner'
+import { CALLBACK_OPTION } from '@podline/sdk'
 import type { Command } from 'commander'
 import { absorbedFailureLines } from '../absorbed-failures.js'
 import { exitCodeOf, formatEvent } from '../follow.js'
@@ -119,6 +120,11 @@ function statusLines(status: RunStatus, format: Format, safe: Safe, stacks: bool
         ]
       : []),
     ...concurrencyLines(run, safe),
+    ...(run.deadlineAt
+      ? [
+          `deadline ${new Date(run.deadlineAt).toISOString()}${run.deadlineMissedAt ? ` (missed: still ${run.state === 'queued' ? 'queued' : 'running'} then)` : ''}`,
+        ]
+      : []),
     '',
     ...table(
       ['TASK', 'STATE', 'ATTEMPT', 'DURATION', 'ERROR'],
@@ -134,7 +140,7 @@ function statusLines(status: RunStatus, format: Format, safe: Safe, stacks: bool
   // The run's callbacks (onFailure, onSuccess), queued when it ended.
   if (status.callbacks.length > 0) out.push('')
   for (const c of status.callbacks) {
-    const hook = c.event === 'failure' ? 'onFailure' : 'onSuccess'
+    const hook = CALLBACK_OPTION[c.event]
     const tries = `${c.tries} tr${c.tries === 1 ? 'y' : 'ies'}`
     const error = c.error ? `: ${safe(firstLine(c.error))}` : ''
     out.push(

@@ -143,7 +143,94 @@ describe('run callbacks', () => {
   it('a callback that is not a function is refused when the pipeline is defined', () => {
     // @ts-expect-error onFailure is a function of the run
     expect(() => pipeline('p', { onFailure: 'page me' })).toThrow(
-      'pipeline "p": onFailure must be a function of the run that ended, e.g. onFailure: async (run) => notify(run.runId)',
+      'pipeline "p": onFailure must be a function of the run, e.g. onFailure: async (run) => notify(run.runId)',
+    )
+  })
+})
+
+const lateCalls: Array<{ runId: string; state: string; deadlineAt: string }> = []
+const late = pipeline('late-report', {
+  params: z.object({ ms: z.number() }),
+  deadline: { after: '400ms' },
+  onDeadline: (run) => {
+    expectTypeOf(run.params).toEqualTypeOf<{ ms: number }>()
+    lateCalls.push({ runId: run.runId, state: run.state, deadlineAt: run.deadlineAt })
+  },
+}).task('work', async (_in, { params, signal }) => {
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, params.ms)
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer)
+      reject(signal.reason)
+    })
+  })
+  return params.ms
+})
+
+describe('deadlines', () => {
+  const db = useFreshDatabase()
+
+  it('a run still running past its deadline is marked once and gets onDeadline once; one that finished in time gets neither', async () => {
+    lateCalls.length = 0
+    const w = new Worker({
+      database: db.database,
+      pipelines: [late],
+      concurrency: 4,
+      pollMs: 200,
+      leaseThread: false,
+    })
+    await w.start()
+    try {
+      const slow = await triggerPipeline(db.database, late, { ms: 3000 })
+      const quick = await triggerPipeline(db.database, late, { ms: 10 })
+      await untilCallbacksEnd(db, [slow])
+      await waitUntil('both runs to end', async () => {
+        const [row] = await db.database.rows<{ n: number }>(
+          sql`select count(*)::int as n from podline.runs where state = 'success'`,
+        )
+        return row?.n === 2
+      })
+      const runs = await db.database.rows<{
+        id: string
+        missed: boolean
+        deadline: number
+        created: number
+      }>(sql`
+        select id, deadline_missed_at is not null as missed,
+               (extract(epoch from deadline_at) * 1000)::float8 as deadline,
+               (extract(epoch from created_at) * 1000)::float8 as created
+        from podline.runs`)
+      expect(runs.find((r) => r.id === slow)?.missed).toBe(true)
+      expect(runs.find((r) => r.id === quick)?.missed).toBe(false)
+      for (const r of runs) expect(Math.round(r.deadline - r.created)).toBe(400)
+      expect(lateCalls).toEqual([
+        {
+          runId: slow,
+          state: 'running',
+          deadlineAt: new Date(runs.find((r) => r.id === slow)?.deadline as number).toISOString(),
+        },
+      ])
+      expect(await callbackRows(db, quick)).toEqual([])
+      // The mark is an event of the run, with the deadline it missed.
+      const [event] = await db.database.rows<{ message: string }>(
+        sql`select message from podline.events where run_id = ${slow}::uuid and message like 'missed its deadline%'`,
+      )
+      expect(event?.message).toMatch(/^missed its deadline of \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+    } finally {
+      await w.stop()
+    }
+  }, 30_000)
+
+  it('onDeadline without a deadline, or a deadline from an unknown point, is refused when the pipeline is defined', () => {
+    expect(() => pipeline('p', { onDeadline: () => {} })).toThrow(
+      `pipeline "p": onDeadline needs a deadline, e.g. deadline: { after: '2h', from: 'logicalDate' }`,
+    )
+    expect(() =>
+      // @ts-expect-error from is 'queued' or 'logicalDate'
+      pipeline('p', { deadline: { after: '1h', from: 'started' } }),
+    ).toThrow(`pipeline "p": deadline.from must be 'queued' or 'logicalDate', got "started"`)
+    expect(() => pipeline('p', { deadline: { after: '0s' } })).toThrow(
+      `pipeline "p": deadline.after must be more than 0, e.g. '2h'`,
     )
   })
 })

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { JsonValue, PipelinePlan } from '@podline/sdk'
-import { sql } from 'drizzle-orm'
+import { type SQL, sql } from 'drizzle-orm'
 import type { Database, Executor } from '../store/database.js'
 import { runs } from '../store/schema.js'
 import { newRunTrace } from '../tracing/tracing.js'
@@ -41,6 +41,17 @@ export interface NewRun {
 }
 
 /**
+ * When a run must have finished: its creation (the database's now) or its logical date plus the
+ * plan's deadline; a triggered run has no logical date and counts from its creation.
+ */
+function deadlineOf(plan: PipelinePlan, tick: RunTick | undefined): SQL | Date | null {
+  const deadline = plan.deadline
+  if (!deadline) return null
+  if (deadline.from === 'logicalDate' && tick) return new Date(tick.logicalDate.getTime() + deadline.afterMs)
+  return sql`now() + make_interval(secs => ${deadline.afterMs / 1000})`
+}
+
+/**
  * Inserts a run inside the caller's transaction. With a tick, a run of the same (pipeline, logical
  * date) wins: nothing is written and the result is false. Under maxActiveRuns or a concurrency key
  * the root tasks wait pending and admitRuns starts the run when the limits allow (at once, if they
@@ -70,6 +81,7 @@ export async function insertRun(database: Database, tx: Executor, run: NewRun): 
       concurrencyLimit: plan.concurrency?.limit ?? null,
       concurrencyKey: plan.concurrency ? (run.concurrencyKey ?? null) : null,
       callbacks: plan.callbacks ?? null,
+      deadlineAt: deadlineOf(plan, tick),
       traceContext: newRunTrace(plan.name, plan.version, runId),
       ...(tick ? { logicalDate: tick.logicalDate, intervalStart: tick.intervalStart } : {}),
     })

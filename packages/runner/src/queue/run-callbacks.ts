@@ -15,9 +15,11 @@ export interface ClaimedCallback {
   /** This try's number, from 1. */
   try: number
   params: unknown
-  runState: 'success' | 'failed'
+  /** The run's state when the callback was taken (a deadline's run may still be open). */
+  runState: 'queued' | 'running' | 'success' | 'failed' | 'cancelled'
   logicalDate: string | null
-  finishedAt: string
+  finishedAt: string | null
+  deadlineAt: string | null
   failedTasks: Array<{ task: string; attempt: number; error: string }>
 }
 
@@ -55,6 +57,7 @@ export async function claimCallbacks(
     select t.id::text as "id", t.run_id::text as "runId", t.pipeline, t.version, t.event, t.tries as "try",
            r.params, r.state as "runState", to_char(r.logical_date at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "logicalDate",
            to_char(r.finished_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "finishedAt",
+           to_char(r.deadline_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "deadlineAt",
            coalesce((select jsonb_agg(jsonb_build_object('task', f.task, 'attempt', f.attempt, 'error', coalesce(f.error, f.state))
                                       order by f.id)
                      from podline.task_runs f

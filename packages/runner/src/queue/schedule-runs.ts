@@ -17,6 +17,7 @@ import { textArray } from '../store/sql-arrays.js'
 import { admitRuns } from './admit-runs.js'
 import { assignConcurrencyKeys } from './concurrency-keys.js'
 import { insertRun } from './create-run.js'
+import { markMissedDeadlines } from './run-deadlines.js'
 import { states } from './sql-values.js'
 import { liveWorker } from './workers.js'
 
@@ -116,6 +117,11 @@ export async function scheduleDueRuns(
   for (const name of limited) await database.db.transaction((tx) => admitRuns(database, tx, name))
   // A run of a limited pipeline may be queued beyond the limit at any moment: keep passing soon.
   if (limited.size > 0) report.waiting = true
+  // Deadlines: marked within a pass (a second) of passing, by whichever worker passes first.
+  if (mine.some((m) => m.plan.deadline)) {
+    await markMissedDeadlines(database)
+    report.waiting = true
+  }
   return report
 }
 

@@ -79,6 +79,8 @@ export async function runDetail(database: Database, runId: string) {
       error: run.error,
       logicalDate: run.logicalDate,
       concurrencyKey: run.concurrencyKey,
+      deadlineAt: run.deadlineAt,
+      deadlineMissedAt: run.deadlineMissedAt,
       createdAt: run.createdAt,
       startedAt: run.startedAt,
       finishedAt: run.finishedAt,

@@ -105,6 +105,10 @@ export const runs = podline.table(
     concurrencyKey: text('concurrency_key'),
     /** The plan's callback events ('failure', 'success'), copied at create: the run's end queues them. */
     callbacks: text('callbacks').array(),
+    /** When the run must have finished (the plan's deadline from its creation or logical date); null: none. */
+    deadlineAt: ts('deadline_at'),
+    /** When a pass found it still open past its deadline (queue/run-deadlines.ts): set once. */
+    deadlineMissedAt: ts('deadline_missed_at'),
     createdAt: ts('created_at').notNull().defaultNow(),
     startedAt: ts('started_at'),
     finishedAt: ts('finished_at'),
@@ -121,6 +125,10 @@ export const runs = podline.table(
     // maxActiveRuns' admission counts a pipeline's running runs and reads its queued ones, every
     // second on every worker serving it: only the open runs, not the pipeline's whole history.
     index('runs_open_pipeline_idx').on(t.pipeline, t.createdAt).where(stateIn(OPEN_RUN_STATES)),
+    // Each pass looks for open runs past their deadline: only those with one still to miss.
+    index('runs_deadline_idx')
+      .on(t.deadlineAt)
+      .where(sql`deadline_missed_at is null and ${stateIn(OPEN_RUN_STATES)}`),
     // Exactly one run per (pipeline, tick), however many workers schedule it: this decides, not a leader.
     uniqueIndex('runs_pipeline_logical_date_idx').on(t.pipeline, t.logicalDate),
     check('runs_state_check', stateIn(RUN_STATES)),

@@ -1,8 +1,11 @@
 import {
   type AnyPipeline,
+  CALLBACK_OPTION,
   CALLBACK_TIMEOUT_MS,
+  type DeadlineCallback,
   type RunCallback,
   type RunEnded,
+  type RunPastDeadline,
   validateWith,
 } from '@podline/sdk'
 import {
@@ -17,6 +20,9 @@ import { databaseErrorMessage } from '../store/database-error.js'
 import type { WorkerLog } from '../worker-log.js'
 import { runInAttemptScope, type TaskCrashError } from './task-faults.js'
 import { describeThrown } from './thrown-value.js'
+
+/** A callback of any event: each is called with what its event's type says (see #call). */
+type AnyCallback = RunCallback<unknown> | DeadlineCallback<unknown>
 
 export interface CallbackRunnerOptions {
   database: Database
@@ -58,7 +64,7 @@ export class CallbackRunner {
   constructor(options: CallbackRunnerOptions) {
     this.#o = options
     for (const p of options.pipelines)
-      if (p.callbacks.onFailure || p.callbacks.onSuccess) this.#byVersion.set(p.plan().version, p)
+      if (Object.values(p.callbacks).some(Boolean)) this.#byVersion.set(p.plan().version, p)
   }
 
   async start(): Promise<void> {
@@ -142,12 +148,12 @@ export class CallbackRunner {
   }
 
   async #run(c: ClaimedCallback): Promise<void> {
-    const name = c.event === 'failure' ? 'onFailure' : 'onSuccess'
+    const name = CALLBACK_OPTION[c.event]
     const where = { runId: c.runId, callback: name, try: c.try }
     let error: string | undefined
     try {
       const p = this.#byVersion.get(c.version)
-      const callback = p?.callbacks[name] as RunCallback<unknown> | undefined
+      const callback = p?.callbacks[name] as AnyCallback | undefined
       if (!p || !callback) throw new Error(`this worker has no ${name} for ${c.pipeline}@${c.version}`)
       await this.#call(p, callback, c, name)
       this.#o.log('info', `${name} of run ${c.runId} ran`, where)
@@ -172,26 +178,24 @@ export class CallbackRunner {
     }
   }
 
-  async #call(
-    p: AnyPipeline,
-    callback: RunCallback<unknown>,
-    c: ClaimedCallback,
-    name: string,
-  ): Promise<void> {
+  async #call(p: AnyPipeline, callback: AnyCallback, c: ClaimedCallback, name: string): Promise<void> {
     // The params as the tasks saw them; as stored when they fail the schema (the run failed for it).
     const params = p.paramsSchema
       ? await validateWith(p.paramsSchema, c.params ?? {}, 'params').catch(() => c.params)
       : (c.params ?? {})
-    const run: RunEnded<unknown> = {
+    const about = {
       runId: c.runId,
       pipeline: c.pipeline,
       version: c.version,
       params,
-      state: c.runState,
       failedTasks: c.failedTasks,
       logicalDate: c.logicalDate,
-      finishedAt: c.finishedAt,
     }
+    // What each event's callback is typed to receive: RunEnded for an end, RunPastDeadline for a deadline.
+    const run: RunEnded<unknown> | RunPastDeadline<unknown> =
+      c.event === 'deadline'
+        ? { ...about, state: c.runState, finishedAt: c.finishedAt, deadlineAt: c.deadlineAt ?? '' }
+        : { ...about, state: c.runState as RunEnded<unknown>['state'], finishedAt: c.finishedAt ?? '' }
     const controller = new AbortController()
     this.#controllers.add(controller)
     const timer = setTimeout(
@@ -211,7 +215,7 @@ export class CallbackRunner {
     try {
       await Promise.race([
         runInAttemptScope(scope, () =>
-          Promise.resolve().then(() => callback(run, { signal: controller.signal, try: c.try })),
+          Promise.resolve().then(() => callback(run as never, { signal: controller.signal, try: c.try })),
         ),
         aborted,
       ])

@@ -1,3 +1,4 @@
+import { CALLBACK_OPTION } from '@podline/sdk'
 import { Fragment, useState } from 'react'
 import { Link } from 'wouter'
 import { api, ok, type RunDetail } from '../api.js'
@@ -71,6 +72,15 @@ export function RunPage({ id }: { id: string }) {
         <dd>{duration(run.startedAt, run.finishedAt, now)}</dd>
         <dt>Params</dt>
         <dd className="mono">{JSON.stringify(run.params)}</dd>
+        {run.deadlineAt && (
+          <>
+            <dt>Deadline</dt>
+            <dd data-testid="deadline">
+              {when(run.deadlineAt)}
+              {run.deadlineMissedAt && <span className="error"> missed</span>}
+            </dd>
+          </>
+        )}
         {run.concurrencyKey !== null && (
           <>
             <dt>Concurrency key</dt>
@@ -79,7 +89,7 @@ export function RunPage({ id }: { id: string }) {
         )}
         {d.callbacks.map((c) => (
           <Fragment key={c.event}>
-            <dt>{c.event === 'failure' ? 'onFailure' : 'onSuccess'}</dt>
+            <dt>{CALLBACK_OPTION[c.event]}</dt>
             <dd data-testid={`callback-${c.event}`}>
               <StateBadge state={c.state} /> {c.tries} {c.tries === 1 ? 'try' : 'tries'}
               {c.error && <span className="error"> {c.error}</span>}
