@@ -14,6 +14,7 @@ import { registerRetry } from './commands/retry.js'
 import { registerRun } from './commands/run.js'
 import { registerRuns } from './commands/runs.js'
 import { registerSchedules } from './commands/schedules.js'
+import { registerSignal } from './commands/signal.js'
 import { registerStatus } from './commands/status.js'
 import { registerTrigger } from './commands/trigger.js'
 import { registerUi } from './commands/ui.js'
@@ -45,6 +46,7 @@ for (const register of [
   registerXcom,
   registerCancel,
   registerRetry,
+  registerSignal,
   registerSchedules,
   registerPause,
   registerBackfill,

@@ -1,5 +1,6 @@
 import type { AnyPipeline, JsonValue, PipelinePlan } from '@podline/sdk'
 import { runConcurrencyKey } from './engine/concurrency-key.js'
+import { jsonSchemaIssues } from './engine/json-schema-check.js'
 import { checkParams, InvalidParamsError } from './engine/run-params.js'
 import { createRun } from './queue/create-run.js'
 import { registerPlans } from './queue/register-pipelines.js'
@@ -30,24 +31,12 @@ export async function triggerPlan(
   params: JsonValue,
 ): Promise<string> {
   if (plan.paramsJsonSchema) {
-    const { Ajv2020 } = await import('ajv/dist/2020.js')
-    const validate = new Ajv2020({ allErrors: true, strict: false }).compile(plan.paramsJsonSchema)
-    if (!validate(params ?? {})) {
-      const errors = validate.errors ?? []
-      const issues = errors.map(
-        (e) => `${e.instancePath.slice(1).replaceAll('/', '.') || 'params'}: ${e.message}`,
-      )
+    const issues = await jsonSchemaIssues(plan.paramsJsonSchema, params ?? {})
+    if (issues.length > 0)
       throw new InvalidParamsError(
-        `params of pipeline "${plan.name}" failed validation: ${issues.join('; ')}; no run was created`,
-        errors.map((e) => ({
-          // A missing required param is reported on the object, naming the property.
-          param:
-            e.instancePath.split('/')[1] ??
-            (typeof e.params.missingProperty === 'string' ? e.params.missingProperty : ''),
-          message: e.message ?? 'is not valid',
-        })),
+        `params of pipeline "${plan.name}" failed validation: ${issues.map((i) => `${i.path || 'params'}: ${i.message}`).join('; ')}; no run was created`,
+        issues.map((i) => ({ param: i.param, message: i.message })),
       )
-    }
   }
   return createRun(database, plan, params)
 }

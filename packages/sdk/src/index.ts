@@ -37,6 +37,7 @@ export type {
   PodTaskOptions,
   RunOutputsOf,
   TasksOf,
+  WaitOptions,
 } from './pipeline-builder.js'
 export { isPipeline, PipelineDefinitionError, pipeline } from './pipeline-builder.js'
 export type { PipelinePlan, PlanTask } from './plan.js'
@@ -52,6 +53,7 @@ export type {
   MapDefinition,
   PodTaskDefinition,
   TaskDefinition,
+  WaitTaskDefinition,
 } from './task-definition.js'
 export type { Duration, ResolvedTaskOptions, RetryDelay, TaskOptions, TriggerRule } from './task-options.js'
 export {

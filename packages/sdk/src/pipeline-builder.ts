@@ -13,7 +13,7 @@ import type { PodSpecContext, TaskContext } from './context.js'
 import { guardInputs } from './inputs.js'
 import type { IsJson, JsonValue } from './json.js'
 import { assertValidName, type CheckName } from './names.js'
-import { buildPlan, type PipelinePlan } from './plan.js'
+import { buildPlan, jsonSchemaOf, type PipelinePlan } from './plan.js'
 import type { PodRunOptions, PodSpec } from './pod-spec.js'
 import { planSchedule, type ResolvedSchedule, resolveSchedule, type ScheduleOptions } from './schedule.js'
 import type { AnySchema, SchemaInput, SchemaOutput } from './schema.js'
@@ -22,8 +22,10 @@ import type {
   MapDefinition,
   PodTaskDefinition,
   TaskDefinition,
+  WaitTaskDefinition,
 } from './task-definition.js'
 import {
+  type Duration,
   MAP_OPTION_KEYS,
   POD_OPTION_KEYS,
   parseDuration,
@@ -31,6 +33,7 @@ import {
   TASK_OPTION_KEYS,
   type TaskOptions,
   type TriggerRule,
+  WAIT_OPTION_KEYS,
 } from './task-options.js'
 import type { AddAbsent, InputsFor, OutputMap, RunOutputs, TaskEntry } from './task-types.js'
 import type { PodlineTypeError } from './type-error.js'
@@ -116,6 +119,27 @@ export interface PodTaskOptions<
   output?: S
   /** Exit codes of `base` that mark the task skipped instead of failed (its output is then absent). */
   skipOnExitCode?: Skip
+}
+
+export interface WaitOptions<
+  Needs extends readonly string[] = readonly string[],
+  S extends AnySchema | undefined = AnySchema | undefined,
+  Rule extends TriggerRule = TriggerRule,
+> {
+  /** The earlier tasks that must end before the step starts waiting. */
+  needs?: Needs
+  /** As for a task: when the step may start waiting, given how its needs ended. */
+  triggerRule?: Rule
+  /**
+   * The signal's payload schema: a payload that fails it is refused with its messages and the step
+   * keeps waiting; the payload is the step's output, typed by the schema. It must have a JSON
+   * Schema (zod 4, arktype, valibot with its converter): `podline signal` checks with that.
+   */
+  signal?: S
+  /** The step fails this long after it began waiting, unless a signal came (trigger rules then apply). */
+  timeout?: Duration
+  /** Instead of a signal: the step succeeds this long after it began waiting, with the output null. */
+  sleep?: Duration
 }
 
 export interface PipelineOptions<S extends AnySchema | undefined> {
@@ -305,6 +329,29 @@ export interface Pipeline<
     Params,
     ParamsInput,
     Tasks | TaskEntry<N, (S extends AnySchema ? SchemaOutput<S> : JsonValue)[]>,
+    AddAbsent<Tasks, Absent, N, Needs, Rule>
+  >
+
+  /**
+   * A step that waits, holding no worker slot: for a signal (`podline signal <run> <name> --json
+   * '{…}'`, the UI, the JSON API), whose payload, checked by `signal`, is its output; or, with
+   * `sleep`, for a time. `timeout` fails a step still waiting.
+   * @example
+   * p.wait('approval', { needs: ['report'], signal: z.object({ approved: z.boolean(), by: z.string() }), timeout: '2d' })
+   *   .task('publish', { needs: ['approval'] }, ({ approval }) => approval.approved)
+   */
+  wait<
+    const N extends string,
+    const Needs extends readonly Tasks['name'][] = [],
+    S extends AnySchema | undefined = undefined,
+    const Rule extends TriggerRule = 'all_success',
+  >(
+    name: N & ValidTaskName<N, Tasks>,
+    options: WaitOptions<Needs, S, Rule>,
+  ): Pipeline<
+    Params,
+    ParamsInput,
+    Tasks | TaskEntry<N, S extends AnySchema ? SchemaOutput<S> : null>,
     AddAbsent<Tasks, Absent, N, Needs, Rule>
   >
 
@@ -550,6 +597,41 @@ function createPipeline(
             : (spec as PodSpec),
         output,
         pod: run,
+      })
+      return add(def)
+    },
+    wait(taskName: string, options: WaitOptions) {
+      if (typeof options !== 'object' || options === null)
+        throw new PipelineDefinitionError(`wait "${taskName}": options must be an object`)
+      const needs = checkTask(taskName, options, WAIT_OPTION_KEYS)
+      const { signal, sleep, timeout, triggerRule } = options
+      if ((signal === undefined) === (sleep === undefined))
+        throw new PipelineDefinitionError(
+          `wait "${taskName}": give either signal (a schema of the payload it waits for) or sleep (a duration), not ${signal === undefined ? 'neither' : 'both'}`,
+        )
+      if (sleep !== undefined && timeout !== undefined)
+        throw new PipelineDefinitionError(`wait "${taskName}": a sleep ends by itself; leave timeout out`)
+      if (signal !== undefined) {
+        const converted = jsonSchemaOf(signal)
+        if ('problem' in converted)
+          throw new PipelineDefinitionError(`wait "${taskName}": ${converted.problem}`)
+      }
+      let sleepMs: number | undefined
+      try {
+        sleepMs = sleep === undefined ? undefined : parseDuration(sleep, `wait "${taskName}": sleep`)
+      } catch (error) {
+        throw new PipelineDefinitionError((error as Error).message)
+      }
+      const def: WaitTaskDefinition = Object.freeze({
+        kind: 'wait',
+        name: taskName,
+        needs,
+        options: resolveTaskOptions(taskName, {
+          ...(timeout === undefined ? {} : { timeout }),
+          ...(triggerRule === undefined ? {} : { triggerRule }),
+        }),
+        signal,
+        sleepMs,
       })
       return add(def)
     },

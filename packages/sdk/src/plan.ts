@@ -2,9 +2,11 @@
 // (WebCrypto's digest is async) and the hash is the same one node:crypto gave.
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
+import type { StandardJSONSchemaV1 } from '@standard-schema/spec'
 import type { PlanDeadline, RunCallbackEvent } from './callbacks.js'
 import type { PodRunOptions } from './pod-spec.js'
 import type { PlanSchedule } from './schedule.js'
+import type { AnySchema } from './schema.js'
 import type { TaskDefinition } from './task-definition.js'
 import type { ResolvedTaskOptions } from './task-options.js'
 
@@ -35,13 +37,18 @@ export interface PipelinePlan {
 
 export interface PlanTask {
   name: string
-  kind: 'task' | 'pod'
+  kind: 'task' | 'pod' | 'wait'
   needs: string[]
   options: ResolvedTaskOptions
   /** Mapped tasks only: one task run per item; `maxParallel` null is no bound. */
   map?: { maxParallel: number | null }
   /** Pod tasks only. */
   pod?: { hasOutput: boolean; spec: 'static' | 'dynamic'; run: PodRunOptions }
+  /**
+   * Waits only: the signal's JSON Schema (what `podline signal` and the API check a payload with,
+   * having no pipeline code), or a sleep's length.
+   */
+  wait?: { signalJsonSchema?: Record<string, unknown>; sleepMs?: number }
 }
 
 export function buildPlan(
@@ -66,6 +73,14 @@ export function buildPlan(
     needs: [...t.needs],
     options: t.options,
     ...(t.map ? { map: { maxParallel: t.map.maxParallel ?? null } } : {}),
+    ...(t.kind === 'wait'
+      ? {
+          wait: {
+            ...(t.signal ? { signalJsonSchema: signalJsonSchema(t.name, t.signal) } : {}),
+            ...(t.sleepMs !== undefined ? { sleepMs: t.sleepMs } : {}),
+          },
+        }
+      : {}),
     ...(t.kind === 'pod'
       ? {
           pod: {
@@ -118,4 +133,34 @@ export function canonicalJson(value: unknown): string {
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`
   }
   return JSON.stringify(value) ?? 'null'
+}
+
+/**
+ * A wait's signal schema as JSON Schema (draft 2020-12, of its input): the CLI and the API check
+ * payloads with it. Checked when the pipeline is defined (`.wait`), so here it always converts.
+ */
+function signalJsonSchema(task: string, schema: AnySchema): Record<string, unknown> {
+  const converted = jsonSchemaOf(schema)
+  if ('problem' in converted) throw new TypeError(`wait "${task}": ${converted.problem}`)
+  return converted.schema
+}
+
+/** A Standard Schema's JSON Schema, or why there is none. */
+export function jsonSchemaOf(schema: AnySchema): { schema: Record<string, unknown> } | { problem: string } {
+  const converter = (schema['~standard'] as { jsonSchema?: StandardJSONSchemaV1.Converter }).jsonSchema
+  if (!converter)
+    return {
+      problem:
+        "the signal's schema library has no JSON Schema export (Standard JSON Schema); use zod 4, arktype or valibot with its converter",
+    }
+  try {
+    // The output too: a schema whose output JSON Schema cannot say (a transform) would hand the
+    // downstream task the payload as sent while its type promises what the transform makes.
+    converter.output({ target: 'draft-2020-12' })
+    return { schema: converter.input({ target: 'draft-2020-12' }) }
+  } catch (error) {
+    return {
+      problem: `the signal's schema has no JSON Schema (${error instanceof Error ? error.message : String(error)}); a transform or a custom check cannot be checked by podline signal`,
+    }
+  }
 }

@@ -4,7 +4,7 @@ import type { AnySchema } from './schema.js'
 import type { ResolvedTaskOptions } from './task-options.js'
 
 /** The untyped, runtime view of a task that the runner executes. Types live on the builder. */
-export type TaskDefinition = InlineTaskDefinition | PodTaskDefinition
+export type TaskDefinition = InlineTaskDefinition | PodTaskDefinition | WaitTaskDefinition
 
 interface TaskDefinitionBase {
   readonly name: string
@@ -36,4 +36,16 @@ export interface PodTaskDefinition extends TaskDefinitionBase {
   /** Validates what the pod wrote; absent when no output is declared (the value is then any JSON). */
   readonly output: AnySchema | undefined
   readonly pod: PodRunOptions
+}
+
+/**
+ * A step that waits, holding no worker: for a signal (`podline signal`, the UI, the JSON API) whose
+ * payload becomes its output, or for a time (`sleep`). Its task run is never claimed.
+ */
+export interface WaitTaskDefinition extends TaskDefinitionBase {
+  readonly kind: 'wait'
+  /** The payload's schema; undefined for a sleep. */
+  readonly signal: AnySchema | undefined
+  /** A sleep's length; undefined for a signal. */
+  readonly sleepMs: number | undefined
 }

@@ -71,6 +71,9 @@ export const TASK_OPTION_KEYS = [
 /** What a mapped task (`.map`, `.mapPod`) takes besides the task's other options. */
 export const MAP_OPTION_KEYS = ['over', 'maxParallel'] as const
 
+/** What a wait takes (see WaitOptions): a misspelt one is refused as for a task. */
+export const WAIT_OPTION_KEYS = ['needs', 'triggerRule', 'signal', 'timeout', 'sleep'] as const
+
 /** What a pod task takes besides the task options (see PodRunOptions and PodTaskOptions). */
 export const POD_OPTION_KEYS = [
   'output',

@@ -130,7 +130,8 @@ function statusLines(status: RunStatus, format: Format, safe: Safe, stacks: bool
       ['TASK', 'STATE', 'ATTEMPT', 'DURATION', 'ERROR'],
       tasks.map((t) => [
         t.task,
-        itemCounts(t.state, status.items[t.task]),
+        // A wait's task run is queued for no worker: it waits for its signal or its time.
+        t.kind === 'wait' && t.state === 'queued' ? 'waiting' : itemCounts(t.state, status.items[t.task]),
         `${t.attempt}/${t.maxAttempts}`,
         elapsed(format, t.startedAt, t.finishedAt),
         safe(firstLine(t.error)),

@@ -103,7 +103,8 @@ export async function insertRun(database: Database, tx: Executor, run: NewRun): 
     retries: t.options.retries,
     retry_delay: t.options.retryDelay,
     priority: t.options.priority,
-    timeout_ms: t.options.timeoutMs ?? null,
+    // A sleep's length is its wait's time: it ends then, as a timeout would, but succeeds.
+    timeout_ms: t.options.timeoutMs ?? t.wait?.sleepMs ?? null,
     max_parallel: t.map?.maxParallel ?? null,
     pool: t.options.pool ?? null,
     pool_slots: t.options.poolSlots ?? 1,

@@ -17,6 +17,7 @@ import { textArray } from '../store/sql-arrays.js'
 import { admitRuns } from './admit-runs.js'
 import { assignConcurrencyKeys } from './concurrency-keys.js'
 import { insertRun } from './create-run.js'
+import { endDueWaits, hasTimedWaits } from './end-wait.js'
 import { markMissedDeadlines } from './run-deadlines.js'
 import { states } from './sql-values.js'
 import { liveWorker } from './workers.js'
@@ -117,6 +118,15 @@ export async function scheduleDueRuns(
   for (const name of limited) await database.db.transaction((tx) => admitRuns(database, tx, name))
   // A run of a limited pipeline may be queued beyond the limit at any moment: keep passing soon.
   if (limited.size > 0) report.waiting = true
+  // Waits past their time: a sleep ends, a signal's timeout fails the step (trigger rules then apply).
+  const waiting = mine.filter((m) => hasTimedWaits(m.plan))
+  if (waiting.length > 0) {
+    await endDueWaits(
+      database,
+      waiting.map((m) => m.pipeline),
+    )
+    report.waiting = true
+  }
   // Deadlines: marked within a pass (a second) of passing, by whichever worker passes first.
   if (mine.some((m) => m.plan.deadline)) {
     await markMissedDeadlines(database)

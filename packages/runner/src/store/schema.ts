@@ -164,7 +164,7 @@ export const taskRuns = podline.table(
     /** A mapped task's maxParallel, copied from the plan: items running at once. Null: no bound. */
     maxParallel: integer('max_parallel'),
 
-    kind: text('kind').notNull().$type<'task' | 'pod'>(),
+    kind: text('kind').notNull().$type<'task' | 'pod' | 'wait'>(),
     /**
      * The pool whose slots this task run takes while it runs under a lease (from its claim to its
      * ending, its hand-back or its lease's expiry), copied from the plan; null: no pool. A mapped

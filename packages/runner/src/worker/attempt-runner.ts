@@ -275,6 +275,9 @@ export class AttemptRunner {
     if (def.map && c.mapIndex === null)
       return expandOver(def, c.inputs, this.#o.xcomSizeLimitBytes, this.#o.xcoms?.store.location)
     if (def.kind === 'task') return def.run(c.inputs, ctx, c.mapItem ?? undefined)
+    // A wait's task run is never claimed (the claim takes inline tasks and pods only); a signal or
+    // its timeout ends it (queue/signal-wait.ts).
+    if (def.kind === 'wait') throw new Error(`"${c.task}" is a wait: it ends by a signal, never by a worker`)
     const pods = this.#o.pods
     if (!pods)
       throw new Error(`task "${c.task}" is a pod task, but this worker was started without a pod runtime`)

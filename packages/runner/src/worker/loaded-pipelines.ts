@@ -33,7 +33,7 @@ export class LoadedPipelines {
       for (const def of pipeline.tasks) {
         this.#tasks.set(key(version, def.name), { pipeline, def, mappedTasks })
         const { pool } = def.options
-        if (pool !== undefined)
+        if (pool !== undefined && def.kind !== 'wait')
           lanes.set([version, def.kind, pool].join('\0'), { version, kind: def.kind, pool })
       }
     }

@@ -5,6 +5,7 @@ import { Backoff } from '../backoff.js'
 import { HandedOverError } from '../executors/handed-over.js'
 import type { AttemptRef } from '../queue/attempt-fence.js'
 import { type ClaimedTaskRun, claimTaskRuns, type TaskRunId } from '../queue/claim-task-runs.js'
+import { endDueWaits, hasTimedWaits } from '../queue/end-wait.js'
 import { registerPlans } from '../queue/register-pipelines.js'
 import { releaseTaskRuns } from '../queue/release-task-runs.js'
 import { CANCEL_CHANNEL, POOL_CHANNEL, QUEUE_CHANNEL, RUN_FINISHED_CHANNEL } from '../queue/sql-values.js'
@@ -170,6 +171,8 @@ export class Worker {
   #loop: Promise<void> | undefined
   #maintenance: { stop(): void } | undefined
   #callbacks: CallbackRunner | undefined
+  /** runLocal only: ends its run's waits past their time (a worker's scheduler pass does it otherwise). */
+  #waitTimer: NodeJS.Timeout | undefined
   #unlisten: Array<() => Promise<void>> = []
   #leases: LeaseKeeper | undefined
   #forgetHandBack: (() => void) | undefined
@@ -302,6 +305,15 @@ export class Worker {
     })
     this.#loop = this.#claimLoop()
     // Every worker schedules (a unique index keeps each tick to one run); a runLocal worker does not.
+    // A runLocal worker schedules nothing, but its run's waits that end by time must end.
+    if (this.#o.runId && this.#o.pipelines.some((p) => hasTimedWaits(p.plan()))) {
+      const pipelines = this.#o.pipelines
+      this.#waitTimer = setInterval(() => {
+        endDueWaits(database, pipelines).catch((error: unknown) =>
+          this.#log('warn', `ending waits past their time failed: ${databaseErrorMessage(error)}`),
+        )
+      }, WAIT_PASS_MS)
+    }
     if (!this.#o.runId) {
       const scheduler = startScheduler({
         database,
@@ -357,6 +369,7 @@ export class Worker {
       await Promise.race([drained, new Promise((r) => setTimeout(r, 2000).unref())])
     }
     this.#maintenance?.stop()
+    clearInterval(this.#waitTimer)
     await callbacksStopped
     await this.#leases?.stop()
     this.#forgetHandBack?.()
@@ -539,5 +552,8 @@ export class Worker {
     })
   }
 }
+
+/** How often a runLocal worker looks for its waits past their time, as the scheduler pass does. */
+const WAIT_PASS_MS = 1000
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

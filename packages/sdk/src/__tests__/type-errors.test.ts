@@ -115,6 +115,12 @@ const CASES: Array<[rule: string, code: string, message: string]> = [
     `Type 'string' is not assignable to type 'number'`,
   ],
   [
+    "a wait's signal read for a field its schema does not have",
+    `import { z } from 'zod'
+p.wait('ok', { needs: ['a'], signal: z.object({ approved: z.boolean() }) }).task('x', { needs: ['ok'] }, ({ ok }) => ok.by)`,
+    `Property 'by' does not exist on type '{ approved: boolean; }'`,
+  ],
+  [
     'a concurrency key reading a param the schema does not have',
     `import { z } from 'zod'
 pipeline('sync', { params: z.object({ customer: z.string() }), concurrency: { key: ({ params }) => params.client } })`,

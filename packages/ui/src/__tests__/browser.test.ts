@@ -129,6 +129,23 @@ describe('the UI in Chromium', () => {
     await p.close()
   })
 
+  it('a waiting step takes a signal from its panel: a payload its schema refuses is shown why, a good one starts what follows', async () => {
+    const { p } = await openNewRun('ui-approval')
+    await p.getByTestId('task-approval').click()
+    await p.getByTestId('signal-payload').fill('{"approved": "yes"}')
+    await p.getByTestId('signal-send').click()
+    await p
+      .getByTestId('signal-problem')
+      .getByText("payload: must have required property 'by'", { exact: false })
+      .waitFor()
+    await p.getByTestId('signal-payload').fill('{"approved": true, "by": "ana"}')
+    await p.getByTestId('signal-send').click()
+    // Taken: the step ends (its form goes with its waiting) and the task after it runs.
+    await untilState(p, 'approval', 'success')
+    await untilState(p, 'publish', 'success')
+    await p.close()
+  })
+
   it("refuses invalid params in the trigger form with the schema's message, triggers with valid ones, pauses a schedule", async () => {
     const p = await page('/pipelines')
     await p.getByTestId('open-trigger-ui-diamond').click()

@@ -15,7 +15,9 @@ import {
   runDetail,
   runStatus,
   runsPage,
+  SignalError,
   setSchedulePaused,
+  signalWait,
   taskLogPage,
   taskXcoms,
   triggerPlan,
@@ -47,7 +49,7 @@ const INLINE_XCOM_BYTES = 1024 * 1024
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
-type Problem = { error: string }
+type Problem = { error: string; issues?: Array<{ path: string; message: string }> }
 
 /** GET /api/runs' query: every field optional, as a URL gives them. */
 interface RunsQuery {
@@ -278,6 +280,23 @@ export function createApi(options: ApiOptions) {
         } catch (error) {
           if (error instanceof RetryError) return c.json<Problem>({ error: error.message }, 409)
           throw error
+        }
+      },
+    )
+    .post(
+      '/runs/:id/signal/:step',
+      // The payload as sent: signalWait checks it against the step's schema.
+      validator('json', (v): JsonValue => v as JsonValue),
+      async (c) => {
+        const { id, step } = c.req.param()
+        if (!UUID.test(id)) return c.json<Problem>({ error: `there is no run ${id}` }, 404)
+        try {
+          await signalWait(database, id, step, c.req.valid('json'))
+          return c.json({ signalled: true })
+        } catch (error) {
+          if (!(error instanceof SignalError)) throw error
+          const status = error.reason === 'unknown' ? 404 : error.reason === 'invalid' ? 400 : 409
+          return c.json<Problem>({ error: error.message, issues: [...error.issues] }, status)
         }
       },
     )
