@@ -13,6 +13,7 @@ import { measurePlainFanout } from './plain-fanout.js'
 import { measurePodPath } from './pod-path.js'
 import { measurePoolOverhead, poolOverheadRow } from './pool-overhead.js'
 import { serverFacts } from './server.js'
+import { measureSignalLatency, signalLatencyRow } from './signal-latency.js'
 import { measureStepLatency } from './step-latency.js'
 import { fixed, formatTable } from './table.js'
 
@@ -53,6 +54,9 @@ for (const workers of [1, 4])
 
 log(`pools: ${THROUGHPUT_TASKS} tasks on 4 workers, in a pool of ample size and in none`)
 const pools = await measurePoolOverhead(THROUGHPUT_TASKS)
+
+log('signals: 10,000 runs waiting, 200 signals')
+const signals = await measureSignalLatency(10_000)
 
 log('step latency')
 const latency = await measureStepLatency()
@@ -121,6 +125,7 @@ for (const workers of [1, 4])
       ])
   }
 rows.push(poolOverheadRow(pools))
+rows.push(signalLatencyRow(signals))
 for (const l of latency.podline)
   rows.push([
     `step latency, ${l.shape} (p50 / p99 ms)`,
@@ -225,5 +230,5 @@ const out = fileURLToPath(new URL('../results/', import.meta.url))
 mkdirSync(out, { recursive: true })
 writeFileSync(
   `${out}latest.json`,
-  `${JSON.stringify({ at: new Date().toISOString(), machine, commitRate, throughput, pools, latency, scaling, local, localBreakdown, pods, largeXComs, fanout, plainFanout, claimDepth, table }, null, 2)}\n`,
+  `${JSON.stringify({ at: new Date().toISOString(), machine, commitRate, throughput, pools, signals, latency, scaling, local, localBreakdown, pods, largeXComs, fanout, plainFanout, claimDepth, table }, null, 2)}\n`,
 )
