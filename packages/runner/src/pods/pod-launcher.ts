@@ -217,18 +217,20 @@ async function supervise(kube: KubeClient, watched: PodHandle, logs: LogFollower
 async function readResult(kube: KubeClient, watched: PodHandle, c: SuperviseContext) {
   const podRef = { namespace: c.ref.namespace, pod: c.ref.name }
   if (c.sidecar.mode === 'exec') return readResultByExec(kube, podRef, c.sidecar, c.checks, c.warn)
-  const others = otherRunningContainers(watched.current.pod)
-  if (others.length > 0) {
-    // An injected container that outlives base (a service mesh's istio-proxy) keeps the kubelet from
-    // stopping the native sidecar: the pod would run on. The result is read and the sidecar stopped
-    // through exec, as in exec mode; the pod's deletion ends the rest.
+  // An injected container that outlives base (a service mesh's istio-proxy) keeps the kubelet from
+  // stopping the native sidecar: the pod would run on. The result is read and the sidecar stopped
+  // through exec, as in exec mode; the pod's deletion ends the rest.
+  const throughExec = (others: string[]) => {
     c.warn(
       `container${others.length > 1 ? 's' : ''} ${others.join(', ')} still run${others.length > 1 ? '' : 's'} after base ended (a service mesh proxy?): reading the result through exec`,
     )
     return readResultByExec(kube, podRef, c.sidecar, c.checks, c.warn)
   }
+  const others = otherRunningContainers(watched.current.pod)
+  if (others.length > 0) return throughExec(others)
   // The kubelet SIGTERMs a native sidecar once base has exited; a sidecar image that ignores SIGTERM
   // is killed after the grace period. Either way the log is read then, and the frame check decides.
+  // A container that shows up running only now (its status came after base's end) switches to exec.
   const graceMs = ((watched.current.pod.spec?.terminationGracePeriodSeconds ?? 30) + 15) * 1000
   const ended = await watched.waitFor(({ pod, deleted }) => {
     if (deleted)
@@ -237,10 +239,10 @@ async function readResult(kube: KubeClient, watched: PodHandle, c: SuperviseCont
         'infra',
       )
     const phase = pod.status?.phase
-    return terminatedState(pod, SIDECAR_CONTAINER) || phase === 'Succeeded' || phase === 'Failed'
-      ? true
-      : undefined
+    if (terminatedState(pod, SIDECAR_CONTAINER) || phase === 'Succeeded' || phase === 'Failed') return 'ended'
+    return otherRunningContainers(pod).length > 0 ? 'others' : undefined
   }, graceMs)
+  if (ended === 'others') return throughExec(otherRunningContainers(watched.current.pod))
   if (ended === TIMED_OUT)
     c.warn(`the XCom sidecar did not exit within ${graceMs / 1000}s of base; reading its log anyway`)
   const message = terminatedState(watched.current.pod, SIDECAR_CONTAINER)?.message
@@ -249,9 +251,13 @@ async function readResult(kube: KubeClient, watched: PodHandle, c: SuperviseCont
 }
 
 /** Regular containers other than base still running: what keeps the kubelet from ending the pod. */
+/**
+ * The pod's other regular containers that have not ended: running, or not started yet (a status
+ * still waiting). Either keeps the kubelet from stopping the native sidecar.
+ */
 function otherRunningContainers(pod: V1Pod): string[] {
   return (pod.status?.containerStatuses ?? [])
-    .filter((s) => s.name !== BASE_CONTAINER && s.state?.running)
+    .filter((s) => s.name !== BASE_CONTAINER && !s.state?.terminated)
     .map((s) => s.name)
 }
 
