@@ -93,25 +93,11 @@ export function registerPools(program: Command): void {
     .addHelpText('after', '\nExit status: 0 when deleted, 2 when there is no such pool or it is in use.')
     .action(async (name: string) => {
       await withOperatorStore(storeSettings(), async ({ database }) => {
-        const { deletePool } = await import('@podline/runner')
+        const { deletePool, poolInUseMessage } = await import('@podline/runner')
         const result = await deletePool(database, name)
         if (result.outcome === 'missing')
           throw new UsageError(`there is no pool "${name}"; see \`podline pools\``)
-        if (result.outcome === 'in-use') {
-          const { running, queued, pending } = result.users
-          const parts = [
-            [running, 'running'],
-            [queued, 'queued'],
-            [pending, 'pending'],
-          ]
-            .filter(([n]) => Number(n) > 0)
-            .map(([n, what]) => `${n} ${what}`)
-          const total = running + queued + pending
-          throw new UsageError(
-            `pool "${name}" is in use by ${total} task run${total === 1 ? '' : 's'} that ha${total === 1 ? 's' : 've'} not ended (${parts.join(', ')}); ` +
-              'delete it once they end, or cancel their runs (podline cancel RUN)',
-          )
-        }
+        if (result.outcome === 'in-use') throw new UsageError(poolInUseMessage(name, result.users))
         process.stdout.write(`pool ${name} deleted\n`)
       })
     })

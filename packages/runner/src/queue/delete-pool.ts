@@ -46,3 +46,22 @@ export async function deletePool(database: Database, name: string): Promise<Pool
   if (row.deleted) return { outcome: 'deleted' }
   return { outcome: 'in-use', users: { running: row.running, queued: row.queued, pending: row.pending } }
 }
+
+/** Why a pool in use was not deleted, and what to do: `podline pools delete` and the UI say the same. */
+export function poolInUseMessage(name: string, users: PoolUsers): string {
+  const { running, queued, pending } = users
+  const parts = (
+    [
+      [running, 'running'],
+      [queued, 'queued'],
+      [pending, 'pending'],
+    ] as const
+  )
+    .filter(([n]) => n > 0)
+    .map(([n, what]) => `${n} ${what}`)
+  const total = running + queued + pending
+  return (
+    `pool "${name}" is in use by ${total} task run${total === 1 ? '' : 's'} that ha${total === 1 ? 's' : 've'} not ended (${parts.join(', ')}); ` +
+    'delete it once they end, or cancel their runs (podline cancel RUN)'
+  )
+}

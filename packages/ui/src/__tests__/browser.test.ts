@@ -146,6 +146,30 @@ describe('the UI in Chromium', () => {
     await p.close()
   })
 
+  it('creates a pool, changes its slots and deletes it; a bad name is refused with the reason', async () => {
+    const p = await page('/pools')
+    await p.getByTestId('new-pool-name').fill('bad name')
+    await p.getByTestId('new-pool-create').click()
+    await p.getByTestId('pool-error').getByText('invalid pool name "bad name"', { exact: false }).waitFor()
+    await p.getByTestId('new-pool-name').fill('warehouse')
+    await p.getByTestId('new-pool-slots').fill('3')
+    await p.getByTestId('new-pool-description').fill('the warehouse')
+    await p.getByTestId('new-pool-create').click()
+    await p.getByTestId('pool-warehouse').waitFor()
+    await p.getByTestId('pool-warehouse-slots').fill('5')
+    await p.getByTestId('pool-warehouse-save').click()
+    await waitUntil('the new slots to be stored', async () => {
+      const pools = (await (await fetch(`${f.url}/api/pools`)).json()) as {
+        pools: Array<{ name: string; slots: number }>
+      }
+      return pools.pools.find((x) => x.name === 'warehouse')?.slots === 5
+    })
+    await p.screenshot({ path: join(SHOTS, 'pools.png'), fullPage: true })
+    await p.getByTestId('pool-warehouse-delete').click()
+    await p.getByTestId('pool-warehouse').waitFor({ state: 'detached' })
+    await p.close()
+  })
+
   it("refuses invalid params in the trigger form with the schema's message, triggers with valid ones, pauses a schedule", async () => {
     const p = await page('/pipelines')
     await p.getByTestId('open-trigger-ui-diamond').click()

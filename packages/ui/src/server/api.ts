@@ -2,11 +2,15 @@ import { Readable } from 'node:stream'
 import {
   cancelRun,
   type Database,
+  deletePool,
   type EventFeed,
   InvalidParamsError,
+  InvalidPoolError,
   isReference,
+  listPools,
   pipelinesOverview,
   planToTrigger,
+  poolInUseMessage,
   RetryError,
   RUN_STATES,
   type RunState,
@@ -16,6 +20,7 @@ import {
   runStatus,
   runsPage,
   SignalError,
+  setPool,
   setSchedulePaused,
   signalWait,
   taskLogPage,
@@ -300,6 +305,42 @@ export function createApi(options: ApiOptions) {
         }
       },
     )
+    .get('/pools', async (c) => c.json({ pools: await listPools(database) }))
+    .put(
+      '/pools/:name',
+      validator('json', (v): { slots: unknown; description?: string } => ({
+        slots: v?.slots,
+        ...(typeof v?.description === 'string' ? { description: v.description as string } : {}),
+      })),
+      async (c) => {
+        const name = c.req.param('name')
+        const { slots, description } = c.req.valid('json')
+        if (typeof slots !== 'number')
+          return c.json<Problem>(
+            { error: `slots must be a whole number from 0 up, got ${JSON.stringify(slots)}` },
+            400,
+          )
+        try {
+          const { previousSlots } = await setPool(database, {
+            name,
+            slots,
+            ...(description === undefined ? {} : { description }),
+          })
+          return c.json({ name, slots, previousSlots })
+        } catch (error) {
+          if (error instanceof InvalidPoolError) return c.json<Problem>({ error: error.message }, 400)
+          throw error
+        }
+      },
+    )
+    .delete('/pools/:name', async (c) => {
+      const name = c.req.param('name')
+      const result = await deletePool(database, name)
+      if (result.outcome === 'missing') return c.json<Problem>({ error: `there is no pool "${name}"` }, 404)
+      if (result.outcome === 'in-use')
+        return c.json<Problem>({ error: poolInUseMessage(name, result.users) }, 409)
+      return c.json({ deleted: true })
+    })
     .get('/events', (c) => eventsRoute(c, feed))
 }
 

@@ -47,3 +47,4 @@ export type RunDetail = Answer<(typeof api.runs)[':id']['$get']>
 export type TaskRow = RunDetail['tasks'][number]
 export type Pipeline = Answer<typeof api.pipelines.$get>['pipelines'][number]
 export type LogLine = Answer<(typeof api.runs)[':id']['tasks'][':task']['logs']['$get']>['lines'][number]
+export type PoolRow = Answer<typeof api.pools.$get>['pools'][number]

@@ -4,6 +4,7 @@ import { api, ok } from './api.js'
 import { LiveProvider, useLiveConnected } from './live.js'
 import { Login } from './pages/login.js'
 import { PipelinesPage } from './pages/pipelines-page.js'
+import { PoolsPage } from './pages/pools-page.js'
 import { RunPage } from './pages/run-page.js'
 import { RunsPage } from './pages/runs-page.js'
 
@@ -24,6 +25,7 @@ export function App() {
         <nav>
           <Link href="/">Runs</Link>
           <Link href="/pipelines">Pipelines</Link>
+          <Link href="/pools">Pools</Link>
         </nav>
         <LiveBadge />
       </header>
@@ -32,6 +34,7 @@ export function App() {
           <Route path="/" component={RunsPage} />
           <Route path="/runs/:id">{(params) => <RunPage id={params.id} />}</Route>
           <Route path="/pipelines" component={PipelinesPage} />
+          <Route path="/pools" component={PoolsPage} />
           <Route>
             <p>There is no such page.</p>
           </Route>
