@@ -34,10 +34,9 @@ export async function assignConcurrencyKeys(
   const keys: string[] = []
   for (const run of unkeyed) {
     try {
-      ids.push(run.id)
       keys.push((await runConcurrencyKey(pipeline, run.params)) as string)
+      ids.push(run.id)
     } catch (error) {
-      ids.pop()
       await failRunOnParams(
         database,
         run.id,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { AnyPipeline, JsonValue, PipelinePlan } from '@podline/sdk'
+import type { JsonValue, PipelinePlan } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
 import { formatDuration } from '../format/format-duration.js'
 import type { Database } from '../store/database.js'
@@ -61,14 +61,12 @@ export async function endWait(
     workerId: owner,
     isLeaf: taken.isLeaf,
   }
-  if (end.state === 'failed') {
-    await finishAttempts(database, owner, [{ ref, outcome: { state: 'failed', error: end.error } }])
-  } else {
-    const json = JSON.stringify(end.output)
-    await finishAttempts(database, owner, [
-      { ref, outcome: { state: 'success', output: end.output, size: Buffer.byteLength(json), json } },
-    ])
-  }
+  const json = end.state === 'success' ? JSON.stringify(end.output) : ''
+  const outcome =
+    end.state === 'failed'
+      ? { state: 'failed' as const, error: end.error }
+      : { state: 'success' as const, output: end.output, size: Buffer.byteLength(json), json }
+  await finishAttempts(database, owner, [{ ref, outcome }])
   return true
 }
 
@@ -90,9 +88,9 @@ export function hasTimedWaits(plan: PipelinePlan): boolean {
   )
 }
 
-/** Ends the waits of these pipelines whose time has come: a sleep succeeds (null), a signal's wait fails. */
-export async function endDueWaits(database: Database, pipelines: readonly AnyPipeline[]): Promise<void> {
-  const byVersion = new Map(pipelines.map((p) => [p.plan().version, p.plan()]))
+/** Ends the waits of these plans whose time has come: a sleep succeeds (null), a signal's wait fails. */
+export async function endDueWaits(database: Database, plans: readonly PipelinePlan[]): Promise<void> {
+  const byVersion = new Map(plans.map((plan) => [plan.version, plan]))
   for (const due of await dueWaits(database, [...byVersion.keys()])) {
     const def = byVersion.get(due.version)?.tasks.find((t) => t.name === due.task)
     if (!def?.wait) continue

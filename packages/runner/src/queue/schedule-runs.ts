@@ -119,12 +119,9 @@ export async function scheduleDueRuns(
   // A run of a limited pipeline may be queued beyond the limit at any moment: keep passing soon.
   if (limited.size > 0) report.waiting = true
   // Waits past their time: a sleep ends, a signal's timeout fails the step (trigger rules then apply).
-  const waiting = mine.filter((m) => hasTimedWaits(m.plan))
-  if (waiting.length > 0) {
-    await endDueWaits(
-      database,
-      waiting.map((m) => m.pipeline),
-    )
+  const timed = mine.map((m) => m.plan).filter(hasTimedWaits)
+  if (timed.length > 0) {
+    await endDueWaits(database, timed)
     report.waiting = true
   }
   // Deadlines: marked within a pass (a second) of passing, by whichever worker passes first.

@@ -304,16 +304,17 @@ export class Worker {
       log: this.#log,
     })
     this.#loop = this.#claimLoop()
-    // Every worker schedules (a unique index keeps each tick to one run); a runLocal worker does not.
     // A runLocal worker schedules nothing, but its run's waits that end by time must end.
-    if (this.#o.runId && this.#o.pipelines.some((p) => hasTimedWaits(p.plan()))) {
-      const pipelines = this.#o.pipelines
+    // The plans once: plan() clones its plan at each call.
+    const timed = this.#o.runId ? this.#o.pipelines.map((p) => p.plan()).filter(hasTimedWaits) : []
+    if (timed.length > 0) {
       this.#waitTimer = setInterval(() => {
-        endDueWaits(database, pipelines).catch((error: unknown) =>
+        endDueWaits(database, timed).catch((error: unknown) =>
           this.#log('warn', `ending waits past their time failed: ${databaseErrorMessage(error)}`),
         )
       }, WAIT_PASS_MS)
     }
+    // Every worker schedules (a unique index keeps each tick to one run); a runLocal worker does not.
     if (!this.#o.runId) {
       const scheduler = startScheduler({
         database,
