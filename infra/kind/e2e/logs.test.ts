@@ -20,6 +20,38 @@ const SMALL: PodSpec['resources'] = { requests: { cpu: '10m', memory: '16Mi' }, 
 const numbered = (count: number, width: number, prefix = '') =>
   Array.from({ length: count }, (_, i) => `${prefix}${String(i + 1).padStart(width, '0')}`)
 
+/**
+ * Checks a stored log of numbered 1 KB lines ("000001 xxx…") that the kubelet rotated: the whole
+ * lines increase strictly (none repeated or out of order), the missing ones form at most one run per
+ * rotation (at most four here: about 12 MB against 3 MiB files), and anything else is a piece of a
+ * line cut at a rotation, next to a gap.
+ */
+function checkRotatedLog(stored: readonly string[], count: number) {
+  const problems: string[] = []
+  let last = 0
+  let gaps = 0
+  let pieces = 0
+  let whole = 0
+  for (const [i, line] of stored.entries()) {
+    const m = /^(\d{6}) x{1000}$/.exec(line)
+    if (!m) {
+      pieces++
+      if (!/^\d{0,6} ?x{0,1000}$/.test(line))
+        problems.push(`line ${i + 1} is neither a line nor a piece of one: ${line.slice(0, 40)}`)
+      continue
+    }
+    const n = Number(m[1])
+    if (n <= last) problems.push(`line ${n} stored after line ${last}`)
+    else if (n > last + 1) gaps++
+    last = n
+    whole++
+  }
+  if (last < count) gaps++
+  if (gaps > 4) problems.push(`${gaps} gaps in the stored log, more than the rotations`)
+  if (pieces > 2 * gaps) problems.push(`${pieces} pieces of lines for ${gaps} gaps`)
+  return { problems, gaps, pieces, whole }
+}
+
 describe.skipIf(!probe.ok)(title(`task logs of pods ${whereItRuns(probe)}`, probe), () => {
   const place = useScenarioNamespace(probe, 'podline-e2e-logs')
 
@@ -47,7 +79,10 @@ describe.skipIf(!probe.ok)(title(`task logs of pods ${whereItRuns(probe)}`, prob
   }, 240_000)
 
   it.skipIf(!rotating.ok)(
-    title('stores every line of a log the kubelet rotates while it is streamed', rotating),
+    title(
+      'stores the log the kubelet rotates while it is streamed: every line served, once and in order, and a warning that it rotated',
+      rotating,
+    ),
     async () => {
       const { core } = clusterOf(probe)
       // 12,000 lines of 1 KB, about 1 MB a second: the log passes 3 MiB three times over, and the
@@ -74,13 +109,20 @@ sleep 1`,
       )
       const run = await runOnCluster(clusterOf(probe), p, place)
       expect(run.error).toBeUndefined()
-      const pad = 'x'.repeat(1000)
-      expect(
-        firstDifference(
-          podLines(run, 'rotated'),
-          numbered(lines, 6).map((n) => `${n} ${pad}`),
-        ),
-      ).toBeUndefined()
+      // What the kubelet's follow stream serves across a rotation: it moves to the new file without
+      // reading the rotated one to its end, and containerd 1.6 may cut the line it was writing in two
+      // (kubernetes/kubernetes#81132). So the stored log holds every line the API served, once and in
+      // order; the lines of the moment of a rotation may be missing (a gap per rotation at most, a cut
+      // line's pieces beside it), and the task's log says that a rotation happened, always.
+      const stored = checkRotatedLog(podLines(run, 'rotated'), lines)
+      expect(stored.problems).toEqual([])
+      const notices = run.logs.filter((l) =>
+        l.message.includes('the kubelet rotated the log of container base'),
+      )
+      expect(notices).toHaveLength(1)
+      console.log(
+        `rotated log: ${stored.whole} of ${lines} lines stored whole, ${stored.gaps} gap(s), ${stored.pieces} cut piece(s)`,
+      )
 
       // The proof that the kubelet rotated it: the API now serves only the current file, which no
       // longer begins with the first line.

@@ -24,6 +24,9 @@ export interface LogFollowerOptions {
 const DRAIN_MS = 5000
 const MAX_RECONNECTS = 20
 const CLEAN_END_GRACE_MS = 2000
+// A streamed log shorter than this is not checked for a rotation: kubelets rotate at containerLogMaxSize
+// (10 MiB by default), so a smaller log was not rotated and the check's request is saved.
+const ROTATION_CHECK_BYTES = 1024 * 1024
 /** Lines read at the end of a container that never got a stream. */
 export const DEFAULT_TAIL_LINES = 10_000
 
@@ -36,6 +39,8 @@ export const DEFAULT_TAIL_LINES = 10_000
  */
 export class LogFollower {
   private readonly resume = new LogResume()
+  private firstLine: string | undefined
+  private deliveredBytes = 0
   private tail: string[] = []
   private streamed = false
   private stopped = false
@@ -81,6 +86,7 @@ export class LogFollower {
     drain.cancel()
     this.current?.controller?.abort()
     if (this.lastEnd !== 'clean') await this.catchUp().catch(() => {})
+    await this.noticeRotation().catch(() => {})
   }
 
   stop(): void {
@@ -165,6 +171,8 @@ export class LogFollower {
 
   private emit(line: string): void {
     this.resume.record(line)
+    this.firstLine ??= line
+    this.deliveredBytes += line.length + 1
     this.tail.push(line)
     if (this.tail.length > (this.options.keepLines ?? 20)) this.tail.shift()
     this.options.onLine(line)
@@ -176,6 +184,31 @@ export class LogFollower {
       this.kube.core.readNamespacedPodLog({ name: pod, namespace, container }),
     )
     this.deliverRead(text)
+  }
+
+  /**
+   * Says so in the task's log when the kubelet rotated the file during the stream: its follow stream
+   * moves to the new file without reading the rotated one to its end, and the runtime may cut the line
+   * it was writing in two (kubernetes/kubernetes#81132), so lines written at that moment can be missing
+   * and no API serves the rotated file. Seen as a current file that no longer begins where the log began.
+   */
+  private async noticeRotation(): Promise<void> {
+    const first = this.firstLine
+    if (first === undefined || this.deliveredBytes < ROTATION_CHECK_BYTES) return
+    const { namespace, pod, container } = this.options
+    const head = await callApi(`read the log of ${namespace}/${pod}`, () =>
+      this.kube.core.readNamespacedPodLog({
+        name: pod,
+        namespace,
+        container,
+        limitBytes: 4 * first.length + 64,
+      }),
+    )
+    const firstNow = head.split('\n', 1)[0]
+    if (firstNow === first) return
+    this.options.onNotice?.(
+      `the kubelet rotated the log of container ${container} while it was streamed: lines written at the moment of a rotation can be missing from this log, because Kubernetes' log stream does not read a rotated file to its end (kubernetes/kubernetes#81132); raise the kubelet's containerLogMaxSize, or write bulky output to a file or a result instead of the log`,
+    )
   }
 
   /** The log of a container that never got a stream: its last lines, capped, read once. */

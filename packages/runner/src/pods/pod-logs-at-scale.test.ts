@@ -45,6 +45,29 @@ describe('base-container logs at scale', () => {
     expect(printed(f.lines)).toEqual(Array.from({ length: 30 }, (_, i) => `line-${i + 1}`))
   })
 
+  it('says in the task log that a rotation can cost lines when the kubelet rotated a log of a megabyte', async () => {
+    // The double's stream goes on across a rotation; a real kubelet's can drop the lines written at
+    // that moment (infra/kind/e2e/logs.test.ts), which only this notice can tell the reader.
+    const gate = join(scratch, 'rotate-big')
+    const lines = (from: number, to: number) =>
+      `for i in $(seq ${from} ${to}); do printf "%04d %01000d\\n" $i 0; done`
+    const f = executionFixture()
+    const running = executor().execute(
+      f.exec,
+      podTask(sh(`${lines(1, 600)}; while [ ! -f ${gate} ]; do sleep 0.05; done; ${lines(601, 1200)}`)),
+    )
+    await waitUntil('600 lines streamed', () => printed(f.lines).length === 600, 10_000)
+    const pod = double.pods().find((p) => p.metadata.labels?.['podline.dev/run'] === f.exec.runId)
+    double.faults.rotateLog('default', pod?.metadata.name ?? '', 'base')
+    await writeFile(gate, '')
+    await running
+    const zeros = '0'.repeat(1000)
+    expect(printed(f.lines)).toEqual(
+      Array.from({ length: 1200 }, (_, i) => `${String(i + 1).padStart(4, '0')} ${zeros}`),
+    )
+    expect(f.lines.filter((l) => l.includes('the kubelet rotated the log of container base'))).toHaveLength(1)
+  })
+
   it('streams up to logStreams pods at once; a pod that ends without a stream has its last lines read', async () => {
     const gate = join(scratch, 'open')
     const pods = executor({ logStreams: 1, logTailLines: 3 })
