@@ -22,6 +22,18 @@ const nightly = pipeline('nightly', {
   throw new Error('the export is empty')
 })
 
+let fetched = false
+const hooked = pipeline('hooked', { onRetry: () => {} })
+  .task('fetch', { retries: 1, retryDelay: 10, onRetry: () => {} }, async () => {
+    if (fetched) return 1
+    fetched = true
+    throw new Error('503')
+  })
+  .map('notify', { needs: ['fetch'], over: () => ['a', 'b'], onFailure: () => {} }, async (item) => {
+    if (item === 'b') throw new Error('b bounced')
+    return item
+  })
+
 describe('podline status of a run with callbacks', () => {
   it('shows each callback, its state and its tries', async () => {
     const worker = new Worker({
@@ -52,6 +64,25 @@ describe('podline status of a run with callbacks', () => {
       expect(done.stdout).toContain('\nonFailure: success after 2 tries\n')
     } finally {
       secondTry()
+      await worker.stop()
+    }
+  })
+
+  it("names a task's callbacks by the task, its item and its attempt", async () => {
+    const worker = new Worker({ database: db.database, pipelines: [hooked], pollMs: 200, leaseThread: false })
+    await worker.start()
+    try {
+      const runId = await triggerPipeline(db.database, hooked, {})
+      await waitUntil('the three callbacks to succeed', async () => {
+        const rows = await db.sql<{ state: string }[]>`
+          select state from podline.run_callbacks where run_id = ${runId}::uuid`
+        return rows.length === 3 && rows.every((r) => r.state === 'success')
+      })
+      const { stdout } = await podline(['status', runId], { env: db.env })
+      expect(stdout).toContain('\nfetch.onRetry: success after 1 try\n')
+      expect(stdout).toContain('\nonRetry (fetch, attempt 1): success after 1 try\n')
+      expect(stdout).toContain('\nnotify[1].onFailure: success after 1 try\n')
+    } finally {
       await worker.stop()
     }
   })

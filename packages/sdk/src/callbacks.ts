@@ -54,8 +54,71 @@ export interface CallbackContext {
 /** A run callback: durable (queued in PostgreSQL with the run's end), retried, run once per run on any worker. */
 export type RunCallback<Params> = (run: RunEnded<Params>, ctx: CallbackContext) => void | Promise<void>
 
-/** The events a pipeline's callbacks answer, as the plan names them. */
-export const RUN_CALLBACK_EVENTS = ['failure', 'success', 'deadline'] as const
+/**
+ * What a task's `onFailure`, `onSuccess` or `onRetry`, and a pipeline's `onRetry`, receive: one
+ * attempt of one task run that ended, with the run's params typed by the pipeline's schema.
+ */
+export interface TaskEnded<Params> {
+  runId: string
+  pipeline: string
+  version: string
+  params: Params
+  /** A scheduled run's logical date (ISO); null for a triggered run. */
+  logicalDate: string | null
+  task: string
+  /** The item's index of a mapped task (each item answers for itself); null for a task that is not mapped. */
+  mapIndex: number | null
+  /** The attempt that ended, from 1. */
+  attempt: number
+  /** `up_for_retry`: this attempt failed and another follows; `failed`: the last one failed. */
+  state: 'success' | 'failed' | 'up_for_retry'
+  /** The attempt's error; null for a success. */
+  error: string | null
+}
+
+/** A task callback: queued with the attempt's end, durable and retried like a run callback. */
+export type TaskCallback<Params> = (task: TaskEnded<Params>, ctx: CallbackContext) => void | Promise<void>
+
+/**
+ * A task's callbacks (Airflow's `on_failure_callback`, `on_success_callback`, `on_retry_callback`):
+ * each runs once per event, on any worker, queued by the statement that stored the attempt's end.
+ */
+export interface TaskCallbackOptions<Params> {
+  /** Once when the task run fails for good (its retries spent); not for an upstream's failure. */
+  onFailure?: TaskCallback<Params>
+  /** Once when the task run succeeds. */
+  onSuccess?: TaskCallback<Params>
+  /** Once for each failed attempt that is retried. */
+  onRetry?: TaskCallback<Params>
+}
+
+export type ResolvedTaskCallbacks = TaskCallbackOptions<unknown>
+
+/** The events a task's callbacks answer, as the plan names them. */
+export const TASK_CALLBACK_EVENTS = ['task_failure', 'task_success', 'task_retry'] as const
+export type TaskCallbackEvent = (typeof TASK_CALLBACK_EVENTS)[number]
+
+/** The option of a task that answers each event. */
+export const TASK_CALLBACK_OPTION = {
+  task_failure: 'onFailure',
+  task_success: 'onSuccess',
+  task_retry: 'onRetry',
+} as const satisfies Record<TaskCallbackEvent, keyof ResolvedTaskCallbacks>
+
+/** The callback options of a task (among TASK_OPTION_KEYS; a wait takes none). */
+export const TASK_CALLBACK_KEYS = [
+  'onFailure',
+  'onSuccess',
+  'onRetry',
+] as const satisfies readonly (keyof ResolvedTaskCallbacks)[]
+
+/** The events a task answers, in a fixed order, for its plan. */
+export function taskCallbackEvents(callbacks: ResolvedTaskCallbacks): TaskCallbackEvent[] {
+  return TASK_CALLBACK_EVENTS.filter((e) => callbacks[TASK_CALLBACK_OPTION[e]] !== undefined)
+}
+
+/** The events a pipeline's callbacks answer, as the plan names them (`retry`: any task's retried attempt). */
+export const RUN_CALLBACK_EVENTS = ['failure', 'success', 'deadline', 'retry'] as const
 export type RunCallbackEvent = (typeof RUN_CALLBACK_EVENTS)[number]
 
 /** A callback's tries in all: the first and two retries, 1 s then 2 s apart. */
@@ -73,14 +136,41 @@ export interface ResolvedCallbacks {
   onFailure?: RunCallback<unknown>
   onSuccess?: RunCallback<unknown>
   onDeadline?: DeadlineCallback<unknown>
+  onRetry?: TaskCallback<unknown>
 }
 
-/** The option that answers each event. */
+/** The option of a pipeline that answers each event. */
 export const CALLBACK_OPTION = {
   failure: 'onFailure',
   success: 'onSuccess',
   deadline: 'onDeadline',
+  retry: 'onRetry',
 } as const satisfies Record<RunCallbackEvent, keyof ResolvedCallbacks>
+
+/** Any queued callback's event: a run's or a task's. */
+export type CallbackEvent = RunCallbackEvent | TaskCallbackEvent
+
+/** Whether an event is a task's own (its callback is an option of the task). */
+export function isTaskCallbackEvent(event: CallbackEvent): event is TaskCallbackEvent {
+  return (TASK_CALLBACK_EVENTS as readonly string[]).includes(event)
+}
+
+/**
+ * How `podline status` and the UI name a queued callback: `onFailure` for the run's,
+ * `onRetry (extract, attempt 1)` for a pipeline's answer to a task, `extract.onFailure` for a task's
+ * own (`extract[3].onFailure` for an item).
+ */
+export function callbackLabel(c: {
+  event: CallbackEvent
+  task: string
+  mapIndex: number
+  attempt: number
+}): string {
+  const item = c.mapIndex >= 0 ? `[${c.mapIndex}]` : ''
+  if (isTaskCallbackEvent(c.event)) return `${c.task}${item}.${TASK_CALLBACK_OPTION[c.event]}`
+  const option = CALLBACK_OPTION[c.event]
+  return c.task ? `${option} (${c.task}${item}, attempt ${c.attempt})` : option
+}
 
 /** The events a pipeline answers, in a fixed order, for its plan (and so its version). */
 export function callbackEvents(callbacks: ResolvedCallbacks): RunCallbackEvent[] {

@@ -1,19 +1,29 @@
 export type {
   CallbackContext,
+  CallbackEvent,
   DeadlineCallback,
   DeadlineOptions,
   PlanDeadline,
   ResolvedCallbacks,
+  ResolvedTaskCallbacks,
   RunCallback,
   RunCallbackEvent,
   RunEnded,
   RunPastDeadline,
+  TaskCallback,
+  TaskCallbackEvent,
+  TaskCallbackOptions,
+  TaskEnded,
 } from './callbacks.js'
 export {
   CALLBACK_MAX_TRIES,
   CALLBACK_OPTION,
   CALLBACK_TIMEOUT_MS,
+  callbackLabel,
+  isTaskCallbackEvent,
   RUN_CALLBACK_EVENTS,
+  TASK_CALLBACK_EVENTS,
+  TASK_CALLBACK_OPTION,
 } from './callbacks.js'
 export type { ConcurrencyOptions, ResolvedConcurrency } from './concurrency.js'
 export { concurrencyKeyOf, MAX_CONCURRENCY_KEY_LENGTH } from './concurrency.js'

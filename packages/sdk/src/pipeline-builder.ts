@@ -6,7 +6,10 @@ import {
   type DeadlineOptions,
   type PlanDeadline,
   type ResolvedCallbacks,
+  type ResolvedTaskCallbacks,
   type RunCallback,
+  TASK_CALLBACK_KEYS,
+  type TaskCallback,
 } from './callbacks.js'
 import { type ConcurrencyOptions, concurrencyProblem, type ResolvedConcurrency } from './concurrency.js'
 import type { PodSpecContext, TaskContext } from './context.js'
@@ -85,7 +88,8 @@ export interface MapTaskOptions<
   Rule extends TriggerRule = TriggerRule,
   Inputs = Record<string, unknown>,
   Items = readonly unknown[],
-> extends TaskOptions<Needs, Rule>,
+  Params = unknown,
+> extends TaskOptions<Needs, Rule, Params>,
     MapOptionsOf<Inputs, Items> {}
 
 export interface MapPodTaskOptions<
@@ -94,7 +98,8 @@ export interface MapPodTaskOptions<
   Rule extends TriggerRule = TriggerRule,
   Inputs = Record<string, unknown>,
   Items = readonly unknown[],
-> extends TaskOptions<Needs, Rule>,
+  Params = unknown,
+> extends TaskOptions<Needs, Rule, Params>,
     Omit<PodRunOptions, 'skipOnExitCode'>,
     MapOptionsOf<Inputs, Items> {
   /** A Standard Schema for what each item's pod writes; the task's output is an array of its output type. */
@@ -113,7 +118,8 @@ export interface PodTaskOptions<
   S extends AnySchema | undefined = AnySchema | undefined,
   Rule extends TriggerRule = TriggerRule,
   Skip extends PodRunOptions['skipOnExitCode'] = PodRunOptions['skipOnExitCode'],
-> extends TaskOptions<Needs, Rule>,
+  Params = unknown,
+> extends TaskOptions<Needs, Rule, Params>,
     Omit<PodRunOptions, 'skipOnExitCode'> {
   /** A Standard Schema for what the pod writes; its output type is the task's output. Use `json<T>()` for a type alone. */
   output?: S
@@ -189,6 +195,11 @@ export interface PipelineOptions<S extends AnySchema | undefined> {
   deadline?: DeadlineOptions
   /** Runs once for each run that has not finished by its `deadline`, as `onFailure` does. */
   onDeadline?: DeadlineCallback<S extends AnySchema ? SchemaOutput<S> : Record<string, never>>
+  /**
+   * Runs once for each failed attempt of any task of the pipeline that is retried (a task's own
+   * `onRetry` answers for that task alone), as `onFailure` does.
+   */
+  onRetry?: TaskCallback<S extends AnySchema ? SchemaOutput<S> : Record<string, never>>
 }
 
 /** The type-level state of a builder, for `runLocal` and friends. */
@@ -245,7 +256,7 @@ export interface Pipeline<
     const Rule extends TriggerRule = 'all_success',
   >(
     name: N & ValidTaskName<N, Tasks>,
-    options: TaskOptions<Needs, Rule>,
+    options: TaskOptions<Needs, Rule, Params>,
     fn: ((inputs: InputsFor<Tasks, Needs, Rule>, ctx: TaskContext<Params>) => R) & JsonResult<R>,
   ): Pipeline<Params, ParamsInput, Tasks | TaskEntry<N, Awaited<R>>, AddAbsent<Tasks, Absent, N, Needs, Rule>>
 
@@ -264,7 +275,7 @@ export interface Pipeline<
     const Skip extends PodRunOptions['skipOnExitCode'] = undefined,
   >(
     name: N & ValidTaskName<N, Tasks>,
-    options: PodTaskOptions<Needs, S, Rule, Skip>,
+    options: PodTaskOptions<Needs, S, Rule, Skip, Params>,
     spec:
       | PodSpec
       | ((
@@ -294,7 +305,7 @@ export interface Pipeline<
     const Rule extends TriggerRule = 'all_success',
   >(
     name: N & ValidTaskName<N, Tasks>,
-    options: MapTaskOptions<Needs, Rule, InputsFor<Tasks, Needs, Rule>, Items>,
+    options: MapTaskOptions<Needs, Rule, InputsFor<Tasks, Needs, Rule>, Items, Params>,
     fn: ((item: ItemOf<Items>, inputs: InputsFor<Tasks, Needs, Rule>, ctx: TaskContext<Params>) => R) &
       JsonResult<R>,
   ): Pipeline<
@@ -319,7 +330,7 @@ export interface Pipeline<
     const Rule extends TriggerRule = 'all_success',
   >(
     name: N & ValidTaskName<N, Tasks>,
-    options: MapPodTaskOptions<Needs, S, Rule, InputsFor<Tasks, Needs, Rule>, Items>,
+    options: MapPodTaskOptions<Needs, S, Rule, InputsFor<Tasks, Needs, Rule>, Items, Params>,
     spec: (
       item: ItemOf<Items>,
       inputs: InputsFor<Tasks, Needs, Rule>,
@@ -561,11 +572,13 @@ function createPipeline(
       if (typeof options !== 'object' || options === null)
         throw new PipelineDefinitionError(`task "${taskName}": options must be an object`)
       const needs = checkTask(taskName, options, TASK_OPTION_KEYS)
+      const [callbacks, taskOptions] = takeTaskCallbacks(taskName, options as TaskOptions)
       const def: InlineTaskDefinition = Object.freeze({
         kind: 'task',
         name: taskName,
         needs,
-        options: resolveTaskOptions(taskName, options as TaskOptions),
+        options: resolveTaskOptions(taskName, taskOptions),
+        ...callbacks,
         run: (inputs: Record<string, unknown>, ctx: TaskContext<unknown>) =>
           fn(guardInputs(taskName, needs, inputs), ctx),
       })
@@ -583,13 +596,15 @@ function createPipeline(
         )
       }
       const needs = checkTask(taskName, options, [...TASK_OPTION_KEYS, ...POD_OPTION_KEYS])
-      const { output, ...rest } = options
+      const [callbacks, withoutCallbacks] = takeTaskCallbacks(taskName, options)
+      const { output, ...rest } = withoutCallbacks
       const [taskOptions, run] = splitTaskOptions(rest)
       const def: PodTaskDefinition = Object.freeze({
         kind: 'pod',
         name: taskName,
         needs,
         options: resolveTaskOptions(taskName, taskOptions),
+        ...callbacks,
         spec:
           typeof spec === 'function'
             ? (inputs: Record<string, unknown>, ctx: PodSpecContext<unknown>) =>
@@ -641,12 +656,14 @@ function createPipeline(
       if (typeof fn !== 'function')
         throw new PipelineDefinitionError(`map "${taskName}": the last argument must be the task function`)
       const needs = checkTask(taskName, options, [...TASK_OPTION_KEYS, ...MAP_OPTION_KEYS])
-      const { over, maxParallel, ...taskOptions } = options
+      const [callbacks, withoutCallbacks] = takeTaskCallbacks(taskName, options)
+      const { over, maxParallel, ...taskOptions } = withoutCallbacks
       const def: InlineTaskDefinition = Object.freeze({
         kind: 'task',
         name: taskName,
         needs,
         options: resolveTaskOptions(taskName, taskOptions),
+        ...callbacks,
         map: mapDefinition(taskName, needs, over, maxParallel),
         run: (inputs: Record<string, unknown>, ctx: TaskContext<unknown>, item?: unknown) =>
           fn(item, guardInputs(taskName, needs, inputs), ctx),
@@ -662,13 +679,15 @@ function createPipeline(
         )
       const podKeys = POD_OPTION_KEYS.filter((k) => k !== 'skipOnExitCode')
       const needs = checkTask(taskName, options, [...TASK_OPTION_KEYS, ...MAP_OPTION_KEYS, ...podKeys])
-      const { output, over, maxParallel, ...rest } = options
+      const [callbacks, withoutCallbacks] = takeTaskCallbacks(taskName, options)
+      const { output, over, maxParallel, ...rest } = withoutCallbacks
       const [taskOptions, run] = splitTaskOptions(rest)
       const def: PodTaskDefinition = Object.freeze({
         kind: 'pod',
         name: taskName,
         needs,
         options: resolveTaskOptions(taskName, taskOptions),
+        ...callbacks,
         map: mapDefinition(taskName, needs, over, maxParallel),
         spec: (inputs: Record<string, unknown>, ctx: PodSpecContext<unknown>, item?: unknown) =>
           spec(item, guardInputs(taskName, needs, inputs), ctx),
@@ -695,6 +714,28 @@ function createPipeline(
       return structuredClone(plan)
     },
   })
+}
+
+/**
+ * A task's callbacks (onFailure, onSuccess, onRetry), each checked to be a function, and the other
+ * options; `{ callbacks }` only when it has one, so a definition without them stays as it was.
+ */
+function takeTaskCallbacks<O extends object>(
+  taskName: string,
+  options: O,
+): [{ callbacks?: ResolvedTaskCallbacks }, O] {
+  const callbacks: Record<string, unknown> = {}
+  const rest: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(options)) {
+    if (!(TASK_CALLBACK_KEYS as readonly string[]).includes(key)) rest[key] = value
+    else if (value === undefined) continue
+    else if (typeof value !== 'function')
+      throw new PipelineDefinitionError(
+        `task "${taskName}": ${key} must be a function of the task's attempt, e.g. ${key}: async (task) => notify(task.error)`,
+      )
+    else callbacks[key] = value
+  }
+  return [Object.keys(callbacks).length > 0 ? { callbacks: Object.freeze(callbacks) } : {}, rest as O]
 }
 
 /** A pod task's options: the task's own (TASK_OPTION_KEYS, which resolveTaskOptions reads) and the pod's. */

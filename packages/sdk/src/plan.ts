@@ -3,7 +3,12 @@
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
 import type { StandardJSONSchemaV1 } from '@standard-schema/spec'
-import type { PlanDeadline, RunCallbackEvent } from './callbacks.js'
+import {
+  type PlanDeadline,
+  type RunCallbackEvent,
+  type TaskCallbackEvent,
+  taskCallbackEvents,
+} from './callbacks.js'
 import type { PodRunOptions } from './pod-spec.js'
 import type { PlanSchedule } from './schedule.js'
 import type { AnySchema } from './schema.js'
@@ -42,6 +47,8 @@ export interface PlanTask {
   options: ResolvedTaskOptions
   /** Mapped tasks only: one task run per item; `maxParallel` null is no bound. */
   map?: { maxParallel: number | null }
+  /** The events the task has callbacks for (its onFailure, onSuccess, onRetry); absent: none. */
+  callbacks?: TaskCallbackEvent[]
   /** Pod tasks only. */
   pod?: { hasOutput: boolean; spec: 'static' | 'dynamic'; run: PodRunOptions }
   /**
@@ -73,6 +80,7 @@ export function buildPlan(
     needs: [...t.needs],
     options: t.options,
     ...(t.map ? { map: { maxParallel: t.map.maxParallel ?? null } } : {}),
+    ...(t.callbacks ? { callbacks: taskCallbackEvents(t.callbacks) } : {}),
     ...(t.kind === 'wait'
       ? {
           wait: {

@@ -1,3 +1,4 @@
+import type { ResolvedTaskCallbacks } from './callbacks.js'
 import type { PodSpecContext, TaskContext } from './context.js'
 import type { PodRunOptions, PodSpec } from './pod-spec.js'
 import type { AnySchema } from './schema.js'
@@ -10,6 +11,8 @@ interface TaskDefinitionBase {
   readonly name: string
   readonly needs: readonly string[]
   readonly options: ResolvedTaskOptions
+  /** The task's onFailure / onSuccess / onRetry; absent when it has none (never on a wait). */
+  readonly callbacks?: ResolvedTaskCallbacks
   /** Present on a mapped task (`.map`, `.mapPod`): one task run per item `over` returns. */
   readonly map?: MapDefinition
 }

@@ -1,3 +1,4 @@
+import { TASK_CALLBACK_KEYS, type TaskCallbackOptions } from './callbacks.js'
 import type { PodRunOptions } from './pod-spec.js'
 import { poolNameProblem } from './pool.js'
 
@@ -29,7 +30,8 @@ export interface RetryDelay {
 export interface TaskOptions<
   Needs extends readonly string[] = readonly string[],
   Rule extends TriggerRule = TriggerRule,
-> {
+  Params = unknown,
+> extends TaskCallbackOptions<Params> {
   /** The earlier tasks whose outputs this task receives, keyed by name. */
   needs?: Needs
   /** How many times a failed attempt is retried. Default 0. */
@@ -66,6 +68,7 @@ export const TASK_OPTION_KEYS = [
   'priority',
   'pool',
   'poolSlots',
+  ...TASK_CALLBACK_KEYS,
 ] as const satisfies readonly (keyof TaskOptions)[]
 
 /** What a mapped task (`.map`, `.mapPod`) takes besides the task's other options. */

@@ -1,5 +1,5 @@
 import type { RunStatus } from '@podline/runner'
-import { CALLBACK_OPTION } from '@podline/sdk'
+import { callbackLabel } from '@podline/sdk'
 import type { Command } from 'commander'
 import { absorbedFailureLines } from '../absorbed-failures.js'
 import { exitCodeOf, formatEvent } from '../follow.js'
@@ -138,10 +138,10 @@ function statusLines(status: RunStatus, format: Format, safe: Safe, stacks: bool
       ]),
     ).split('\n'),
   ]
-  // The run's callbacks (onFailure, onSuccess), queued when it ended.
+  // The run's callbacks (onFailure, onSuccess, …) and its tasks' (extract.onRetry), as they were queued.
   if (status.callbacks.length > 0) out.push('')
   for (const c of status.callbacks) {
-    const hook = CALLBACK_OPTION[c.event]
+    const hook = callbackLabel(c)
     const tries = `${c.tries} tr${c.tries === 1 ? 'y' : 'ies'}`
     const error = c.error ? `: ${safe(firstLine(c.error))}` : ''
     out.push(

@@ -4,7 +4,7 @@ import { pipeline } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { triggerPipeline, Worker, webhook } from '../index.js'
+import { runLocal, triggerPipeline, Worker, webhook } from '../index.js'
 import { waitUntil } from '../testing/index.js'
 import { useFreshDatabase } from '../testing/vitest.js'
 
@@ -53,6 +53,19 @@ const nightly = pipeline('nightly-orders', {
   throw new Error(`no export for ${params.day}\nat the second line`)
 })
 
+let flaked = false
+const retried = pipeline('sync-shop', { params: z.object({ shop: z.string() }) }).task(
+  'fetch',
+  { retries: 1, retryDelay: 10, onRetry: webhook({ url: { env: 'PODLINE_TEST_WEBHOOK_URL' } }) },
+  async () => {
+    if (!flaked) {
+      flaked = true
+      throw new Error('shop API returned 503')
+    }
+    return 1
+  },
+)
+
 describe('the webhook notifier', () => {
   const db = useFreshDatabase()
 
@@ -93,6 +106,18 @@ describe('the webhook notifier', () => {
     expect(received).toEqual([
       {
         text: `nightly-orders: run ${runId} failed\n• extract (attempt 1): no export for 2026-12-06`,
+      },
+    ])
+  }, 30_000)
+
+  it("as a task's onRetry, posts the task, its attempt and its error", async () => {
+    received.length = 0
+    await runLocal(retried, { shop: 'north' }, { database: db.database })
+    expect(received).toEqual([
+      {
+        text: expect.stringMatching(
+          /^sync-shop: run [0-9a-f-]{36}, task fetch attempt 1 failed, retrying: shop API returned 503$/,
+        ),
       },
     ])
   }, 30_000)

@@ -108,6 +108,7 @@ export async function insertRun(database: Database, tx: Executor, run: NewRun): 
     max_parallel: t.map?.maxParallel ?? null,
     pool: t.options.pool ?? null,
     pool_slots: t.options.poolSlots ?? 1,
+    callbacks: t.callbacks ?? null,
   }))
   await database.rows(
     sql`
@@ -115,16 +116,16 @@ export async function insertRun(database: Database, tx: Executor, run: NewRun): 
         select * from rows from (jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as (
           task text, kind text, needs text[], downstream text[], is_leaf boolean, trigger_rule text, state text,
           max_attempts int, retries int, retry_delay jsonb, priority int, timeout_ms int, max_parallel int,
-          pool text, pool_slots int))
+          pool text, pool_slots int, callbacks text[]))
           with ordinality as v(task, kind, needs, downstream, is_leaf, trigger_rule, state, max_attempts, retries,
-                               retry_delay, priority, timeout_ms, max_parallel, pool, pool_slots, n)
+                               retry_delay, priority, timeout_ms, max_parallel, pool, pool_slots, callbacks, n)
       ), inserted as (
         insert into podline.task_runs (run_id, pipeline, version, task, kind, needs, downstream, is_leaf,
                                        trigger_rule, state, max_attempts, retries, retry_delay, priority,
-                                       timeout_ms, max_parallel, pool, pool_slots)
+                                       timeout_ms, max_parallel, pool, pool_slots, callbacks)
         select ${runId}::uuid, ${plan.name}, ${plan.version}, task, kind, needs, downstream, is_leaf,
                trigger_rule, state, max_attempts, retries, retry_delay, priority, timeout_ms, max_parallel,
-               pool, pool_slots
+               pool, pool_slots, callbacks
         from v order by n
       )
       -- One insert, ordered: the run's event comes first, then its tasks' in plan order.

@@ -22,7 +22,7 @@ export async function failAbandonedRun(database: Database, runId: string, messag
         ), callbacks_queued as (
           insert into podline.run_callbacks (run_id, pipeline, version, event, state)
           select id, pipeline, version, 'failure', ${state('queued')} from run where 'failure' = any(callbacks)
-          on conflict (run_id, event) do nothing
+          on conflict (run_id, event, task, map_index, attempt) do nothing
         ), tasks as (
           update podline.task_runs t
           set state = case when old.state = ${state('running')} then ${state('failed')} else ${state('cancelled')} end,

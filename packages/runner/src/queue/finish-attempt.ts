@@ -11,6 +11,7 @@ import { expandMappedTask, settleMappedItems } from './mapped-tasks.js'
 import { notifyFreedPools } from './pool-slots.js'
 import { endRuns, finalizeRunsIfDone, promoteCounted, promoteDownstream } from './promote-downstream.js'
 import { QUEUE_CHANNEL, state, states } from './sql-values.js'
+import { queueTaskCallbacks } from './task-callbacks.js'
 import { type CountedRow, countEdges } from './upstream-counts.js'
 
 /** How an attempt ended, as the worker reports it. */
@@ -111,7 +112,7 @@ function endStatement(workerId: string, endings: readonly AttemptEnding[]): SQL 
       where t.id = v.id and t.lease_owner = ${workerId} and t.claims = v.claim
         and t.state = ${state('running')} and t.run_id = any(array(select id from locked))
       returning v.i, t.run_id, t.task, t.map_index, t.attempt, t.version, t.state, t.error, t.downstream,
-                t.pool, v.has_output, v.output, v.size, v.message, v.sole
+                t.pool, t.callbacks, v.has_output, v.output, v.size, v.message, v.sole
     ), stored as (
       insert into podline.xcoms (run_id, task, map_index, key, value, size, attempt)
       select run_id, task, map_index, 'return_value', coalesce(output, 'null'::jsonb), size, attempt
@@ -123,7 +124,7 @@ function endStatement(workerId: string, endings: readonly AttemptEnding[]): SQL 
       toState: sql`state`,
       worker: workerId,
       message: sql`message`,
-    })}), woken as (
+    })}), ${queueTaskCallbacks(sql`done`)}, woken as (
       select pg_notify(${QUEUE_CHANNEL}, version)
       from (select distinct version from done where state = ${state('up_for_retry')}) retried
     ), pools_woken as (${notifyFreedPools(sql`done`)}), sole_status as (
@@ -146,7 +147,8 @@ function endStatement(workerId: string, endings: readonly AttemptEnding[]): SQL 
            exists (select 1 from overlap) as overlapped,
            (select count(*) from woken) as woken, (select count(*) from pools_woken) as pools_woken,
            (select count(*) from run_notified) as notified,
-           (select count(*) from callbacks_notified) as callbacks_notified`
+           (select count(*) from callbacks_notified) as callbacks_notified,
+           (select count(*) from task_callbacks_notified) as task_callbacks_notified`
 }
 
 /** What the endings that were stored set off: their mapped tasks settle, their downstream tasks promote, their runs end. */

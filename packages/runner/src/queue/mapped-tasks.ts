@@ -52,11 +52,12 @@ export async function expandMappedTask(
         ), items as (
           insert into podline.task_runs (run_id, pipeline, version, task, map_index, map_item, kind, needs, is_leaf,
                                          trigger_rule, state, max_attempts, retries, retry_delay, priority, timeout_ms,
-                                         pool, pool_slots)
+                                         pool, pool_slots, callbacks)
           select p.run_id, p.pipeline, p.version, p.task, (i.n - 1)::int, i.item, p.kind, p.needs, false,
                  p.trigger_rule,
                  case when p.max_parallel is null or i.n <= p.max_parallel then ${state('queued')} else ${state('pending')} end,
-                 p.retries + 1, p.retries, p.retry_delay, p.priority, p.timeout_ms, p.pool, p.pool_slots
+                 p.retries + 1, p.retries, p.retry_delay, p.priority, p.timeout_ms, p.pool, p.pool_slots,
+                 p.callbacks
           from parent p cross join jsonb_array_elements(${JSON.stringify(items)}::jsonb) with ordinality as i(item, n)
           returning run_id, task, map_index, state
         ), stored as (

@@ -207,7 +207,7 @@ export function endRuns(status: SQL, workerId: string | null): SQL {
         select id, pipeline, version, e.event, ${state('queued')}
         from ended, lateral (select case when state = ${state('failed')} then 'failure' else 'success' end as event) e
         where e.event = any(callbacks)
-        on conflict (run_id, event) do nothing
+        on conflict (run_id, event, task, map_index, attempt) do nothing
         returning version
       ), callbacks_notified as (
         select pg_notify(${CALLBACK_CHANNEL}, v.version) from (select distinct version from callbacks_queued) v

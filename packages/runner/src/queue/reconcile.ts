@@ -7,6 +7,7 @@ import { NO_LEASE } from './lease-columns.js'
 import { settleMappedItems } from './mapped-tasks.js'
 import { finalizeRunIfDone, promoteDownstream, promoteStrandedRun } from './promote-downstream.js'
 import { QUEUE_CHANNEL, state, states } from './sql-values.js'
+import { queueTaskCallbacks } from './task-callbacks.js'
 import { pruneWorkers } from './workers.js'
 
 /**
@@ -96,15 +97,17 @@ export async function reconcile(database: Database, workerId: string | null): Pr
               ${NO_LEASE}
           where state = ${state('running')} and lease_expires_at < now()
             and run_id = any(array(select jsonb_array_elements_text(${JSON.stringify(lockedRuns.map((r) => r.id))}::jsonb)::uuid))
-          returning run_id, task, map_index, attempt, state, error, version
-        ), logged as (${insertEvents(sql`expired`, {
+          returning run_id, task, map_index, attempt, state, error, version, callbacks
+        ), ${queueTaskCallbacks(sql`expired`)}, logged as (${insertEvents(sql`expired`, {
           ...TASK_RUN_OR_ITEM,
           fromState: state('running'),
           toState: sql`state`,
           worker: workerId,
           message: sql`error`,
         })})
-        select run_id as "runId", task, map_index as "mapIndex", state, version from expired`,
+        select run_id as "runId", task, map_index as "mapIndex", state, version,
+               (select count(*) from task_callbacks_notified) as "callbacksNotified"
+        from expired`,
             tx,
           )
     const failedByRun = new Map<string, string[]>()

@@ -1,4 +1,4 @@
-import { CALLBACK_MAX_TRIES, type RunCallbackEvent } from '@podline/sdk'
+import { CALLBACK_MAX_TRIES, type CallbackEvent } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
 import type { Database } from '../store/database.js'
 import { textArray } from '../store/sql-arrays.js'
@@ -11,7 +11,15 @@ export interface ClaimedCallback {
   runId: string
   pipeline: string
   version: string
-  event: RunCallbackEvent
+  event: CallbackEvent
+  /** The task run a task's event (or the pipeline's onRetry) answers: '' for the run's own. */
+  task: string
+  /** Its item's index; NO_MAP_INDEX (-1) for a task that is not mapped. */
+  mapIndex: number
+  /** The attempt that ended; 0 for the run's own. */
+  attempt: number
+  /** The attempt's error as recorded when the callback was queued. */
+  taskError: string | null
   /** This try's number, from 1. */
   try: number
   params: unknown
@@ -52,9 +60,10 @@ export async function claimCallbacks(
       set state = ${state('running')}, tries = c.tries + 1, lease_owner = ${workerId},
           lease_expires_at = now() + make_interval(secs => ${leaseMs / 1000})
       from due where c.id = due.id
-      returning c.id, c.run_id, c.pipeline, c.version, c.event, c.tries
+      returning c.id, c.run_id, c.pipeline, c.version, c.event, c.tries, c.task, c.map_index, c.attempt, c.task_error
     )
     select t.id::text as "id", t.run_id::text as "runId", t.pipeline, t.version, t.event, t.tries as "try",
+           t.task, t.map_index as "mapIndex", t.attempt, t.task_error as "taskError",
            r.params, r.state as "runState", to_char(r.logical_date at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "logicalDate",
            to_char(r.finished_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "finishedAt",
            to_char(r.deadline_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "deadlineAt",

@@ -23,7 +23,7 @@ export async function markMissedDeadlines(database: Database): Promise<number> {
     })}), callbacks_queued as (
       insert into podline.run_callbacks (run_id, pipeline, version, event, state)
       select id, pipeline, version, 'deadline', ${state('queued')} from missed where 'deadline' = any(callbacks)
-      on conflict (run_id, event) do nothing
+      on conflict (run_id, event, task, map_index, attempt) do nothing
       returning version
     ), notified as (
       select pg_notify(${CALLBACK_CHANNEL}, v.version) from (select distinct version from callbacks_queued) v

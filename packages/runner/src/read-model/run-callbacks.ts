@@ -1,4 +1,4 @@
-import type { RunCallbackEvent } from '@podline/sdk'
+import type { CallbackEvent } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
 import { states } from '../queue/sql-values.js'
 import type { Database } from '../store/database.js'
@@ -6,14 +6,18 @@ import type { Database } from '../store/database.js'
 /** A run's callbacks for `podline status` and the UI. */
 export function callbacksOfRun(database: Database, runId: string) {
   return database.rows<{
-    event: RunCallbackEvent
+    event: CallbackEvent
+    /** The task run a task's callback answers ('' for the run's own), its item and attempt. */
+    task: string
+    mapIndex: number
+    attempt: number
     state: string
     tries: number
     error: string | null
     /** Epoch milliseconds. */
     finishedAt: number | null
   }>(sql`
-    select event, state, tries, error, (extract(epoch from finished_at) * 1000)::float8 as "finishedAt"
+    select event, task, map_index as "mapIndex", attempt, state, tries, error, (extract(epoch from finished_at) * 1000)::float8 as "finishedAt"
     from podline.run_callbacks
     where run_id = ${runId}::uuid order by id`)
 }

@@ -173,6 +173,11 @@ export const taskRuns = podline.table(
     pool: text('pool'),
     /** How many slots of `pool` it takes (the task's poolSlots); 1 without a pool, and unread. */
     poolSlots: integer('pool_slots').notNull().default(1),
+    /**
+     * The events the task has callbacks for (task_failure, task_success, task_retry), copied from the
+     * plan: the statement that stores an attempt's end queues them (queue/task-callbacks.ts). Null: none.
+     */
+    callbacks: text('callbacks').array(),
     /** Copied from the plan: its length is the trigger rules' total, and retry walks it downstream. */
     needs: text('needs').array().notNull(),
     isLeaf: boolean('is_leaf').notNull(),
@@ -351,9 +356,11 @@ export const pools = podline.table(
 )
 
 /**
- * A run's callbacks (`onFailure`, `onSuccess`), one row per run and event, inserted by the statement
- * that ends the run (queue/promote-downstream.ts, endRuns), so it exists exactly when the run ended
- * that way. Any worker serving the version claims it, runs the pipeline's function under a lease and
+ * A run's callbacks, one row per event: the pipeline's (`onFailure`, `onSuccess`, `onDeadline`),
+ * inserted by the statement that ends the run (queue/promote-downstream.ts, endRuns) or marks it late,
+ * so it exists exactly when the run ended that way; and those that answer one task run's attempt (a
+ * task's `onFailure`, `onSuccess`, `onRetry`, the pipeline's `onRetry`), inserted by the statement that
+ * stores the attempt's end (queue/task-callbacks.ts). Any worker serving the version claims it, runs the pipeline's function under a lease and
  * records the outcome fenced by that lease (queue/run-callbacks.ts).
  */
 export const runCallbacks = podline.table(
@@ -361,6 +368,12 @@ export const runCallbacks = podline.table(
   {
     ...queueRowColumns(),
     event: text('event').notNull(),
+    /** The task run a task's event is about; '' (and NO_MAP_INDEX, attempt 0) for the run's own. */
+    task: text('task').notNull().default(''),
+    mapIndex: integer('map_index').notNull().default(NO_MAP_INDEX),
+    attempt: integer('attempt').notNull().default(0),
+    /** The attempt's error, as the task run recorded it when the callback was queued. */
+    taskError: text('task_error'),
     state: text('state').notNull().$type<CallbackState>(),
     /** Tries begun so far; the claim raises it. */
     tries: integer('tries').notNull().default(0),
@@ -374,8 +387,9 @@ export const runCallbacks = podline.table(
     finishedAt: ts('finished_at'),
   },
   (t) => [
-    // One callback per run and event, however many statements race to end the run.
-    uniqueIndex('run_callbacks_run_event_idx').on(t.runId, t.event),
+    // One callback per run and event (per attempt of a task run for a task's), however many
+    // statements race to end the run.
+    uniqueIndex('run_callbacks_run_event_idx').on(t.runId, t.event, t.task, t.mapIndex, t.attempt),
     // The claim reads what is due or whose lease lapsed, never the finished history.
     index('run_callbacks_open_idx')
       .on(t.version, t.availableAt, t.id)

@@ -2,10 +2,15 @@ import {
   type AnyPipeline,
   CALLBACK_OPTION,
   CALLBACK_TIMEOUT_MS,
+  callbackLabel,
   type DeadlineCallback,
+  isTaskCallbackEvent,
   type RunCallback,
   type RunEnded,
   type RunPastDeadline,
+  TASK_CALLBACK_OPTION,
+  type TaskCallback,
+  type TaskEnded,
   validateWith,
 } from '@podline/sdk'
 import {
@@ -22,7 +27,7 @@ import { runInAttemptScope, type TaskCrashError } from './task-faults.js'
 import { describeThrown } from './thrown-value.js'
 
 /** A callback of any event: each is called with what its event's type says (see #call). */
-type AnyCallback = RunCallback<unknown> | DeadlineCallback<unknown>
+type AnyCallback = RunCallback<unknown> | DeadlineCallback<unknown> | TaskCallback<unknown>
 
 export interface CallbackRunnerOptions {
   database: Database
@@ -64,7 +69,8 @@ export class CallbackRunner {
   constructor(options: CallbackRunnerOptions) {
     this.#o = options
     for (const p of options.pipelines)
-      if (Object.values(p.callbacks).some(Boolean)) this.#byVersion.set(p.plan().version, p)
+      if (Object.values(p.callbacks).some(Boolean) || p.tasks.some((t) => t.callbacks))
+        this.#byVersion.set(p.plan().version, p)
   }
 
   async start(): Promise<void> {
@@ -148,12 +154,12 @@ export class CallbackRunner {
   }
 
   async #run(c: ClaimedCallback): Promise<void> {
-    const name = CALLBACK_OPTION[c.event]
+    const name = callbackLabel(c)
     const where = { runId: c.runId, callback: name, try: c.try }
     let error: string | undefined
     try {
       const p = this.#byVersion.get(c.version)
-      const callback = p?.callbacks[name] as AnyCallback | undefined
+      const callback = p && callbackOf(p, c)
       if (!p || !callback) throw new Error(`this worker has no ${name} for ${c.pipeline}@${c.version}`)
       await this.#call(p, callback, c, name)
       this.#o.log('info', `${name} of run ${c.runId} ran`, where)
@@ -191,9 +197,11 @@ export class CallbackRunner {
       failedTasks: c.failedTasks,
       logicalDate: c.logicalDate,
     }
-    // What each event's callback is typed to receive: RunEnded for an end, RunPastDeadline for a deadline.
-    const run: RunEnded<unknown> | RunPastDeadline<unknown> =
-      c.event === 'deadline'
+    // What each event's callback is typed to receive: TaskEnded for a task run's attempt (a task's
+    // events, the pipeline's onRetry), RunPastDeadline for a deadline, RunEnded for a run's end.
+    const run: RunEnded<unknown> | RunPastDeadline<unknown> | TaskEnded<unknown> = c.task
+      ? taskEnded(c, params)
+      : c.event === 'deadline'
         ? { ...about, state: c.runState, finishedAt: c.finishedAt, deadlineAt: c.deadlineAt ?? '' }
         : { ...about, state: c.runState as RunEnded<unknown>['state'], finishedAt: c.finishedAt ?? '' }
     const controller = new AbortController()
@@ -223,5 +231,30 @@ export class CallbackRunner {
       clearTimeout(timer)
       this.#controllers.delete(controller)
     }
+  }
+}
+
+/** The function that answers a queued callback: a task's own option, or the pipeline's. */
+function callbackOf(p: AnyPipeline, c: ClaimedCallback): AnyCallback | undefined {
+  if (isTaskCallbackEvent(c.event))
+    return p.tasks.find((t) => t.name === c.task)?.callbacks?.[TASK_CALLBACK_OPTION[c.event]]
+  return p.callbacks[CALLBACK_OPTION[c.event]] as AnyCallback | undefined
+}
+
+/** What a task's callback (and the pipeline's onRetry) receives about the attempt it answers. */
+function taskEnded(c: ClaimedCallback, params: unknown): TaskEnded<unknown> {
+  const state =
+    c.event === 'task_success' ? 'success' : c.event === 'task_failure' ? 'failed' : 'up_for_retry'
+  return {
+    runId: c.runId,
+    pipeline: c.pipeline,
+    version: c.version,
+    params,
+    logicalDate: c.logicalDate,
+    task: c.task,
+    mapIndex: c.mapIndex >= 0 ? c.mapIndex : null,
+    attempt: c.attempt,
+    state,
+    error: state === 'success' ? null : c.taskError,
   }
 }

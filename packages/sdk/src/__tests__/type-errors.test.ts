@@ -72,7 +72,7 @@ const CASES: Array<[rule: string, code: string, message: string]> = [
   [
     'a misspelt task option',
     `p.task('x', { needs: ['a'], timeoutMs: 5000 }, () => 1)`,
-    `'timeoutMs' does not exist in type 'TaskOptions<readonly ["a"], "all_success">'. Did you mean to write 'timeout'?`,
+    `'timeoutMs' does not exist in type 'TaskOptions<readonly ["a"], "all_success", Record<string, never>>'. Did you mean to write 'timeout'?`,
   ],
   [
     'a misspelt pod option',
@@ -131,6 +131,17 @@ pipeline('sync', { params: z.object({ customer: z.string() }), concurrency: { ke
     `import { z } from 'zod'
 pipeline('sync', { params: z.object({ shard: z.number() }), concurrency: { key: ({ params }) => params.shard } })`,
     `Type 'number' is not assignable to type 'string'`,
+  ],
+  [
+    "a task's callback reading a param the schema does not have",
+    `import { z } from 'zod'
+pipeline('sync', { params: z.object({ shop: z.string() }) }).task('t', { retries: 1, onRetry: (task) => console.log(task.params.store) }, () => 1)`,
+    `Property 'store' does not exist on type '{ shop: string; }'`,
+  ],
+  [
+    "a pipeline's onRetry reading the run's failedTasks, which only a run's end has",
+    `pipeline('sync', { onRetry: (task) => console.log(task.failedTasks) })`,
+    `Property 'failedTasks' does not exist on type 'TaskEnded<Record<string, never>>'`,
   ],
 ]
 

@@ -1,4 +1,4 @@
-import { CALLBACK_OPTION } from '@podline/sdk'
+import { callbackLabel } from '@podline/sdk'
 import { Fragment, useState } from 'react'
 import { Link } from 'wouter'
 import { api, ok, type RunDetail } from '../api.js'
@@ -88,9 +88,9 @@ export function RunPage({ id }: { id: string }) {
           </>
         )}
         {d.callbacks.map((c) => (
-          <Fragment key={c.event}>
-            <dt>{CALLBACK_OPTION[c.event]}</dt>
-            <dd data-testid={`callback-${c.event}`}>
+          <Fragment key={callbackLabel(c)}>
+            <dt>{callbackLabel(c)}</dt>
+            <dd data-testid={c.task ? `callback-${callbackLabel(c)}` : `callback-${c.event}`}>
               <StateBadge state={c.state} /> {c.tries} {c.tries === 1 ? 'try' : 'tries'}
               {c.error && <span className="error"> {c.error}</span>}
             </dd>
