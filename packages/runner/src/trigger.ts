@@ -1,7 +1,7 @@
 import type { AnyPipeline, JsonValue, PipelinePlan } from '@podline/sdk'
-import { runConcurrencyKey } from './engine/concurrency-key.js'
 import { jsonSchemaIssues } from './engine/json-schema-check.js'
 import { checkParams, InvalidParamsError } from './engine/run-params.js'
+import { computeRunValues } from './engine/run-values.js'
 import { createRun } from './queue/create-run.js'
 import { registerPlans } from './queue/register-pipelines.js'
 import type { Database } from './store/database.js'
@@ -13,17 +13,18 @@ import type { Database } from './store/database.js'
 export async function triggerPipeline(database: Database, p: AnyPipeline, params: unknown): Promise<string> {
   const plan = p.plan()
   const stored = await checkParams(p, params)
-  const key = await runConcurrencyKey(p, stored).catch((error: Error) => {
+  const values = await computeRunValues(p, stored).catch((error: Error) => {
     throw new InvalidParamsError(`${error.message}; no run was created`)
   })
   await registerPlans(database, [plan])
-  return createRun(database, plan, stored, key)
+  return createRun(database, plan, stored, values)
 }
 
 /**
  * Creates a run from a stored plan (the CLI's `trigger`, which has no pipeline code loaded). Params
  * are checked against the plan's JSON Schema when it has one; nothing is written when they fail.
- * A concurrency key is code: a worker serving the version computes it (queue/concurrency-keys.ts).
+ * A concurrency key, a task's key or priority are code: a worker serving the version computes them
+ * (queue/concurrency-keys.ts).
  */
 export async function triggerPlan(
   database: Database,

@@ -40,21 +40,86 @@ export function concurrencyProblem(options: { key?: unknown; limit?: unknown }):
  */
 export function concurrencyKeyOf(
   pipeline: string,
-  concurrency: ResolvedConcurrency,
+  concurrency: Pick<ResolvedConcurrency, 'key'>,
   params: unknown,
+  /** For a task's key: the task. */
+  task?: string,
 ): string {
+  const whose = task === undefined ? `pipeline "${pipeline}"` : `task "${task}" of pipeline "${pipeline}"`
   let key: unknown
   try {
     key = concurrency.key({ params })
   } catch (error) {
     throw new Error(
-      `the concurrency key of pipeline "${pipeline}" threw: ${error instanceof Error ? error.message : String(error)}`,
+      `the concurrency key of ${whose} threw: ${error instanceof Error ? error.message : String(error)}`,
     )
   }
   if (typeof key !== 'string' || key.length === 0 || key.length > MAX_CONCURRENCY_KEY_LENGTH)
     throw new Error(
-      `the concurrency key of pipeline "${pipeline}" must be a string of 1 to ${MAX_CONCURRENCY_KEY_LENGTH} characters, ` +
+      `the concurrency key of ${whose} must be a string of 1 to ${MAX_CONCURRENCY_KEY_LENGTH} characters, ` +
         `got ${typeof key === 'string' ? `a string of ${key.length}` : typeof key}; return a short identifier such as params.customer`,
     )
   return key
 }
+
+/** What a task computes from its run's params when the run is created: its key, its priority. */
+export interface TaskComputed {
+  concurrencyKey?: (run: { params: unknown }) => string
+  priority?: (run: { params: unknown }) => number
+}
+
+/** A task's key and priority functions, or nothing when it has neither (its definition stays as it was). */
+export function taskComputedOf(options: { concurrency?: { key?: unknown }; priority?: unknown }): {
+  computed?: TaskComputed
+} {
+  const computed: TaskComputed = {}
+  if (typeof options.concurrency?.key === 'function')
+    computed.concurrencyKey = options.concurrency.key as TaskComputed['concurrencyKey']
+  if (typeof options.priority === 'function') computed.priority = options.priority as TaskComputed['priority']
+  return Object.keys(computed).length > 0 ? { computed: Object.freeze(computed) } : {}
+}
+
+/** One task's values for one run: what `taskValuesOf` computed. */
+export interface TaskValues {
+  task: string
+  concurrencyKey?: string
+  priority?: number
+}
+
+/**
+ * The computed key and priority of each task that has them, from the run's params (after the
+ * schema). Throws an Error naming the pipeline, the task and what was wrong; the run cannot start.
+ */
+export function taskValuesOf(
+  pipeline: string,
+  tasks: ReadonlyArray<{ name: string; computed?: TaskComputed }>,
+  params: unknown,
+): TaskValues[] {
+  const values: TaskValues[] = []
+  for (const t of tasks) {
+    if (!t.computed) continue
+    const v: TaskValues = { task: t.name }
+    if (t.computed.concurrencyKey)
+      v.concurrencyKey = concurrencyKeyOf(pipeline, { key: t.computed.concurrencyKey }, params, t.name)
+    if (t.computed.priority) {
+      let priority: unknown
+      try {
+        priority = t.computed.priority({ params })
+      } catch (error) {
+        throw new Error(
+          `the priority of task "${t.name}" of pipeline "${pipeline}" threw: ${error instanceof Error ? error.message : String(error)}`,
+        )
+      }
+      if (typeof priority !== 'number' || !Number.isInteger(priority) || Math.abs(priority) > MAX_PRIORITY)
+        throw new Error(
+          `the priority of task "${t.name}" of pipeline "${pipeline}" must be an integer between -${MAX_PRIORITY} and ${MAX_PRIORITY}, got ${String(priority)}`,
+        )
+      v.priority = priority
+    }
+    values.push(v)
+  }
+  return values
+}
+
+/** A computed priority is stored as a PostgreSQL integer: beyond this it is a mistake, not an order. */
+export const MAX_PRIORITY = 1_000_000

@@ -25,8 +25,8 @@ export {
   TASK_CALLBACK_EVENTS,
   TASK_CALLBACK_OPTION,
 } from './callbacks.js'
-export type { ConcurrencyOptions, ResolvedConcurrency } from './concurrency.js'
-export { concurrencyKeyOf, MAX_CONCURRENCY_KEY_LENGTH } from './concurrency.js'
+export type { ConcurrencyOptions, ResolvedConcurrency, TaskComputed, TaskValues } from './concurrency.js'
+export { concurrencyKeyOf, MAX_CONCURRENCY_KEY_LENGTH, MAX_PRIORITY, taskValuesOf } from './concurrency.js'
 export type { PodSpecContext, StoredInput, TaskContext, TaskLogger } from './context.js'
 export { guardInputs, InputAccessError } from './inputs.js'
 export { isMain } from './is-main.js'

@@ -11,7 +11,12 @@ import {
   TASK_CALLBACK_KEYS,
   type TaskCallback,
 } from './callbacks.js'
-import { type ConcurrencyOptions, concurrencyProblem, type ResolvedConcurrency } from './concurrency.js'
+import {
+  type ConcurrencyOptions,
+  concurrencyProblem,
+  type ResolvedConcurrency,
+  taskComputedOf,
+} from './concurrency.js'
 import type { PodSpecContext, TaskContext } from './context.js'
 import { guardInputs } from './inputs.js'
 import type { IsJson, JsonValue } from './json.js'
@@ -579,6 +584,7 @@ function createPipeline(
         needs,
         options: resolveTaskOptions(taskName, taskOptions),
         ...callbacks,
+        ...taskComputedOf(taskOptions),
         run: (inputs: Record<string, unknown>, ctx: TaskContext<unknown>) =>
           fn(guardInputs(taskName, needs, inputs), ctx),
       })
@@ -605,6 +611,7 @@ function createPipeline(
         needs,
         options: resolveTaskOptions(taskName, taskOptions),
         ...callbacks,
+        ...taskComputedOf(taskOptions),
         spec:
           typeof spec === 'function'
             ? (inputs: Record<string, unknown>, ctx: PodSpecContext<unknown>) =>
@@ -664,6 +671,7 @@ function createPipeline(
         needs,
         options: resolveTaskOptions(taskName, taskOptions),
         ...callbacks,
+        ...taskComputedOf(taskOptions),
         map: mapDefinition(taskName, needs, over, maxParallel),
         run: (inputs: Record<string, unknown>, ctx: TaskContext<unknown>, item?: unknown) =>
           fn(item, guardInputs(taskName, needs, inputs), ctx),
@@ -688,6 +696,7 @@ function createPipeline(
         needs,
         options: resolveTaskOptions(taskName, taskOptions),
         ...callbacks,
+        ...taskComputedOf(taskOptions),
         map: mapDefinition(taskName, needs, over, maxParallel),
         spec: (inputs: Record<string, unknown>, ctx: PodSpecContext<unknown>, item?: unknown) =>
           spec(item, guardInputs(taskName, needs, inputs), ctx),

@@ -1,4 +1,5 @@
 import type { ResolvedTaskCallbacks } from './callbacks.js'
+import type { TaskComputed } from './concurrency.js'
 import type { PodSpecContext, TaskContext } from './context.js'
 import type { PodRunOptions, PodSpec } from './pod-spec.js'
 import type { AnySchema } from './schema.js'
@@ -11,6 +12,8 @@ interface TaskDefinitionBase {
   readonly name: string
   readonly needs: readonly string[]
   readonly options: ResolvedTaskOptions
+  /** Its concurrency key and priority functions of the params; absent when it has neither. */
+  readonly computed?: TaskComputed
   /** The task's onFailure / onSuccess / onRetry; absent when it has none (never on a wait). */
   readonly callbacks?: ResolvedTaskCallbacks
   /** Present on a mapped task (`.map`, `.mapPod`): one task run per item `over` returns. */

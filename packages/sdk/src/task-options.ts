@@ -1,4 +1,5 @@
 import { TASK_CALLBACK_KEYS, type TaskCallbackOptions } from './callbacks.js'
+import { type ConcurrencyOptions, concurrencyProblem } from './concurrency.js'
 import type { PodRunOptions } from './pod-spec.js'
 import { poolNameProblem } from './pool.js'
 
@@ -45,8 +46,22 @@ export interface TaskOptions<
    * skipped, so its inputs are typed `T | undefined`.
    */
   triggerRule?: Rule
-  /** Higher runs first when workers are saturated. Default 0. */
-  priority?: number
+  /**
+   * Higher runs first when workers are saturated: a number, or a function of the run's params (an
+   * integer, computed when the run is created). Default 0.
+   * @example
+   * p.task('sync', { priority: ({ params }) => (params.tier === 'gold' ? 10 : 0) }, work)
+   */
+  priority?: number | ((run: { params: Params }) => number)
+  /**
+   * A concurrency key of the task (Hatchet's and Inngest's, per task): across runs and workers, at
+   * most `limit` of its task runs with the same key run at once, in the order they became ready;
+   * other keys do not wait. The key is a function of the run's params, computed when the run is
+   * created. Each item of a mapped task takes its own place.
+   * @example
+   * p.task('load', { concurrency: { key: ({ params }) => params.warehouse, limit: 2 } }, load)
+   */
+  concurrency?: ConcurrencyOptions<Params>
   /**
    * A pool this task takes slots of while it runs (Airflow's `pool`): across all workers, the running
    * task runs of a pool never take more slots than the pool has. The pool must exist when a worker
@@ -66,6 +81,7 @@ export const TASK_OPTION_KEYS = [
   'timeout',
   'triggerRule',
   'priority',
+  'concurrency',
   'pool',
   'poolSlots',
   ...TASK_CALLBACK_KEYS,
@@ -104,7 +120,12 @@ export interface ResolvedTaskOptions {
   retryDelay: { initialMs: number; factor: number; maxMs: number; jitter: number }
   timeoutMs: number | null
   triggerRule: TriggerRule
+  /** 0 when the priority is computed from the params (`priorityFromParams`). */
   priority: number
+  /** Present only when the priority is a function of the params. */
+  priorityFromParams?: true
+  /** Present only with a concurrency key (the key is code: the plan keeps its limit). */
+  concurrency?: { limit: number }
   /** Present only with a pool (and then `poolSlots` too): a plan without pools hashes as it always did. */
   pool?: string
   poolSlots?: number
@@ -143,8 +164,14 @@ export function resolveTaskOptions(task: string, options: TaskOptions): Resolved
       `task "${task}": unknown triggerRule ${JSON.stringify(triggerRule)}; use one of ${TRIGGER_RULES.join(', ')}`,
     )
   }
-  const priority = options.priority ?? 0
-  if (!Number.isInteger(priority)) throw new TypeError(`task "${task}": priority must be an integer`)
+  const computed = typeof options.priority === 'function'
+  const priority = typeof options.priority === 'function' ? 0 : (options.priority ?? 0)
+  if (!Number.isInteger(priority))
+    throw new TypeError(
+      `task "${task}": priority must be an integer or a function of the params that returns one`,
+    )
+  const keyProblem = options.concurrency === undefined ? undefined : concurrencyProblem(options.concurrency)
+  if (keyProblem) throw new TypeError(`task "${task}": ${keyProblem}`)
   return {
     retries,
     retryDelay: {
@@ -157,6 +184,8 @@ export function resolveTaskOptions(task: string, options: TaskOptions): Resolved
       options.timeout === undefined ? null : parseDuration(options.timeout, `task "${task}": timeout`),
     triggerRule,
     priority,
+    ...(computed ? { priorityFromParams: true as const } : {}),
+    ...(options.concurrency ? { concurrency: { limit: options.concurrency.limit ?? 1 } } : {}),
     ...resolvePool(task, options),
   }
 }

@@ -131,7 +131,11 @@ function statusLines(status: RunStatus, format: Format, safe: Safe, stacks: bool
       tasks.map((t) => [
         t.task,
         // A wait's task run is queued for no worker: it waits for its signal or its time.
-        t.kind === 'wait' && t.state === 'queued' ? 'waiting' : itemCounts(t.state, status.items[t.task]),
+        t.kind === 'wait' && t.state === 'queued'
+          ? 'waiting'
+          : t.waitsForKey && t.state === 'queued'
+            ? `waiting for key ${safe(t.concurrencyKey ?? '')}`
+            : itemCounts(t.state, status.items[t.task]),
         `${t.attempt}/${t.maxAttempts}`,
         elapsed(format, t.startedAt, t.finishedAt),
         safe(firstLine(t.error)),

@@ -227,15 +227,11 @@ export class LogFollower {
 
   /** Delivers what a one-shot read returned after what was already delivered; returns its line count. */
   private deliverRead(text: string): number {
-    const reread = this.resume.reread()
-    let count = 0
-    const lines = createLineSplitter((line) => {
-      count++
-      for (const fresh of reread.push(line)) this.emit(fresh)
-    })
+    const read: string[] = []
+    const lines = createLineSplitter((line) => read.push(line))
     lines.push(text)
     lines.flush()
-    for (const line of reread.end()) this.emit(line)
-    return count
+    for (const line of this.resume.newLinesOfRead(read)) this.emit(line)
+    return read.length
   }
 }

@@ -25,11 +25,43 @@ export class LogResume {
     this.hashes[this.count++] = hash(line)
   }
 
+  /**
+   * The new lines of a one-shot read of the current file (a catch-up after the container ended): those
+   * after the place where the read holds the last delivered line, preceded by the longest run of the
+   * lines delivered before it. The run may start after the read's first line: the kubelet's stream
+   * can lack lines that its file has (a rotation's, see log-follower.ts), and those, already behind
+   * what was stored, are not stored out of order. A run that does not reach back to the read's start
+   * counts only from RUN_TO_TRUST lines, so that a common line does not pass for the place. With no
+   * such place, the whole read is new (a new file, or nothing delivered yet).
+   */
+  newLinesOfRead(lines: readonly string[]): string[] {
+    const n = this.count
+    if (n === 0) return [...lines]
+    const last = this.hashes[n - 1]
+    const hashes = lines.map(hash)
+    let place = -1
+    let best = 0
+    for (let p = hashes.length - 1; p >= 0; p--) {
+      if (hashes[p] !== last) continue
+      let run = 1
+      while (run <= p && run < n && run < RUN_TO_TRUST && hashes[p - run] === this.hashes[n - 1 - run]) run++
+      const aligned = run === Math.min(n, p + 1)
+      if ((aligned || run >= RUN_TO_TRUST) && run > best) {
+        best = run
+        place = p
+      }
+    }
+    return lines.slice(place + 1)
+  }
+
   /** A placement of one re-read: feed it the re-read's lines, in order, then `end()`. */
   reread(): Reread {
     return new Reread(this.hashes.subarray(0, this.count))
   }
 }
+
+// Lines of a run that places a one-shot read away from its start (and the most compared per place).
+const RUN_TO_TRUST = 16
 
 // Past this many held lines a re-read is placed on what it has seen so far, to bound its memory.
 const MAX_HELD = 200_000

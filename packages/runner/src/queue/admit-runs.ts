@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm'
 import type { Database, Executor } from '../store/database.js'
+import { notifyTaskKeys, queuedAvailableAt } from './admit-tasks.js'
 import { insertEvents, TASK_RUN } from './event-log.js'
 import { QUEUE_CHANNEL, state } from './sql-values.js'
 
@@ -36,15 +37,15 @@ export async function admitRuns(database: Database, tx: Executor, pipeline: stri
         where pipeline = ${pipeline} and state = ${state('running')} and concurrency_key is not null
         group by concurrency_key
       ), waiting as (
-        select id, max_active_runs, concurrency_limit, concurrency_key, created_at,
+        select id, max_active_runs, concurrency_limit, concurrency_key, task_values_pending, created_at,
                row_number() over (partition by concurrency_key order by created_at, id) as key_place
         from podline.runs
         where pipeline = ${pipeline} and state = ${state('queued')}
-          and (max_active_runs is not null or concurrency_limit is not null)
+          and (max_active_runs is not null or concurrency_limit is not null or task_values_pending is not null)
       ), key_allows as (
         select w.* from waiting w left join running_by_key k on k.key = w.concurrency_key
-        where w.concurrency_limit is null
-           or (w.concurrency_key is not null and coalesce(k.n, 0) + w.key_place <= w.concurrency_limit)
+        where w.task_values_pending is not true and (w.concurrency_limit is null
+           or (w.concurrency_key is not null and coalesce(k.n, 0) + w.key_place <= w.concurrency_limit))
       ), placed as (
         select id, max_active_runs, row_number() over (order by created_at, id) as place from key_allows
       ), chosen as (
@@ -60,19 +61,19 @@ export async function admitRuns(database: Database, tx: Executor, pipeline: stri
         message: sql`case when concurrency_key is null then 'started within maxActiveRuns'
           else 'started: concurrency key "' || concurrency_key || '" had a free slot' end`,
       })}), roots as (
-        update podline.task_runs t set state = ${state('queued')}, available_at = now()
+        update podline.task_runs t set state = ${state('queued')}, available_at = ${queuedAvailableAt(sql`t.concurrency_key`)}
         from started where t.run_id = started.id and t.state = ${state('pending')} and cardinality(t.needs) = 0
-        returning t.run_id, t.task, t.attempt, t.version
+        returning t.run_id, t.task, t.attempt, t.version, t.pipeline, t.concurrency_key
       ), roots_logged as (${insertEvents(sql`roots`, {
         ...TASK_RUN,
         fromState: state('pending'),
         toState: state('queued'),
       })}), notified as (
         select pg_notify(${QUEUE_CHANNEL}, v.version) from (select distinct version from roots) v
-      )
+      ), keys_notified as (${notifyTaskKeys(sql`roots`)})
       select (select count(*)::int from started) as admitted,
              (select count(*)::int from waiting) - (select count(*)::int from started) as waiting,
-             (select count(*) from notified) as notified`,
+             (select count(*) from notified) as notified, (select count(*) from keys_notified) as keys_notified`,
     tx,
   )
   return result?.waiting ?? 0

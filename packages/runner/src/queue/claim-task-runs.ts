@@ -1,6 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm'
 import type { Database } from '../store/database.js'
-import { NO_MAP_INDEX, type StoredRetryDelay } from '../store/schema.js'
+import { ADMITTED, NO_MAP_INDEX, type StoredRetryDelay } from '../store/schema.js'
 import { bigintArray, textArray } from '../store/sql-arrays.js'
 import type { TraceCarrier } from '../tracing/tracing.js'
 import { insertEvents, TASK_RUN_OR_ITEM } from './event-log.js'
@@ -239,7 +239,7 @@ function headOf(o: ClaimOptions, lane: SQL, limit: SQL): SQL {
   const runFilter = o.runId ? sql`and run_id = ${o.runId}::uuid` : sql``
   return sql`
         select id, state, taken_over, priority, available_at, pool_slots from podline.task_runs
-        where state in ${states('queued', 'up_for_retry')} and available_at <= now()
+        where state in ${states('queued', 'up_for_retry')} and available_at <= now() and ${ADMITTED}
           and ${lane} ${runFilter}
         order by priority desc nulls last, available_at, id
         limit ${limit}

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import type { JsonValue, PipelinePlan } from '@podline/sdk'
 import { type SQL, sql } from 'drizzle-orm'
+import { computesTaskValues, type RunValues } from '../engine/run-values.js'
 import type { Database, Executor } from '../store/database.js'
 import { runs } from '../store/schema.js'
 import { newRunTrace } from '../tracing/tracing.js'
 import { admitRuns } from './admit-runs.js'
+import { admitKeyedTasks, queuedAvailableAt } from './admit-tasks.js'
 import { insertEvents } from './event-log.js'
 import { QUEUE_CHANNEL, state } from './sql-values.js'
 
@@ -16,11 +18,11 @@ export async function createRun(
   database: Database,
   plan: PipelinePlan,
   params: JsonValue,
-  concurrencyKey?: string,
+  values?: RunValues,
 ): Promise<string> {
   const runId = randomUUID()
   await database.db.transaction((tx) =>
-    insertRun(database, tx, { id: runId, plan, params, ...(concurrencyKey ? { concurrencyKey } : {}) }),
+    insertRun(database, tx, { id: runId, plan, params, ...(values ? { values } : {}) }),
   )
   return runId
 }
@@ -36,8 +38,12 @@ export interface NewRun {
   plan: PipelinePlan
   params: JsonValue
   tick?: RunTick
-  /** The run's concurrency key when the caller has the pipeline's code; else a worker computes it. */
-  concurrencyKey?: string
+  /**
+   * What the pipeline's code computes from the params (its concurrency key, its tasks' keys and
+   * priorities) when the caller has the code; without, a worker serving the version computes them
+   * before the run starts (queue/concurrency-keys.ts).
+   */
+  values?: RunValues
 }
 
 /**
@@ -59,7 +65,11 @@ function deadlineOf(plan: PipelinePlan, tick: RunTick | undefined): SQL | Date |
  */
 export async function insertRun(database: Database, tx: Executor, run: NewRun): Promise<boolean> {
   const { id: runId, plan, params, tick } = run
-  const limited = plan.maxActiveRuns !== undefined || plan.concurrency !== undefined
+  const computesTasks = computesTaskValues(plan)
+  // Computed task values still to come from a worker: the run waits for them, as a keyed run does.
+  const valuesPending = computesTasks && run.values === undefined
+  const limited = plan.maxActiveRuns !== undefined || plan.concurrency !== undefined || valuesPending
+  const taskValues = new Map((run.values?.taskValues ?? []).map((v) => [v.task, v]))
   const rootState = limited ? ('pending' as const) : ('queued' as const)
   // needs reversed: the edges promotion follows from a task that ends to the tasks it may decide.
   const downstream = new Map<string, string[]>()
@@ -79,7 +89,8 @@ export async function insertRun(database: Database, tx: Executor, run: NewRun): 
       state: 'queued',
       maxActiveRuns: plan.maxActiveRuns ?? null,
       concurrencyLimit: plan.concurrency?.limit ?? null,
-      concurrencyKey: plan.concurrency ? (run.concurrencyKey ?? null) : null,
+      concurrencyKey: plan.concurrency ? (run.values?.concurrencyKey ?? null) : null,
+      taskValuesPending: valuesPending ? true : null,
       callbacks: plan.callbacks ?? null,
       deadlineAt: deadlineOf(plan, tick),
       traceContext: newRunTrace(plan.name, plan.version, runId),
@@ -102,13 +113,15 @@ export async function insertRun(database: Database, tx: Executor, run: NewRun): 
     max_attempts: t.options.retries + 1,
     retries: t.options.retries,
     retry_delay: t.options.retryDelay,
-    priority: t.options.priority,
+    priority: taskValues.get(t.name)?.priority ?? t.options.priority,
     // A sleep's length is its wait's time: it ends then, as a timeout would, but succeeds.
     timeout_ms: t.options.timeoutMs ?? t.wait?.sleepMs ?? null,
     max_parallel: t.map?.maxParallel ?? null,
     pool: t.options.pool ?? null,
     pool_slots: t.options.poolSlots ?? 1,
     callbacks: t.callbacks ?? null,
+    concurrency_key: taskValues.get(t.name)?.concurrencyKey ?? null,
+    concurrency_limit: t.options.concurrency?.limit ?? null,
   }))
   await database.rows(
     sql`
@@ -116,16 +129,19 @@ export async function insertRun(database: Database, tx: Executor, run: NewRun): 
         select * from rows from (jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as (
           task text, kind text, needs text[], downstream text[], is_leaf boolean, trigger_rule text, state text,
           max_attempts int, retries int, retry_delay jsonb, priority int, timeout_ms int, max_parallel int,
-          pool text, pool_slots int, callbacks text[]))
+          pool text, pool_slots int, callbacks text[], concurrency_key text, concurrency_limit int))
           with ordinality as v(task, kind, needs, downstream, is_leaf, trigger_rule, state, max_attempts, retries,
-                               retry_delay, priority, timeout_ms, max_parallel, pool, pool_slots, callbacks, n)
+                               retry_delay, priority, timeout_ms, max_parallel, pool, pool_slots, callbacks,
+                               concurrency_key, concurrency_limit, n)
       ), inserted as (
         insert into podline.task_runs (run_id, pipeline, version, task, kind, needs, downstream, is_leaf,
                                        trigger_rule, state, max_attempts, retries, retry_delay, priority,
-                                       timeout_ms, max_parallel, pool, pool_slots, callbacks)
+                                       timeout_ms, max_parallel, pool, pool_slots, callbacks,
+                                       concurrency_key, concurrency_limit, available_at)
         select ${runId}::uuid, ${plan.name}, ${plan.version}, task, kind, needs, downstream, is_leaf,
                trigger_rule, state, max_attempts, retries, retry_delay, priority, timeout_ms, max_parallel,
-               pool, pool_slots, callbacks
+               pool, pool_slots, callbacks, concurrency_key, concurrency_limit,
+               ${queuedAvailableAt(sql`concurrency_key`)}
         from v order by n
       )
       -- One insert, ordered: the run's event comes first, then its tasks' in plan order.
@@ -148,5 +164,8 @@ export async function insertRun(database: Database, tx: Executor, run: NewRun): 
   )
   if (limited) await admitRuns(database, tx, plan.name)
   else await database.rows(sql`select pg_notify(${QUEUE_CHANNEL}, ${plan.version})`, tx)
+  // Root tasks with keys wait queued for their keys' admission: at once, if the keys allow.
+  if (!limited && rows.some((r) => r.concurrency_key !== null && r.state === 'queued'))
+    await admitKeyedTasks(database, tx, plan.name)
   return true
 }

@@ -4,6 +4,7 @@ import { FAILED_TASK_STATES, type TaskState } from '../engine/states.js'
 import type { Database, Executor } from '../store/database.js'
 import { NO_MAP_INDEX } from '../store/schema.js'
 import { inSpan } from '../tracing/tracing.js'
+import { notifyTaskKeys } from './admit-tasks.js'
 import { type AttemptRef, LeaseLostError, leaseLost } from './attempt-fence.js'
 import { insertEvents, TASK_RUN_OR_ITEM } from './event-log.js'
 import { NO_LEASE_NO_DEADLINE } from './lease-columns.js'
@@ -112,7 +113,7 @@ function endStatement(workerId: string, endings: readonly AttemptEnding[]): SQL 
       where t.id = v.id and t.lease_owner = ${workerId} and t.claims = v.claim
         and t.state = ${state('running')} and t.run_id = any(array(select id from locked))
       returning v.i, t.run_id, t.task, t.map_index, t.attempt, t.version, t.state, t.error, t.downstream,
-                t.pool, t.callbacks, v.has_output, v.output, v.size, v.message, v.sole
+                t.pool, t.callbacks, t.pipeline, t.concurrency_key, v.has_output, v.output, v.size, v.message, v.sole
     ), stored as (
       insert into podline.xcoms (run_id, task, map_index, key, value, size, attempt)
       select run_id, task, map_index, 'return_value', coalesce(output, 'null'::jsonb), size, attempt
@@ -127,7 +128,9 @@ function endStatement(workerId: string, endings: readonly AttemptEnding[]): SQL 
     })}), ${queueTaskCallbacks(sql`done`)}, woken as (
       select pg_notify(${QUEUE_CHANNEL}, version)
       from (select distinct version from done where state = ${state('up_for_retry')}) retried
-    ), pools_woken as (${notifyFreedPools(sql`done`)}), sole_status as (
+    ), pools_woken as (${notifyFreedPools(sql`done`)}), keys_freed as (
+      ${notifyTaskKeys(sql`(select * from done where state <> ${state('up_for_retry')})`)}
+    ), sole_status as (
       -- As finalizeRunsIfDone decides, for a run whose one task just ended.
       select run_id, state in ${states(...FAILED_TASK_STATES)} as leaf_failed,
              case when state = ${state('failed')} then task || ': ' || coalesce(error, state) end as errors
@@ -148,7 +151,8 @@ function endStatement(workerId: string, endings: readonly AttemptEnding[]): SQL 
            (select count(*) from woken) as woken, (select count(*) from pools_woken) as pools_woken,
            (select count(*) from run_notified) as notified,
            (select count(*) from callbacks_notified) as callbacks_notified,
-           (select count(*) from task_callbacks_notified) as task_callbacks_notified`
+           (select count(*) from task_callbacks_notified) as task_callbacks_notified,
+           (select count(*) from keys_freed) as keys_freed`
 }
 
 /** What the endings that were stored set off: their mapped tasks settle, their downstream tasks promote, their runs end. */

@@ -4,6 +4,7 @@ import { FAILED_TASK_STATES, OPEN_TASK_STATES } from '../engine/states.js'
 import type { Database, Executor } from '../store/database.js'
 import { NO_MAP_INDEX } from '../store/schema.js'
 import { isItemsManifest, REFERENCE_KEY } from '../store/xcom-row-value.js'
+import { notifyTaskKeys, queuedAvailableAt } from './admit-tasks.js'
 import { type AttemptRef, LeaseLostError } from './attempt-fence.js'
 import { insertEvents, TASK_RUN } from './event-log.js'
 import { NO_LEASE_NO_DEADLINE } from './lease-columns.js'
@@ -52,14 +53,17 @@ export async function expandMappedTask(
         ), items as (
           insert into podline.task_runs (run_id, pipeline, version, task, map_index, map_item, kind, needs, is_leaf,
                                          trigger_rule, state, max_attempts, retries, retry_delay, priority, timeout_ms,
-                                         pool, pool_slots, callbacks)
+                                         pool, pool_slots, callbacks, concurrency_key, concurrency_limit,
+                                         available_at)
           select p.run_id, p.pipeline, p.version, p.task, (i.n - 1)::int, i.item, p.kind, p.needs, false,
                  p.trigger_rule,
                  case when p.max_parallel is null or i.n <= p.max_parallel then ${state('queued')} else ${state('pending')} end,
                  p.retries + 1, p.retries, p.retry_delay, p.priority, p.timeout_ms, p.pool, p.pool_slots,
-                 p.callbacks
+                 p.callbacks, p.concurrency_key, p.concurrency_limit,
+                 case when p.max_parallel is null or i.n <= p.max_parallel
+                      then ${queuedAvailableAt(sql`p.concurrency_key`)} else now() end
           from parent p cross join jsonb_array_elements(${JSON.stringify(items)}::jsonb) with ordinality as i(item, n)
-          returning run_id, task, map_index, state
+          returning run_id, task, map_index, state, pipeline, concurrency_key
         ), stored as (
           insert into podline.xcoms (run_id, task, key, value, size, attempt)
           select run_id, task, 'return_value', '[]'::jsonb, 2, attempt from parent where state = ${state('success')}
@@ -80,9 +84,9 @@ export async function expandMappedTask(
           toState: sql`state`,
         })}), woken as (
           select pg_notify(${QUEUE_CHANNEL}, version) from parent where state = ${state('running')}
-        )
+        ), keys_notified as (${notifyTaskKeys(sql`(select * from items where state = ${state('queued')})`)})
         select exists(select 1 from parent) as ok, exists(select 1 from parent where state = ${state('success')}) as ended,
-               (select count(*) from woken) as n`,
+               (select count(*) from woken) as n, (select count(*) from keys_notified) as keys_notified`,
       tx,
     )
     if (!row?.ok) {
@@ -197,9 +201,9 @@ export async function queueNextItems(
                         where run_id = ${runId}::uuid and task = ${task} and map_index = ${NO_MAP_INDEX}
                           and state = ${state('running')}), 0)
       ), queued as (
-        update podline.task_runs t set state = ${state('queued')}, available_at = now()
+        update podline.task_runs t set state = ${state('queued')}, available_at = ${queuedAvailableAt(sql`t.concurrency_key`)}
         from next where t.id = next.id
-        returning t.run_id, t.task, t.map_index, t.attempt, t.version
+        returning t.run_id, t.task, t.map_index, t.attempt, t.version, t.pipeline, t.concurrency_key
       ), logged as (${insertEvents(sql`queued`, {
         ...TASK_RUN,
         mapIndex: sql`map_index`,
@@ -207,8 +211,9 @@ export async function queueNextItems(
         toState: state('queued'),
         worker: workerId,
         message: sql`'maxParallel allows it'`,
-      })})
-      select pg_notify(${QUEUE_CHANNEL}, version) from queued limit 1`,
+      })}), keys_notified as (${notifyTaskKeys(sql`queued`)})
+      select pg_notify(${QUEUE_CHANNEL}, version), (select count(*) from keys_notified) as keys_notified
+      from queued limit 1`,
     tx,
   )
 }

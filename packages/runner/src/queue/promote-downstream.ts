@@ -4,6 +4,7 @@ import { nextTaskState } from '../engine/task-state-machine.js'
 import { decidePromotion, type Promotion } from '../engine/trigger-rules.js'
 import type { Database, Executor } from '../store/database.js'
 import { NO_MAP_INDEX } from '../store/schema.js'
+import { notifyTaskKeys, queuedAvailableAt } from './admit-tasks.js'
 import { insertEvents, TASK_RUN } from './event-log.js'
 import { CALLBACK_CHANNEL, QUEUE_CHANNEL, RUN_FINISHED_CHANNEL, state, states } from './sql-values.js'
 import { type CountedRow, countEndedUpstreams, recountUpstreams } from './upstream-counts.js'
@@ -113,19 +114,21 @@ async function decideRounds(
           as v(id bigint, state text)
       ), moved as (
         update podline.task_runs t
-        set state = v.state, available_at = now(),
+        set state = v.state,
+            available_at = case when v.state = ${state('queued')} then ${queuedAvailableAt(sql`t.concurrency_key`)} else now() end,
             finished_at = case when v.state = ${state('queued')} then null else now() end,
             error = case when v.state = ${state('upstream_failed')} then 'an upstream task failed' else null end
         from v where t.id = v.id and t.state = ${state('pending')}
-        returning t.run_id, t.task, t.state, t.attempt, t.version
+        returning t.run_id, t.task, t.state, t.attempt, t.version, t.pipeline, t.concurrency_key
       ), logged as (${insertEvents(sql`moved`, {
         ...TASK_RUN,
         fromState: state('pending'),
         toState: sql`state`,
         worker: workerId,
         message: sql`'trigger rule decided'`,
-      })})
-      select pg_notify(${QUEUE_CHANNEL}, version) from moved where state = ${state('queued')} limit 1`,
+      })}), keys_notified as (${notifyTaskKeys(sql`(select * from moved where state = ${state('queued')})`)})
+      select pg_notify(${QUEUE_CHANNEL}, version), (select count(*) from keys_notified) as keys_notified
+      from moved where state = ${state('queued')} limit 1`,
       tx,
     )
     queued += queuedNow

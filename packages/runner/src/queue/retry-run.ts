@@ -3,6 +3,7 @@ import { OPEN_RUN_STATES, type RunState } from '../engine/states.js'
 import type { Database, Executor } from '../store/database.js'
 import { NO_MAP_INDEX } from '../store/schema.js'
 import { textArray } from '../store/sql-arrays.js'
+import { queuedAvailableAt } from './admit-tasks.js'
 import { insertEvents, TASK_RUN } from './event-log.js'
 import { NO_LEASE_NO_DEADLINE } from './lease-columns.js'
 import { queueNextItems } from './mapped-tasks.js'
@@ -92,7 +93,7 @@ export async function retryRun(database: Database, runId: string, task?: string)
                   and (u.state <> ${state('success')} or u.task in (select task from chosen))
               ) then ${state('queued')} else ${state('pending')} end,
               max_attempts = t.attempt + t.retries + 1, lease_expiries = 0, taken_over = false,
-              error = null, error_stack = null, available_at = now(), started_at = null,
+              error = null, error_stack = null, available_at = ${queuedAvailableAt(sql`t.concurrency_key`)}, started_at = null,
               finished_at = null, ${NO_LEASE_NO_DEADLINE}
           from old where t.id = old.id
           returning t.task, t.state, t.attempt, t.version, old.state as from_state
@@ -170,7 +171,8 @@ async function retryFailedItems(
         update podline.task_runs t
         set state = case when (select max_parallel from parent) is null then ${state('queued')} else ${state('pending')} end,
             max_attempts = t.attempt + t.retries + 1, lease_expiries = 0,
-            taken_over = false, error = null, error_stack = null, available_at = now(), started_at = null,
+            taken_over = false, error = null, error_stack = null,
+            available_at = ${queuedAvailableAt(sql`t.concurrency_key`)}, started_at = null,
             finished_at = null, ${NO_LEASE_NO_DEADLINE}
         from old where t.id = old.id and old.map_index >= 0
         returning t.run_id, t.task, t.map_index, t.attempt, t.state, old.state as from_state

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { AnyPipeline, JsonValue, PipelinePlan, PlanSchedule, ResolvedSchedule } from '@podline/sdk'
 import { type SQL, sql } from 'drizzle-orm'
-import { runConcurrencyKey } from '../engine/concurrency-key.js'
 import { checkParams } from '../engine/run-params.js'
+import { computeRunValues, hasKeyedTasks, isLimited, type RunValues } from '../engine/run-values.js'
 import {
   dueTicks,
   MAX_BACKFILL_TICKS,
@@ -15,7 +15,8 @@ import { OPEN_RUN_STATES } from '../engine/states.js'
 import type { Database, Executor } from '../store/database.js'
 import { textArray } from '../store/sql-arrays.js'
 import { admitRuns } from './admit-runs.js'
-import { assignConcurrencyKeys } from './concurrency-keys.js'
+import { admitKeyedTasks } from './admit-tasks.js'
+import { assignRunValues } from './concurrency-keys.js'
 import { insertRun } from './create-run.js'
 import { endDueWaits, hasTimedWaits } from './end-wait.js'
 import { markMissedDeadlines } from './run-deadlines.js'
@@ -105,19 +106,18 @@ export async function scheduleDueRuns(
       if (next && (!report.nextTickAt || next < report.nextTickAt)) report.nextTickAt = next
     })
   }
-  // Runs created without their key (by `podline trigger`, the UI) get it from this worker's code.
-  for (const m of mine)
-    if (m.plan.concurrency) await assignConcurrencyKeys(database, m.pipeline, m.plan.version, workerId)
+  // Runs created without the code (by `podline trigger`, the UI) get their keys and computed
+  // priorities from this worker's.
+  for (const m of mine) await assignRunValues(database, m.pipeline, m.plan.version, workerId)
   // maxActiveRuns, concurrency keys: a slot frees when a run ends, and any worker serving the
-  // pipeline starts the next.
-  const limited = new Set(
-    mine
-      .filter((m) => m.plan.maxActiveRuns !== undefined || m.plan.concurrency !== undefined)
-      .map((m) => m.plan.name),
-  )
+  // pipeline starts the next; so do runs whose values were just computed.
+  const limited = new Set(mine.filter((m) => isLimited(m.plan)).map((m) => m.plan.name))
   for (const name of limited) await database.db.transaction((tx) => admitRuns(database, tx, name))
+  // A task's concurrency key: a place frees when one of its task runs ends.
+  const keyed = new Set(mine.filter((m) => hasKeyedTasks(m.plan)).map((m) => m.plan.name))
+  for (const name of keyed) await database.db.transaction((tx) => admitKeyedTasks(database, tx, name))
   // A run of a limited pipeline may be queued beyond the limit at any moment: keep passing soon.
-  if (limited.size > 0) report.waiting = true
+  if (limited.size > 0 || keyed.size > 0) report.waiting = true
   // Waits past their time: a sleep ends, a signal's timeout fails the step (trigger rules then apply).
   const timed = mine.map((m) => m.plan).filter(hasTimedWaits)
   if (timed.length > 0) {
@@ -163,7 +163,7 @@ async function keepSchedule(
   const createTick = async (logicalDate: Date): Promise<boolean> => {
     const intervalStart = previousTick(s, logicalDate)
     let params: JsonValue
-    let concurrencyKey: string | undefined
+    let values: RunValues
     try {
       params = await checkParams(
         pipeline,
@@ -171,7 +171,7 @@ async function keepSchedule(
           scheduleTick(s.timezone, logicalDate, intervalStart),
         ),
       )
-      concurrencyKey = await runConcurrencyKey(pipeline, params)
+      values = await computeRunValues(pipeline, params)
     } catch (error) {
       // The tick stays uncreated (and the schedule does not move past it): the next pass tries again.
       report.problems.push(
@@ -185,7 +185,7 @@ async function keepSchedule(
         plan,
         params,
         tick: { logicalDate, intervalStart },
-        ...(concurrencyKey ? { concurrencyKey } : {}),
+        values,
       })
     )
       report.created++

@@ -23,3 +23,8 @@ export const CALLBACK_CHANNEL = 'podline_callback'
 export const POOL_CHANNEL = 'podline_pool'
 export const CANCEL_CHANNEL = 'podline_cancel'
 export const RUN_FINISHED_CHANNEL = 'podline_run_finished'
+/**
+ * A task run with a concurrency key was queued to wait for its key, or one left its place: the
+ * payload is the pipeline, whose workers admit the next (queue/admit-tasks.ts).
+ */
+export const TASK_KEY_CHANNEL = 'podline_task_key'

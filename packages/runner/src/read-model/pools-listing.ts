@@ -3,6 +3,7 @@ import { CLAIMABLE_TASK_STATES } from '../engine/states.js'
 import { runningSlots } from '../queue/pool-slots.js'
 import { states } from '../queue/sql-values.js'
 import type { Database } from '../store/database.js'
+import { ADMITTED } from '../store/schema.js'
 
 /** One pool as `podline pools` shows it. */
 export interface PoolListing {
@@ -26,7 +27,7 @@ export function listPools(database: Database): Promise<PoolListing[]> {
   return database.rows<PoolListing>(sql`
     with waiting as (
       select pool, count(*)::int as n from podline.task_runs
-      where state in ${states(...CLAIMABLE_TASK_STATES)} and pool is not null
+      where state in ${states(...CLAIMABLE_TASK_STATES)} and pool is not null and ${ADMITTED}
       group by pool
     ), named as (
       select name, slots, description from podline.pools

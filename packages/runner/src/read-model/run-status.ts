@@ -21,6 +21,10 @@ export function runTasks(database: Database, runId: string) {
       finishedAt: taskRuns.finishedAt,
       error: taskRuns.error,
       errorStack: taskRuns.errorStack,
+      /** The task's concurrency key in this run; null without one. */
+      concurrencyKey: taskRuns.concurrencyKey,
+      /** Queued, waiting for its key's admission (queue/admit-tasks.ts). */
+      waitsForKey: sql<boolean>`${taskRuns.availableAt} = 'infinity'`,
     })
     .from(taskRuns)
     .where(and(eq(taskRuns.runId, runId), eq(taskRuns.mapIndex, NO_MAP_INDEX)))

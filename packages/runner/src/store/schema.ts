@@ -50,6 +50,13 @@ const stateIs = (name: TaskState) => sql.raw(`state = '${name}'`)
 /** task_runs.map_index (and the XComs', task logs') of a task's own row, mapped or not: items are 0, 1, … */
 export const NO_MAP_INDEX = -1
 
+/**
+ * A queued task run that waits for its concurrency key's admission has available_at 'infinity'
+ * (queue/task-keys.ts): the claim indexes leave it out (a long wait for one key must not be walked
+ * by every claim), and the claim's statement repeats this condition so that they apply.
+ */
+export const ADMITTED = sql`available_at < 'infinity'`
+
 /** A task's backoff between retries, as resolved in its plan (durations in milliseconds). */
 export type StoredRetryDelay = ResolvedTaskOptions['retryDelay']
 
@@ -103,6 +110,13 @@ export const runs = podline.table(
      * caller has the code, else by a worker serving the version (queue/concurrency-keys.ts).
      */
     concurrencyKey: text('concurrency_key'),
+    /**
+     * Whether its tasks' computed values (a task's concurrency key, a priority from the params) are
+     * still to be computed: null when none are needed or the caller computed them at create; true
+     * when the run was created without the code (it waits, like a keyed run, for a worker serving
+     * the version: queue/task-values.ts); false once that worker has.
+     */
+    taskValuesPending: boolean('task_values_pending'),
     /** The plan's callback events ('failure', 'success'), copied at create: the run's end queues them. */
     callbacks: text('callbacks').array(),
     /** When the run must have finished (the plan's deadline from its creation or logical date); null: none. */
@@ -173,6 +187,13 @@ export const taskRuns = podline.table(
     pool: text('pool'),
     /** How many slots of `pool` it takes (the task's poolSlots); 1 without a pool, and unread. */
     poolSlots: integer('pool_slots').notNull().default(1),
+    /**
+     * The task's concurrency key for this run (from the params, by the task's code) and its limit:
+     * queued, it waits unclaimable (available_at 'infinity') until queue/admit-tasks.ts admits it
+     * within the limit. Null: the task has no key.
+     */
+    concurrencyKey: text('concurrency_key'),
+    concurrencyLimit: integer('concurrency_limit'),
     /**
      * The events the task has callbacks for (task_failure, task_success, task_retry), copied from the
      * plan: the statement that stores an attempt's end queues them (queue/task-callbacks.ts). Null: none.
@@ -252,12 +273,17 @@ export const taskRuns = podline.table(
     // would, so the pool cannot be a column of this one).
     index('task_runs_claim_version_idx')
       .on(t.version, t.kind, t.priority.desc(), t.availableAt, t.id)
-      .where(sql`${stateIn(CLAIMABLE_TASK_STATES)} and pool is null`),
+      .where(sql`${stateIn(CLAIMABLE_TASK_STATES)} and pool is null and ${ADMITTED}`),
     // The same per pool: a claim probes each pool it serves for its head, and `podline pools` counts
     // each pool's waiting task runs here.
     index('task_runs_claim_pool_idx')
       .on(t.pool, t.version, t.kind, t.priority.desc(), t.availableAt, t.id)
-      .where(sql`${stateIn(CLAIMABLE_TASK_STATES)} and pool is not null`),
+      .where(sql`${stateIn(CLAIMABLE_TASK_STATES)} and pool is not null and ${ADMITTED}`),
+    // A task's concurrency key: admission counts the task runs that hold a place of each key and
+    // reads those waiting for one, of one pipeline's keyed tasks only.
+    index('task_runs_concurrency_key_idx')
+      .on(t.pipeline, t.task, t.concurrencyKey, t.availableAt, t.id)
+      .where(sql`concurrency_key is not null and ${stateIn(['queued', 'running', 'up_for_retry'])}`),
     index('task_runs_lease_idx').on(t.leaseExpiresAt).where(stateIs('running')),
     // The running task runs of a pool: what a claim of that pool counts, a few rows at most.
     index('task_runs_pool_running_idx')

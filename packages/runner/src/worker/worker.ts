@@ -2,13 +2,21 @@ import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { AnyPipeline } from '@podline/sdk'
 import { Backoff } from '../backoff.js'
+import { hasKeyedTasks, isLimited } from '../engine/run-values.js'
 import { HandedOverError } from '../executors/handed-over.js'
+import { admitKeyedTasks } from '../queue/admit-tasks.js'
 import type { AttemptRef } from '../queue/attempt-fence.js'
 import { type ClaimedTaskRun, claimTaskRuns, type TaskRunId } from '../queue/claim-task-runs.js'
 import { endDueWaits, hasTimedWaits } from '../queue/end-wait.js'
 import { registerPlans } from '../queue/register-pipelines.js'
 import { releaseTaskRuns } from '../queue/release-task-runs.js'
-import { CANCEL_CHANNEL, POOL_CHANNEL, QUEUE_CHANNEL, RUN_FINISHED_CHANNEL } from '../queue/sql-values.js'
+import {
+  CANCEL_CHANNEL,
+  POOL_CHANNEL,
+  QUEUE_CHANNEL,
+  RUN_FINISHED_CHANNEL,
+  TASK_KEY_CHANNEL,
+} from '../queue/sql-values.js'
 import { registerWorker, retireWorker, type WorkerRecord } from '../queue/workers.js'
 import { startScheduler } from '../schedules/scheduler.js'
 import type { Database } from '../store/database.js'
@@ -304,15 +312,31 @@ export class Worker {
       log: this.#log,
     })
     this.#loop = this.#claimLoop()
-    // A runLocal worker schedules nothing, but its run's waits that end by time must end.
-    // The plans once: plan() clones its plan at each call.
-    const timed = this.#o.runId ? this.#o.pipelines.map((p) => p.plan()).filter(hasTimedWaits) : []
-    if (timed.length > 0) {
-      this.#waitTimer = setInterval(() => {
-        endDueWaits(database, timed).catch((error: unknown) =>
-          this.#log('warn', `ending waits past their time failed: ${databaseErrorMessage(error)}`),
+    // A runLocal worker schedules nothing, but its run's waits that end by time must end, and its
+    // task runs with concurrency keys must be admitted. The plans once: plan() clones its plan at each call.
+    const localPlans = this.#o.runId ? this.#o.pipelines.map((p) => p.plan()) : []
+    const timed = localPlans.filter(hasTimedWaits)
+    const keyed = localPlans.filter(hasKeyedTasks).map((p) => p.name)
+    if (timed.length > 0 || keyed.length > 0) {
+      const pass = () => {
+        if (timed.length > 0)
+          endDueWaits(database, timed).catch((error: unknown) =>
+            this.#log('warn', `ending waits past their time failed: ${databaseErrorMessage(error)}`),
+          )
+        for (const name of keyed)
+          database.db
+            .transaction((tx) => admitKeyedTasks(database, tx, name))
+            .catch((error: unknown) =>
+              this.#log('warn', `admitting task runs by their keys failed: ${databaseErrorMessage(error)}`),
+            )
+      }
+      this.#waitTimer = setInterval(pass, WAIT_PASS_MS)
+      if (keyed.length > 0)
+        this.#unlisten.push(
+          await database.listen(TASK_KEY_CHANNEL, (pipeline) => {
+            if (keyed.includes(pipeline)) pass()
+          }),
         )
-      }, WAIT_PASS_MS)
     }
     // Every worker schedules (a unique index keeps each tick to one run); a runLocal worker does not.
     if (!this.#o.runId) {
@@ -324,11 +348,17 @@ export class Worker {
       })
       this.#scheduler = scheduler
       // A run that ends frees a slot of maxActiveRuns or of its concurrency key: admit the next now.
-      const limited = this.#o.pipelines.some((p) => {
-        const plan = p.plan()
-        return plan.maxActiveRuns !== undefined || plan.concurrency !== undefined
-      })
-      if (limited) this.#unlisten.push(await database.listen(RUN_FINISHED_CHANNEL, () => scheduler.wake()))
+      const plans = this.#o.pipelines.map((p) => p.plan())
+      if (plans.some(isLimited))
+        this.#unlisten.push(await database.listen(RUN_FINISHED_CHANNEL, () => scheduler.wake()))
+      // A task run with a key was queued, or one left its place: admit the next now.
+      const keyed = new Set(plans.filter(hasKeyedTasks).map((p) => p.name))
+      if (keyed.size > 0)
+        this.#unlisten.push(
+          await database.listen(TASK_KEY_CHANNEL, (pipeline) => {
+            if (keyed.has(pipeline)) scheduler.wake()
+          }),
+        )
     }
     this.#callbacks = new CallbackRunner({
       database,

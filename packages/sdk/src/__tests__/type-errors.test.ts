@@ -139,6 +139,18 @@ pipeline('sync', { params: z.object({ shop: z.string() }) }).task('t', { retries
     `Property 'store' does not exist on type '{ shop: string; }'`,
   ],
   [
+    "a task's concurrency key reading a param the schema does not have",
+    `import { z } from 'zod'
+pipeline('sync', { params: z.object({ shop: z.string() }) }).task('t', { concurrency: { key: ({ params }) => params.store } }, () => 1)`,
+    `Property 'store' does not exist on type '{ shop: string; }'`,
+  ],
+  [
+    'a priority computed as a string',
+    `import { z } from 'zod'
+pipeline('sync', { params: z.object({ tier: z.string() }) }).task('t', { priority: ({ params }) => params.tier }, () => 1)`,
+    `Type 'string' is not assignable to type 'number'`,
+  ],
+  [
     "a pipeline's onRetry reading the run's failedTasks, which only a run's end has",
     `pipeline('sync', { onRetry: (task) => console.log(task.failedTasks) })`,
     `Property 'failedTasks' does not exist on type 'TaskEnded<Record<string, never>>'`,

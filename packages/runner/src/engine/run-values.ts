@@ -1,0 +1,57 @@
+import {
+  type AnyPipeline,
+  concurrencyKeyOf,
+  type PipelinePlan,
+  type TaskValues,
+  taskValuesOf,
+  validateWith,
+} from '@podline/sdk'
+
+/** What a run's code computes from its params before the run can start. */
+export interface RunValues {
+  /** The pipeline's concurrency key; absent when it has none. */
+  concurrencyKey?: string
+  /** Each task's concurrency key and computed priority; absent when no task computes one. */
+  taskValues?: TaskValues[]
+}
+
+/** Whether a pipeline's runs need values from its code (a concurrency key, a task's key or priority). */
+export function needsRunValues(p: AnyPipeline): boolean {
+  return p.concurrency !== undefined || p.tasks.some((t) => t.computed)
+}
+
+/**
+ * The values a run's code computes from its params after the pipeline's schema (the functions are
+ * typed by the schema's output). Throws when the params fail the schema or a function fails: the
+ * message names the pipeline, the task and the fix.
+ */
+export async function computeRunValues(p: AnyPipeline, params: unknown): Promise<RunValues> {
+  if (!needsRunValues(p)) return {}
+  const given = params ?? {}
+  const parsed = p.paramsSchema
+    ? await validateWith(p.paramsSchema, given, `params of pipeline "${p.name}"`)
+    : given
+  const values: RunValues = {}
+  if (p.concurrency) values.concurrencyKey = concurrencyKeyOf(p.name, p.concurrency, parsed)
+  const tasks = taskValuesOf(p.name, p.tasks, parsed)
+  if (tasks.length > 0) values.taskValues = tasks
+  return values
+}
+
+/** Whether some task of the plan computes values from the params (a concurrency key, a priority). */
+export function computesTaskValues(plan: PipelinePlan): boolean {
+  return plan.tasks.some((t) => t.options.concurrency !== undefined || t.options.priorityFromParams === true)
+}
+
+/**
+ * Whether a pipeline's runs may wait to start (their roots pending until admit-runs.ts starts them):
+ * maxActiveRuns, a concurrency key, or task values that a run created without the code still lacks.
+ */
+export function isLimited(plan: PipelinePlan): boolean {
+  return plan.maxActiveRuns !== undefined || plan.concurrency !== undefined || computesTaskValues(plan)
+}
+
+/** Whether some task of the plan has a concurrency key (queue/admit-tasks.ts admits its task runs). */
+export function hasKeyedTasks(plan: PipelinePlan): boolean {
+  return plan.tasks.some((t) => t.options.concurrency !== undefined)
+}
