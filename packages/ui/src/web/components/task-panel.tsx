@@ -14,6 +14,12 @@ export function TaskPanel({ runId, task }: { runId: string; task: TaskRow }) {
       <h2>
         {task.task} <StateBadge state={task.state} />
       </h2>
+      {task.concurrencyKey !== null && (
+        <p data-testid="task-key">
+          Concurrency key <span className="mono">{task.concurrencyKey}</span>
+          {task.waitsForKey && task.state === 'queued' && ': waiting for a place'}
+        </p>
+      )}
       <h3>Attempts</h3>
       <table className="attempts">
         <TableHead columns={['#', 'State', 'Started', 'Duration', 'Worker', 'Message']} />
