@@ -26,7 +26,9 @@ describe.each(['sdk.md', 'pods.md'])('docs/%s examples', (guide) => {
   let dataDir = ''
 
   beforeAll(() => {
-    writeScratchProject(dir, Object.fromEntries(blocks.map((code, i) => [`example-${i + 1}.ts`, code])))
+    writeScratchProject(dir, Object.fromEntries(blocks.map((code, i) => [`example-${i + 1}.ts`, code])), {
+      types: 'shipped',
+    })
     dataDir = mkdtempSync(join(tmpdir(), 'podline-docs-'))
   })
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
