@@ -26,7 +26,14 @@ export {
   TASK_CALLBACK_OPTION,
 } from './callbacks.js'
 export type { ConcurrencyOptions, ResolvedConcurrency, TaskComputed, TaskValues } from './concurrency.js'
-export { concurrencyKeyOf, MAX_CONCURRENCY_KEY_LENGTH, MAX_PRIORITY, taskValuesOf } from './concurrency.js'
+export {
+  concurrencyKeyOf,
+  MAX_CONCURRENCY_KEY_LENGTH,
+  MAX_PRIORITY,
+  type TaskConcurrencyOptions,
+  taskValuesFromInputs,
+  taskValuesOf,
+} from './concurrency.js'
 export type { PodSpecContext, StoredInput, TaskContext, TaskLogger } from './context.js'
 export { guardInputs, InputAccessError } from './inputs.js'
 export { isMain } from './is-main.js'

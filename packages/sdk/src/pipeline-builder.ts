@@ -94,7 +94,7 @@ export interface MapTaskOptions<
   Inputs = Record<string, unknown>,
   Items = readonly unknown[],
   Params = unknown,
-> extends TaskOptions<Needs, Rule, Params>,
+> extends TaskOptions<Needs, Rule, Params, Inputs>,
     MapOptionsOf<Inputs, Items> {}
 
 export interface MapPodTaskOptions<
@@ -104,7 +104,7 @@ export interface MapPodTaskOptions<
   Inputs = Record<string, unknown>,
   Items = readonly unknown[],
   Params = unknown,
-> extends TaskOptions<Needs, Rule, Params>,
+> extends TaskOptions<Needs, Rule, Params, Inputs>,
     Omit<PodRunOptions, 'skipOnExitCode'>,
     MapOptionsOf<Inputs, Items> {
   /** A Standard Schema for what each item's pod writes; the task's output is an array of its output type. */
@@ -124,7 +124,8 @@ export interface PodTaskOptions<
   Rule extends TriggerRule = TriggerRule,
   Skip extends PodRunOptions['skipOnExitCode'] = PodRunOptions['skipOnExitCode'],
   Params = unknown,
-> extends TaskOptions<Needs, Rule, Params>,
+  Inputs = Record<string, unknown>,
+> extends TaskOptions<Needs, Rule, Params, Inputs>,
     Omit<PodRunOptions, 'skipOnExitCode'> {
   /** A Standard Schema for what the pod writes; its output type is the task's output. Use `json<T>()` for a type alone. */
   output?: S
@@ -261,7 +262,7 @@ export interface Pipeline<
     const Rule extends TriggerRule = 'all_success',
   >(
     name: N & ValidTaskName<N, Tasks>,
-    options: TaskOptions<Needs, Rule, Params>,
+    options: TaskOptions<Needs, Rule, Params, InputsFor<Tasks, Needs, Rule>>,
     fn: ((inputs: InputsFor<Tasks, Needs, Rule>, ctx: TaskContext<Params>) => R) & JsonResult<R>,
   ): Pipeline<Params, ParamsInput, Tasks | TaskEntry<N, Awaited<R>>, AddAbsent<Tasks, Absent, N, Needs, Rule>>
 
@@ -280,7 +281,7 @@ export interface Pipeline<
     const Skip extends PodRunOptions['skipOnExitCode'] = undefined,
   >(
     name: N & ValidTaskName<N, Tasks>,
-    options: PodTaskOptions<Needs, S, Rule, Skip, Params>,
+    options: PodTaskOptions<Needs, S, Rule, Skip, Params, InputsFor<Tasks, Needs, Rule>>,
     spec:
       | PodSpec
       | ((

@@ -1,5 +1,5 @@
 import { TASK_CALLBACK_KEYS, type TaskCallbackOptions } from './callbacks.js'
-import { type ConcurrencyOptions, concurrencyProblem } from './concurrency.js'
+import { concurrencyProblem, type TaskConcurrencyOptions } from './concurrency.js'
 import type { PodRunOptions } from './pod-spec.js'
 import { poolNameProblem } from './pool.js'
 
@@ -32,6 +32,8 @@ export interface TaskOptions<
   Needs extends readonly string[] = readonly string[],
   Rule extends TriggerRule = TriggerRule,
   Params = unknown,
+  /** What the task receives from its upstream tasks: its key and priority functions may read it. */
+  Inputs = Record<string, unknown>,
 > extends TaskCallbackOptions<Params> {
   /** The earlier tasks whose outputs this task receives, keyed by name. */
   needs?: Needs
@@ -47,21 +49,25 @@ export interface TaskOptions<
    */
   triggerRule?: Rule
   /**
-   * Higher runs first when workers are saturated: a number, or a function of the run's params (an
-   * integer, computed when the run is created). Default 0.
+   * Higher runs first when workers are saturated: a number, or a function of the run's params and
+   * the task's inputs (an integer; computed when the run is created, or, when it reads the inputs,
+   * once the upstream tasks have ended). Default 0.
    * @example
    * p.task('sync', { priority: ({ params }) => (params.tier === 'gold' ? 10 : 0) }, work)
+   * p.task('load', { needs: ['extract'], priority: ({ inputs }) => inputs.extract.rows }, load)
    */
-  priority?: number | ((run: { params: Params }) => number)
+  priority?: number | ((task: { params: Params; inputs: Inputs }) => number)
   /**
    * A concurrency key of the task (Hatchet's and Inngest's, per task): across runs and workers, at
    * most `limit` of its task runs with the same key run at once, in the order they became ready;
-   * other keys do not wait. The key is a function of the run's params, computed when the run is
-   * created. Each item of a mapped task takes its own place.
+   * other keys do not wait. The key is a function of the run's params and the task's inputs,
+   * computed when the run is created, or, when it reads the inputs, once the upstream tasks have
+   * ended. Each item of a mapped task takes its own place.
    * @example
    * p.task('load', { concurrency: { key: ({ params }) => params.warehouse, limit: 2 } }, load)
+   * p.task('sync', { needs: ['lookup'], concurrency: { key: ({ inputs }) => inputs.lookup.account } }, sync)
    */
-  concurrency?: ConcurrencyOptions<Params>
+  concurrency?: TaskConcurrencyOptions<Params, Inputs>
   /**
    * A pool this task takes slots of while it runs (Airflow's `pool`): across all workers, the running
    * task runs of a pool never take more slots than the pool has. The pool must exist when a worker
@@ -168,7 +174,7 @@ export function resolveTaskOptions(task: string, options: TaskOptions): Resolved
   const priority = typeof options.priority === 'function' ? 0 : (options.priority ?? 0)
   if (!Number.isInteger(priority))
     throw new TypeError(
-      `task "${task}": priority must be an integer or a function of the params that returns one`,
+      `task "${task}": priority must be an integer or a function of the params and inputs that returns one`,
     )
   const keyProblem = options.concurrency === undefined ? undefined : concurrencyProblem(options.concurrency)
   if (keyProblem) throw new TypeError(`task "${task}": ${keyProblem}`)

@@ -134,7 +134,9 @@ function statusLines(status: RunStatus, format: Format, safe: Safe, stacks: bool
         t.kind === 'wait' && t.state === 'queued'
           ? 'waiting'
           : t.waitsForKey && t.state === 'queued'
-            ? `waiting for key ${safe(t.concurrencyKey ?? '')}`
+            ? t.concurrencyKey === null
+              ? 'waiting for its key from its inputs'
+              : `waiting for key ${safe(t.concurrencyKey)}`
             : itemCounts(t.state, status.items[t.task]),
         `${t.attempt}/${t.maxAttempts}`,
         elapsed(format, t.startedAt, t.finishedAt),

@@ -2,7 +2,9 @@ import {
   type AnyPipeline,
   concurrencyKeyOf,
   type PipelinePlan,
+  type TaskDefinition,
   type TaskValues,
+  taskValuesFromInputs,
   taskValuesOf,
   validateWith,
 } from '@podline/sdk'
@@ -36,6 +38,24 @@ export async function computeRunValues(p: AnyPipeline, params: unknown): Promise
   const tasks = taskValuesOf(p.name, p.tasks, parsed)
   if (tasks.length > 0) values.taskValues = tasks
   return values
+}
+
+/**
+ * A task's key and priority from its inputs (as the task receives them), for a task whose functions
+ * read them (TaskValues.fromInputs). Throws when the params fail the schema or a function fails.
+ */
+export async function computeInputValues(
+  p: AnyPipeline,
+  task: TaskDefinition,
+  params: unknown,
+  inputs: Record<string, unknown>,
+): Promise<TaskValues> {
+  if (!task.computed) return { task: task.name }
+  const given = params ?? {}
+  const parsed = p.paramsSchema
+    ? await validateWith(p.paramsSchema, given, `params of pipeline "${p.name}"`)
+    : given
+  return taskValuesFromInputs(p.name, { name: task.name, computed: task.computed }, parsed, inputs)
 }
 
 /** Whether some task of the plan computes values from the params (a concurrency key, a priority). */

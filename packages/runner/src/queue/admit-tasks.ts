@@ -6,6 +6,14 @@ import { QUEUE_CHANNEL, state, states, TASK_KEY_CHANNEL } from './sql-values.js'
 const HOLDING = states('queued', 'running', 'up_for_retry')
 
 /**
+ * concurrency_key of a task run whose key or priority its code computes from its inputs, which exist
+ * only once its upstream tasks have ended. It queues unclaimable like any keyed task run (see
+ * queuedAvailableAt), and a worker with the code computes both (worker/task-values-from-inputs.ts)
+ * before admitKeyedTasks sees it. Never a real key: those have 1 to 200 characters.
+ */
+export const KEY_FROM_INPUTS = ''
+
+/**
  * available_at of a task run entering `queued` (its upstreams decided, its run started, a retry
  * asked): now, or, for a task run with a concurrency key (`key`), 'infinity': it waits for
  * admitKeyedTasks, and no claim sees it until then (the claim indexes leave it out: ADMITTED).
@@ -52,8 +60,8 @@ export async function admitKeyedTasks(database: Database, tx: Executor, pipeline
         select id, task, concurrency_key as key, concurrency_limit as lim,
                row_number() over (partition by task, concurrency_key order by id) as place
         from podline.task_runs
-        where pipeline = ${pipeline} and concurrency_key is not null and state = ${state('queued')}
-          and available_at = 'infinity'
+        where pipeline = ${pipeline} and concurrency_key is not null and concurrency_key <> ${KEY_FROM_INPUTS}
+          and state = ${state('queued')} and available_at = 'infinity'
       ), chosen as (
         select w.id from waiting w left join holding h on h.task = w.task and h.key = w.key
         where coalesce(h.n, 0) + w.place <= w.lim

@@ -2,6 +2,7 @@ import type { AnyPipeline } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
 import { computeRunValues, needsRunValues, type RunValues } from '../engine/run-values.js'
 import type { Database } from '../store/database.js'
+import { KEY_FROM_INPUTS } from './admit-tasks.js'
 import { failRunOnParams } from './fail-run-params.js'
 import { state } from './sql-values.js'
 
@@ -49,7 +50,7 @@ export async function assignRunValues(
     (r.taskValues ?? []).map((t) => ({
       run_id: r.id,
       task: t.task,
-      key: t.concurrencyKey ?? null,
+      key: t.fromInputs ? KEY_FROM_INPUTS : (t.concurrencyKey ?? null),
       priority: t.priority ?? null,
     })),
   )

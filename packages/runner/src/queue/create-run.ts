@@ -6,7 +6,7 @@ import type { Database, Executor } from '../store/database.js'
 import { runs } from '../store/schema.js'
 import { newRunTrace } from '../tracing/tracing.js'
 import { admitRuns } from './admit-runs.js'
-import { admitKeyedTasks, queuedAvailableAt } from './admit-tasks.js'
+import { admitKeyedTasks, KEY_FROM_INPUTS, queuedAvailableAt } from './admit-tasks.js'
 import { insertEvents } from './event-log.js'
 import { QUEUE_CHANNEL, state } from './sql-values.js'
 
@@ -120,7 +120,9 @@ export async function insertRun(database: Database, tx: Executor, run: NewRun): 
     pool: t.options.pool ?? null,
     pool_slots: t.options.poolSlots ?? 1,
     callbacks: t.callbacks ?? null,
-    concurrency_key: taskValues.get(t.name)?.concurrencyKey ?? null,
+    concurrency_key: taskValues.get(t.name)?.fromInputs
+      ? KEY_FROM_INPUTS
+      : (taskValues.get(t.name)?.concurrencyKey ?? null),
     concurrency_limit: t.options.concurrency?.limit ?? null,
   }))
   await database.rows(

@@ -1,5 +1,6 @@
 import { and, asc, eq, sql } from 'drizzle-orm'
 import { FAILED_TASK_STATES, type TaskState } from '../engine/states.js'
+import { KEY_FROM_INPUTS } from '../queue/admit-tasks.js'
 import { state, states } from '../queue/sql-values.js'
 import { isVersionServed } from '../queue/workers.js'
 import type { Database } from '../store/database.js'
@@ -21,8 +22,8 @@ export function runTasks(database: Database, runId: string) {
       finishedAt: taskRuns.finishedAt,
       error: taskRuns.error,
       errorStack: taskRuns.errorStack,
-      /** The task's concurrency key in this run; null without one. */
-      concurrencyKey: taskRuns.concurrencyKey,
+      /** The task's concurrency key in this run; null without one, or while it waits for its inputs. */
+      concurrencyKey: sql<string | null>`nullif(${taskRuns.concurrencyKey}, ${KEY_FROM_INPUTS})`,
       /** Queued, waiting for its key's admission (queue/admit-tasks.ts). */
       waitsForKey: sql<boolean>`${taskRuns.availableAt} = 'infinity'`,
     })

@@ -1,5 +1,6 @@
-import { type ClaimedTaskRun, loadItemInputs } from '../queue/claim-task-runs.js'
+import type { ClaimedTaskRun } from '../queue/claim-task-runs.js'
 import { expandItemManifests } from '../queue/mapped-tasks.js'
+import { loadItemInputs } from '../queue/upstream-values.js'
 import type { Database } from '../store/database.js'
 
 type Inputs = Record<string, unknown>

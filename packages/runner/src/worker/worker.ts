@@ -27,6 +27,7 @@ import type { XComOffload } from '../xcom-store/xcom-offload.js'
 import { type AttemptEvent, AttemptRunner, eventOf, type PodExecutor } from './attempt-runner.js'
 import { traceAttempt } from './attempt-span.js'
 import { CallbackRunner } from './callback-runner.js'
+import { startInputValues } from './input-values.js'
 import { type LeaseKeeper, startLeaseKeeper } from './lease-keeper.js'
 import { LoadedPipelines } from './loaded-pipelines.js'
 import { LocalQueue } from './local-queue.js'
@@ -181,6 +182,7 @@ export class Worker {
   #callbacks: CallbackRunner | undefined
   /** runLocal only: ends its run's waits past their time (a worker's scheduler pass does it otherwise). */
   #waitTimer: NodeJS.Timeout | undefined
+  #inputValues: { stop(): Promise<void> } | undefined
   #unlisten: Array<() => Promise<void>> = []
   #leases: LeaseKeeper | undefined
   #forgetHandBack: (() => void) | undefined
@@ -312,6 +314,14 @@ export class Worker {
       log: this.#log,
     })
     this.#loop = this.#claimLoop()
+    // Keys and priorities that read a task's inputs are computed once those exist, by any worker with the code.
+    this.#inputValues = await startInputValues({
+      database,
+      pipelines: this.#pipelines,
+      ...(this.#o.xcoms ? { xcoms: this.#o.xcoms } : {}),
+      workerId: this.id,
+      log: this.#log,
+    })
     // A runLocal worker schedules nothing, but its run's waits that end by time must end, and its
     // task runs with concurrency keys must be admitted. The plans once: plan() clones its plan at each call.
     const localPlans = this.#o.runId ? this.#o.pipelines.map((p) => p.plan()) : []
@@ -401,6 +411,7 @@ export class Worker {
     }
     this.#maintenance?.stop()
     clearInterval(this.#waitTimer)
+    await this.#inputValues?.stop()
     await callbacksStopped
     await this.#leases?.stop()
     this.#forgetHandBack?.()

@@ -72,7 +72,7 @@ const CASES: Array<[rule: string, code: string, message: string]> = [
   [
     'a misspelt task option',
     `p.task('x', { needs: ['a'], timeoutMs: 5000 }, () => 1)`,
-    `'timeoutMs' does not exist in type 'TaskOptions<readonly ["a"], "all_success", Record<string, never>>'. Did you mean to write 'timeout'?`,
+    `'timeoutMs' does not exist in type 'TaskOptions<readonly ["a"], "all_success", Record<string, never>, { a: { n: number; s: string; }; }>'. Did you mean to write 'timeout'?`,
   ],
   [
     'a misspelt pod option',
@@ -151,6 +151,21 @@ pipeline('sync', { params: z.object({ tier: z.string() }) }).task('t', { priorit
     `Type 'string' is not assignable to type 'number'`,
   ],
   [
+    "a task's concurrency key reading an input the task does not need",
+    `p.task('c', { needs: ['a'], concurrency: { key: ({ inputs }) => inputs.b } }, () => 1)`,
+    `Property 'b' does not exist on type '{ a: { n: number; s: string; }; }'`,
+  ],
+  [
+    "a task's concurrency key reading a field its input does not have",
+    `p.task('c', { needs: ['a'], concurrency: { key: ({ inputs }) => inputs.a.region } }, () => 1)`,
+    `Property 'region' does not exist on type '{ n: number; s: string; }'`,
+  ],
+  [
+    'a priority computed from an input that is a string',
+    `p.pod('c', { needs: ['a'], priority: ({ inputs }) => inputs.a.s }, { image: 'alpine' })`,
+    `Type 'string' is not assignable to type 'number'`,
+  ],
+  [
     "a pipeline's onRetry reading the run's failedTasks, which only a run's end has",
     `pipeline('sync', { onRetry: (task) => console.log(task.failedTasks) })`,
     `Property 'failedTasks' does not exist on type 'TaskEnded<Record<string, never>>'`,
@@ -192,7 +207,10 @@ describe.each([
     for (const [i, [, code]] of CASES.entries()) writeFileSync(join(dir, fileName(i)), `${header}${code}\n`)
     writeFileSync(
       join(dir, 'ok.ts'),
-      `${header}export const fine = p.task('c', { needs: ['a', 'b'] }, ({ a, b }) => a.n + b)\n`,
+      `${header}export const fine = p
+  .task('c', { needs: ['a', 'b'] }, ({ a, b }) => a.n + b)
+  .task('d', { needs: ['a', 'c'], concurrency: { key: ({ inputs }) => inputs.a.s }, priority: ({ inputs }) => inputs.c }, () => 1)
+  .map('e', { needs: ['a'], over: ({ a }) => [a.n], concurrency: { key: ({ inputs }) => inputs.a.s, limit: 2 } }, (n) => n)\n`,
     )
     writeFileSync(
       join(dir, 'tsconfig.json'),
