@@ -1,6 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { type ClaimOptions, claimStatement } from '../queue/claim-task-runs.js'
+import { setPool } from '../queue/set-pool.js'
 import { useFreshDatabase } from '../testing/vitest.js'
 
 interface PlanNode {
@@ -50,16 +51,17 @@ describe('the claim with 20,000 queued runs of a pipeline no worker loads', () =
     )
     // And a pipeline whose tasks take slots of two pools: 'full', whose 2 slots are taken by running
     // task runs, with 20,000 queued ahead of one task in no pool and one in 'open', which has room.
-    await db.database.rows(sql`insert into podline.pools (name, slots) values ('full', 2), ('open', 1000)`)
+    await setPool(db.database, { name: 'full', slots: 2 })
+    await setPool(db.database, { name: 'open', slots: 1000 })
     await queueRuns(
       'pooled',
       'v-pooled',
       20_004,
-      sql`kind, state, available_at, pool, lease_owner`,
+      sql`kind, state, available_at, pool, pool_part, lease_owner`,
       sql`'task', case when n <= 2 then 'running' else 'queued' end,
           now() - interval '1 hour' + n * interval '1 millisecond',
           case when n = 20003 then null when n = 20004 then 'open' else 'full' end,
-          case when n <= 2 then 'a-worker' end`,
+          case when n <= 2 then 0 end, case when n <= 2 then 'a-worker' end`,
     )
     await db.database.rows(sql`analyze podline.task_runs`)
   }, 60_000)

@@ -95,6 +95,23 @@ async function startWorkers(
   }
 }
 
+/** `count` runs of one-task `p` queued at once, each task run taking `slots` of its pool, as bulk rows. */
+async function queueRuns(database: Database, p: AnyPipeline, count: number, slots: number) {
+  const plan = p.plan()
+  const task = plan.tasks[0]
+  await database.rows(sql`
+    with r as (
+      insert into podline.runs (id, pipeline, version, params, state)
+      select gen_random_uuid(), ${plan.name}, ${plan.version}, '{}'::jsonb, 'queued'
+      from generate_series(1, ${count}) returning id
+    )
+    insert into podline.task_runs (run_id, pipeline, version, task, kind, needs, is_leaf, trigger_rule, state,
+                                   max_attempts, retries, retry_delay, pool, pool_slots)
+    select id, ${plan.name}, ${plan.version}, ${task?.name}, 'task', '{}', true, 'all_success', 'queued', 1, 0,
+           '{"initialMs": 1000, "factor": 2, "maxMs": 300000, "jitter": 0.2}'::jsonb, ${task?.options.pool}, ${slots}
+    from r`)
+}
+
 describe('pools', () => {
   const db = useFreshDatabase({ poolSize: 12 })
 
@@ -112,17 +129,7 @@ describe('pools', () => {
       return 1
     })
     await registerPlans(db.database, [race.plan()])
-    await db.database.rows(sql`
-      with r as (
-        insert into podline.runs (id, pipeline, version, params, state)
-        select gen_random_uuid(), 'pool-race', ${race.plan().version}, '{}'::jsonb, 'queued'
-        from generate_series(1, ${RACE_TASKS}) returning id
-      )
-      insert into podline.task_runs (run_id, pipeline, version, task, kind, needs, is_leaf, trigger_rule, state,
-                                     max_attempts, retries, retry_delay, pool, pool_slots)
-      select id, 'pool-race', ${race.plan().version}, 'work', 'task', '{}', true, 'all_success', 'queued', 1, 0,
-             '{"initialMs": 1000, "factor": 2, "maxMs": 300000, "jitter": 0.2}'::jsonb, 'race', 1
-      from r`)
+    await queueRuns(db.database, race, RACE_TASKS, 1)
     const sampler = samplePool(db.url, 'race')
     let seen: Awaited<ReturnType<typeof sampler.stop>>
     const fleet = await startWorkers(db.url, 4, [race])
@@ -164,6 +171,65 @@ describe('pools', () => {
       { name: 'race', slots: 3, description: null, runningSlots: 0, queued: 0 },
     ])
   }, 300_000)
+
+  it('splits a large pool into parts claimed side by side, whose task runs together never take more than its slots', async () => {
+    // 600 slots: two parts of 300. Tasks of 100 slots: 6 at once fill the pool, 3 in each part.
+    await setPool(db.database, { name: 'wide', slots: 600 })
+    const parts = () =>
+      db.database.rows<{ part: number }>(
+        sql`select part from podline.pool_parts where pool = 'wide' order by part`,
+      )
+    expect(await parts()).toEqual([{ part: 0 }, { part: 1 }])
+    const wide = pipeline('pool-wide').task('work', { pool: 'wide', poolSlots: 100 }, async () => {
+      await sleep(5)
+      return 1
+    })
+    await registerPlans(db.database, [wide.plan()])
+    await queueRuns(db.database, wide, 300, 100)
+    const sampler = samplePool(db.url, 'wide')
+    let seen: Awaited<ReturnType<typeof sampler.stop>>
+    const fleet = await startWorkers(db.url, 4, [wide])
+    try {
+      await waitUntil(
+        'the 300 task runs of the wide pool to succeed',
+        async () => {
+          const [row] = await db.database.rows<{ n: number }>(
+            sql`select count(*)::int as n from podline.task_runs where pool = 'wide' and state = 'success'`,
+          )
+          return row?.n === 300
+        },
+        120_000,
+        200,
+      )
+    } finally {
+      await fleet.stop()
+      seen = await sampler.stop()
+    }
+    expect(seen.samples).toBeGreaterThan(10)
+    expect(seen.maxSlots).toBeLessThanOrEqual(600)
+    // More than one part's share ran at once: the claims took both parts.
+    expect(seen.maxSlots).toBeGreaterThan(300)
+    const byPart = await db.database.rows<{ part: number; n: number }>(sql`
+      select pool_part as part, count(*)::int as n from podline.task_runs where pool = 'wide'
+      group by pool_part order by pool_part`)
+    expect(byPart.map((r) => r.part)).toEqual([0, 1])
+    // Shrunk below 512 slots, the pool is one part again, and a task run running in the part removed
+    // counts in the part that remains; grown, the pool splits again (at most 8).
+    const [moved] = await db.database.rows<{ id: string }>(sql`
+      update podline.task_runs set state = 'running', lease_owner = 'w-gone', pool_part = 1
+      where id = (select min(id) from podline.task_runs where pool = 'wide') returning id::text as id`)
+    await setPool(db.database, { name: 'wide', slots: 300 })
+    expect(await parts()).toEqual([{ part: 0 }])
+    const [after] = await db.database.rows<{ part: number }>(
+      sql`select pool_part as part from podline.task_runs where id = ${moved?.id}::bigint`,
+    )
+    expect(after?.part).toBe(0)
+    expect(await listPools(db.database)).toContainEqual(
+      expect.objectContaining({ name: 'wide', runningSlots: 100 }),
+    )
+    await setPool(db.database, { name: 'wide', slots: 100_000 })
+    expect((await parts()).length).toBe(8)
+  }, 180_000)
 
   it('a task taking 2 slots of a pool of 3 runs beside at most one 1-slot task, and is not starved by them', async () => {
     await setPool(db.database, { name: 'weighted', slots: 3 })

@@ -4,7 +4,7 @@ import { ADMITTED, NO_MAP_INDEX, type StoredRetryDelay } from '../store/schema.j
 import { bigintArray, textArray } from '../store/sql-arrays.js'
 import type { TraceCarrier } from '../tracing/tracing.js'
 import { insertEvents, TASK_RUN_OR_ITEM } from './event-log.js'
-import { runningSlots } from './pool-slots.js'
+import { partSlots, partsOf, runningSlots } from './pool-slots.js'
 import { state, states } from './sql-values.js'
 import { upstreamValues } from './upstream-values.js'
 
@@ -151,7 +151,7 @@ export function claimStatement(o: ClaimOptions): SQL {
                             else now() + t.timeout_ms * interval '1 millisecond' end,
           started_at = case when picked.taken_over then coalesce(t.started_at, now())
                             when picked.rank <= ${o.startNow ?? o.limit} then now() end,
-          claims = t.claims + 1, taken_over = false, lease_owner = ${o.workerId},
+          claims = t.claims + 1, taken_over = false, lease_owner = ${o.workerId}, pool_part = picked.part,
           lease_expires_at = now() + ${o.leaseMs} * interval '1 millisecond',
           finished_at = null, error = null, error_stack = null
       from picked where t.id = picked.id
@@ -222,7 +222,7 @@ export function claimStatement(o: ClaimOptions): SQL {
  */
 function pickedWithoutPools(o: ClaimOptions, kinds: ReadonlyArray<ClaimedTaskRun['kind']>): SQL {
   return sql`picked as (
-      select q.id, q.state, q.taken_over,
+      select q.id, q.state, q.taken_over, null::smallint as part,
              row_number() over (order by q.priority desc nulls last, q.available_at, q.id) as rank
       from unnest(${textArray(o.versions)}) as served(version)
       cross join unnest(${textArray(kinds)}) as served_kind(kind)
@@ -262,14 +262,23 @@ function headOf(o: ClaimOptions, lane: SQL, limit: SQL): SQL {
  * leak slots for good.
  *
  * So: the running slots are counted from the snapshot (task_runs_pool_running_idx: a few rows), and
- * the pool's row carries `claimed_slots`, which only claims raise, under the row's lock. The row is
- * locked FOR NO KEY UPDATE, which in READ COMMITTED returns its latest committed version, not the
- * snapshot's: the difference between the two values of claimed_slots is what the claims that
- * committed since the snapshot took. Free slots are `slots - running - that difference`: never more
- * than are truly free (a task run that ended since the snapshot is still counted, which only holds its
- * slots back for this one statement), so no race admits too many. Endings give their slots back by
- * leaving `running`, in the statements that already end them, with nothing more to write; a dead
- * worker's come back when the reconciler hands its task runs back.
+ * a row carries `claimed_slots`, which only claims raise, under the row's lock. The row is locked FOR
+ * NO KEY UPDATE, which in READ COMMITTED returns its latest committed version, not the snapshot's:
+ * the difference between the two values of claimed_slots is what the claims that committed since
+ * the snapshot took. Free slots are `slots - running - that difference`: never more than are truly
+ * free (a task run that ended since the snapshot is still counted, which only holds its slots back
+ * for this one statement), so no race admits too many. Endings give their slots back by leaving
+ * `running`, in the statements that already end them, with nothing more to write; a dead worker's
+ * come back when the reconciler hands its task runs back.
+ *
+ * That row is a part of the pool (pool_parts; pool-slots.ts says how many): its share of the slots,
+ * the task runs claimed from it (`task_runs.pool_part`) counted against it. A claim takes one part
+ * per pool, the one its snapshot saw with the most room among those no other claim holds (SKIP
+ * LOCKED), so the claims of a large pool run side by side: with the whole pool on one row they took
+ * turns until each committed, and a pool of ample size cost 0.78× the throughput of no pool (4
+ * workers). A pool below 512 slots is one part: a claim that finds it held takes none of it this
+ * time, and is woken when its slots free. The parts' slots add up to the pool's, so no part within
+ * its share puts the pool beyond its slots.
  *
  * Each pool is a lane of its own per version and kind, probed in task_runs_claim_pool_idx (pool,
  * version, kind, then the queue's order): a full pool's queue is not read at all (its probe's limit
@@ -281,11 +290,8 @@ function headOf(o: ClaimOptions, lane: SQL, limit: SQL): SQL {
  * of ample size to about a fifth of theirs in no pool (4 in-process workers: a claim took 2 task
  * runs instead of 11).
  *
- * Locks: the candidates first (SKIP LOCKED, as ever), then the pools' rows in name order, waiting
- * (see docs/architecture.md, Locks). Holding one, a claim waits only for a pool later in name order
- * and for its events' foreign key (which only a prune's FOR UPDATE blocks, and a prune waits for
- * nothing); `podline pools set` and `delete` hold nothing else. So the wait cannot close a cycle.
- * Claims of one pool queue on its row for the rest of their statements: the price of the guarantee.
+ * Locks: the candidates first, then one part per pool, both with SKIP LOCKED: a claim never waits
+ * for a pool, so it cannot close a cycle of waits (see docs/architecture.md, Locks).
  */
 function pickedWithPools(
   o: ClaimOptions,
@@ -293,9 +299,15 @@ function pickedWithPools(
   lanes: readonly PoolLane[],
 ): SQL {
   const order = sql`priority desc nulls last, available_at, id`
+  const parts = partsOf(sql`p.slots`)
   return sql`pool_seen as materialized (
-      select p.name, p.slots, p.claimed_slots, ${runningSlots(sql`p.name`)} as running
-      from podline.pools p where p.name = any(${textArray([...new Set(lanes.map((l) => l.pool))])})
+      select p.name, pp.part, ${partSlots(sql`p.slots`, sql`pp.part`)} as slots, pp.claimed_slots,
+             ${runningSlots(sql`p.name`, sql`pp.part`)} as running
+      from podline.pools p join podline.pool_parts pp on pp.pool = p.name and pp.part < ${parts}
+      where p.name = any(${textArray([...new Set(lanes.map((l) => l.pool))])})
+    ), pool_room as materialized (
+      select name, sum(greatest(0, slots - running)) as free, max(slots) as largest
+      from pool_seen group by name
     ), candidates as materialized (
       select q.id, q.state, q.taken_over, q.priority, q.available_at, null::text as pool, q.pool_slots
       from unnest(${textArray(o.versions)}) as served(version)
@@ -304,32 +316,39 @@ function pickedWithPools(
       union all
       select q.id, q.state, q.taken_over, q.priority, q.available_at, lane.pool, q.pool_slots
       from jsonb_to_recordset(${JSON.stringify(lanes)}::jsonb) as lane(version text, kind text, pool text)
-      join pool_seen s on s.name = lane.pool
+      join pool_room s on s.name = lane.pool
       cross join lateral (${headOf(
         o,
-        sql`version = lane.version and kind = lane.kind and pool = lane.pool and pool_slots <= s.slots`,
-        sql`greatest(0, least(${o.limit}::int, s.slots - s.running))`,
+        sql`version = lane.version and kind = lane.kind and pool = lane.pool and pool_slots <= s.largest`,
+        sql`greatest(0, least(${o.limit}::int, s.free))::int`,
       )}) q
     ), pool_locked as materialized (
-      select p.name, p.slots, p.claimed_slots from podline.pools p
-      where p.name = any(array(select distinct pool from candidates where pool is not null))
-      order by p.name
-      for no key update
+      select l.pool, l.part, l.claimed_slots
+      from (select distinct pool from candidates where pool is not null) c
+      cross join lateral (
+        select pp.pool, pp.part, pp.claimed_slots from podline.pool_parts pp
+        join pool_seen s on s.name = pp.pool and s.part = pp.part
+        where pp.pool = c.pool
+        order by s.slots - s.running desc, pp.part
+        limit 1
+        for no key update of pp skip locked
+      ) l
     ), admitted as (
-      select id, state, taken_over, priority, available_at, pool, pool_slots from candidates where pool is null
+      select id, state, taken_over, priority, available_at, pool, pool_slots, null::smallint as part
+      from candidates where pool is null
       union all
-      select c.id, c.state, c.taken_over, c.priority, c.available_at, c.pool, c.pool_slots
+      select c.id, c.state, c.taken_over, c.priority, c.available_at, c.pool, c.pool_slots, l.part
       from (select *, sum(pool_slots) over (partition by pool order by ${order}) as upto
             from candidates where pool is not null) c
-      join pool_locked l on l.name = c.pool
-      join pool_seen s on s.name = c.pool
-      where c.upto <= l.slots - s.running - (l.claimed_slots - s.claimed_slots)
+      join pool_locked l on l.pool = c.pool
+      join pool_seen s on s.name = l.pool and s.part = l.part
+      where c.upto <= s.slots - s.running - (l.claimed_slots - s.claimed_slots)
     ), picked as materialized (
-      select id, state, taken_over, pool, pool_slots, row_number() over (order by ${order}) as rank
+      select id, state, taken_over, pool, pool_slots, part, row_number() over (order by ${order}) as rank
       from admitted order by ${order} limit ${o.limit}
     ), pool_taken as (
-      update podline.pools p set claimed_slots = p.claimed_slots + taken.slots
-      from (select pool, sum(pool_slots) as slots from picked where pool is not null group by pool) taken
-      where p.name = taken.pool
+      update podline.pool_parts pp set claimed_slots = pp.claimed_slots + taken.slots
+      from (select pool, part, sum(pool_slots) as slots from picked where pool is not null group by pool, part) taken
+      where pp.pool = taken.pool and pp.part = taken.part
     )`
 }

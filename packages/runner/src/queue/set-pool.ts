@@ -1,7 +1,8 @@
 import { poolNameProblem } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
 import type { Database } from '../store/database.js'
-import { POOL_CHANNEL } from './sql-values.js'
+import { partsOf } from './pool-slots.js'
+import { POOL_CHANNEL, state } from './sql-values.js'
 
 export interface PoolSettings {
   name: string
@@ -24,8 +25,9 @@ export class InvalidPoolError extends Error {
 /**
  * Creates a pool or changes its slots (`podline pools set`). A change applies to the next claims:
  * shrinking a pool stops nothing that runs, its task runs wait until the running ones fit; growing
- * it wakes the workers waiting on it. Writes the pool's row alone (and waits only for the claims that
- * hold it), so it cannot close a cycle of waits.
+ * it wakes the workers waiting on it. Writes the pool's rows alone, its parts in step with its slots
+ * (pool-slots.ts; a part removed waits only for the claim that holds it), so it cannot close a cycle
+ * of waits.
  */
 export async function setPool(database: Database, settings: PoolSettings): Promise<PoolChange> {
   const { name, slots, description } = settings
@@ -42,6 +44,19 @@ export async function setPool(database: Database, settings: PoolSettings): Promi
       on conflict (name) do update
         set slots = excluded.slots, updated_at = now(),
             description = case when ${description === undefined} then p.description else excluded.description end
+    ), parts_added as (
+      insert into podline.pool_parts (pool, part)
+      select ${name}, part from generate_series(0, ${partsOf(sql`${slots}::int`)} - 1) as part
+      on conflict do nothing
+    ), parts_removed as (
+      delete from podline.pool_parts where pool = ${name} and part >= ${partsOf(sql`${slots}::int`)}
+    ), runs_moved as (
+      -- The running task runs of a removed part count in a part that remains. Locked in id order,
+      -- as every statement locks task runs, so it cannot close a cycle of waits with one.
+      update podline.task_runs set pool_part = pool_part % ${partsOf(sql`${slots}::int`)}
+      where id in (select id from podline.task_runs
+                   where pool = ${name} and state = ${state('running')} and pool_part >= ${partsOf(sql`${slots}::int`)}
+                   order by id for no key update)
     )
     select (select slots from before) as "previousSlots", pg_notify(${POOL_CHANNEL}, ${name})`)
   return { previousSlots: row?.previousSlots ?? null }

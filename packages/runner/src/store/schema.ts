@@ -10,6 +10,7 @@ import {
   jsonb,
   pgSchema,
   primaryKey,
+  smallint,
   text,
   timestamp,
   uniqueIndex,
@@ -188,6 +189,12 @@ export const taskRuns = podline.table(
     /** How many slots of `pool` it takes (the task's poolSlots); 1 without a pool, and unread. */
     poolSlots: integer('pool_slots').notNull().default(1),
     /**
+     * The part of its pool (pool_parts) whose slots this task run took at its claim: the claim of
+     * a part counts the running task runs of that part (set-pool.ts moves those of a part it
+     * removes). Null before a claim, and without a pool.
+     */
+    poolPart: smallint('pool_part'),
+    /**
      * The task's concurrency key for this run (from the params, by the task's code) and its limit:
      * queued, it waits unclaimable (available_at 'infinity') until queue/admit-tasks.ts admits it
      * within the limit. Null: the task has no key.
@@ -285,9 +292,9 @@ export const taskRuns = podline.table(
       .on(t.pipeline, t.task, t.concurrencyKey, t.availableAt, t.id)
       .where(sql`concurrency_key is not null and ${stateIn(['queued', 'running', 'up_for_retry'])}`),
     index('task_runs_lease_idx').on(t.leaseExpiresAt).where(stateIs('running')),
-    // The running task runs of a pool: what a claim of that pool counts, a few rows at most.
+    // The running task runs of a pool, by part: what a claim of one part counts, a few rows at most.
     index('task_runs_pool_running_idx')
-      .on(t.pool)
+      .on(t.pool, t.poolPart)
       .where(sql`${stateIs('running')} and pool is not null`),
     // The tasks of a run that have not ended: promotion reads the pending ones, and "is the run
     // done?" is one probe here instead of a scan of every task of a wide run at each completion.
@@ -369,16 +376,33 @@ export const pools = podline.table(
     /** 0 stops the pool: its task runs wait queued. */
     slots: integer('slots').notNull(),
     description: text('description'),
-    /**
-     * Slots taken by claims over the pool's life, raised by each claim that takes some. Never read
-     * as a count of anything: a claim compares the value its snapshot saw with the one it locked, to
-     * learn what the claims that committed in between took (see claim-task-runs.ts).
-     */
-    claimedSlots: bigint('claimed_slots', { mode: 'number' }).notNull().default(0),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
   () => [check('pools_slots_check', sql`slots >= 0`)],
+)
+
+/**
+ * The parts a pool's slots are split into (queue/pool-slots.ts: one part below 512 slots, at most 8),
+ * each claimed under its own lock, so that claims of a large pool do not take turns on one row.
+ * A part's slots are a share of the pool's; the task runs of a part are those whose `pool_part`
+ * (modulo the number of parts) is the part. set-pool.ts keeps the rows in step with the slots.
+ */
+export const poolParts = podline.table(
+  'pool_parts',
+  {
+    pool: text('pool')
+      .notNull()
+      .references(() => pools.name, { onDelete: 'cascade' }),
+    part: smallint('part').notNull(),
+    /**
+     * Slots taken by claims of this part over its life, raised by each claim that takes some. Never
+     * read as a count of anything: a claim compares the value its snapshot saw with the one it
+     * locked, to learn what the claims that committed in between took (see claim-task-runs.ts).
+     */
+    claimedSlots: bigint('claimed_slots', { mode: 'number' }).notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.pool, t.part] })],
 )
 
 /**
