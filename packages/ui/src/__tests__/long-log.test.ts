@@ -71,7 +71,18 @@ async function shownEnds(p: Page) {
 
 /** Waits until the log says it shows `range`, and checks that it shows lines `from` to `to`. */
 async function expectShown(p: Page, range: string, from: number, to: number) {
-  await p.getByTestId('log-range').getByText(range).waitFor()
+  await p
+    .getByTestId('log-range')
+    .getByText(range)
+    .waitFor()
+    .catch(async (error: unknown) => {
+      // What the page showed instead: a view that stopped following reads differently from a slow one.
+      const shown = await p
+        .getByTestId('log-range')
+        .textContent({ timeout: 1000 })
+        .catch(() => 'nothing')
+      throw new Error(`the log never said "${range}"; it says "${shown}" (${String(error)})`)
+    })
   expect(await shownEnds(p)).toEqual([`${from}: line ${from}`, `${to}: line ${to}`])
 }
 

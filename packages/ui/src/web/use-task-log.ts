@@ -47,6 +47,8 @@ export function useTaskLog(runId: string, task: string, live: boolean) {
   // What reads build on; `moves` counts the reader's moves, so an answer to an older one is dropped.
   const shown = useRef<Shown | undefined>(undefined)
   const moves = useRef(0)
+  /** A move's read is under way: the poll does not start another. */
+  const reading = useRef(false)
   const liveRef = useRef(live)
   liveRef.current = live
 
@@ -67,7 +69,12 @@ export function useTaskLog(runId: string, task: string, live: boolean) {
   const move = useCallback(
     async (to: LogMove) => {
       const ticket = ++moves.current
-      const page = await read(queryFor(to, shown.current?.view)).catch(() => undefined)
+      reading.current = true
+      const page = await read(queryFor(to, shown.current?.view))
+        .catch(() => undefined)
+        .finally(() => {
+          if (ticket === moves.current) reading.current = false
+        })
       // The end moves on while the page is read: "last" follows it whatever the count says by now.
       if (page && ticket === moves.current) show({ view: page, following: to === 'last' || atEnd(page) })
     },
@@ -86,6 +93,8 @@ export function useTaskLog(runId: string, task: string, live: boolean) {
     async function poll() {
       const base = shown.current
       const ticket = moves.current
+      // The first read failed (the server busy, a dropped connection): the log is read again, not left empty.
+      if (!base && !reading.current) void move(liveRef.current ? 'last' : 'first')
       if (base) {
         const last = base.view.lines.at(-1)
         const query: Query = last ? { after: last.id } : {}
@@ -108,7 +117,7 @@ export function useTaskLog(runId: string, task: string, live: boolean) {
       stopped = true
       clearTimeout(timer)
     }
-  }, [live, read, show])
+  }, [live, read, show, move])
 
   return { view, following, move }
 }
