@@ -135,7 +135,7 @@ function statusLines(status: RunStatus, format: Format, safe: Safe, stacks: bool
           ? 'waiting'
           : t.waitsForKey && t.state === 'queued'
             ? t.concurrencyKey === null
-              ? 'waiting for its key from its inputs'
+              ? 'waiting for its key or priority from its inputs'
               : `waiting for key ${safe(t.concurrencyKey)}`
             : itemCounts(t.state, status.items[t.task]),
         `${t.attempt}/${t.maxAttempts}`,

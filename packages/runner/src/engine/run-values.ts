@@ -29,10 +29,7 @@ export function needsRunValues(p: AnyPipeline): boolean {
  */
 export async function computeRunValues(p: AnyPipeline, params: unknown): Promise<RunValues> {
   if (!needsRunValues(p)) return {}
-  const given = params ?? {}
-  const parsed = p.paramsSchema
-    ? await validateWith(p.paramsSchema, given, `params of pipeline "${p.name}"`)
-    : given
+  const parsed = await parsedParams(p, params)
   const values: RunValues = {}
   if (p.concurrency) values.concurrencyKey = concurrencyKeyOf(p.name, p.concurrency, parsed)
   const tasks = taskValuesOf(p.name, p.tasks, parsed)
@@ -51,11 +48,20 @@ export async function computeInputValues(
   inputs: Record<string, unknown>,
 ): Promise<TaskValues> {
   if (!task.computed) return { task: task.name }
+  return taskValuesFromInputs(
+    p.name,
+    { name: task.name, computed: task.computed },
+    await parsedParams(p, params),
+    inputs,
+  )
+}
+
+/** A run's params as its functions receive them: through the pipeline's schema, when it has one. */
+function parsedParams(p: AnyPipeline, params: unknown): Promise<unknown> {
   const given = params ?? {}
-  const parsed = p.paramsSchema
-    ? await validateWith(p.paramsSchema, given, `params of pipeline "${p.name}"`)
-    : given
-  return taskValuesFromInputs(p.name, { name: task.name, computed: task.computed }, parsed, inputs)
+  return p.paramsSchema
+    ? validateWith(p.paramsSchema, given, `params of pipeline "${p.name}"`)
+    : Promise.resolve(given)
 }
 
 /** Whether some task of the plan computes values from the params (a concurrency key, a priority). */

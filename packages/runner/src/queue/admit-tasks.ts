@@ -8,7 +8,7 @@ const HOLDING = states('queued', 'running', 'up_for_retry')
 /**
  * concurrency_key of a task run whose key or priority its code computes from its inputs, which exist
  * only once its upstream tasks have ended. It queues unclaimable like any keyed task run (see
- * queuedAvailableAt), and a worker with the code computes both (worker/task-values-from-inputs.ts)
+ * queuedAvailableAt), and a worker with the code computes both (worker/input-values.ts)
  * before admitKeyedTasks sees it. Never a real key: those have 1 to 200 characters.
  */
 export const KEY_FROM_INPUTS = ''

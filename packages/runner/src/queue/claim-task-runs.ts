@@ -275,7 +275,7 @@ function headOf(o: ClaimOptions, lane: SQL, limit: SQL): SQL {
  * the task runs claimed from it (`task_runs.pool_part`) counted against it. A claim takes one part
  * per pool, the one its snapshot saw with the most room among those no other claim holds (SKIP
  * LOCKED), so the claims of a large pool run side by side: with the whole pool on one row they took
- * turns until each committed, and a pool of ample size cost 0.78× the throughput of no pool (4
+ * turns until each committed, and a pool of ample size cost about 0.77× the throughput of no pool (4
  * workers). A pool below 512 slots is one part: a claim that finds it held takes none of it this
  * time, and is woken when its slots free. The parts' slots add up to the pool's, so no part within
  * its share puts the pool beyond its slots.

@@ -36,6 +36,7 @@ export async function setPool(database: Database, settings: PoolSettings): Promi
   if (!Number.isInteger(slots) || slots < 0 || slots > 2_147_483_647)
     throw new InvalidPoolError(`pool "${name}": slots must be a whole number from 0 up, got ${slots}`)
   const stored = description === '' ? null : (description ?? null)
+  const parts = partsOf(sql`${slots}::int`)
   const [row] = await database.rows<PoolChange>(sql`
     with before as (
       select slots from podline.pools where name = ${name}
@@ -46,16 +47,16 @@ export async function setPool(database: Database, settings: PoolSettings): Promi
             description = case when ${description === undefined} then p.description else excluded.description end
     ), parts_added as (
       insert into podline.pool_parts (pool, part)
-      select ${name}, part from generate_series(0, ${partsOf(sql`${slots}::int`)} - 1) as part
+      select ${name}, part from generate_series(0, ${parts} - 1) as part
       on conflict do nothing
     ), parts_removed as (
-      delete from podline.pool_parts where pool = ${name} and part >= ${partsOf(sql`${slots}::int`)}
+      delete from podline.pool_parts where pool = ${name} and part >= ${parts}
     ), runs_moved as (
       -- The running task runs of a removed part count in a part that remains. Locked in id order,
       -- as every statement locks task runs, so it cannot close a cycle of waits with one.
-      update podline.task_runs set pool_part = pool_part % ${partsOf(sql`${slots}::int`)}
+      update podline.task_runs set pool_part = pool_part % ${parts}
       where id in (select id from podline.task_runs
-                   where pool = ${name} and state = ${state('running')} and pool_part >= ${partsOf(sql`${slots}::int`)}
+                   where pool = ${name} and state = ${state('running')} and pool_part >= ${parts}
                    order by id for no key update)
     )
     select (select slots from before) as "previousSlots", pg_notify(${POOL_CHANNEL}, ${name})`)
