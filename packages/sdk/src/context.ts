@@ -9,9 +9,14 @@ export interface TaskLogger {
 }
 
 /** What every task function receives besides its inputs. */
-export interface TaskContext<Params> {
+export interface TaskContext<Params, Assets = {}> {
   /** The run's parameters, as the pipeline's `params` schema output them. */
   readonly params: Params
+  /**
+   * The asset events that created the run, by asset name, each through its asset's schema: only
+   * the assets of the pipeline's `on` are there (empty for a run not created by assets).
+   */
+  readonly assets: Assets
   /** Fires when the run is cancelled, the attempt times out, or the worker shuts down. */
   readonly signal: AbortSignal
   readonly runId: string
@@ -42,7 +47,8 @@ export type StoredInput =
   | { readonly kind: 'path'; readonly path: string; readonly size: number; readonly sha256: string }
 
 /** What a pod spec function receives besides its inputs: the task's context and the stored inputs' locations. */
-export interface PodSpecContext<Params, Needs extends string = string> extends TaskContext<Params> {
+export interface PodSpecContext<Params, Needs extends string = string, Assets = {}>
+  extends TaskContext<Params, Assets> {
   /**
    * Where the pod can download the value of `task` (one of the `needs`), so a large value need not
    * pass through an env var: resolves to undefined when the value is small enough to live in its

@@ -1,4 +1,24 @@
 export type {
+  AnyAsset,
+  Asset,
+  AssetCondition,
+  AssetEvent,
+  AssetsContext,
+  AssetTrigger,
+  AssetValue,
+  RunAssets,
+} from './asset.js'
+export {
+  AssetDefinitionError,
+  all,
+  any,
+  asset,
+  assetNameProblem,
+  assetsOf,
+  isAsset,
+  MAX_ASSET_NAME_LENGTH,
+} from './asset.js'
+export type {
   CallbackContext,
   CallbackEvent,
   DeadlineCallback,
@@ -72,7 +92,14 @@ export type {
   TaskDefinition,
   WaitTaskDefinition,
 } from './task-definition.js'
-export type { Duration, ResolvedTaskOptions, RetryDelay, TaskOptions, TriggerRule } from './task-options.js'
+export type {
+  Duration,
+  ProducedAssets,
+  ResolvedTaskOptions,
+  RetryDelay,
+  TaskOptions,
+  TriggerRule,
+} from './task-options.js'
 export {
   MAP_OPTION_KEYS,
   parseDuration,

@@ -1,5 +1,15 @@
 import type { StandardJSONSchemaV1 } from '@standard-schema/spec'
 import {
+  type AnyAsset,
+  AssetDefinitionError,
+  type AssetsContext,
+  type AssetTrigger,
+  assetsOf,
+  isAsset,
+  type ProducedOutput,
+  type ProducesCheck,
+} from './asset.js'
+import {
   CALLBACK_OPTION,
   callbackEvents,
   type DeadlineCallback,
@@ -36,6 +46,7 @@ import {
   type Duration,
   MAP_OPTION_KEYS,
   POD_OPTION_KEYS,
+  type ProducedAssets,
   parseDuration,
   resolveTaskOptions,
   TASK_OPTION_KEYS,
@@ -94,7 +105,7 @@ export interface MapTaskOptions<
   Inputs = Record<string, unknown>,
   Items = readonly unknown[],
   Params = unknown,
-> extends TaskOptions<Needs, Rule, Params, Inputs>,
+> extends Omit<TaskOptions<Needs, Rule, Params, Inputs>, 'produces'>,
     MapOptionsOf<Inputs, Items> {}
 
 export interface MapPodTaskOptions<
@@ -104,7 +115,7 @@ export interface MapPodTaskOptions<
   Inputs = Record<string, unknown>,
   Items = readonly unknown[],
   Params = unknown,
-> extends TaskOptions<Needs, Rule, Params, Inputs>,
+> extends Omit<TaskOptions<Needs, Rule, Params, Inputs>, 'produces'>,
     Omit<PodRunOptions, 'skipOnExitCode'>,
     MapOptionsOf<Inputs, Items> {
   /** A Standard Schema for what each item's pod writes; the task's output is an array of its output type. */
@@ -125,7 +136,8 @@ export interface PodTaskOptions<
   Skip extends PodRunOptions['skipOnExitCode'] = PodRunOptions['skipOnExitCode'],
   Params = unknown,
   Inputs = Record<string, unknown>,
-> extends TaskOptions<Needs, Rule, Params, Inputs>,
+  Produces extends ProducedAssets | undefined = ProducedAssets | undefined,
+> extends TaskOptions<Needs, Rule, Params, Inputs, Produces>,
     Omit<PodRunOptions, 'skipOnExitCode'> {
   /** A Standard Schema for what the pod writes; its output type is the task's output. Use `json<T>()` for a type alone. */
   output?: S
@@ -154,7 +166,10 @@ export interface WaitOptions<
   sleep?: Duration
 }
 
-export interface PipelineOptions<S extends AnySchema | undefined> {
+export interface PipelineOptions<
+  S extends AnySchema | undefined,
+  On extends AssetTrigger | undefined = AssetTrigger | undefined,
+> {
   /** A Standard Schema (zod, valibot, arktype, …) for the run's parameters; its output type is `ctx.params`. */
   params?: S
   /** Mixed into the version hash: bump it when task code changes in a way old workers must not run. */
@@ -168,6 +183,15 @@ export interface PipelineOptions<S extends AnySchema | undefined> {
    * })
    */
   schedule?: ScheduleOptions<S extends AnySchema ? SchemaInput<S> : undefined>
+  /**
+   * Runs the pipeline when assets are updated (Airflow's asset schedules), beside or instead of a
+   * schedule: one asset or `any(a, b)` create one run per event; `all(a, b)` one run once each has
+   * an event since the last run. Exactly once across workers; the tasks read the events typed, as
+   * `ctx.assets`. The run's params are the params schema's output for `{}`.
+   * @example
+   * pipeline('report', { on: orders }).task('sum', (_in, ctx) => ctx.assets['warehouse.orders'].value.rows)
+   */
+  on?: On
   /**
    * At most this many runs of the pipeline running at once; later runs wait queued, oldest first.
    * Default: no limit.
@@ -227,6 +251,8 @@ export interface Pipeline<
   ParamsInput = Params,
   Tasks extends TaskEntry = never,
   Absent extends string = never,
+  /** What `ctx.assets` holds: the events of the assets the pipeline runs on (see {@link AssetsContext}). */
+  Assets = {},
 > {
   readonly name: string
   readonly paramsSchema: AnySchema | undefined
@@ -238,6 +264,8 @@ export interface Pipeline<
   readonly callbacks: ResolvedCallbacks
   /** Tasks in definition order, which is a topological order. */
   readonly tasks: readonly TaskDefinition[]
+  /** The assets whose events create its runs; undefined when none do. */
+  readonly on: AssetTrigger | undefined
   /** Type-level only: never present at run time. */
   readonly '~types'?: PipelineTypes<Params, ParamsInput, Tasks, Absent>
 
@@ -249,8 +277,8 @@ export interface Pipeline<
    */
   task<const N extends string, R>(
     name: N & ValidTaskName<N, Tasks>,
-    fn: ((inputs: {}, ctx: TaskContext<Params>) => R) & JsonResult<R>,
-  ): Pipeline<Params, ParamsInput, Tasks | TaskEntry<N, Awaited<R>>, Absent>
+    fn: ((inputs: {}, ctx: TaskContext<Params, Assets>) => R) & JsonResult<R>,
+  ): Pipeline<Params, ParamsInput, Tasks | TaskEntry<N, Awaited<R>>, Absent, Assets>
   /**
    * @example
    * p.task('report', { needs: ['extract'], retries: 2 }, async ({ extract }) => extract.rows * 2)
@@ -258,13 +286,20 @@ export interface Pipeline<
   task<
     const N extends string,
     const Needs extends readonly Tasks['name'][],
-    R,
+    R extends ProducedOutput<P>,
     const Rule extends TriggerRule = 'all_success',
+    const P extends ProducedAssets | undefined = undefined,
   >(
     name: N & ValidTaskName<N, Tasks>,
-    options: TaskOptions<Needs, Rule, Params, InputsFor<Tasks, Needs, Rule>>,
-    fn: ((inputs: InputsFor<Tasks, Needs, Rule>, ctx: TaskContext<Params>) => R) & JsonResult<R>,
-  ): Pipeline<Params, ParamsInput, Tasks | TaskEntry<N, Awaited<R>>, AddAbsent<Tasks, Absent, N, Needs, Rule>>
+    options: TaskOptions<Needs, Rule, Params, InputsFor<Tasks, Needs, Rule>, P>,
+    fn: ((inputs: InputsFor<Tasks, Needs, Rule>, ctx: TaskContext<Params, Assets>) => R) & JsonResult<R>,
+  ): Pipeline<
+    Params,
+    ParamsInput,
+    Tasks | TaskEntry<N, Awaited<R>>,
+    AddAbsent<Tasks, Absent, N, Needs, Rule>,
+    Assets
+  >
 
   /**
    * A pod task: runs `spec` as a Kubernetes pod (container `base`). The container writes its result
@@ -279,20 +314,24 @@ export interface Pipeline<
     S extends AnySchema | undefined = undefined,
     const Rule extends TriggerRule = 'all_success',
     const Skip extends PodRunOptions['skipOnExitCode'] = undefined,
+    const P extends ProducedAssets | undefined = undefined,
   >(
     name: N & ValidTaskName<N, Tasks>,
-    options: PodTaskOptions<Needs, S, Rule, Skip, Params, InputsFor<Tasks, Needs, Rule>>,
-    spec:
+    options: PodTaskOptions<Needs, S, Rule, Skip, Params, InputsFor<Tasks, Needs, Rule>, P>,
+    spec: (
       | PodSpec
       | ((
           inputs: InputsFor<Tasks, Needs, Rule>,
-          ctx: PodSpecContext<Params, Needs[number]>,
-        ) => Awaitable<PodSpec>),
+          ctx: PodSpecContext<Params, Needs[number], Assets>,
+        ) => Awaitable<PodSpec>)
+    ) &
+      ProducesCheck<S extends AnySchema ? SchemaOutput<S> : JsonValue, P>,
   ): Pipeline<
     Params,
     ParamsInput,
     Tasks | TaskEntry<N, S extends AnySchema ? SchemaOutput<S> : JsonValue>,
-    AddAbsent<Tasks, Absent, N, Needs, Rule, [Skip] extends [undefined] ? false : true>
+    AddAbsent<Tasks, Absent, N, Needs, Rule, [Skip] extends [undefined] ? false : true>,
+    Assets
   >
 
   /**
@@ -312,13 +351,18 @@ export interface Pipeline<
   >(
     name: N & ValidTaskName<N, Tasks>,
     options: MapTaskOptions<Needs, Rule, InputsFor<Tasks, Needs, Rule>, Items, Params>,
-    fn: ((item: ItemOf<Items>, inputs: InputsFor<Tasks, Needs, Rule>, ctx: TaskContext<Params>) => R) &
+    fn: ((
+      item: ItemOf<Items>,
+      inputs: InputsFor<Tasks, Needs, Rule>,
+      ctx: TaskContext<Params, Assets>,
+    ) => R) &
       JsonResult<R>,
   ): Pipeline<
     Params,
     ParamsInput,
     Tasks | TaskEntry<N, Awaited<R>[]>,
-    AddAbsent<Tasks, Absent, N, Needs, Rule>
+    AddAbsent<Tasks, Absent, N, Needs, Rule>,
+    Assets
   >
 
   /**
@@ -340,13 +384,14 @@ export interface Pipeline<
     spec: (
       item: ItemOf<Items>,
       inputs: InputsFor<Tasks, Needs, Rule>,
-      ctx: PodSpecContext<Params, Needs[number]>,
+      ctx: PodSpecContext<Params, Needs[number], Assets>,
     ) => Awaitable<PodSpec>,
   ): Pipeline<
     Params,
     ParamsInput,
     Tasks | TaskEntry<N, (S extends AnySchema ? SchemaOutput<S> : JsonValue)[]>,
-    AddAbsent<Tasks, Absent, N, Needs, Rule>
+    AddAbsent<Tasks, Absent, N, Needs, Rule>,
+    Assets
   >
 
   /**
@@ -369,7 +414,8 @@ export interface Pipeline<
     Params,
     ParamsInput,
     Tasks | TaskEntry<N, S extends AnySchema ? SchemaOutput<S> : null>,
-    AddAbsent<Tasks, Absent, N, Needs, Rule>
+    AddAbsent<Tasks, Absent, N, Needs, Rule>,
+    Assets
   >
 
   /** The structure as JSON, with a version hash that changes exactly when the structure does. */
@@ -378,7 +424,7 @@ export interface Pipeline<
 
 /** Any pipeline, whatever its types: what the runner and the CLI accept. */
 // biome-ignore lint/suspicious/noExplicitAny: the widest pipeline type must accept every Params/Outputs.
-export type AnyPipeline = Pipeline<any, any, any, any>
+export type AnyPipeline = Pipeline<any, any, any, any, any>
 export type ParamsOf<P> =
   NonNullable<P extends { '~types'?: infer T } ? T : never> extends PipelineTypes<
     infer Params,
@@ -443,13 +489,18 @@ export class PipelineDefinitionError extends Error {
  * const p = pipeline('nightly-etl', { params: z.object({ date: z.string() }) })
  *   .task('extract', async (_in, { params }) => ({ uri: `s3://raw/${params.date}.csv` }))
  */
-export function pipeline<const S extends AnySchema | undefined = undefined>(
+export function pipeline<
+  const S extends AnySchema | undefined = undefined,
+  const On extends AssetTrigger | undefined = undefined,
+>(
   name: string,
-  options: PipelineOptions<S> = {},
+  options: PipelineOptions<S, On> = {},
 ): Pipeline<
   S extends AnySchema ? SchemaOutput<S> : Record<string, never>,
   S extends AnySchema ? SchemaInput<S> : Record<string, never> | undefined,
-  never
+  never,
+  never,
+  AssetsContext<Exclude<On, undefined>>
 > {
   assertValidName('pipeline', name)
   const schedule = options.schedule === undefined ? undefined : resolveSchedule(name, options.schedule)
@@ -477,6 +528,11 @@ export function pipeline<const S extends AnySchema | undefined = undefined>(
     callbacks[key] = callback
   }
   const deadline = options.deadline && resolveDeadline(name, options.deadline)
+  const on = options.on
+  if (on !== undefined && !isAsset(on) && !(typeof on === 'object' && on !== null && 'mode' in on))
+    throw new PipelineDefinitionError(
+      `pipeline "${name}": on takes an asset made with asset(name, schema), or all(…) / any(…) of assets`,
+    )
   if (callbacks.onDeadline && !deadline)
     throw new PipelineDefinitionError(
       `pipeline "${name}": onDeadline needs a deadline, e.g. deadline: { after: '2h', from: 'logicalDate' }`,
@@ -491,6 +547,7 @@ export function pipeline<const S extends AnySchema | undefined = undefined>(
       concurrency,
       callbacks: Object.freeze(callbacks) as ResolvedCallbacks,
       deadline,
+      on,
     },
     [],
   )
@@ -505,6 +562,7 @@ interface PipelineSettings {
   concurrency: ResolvedConcurrency | undefined
   callbacks: ResolvedCallbacks
   deadline: PlanDeadline | undefined
+  on: AssetTrigger | undefined
 }
 
 /** The deadline option, checked: a positive duration from 'queued' or 'logicalDate'. */
@@ -530,7 +588,7 @@ function createPipeline(
   tasks: readonly TaskDefinition[],
   // biome-ignore lint/suspicious/noExplicitAny: the public interface carries the types; this is the untyped core.
 ): any {
-  const { name, paramsSchema, userVersion, schedule, maxActiveRuns, concurrency, callbacks, deadline } =
+  const { name, paramsSchema, userVersion, schedule, maxActiveRuns, concurrency, callbacks, deadline, on } =
     settings
   let plan: PipelinePlan | undefined
   const add = (def: TaskDefinition) => createPipeline(settings, Object.freeze([...tasks, def]))
@@ -570,6 +628,7 @@ function createPipeline(
     concurrency,
     callbacks,
     tasks,
+    on,
     task(taskName: string, optionsOrFn: unknown, maybeFn?: unknown) {
       const [options, fn] =
         typeof optionsOrFn === 'function' ? [{}, optionsOrFn] : [optionsOrFn ?? {}, maybeFn]
@@ -586,6 +645,7 @@ function createPipeline(
         options: resolveTaskOptions(taskName, taskOptions),
         ...callbacks,
         ...taskComputedOf(taskOptions),
+        ...producesOf(taskName, taskOptions),
         run: (inputs: Record<string, unknown>, ctx: TaskContext<unknown>) =>
           fn(guardInputs(taskName, needs, inputs), ctx),
       })
@@ -613,6 +673,7 @@ function createPipeline(
         options: resolveTaskOptions(taskName, taskOptions),
         ...callbacks,
         ...taskComputedOf(taskOptions),
+        ...producesOf(taskName, taskOptions),
         spec:
           typeof spec === 'function'
             ? (inputs: Record<string, unknown>, ctx: PodSpecContext<unknown>) =>
@@ -673,7 +734,7 @@ function createPipeline(
         options: resolveTaskOptions(taskName, taskOptions),
         ...callbacks,
         ...taskComputedOf(taskOptions),
-        map: mapDefinition(taskName, needs, over, maxParallel),
+        map: mapDefinition(taskName, needs, over, maxParallel, (options as TaskOptions).produces),
         run: (inputs: Record<string, unknown>, ctx: TaskContext<unknown>, item?: unknown) =>
           fn(item, guardInputs(taskName, needs, inputs), ctx),
       })
@@ -698,7 +759,7 @@ function createPipeline(
         options: resolveTaskOptions(taskName, taskOptions),
         ...callbacks,
         ...taskComputedOf(taskOptions),
-        map: mapDefinition(taskName, needs, over, maxParallel),
+        map: mapDefinition(taskName, needs, over, maxParallel, (options as TaskOptions).produces),
         spec: (inputs: Record<string, unknown>, ctx: PodSpecContext<unknown>, item?: unknown) =>
           spec(item, guardInputs(taskName, needs, inputs), ctx),
         output,
@@ -719,6 +780,8 @@ function createPipeline(
           ...(concurrency ? { concurrency: { limit: concurrency.limit } } : {}),
           callbacks: callbackEvents(callbacks),
           deadline,
+          on: on && { mode: isAsset(on) ? 'any' : on.mode, assets: assetsOf(on).map((a) => a.name) },
+          assets: declaredAssets(name, on, tasks),
         },
       )
       return structuredClone(plan)
@@ -762,7 +825,12 @@ function mapDefinition(
   needs: readonly string[],
   over: unknown,
   maxParallel: unknown,
+  produces: unknown,
 ): MapDefinition {
+  if (produces !== undefined)
+    throw new PipelineDefinitionError(
+      `mapped task "${taskName}": a mapped task does not produce assets; produce it from a task that needs "${taskName}" (it receives the items' outputs as one array)`,
+    )
   if (typeof over !== 'function')
     throw new PipelineDefinitionError(
       `mapped task "${taskName}": over must be a function from the inputs to the items, such as ({ list }) => list.files`,
@@ -775,6 +843,42 @@ function mapDefinition(
     over: (inputs: Record<string, unknown>) => over(guardInputs(taskName, needs, inputs)),
     maxParallel: maxParallel as number | undefined,
   })
+}
+
+/** A task's `produces`, checked: `{ produces }` as a list only when it has some. */
+function producesOf(taskName: string, options: TaskOptions): { produces?: readonly AnyAsset[] } {
+  const { produces } = options
+  if (produces === undefined) return {}
+  const list = Array.isArray(produces) ? produces : [produces]
+  if (list.length === 0 || !list.every(isAsset))
+    throw new PipelineDefinitionError(
+      `task "${taskName}": produces takes an asset made with asset(name, schema), or a list of them`,
+    )
+  return { produces: Object.freeze([...list]) }
+}
+
+/**
+ * Every asset the pipeline declares (its `on`, its tasks' `produces`) with its schema's hash and
+ * JSON Schema, for the plan: one name declared with two schemas in one pipeline is refused here,
+ * across pipelines when a worker registers them.
+ */
+function declaredAssets(
+  pipeline: string,
+  on: AssetTrigger | undefined,
+  tasks: readonly TaskDefinition[],
+): PipelinePlan['assets'] {
+  const all = [...(on ? assetsOf(on) : []), ...tasks.flatMap((t) => t.produces ?? [])]
+  if (all.length === 0) return undefined
+  const declared: NonNullable<PipelinePlan['assets']> = {}
+  for (const a of all) {
+    const seen = declared[a.name]
+    if (seen && seen.schemaHash !== a.schemaHash)
+      throw new AssetDefinitionError(
+        `pipeline "${pipeline}" declares asset "${a.name}" with two different schemas; define the asset once, in a module its producers and consumers import`,
+      )
+    declared[a.name] = { schemaHash: a.schemaHash, jsonSchema: a.jsonSchema }
+  }
+  return declared
 }
 
 /** The params' input JSON Schema, when the schema library implements Standard JSON Schema. */

@@ -37,6 +37,13 @@ export interface PipelinePlan {
   callbacks?: RunCallbackEvent[]
   /** When a run must have finished; absent: never late. */
   deadline?: PlanDeadline
+  /** The assets whose events create runs: `any` for one asset (one run per event); absent: none. */
+  on?: { mode: 'all' | 'any'; assets: string[] }
+  /**
+   * Every asset the pipeline declares (`on`, `produces`), with its value's JSON Schema: registration
+   * refuses a name another pipeline declares with another schema; `podline assets emit` checks with it.
+   */
+  assets?: Record<string, { schemaHash: string; jsonSchema: Record<string, unknown> }>
   tasks: PlanTask[]
 }
 
@@ -49,6 +56,8 @@ export interface PlanTask {
   map?: { maxParallel: number | null }
   /** The events the task has callbacks for (its onFailure, onSuccess, onRetry); absent: none. */
   callbacks?: TaskCallbackEvent[]
+  /** The assets its success records an event of; absent: none. */
+  produces?: string[]
   /** Pod tasks only. */
   pod?: { hasOutput: boolean; spec: 'static' | 'dynamic'; run: PodRunOptions }
   /**
@@ -70,9 +79,11 @@ export function buildPlan(
     concurrency?: { limit: number } | undefined
     callbacks?: RunCallbackEvent[] | undefined
     deadline?: PlanDeadline | undefined
+    on?: PipelinePlan['on'] | undefined
+    assets?: PipelinePlan['assets'] | undefined
   } = {},
 ): PipelinePlan {
-  const { schedule, maxActiveRuns, concurrency, deadline } = run
+  const { schedule, maxActiveRuns, concurrency, deadline, on, assets } = run
   const callbacks = run.callbacks?.length ? run.callbacks : undefined
   const planTasks: PlanTask[] = tasks.map((t) => ({
     name: t.name,
@@ -81,6 +92,7 @@ export function buildPlan(
     options: t.options,
     ...(t.map ? { map: { maxParallel: t.map.maxParallel ?? null } } : {}),
     ...(t.callbacks ? { callbacks: taskCallbackEvents(t.callbacks) } : {}),
+    ...(t.produces ? { produces: t.produces.map((a) => a.name) } : {}),
     ...(t.kind === 'wait'
       ? {
           wait: {
@@ -112,6 +124,8 @@ export function buildPlan(
           concurrency,
           callbacks,
           deadline,
+          on,
+          assets,
           tasks: planTasks,
         }),
       ),
@@ -127,6 +141,8 @@ export function buildPlan(
     ...(concurrency ? { concurrency } : {}),
     ...(callbacks ? { callbacks } : {}),
     ...(deadline ? { deadline } : {}),
+    ...(on ? { on } : {}),
+    ...(assets ? { assets } : {}),
     tasks: planTasks,
   }
 }
@@ -154,12 +170,16 @@ function signalJsonSchema(task: string, schema: AnySchema): Record<string, unkno
 }
 
 /** A Standard Schema's JSON Schema, or why there is none. */
-export function jsonSchemaOf(schema: AnySchema): { schema: Record<string, unknown> } | { problem: string } {
+export function jsonSchemaOf(
+  schema: AnySchema,
+  /** Whose schema it is, for the messages: a wait's signal or an asset's value. */
+  of: 'signal' | 'asset' = 'signal',
+): { schema: Record<string, unknown> } | { problem: string } {
+  const checker = of === 'signal' ? 'podline signal' : 'podline assets emit'
   const converter = (schema['~standard'] as { jsonSchema?: StandardJSONSchemaV1.Converter }).jsonSchema
   if (!converter)
     return {
-      problem:
-        "the signal's schema library has no JSON Schema export (Standard JSON Schema); use zod 4, arktype or valibot with its converter",
+      problem: `the ${of}'s schema library has no JSON Schema export (Standard JSON Schema); use zod 4, arktype or valibot with its converter`,
     }
   try {
     // The output too: a schema whose output JSON Schema cannot say (a transform) would hand the
@@ -168,7 +188,7 @@ export function jsonSchemaOf(schema: AnySchema): { schema: Record<string, unknow
     return { schema: converter.input({ target: 'draft-2020-12' }) }
   } catch (error) {
     return {
-      problem: `the signal's schema has no JSON Schema (${error instanceof Error ? error.message : String(error)}); a transform or a custom check cannot be checked by podline signal`,
+      problem: `the ${of}'s schema has no JSON Schema (${error instanceof Error ? error.message : String(error)}); a transform or a custom check cannot be checked by ${checker}`,
     }
   }
 }

@@ -1,3 +1,4 @@
+import type { AnyAsset, RunAssets } from './asset.js'
 import type { ResolvedTaskCallbacks } from './callbacks.js'
 import type { TaskComputed } from './concurrency.js'
 import type { PodSpecContext, TaskContext } from './context.js'
@@ -18,6 +19,8 @@ interface TaskDefinitionBase {
   readonly callbacks?: ResolvedTaskCallbacks
   /** Present on a mapped task (`.map`, `.mapPod`): one task run per item `over` returns. */
   readonly map?: MapDefinition
+  /** The assets its success updates with its output; absent when it produces none. */
+  readonly produces?: readonly AnyAsset[]
 }
 
 /** How a mapped task fans out. */
@@ -31,14 +34,22 @@ export interface MapDefinition {
 export interface InlineTaskDefinition extends TaskDefinitionBase {
   readonly kind: 'task'
   /** `item` is the element of a mapped task's items this task run stands for; undefined otherwise. */
-  readonly run: (inputs: Record<string, unknown>, ctx: TaskContext<unknown>, item?: unknown) => unknown
+  readonly run: (
+    inputs: Record<string, unknown>,
+    ctx: TaskContext<unknown, RunAssets>,
+    item?: unknown,
+  ) => unknown
 }
 
 export interface PodTaskDefinition extends TaskDefinitionBase {
   readonly kind: 'pod'
   readonly spec:
     | PodSpec
-    | ((inputs: Record<string, unknown>, ctx: PodSpecContext<unknown>, item?: unknown) => PodSpec)
+    | ((
+        inputs: Record<string, unknown>,
+        ctx: PodSpecContext<unknown, string, RunAssets>,
+        item?: unknown,
+      ) => PodSpec)
   /** Validates what the pod wrote; absent when no output is declared (the value is then any JSON). */
   readonly output: AnySchema | undefined
   readonly pod: PodRunOptions

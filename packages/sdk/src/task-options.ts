@@ -1,3 +1,4 @@
+import type { AnyAsset } from './asset.js'
 import { TASK_CALLBACK_KEYS, type TaskCallbackOptions } from './callbacks.js'
 import { concurrencyProblem, type TaskConcurrencyOptions } from './concurrency.js'
 import type { PodRunOptions } from './pod-spec.js'
@@ -34,6 +35,8 @@ export interface TaskOptions<
   Params = unknown,
   /** What the task receives from its upstream tasks: its key and priority functions may read it. */
   Inputs = Record<string, unknown>,
+  /** The assets it produces: inferred from `produces`, so its output can be checked against them. */
+  Produces extends ProducedAssets | undefined = ProducedAssets | undefined,
 > extends TaskCallbackOptions<Params> {
   /** The earlier tasks whose outputs this task receives, keyed by name. */
   needs?: Needs
@@ -77,7 +80,17 @@ export interface TaskOptions<
   pool?: string
   /** How many slots of `pool` one task run takes (Airflow's `pool_slots`): a positive integer. Default 1. */
   poolSlots?: number
+  /**
+   * The assets its success updates: each success records an event with its output, which must be
+   * of the asset's type (a compile error otherwise), and runs the pipelines `on` the asset.
+   * @example
+   * p.task('load', { produces: orders }, async () => ({ date: '2026-12-07', rows: 120 }))
+   */
+  produces?: Produces
 }
+
+/** What `produces` takes: one asset, or several (the output must then be of each one's type). */
+export type ProducedAssets = AnyAsset | readonly AnyAsset[]
 
 /** Every option a task takes: a misspelt one (`timeoutMs`, `retry`) is refused when the task is defined. */
 export const TASK_OPTION_KEYS = [
@@ -90,6 +103,7 @@ export const TASK_OPTION_KEYS = [
   'concurrency',
   'pool',
   'poolSlots',
+  'produces',
   ...TASK_CALLBACK_KEYS,
 ] as const satisfies readonly (keyof TaskOptions)[]
 

@@ -36,7 +36,9 @@ export function registerPrune(program: Command): void {
         const xcoms = await openXComStorage(settings.xcoms ?? {}, database)
         const deleted = await pruneFinishedRuns(database, {
           olderThanMs,
-          ...(xcoms ? { onPruned: async (runIds) => void (await deleteRunObjects(xcoms, runIds)) } : {}),
+          ...(xcoms
+            ? { onPruned: async (runIds) => void (await deleteRunObjects(database, xcoms, runIds)) }
+            : {}),
         }).finally(() => xcoms?.store.close())
         process.stdout.write(
           `pruned ${deleted} run${deleted === 1 ? '' : 's'} finished more than ${flags.olderThan} ago\n`,

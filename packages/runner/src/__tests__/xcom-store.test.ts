@@ -158,7 +158,11 @@ describe('pruning runs whose values are in the store', () => {
     const pruned = await pruneFinishedRuns(db.database, {
       olderThanMs: 30 * 86_400_000,
       onPruned: async (runIds) =>
-        void (await deleteRunObjects({ store, prefix: storePrefix(await db.database.storeId()) }, runIds)),
+        void (await deleteRunObjects(
+          db.database,
+          { store, prefix: storePrefix(await db.database.storeId()) },
+          runIds,
+        )),
     })
     expect(pruned).toBe(1)
     const left = await runsWithObjects()

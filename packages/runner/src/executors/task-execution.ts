@@ -1,4 +1,4 @@
-import type { JsonValue, TaskContext } from '@podline/sdk'
+import type { JsonValue, RunAssets, TaskContext } from '@podline/sdk'
 import type { PodXComTransfers } from '../xcom-store/pod-transfers.js'
 
 /**
@@ -25,7 +25,7 @@ export interface TaskExecution {
   readonly resumed?: boolean
   /** Outputs of the tasks in `needs`, keyed by task name (already guarded by the SDK). */
   readonly inputs: Record<string, unknown>
-  readonly ctx: TaskContext<unknown>
+  readonly ctx: TaskContext<unknown, RunAssets>
   /**
    * The worker's XCom store as this attempt may use it, when one is configured: a pod writes a
    * result too large for its log there, and its spec may hand it URLs of stored upstream values.

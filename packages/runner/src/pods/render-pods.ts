@@ -60,6 +60,8 @@ export async function renderPods(
       // A placeholder, never a URL: a rendered pod shows where a stored input's location goes.
       inputUrl: async (task) => symbolicValue(`inputUrl(${task})`) as StoredInputPlaceholder,
       params,
+      // No events when a pod is rendered without a run: a spec that reads one is reported unrendered.
+      assets: {},
       signal: new AbortController().signal,
       runId,
       attempt: 1,

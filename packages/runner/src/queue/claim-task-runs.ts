@@ -3,6 +3,7 @@ import type { Database } from '../store/database.js'
 import { ADMITTED, NO_MAP_INDEX, type StoredRetryDelay } from '../store/schema.js'
 import { bigintArray, textArray } from '../store/sql-arrays.js'
 import type { TraceCarrier } from '../tracing/tracing.js'
+import type { StoredAssetEvent } from './create-run.js'
 import { insertEvents, TASK_RUN_OR_ITEM } from './event-log.js'
 import { partSlots, partsOf, runningSlots } from './pool-slots.js'
 import { state, states } from './sql-values.js'
@@ -36,6 +37,8 @@ export interface ClaimedTaskRun {
    */
   msToDeadline: number | null
   params: unknown
+  /** The asset events that created the run, by asset name (`ctx.assets`); null for other runs. */
+  assets: Record<string, StoredAssetEvent> | null
   /** How long it waited to be claimed since it became claimable (queued, retry due, handed back), by the database's clock. */
   waitedMs: number
   /** The run's trace context: the attempt's span is its child. */
@@ -198,7 +201,7 @@ export function claimStatement(o: ClaimOptions): SQL {
            case when c.timeout_at is not null
              then greatest(0, ceil(extract(epoch from c.timeout_at - now()) * 1000))::float8 end as "msToDeadline",
            greatest(0, extract(epoch from now() - c.available_at) * 1000)::float8 as "waitedMs",
-           r.params, r.trace_context as "traceContext",
+           r.params, r.assets, r.trace_context as "traceContext",
            (extract(epoch from r.logical_date) * 1000)::float8 as "logicalDate",
            (extract(epoch from r.interval_start) * 1000)::float8 as "intervalStart",
            case when c.map_index = ${NO_MAP_INDEX} then ${upstreamValues(sql`c.run_id`, sql`c.needs`)} end as inputs,

@@ -44,6 +44,23 @@ export interface NewRun {
    * before the run starts (queue/concurrency-keys.ts).
    */
   values?: RunValues
+  /** The asset events that create the run (queue/asset-runs.ts): one run per pipeline and event. */
+  trigger?: AssetTrigger
+}
+
+/** An event as a run stores it for its tasks (`ctx.assets`), its value as the event row holds it. */
+export interface StoredAssetEvent {
+  id: string
+  value: JsonValue
+  createdAt: string
+  producer: { pipeline: string; runId: string; task: string } | null
+}
+
+export interface AssetTrigger {
+  /** By asset name. */
+  events: Record<string, StoredAssetEvent>
+  /** The newest of their ids: the run's asset_event_id. */
+  newestId: number
 }
 
 /**
@@ -95,8 +112,13 @@ export async function insertRun(database: Database, tx: Executor, run: NewRun): 
       deadlineAt: deadlineOf(plan, tick),
       traceContext: newRunTrace(plan.name, plan.version, runId),
       ...(tick ? { logicalDate: tick.logicalDate, intervalStart: tick.intervalStart } : {}),
+      ...(run.trigger ? { assets: run.trigger.events, assetEventId: run.trigger.newestId } : {}),
     })
-    .onConflictDoNothing({ target: [runs.pipeline, runs.logicalDate] })
+    .onConflictDoNothing(
+      run.trigger
+        ? { target: [runs.pipeline, runs.assetEventId] }
+        : { target: [runs.pipeline, runs.logicalDate] },
+    )
     .returning({ id: runs.id })
   if (inserted.length === 0) return false
   // The task runs and their events from one jsonb parameter, in one statement: drizzle's insert binds
@@ -124,6 +146,7 @@ export async function insertRun(database: Database, tx: Executor, run: NewRun): 
       ? KEY_FROM_INPUTS
       : (taskValues.get(t.name)?.concurrencyKey ?? null),
     concurrency_limit: t.options.concurrency?.limit ?? null,
+    produces: t.produces ?? null,
   }))
   await database.rows(
     sql`
@@ -131,18 +154,19 @@ export async function insertRun(database: Database, tx: Executor, run: NewRun): 
         select * from rows from (jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as (
           task text, kind text, needs text[], downstream text[], is_leaf boolean, trigger_rule text, state text,
           max_attempts int, retries int, retry_delay jsonb, priority int, timeout_ms int, max_parallel int,
-          pool text, pool_slots int, callbacks text[], concurrency_key text, concurrency_limit int))
+          pool text, pool_slots int, callbacks text[], concurrency_key text, concurrency_limit int,
+          produces text[]))
           with ordinality as v(task, kind, needs, downstream, is_leaf, trigger_rule, state, max_attempts, retries,
                                retry_delay, priority, timeout_ms, max_parallel, pool, pool_slots, callbacks,
-                               concurrency_key, concurrency_limit, n)
+                               concurrency_key, concurrency_limit, produces, n)
       ), inserted as (
         insert into podline.task_runs (run_id, pipeline, version, task, kind, needs, downstream, is_leaf,
                                        trigger_rule, state, max_attempts, retries, retry_delay, priority,
                                        timeout_ms, max_parallel, pool, pool_slots, callbacks,
-                                       concurrency_key, concurrency_limit, available_at)
+                                       concurrency_key, concurrency_limit, produces, available_at)
         select ${runId}::uuid, ${plan.name}, ${plan.version}, task, kind, needs, downstream, is_leaf,
                trigger_rule, state, max_attempts, retries, retry_delay, priority, timeout_ms, max_parallel,
-               pool, pool_slots, callbacks, concurrency_key, concurrency_limit,
+               pool, pool_slots, callbacks, concurrency_key, concurrency_limit, produces,
                ${queuedAvailableAt(sql`concurrency_key`)}
         from v order by n
       )
@@ -150,7 +174,15 @@ export async function insertRun(database: Database, tx: Executor, run: NewRun): 
       ${insertEvents(
         sql`(
           select 0::bigint as n, null::text as task, null::int as attempt, ${state('queued')} as state,
-                 ${`run of ${plan.name}@${plan.version} created${tick ? ` for ${tick.logicalDate.toISOString()}` : ''}`}::text as message
+                 ${`run of ${plan.name}@${plan.version} created${tick ? ` for ${tick.logicalDate.toISOString()}` : ''}${
+                   run.trigger
+                     ? ` by asset event${Object.keys(run.trigger.events).length > 1 ? 's' : ''} ${Object.entries(
+                         run.trigger.events,
+                       )
+                         .map(([name, e]) => `${name}#${e.id}`)
+                         .join(', ')}`
+                     : ''
+                 }`}::text as message
           union all
           select n, task, 0, state, null from v
         ) e order by n`,

@@ -5,6 +5,7 @@ import type { Database, Executor } from '../store/database.js'
 import { NO_MAP_INDEX } from '../store/schema.js'
 import { inSpan } from '../tracing/tracing.js'
 import { notifyTaskKeys } from './admit-tasks.js'
+import { recordAssetEvents } from './asset-events.js'
 import { type AttemptRef, LeaseLostError, leaseLost } from './attempt-fence.js'
 import { insertEvents, TASK_RUN_OR_ITEM } from './event-log.js'
 import { NO_LEASE_NO_DEADLINE } from './lease-columns.js'
@@ -113,13 +114,14 @@ function endStatement(workerId: string, endings: readonly AttemptEnding[]): SQL 
       where t.id = v.id and t.lease_owner = ${workerId} and t.claims = v.claim
         and t.state = ${state('running')} and t.run_id = any(array(select id from locked))
       returning v.i, t.run_id, t.task, t.map_index, t.attempt, t.version, t.state, t.error, t.downstream,
-                t.pool, t.callbacks, t.pipeline, t.concurrency_key, v.has_output, v.output, v.size, v.message, v.sole
+                t.pool, t.callbacks, t.pipeline, t.concurrency_key, t.produces, v.has_output, v.output, v.size,
+                v.message, v.sole
     ), stored as (
       insert into podline.xcoms (run_id, task, map_index, key, value, size, attempt)
       select run_id, task, map_index, 'return_value', coalesce(output, 'null'::jsonb), size, attempt
       from done where has_output
       on conflict (run_id, task, map_index, key) do update set value = excluded.value, size = excluded.size, attempt = excluded.attempt, created_at = now()
-    ), logged as (${insertEvents(sql`done`, {
+    ), ${recordAssetEvents(sql`done`)}, logged as (${insertEvents(sql`done`, {
       ...TASK_RUN_OR_ITEM,
       fromState: state('running'),
       toState: sql`state`,
@@ -152,7 +154,8 @@ function endStatement(workerId: string, endings: readonly AttemptEnding[]): SQL 
            (select count(*) from run_notified) as notified,
            (select count(*) from callbacks_notified) as callbacks_notified,
            (select count(*) from task_callbacks_notified) as task_callbacks_notified,
-           (select count(*) from keys_freed) as keys_freed`
+           (select count(*) from keys_freed) as keys_freed,
+           (select count(*) from assets_notified) as assets_notified`
 }
 
 /** What the endings that were stored set off: their mapped tasks settle, their downstream tasks promote, their runs end. */

@@ -4,6 +4,14 @@ import type { Database } from '../store/database.js'
 import { pipelines } from '../store/schema.js'
 import { textArray } from '../store/sql-arrays.js'
 
+/**
+ * Two pipelines declare one asset with different schemas: a producer's events would not be what a
+ * consumer reads. Names both pipelines and versions.
+ */
+export class AssetSchemaConflictError extends Error {
+  override readonly name = 'AssetSchemaConflictError'
+}
+
 /** A pipeline names a pool that does not exist: registering it would queue work no claim may take. */
 export class UnknownPoolError extends Error {
   override readonly name = 'UnknownPoolError'
@@ -17,10 +25,47 @@ export class UnknownPoolError extends Error {
 export async function registerPlans(database: Database, plans: readonly PipelinePlan[]): Promise<void> {
   if (plans.length === 0) return
   await checkPools(database, plans)
+  await checkAssets(database, plans)
   await database.db
     .insert(pipelines)
     .values(plans.map((plan) => ({ name: plan.name, version: plan.version, plan })))
     .onConflictDoNothing()
+}
+
+/**
+ * Each asset the plans declare must have one schema: among the plans registered together, and
+ * against the newest registered version of every other pipeline that declares it (a pipeline's own
+ * older versions may differ: a schema changes with both sides deployed together).
+ */
+async function checkAssets(database: Database, plans: readonly PipelinePlan[]): Promise<void> {
+  const declared = plans.flatMap((plan) =>
+    Object.entries(plan.assets ?? {}).map(([asset, { schemaHash }]) => ({
+      asset,
+      schemaHash,
+      pipeline: plan.name,
+      version: plan.version,
+    })),
+  )
+  if (declared.length === 0) return
+  const names = [...new Set(declared.map((d) => d.asset))]
+  const registering = new Set(plans.map((p) => p.name))
+  const others = (
+    await database.rows<{ asset: string; schemaHash: string; pipeline: string; version: string }>(sql`
+      select distinct on (p.name, a.asset) a.asset, a.decl ->> 'schemaHash' as "schemaHash",
+             p.name as pipeline, p.version
+      from podline.pipelines p
+      cross join lateral jsonb_each(p.plan -> 'assets') as a(asset, decl)
+      where a.asset = any(${textArray(names)})
+      order by p.name, a.asset, p.created_at desc`)
+  ).filter((o) => !registering.has(o.pipeline))
+  for (const d of declared) {
+    const other = [...declared, ...others].find((o) => o.asset === d.asset && o.schemaHash !== d.schemaHash)
+    if (!other) continue
+    throw new AssetSchemaConflictError(
+      `asset "${d.asset}" is declared with two different schemas: by pipeline "${d.pipeline}"@${d.version} (schema ${d.schemaHash}) and by pipeline "${other.pipeline}"@${other.version} (schema ${other.schemaHash}). ` +
+        'Define the asset once, in a module that its producers and consumers import, and deploy them together; or give the new schema a new asset name',
+    )
+  }
 }
 
 async function checkPools(database: Database, plans: readonly PipelinePlan[]): Promise<void> {

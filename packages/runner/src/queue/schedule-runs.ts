@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import type { AnyPipeline, JsonValue, PipelinePlan, PlanSchedule, ResolvedSchedule } from '@podline/sdk'
-import { type SQL, sql } from 'drizzle-orm'
+import type { AnyPipeline, JsonValue, PlanSchedule, ResolvedSchedule } from '@podline/sdk'
+import { sql } from 'drizzle-orm'
 import { checkParams } from '../engine/run-params.js'
 import { computeRunValues, hasKeyedTasks, isLimited, type RunValues } from '../engine/run-values.js'
 import {
@@ -13,7 +13,6 @@ import {
 } from '../engine/schedule-ticks.js'
 import { OPEN_RUN_STATES } from '../engine/states.js'
 import type { Database, Executor } from '../store/database.js'
-import { textArray } from '../store/sql-arrays.js'
 import { admitRuns } from './admit-runs.js'
 import { admitKeyedTasks } from './admit-tasks.js'
 import { assignRunValues } from './concurrency-keys.js'
@@ -21,7 +20,7 @@ import { insertRun } from './create-run.js'
 import { endDueWaits, hasTimedWaits } from './end-wait.js'
 import { markMissedDeadlines } from './run-deadlines.js'
 import { states } from './sql-values.js'
-import { liveWorker } from './workers.js'
+import { epochMs, type LoadedPipeline, versionsInForce } from './versions-in-force.js'
 
 export interface ScheduleReport {
   /** Runs this call created. */
@@ -41,13 +40,7 @@ export interface ScheduleReport {
   problems: string[]
 }
 
-/** Instants leave SQL as epoch milliseconds: the drivers return timestamps as text, each its own way. */
-const epochMs = (column: string): SQL => sql.raw(`(extract(epoch from ${column}) * 1000)::float8`)
-
-interface Scheduled {
-  pipeline: AnyPipeline
-  plan: PipelinePlan
-}
+type Scheduled = LoadedPipeline
 
 /**
  * The scheduler's one operation, which every worker runs on its timer: for each pipeline whose
@@ -72,25 +65,17 @@ export async function scheduleDueRuns(
     problems: [],
   }
   if (pipelines.length === 0) return report
-  const loaded = new Map<string, Scheduled>()
-  for (const pipeline of pipelines) {
-    const plan = pipeline.plan()
-    loaded.set(`${plan.name}\0${plan.version}`, { pipeline, plan })
-  }
-  const mine = [...loaded.values()]
-  const inForce = await database.rows<{ name: string; version: string; now: number }>(sql`
-    select my.name, my.version, ${epochMs('now()')} as now
-    from unnest(${textArray(mine.map((m) => m.plan.name))}, ${textArray(mine.map((m) => m.plan.version))})
-      as my(name, version)
-    where my.version = (
-      select p.version from podline.pipelines p
-      where p.name = my.name
-        and exists (select 1 from podline.workers w where ${liveWorker('w')} and w.versions ? p.version)
-      order by p.created_at desc limit 1)`)
-  for (const row of inForce) {
-    report.now = new Date(row.now)
-    const found = loaded.get(`${row.name}\0${row.version}`)
-    if (!found) continue
+  const mine = [
+    ...new Map(
+      pipelines.map((pipeline) => {
+        const plan = pipeline.plan()
+        return [`${plan.name}\0${plan.version}`, { pipeline, plan }] as const
+      }),
+    ).values(),
+  ]
+  const { inForce, now } = await versionsInForce(database, pipelines)
+  if (now) report.now = now
+  for (const found of inForce) {
     const { pipeline, plan } = found
     const schedule = pipeline.schedule
     if (!plan.schedule || !schedule) {

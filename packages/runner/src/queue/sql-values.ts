@@ -28,3 +28,5 @@ export const RUN_FINISHED_CHANNEL = 'podline_run_finished'
  * payload is the pipeline, whose workers admit the next (queue/admit-tasks.ts).
  */
 export const TASK_KEY_CHANNEL = 'podline_task_key'
+/** An asset event was recorded: the payload is the asset's name, whose consumers' workers make runs of it. */
+export const ASSET_CHANNEL = 'podline_asset'

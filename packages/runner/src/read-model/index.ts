@@ -1,6 +1,8 @@
 // The read side: the queries the CLI's operator verbs and runLocal read, and the UI's read model
 // (what its JSON API answers) built on them. Writes live in queue/.
 
+export type { AssetEventListing, AssetListing } from './assets-listing.js'
+export { assetEvents, listAssets } from './assets-listing.js'
 export type { EventFeedOptions, FeedMessage } from './event-feed.js'
 export { EventFeed, REPLAY_LIMIT } from './event-feed.js'
 export type { Transition } from './events-after.js'

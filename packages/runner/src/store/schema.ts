@@ -124,6 +124,13 @@ export const runs = podline.table(
     deadlineAt: ts('deadline_at'),
     /** When a pass found it still open past its deadline (queue/run-deadlines.ts): set once. */
     deadlineMissedAt: ts('deadline_missed_at'),
+    /**
+     * The asset events that created the run (queue/asset-runs.ts), by asset name: each event's id,
+     * value, time and producer, as its tasks read them (`ctx.assets`). Null for other runs.
+     */
+    assets: jsonb('assets'),
+    /** The newest of those events' ids: unique per pipeline, so no event makes a second run of it. */
+    assetEventId: bigint('asset_event_id', { mode: 'number' }),
     createdAt: ts('created_at').notNull().defaultNow(),
     startedAt: ts('started_at'),
     finishedAt: ts('finished_at'),
@@ -146,6 +153,8 @@ export const runs = podline.table(
       .where(sql`deadline_missed_at is null and ${stateIn(OPEN_RUN_STATES)}`),
     // Exactly one run per (pipeline, tick), however many workers schedule it: this decides, not a leader.
     uniqueIndex('runs_pipeline_logical_date_idx').on(t.pipeline, t.logicalDate),
+    // And one per (pipeline, asset event): the cursor's lock decides; this makes a second run impossible.
+    uniqueIndex('runs_pipeline_asset_event_idx').on(t.pipeline, t.assetEventId),
     check('runs_state_check', stateIn(RUN_STATES)),
   ],
 )
@@ -206,6 +215,11 @@ export const taskRuns = podline.table(
      * plan: the statement that stores an attempt's end queues them (queue/task-callbacks.ts). Null: none.
      */
     callbacks: text('callbacks').array(),
+    /**
+     * The assets the task produces, copied from the plan: the statement that stores a success writes
+     * an asset event of each with the output (queue/finish-attempt.ts). Null: none.
+     */
+    produces: text('produces').array(),
     /** Copied from the plan: its length is the trigger rules' total, and retry walks it downstream. */
     needs: text('needs').array().notNull(),
     isLeaf: boolean('is_leaf').notNull(),
@@ -499,4 +513,51 @@ export const backfills = podline.table(
     doneAt: ts('done_at'),
   },
   (t) => [uniqueIndex('backfills_range_idx').on(t.pipeline, t.from, t.to)],
+)
+
+/**
+ * One update of an asset: written by the statement that stores the success of a task producing it
+ * (its output is the value), or by `podline assets emit` and the API. Consumers read them in (tx, id)
+ * order (queue/asset-runs.ts). No foreign key to the producing run: events outlive its retention.
+ */
+export const assetEvents = podline.table(
+  'asset_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    asset: text('asset').notNull(),
+    value: jsonb('value').notNull(),
+    /**
+     * The writing transaction's id. Ids are taken before commit, so a lower id can become visible
+     * after a higher one: a consumer takes only events of transactions older than every open one,
+     * in (tx, id) order, and so never moves its cursor past an event that has yet to appear.
+     */
+    tx: bigint('tx', { mode: 'number' }).notNull().default(sql`(pg_current_xact_id()::text::bigint)`),
+    /** The producing task run's run, pipeline and task; null for an emitted event. */
+    runId: uuid('run_id'),
+    pipeline: text('pipeline'),
+    task: text('task'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [
+    // A consumer's pass reads one asset's events after its cursor, in order; listings read the newest.
+    index('asset_events_asset_order_idx').on(t.asset, t.tx, t.id),
+    index('asset_events_asset_id_idx').on(t.asset, t.id),
+  ],
+)
+
+/**
+ * Where each consuming pipeline stands in each asset's events: every event after (after_tx,
+ * after_id) is still to make runs. The pass that creates runs from events locks its pipeline's
+ * rows, inserts the runs and moves them, in one transaction: each event makes its run once.
+ */
+export const assetCursors = podline.table(
+  'asset_cursors',
+  {
+    pipeline: text('pipeline').notNull(),
+    asset: text('asset').notNull(),
+    afterTx: bigint('after_tx', { mode: 'number' }).notNull(),
+    afterId: bigint('after_id', { mode: 'number' }).notNull(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.pipeline, t.asset] })],
 )

@@ -1,5 +1,6 @@
 import {
   type AnyPipeline,
+  type RunAssets,
   SchemaValidationError,
   type TaskContext,
   type TaskDefinition,
@@ -28,6 +29,7 @@ import { ClaimInputs } from './item-inputs.js'
 import type { LoadedPipelines } from './loaded-pipelines.js'
 import type { LogSink } from './log-sink.js'
 import { expandOver, MapExpansion } from './map-expansion.js'
+import { checkProduced, runAssets } from './run-assets.js'
 import { assertStorable } from './storable-text.js'
 import { TaskCrashError } from './task-faults.js'
 
@@ -99,6 +101,7 @@ export class AttemptRunner {
   readonly #inputs: ClaimInputs
   readonly #completions: CompletionBatch
   readonly #params = new Map<string, Promise<unknown>>()
+  readonly #assets = new Map<string, Promise<RunAssets>>()
 
   constructor(options: AttemptRunnerOptions) {
     this.#o = options
@@ -137,8 +140,9 @@ export class AttemptRunner {
           throw new TaskFailure(badParams, 'fatal')
         })
         const log = this.#o.logs.forTask(c.runId, c.task, c.attempt, c.mapIndex)
-        const ctx: TaskContext<unknown> = {
+        const ctx: TaskContext<unknown, RunAssets> = {
           params,
+          assets: await this.#assetsOf(pipeline, c),
           signal: controller.signal,
           runId: c.runId,
           attempt: c.attempt,
@@ -175,6 +179,7 @@ export class AttemptRunner {
         const value = await Promise.race([running, aborted])
         // Synchronous work can outlast the timeout without letting its timer fire: judged on return.
         timeout.checkOnReturn()
+        if (!(value instanceof MapExpansion)) await checkProduced(def, value)
         outcome =
           value instanceof MapExpansion
             ? { state: 'expanded', items: value.items }
@@ -266,7 +271,7 @@ export class AttemptRunner {
   async #execute(
     def: TaskDefinition,
     c: ClaimedTaskRun & { inputs: Record<string, unknown> },
-    ctx: TaskContext<unknown>,
+    ctx: TaskContext<unknown, RunAssets>,
     ref: AttemptRef,
     afterRecorded: Array<() => Promise<void>>,
     storedInputs: Record<string, unknown>,
@@ -317,6 +322,20 @@ export class AttemptRunner {
       },
       def,
     )
+  }
+
+  /** The run's asset events through their schemas, once per run (see runAssets). */
+  #assetsOf(pipeline: AnyPipeline, c: ClaimedTaskRun): Promise<RunAssets> {
+    if (!c.assets) return Promise.resolve({})
+    let assets = this.#assets.get(c.runId)
+    if (!assets) {
+      assets = runAssets(pipeline, c.runId, c.assets, this.#o.xcoms)
+      // A failure (the store unreachable) is not kept: the next attempt reads again.
+      assets.catch(() => this.#assets.delete(c.runId))
+      if (this.#assets.size > 1000) this.#assets.clear()
+      this.#assets.set(c.runId, assets)
+    }
+    return assets
   }
 
   /** The run's params through the pipeline's schema, once per run (the schema may transform them). */

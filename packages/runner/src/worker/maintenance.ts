@@ -55,7 +55,7 @@ export function startMaintenance(o: MaintenanceOptions): { stop(): void } {
           o.pruneOlderThanMs,
           xcoms &&
             ((runIds) =>
-              deleteRunObjects(xcoms, runIds).then(
+              deleteRunObjects(o.database, xcoms, runIds).then(
                 () => {},
                 (error: unknown) =>
                   o.log(

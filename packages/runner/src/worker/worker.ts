@@ -24,6 +24,7 @@ import { databaseErrorMessage } from '../store/database-error.js'
 import { silentLog, type WorkerLog } from '../worker-log.js'
 import { DEFAULT_XCOM_SIZE_LIMIT_BYTES, DEFAULT_XCOM_STORE_LIMIT_BYTES } from '../xcom-store/xcom-limit.js'
 import type { XComOffload } from '../xcom-store/xcom-offload.js'
+import { startAssetRuns } from './asset-runs-loop.js'
 import { type AttemptEvent, AttemptRunner, eventOf, type PodExecutor } from './attempt-runner.js'
 import { traceAttempt } from './attempt-span.js'
 import { CallbackRunner } from './callback-runner.js'
@@ -183,6 +184,7 @@ export class Worker {
   /** runLocal only: ends its run's waits past their time (a worker's scheduler pass does it otherwise). */
   #waitTimer: NodeJS.Timeout | undefined
   #inputValues: { stop(): Promise<void> } | undefined
+  #assetRuns: { stop(): Promise<void> } | undefined
   #unlisten: Array<() => Promise<void>> = []
   #leases: LeaseKeeper | undefined
   #forgetHandBack: (() => void) | undefined
@@ -350,6 +352,8 @@ export class Worker {
     }
     // Every worker schedules (a unique index keeps each tick to one run); a runLocal worker does not.
     if (!this.#o.runId) {
+      // Runs from asset events: each event's once (queue/asset-runs.ts), by any worker with the code.
+      this.#assetRuns = await startAssetRuns({ database, pipelines: this.#o.pipelines, log: this.#log })
       const scheduler = startScheduler({
         database,
         pipelines: this.#o.pipelines,
@@ -412,6 +416,7 @@ export class Worker {
     this.#maintenance?.stop()
     clearInterval(this.#waitTimer)
     await this.#inputValues?.stop()
+    await this.#assetRuns?.stop()
     await callbacksStopped
     await this.#leases?.stop()
     this.#forgetHandBack?.()

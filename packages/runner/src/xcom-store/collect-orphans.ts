@@ -30,7 +30,11 @@ export async function collectOrphanXComs(
                                ${textArray(batch.map((b) => b.task))}) as k(key, run_id, task)
       where not exists (
         select 1 from podline.xcoms x
-        where x.run_id = k.run_id::uuid and x.task = k.task and x.value -> '$podline' ->> 'key' = k.key)`)
+        where x.run_id = k.run_id::uuid and x.task = k.task and x.value -> '$podline' ->> 'key' = k.key)
+      -- An asset event's value outlives its producing run: it is the event's until the event goes.
+      and not exists (
+        select 1 from podline.asset_events e
+        where e.run_id = k.run_id::uuid and e.task = k.task and e.value -> '$podline' ->> 'key' = k.key)`)
     await store.delete(orphans.map((o) => o.key))
     deleted += orphans.length
     batch = []
@@ -52,15 +56,26 @@ export async function collectOrphanXComs(
  * what a failure leaves behind, the collection of orphans removes later. Every key of a run starts
  * with `<prefix><run id>/`; keys written before stores had a prefix of their own start with
  * `xcoms/<run id>/`, and a run id is a random UUID of this database's, so that folder is its too.
+ * A run whose output an asset event holds by reference keeps its objects: the collection of
+ * orphans deletes the others later, and that one never while the event is there.
  * Returns how many objects it deleted.
  */
 export async function deleteRunObjects(
+  database: Database,
   xcoms: Pick<XComOffload, 'store' | 'prefix'>,
   runIds: readonly string[],
 ): Promise<number> {
   const { store, prefix } = xcoms
   let deleted = 0
+  const kept = new Set(
+    (
+      await database.rows<{ run_id: string }>(sql`
+        select distinct run_id::text from podline.asset_events
+        where run_id = any(${textArray(runIds)}::uuid[]) and value ? '$podline'`)
+    ).map((r) => r.run_id),
+  )
   for (const runId of runIds) {
+    if (kept.has(runId)) continue
     const keys: string[] = []
     for (const folder of [`${prefix}${runId}/`, `xcoms/${runId}/`]) {
       for await (const object of store.list(folder)) keys.push(object.key)

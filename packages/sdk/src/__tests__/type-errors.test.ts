@@ -72,7 +72,7 @@ const CASES: Array<[rule: string, code: string, message: string]> = [
   [
     'a misspelt task option',
     `p.task('x', { needs: ['a'], timeoutMs: 5000 }, () => 1)`,
-    `'timeoutMs' does not exist in type 'TaskOptions<readonly ["a"], "all_success", Record<string, never>, { a: { n: number; s: string; }; }>'. Did you mean to write 'timeout'?`,
+    `'timeoutMs' does not exist in type 'TaskOptions<readonly ["a"], "all_success", Record<string, never>, { a: { n: number; s: string; }; }, undefined>'. Did you mean to write 'timeout'?`,
   ],
   [
     'a misspelt pod option',
@@ -169,6 +169,31 @@ pipeline('sync', { params: z.object({ tier: z.string() }) }).task('t', { priorit
     "a pipeline's onRetry reading the run's failedTasks, which only a run's end has",
     `pipeline('sync', { onRetry: (task) => console.log(task.failedTasks) })`,
     `Property 'failedTasks' does not exist on type 'TaskEnded<Record<string, never>>'`,
+  ],
+  [
+    'a task producing an asset with an output of another type',
+    `import { asset } from '@podline/sdk'
+import { z } from 'zod'
+const orders = asset('warehouse.orders', z.object({ date: z.string(), rows: z.number() }))
+p.task('load', { needs: ['a'], produces: orders }, ({ a }) => ({ date: a.s, rows: a.s }))`,
+    `Type 'string' is not assignable to type 'number'`,
+  ],
+  [
+    'a pod producing an asset without the asset’s output schema',
+    `import { asset } from '@podline/sdk'
+import { z } from 'zod'
+const orders = asset('warehouse.orders', z.object({ rows: z.number() }))
+p.pod('load', { produces: orders, output: z.object({ count: z.number() }) }, { image: 'alpine:3.20' })`,
+    `the pod's output schema does not match the type of asset 'warehouse.orders' it produces: declare output with the asset's schema (output: asset.schema)`,
+  ],
+  [
+    'a task reading an asset its pipeline does not run on',
+    `import { asset } from '@podline/sdk'
+import { z } from 'zod'
+const orders = asset('warehouse.orders', z.object({ rows: z.number() }))
+const customers = asset('crm.customers', z.object({ count: z.number() }))
+pipeline('report', { on: orders }).task('sum', (_inputs, ctx) => ctx.assets['crm.customers'])`,
+    `Property 'crm.customers' does not exist on type '{ readonly "warehouse.orders": AssetEvent<{ rows: number; }>; }'`,
   ],
 ]
 

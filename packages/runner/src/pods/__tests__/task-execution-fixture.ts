@@ -57,7 +57,7 @@ export function executionFixture(
     attempt,
     ...(options.resumed ? { resumed: true } : {}),
     inputs: {},
-    ctx: { params: {}, signal: controller.signal, runId, attempt, pipeline, task, log },
+    ctx: { params: {}, assets: {}, signal: controller.signal, runId, attempt, pipeline, task, log },
     async putXcom(key, value) {
       options.onPutXcom?.(key)
       xcoms.push({ key, value })
