@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander'
+import { registerAssets } from './commands/assets.js'
 import { registerBackfill } from './commands/backfill.js'
 import { registerCancel } from './commands/cancel.js'
 import { registerCheck } from './commands/check.js'
@@ -51,6 +52,7 @@ for (const register of [
   registerPause,
   registerBackfill,
   registerPools,
+  registerAssets,
   registerMigrate,
   registerPlan,
   registerCheck,
