@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
+import { assetLatencyRow, measureAssetLatency } from './asset-latency.js'
 import { measureClaimDepth } from './claim-depth.js'
 import { measureCommitRate } from './commit-rate.js'
 import { type DrainResult, drain } from './drain.js'
@@ -57,6 +58,9 @@ const pools = await measurePoolOverhead(THROUGHPUT_TASKS)
 
 log('signals: 10,000 runs waiting, 200 signals')
 const signals = await measureSignalLatency(10_000)
+
+log('assets: 200 events, one at a time, 2 workers')
+const assets = await measureAssetLatency(2)
 
 log('step latency')
 const latency = await measureStepLatency()
@@ -126,6 +130,7 @@ for (const workers of [1, 4])
   }
 rows.push(poolOverheadRow(pools))
 rows.push(signalLatencyRow(signals))
+rows.push(assetLatencyRow(assets))
 for (const l of latency.podline)
   rows.push([
     `step latency, ${l.shape} (p50 / p99 ms)`,
@@ -230,5 +235,5 @@ const out = fileURLToPath(new URL('../results/', import.meta.url))
 mkdirSync(out, { recursive: true })
 writeFileSync(
   `${out}latest.json`,
-  `${JSON.stringify({ at: new Date().toISOString(), machine, commitRate, throughput, pools, signals, latency, scaling, local, localBreakdown, pods, largeXComs, fanout, plainFanout, claimDepth, table }, null, 2)}\n`,
+  `${JSON.stringify({ at: new Date().toISOString(), machine, commitRate, throughput, pools, signals, assets, latency, scaling, local, localBreakdown, pods, largeXComs, fanout, plainFanout, claimDepth, table }, null, 2)}\n`,
 )
