@@ -60,5 +60,16 @@ describe('podline assets', () => {
     const listed = await podline(['assets'], { env: db.env })
     expect(listed.stdout).toContain(`#${eventId} `)
     expect(listed.stdout).toContain('emitted')
+
+    // A run the event made (as a worker serving orders-report would): status names the event.
+    const plan = report.plan()
+    const [run] = await db.sql<{ id: string }[]>`
+      insert into podline.runs (id, pipeline, version, params, state, assets, asset_event_id)
+      values (gen_random_uuid(), ${plan.name}, ${plan.version}, '{}', 'queued',
+              ${db.sql.json({ 'warehouse.orders': { id: eventId, value: { date: '2026-12-07', rows: 120 }, createdAt: new Date().toISOString(), producer: null } })},
+              ${eventId})
+      returning id`
+    const status = await podline(['status', run?.id ?? ''], { env: db.env })
+    expect(status.stdout).toContain(`on asset warehouse.orders: event #${eventId}, emitted\n`)
   })
 })

@@ -98,6 +98,20 @@ function concurrencyLines(run: RunStatus['run'], safe: Safe): string[] {
     : [`${key} (at most ${limit} at once)`]
 }
 
+/** The asset events that created the run, one line each (none for other runs). */
+function assetLines(assets: unknown, safe: Safe): string[] {
+  if (!assets || typeof assets !== 'object') return []
+  return Object.entries(
+    assets as Record<
+      string,
+      { id: string; producer: { pipeline: string; runId: string; task: string } | null }
+    >,
+  ).map(
+    ([name, e]) =>
+      `on asset ${safe(name)}: event #${e.id}, ${e.producer ? `from run ${e.producer.runId} of ${safe(e.producer.pipeline)}.${safe(e.producer.task)}` : 'emitted'}`,
+  )
+}
+
 /** The run's header, its task table and (when `stacks`) each error with its stack. */
 function statusLines(status: RunStatus, format: Format, safe: Safe, stacks: boolean): string[] {
   const { run, tasks } = status
@@ -111,6 +125,7 @@ function statusLines(status: RunStatus, format: Format, safe: Safe, stacks: bool
           `logical date ${new Date(run.logicalDate).toISOString()} (data interval from ${run.intervalStart ? new Date(run.intervalStart).toISOString() : '-'})`,
         ]
       : []),
+    ...assetLines(run.assets, safe),
     ...(status.served || (run.state !== 'queued' && run.state !== 'running')
       ? []
       : [unservedMessage(run.pipeline, run.version)]),
