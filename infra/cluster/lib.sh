@@ -12,6 +12,9 @@ STATE="${PODLINE_CLUSTER_STATE:-/var/lib/podline-cluster}"
 # The cluster's own network device; the bridge plugin creates it and down.sh
 # deletes it. A name of our own avoids touching a cni0 someone else made.
 BRIDGE=podline0
+# The bridge's own MAC address (locally administered), fixed for its lifetime:
+# see up.sh.
+BRIDGE_MAC=02:70:64:6c:00:01
 POD_CIDR=10.88.0.0/16
 SERVICE_CIDR=10.96.0.0/16
 # The host's address on the bridge, and the "kubernetes" Service's ClusterIP

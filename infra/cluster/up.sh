@@ -123,7 +123,19 @@ start_daemon kube-scheduler kube-scheduler \
 #                              and its migration Job.
 # The bridge is made here so that the relays can listen before any pod runs;
 # the bridge plugin takes it as it is.
-ip link add "$BRIDGE" type bridge
+#
+# With an address of its own. A bridge without one takes the lowest address of
+# its ports, so it changed each time a pod's veth came or went (every task pod),
+# while the pods still sent to 10.88.0.1 at the address they had resolved: to a
+# port that was gone. Their traffic to the relays and their answers to the
+# kubelet's probes vanished until their ARP entry for 10.88.0.1 was resolved
+# again, up to a minute: long enough for a worker replica's lease to lapse (its
+# inline task taken over and run again) and for its liveness probe to restart
+# it. The bridge plugin pins the address only when it makes the bridge the
+# pods' gateway, which this network does not (isGateway: false).
+ip link add "$BRIDGE" address "$BRIDGE_MAC" type bridge
+[[ "$(cat "/sys/class/net/$BRIDGE/address")" == "$BRIDGE_MAC" ]] ||
+  die "the bridge $BRIDGE did not take the address $BRIDGE_MAC"
 ip addr add "$HOST_BRIDGE_IP/${POD_CIDR#*/}" dev "$BRIDGE"
 ip addr add "$APISERVER_SERVICE_IP/32" dev "$BRIDGE"
 ip link set "$BRIDGE" up
