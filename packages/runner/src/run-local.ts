@@ -42,6 +42,8 @@ export interface RunLocalOptions extends StoreOptions, PodRuntimeOptions, XComSt
   onAttempt?: (event: AttemptEvent) => void
   /** Called once the run exists, before any task runs. */
   onRun?: (runId: string) => void
+  /** false: its tasks' caches are bypassed (`podline run --no-cache`). Default true. */
+  cache?: boolean
   /** Lease of each claimed task run (PODLINE_LEASE_MS). Default 30 s. */
   leaseMs?: number
   /**
@@ -102,7 +104,7 @@ export async function runLocal<P extends AnyPipeline>(
       })
   const { database } = store
   try {
-    const runId = await triggerPipeline(database, p, params)
+    const runId = await triggerPipeline(database, p, params, options.cache === false ? { cache: false } : {})
     const unmark = markLocalRun(database, runId)
     store.onClose(async () => unmark())
     options.onRun?.(runId)

@@ -6,18 +6,29 @@ import { createRun } from './queue/create-run.js'
 import { registerPlans } from './queue/register-pipelines.js'
 import type { Database } from './store/database.js'
 
+/** How a run is created, beside its params. */
+export interface TriggerOptions {
+  /** false: its tasks' caches are bypassed (no entry is read; a success still stores one). Default true. */
+  cache?: boolean
+}
+
 /**
  * Validates params against the pipeline's schema and creates a run. Nothing is written when the
  * params are invalid. The params are stored as given; workers apply the schema again (it may transform).
  */
-export async function triggerPipeline(database: Database, p: AnyPipeline, params: unknown): Promise<string> {
+export async function triggerPipeline(
+  database: Database,
+  p: AnyPipeline,
+  params: unknown,
+  options: TriggerOptions = {},
+): Promise<string> {
   const plan = p.plan()
   const stored = await checkParams(p, params)
   const values = await computeRunValues(p, stored).catch((error: Error) => {
     throw new InvalidParamsError(`${error.message}; no run was created`)
   })
   await registerPlans(database, [plan])
-  return createRun(database, plan, stored, values)
+  return createRun(database, plan, stored, values, options)
 }
 
 /**
@@ -30,6 +41,7 @@ export async function triggerPlan(
   database: Database,
   plan: PipelinePlan,
   params: JsonValue,
+  options: TriggerOptions = {},
 ): Promise<string> {
   if (plan.paramsJsonSchema) {
     const issues = await jsonSchemaIssues(plan.paramsJsonSchema, params ?? {})
@@ -39,5 +51,5 @@ export async function triggerPlan(
         issues.map((i) => ({ param: i.param, message: i.message })),
       )
   }
-  return createRun(database, plan, params)
+  return createRun(database, plan, params, undefined, options)
 }

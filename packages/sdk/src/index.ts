@@ -18,6 +18,8 @@ export {
   isAsset,
   MAX_ASSET_NAME_LENGTH,
 } from './asset.js'
+export type { CacheOptions, PlanCache } from './cache.js'
+export { cacheKeyOf, MAX_CACHE_KEY_LENGTH } from './cache.js'
 export type {
   CallbackContext,
   CallbackEvent,

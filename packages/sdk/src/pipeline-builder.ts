@@ -105,7 +105,7 @@ export interface MapTaskOptions<
   Inputs = Record<string, unknown>,
   Items = readonly unknown[],
   Params = unknown,
-> extends Omit<TaskOptions<Needs, Rule, Params, Inputs>, 'produces'>,
+> extends Omit<TaskOptions<Needs, Rule, Params, Inputs>, 'produces' | 'cache'>,
     MapOptionsOf<Inputs, Items> {}
 
 export interface MapPodTaskOptions<
@@ -115,7 +115,7 @@ export interface MapPodTaskOptions<
   Inputs = Record<string, unknown>,
   Items = readonly unknown[],
   Params = unknown,
-> extends Omit<TaskOptions<Needs, Rule, Params, Inputs>, 'produces'>,
+> extends Omit<TaskOptions<Needs, Rule, Params, Inputs>, 'produces' | 'cache'>,
     Omit<PodRunOptions, 'skipOnExitCode'>,
     MapOptionsOf<Inputs, Items> {
   /** A Standard Schema for what each item's pod writes; the task's output is an array of its output type. */
@@ -646,6 +646,7 @@ function createPipeline(
         ...callbacks,
         ...taskComputedOf(taskOptions),
         ...producesOf(taskName, taskOptions),
+        ...cacheKeyFunction(taskOptions),
         run: (inputs: Record<string, unknown>, ctx: TaskContext<unknown>) =>
           fn(guardInputs(taskName, needs, inputs), ctx),
       })
@@ -674,6 +675,7 @@ function createPipeline(
         ...callbacks,
         ...taskComputedOf(taskOptions),
         ...producesOf(taskName, taskOptions),
+        ...cacheKeyFunction(taskOptions),
         spec:
           typeof spec === 'function'
             ? (inputs: Record<string, unknown>, ctx: PodSpecContext<unknown>) =>
@@ -734,7 +736,7 @@ function createPipeline(
         options: resolveTaskOptions(taskName, taskOptions),
         ...callbacks,
         ...taskComputedOf(taskOptions),
-        map: mapDefinition(taskName, needs, over, maxParallel, (options as TaskOptions).produces),
+        map: mapDefinition(taskName, needs, options),
         run: (inputs: Record<string, unknown>, ctx: TaskContext<unknown>, item?: unknown) =>
           fn(item, guardInputs(taskName, needs, inputs), ctx),
       })
@@ -759,7 +761,7 @@ function createPipeline(
         options: resolveTaskOptions(taskName, taskOptions),
         ...callbacks,
         ...taskComputedOf(taskOptions),
-        map: mapDefinition(taskName, needs, over, maxParallel, (options as TaskOptions).produces),
+        map: mapDefinition(taskName, needs, options),
         spec: (inputs: Record<string, unknown>, ctx: PodSpecContext<unknown>, item?: unknown) =>
           spec(item, guardInputs(taskName, needs, inputs), ctx),
         output,
@@ -820,13 +822,17 @@ function splitTaskOptions(options: object): [TaskOptions, PodRunOptions] {
   return [task as TaskOptions, pod as PodRunOptions]
 }
 
+/** A mapped task's `over` and `maxParallel`, checked, and the task options a mapped task refuses. */
 function mapDefinition(
   taskName: string,
   needs: readonly string[],
-  over: unknown,
-  maxParallel: unknown,
-  produces: unknown,
+  options: { over?: unknown; maxParallel?: unknown; produces?: unknown; cache?: unknown },
 ): MapDefinition {
+  const { over, maxParallel, produces, cache } = options
+  if (cache !== undefined)
+    throw new PipelineDefinitionError(
+      `mapped task "${taskName}": a mapped task has no cache; cache the tasks it needs, or the task that needs it`,
+    )
   if (produces !== undefined)
     throw new PipelineDefinitionError(
       `mapped task "${taskName}": a mapped task does not produce assets; produce it from a task that needs "${taskName}" (it receives the items' outputs as one array)`,
@@ -843,6 +849,12 @@ function mapDefinition(
     over: (inputs: Record<string, unknown>) => over(guardInputs(taskName, needs, inputs)),
     maxParallel: maxParallel as number | undefined,
   })
+}
+
+/** A task's cache key function, when it has one (the rest of the cache option is resolved into its options). */
+function cacheKeyFunction(options: TaskOptions): { cacheKey?: NonNullable<TaskDefinition['cacheKey']> } {
+  const key = options.cache?.key
+  return typeof key === 'function' ? { cacheKey: key as NonNullable<TaskDefinition['cacheKey']> } : {}
 }
 
 /** A task's `produces`, checked: `{ produces }` as a list only when it has some. */

@@ -19,6 +19,8 @@ interface TaskDefinitionBase {
   readonly callbacks?: ResolvedTaskCallbacks
   /** Present on a mapped task (`.map`, `.mapPod`): one task run per item `over` returns. */
   readonly map?: MapDefinition
+  /** Its cache's key function (`cache.key`); absent without a cache or with the default key. */
+  readonly cacheKey?: (inputs: Record<string, unknown>, ctx: TaskContext<unknown>) => string
   /** The assets its success updates with its output; absent when it produces none. */
   readonly produces?: readonly AnyAsset[]
 }

@@ -1,4 +1,5 @@
 import type { AnyAsset } from './asset.js'
+import { type CacheOptions, type PlanCache, resolveCache } from './cache.js'
 import { TASK_CALLBACK_KEYS, type TaskCallbackOptions } from './callbacks.js'
 import { concurrencyProblem, type TaskConcurrencyOptions } from './concurrency.js'
 import type { PodRunOptions } from './pod-spec.js'
@@ -87,6 +88,15 @@ export interface TaskOptions<
    * p.task('load', { produces: orders }, async () => ({ date: '2026-12-07', rows: 120 }))
    */
   produces?: Produces
+  /**
+   * Cached results: a run whose task has the key of an earlier success (within `ttl`) takes that
+   * success's output instead of running it (`podline status` and the UI mark it cached, with the
+   * run it came from). By default the key hashes the inputs, the params, `version` and a pod's
+   * rendered spec. `podline run --no-cache` and `triggerPipeline(…, { cache: false })` bypass it.
+   * @example
+   * p.task('features', { needs: ['extract'], cache: { version: '1', ttl: '7d' } }, compute)
+   */
+  cache?: CacheOptions<Inputs, Params>
 }
 
 /** What `produces` takes: one asset, or several (the output must then be of each one's type). */
@@ -104,6 +114,7 @@ export const TASK_OPTION_KEYS = [
   'pool',
   'poolSlots',
   'produces',
+  'cache',
   ...TASK_CALLBACK_KEYS,
 ] as const satisfies readonly (keyof TaskOptions)[]
 
@@ -149,6 +160,8 @@ export interface ResolvedTaskOptions {
   /** Present only with a pool (and then `poolSlots` too): a plan without pools hashes as it always did. */
   pool?: string
   poolSlots?: number
+  /** Present only with a cache (its key function stays with the code). */
+  cache?: PlanCache
 }
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
@@ -207,6 +220,7 @@ export function resolveTaskOptions(task: string, options: TaskOptions): Resolved
     ...(computed ? { priorityFromParams: true as const } : {}),
     ...(options.concurrency ? { concurrency: { limit: options.concurrency.limit ?? 1 } } : {}),
     ...resolvePool(task, options),
+    ...(options.cache === undefined ? {} : { cache: resolveCache(task, options.cache) }),
   }
 }
 

@@ -25,6 +25,8 @@ interface RunFlags {
   check?: boolean
   /** `--ui` alone: true (port 7070); `--ui <port>`: that port. */
   ui?: boolean | number
+  /** false with --no-cache. */
+  cache?: boolean
 }
 
 export function registerRun(program: Command): void {
@@ -42,6 +44,10 @@ export function registerRun(program: Command): void {
     .option('--concurrency <n>', 'tasks run at once (env PODLINE_CONCURRENCY, default 4)', parseCount)
     .option('--raw', "print control characters in tasks' errors as they are instead of escaped")
     .option('--check', 'type-check the file first (as podline check); a type error runs nothing (exit 2)')
+    .option(
+      '--no-cache',
+      'run every task with a cache instead of taking its cached output (each success still refreshes its entry)',
+    )
     .option(
       '--ui [port]',
       'serve the web UI for this run (default port 7070), and keep it up after the run until Ctrl-C',
@@ -158,6 +164,7 @@ async function run(file: string, flags: RunFlags): Promise<number> {
       concurrency: settings.concurrency,
       podConcurrency: settings.podConcurrency,
       signal: interrupt.signal,
+      ...(flags.cache === false ? { cache: false } : {}),
       onRun: (id) => {
         runId = id
       },

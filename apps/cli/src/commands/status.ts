@@ -152,7 +152,9 @@ function statusLines(status: RunStatus, format: Format, safe: Safe, stacks: bool
             ? t.concurrencyKey === null
               ? 'waiting for its key or priority from its inputs'
               : `waiting for key ${safe(t.concurrencyKey)}`
-            : itemCounts(t.state, status.items[t.task]),
+            : t.cachedFrom
+              ? `${t.state} (cached from run ${t.cachedFrom})`
+              : itemCounts(t.state, status.items[t.task]),
         `${t.attempt}/${t.maxAttempts}`,
         elapsed(format, t.startedAt, t.finishedAt),
         safe(firstLine(t.error)),

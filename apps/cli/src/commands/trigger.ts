@@ -16,6 +16,8 @@ interface TriggerFlags {
   wait?: boolean
   json?: boolean
   raw?: boolean
+  /** false with --no-cache. */
+  cache?: boolean
 }
 
 export function registerTrigger(program: Command): void {
@@ -34,6 +36,10 @@ export function registerTrigger(program: Command): void {
     )
     .option('--json', 'print { "runId": …, "state": … } (with --wait, and the failed task with its error)')
     .option('--raw', "with --wait, print control characters in tasks' errors as they are instead of escaped")
+    .option(
+      '--no-cache',
+      'run every task with a cache instead of taking its cached output (each success still refreshes its entry)',
+    )
     .action(async (name: string, flags: TriggerFlags) => {
       // Traced, the run's root span is this trigger's (see newRunTrace in the runner).
       const { startTracing } = await import('@podline/host')
@@ -71,7 +77,12 @@ async function trigger(name: string, flags: TriggerFlags): Promise<number> {
     const { plan } = chosen
     // The stored plan carries the params' JSON Schema when the schema library can produce one;
     // triggerPlan checks it and creates nothing when it fails. Workers apply the real schema again.
-    const runId = await triggerPlan(database, plan, params).catch((error: unknown) => {
+    const runId = await triggerPlan(
+      database,
+      plan,
+      params,
+      flags.cache === false ? { cache: false } : {},
+    ).catch((error: unknown) => {
       if (error instanceof InvalidParamsError)
         throw new UsageError(`--params ${JSON.stringify(params)}: ${error.message}.`)
       throw error

@@ -1,4 +1,4 @@
-import { all, any, asset, pipeline } from '@podline/sdk'
+import { type AnyPipeline, all, any, asset, pipeline } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
@@ -41,8 +41,10 @@ const either = pipeline('orders-or-customers', { on: any(orders, customers) }).t
   return Object.keys(ctx.assets)
 })
 
-const worker = (db: ReturnType<typeof useFreshDatabase>, pipelines = [producer, report, both, either]) =>
-  new Worker({ database: db.database, pipelines, concurrency: 8, pollMs: 200, leaseThread: false })
+const worker = (
+  db: ReturnType<typeof useFreshDatabase>,
+  pipelines: readonly AnyPipeline[] = [producer, report, both, either],
+) => new Worker({ database: db.database, pipelines, concurrency: 8, pollMs: 200, leaseThread: false })
 
 async function withWorkers<T>(
   db: ReturnType<typeof useFreshDatabase>,

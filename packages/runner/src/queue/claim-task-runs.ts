@@ -39,6 +39,8 @@ export interface ClaimedTaskRun {
   params: unknown
   /** The asset events that created the run, by asset name (`ctx.assets`); null for other runs. */
   assets: Record<string, StoredAssetEvent> | null
+  /** The run bypasses its tasks' caches (`--no-cache`). */
+  noCache: boolean
   /** How long it waited to be claimed since it became claimable (queued, retry due, handed back), by the database's clock. */
   waitedMs: number
   /** The run's trace context: the attempt's span is its child. */
@@ -201,7 +203,7 @@ export function claimStatement(o: ClaimOptions): SQL {
            case when c.timeout_at is not null
              then greatest(0, ceil(extract(epoch from c.timeout_at - now()) * 1000))::float8 end as "msToDeadline",
            greatest(0, extract(epoch from now() - c.available_at) * 1000)::float8 as "waitedMs",
-           r.params, r.assets, r.trace_context as "traceContext",
+           r.params, r.assets, coalesce(r.no_cache, false) as "noCache", r.trace_context as "traceContext",
            (extract(epoch from r.logical_date) * 1000)::float8 as "logicalDate",
            (extract(epoch from r.interval_start) * 1000)::float8 as "intervalStart",
            case when c.map_index = ${NO_MAP_INDEX} then ${upstreamValues(sql`c.run_id`, sql`c.needs`)} end as inputs,

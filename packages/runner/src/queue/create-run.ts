@@ -19,10 +19,17 @@ export async function createRun(
   plan: PipelinePlan,
   params: JsonValue,
   values?: RunValues,
+  options: { cache?: boolean } = {},
 ): Promise<string> {
   const runId = randomUUID()
   await database.db.transaction((tx) =>
-    insertRun(database, tx, { id: runId, plan, params, ...(values ? { values } : {}) }),
+    insertRun(database, tx, {
+      id: runId,
+      plan,
+      params,
+      ...(values ? { values } : {}),
+      ...(options.cache === false ? { noCache: true } : {}),
+    }),
   )
   return runId
 }
@@ -46,6 +53,8 @@ export interface NewRun {
   values?: RunValues
   /** The asset events that create the run (queue/asset-runs.ts): one run per pipeline and event. */
   trigger?: AssetTrigger
+  /** Its tasks' caches are bypassed (`--no-cache`). */
+  noCache?: boolean
 }
 
 /** An event as a run stores it for its tasks (`ctx.assets`), its value as the event row holds it. */
@@ -113,6 +122,7 @@ export async function insertRun(database: Database, tx: Executor, run: NewRun): 
       traceContext: newRunTrace(plan.name, plan.version, runId),
       ...(tick ? { logicalDate: tick.logicalDate, intervalStart: tick.intervalStart } : {}),
       ...(run.trigger ? { assets: run.trigger.events, assetEventId: run.trigger.newestId } : {}),
+      ...(run.noCache ? { noCache: true } : {}),
     })
     .onConflictDoNothing(
       run.trigger

@@ -13,6 +13,7 @@ import { expandMappedTask, settleMappedItems } from './mapped-tasks.js'
 import { notifyFreedPools } from './pool-slots.js'
 import { endRuns, finalizeRunsIfDone, promoteCounted, promoteDownstream } from './promote-downstream.js'
 import { QUEUE_CHANNEL, state, states } from './sql-values.js'
+import { storeCacheEntries } from './task-cache.js'
 import { queueTaskCallbacks } from './task-callbacks.js'
 import { type CountedRow, countEdges } from './upstream-counts.js'
 
@@ -24,6 +25,10 @@ export type AttemptOutcome =
       size: number
       /** The output as JSON when it was already written (to measure it): not serialised twice. */
       json?: string
+      /** A task with a cache: the entry its success stores (a hit stores none). */
+      cache?: { key: string; ttlMs: number | null }
+      /** A cache hit: the run whose stored output this success takes; the task did not run. */
+      cachedFrom?: string
     }
   | {
       state: 'failed' | 'up_for_retry'
@@ -100,7 +105,8 @@ function endStatement(workerId: string, endings: readonly AttemptEnding[]): SQL 
     with v as materialized (
       select * from jsonb_to_recordset(${endingsJson(endings)}::jsonb)
         as v(i int, id bigint, run_id uuid, claim int, state text, error text, stack text,
-             retry_ms float8, has_output boolean, output jsonb, size bigint, message text, sole boolean)
+             retry_ms float8, has_output boolean, output jsonb, size bigint, message text, sole boolean,
+             cache_key text, cache_ttl_ms float8, cached_from uuid)
     ), locked as materialized (
       select id from podline.runs where id = any(array(select distinct run_id from v)) order by id for no key update
     ), done as (
@@ -108,26 +114,29 @@ function endStatement(workerId: string, endings: readonly AttemptEnding[]): SQL 
       set state = v.state, finished_at = now(), ${NO_LEASE_NO_DEADLINE},
           -- Claimed ahead, started, and ended before a claim recorded the start.
           started_at = coalesce(t.started_at, now()),
-          error = v.error, error_stack = v.stack,
+          error = v.error, error_stack = v.stack, cached_from = v.cached_from,
           available_at = coalesce(now() + v.retry_ms * interval '1 millisecond', t.available_at)
       from v
       where t.id = v.id and t.lease_owner = ${workerId} and t.claims = v.claim
         and t.state = ${state('running')} and t.run_id = any(array(select id from locked))
       returning v.i, t.run_id, t.task, t.map_index, t.attempt, t.version, t.state, t.error, t.downstream,
                 t.pool, t.callbacks, t.pipeline, t.concurrency_key, t.produces, v.has_output, v.output, v.size,
-                v.message, v.sole
+                v.message, v.sole, v.cache_key, v.cache_ttl_ms, v.cached_from
     ), stored as (
       insert into podline.xcoms (run_id, task, map_index, key, value, size, attempt)
       select run_id, task, map_index, 'return_value', coalesce(output, 'null'::jsonb), size, attempt
       from done where has_output
       on conflict (run_id, task, map_index, key) do update set value = excluded.value, size = excluded.size, attempt = excluded.attempt, created_at = now()
-    ), ${recordAssetEvents(sql`done`)}, logged as (${insertEvents(sql`done`, {
-      ...TASK_RUN_OR_ITEM,
-      fromState: state('running'),
-      toState: sql`state`,
-      worker: workerId,
-      message: sql`message`,
-    })}), ${queueTaskCallbacks(sql`done`)}, woken as (
+    ), ${recordAssetEvents(sql`done`)}, ${storeCacheEntries(sql`done`)}, logged as (${insertEvents(
+      sql`done`,
+      {
+        ...TASK_RUN_OR_ITEM,
+        fromState: state('running'),
+        toState: sql`state`,
+        worker: workerId,
+        message: sql`message`,
+      },
+    )}), ${queueTaskCallbacks(sql`done`)}, woken as (
       select pg_notify(${QUEUE_CHANNEL}, version)
       from (select distinct version from done where state = ${state('up_for_retry')}) retried
     ), pools_woken as (${notifyFreedPools(sql`done`)}), keys_freed as (
@@ -223,8 +232,18 @@ function endingsJson(endings: readonly AttemptEnding[]): string {
       error: failed ? outcome.error : null,
       stack: failed ? (outcome.stack ?? null) : null,
       retry_ms: outcome.state === 'up_for_retry' ? (outcome.retryDelayMs ?? 0) : null,
-      message: outcome.state === 'skipped' ? outcome.reason : failed ? outcome.error : null,
+      message:
+        outcome.state === 'skipped'
+          ? outcome.reason
+          : failed
+            ? outcome.error
+            : outcome.state === 'success' && outcome.cachedFrom
+              ? `cached: the output of run ${outcome.cachedFrom}`
+              : null,
       size: outcome.state === 'success' ? outcome.size : 0,
+      cache_key: outcome.state === 'success' ? (outcome.cache?.key ?? null) : null,
+      cache_ttl_ms: outcome.state === 'success' ? (outcome.cache?.ttlMs ?? null) : null,
+      cached_from: outcome.state === 'success' ? (outcome.cachedFrom ?? null) : null,
       has_output: outcome.state === 'success' && outcome.output !== undefined,
       sole: ref.soleTask === true,
     })

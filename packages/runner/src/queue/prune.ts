@@ -1,3 +1,4 @@
+import { deleteExpiredCacheEntries } from './task-cache.js'
 import { sql } from 'drizzle-orm'
 import { FINISHED_RUN_STATES, OPEN_TASK_STATES } from '../engine/states.js'
 import type { Database } from '../store/database.js'
@@ -34,6 +35,8 @@ export async function pruneFinishedRuns(database: Database, options: PruneOption
   if (!(Number.isFinite(olderThanMs) && olderThanMs >= 0))
     throw new RangeError(`olderThanMs must be a non-negative number of milliseconds, not ${olderThanMs}`)
   let deleted = 0
+  // Expired cache entries go first: the objects they kept become the orphan collection's.
+  await deleteExpiredCacheEntries(database)
   for (let batch = 0; batch < maxBatches; batch++) {
     const rows = await database.rows<{ id: string }>(sql`
       with oldest as (

@@ -22,6 +22,8 @@ export function runTasks(database: Database, runId: string) {
       finishedAt: taskRuns.finishedAt,
       error: taskRuns.error,
       errorStack: taskRuns.errorStack,
+      /** A cache hit: the run whose output it took instead of running; null when it ran. */
+      cachedFrom: taskRuns.cachedFrom,
       /** The task's concurrency key in this run; null without one, or while it waits for its inputs. */
       concurrencyKey: sql<string | null>`nullif(${taskRuns.concurrencyKey}, ${KEY_FROM_INPUTS})`,
       /** Queued, waiting for its key's admission (queue/admit-tasks.ts). */

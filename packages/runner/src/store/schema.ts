@@ -131,6 +131,8 @@ export const runs = podline.table(
     assets: jsonb('assets'),
     /** The newest of those events' ids: unique per pipeline, so no event makes a second run of it. */
     assetEventId: bigint('asset_event_id', { mode: 'number' }),
+    /** Its tasks' caches are bypassed (`--no-cache`): no entry is read; a success still stores one. */
+    noCache: boolean('no_cache'),
     createdAt: ts('created_at').notNull().defaultNow(),
     startedAt: ts('started_at'),
     finishedAt: ts('finished_at'),
@@ -220,6 +222,8 @@ export const taskRuns = podline.table(
      * an asset event of each with the output (queue/finish-attempt.ts). Null: none.
      */
     produces: text('produces').array(),
+    /** The run whose cached output this task run's success took instead of running; null when it ran. */
+    cachedFrom: uuid('cached_from'),
     /** Copied from the plan: its length is the trigger rules' total, and retry walks it downstream. */
     needs: text('needs').array().notNull(),
     isLeaf: boolean('is_leaf').notNull(),
@@ -334,7 +338,14 @@ export const xcoms = podline.table(
     attempt: integer('attempt').notNull(),
     createdAt: ts('created_at').notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.runId, t.task, t.mapIndex, t.key] })],
+  (t) => [
+    primaryKey({ columns: [t.runId, t.task, t.mapIndex, t.key] }),
+    // An offloaded value's object, by its key: a cache hit's row points to another run's object, so
+    // whether an object is still referenced is asked by key (xcom-store/collect-orphans.ts).
+    index('xcoms_reference_key_idx')
+      .on(sql`(${t.value} -> '$podline' ->> 'key')`)
+      .where(sql`${t.value} ? '$podline'`),
+  ],
 )
 
 export const events = podline.table(
@@ -542,6 +553,10 @@ export const assetEvents = podline.table(
     // A consumer's pass reads one asset's events after its cursor, in order; listings read the newest.
     index('asset_events_asset_order_idx').on(t.asset, t.tx, t.id),
     index('asset_events_asset_id_idx').on(t.asset, t.id),
+    // An offloaded value's object, by its key: kept while an event points to it (collect-orphans.ts).
+    index('asset_events_reference_key_idx')
+      .on(sql`(${t.value} -> '$podline' ->> 'key')`)
+      .where(sql`${t.value} ? '$podline'`),
   ],
 )
 
@@ -560,4 +575,34 @@ export const assetCursors = podline.table(
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.pipeline, t.asset] })],
+)
+
+/**
+ * Cached task results: a task with `cache` stores its success's output under its key (in the
+ * completion's statement); a later task run with the same key takes it instead of running. The value
+ * is the XCom row's (a reference to the producing run's object when offloaded: shared, not copied,
+ * and kept while an entry or a row points to it). Expired entries are deleted by retention.
+ */
+export const taskCache = podline.table(
+  'task_cache',
+  {
+    pipeline: text('pipeline').notNull(),
+    task: text('task').notNull(),
+    key: text('key').notNull(),
+    value: jsonb('value').notNull(),
+    size: integer('size').notNull(),
+    /** The run whose success stored it: what a hit shows as its origin. */
+    runId: uuid('run_id').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    /** Null: serves until replaced. */
+    expiresAt: ts('expires_at'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.pipeline, t.task, t.key] }),
+    index('task_cache_expires_idx').on(t.expiresAt).where(sql`expires_at is not null`),
+    // An offloaded value's object, by its key: kept while an entry points to it (collect-orphans.ts).
+    index('task_cache_reference_key_idx')
+      .on(sql`(${t.value} -> '$podline' ->> 'key')`)
+      .where(sql`${t.value} ? '$podline'`),
+  ],
 )

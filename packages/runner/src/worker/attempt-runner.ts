@@ -1,5 +1,6 @@
 import {
   type AnyPipeline,
+  type JsonValue,
   type RunAssets,
   SchemaValidationError,
   type TaskContext,
@@ -15,6 +16,7 @@ import type { ClaimedTaskRun } from '../queue/claim-task-runs.js'
 import { failRunOnParams } from '../queue/fail-run-params.js'
 import { type AttemptOutcome, finishAttempt, putXcom } from '../queue/finish-attempt.js'
 import { returnUnstarted } from '../queue/release-task-runs.js'
+import { findCacheEntry } from '../queue/task-cache.js'
 import type { Database } from '../store/database.js'
 import { databaseErrorMessage, isPermanentDatabaseError } from '../store/database-error.js'
 import type { WorkerLog } from '../worker-log.js'
@@ -31,6 +33,7 @@ import type { LogSink } from './log-sink.js'
 import { expandOver, MapExpansion } from './map-expansion.js'
 import { checkProduced, runAssets } from './run-assets.js'
 import { assertStorable } from './storable-text.js'
+import { taskCacheKey } from './task-cache-key.js'
 import { TaskCrashError } from './task-faults.js'
 
 /**
@@ -172,27 +175,46 @@ export class AttemptRunner {
           'reading its inputs from',
           this.#o.xcoms,
         )
-        running = Promise.resolve().then(() =>
-          this.#execute(def, { ...c, inputs: inputs.resolved }, ctx, ref, afterRecorded, inputs.stored),
-        )
-        // A task that ignores its signal still ends here: the attempt is decided when the signal fires.
-        const value = await Promise.race([running, aborted])
-        // Synchronous work can outlast the timeout without letting its timer fire: judged on return.
-        timeout.checkOnReturn()
-        if (!(value instanceof MapExpansion)) await checkProduced(def, value)
-        outcome =
-          value instanceof MapExpansion
-            ? { state: 'expanded', items: value.items }
-            : await whileStoring(
-                offloadOutcome(
+        // A task with a cache: an entry of its key is its output, and the task does not run.
+        const cache = await taskCacheKey(def, c.pipeline, inputs.resolved, c.params, ctx)
+        const hit =
+          cache && !c.noCache
+            ? await findCacheEntry(this.#o.database, c.pipeline, c.task, cache.key)
+            : undefined
+        if (hit) {
+          log.info(
+            `cached: the output of run ${hit.runId} (its cache key ${cache?.key.slice(0, 12)}…); the task did not run`,
+          )
+          outcome = {
+            state: 'success',
+            output: hit.value as JsonValue,
+            size: hit.size,
+            cachedFrom: hit.runId,
+          }
+        } else {
+          running = Promise.resolve().then(() =>
+            this.#execute(def, { ...c, inputs: inputs.resolved }, ctx, ref, afterRecorded, inputs.stored),
+          )
+          // A task that ignores its signal still ends here: the attempt is decided when the signal fires.
+          const value = await Promise.race([running, aborted])
+          // Synchronous work can outlast the timeout without letting its timer fire: judged on return.
+          timeout.checkOnReturn()
+          if (!(value instanceof MapExpansion)) await checkProduced(def, value)
+          outcome =
+            value instanceof MapExpansion
+              ? { state: 'expanded', items: value.items }
+              : await whileStoring(
+                  offloadOutcome(
+                    this.#o.xcoms,
+                    ref,
+                    successOutcome(c.task, value, this.#o.xcomSizeLimitBytes, this.#o.xcoms?.store.location),
+                  ),
+                  aborted,
+                  'writing its output to',
                   this.#o.xcoms,
-                  ref,
-                  successOutcome(c.task, value, this.#o.xcomSizeLimitBytes, this.#o.xcoms?.store.location),
-                ),
-                aborted,
-                'writing its output to',
-                this.#o.xcoms,
-              )
+                )
+          if (cache && outcome.state === 'success') outcome = { ...outcome, cache }
+        }
       } catch (error) {
         outcome = failureOutcome(error, c)
       } finally {

@@ -7,6 +7,24 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const BATCH = 500
 
 /**
+ * Of these object keys, those nothing references any more: no XCom row (a cache hit's row points to
+ * another run's object), no live cache entry, no asset event. Each a probe of an index on the
+ * reference's key.
+ */
+async function unreferencedKeys(database: Database, keys: readonly string[]): Promise<string[]> {
+  if (keys.length === 0) return []
+  const rows = await database.rows<{ key: string }>(sql`
+    select k.key from unnest(${textArray(keys)}) as k(key)
+    where not exists (
+        select 1 from podline.xcoms x where x.value ? '$podline' and x.value -> '$podline' ->> 'key' = k.key)
+      and not exists (
+        select 1 from podline.task_cache c where c.value ? '$podline' and c.value -> '$podline' ->> 'key' = k.key)
+      and not exists (
+        select 1 from podline.asset_events e where e.value ? '$podline' and e.value -> '$podline' ->> 'key' = k.key)`)
+  return rows.map((r) => r.key)
+}
+
+/**
  * Deletes this database's objects that no XCom row references and that are older than `graceMs`:
  * the value of an attempt that lost its lease after writing it, a retried task's previous value, the
  * values of pruned runs. Only keys under this database's own prefix (`xcoms/<store id>/`) are
@@ -25,17 +43,11 @@ export async function collectOrphanXComs(
   let batch: Array<{ key: string; runId: string; task: string }> = []
   const flush = async () => {
     if (batch.length === 0) return
-    const orphans = await database.rows<{ key: string }>(sql`
-      select k.key from unnest(${textArray(batch.map((b) => b.key))}, ${textArray(batch.map((b) => b.runId))},
-                               ${textArray(batch.map((b) => b.task))}) as k(key, run_id, task)
-      where not exists (
-        select 1 from podline.xcoms x
-        where x.run_id = k.run_id::uuid and x.task = k.task and x.value -> '$podline' ->> 'key' = k.key)
-      -- An asset event's value outlives its producing run: it is the event's until the event goes.
-      and not exists (
-        select 1 from podline.asset_events e
-        where e.run_id = k.run_id::uuid and e.task = k.task and e.value -> '$podline' ->> 'key' = k.key)`)
-    await store.delete(orphans.map((o) => o.key))
+    const orphans = await unreferencedKeys(
+      database,
+      batch.map((b) => b.key),
+    )
+    await store.delete(orphans)
     deleted += orphans.length
     batch = []
   }
@@ -56,8 +68,8 @@ export async function collectOrphanXComs(
  * what a failure leaves behind, the collection of orphans removes later. Every key of a run starts
  * with `<prefix><run id>/`; keys written before stores had a prefix of their own start with
  * `xcoms/<run id>/`, and a run id is a random UUID of this database's, so that folder is its too.
- * A run whose output an asset event holds by reference keeps its objects: the collection of
- * orphans deletes the others later, and that one never while the event is there.
+ * An object that something still references (a cache entry, a cache hit's row, an asset event)
+ * stays: the collection of orphans deletes it once nothing does.
  * Returns how many objects it deleted.
  */
 export async function deleteRunObjects(
@@ -67,21 +79,14 @@ export async function deleteRunObjects(
 ): Promise<number> {
   const { store, prefix } = xcoms
   let deleted = 0
-  const kept = new Set(
-    (
-      await database.rows<{ run_id: string }>(sql`
-        select distinct run_id::text from podline.asset_events
-        where run_id = any(${textArray(runIds)}::uuid[]) and value ? '$podline'`)
-    ).map((r) => r.run_id),
-  )
   for (const runId of runIds) {
-    if (kept.has(runId)) continue
     const keys: string[] = []
     for (const folder of [`${prefix}${runId}/`, `xcoms/${runId}/`]) {
       for await (const object of store.list(folder)) keys.push(object.key)
     }
-    await store.delete(keys)
-    deleted += keys.length
+    const doomed = await unreferencedKeys(database, keys)
+    await store.delete(doomed)
+    deleted += doomed.length
   }
   return deleted
 }

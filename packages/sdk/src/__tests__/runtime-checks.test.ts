@@ -65,7 +65,7 @@ describe('definition checks for plain-JS callers', () => {
       PipelineDefinitionError,
     )
     expect(() => loose(base).task('b', { timeoutMs: 5000 }, () => 1)).toThrow(
-      'task "b": unknown option "timeoutMs"; the options are needs, retries, retryDelay, timeout, triggerRule, priority, concurrency, pool, poolSlots, produces, onFailure, onSuccess, onRetry',
+      'task "b": unknown option "timeoutMs"; the options are needs, retries, retryDelay, timeout, triggerRule, priority, concurrency, pool, poolSlots, produces, cache, onFailure, onSuccess, onRetry',
     )
     expect(() => loose(base).pod('p', { retry: 2, timeoutMs: 1 }, { image: 'alpine:3.20' })).toThrow(
       /task "p": unknown options "retry", "timeoutMs"; the options are needs, retries, .*, output, onFinish, scheduleTimeout, skipOnExitCode, xcomPath, sidecar/,

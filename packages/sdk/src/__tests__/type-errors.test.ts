@@ -187,6 +187,16 @@ p.pod('load', { produces: orders, output: z.object({ count: z.number() }) }, { i
     `the pod's output schema does not match the type of asset 'warehouse.orders' it produces: declare output with the asset's schema (output: asset.schema)`,
   ],
   [
+    'a cache key reading an input the task does not need',
+    `p.task('c', { needs: ['a'], cache: { version: '1', key: ({ b }) => String(b) } }, () => 1)`,
+    `Property 'b' does not exist on type '{ a: { n: number; s: string; }; }'`,
+  ],
+  [
+    'a cache without a version',
+    `p.task('c', { needs: ['a'], cache: { ttl: '7d' } }, () => 1)`,
+    `Property 'version' is missing in type '{ ttl: "7d"; }'`,
+  ],
+  [
     'a task reading an asset its pipeline does not run on',
     `import { asset } from '@podline/sdk'
 import { z } from 'zod'
