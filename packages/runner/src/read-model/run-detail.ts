@@ -1,5 +1,6 @@
 import type { PipelinePlan } from '@podline/sdk'
 import { and, eq } from 'drizzle-orm'
+import type { StoredAssetEvent } from '../queue/create-run.js'
 import type { Database } from '../store/database.js'
 import { pipelines, type TaskState } from '../store/schema.js'
 import { runEvents } from './run-events.js'
@@ -85,6 +86,8 @@ export async function runDetail(database: Database, runId: string) {
       startedAt: run.startedAt,
       finishedAt: run.finishedAt,
       durationMs: durationMs(run.startedAt, run.finishedAt),
+      /** The asset events that created the run, by asset name; null for a run made otherwise. */
+      assets: run.assets as Record<string, StoredAssetEvent> | null,
     },
     served,
     /** onFailure / onSuccess queued when the run ended: state, tries, last error. */

@@ -262,6 +262,112 @@ describe('the JSON API of podline ui', () => {
   })
 })
 
+describe('assets through the JSON API', () => {
+  type Event = { id: string; asset: string; value: unknown; producer: { runId: string } | null }
+  const events = async (asset: string, query = '') =>
+    get(`/api/assets/${encodeURIComponent(asset)}/events${query}`)
+  const emit = (asset: string, value: unknown) =>
+    f.post(`/api/assets/${encodeURIComponent(asset)}/events`, value)
+
+  it('lists each asset with its schema, producers, consumers and last event, linked to the producing run', async () => {
+    const runId = await f.trigger('ui-load-orders', { rows: 12 })
+    await succeededDetail(runId)
+    const orders = await waitUntil('the event of the run to be listed', async () => {
+      const { body } = await get('/api/assets')
+      const found = body.assets.find((a: { name: string }) => a.name === 'ui.orders')
+      return found?.lastEvent?.producer?.runId === runId && found
+    })
+    expect(orders).toMatchObject({
+      producers: [{ pipeline: 'ui-load-orders', task: 'load' }],
+      consumers: expect.arrayContaining([
+        { pipeline: 'ui-orders-report', mode: 'any', with: [] },
+        { pipeline: 'ui-orders-per-customer', mode: 'all', with: ['ui/crm/customers'] },
+      ]),
+      lastEvent: { asset: 'ui.orders', value: { date: '2026-12-07', rows: 12 } },
+    })
+    expect(orders.jsonSchema.properties.rows).toMatchObject({ type: 'integer', minimum: 0 })
+    const { body } = await get('/api/assets')
+    expect(body.assets.map((a: { name: string }) => a.name)).toEqual(['ui.orders', 'ui/crm/customers'])
+    // The producing run's event made a run of its consumer, which names the event.
+    const reportRun = await waitUntil('a run of ui-orders-report', async () => {
+      const runs = (await get('/api/runs?pipeline=ui-orders-report&limit=500')).body.runs
+      for (const r of runs as { id: string }[]) {
+        const detail = (await get(`/api/runs/${r.id}`)).body
+        if (detail.run.assets?.['ui.orders']?.id === orders.lastEvent.id) return detail
+      }
+      return undefined
+    })
+    expect(reportRun.run.assets['ui.orders']).toMatchObject({
+      value: { rows: 12 },
+      producer: { pipeline: 'ui-load-orders', runId, task: 'load' },
+    })
+    // A run made otherwise has none.
+    expect((await get(`/api/runs/${runId}`)).body.run.assets).toBeNull()
+  })
+
+  it("refuses a value its schema refuses with the schema's messages, recording nothing; records a good one", async () => {
+    const count = async () => (await sql`select count(*)::int as n from podline.asset_events`)[0]?.n
+    const before = await count()
+    const refused = await emit('ui.orders', { date: 7, rows: -1 })
+    expect(refused.status).toBe(400)
+    const problem = (await refused.json()) as { error: string; issues: { path: string; message: string }[] }
+    expect(problem.error).toContain('failed its schema')
+    expect(problem.error).toContain('no event was recorded')
+    expect(problem.issues).toEqual(
+      expect.arrayContaining([
+        { path: 'date', message: 'must be string' },
+        { path: 'rows', message: 'must be >= 0' },
+      ]),
+    )
+    const unknown = await emit('ui.nothing', { rows: 1 })
+    expect(unknown.status).toBe(404)
+    expect(((await unknown.json()) as { error: string }).error).toContain('no registered pipeline declares')
+    expect((await emit('Not A Name', {})).status).toBe(404)
+    const huge = await emit('ui.orders', { date: 'x'.repeat(4 * 1024 * 1024), rows: 1 })
+    expect(huge.status).toBe(413)
+    // The write guard holds as for every other change: another origin is refused before the value is read.
+    const elsewhere = await f.post(
+      '/api/assets/ui.orders/events',
+      { date: 'x', rows: 1 },
+      { origin: 'http://evil.example' },
+    )
+    expect(elsewhere.status).toBe(403)
+    expect(await count()).toBe(before)
+
+    const accepted = await emit('ui.orders', { date: '2026-12-08', rows: 4 })
+    expect(accepted.status).toBe(201)
+    const { id } = (await accepted.json()) as { id: string }
+    expect(id).toMatch(/^\d+$/)
+    const [newest] = (await events('ui.orders')).body.events as Event[]
+    expect(newest).toMatchObject({
+      id,
+      asset: 'ui.orders',
+      value: { date: '2026-12-08', rows: 4 },
+      producer: null,
+    })
+  })
+
+  it("pages an asset's events newest first by `before`; a name with '/' is one path segment", async () => {
+    const ids: string[] = []
+    for (const count of [1, 2, 3]) {
+      const r = await emit('ui/crm/customers', { count })
+      expect(r.status).toBe(201)
+      ids.push(((await r.json()) as { id: string }).id)
+    }
+    const first = await events('ui/crm/customers', '?limit=2')
+    expect(first.status).toBe(200)
+    expect((first.body.events as Event[]).map((e) => e.id)).toEqual([ids[2], ids[1]])
+    expect(first.body.next).toBe(ids[1])
+    const second = await events('ui/crm/customers', `?limit=2&before=${first.body.next}`)
+    expect((second.body.events as Event[]).map((e) => [e.id, e.value])).toEqual([[ids[0], { count: 1 }]])
+    expect(second.body.next).toBeNull()
+    expect((await events('ui/crm/customers', '?before=abc')).status).toBe(400)
+    expect((await events('ui/crm/customers', '?limit=0')).status).toBe(400)
+    expect((await events('ui/crm/customers', '?limit=201')).status).toBe(400)
+    expect((await events('ui.nothing')).body).toEqual({ events: [], next: null })
+  })
+})
+
 describe('podline ui on an address others can reach', () => {
   it('will not start without PODLINE_UI_TOKEN', async () => {
     const r = await podline(['ui', '--host', '0.0.0.0', '--port', '0'], {

@@ -1,13 +1,18 @@
 import { Readable } from 'node:stream'
 import {
+  AssetEmitError,
+  assetEvents,
   cancelRun,
   type Database,
   deletePool,
   type EventFeed,
+  emitAssetEvent,
   InvalidParamsError,
   InvalidPoolError,
   isReference,
+  listAssets,
   listPools,
+  MAX_EMITTED_ASSET_BYTES,
   pipelinesOverview,
   planToTrigger,
   poolInUseMessage,
@@ -31,6 +36,7 @@ import {
 import type { KubeClient, PodStatus } from '@podline/runner/pods'
 import type { JsonValue } from '@podline/sdk'
 import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
 import { setCookie } from 'hono/cookie'
 import { validator } from 'hono/validator'
 import { eventsRoute } from './events-route.js'
@@ -55,6 +61,12 @@ const INLINE_XCOM_BYTES = 1024 * 1024
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 type Problem = { error: string; issues?: Array<{ path: string; message: string }> }
+
+/** The events GET /api/assets/:name/events answers at once, unless `limit` says; and the most it may. */
+const ASSET_EVENTS_PAGE = 50
+const MAX_ASSET_EVENTS_PAGE = 200
+/** An emitted event's body at most: room for the largest value emitAssetEvent takes, indented. */
+const MAX_ASSET_BODY_BYTES = 4 * MAX_EMITTED_ASSET_BYTES
 
 /** GET /api/runs' query: every field optional, as a URL gives them. */
 interface RunsQuery {
@@ -302,6 +314,72 @@ export function createApi(options: ApiOptions) {
           if (!(error instanceof SignalError)) throw error
           const status = error.reason === 'unknown' ? 404 : error.reason === 'invalid' ? 400 : 409
           return c.json<Problem>({ error: error.message, issues: [...error.issues] }, status)
+        }
+      },
+    )
+    .get('/assets', async (c) => {
+      const assets = await listAssets(database)
+      return c.json({
+        assets: assets.map((a) => ({
+          ...a,
+          jsonSchema: a.jsonSchema as JsonValue,
+          lastEvent: a.lastEvent && { ...a.lastEvent, value: a.lastEvent.value as JsonValue },
+        })),
+      })
+    })
+    .get(
+      '/assets/:name/events',
+      validator('query', (q, c): { before?: string; limit?: number } | Response => {
+        const before = typeof q.before === 'string' && q.before !== '' ? q.before : undefined
+        if (before !== undefined && !/^[1-9]\d{0,17}$/.test(before))
+          return c.json<Problem>({ error: `before=${before} is not an event id` }, 400)
+        const limit = typeof q.limit === 'string' ? Number(q.limit) : ASSET_EVENTS_PAGE
+        if (!Number.isInteger(limit) || limit < 1 || limit > MAX_ASSET_EVENTS_PAGE)
+          return c.json<Problem>(
+            { error: `limit=${String(q.limit)} is not a whole number from 1 to ${MAX_ASSET_EVENTS_PAGE}` },
+            400,
+          )
+        return { limit, ...(before ? { before } : {}) }
+      }),
+      async (c) => {
+        const { limit = ASSET_EVENTS_PAGE, before } = c.req.valid('query')
+        // One more than the page: whether there is a next one, without a request that answers none.
+        const rows = await assetEvents(database, c.req.param('name'), {
+          limit: limit + 1,
+          ...(before ? { before } : {}),
+        })
+        const events = rows.slice(0, limit).map((e) => ({ ...e, value: e.value as JsonValue }))
+        return c.json({ events, next: rows.length > limit ? (events.at(-1)?.id ?? null) : null })
+      },
+    )
+    .post(
+      '/assets/:name/events',
+      // A value past the emit limit is refused by emitAssetEvent; a body far past it is not read whole.
+      bodyLimit({
+        maxSize: MAX_ASSET_BODY_BYTES,
+        // Answered before the body is read: the connection closes, so no client sends its next request on it.
+        onError: (c) =>
+          c.json<Problem>(
+            {
+              error: `the body is over ${MAX_ASSET_BODY_BYTES} bytes; an event's value is at most ${MAX_EMITTED_ASSET_BYTES}`,
+            },
+            413,
+            { connection: 'close' },
+          ),
+      }),
+      // The value as sent: emitAssetEvent checks it against the asset's JSON Schema.
+      validator('json', (v): JsonValue => v as JsonValue),
+      async (c) => {
+        const name = c.req.param('name')
+        try {
+          const id = await emitAssetEvent(database, name, c.req.valid('json'))
+          return c.json({ id, asset: name }, 201)
+        } catch (error) {
+          if (!(error instanceof AssetEmitError)) throw error
+          return c.json<Problem>(
+            { error: error.message, issues: [...error.issues] },
+            error.reason === 'unknown' ? 404 : 400,
+          )
         }
       },
     )
