@@ -229,6 +229,82 @@ describe('the UI in Chromium', () => {
     await p.close()
   })
 
+  it('shows each asset with its producer, consumers and graph; an asset page shows its events and takes one emitted; a run made by an event names it', async () => {
+    const producerRun = await f.trigger('ui-load-orders', { rows: 9 })
+    await f.succeeded(producerRun)
+    const p = await page('/')
+    await p.getByRole('navigation').getByRole('link', { name: 'Assets' }).click()
+    const row = p.getByTestId('asset-ui.orders')
+    await row.locator('li', { hasText: 'ui-load-orders.load' }).waitFor()
+    await row.getByRole('link', { name: 'ui-orders-report' }).waitFor()
+    await row.getByRole('link', { name: 'ui-orders-per-customer' }).waitFor()
+    await row.getByText('with each of ui/crm/customers').waitFor()
+    // Its last event, linked to the run that produced it.
+    await row.getByRole('link', { name: producerRun.slice(0, 8) }).waitFor()
+    // The graph: producer pipeline → asset → consumer pipelines.
+    const graph = p.getByTestId('asset-graph')
+    for (const node of [
+      'pipeline-ui-load-orders',
+      'asset-ui.orders',
+      'pipeline-ui-orders-report',
+      'asset-ui/crm/customers',
+    ])
+      await graph.getByTestId(`graph-${node}`).waitFor()
+    await graph.getByTestId('graph-edge-pipeline:ui-load-orders>asset:ui.orders').waitFor()
+    await graph.getByTestId('graph-edge-asset:ui.orders>pipeline:ui-orders-report').waitFor()
+    await graph.getByTestId('graph-edge-asset:ui/crm/customers>pipeline:ui-orders-per-customer').waitFor()
+    const x = (id: string) => graph.getByTestId(id).evaluate((el) => el.getBoundingClientRect().left)
+    // Laid out left to right, in the direction of the edges.
+    expect(await x('graph-asset-ui.orders')).toBeGreaterThan(await x('graph-pipeline-ui-load-orders'))
+    expect(await x('graph-pipeline-ui-orders-report')).toBeGreaterThan(await x('graph-asset-ui.orders'))
+    await p.screenshot({ path: join(SHOTS, 'assets.png'), fullPage: true })
+
+    await row.getByRole('link', { name: 'ui.orders' }).click()
+    await p.getByTestId('asset-name').getByText('ui.orders').waitFor()
+    const events = p.getByTestId('asset-events')
+    const produced = events.locator('tr', { hasText: '"rows": 9' })
+    await produced.waitFor()
+    expect(await produced.getByRole('link', { name: producerRun.slice(0, 8) }).getAttribute('href')).toBe(
+      `/runs/${producerRun}`,
+    )
+    // An emitted value goes through the asset's schema on the server: refused with its message, then taken.
+    await p.getByTestId('emit-payload').fill('{"date": "2026-12-09", "rows": -2}')
+    await p.getByTestId('emit-send').click()
+    await p.getByTestId('emit-problem').getByText('rows: must be >= 0', { exact: false }).waitFor()
+    await p.getByTestId('emit-payload').fill('{"date": "2026-12-09", "rows": 21}')
+    await p.getByTestId('emit-send').click()
+    const emitted = events.locator('tr', { hasText: '"rows": 21' })
+    await emitted.getByText('emitted').waitFor()
+    const id = (await emitted.getAttribute('data-event')) ?? ''
+    await p.screenshot({ path: join(SHOTS, 'asset.png'), fullPage: true })
+
+    // The consumer's run made by that event names it on its page.
+    const consumerRun = await waitUntil('a run of ui-orders-report for the emitted event', async () => {
+      const { runs } = (await (
+        await fetch(`${f.url}/api/runs?pipeline=ui-orders-report&limit=500`)
+      ).json()) as {
+        runs: Array<{ id: string }>
+      }
+      for (const r of runs) {
+        const detail = (await (await fetch(`${f.url}/api/runs/${r.id}`)).json()) as {
+          run: { assets: Record<string, { id: string }> | null }
+        }
+        if (detail.run.assets?.['ui.orders']?.id === id) return r.id
+      }
+      return undefined
+    })
+    await p.goto(`${f.url}/runs/${consumerRun}`)
+    const made = p.getByTestId('run-asset-ui.orders')
+    await made.getByText(`#${id}`).waitFor()
+    await made.getByText('emitted').waitFor()
+    // A name with '/' travels as one path segment: the graph's node opens its page.
+    await p.goto(`${f.url}/assets`)
+    await p.getByTestId('graph-asset-ui/crm/customers').click()
+    await p.getByTestId('asset-name').getByText('ui/crm/customers').waitFor()
+    await p.getByTestId('asset-consumers').getByRole('link', { name: 'ui-orders-per-customer' }).waitFor()
+    await p.close()
+  })
+
   it('asks for the token when it listens beyond loopback, and is live after the login form', async () => {
     const token = 'browser-login-token'
     await f.withTokenUi(token, async (url) => {

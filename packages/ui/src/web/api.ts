@@ -48,3 +48,8 @@ export type TaskRow = RunDetail['tasks'][number]
 export type Pipeline = Answer<typeof api.pipelines.$get>['pipelines'][number]
 export type LogLine = Answer<(typeof api.runs)[':id']['tasks'][':task']['logs']['$get']>['lines'][number]
 export type PoolRow = Answer<typeof api.pools.$get>['pools'][number]
+export type AssetRow = Answer<typeof api.assets.$get>['assets'][number]
+export type AssetEvent = Answer<(typeof api.assets)[':name']['events']['$get']>['events'][number]
+
+/** An asset's name as one path segment: names may hold '/' (`s3/raw/orders`), which hc does not encode. */
+export const assetParam = (name: string) => ({ name: encodeURIComponent(name) })

@@ -2,6 +2,8 @@ import { useEffect, useState } from 'react'
 import { Link, Route, Switch } from 'wouter'
 import { api, ok } from './api.js'
 import { LiveProvider, useLiveConnected } from './live.js'
+import { AssetPage } from './pages/asset-page.js'
+import { AssetsPage } from './pages/assets-page.js'
 import { Login } from './pages/login.js'
 import { PipelinesPage } from './pages/pipelines-page.js'
 import { PoolsPage } from './pages/pools-page.js'
@@ -25,6 +27,7 @@ export function App() {
         <nav>
           <Link href="/">Runs</Link>
           <Link href="/pipelines">Pipelines</Link>
+          <Link href="/assets">Assets</Link>
           <Link href="/pools">Pools</Link>
         </nav>
         <LiveBadge />
@@ -34,6 +37,11 @@ export function App() {
           <Route path="/" component={RunsPage} />
           <Route path="/runs/:id">{(params) => <RunPage id={params.id} />}</Route>
           <Route path="/pipelines" component={PipelinesPage} />
+          <Route path="/assets" component={AssetsPage} />
+          {/* The router decodes all but '/' (%2F), which an asset's name may hold. */}
+          <Route path="/assets/:name">
+            {(params) => <AssetPage name={decodeURIComponent(params.name)} />}
+          </Route>
           <Route path="/pools" component={PoolsPage} />
           <Route>
             <p>There is no such page.</p>

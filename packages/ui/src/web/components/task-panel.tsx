@@ -1,8 +1,7 @@
-import type { JsonValue } from '@podline/sdk'
-import { useState } from 'react'
 import { api, ok, type TaskRow } from '../api.js'
 import { duration, isOpen, when } from '../states.js'
 import { useLoad } from '../use-load.js'
+import { JsonForm } from './json-form.js'
 import { StateBadge } from './state-badge.js'
 import { TableHead } from './table-head.js'
 import { TaskLog } from './task-log.js'
@@ -61,46 +60,14 @@ export function TaskPanel({ runId, task }: { runId: string; task: TaskRow }) {
 
 /** A waiting step's signal: its payload as JSON, checked by the step's schema on the server. */
 function SignalForm({ runId, step }: { runId: string; step: string }) {
-  const [payload, setPayload] = useState('{}')
-  const [problem, setProblem] = useState<string>()
-  const [sent, setSent] = useState(false)
-  const send = async () => {
-    setProblem(undefined)
-    let json: unknown
-    try {
-      json = JSON.parse(payload)
-    } catch (e) {
-      return setProblem(`not JSON: ${e instanceof Error ? e.message : String(e)}`)
-    }
-    try {
-      await ok(api.runs[':id'].signal[':step'].$post({ param: { id: runId, step }, json: json as JsonValue }))
-      setSent(true)
-    } catch (e) {
-      setProblem(e instanceof Error ? e.message : String(e))
-    }
-  }
   return (
-    <div className="signal" data-testid="signal-form">
-      <h3>Waiting for a signal</h3>
-      <textarea
-        className="mono"
-        rows={4}
-        value={payload}
-        onChange={(e) => setPayload(e.target.value)}
-        data-testid="signal-payload"
-      />
-      <div className="actions">
-        <button type="button" disabled={sent} onClick={() => void send()} data-testid="signal-send">
-          Send signal
-        </button>
-        {sent && <span data-testid="signal-sent">sent</span>}
-        {problem && (
-          <span className="error" data-testid="signal-problem">
-            {problem}
-          </span>
-        )}
-      </div>
-    </div>
+    <JsonForm
+      title="Waiting for a signal"
+      action="Send signal"
+      testId="signal"
+      once
+      send={(json) => ok(api.runs[':id'].signal[':step'].$post({ param: { id: runId, step }, json }))}
+    />
   )
 }
 

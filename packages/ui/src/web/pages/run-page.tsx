@@ -2,6 +2,7 @@ import { callbackLabel } from '@podline/sdk'
 import { Fragment, useState } from 'react'
 import { Link } from 'wouter'
 import { api, ok, type RunDetail } from '../api.js'
+import { AssetLink, EventProducer } from '../components/asset-links.js'
 import { RunGraph } from '../components/run-graph.js'
 import { RunTimeline } from '../components/run-timeline.js'
 import { StateBadge } from '../components/state-badge.js'
@@ -68,6 +69,14 @@ export function RunPage({ id }: { id: string }) {
             <dd>{when(run.logicalDate)}</dd>
           </>
         )}
+        {run.assets && (
+          <>
+            <dt>Asset events</dt>
+            <dd data-testid="run-assets">
+              <RunAssets assets={run.assets} />
+            </dd>
+          </>
+        )}
         <dt>Duration</dt>
         <dd>{duration(run.startedAt, run.finishedAt, now)}</dd>
         <dt>Params</dt>
@@ -120,6 +129,20 @@ export function RunPage({ id }: { id: string }) {
       <h2>Timeline</h2>
       <RunTimeline tasks={d.tasks} runStart={run.startedAt} now={now} onSelect={setSelected} />
     </section>
+  )
+}
+
+/** The asset events that created the run: each asset, its event, who recorded it and its value. */
+function RunAssets({ assets }: { assets: NonNullable<RunDetail['run']['assets']> }) {
+  return (
+    <ul className="plain">
+      {Object.entries(assets).map(([name, e]) => (
+        <li key={name} data-testid={`run-asset-${name}`}>
+          <AssetLink name={name} /> event <span className="mono">#{e.id}</span> of {when(e.createdAt)},{' '}
+          <EventProducer producer={e.producer} />: <span className="mono">{JSON.stringify(e.value)}</span>
+        </li>
+      ))}
+    </ul>
   )
 }
 
