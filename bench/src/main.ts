@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { assetLatencyRow, measureAssetLatency } from './asset-latency.js'
+import { cacheRerunRow, measureCacheRerun } from './cache-rerun.js'
 import { measureClaimDepth } from './claim-depth.js'
 import { measureCommitRate } from './commit-rate.js'
 import { type DrainResult, drain } from './drain.js'
@@ -61,6 +62,9 @@ const signals = await measureSignalLatency(10_000)
 
 log('assets: 200 events, one at a time, 2 workers')
 const assets = await measureAssetLatency(2)
+
+log('cache: a 100-task pipeline, then its re-run with every task a hit')
+const cacheRerun = await measureCacheRerun()
 
 log('step latency')
 const latency = await measureStepLatency()
@@ -131,6 +135,7 @@ for (const workers of [1, 4])
 rows.push(poolOverheadRow(pools))
 rows.push(signalLatencyRow(signals))
 rows.push(assetLatencyRow(assets))
+rows.push(cacheRerunRow(cacheRerun))
 for (const l of latency.podline)
   rows.push([
     `step latency, ${l.shape} (p50 / p99 ms)`,
@@ -235,5 +240,5 @@ const out = fileURLToPath(new URL('../results/', import.meta.url))
 mkdirSync(out, { recursive: true })
 writeFileSync(
   `${out}latest.json`,
-  `${JSON.stringify({ at: new Date().toISOString(), machine, commitRate, throughput, pools, signals, assets, latency, scaling, local, localBreakdown, pods, largeXComs, fanout, plainFanout, claimDepth, table }, null, 2)}\n`,
+  `${JSON.stringify({ at: new Date().toISOString(), machine, commitRate, throughput, pools, signals, assets, cacheRerun, latency, scaling, local, localBreakdown, pods, largeXComs, fanout, plainFanout, claimDepth, table }, null, 2)}\n`,
 )

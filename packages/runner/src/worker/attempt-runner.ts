@@ -181,10 +181,8 @@ export class AttemptRunner {
           cache && !c.noCache
             ? await findCacheEntry(this.#o.database, c.pipeline, c.task, cache.key)
             : undefined
+        // The hit is recorded with the ending (task_runs.cached_from and its event's message).
         if (hit) {
-          log.info(
-            `cached: the output of run ${hit.runId} (its cache key ${cache?.key.slice(0, 12)}…); the task did not run`,
-          )
           outcome = {
             state: 'success',
             output: hit.value as JsonValue,
