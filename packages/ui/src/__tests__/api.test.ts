@@ -323,8 +323,36 @@ describe('assets through the JSON API', () => {
     expect(unknown.status).toBe(404)
     expect(((await unknown.json()) as { error: string }).error).toContain('no registered pipeline declares')
     expect((await emit('Not A Name', {})).status).toBe(404)
-    const huge = await emit('ui.orders', { date: 'x'.repeat(4 * 1024 * 1024), rows: 1 })
+    // A body declared past the limit is refused from its Content-Length, before any of it is read.
+    const huge = await new Promise<{ status?: number; body: string }>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: new URL(f.url).port,
+          method: 'POST',
+          path: '/api/assets/ui.orders/events',
+          headers: {
+            origin: f.url,
+            'content-type': 'application/json',
+            'content-length': String(4 * 1024 * 1024 + 1),
+          },
+        },
+        (res) => {
+          let body = ''
+          res.setEncoding('utf8')
+          res.on('data', (chunk: string) => {
+            body += chunk
+          })
+          res.on('end', () => {
+            resolve({ status: res.statusCode, body })
+            req.destroy()
+          })
+        },
+      ).on('error', reject)
+      req.write('{"date": "')
+    })
     expect(huge.status).toBe(413)
+    expect(JSON.parse(huge.body).error).toContain("an event's value is at most 1048576")
     // The write guard holds as for every other change: another origin is refused before the value is read.
     const elsewhere = await f.post(
       '/api/assets/ui.orders/events',
