@@ -208,6 +208,25 @@ describe('typed assets', () => {
       sql`select count(*)::int as n from podline.pipelines where name = 'orders-reader'`,
     )
     expect(stored?.n).toBe(0)
+    // Only each pipeline's newest version counts: once it no longer declares the asset, another
+    // schema is free to take the name.
+    const first = asset('solo.thing', z.object({ a: z.string() }))
+    const second = asset('solo.thing', z.object({ a: z.number() }))
+    await registerPlans(db.database, [
+      pipeline('solo-a')
+        .task('t', { produces: first }, () => ({ a: 'x' }))
+        .plan(),
+    ])
+    await registerPlans(db.database, [
+      pipeline('solo-a')
+        .task('t', () => 1)
+        .plan(),
+    ])
+    await registerPlans(db.database, [
+      pipeline('solo-b', { on: second })
+        .task('t', () => 1)
+        .plan(),
+    ])
   })
 
   it('lists each asset with its producers, consumers and newest event', async () => {

@@ -51,12 +51,11 @@ async function checkAssets(database: Database, plans: readonly PipelinePlan[]): 
   const registering = new Set(plans.map((p) => p.name))
   const others = (
     await database.rows<{ asset: string; schemaHash: string; pipeline: string; version: string }>(sql`
-      select distinct on (p.name, a.asset) a.asset, a.decl ->> 'schemaHash' as "schemaHash",
-             p.name as pipeline, p.version
-      from podline.pipelines p
-      cross join lateral jsonb_each(p.plan -> 'assets') as a(asset, decl)
-      where a.asset = any(${textArray(names)})
-      order by p.name, a.asset, p.created_at desc`)
+      select a.asset, a.decl ->> 'schemaHash' as "schemaHash", p.name as pipeline, p.version
+      from (select distinct on (name) name, version, plan from podline.pipelines
+            order by name, created_at desc) p
+      cross join lateral jsonb_each(coalesce(p.plan -> 'assets', '{}'::jsonb)) as a(asset, decl)
+      where a.asset = any(${textArray(names)})`)
   ).filter((o) => !registering.has(o.pipeline))
   for (const d of declared) {
     const other = [...declared, ...others].find((o) => o.asset === d.asset && o.schemaHash !== d.schemaHash)

@@ -48,9 +48,10 @@ const eventOf = (r: EventRow): AssetEventListing => ({
  */
 export async function listAssets(database: Database): Promise<AssetListing[]> {
   const plans = await database.rows<{ plan: PipelinePlan }>(sql`
-    select distinct on (name) plan from podline.pipelines
-    where plan ? 'assets'
-    order by name, created_at desc`)
+    select plan from (
+      select distinct on (name) plan from podline.pipelines order by name, created_at desc
+    ) newest
+    where plan ? 'assets'`)
   const byName = new Map<string, AssetListing>()
   for (const { plan } of plans) {
     for (const [name, { jsonSchema }] of Object.entries(plan.assets ?? {})) {
