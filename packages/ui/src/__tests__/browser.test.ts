@@ -297,6 +297,7 @@ describe('the UI in Chromium', () => {
     const made = p.getByTestId('run-asset-ui.orders')
     await made.getByText(`#${id}`).waitFor()
     await made.getByText('emitted').waitFor()
+    await p.screenshot({ path: join(SHOTS, 'run-assets.png') })
     // A name with '/' travels as one path segment: the graph's node opens its page.
     await p.goto(`${f.url}/assets`)
     await p.getByTestId('graph-asset-ui/crm/customers').click()

@@ -39,9 +39,7 @@ export function App() {
           <Route path="/pipelines" component={PipelinesPage} />
           <Route path="/assets" component={AssetsPage} />
           {/* The router decodes all but '/' (%2F), which an asset's name may hold. */}
-          <Route path="/assets/:name">
-            {(params) => <AssetPage name={decodeURIComponent(params.name)} />}
-          </Route>
+          <Route path="/assets/:name">{(params) => <AssetPage name={pathSegment(params.name)} />}</Route>
           <Route path="/pools" component={PoolsPage} />
           <Route>
             <p>There is no such page.</p>
@@ -50,6 +48,15 @@ export function App() {
       </main>
     </LiveProvider>
   )
+}
+
+/** A path segment as the router leaves it, with its %2F decoded too; as it is when it is no valid escape. */
+function pathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return segment
+  }
 }
 
 function LiveBadge() {
