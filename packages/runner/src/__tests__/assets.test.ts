@@ -77,6 +77,11 @@ describe('typed assets', () => {
   it('runs a consumer once per producer success, across two workers, its task reading the event typed and linked', async () => {
     seen.length = 0
     await withWorkers(db, 2, async () => {
+      // A consumer takes the events recorded from its first pass on: wait for its cursors.
+      await waitUntil('the consumers’ cursors', async () => {
+        const rows = await db.database.rows(sql`select 1 from podline.asset_cursors`)
+        return rows.length === 5
+      })
       const producers = await Promise.all(
         [3, 5, 8].map((rows) => triggerPipeline(db.database, producer, { rows })),
       )

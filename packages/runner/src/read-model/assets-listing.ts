@@ -73,7 +73,7 @@ export async function listAssets(database: Database): Promise<AssetListing[]> {
     select e.* from unnest(${textArray(names)}) as a(name)
     cross join lateral (
       select id::text as id, asset, value, created_at::text as "createdAt", run_id as "runId", pipeline, task
-      from podline.asset_events where asset = a.name order by id desc limit 1
+      from podline.asset_events where asset = a.name order by asset_events.id desc limit 1
     ) e`)
   for (const row of last) {
     const listing = byName.get(row.asset)
@@ -93,6 +93,6 @@ export async function assetEvents(
     select id::text as id, asset, value, created_at::text as "createdAt", run_id as "runId", pipeline, task
     from podline.asset_events
     where asset = ${asset} ${options.before ? sql`and id < ${options.before}::bigint` : sql``}
-    order by id desc limit ${limit}`)
+    order by asset_events.id desc limit ${limit}`)
   return rows.map(eventOf)
 }

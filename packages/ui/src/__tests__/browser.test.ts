@@ -298,11 +298,24 @@ describe('the UI in Chromium', () => {
     await made.getByText(`#${id}`).waitFor()
     await made.getByText('emitted').waitFor()
     await p.screenshot({ path: join(SHOTS, 'run-assets.png') })
+    // More events than a page: the first 50 show, Older brings the rest.
+    for (let count = 1; count <= 51; count++) {
+      const r = await f.post(`/api/assets/${encodeURIComponent('ui/crm/customers')}/events`, { count })
+      expect(r.status).toBe(201)
+    }
     // A name with '/' travels as one path segment: the graph's node opens its page.
     await p.goto(`${f.url}/assets`)
     await p.getByTestId('graph-asset-ui/crm/customers').click()
     await p.getByTestId('asset-name').getByText('ui/crm/customers').waitFor()
     await p.getByTestId('asset-consumers').getByRole('link', { name: 'ui-orders-per-customer' }).waitFor()
+    const rows = p.getByTestId('asset-events').locator('tbody tr')
+    await rows.nth(49).waitFor()
+    expect(await rows.count()).toBe(50)
+    expect(await rows.first().textContent()).toContain('"count": 51')
+    await p.getByTestId('older-events').click()
+    await rows.nth(50).waitFor()
+    expect(await rows.nth(50).textContent()).toContain('"count": 1')
+    await p.getByTestId('older-events').waitFor({ state: 'detached' })
     await p.close()
   })
 
