@@ -209,6 +209,20 @@ describe('the UI in Chromium', () => {
     await untilState(p, 'wait', 'cancelled')
     await p.close()
   })
+  it('marks a cached task with the run its output came from, linked', async () => {
+    const first = await openNewRun('ui-cached')
+    await untilState(first.p, 'compute', 'success')
+    await first.p.close()
+    const { p } = await openNewRun('ui-cached')
+    await untilState(p, 'compute', 'success')
+    await p.getByTestId('task-compute').click()
+    const cachedNote = p.getByTestId('task-cached')
+    await cachedNote.getByText('the task did not run').waitFor()
+    await cachedNote.getByRole('link', { name: first.runId.slice(0, 8) }).click()
+    await p.getByTestId('run-id').getByText(first.runId).waitFor()
+    await p.close()
+  })
+
   it('filters the runs by state, each row in its state colour', async () => {
     const p = await page('/')
     await p.locator('tr[data-run]').nth(3).waitFor()

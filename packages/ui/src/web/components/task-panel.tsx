@@ -1,3 +1,4 @@
+import { Link } from 'wouter'
 import { api, ok, type TaskRow } from '../api.js'
 import { duration, isOpen, when } from '../states.js'
 import { useLoad } from '../use-load.js'
@@ -13,6 +14,15 @@ export function TaskPanel({ runId, task }: { runId: string; task: TaskRow }) {
       <h2>
         {task.task} <StateBadge state={task.state} />
       </h2>
+      {task.cachedFrom !== null && (
+        <p data-testid="task-cached">
+          Cached: the output of run{' '}
+          <Link href={`/runs/${task.cachedFrom}`} className="mono">
+            {task.cachedFrom.slice(0, 8)}
+          </Link>
+          ; the task did not run
+        </p>
+      )}
       {task.concurrencyKey !== null && (
         <p data-testid="task-key">
           Concurrency key <span className="mono">{task.concurrencyKey}</span>
