@@ -7,6 +7,7 @@ import {
   AssetSchemaConflictError,
   emitAssetEvent,
   listAssets,
+  pruneFinishedRuns,
   registerPlans,
   triggerPipeline,
   Worker,
@@ -249,5 +250,65 @@ describe('typed assets', () => {
     expect(ordersListing?.lastEvent?.producer?.pipeline).toBe('load-orders')
     const customersListing = listed.find((a) => a.name === 'crm.customers')
     expect(customersListing?.lastEvent?.producer).toBeNull()
+  })
+})
+
+describe('retention of asset events', () => {
+  const db = useFreshDatabase()
+
+  it('deletes old events every consumer has taken and no run holds, keeping each asset’s newest and those still needed', async () => {
+    const ticks = asset('retention.ticks', z.object({ n: z.number() }))
+    const counter = pipeline('retention-count', { on: ticks }).task(
+      'count',
+      (_in, ctx) => ctx.assets['retention.ticks'].value.n,
+    )
+    const slowReader = pipeline('retention-slow', { on: ticks }).task('read', () => 1)
+    await registerPlans(db.database, [counter.plan(), slowReader.plan()])
+    // Both consumers' cursors, as their first passes make them.
+    await db.database.rows(sql`
+      insert into podline.asset_cursors (pipeline, asset, after_tx, after_id)
+      values ('retention-count', 'retention.ticks', 0, 0), ('retention-slow', 'retention.ticks', 0, 0)`)
+    const ids: string[] = []
+    for (let n = 0; n < 5; n++) ids.push(await emitAssetEvent(db.database, 'retention.ticks', { n }))
+    await withWorkers(
+      db,
+      1,
+      () =>
+        waitUntil('five finished runs of retention-count', async () => {
+          const [row] = await db.database.rows<{ n: number }>(
+            sql`select count(*)::int as n from podline.runs where pipeline = 'retention-count' and state = 'success'`,
+          )
+          return row?.n === 5
+        }),
+      [counter],
+    )
+    const eventsLeft = async () =>
+      (
+        await db.database.rows<{ id: string }>(
+          sql`select id::text as id from podline.asset_events where asset = 'retention.ticks' order by id`,
+        )
+      ).map((r) => r.id)
+    await db.database.rows(sql`update podline.asset_events set created_at = now() - interval '40 days'`)
+    await db.database.rows(
+      sql`update podline.runs set finished_at = now() - interval '40 days' where pipeline = 'retention-count'`,
+    )
+    const prune = () => pruneFinishedRuns(db.database, { olderThanMs: 30 * 86_400_000 })
+    // retention-slow has taken none of them (its cursor is before them all): every event stays.
+    expect(await prune()).toBe(5)
+    expect(await eventsLeft()).toEqual(ids)
+    // Its newest version no longer runs on the asset: its cursor goes, and with it the hold.
+    await registerPlans(db.database, [
+      pipeline('retention-slow')
+        .task('read', () => 2)
+        .plan(),
+    ])
+    // A run that still holds event 2 keeps it.
+    await db.database.rows(sql`
+      insert into podline.runs (id, pipeline, version, params, state, assets, asset_event_id)
+      values (gen_random_uuid(), 'retention-count', 'v', '{}', 'running',
+              ${JSON.stringify({ 'retention.ticks': { id: ids[2], value: { n: 2 }, createdAt: new Date().toISOString(), producer: null } })}::jsonb,
+              null)`)
+    await prune()
+    expect(await eventsLeft()).toEqual([ids[2], ids[4]])
   })
 })

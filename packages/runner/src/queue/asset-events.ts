@@ -32,3 +32,38 @@ export async function insertAssetEvent(database: Database, asset: string, value:
   if (!row) throw new Error(`asset "${asset}": the event was not written`)
   return row.id
 }
+
+/** Events deleted per statement by retention. */
+const EVENT_PRUNE_BATCH = 1000
+
+/**
+ * Retention of asset events: deletes those recorded more than `olderThanMs` ago that nothing needs
+ * any more, in batches: every consumer's cursor is past it (it has made its runs), no run that
+ * still exists holds it (`runs.assets`, through its GIN index: those runs are pruned at the same
+ * age), and it is not its asset's newest (listings and `all` conditions show the last one). An
+ * offloaded value's object then has no event pointing to it, and the orphan collection takes it.
+ * Returns how many events it deleted.
+ */
+export async function pruneAssetEvents(database: Database, olderThanMs: number): Promise<number> {
+  let deleted = 0
+  for (;;) {
+    const rows = await database.rows(sql`
+      delete from podline.asset_events
+      where id in (
+        select e.id from podline.asset_events e
+        where e.created_at < now() - ${olderThanMs} * interval '1 millisecond'
+          and exists (select 1 from podline.asset_events n where n.asset = e.asset and n.id > e.id)
+          and not exists (
+            select 1 from podline.asset_cursors c
+            where c.asset = e.asset and (c.after_tx, c.after_id) < (e.tx, e.id))
+          and not exists (
+            select 1 from podline.runs r
+            where r.assets is not null
+              and r.assets @> jsonb_build_object(e.asset, jsonb_build_object('id', e.id::text)))
+        order by e.id
+        limit ${EVENT_PRUNE_BATCH})
+      returning 1`)
+    deleted += rows.length
+    if (rows.length < EVENT_PRUNE_BATCH) return deleted
+  }
+}

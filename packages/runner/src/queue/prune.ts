@@ -1,8 +1,9 @@
-import { deleteExpiredCacheEntries } from './task-cache.js'
 import { sql } from 'drizzle-orm'
 import { FINISHED_RUN_STATES, OPEN_TASK_STATES } from '../engine/states.js'
 import type { Database } from '../store/database.js'
+import { pruneAssetEvents } from './asset-events.js'
 import { states } from './sql-values.js'
+import { deleteExpiredCacheEntries } from './task-cache.js'
 
 /** Runs deleted per transaction: small enough that a batch holds its locks briefly. */
 export const PRUNE_BATCH_RUNS = 500
@@ -91,6 +92,8 @@ export async function pruneFinishedRuns(database: Database, options: PruneOption
     // Not `< batchRuns`: rows another pruner holds are skipped, and the batch after may have more.
     if (rows.length === 0) break
   }
+  // Asset events their runs no longer need: after the runs, which hold them until they go.
+  await pruneAssetEvents(database, olderThanMs)
   return deleted
 }
 

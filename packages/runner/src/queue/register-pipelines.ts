@@ -26,10 +26,35 @@ export async function registerPlans(database: Database, plans: readonly Pipeline
   if (plans.length === 0) return
   await checkPools(database, plans)
   await checkAssets(database, plans)
-  await database.db
+  const added = await database.db
     .insert(pipelines)
     .values(plans.map((plan) => ({ name: plan.name, version: plan.version, plan })))
     .onConflictDoNothing()
+    .returning({ name: pipelines.name })
+  // Only a new version can leave an asset: a version registered again (each trigger) changes nothing.
+  const addedNames = new Set(added.map((a) => a.name))
+  if (addedNames.size > 0)
+    await dropLeftCursors(
+      database,
+      plans.filter((p) => addedNames.has(p.name)),
+    )
+}
+
+/**
+ * The asset cursors of a pipeline whose newest version no longer runs on the asset: nothing will
+ * move them again, and retention keeps every event a cursor has not passed.
+ */
+async function dropLeftCursors(database: Database, plans: readonly PipelinePlan[]): Promise<void> {
+  await database.rows(sql`
+    delete from podline.asset_cursors c
+    using (
+      select p.name, p.plan from podline.pipelines p
+      where p.name = any(${textArray(plans.map((plan) => plan.name))})
+        and p.version = (select n.version from podline.pipelines n where n.name = p.name
+                         order by n.created_at desc limit 1)
+    ) newest
+    where c.pipeline = newest.name
+      and not coalesce(newest.plan -> 'on' -> 'assets' ? c.asset, false)`)
 }
 
 /**

@@ -157,6 +157,10 @@ export const runs = podline.table(
     uniqueIndex('runs_pipeline_logical_date_idx').on(t.pipeline, t.logicalDate),
     // And one per (pipeline, asset event): the cursor's lock decides; this makes a second run impossible.
     uniqueIndex('runs_pipeline_asset_event_idx').on(t.pipeline, t.assetEventId),
+    // Whether a run still reads an asset event (`assets @> {name: {id}}`): retention keeps those events.
+    index('runs_assets_idx')
+      .using('gin', sql`${t.assets} jsonb_path_ops`)
+      .where(sql`${t.assets} is not null`),
     check('runs_state_check', stateIn(RUN_STATES)),
   ],
 )

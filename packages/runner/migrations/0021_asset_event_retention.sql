@@ -1,0 +1,1 @@
+CREATE INDEX "runs_assets_idx" ON "podline"."runs" USING gin ("assets" jsonb_path_ops) WHERE "podline"."runs"."assets" is not null;
