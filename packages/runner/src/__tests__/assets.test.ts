@@ -5,6 +5,7 @@ import { z } from 'zod'
 import {
   AssetEmitError,
   AssetSchemaConflictError,
+  createAssetRuns,
   emitAssetEvent,
   listAssets,
   pruneFinishedRuns,
@@ -12,6 +13,7 @@ import {
   triggerPipeline,
   Worker,
 } from '../index.js'
+import { registerWorker } from '../queue/workers.js'
 import { runEnded, waitUntil } from '../testing/index.js'
 import { useFreshDatabase } from '../testing/vitest.js'
 
@@ -166,6 +168,44 @@ describe('typed assets', () => {
       [counter],
     )
   }, 180_000)
+
+  it('does not skip an event whose transaction commits after a later event’s: both make their runs, in order', async () => {
+    const ordered = asset('ordered.ticks', z.object({ n: z.number() }))
+    const consumer = pipeline('ordered-consumer', { on: ordered }).task('see', () => 1)
+    // The pass alone, by hand: a live worker serving the version puts it in force.
+    await registerPlans(db.database, [consumer.plan()])
+    await registerWorker(db.database, {
+      id: 'ordered-pass',
+      hostname: 'test',
+      pid: process.pid,
+      versions: [consumer.plan().version],
+      concurrency: 1,
+      leaseMs: 60_000,
+    })
+    const pass = () => createAssetRuns(db.database, [consumer])
+    expect(await pass()).toMatchObject({ created: 0, pending: false })
+    const runs = async () =>
+      (
+        await db.database.rows<{ n: number }>(
+          sql`select (assets -> 'ordered.ticks' -> 'value' ->> 'n')::int as n from podline.runs
+              where pipeline = 'ordered-consumer' order by created_at`,
+        )
+      ).map((r) => r.n)
+    // Event 1 is written first, in a transaction that stays open while event 2 commits.
+    await db.database.db.transaction(async (tx) => {
+      await db.database.rows(
+        sql`insert into podline.asset_events (asset, value) values ('ordered.ticks', '{"n":1}')`,
+        tx,
+      )
+      await emitAssetEvent(db.database, 'ordered.ticks', { n: 2 })
+      // Taking event 2 now would move the cursor past event 1 before it is visible: it waits.
+      expect(await pass()).toMatchObject({ created: 0, pending: true })
+      expect(await runs()).toEqual([])
+    })
+    expect(await pass()).toMatchObject({ created: 2, pending: false })
+    expect(await runs()).toEqual([1, 2])
+    expect(await pass()).toMatchObject({ created: 0, pending: false })
+  })
 
   it('refuses a value that fails the asset’s schema, an unknown asset, and a task whose output does not match', async () => {
     const error = await emitAssetEvent(db.database, 'warehouse.orders', { date: 7 }).catch((e: unknown) => e)

@@ -17,8 +17,13 @@ export const ASSET_BATCH = 200
 export interface AssetRunsReport {
   /** Runs this pass created. */
   created: number
-  /** A pipeline had more events than ASSET_BATCH, or events not yet readable in order: pass again soon. */
+  /** A pipeline had more events than ASSET_BATCH: pass again at once. */
   more: boolean
+  /**
+   * Events not yet readable in order (a transaction older than theirs is still open): pass again
+   * soon, and later each time they are still not (a long transaction can hold them a while).
+   */
+  pending: boolean
   /** Consumers whose runs could not be made (their params failed): their events wait. */
   problems: string[]
 }
@@ -49,7 +54,7 @@ export async function createAssetRuns(
   database: Database,
   pipelines: readonly AnyPipeline[],
 ): Promise<AssetRunsReport> {
-  const report: AssetRunsReport = { created: 0, more: false, problems: [] }
+  const report: AssetRunsReport = { created: 0, more: false, pending: false, problems: [] }
   const consumers = pipelines.filter((p) => p.on !== undefined)
   if (consumers.length === 0) return report
   const { inForce } = await versionsInForce(database, consumers)
@@ -58,6 +63,7 @@ export async function createAssetRuns(
       const result = await consume(database, tx, pipeline, plan)
       report.created += result.created
       if (result.more) report.more = true
+      if (result.pending) report.pending = true
       if (result.problem) report.problems.push(result.problem)
     })
   }
@@ -69,7 +75,7 @@ async function consume(
   tx: Executor,
   pipeline: AnyPipeline,
   plan: PipelinePlan,
-): Promise<{ created: number; more: boolean; problem?: string }> {
+): Promise<{ created: number; more: boolean; pending: boolean; problem?: string }> {
   const on = plan.on as NonNullable<PipelinePlan['on']>
   const assets = [...on.assets].sort()
   // A consumer takes the events recorded from its first pass on: those of transactions still open
@@ -88,7 +94,7 @@ async function consume(
     tx,
   )
   // Another worker's pass holds them: it creates these runs, and passes again if more came.
-  if (cursors.length < assets.length) return { created: 0, more: false }
+  if (cursors.length < assets.length) return { created: 0, more: false, pending: false }
   // Events in (tx, id) order, of transactions older than every one still open: none can appear
   // later before the cursor. A newer event waits for the next pass (`pending`). Under `all`, only
   // the newest of each asset matters: the run takes it, and the cursor moves past the rest.
@@ -109,7 +115,8 @@ async function consume(
     tx,
   )
   const ready = events.filter((e) => !e.pending)
-  const waiting = ready.length < events.length
+  const pending = ready.length < events.length
+  if (ready.length === 0) return { created: 0, more: false, pending }
   let params: Awaited<ReturnType<typeof checkParams>>
   let values: Awaited<ReturnType<typeof computeRunValues>>
   try {
@@ -119,6 +126,7 @@ async function consume(
     return {
       created: 0,
       more: false,
+      pending,
       problem: `${plan.name}: its runs from asset events cannot be made, and the events wait: ${error instanceof Error ? error.message : String(error)}`,
     }
   }
@@ -148,7 +156,7 @@ async function consume(
           where pipeline = ${plan.name} and asset = ${asset}`,
       tx,
     )
-  return { created, more: ready.length > ASSET_BATCH || waiting }
+  return { created, more: ready.length > ASSET_BATCH, pending }
 }
 
 function stored(e: EventRow): StoredAssetEvent {

@@ -10,8 +10,11 @@ import type { WorkerLog } from '../worker-log.js'
  * connection, and for an event that was not yet readable in order when its notification came.
  */
 const PASS_MS = 1000
-/** How soon a pass comes again when the last one left events for later (a batch, an open transaction). */
-const MORE_MS = 10
+/**
+ * How soon a pass comes again when the last one left events not yet readable in order: at first,
+ * then twice as long each pass they still are not, up to PASS_MS (a long transaction holds them).
+ */
+const PENDING_FIRST_MS = 10
 
 export interface AssetRunsLoopOptions {
   database: Database
@@ -34,6 +37,9 @@ export async function startAssetRuns(o: AssetRunsLoopOptions): Promise<{ stop():
   let passing: Promise<void> | undefined
   let again = false
   let soon: NodeJS.Timeout | undefined
+  /** The wait before the next pass when events are pending, grown while they stay so. */
+  let pendingMs = PENDING_FIRST_MS
+  let nextMs = 0
   const pass = (): void => {
     if (stopped) return
     if (passing) {
@@ -43,7 +49,17 @@ export async function startAssetRuns(o: AssetRunsLoopOptions): Promise<{ stop():
     passing = createAssetRuns(o.database, consumers)
       .then((report) => {
         for (const problem of report.problems) o.log('error', `assets: ${problem}`)
-        if (report.more) again = true
+        if (!report.pending) pendingMs = PENDING_FIRST_MS
+        // A notification came during the pass: the next goes at once.
+        if (again) return
+        if (report.more) {
+          again = true
+          nextMs = 0
+        } else if (report.pending) {
+          again = true
+          nextMs = pendingMs
+          pendingMs = Math.min(PASS_MS, pendingMs * 2)
+        }
       })
       .catch((error: unknown) =>
         o.log('warn', `making runs from asset events failed: ${databaseErrorMessage(error)}`),
@@ -53,7 +69,8 @@ export async function startAssetRuns(o: AssetRunsLoopOptions): Promise<{ stop():
         if (again && !stopped) {
           again = false
           clearTimeout(soon)
-          soon = setTimeout(pass, MORE_MS)
+          soon = setTimeout(pass, nextMs)
+          nextMs = 0
         }
       })
   }
