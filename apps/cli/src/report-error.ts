@@ -14,6 +14,9 @@ const USAGE_ERRORS = new Set([
   'ConfigError',
   'UnknownPoolError',
   'InvalidPoolError',
+  'AssetDefinitionError',
+  'AssetSchemaConflictError',
+  'RunsFromAssetsError',
 ])
 
 /** Prints an error the way every verb does and returns the exit code it stands for. */

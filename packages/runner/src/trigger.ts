@@ -6,6 +6,22 @@ import { createRun } from './queue/create-run.js'
 import { registerPlans } from './queue/register-pipelines.js'
 import type { Database } from './store/database.js'
 
+/**
+ * A pipeline `on` assets cannot be triggered by hand: its tasks read the events that made the run
+ * (`ctx.assets`, typed as present), which such a run would not have.
+ */
+export class RunsFromAssetsError extends Error {
+  override readonly name = 'RunsFromAssetsError'
+}
+
+function refuseAssetPipeline(plan: PipelinePlan): void {
+  if (!plan.on) return
+  const [first] = plan.on.assets
+  throw new RunsFromAssetsError(
+    `pipeline "${plan.name}" runs on asset events (${plan.on.mode === 'all' ? 'all of' : 'any of'} ${plan.on.assets.join(', ')}), and its tasks read them as ctx.assets: a run created by hand would have none. Record an event instead, e.g. podline assets emit ${first} --json '{…}', with a worker serving the pipeline; no run was created`,
+  )
+}
+
 /** How a run is created, beside its params. */
 export interface TriggerOptions {
   /** false: its tasks' caches are bypassed (no entry is read; a success still stores one). Default true. */
@@ -23,6 +39,7 @@ export async function triggerPipeline(
   options: TriggerOptions = {},
 ): Promise<string> {
   const plan = p.plan()
+  refuseAssetPipeline(plan)
   const stored = await checkParams(p, params)
   const values = await computeRunValues(p, stored).catch((error: Error) => {
     throw new InvalidParamsError(`${error.message}; no run was created`)
@@ -43,6 +60,7 @@ export async function triggerPlan(
   params: JsonValue,
   options: TriggerOptions = {},
 ): Promise<string> {
+  refuseAssetPipeline(plan)
   if (plan.paramsJsonSchema) {
     const issues = await jsonSchemaIssues(plan.paramsJsonSchema, params ?? {})
     if (issues.length > 0)

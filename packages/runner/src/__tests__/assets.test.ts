@@ -9,8 +9,10 @@ import {
   emitAssetEvent,
   listAssets,
   pruneFinishedRuns,
+  RunsFromAssetsError,
   registerPlans,
   triggerPipeline,
+  triggerPlan,
   Worker,
 } from '../index.js'
 import { registerWorker } from '../queue/workers.js'
@@ -239,6 +241,17 @@ describe('typed assets', () => {
       sql`select count(*)::int as n from podline.asset_events`,
     )
     expect(after?.n).toBe(before?.n)
+  })
+
+  it('refuses to trigger a pipeline on assets by hand: its tasks would find no event', async () => {
+    const error = await triggerPipeline(db.database, report, {}).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(RunsFromAssetsError)
+    expect((error as Error).message).toBe(
+      `pipeline "orders-report" runs on asset events (any of warehouse.orders), and its tasks read them as ctx.assets: a run created by hand would have none. Record an event instead, e.g. podline assets emit warehouse.orders --json '{…}', with a worker serving the pipeline; no run was created`,
+    )
+    await expect(triggerPlan(db.database, both.plan(), {})).rejects.toThrow(
+      'pipeline "orders-and-customers" runs on asset events (all of warehouse.orders, crm.customers)',
+    )
   })
 
   it('refuses to register a pipeline declaring an asset with another pipeline’s different schema, naming both', async () => {

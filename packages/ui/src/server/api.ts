@@ -19,6 +19,7 @@ import {
   RetryError,
   RUN_STATES,
   type RunState,
+  RunsFromAssetsError,
   resolveValue,
   retryRun,
   runDetail,
@@ -262,6 +263,7 @@ export function createApi(options: ApiOptions) {
         } catch (error) {
           if (error instanceof InvalidParamsError)
             return c.json({ error: error.message, issues: [...error.issues] }, 400)
+          if (error instanceof RunsFromAssetsError) return c.json<Problem>({ error: error.message }, 409)
           throw error
         }
       },
