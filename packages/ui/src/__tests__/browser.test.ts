@@ -187,6 +187,11 @@ describe('the UI in Chromium', () => {
     expect(await daily.getByText(/next tick/).count()).toBe(0)
     await daily.getByTestId('pause-ui-daily').click()
     await daily.getByText(/next tick/).waitFor()
+    // A pipeline on assets has no trigger form: it names its assets, linked.
+    const consumer = p.getByTestId('pipeline-ui-orders-per-customer')
+    await consumer.getByTestId('on-assets-ui-orders-per-customer').getByText('Runs on all of').waitFor()
+    await consumer.getByRole('link', { name: 'ui/crm/customers' }).waitFor()
+    expect(await consumer.getByTestId('open-trigger-ui-orders-per-customer').count()).toBe(0)
     await form.locator('input[name="rows"]').fill('2')
     await form.getByRole('button', { name: 'Trigger a run' }).click()
     await p.waitForURL(/\/runs\/[0-9a-f-]{36}$/)

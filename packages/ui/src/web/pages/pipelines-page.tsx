@@ -1,6 +1,7 @@
 import { useState } from 'react'
 import { Link } from 'wouter'
 import { api, ok, type Pipeline } from '../api.js'
+import { AssetLink } from '../components/asset-links.js'
 import { RunGraph } from '../components/run-graph.js'
 import { TableHead } from '../components/table-head.js'
 import { TriggerForm } from '../components/trigger-form.js'
@@ -94,10 +95,30 @@ function PipelineCard({ pipeline: p, reload }: { pipeline: Pipeline; reload: () 
         <p>none</p>
       )}
       {error && <p className="error">{error}</p>}
-      <button type="button" onClick={() => setTriggering(!triggering)} data-testid={`open-trigger-${p.name}`}>
-        {triggering ? 'Close' : 'Trigger…'}
-      </button>
-      {triggering && <TriggerForm pipeline={p.name} schema={plan?.paramsJsonSchema} />}
+      {plan?.on ? (
+        // Its tasks read the events that made the run: it is not triggered by hand.
+        <p data-testid={`on-assets-${p.name}`}>
+          Runs on {plan.on.mode === 'all' ? 'all of' : 'each event of'}{' '}
+          {plan.on.assets.map((name, i) => (
+            <span key={name}>
+              {i > 0 && ', '}
+              <AssetLink name={name} />
+            </span>
+          ))}
+          ; an event starts it, not a trigger.
+        </p>
+      ) : (
+        <>
+          <button
+            type="button"
+            onClick={() => setTriggering(!triggering)}
+            data-testid={`open-trigger-${p.name}`}
+          >
+            {triggering ? 'Close' : 'Trigger…'}
+          </button>
+          {triggering && <TriggerForm pipeline={p.name} schema={plan?.paramsJsonSchema} />}
+        </>
+      )}
     </article>
   )
 }
