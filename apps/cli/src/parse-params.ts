@@ -43,3 +43,22 @@ function nestsDeeperThan(root: object, limit: number): boolean {
   }
   return false
 }
+
+/**
+ * The value of a verb's --json flag (a signal's payload, an asset event's value): any JSON, required,
+ * parsed before anything is opened. `example` is the verb as the user would type it; `unchanged`
+ * says what did not happen.
+ */
+export function parseJsonFlag(
+  text: string | undefined,
+  o: { what: string; example: string; unchanged: string },
+): unknown {
+  if (text === undefined) throw new UsageError(`give the ${o.what} with --json, e.g. ${o.example}.`)
+  try {
+    return JSON.parse(text)
+  } catch (error) {
+    throw new UsageError(
+      `--json is not valid JSON (${(error as Error).message}): got ${JSON.stringify(text)}. Quote it for the shell. ${o.unchanged}`,
+    )
+  }
+}

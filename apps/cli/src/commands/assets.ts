@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { printJson, table } from '../format.js'
 import { withOperatorStore } from '../open-store.js'
+import { parseJsonFlag } from '../parse-params.js'
 import { storeSettings } from '../settings.js'
 import { UsageError } from '../usage-error.js'
 
@@ -71,18 +72,11 @@ export function registerAssets(program: Command): void {
       '\nExit status: 0 when the event was recorded; 2 when no registered pipeline declares the asset or the value fails its schema (nothing is recorded).',
     )
     .action(async (name: string, flags: { json?: string; printJson?: boolean }) => {
-      if (flags.json === undefined)
-        throw new UsageError(
-          `give the value with --json, e.g. podline assets emit ${name} --json '{"rows":1}'.`,
-        )
-      let value: unknown
-      try {
-        value = JSON.parse(flags.json)
-      } catch (error) {
-        throw new UsageError(
-          `--json is not valid JSON (${(error as Error).message}): got ${JSON.stringify(flags.json)}. Quote it for the shell. Nothing was recorded.`,
-        )
-      }
+      const value = parseJsonFlag(flags.json, {
+        what: 'value',
+        example: `podline assets emit ${name} --json '{"rows":1}'`,
+        unchanged: 'Nothing was recorded.',
+      })
       await withOperatorStore(storeSettings(), async ({ database }) => {
         const { emitAssetEvent, AssetEmitError } = await import('@podline/runner')
         let eventId: string

@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { printJson } from '../format.js'
 import { withOperatorStore } from '../open-store.js'
+import { parseJsonFlag } from '../parse-params.js'
 import { resolveRunId } from '../run-id.js'
 import { storeSettings } from '../settings.js'
 import { UsageError } from '../usage-error.js'
@@ -23,18 +24,11 @@ export function registerSignal(program: Command): void {
       '\nExit status: 0 when the step took the signal; 2 when the payload fails its schema, the step is not a wait, is not waiting (yet, or any more), or there is no such run.',
     )
     .action(async (runId: string, step: string, flags: { json?: string; printJson?: boolean }) => {
-      if (flags.json === undefined)
-        throw new UsageError(
-          `give the payload with --json, e.g. podline signal ${runId} ${step} --json '{"approved":true}'.`,
-        )
-      let payload: unknown
-      try {
-        payload = JSON.parse(flags.json)
-      } catch (error) {
-        throw new UsageError(
-          `--json is not valid JSON (${(error as Error).message}): got ${JSON.stringify(flags.json)}. Quote it for the shell. Nothing was sent.`,
-        )
-      }
+      const payload = parseJsonFlag(flags.json, {
+        what: 'payload',
+        example: `podline signal ${runId} ${step} --json '{"approved":true}'`,
+        unchanged: 'Nothing was sent.',
+      })
       await withOperatorStore(storeSettings(), async ({ database }) => {
         const id = await resolveRunId(database, runId)
         const { signalWait, SignalError } = await import('@podline/runner')

@@ -1,7 +1,37 @@
 import type { JsonValue } from '@podline/sdk'
 import { type SQL, sql } from 'drizzle-orm'
 import type { Database } from '../store/database.js'
+import type { StoredAssetEvent } from './create-run.js'
 import { ASSET_CHANNEL, state } from './sql-values.js'
+
+/** An asset_events row as its readers select it (EVENT_COLUMNS of alias `e`). */
+export interface AssetEventRow {
+  id: string
+  asset: string
+  value: StoredAssetEvent['value']
+  createdAt: string
+  runId: string | null
+  pipeline: string | null
+  task: string | null
+}
+
+/** The columns of an AssetEventRow, from asset_events aliased `e`: ids and times as text. */
+export const EVENT_COLUMNS = sql.raw(
+  `e.id::text as id, e.asset, e.value, e.created_at::text as "createdAt", e.run_id as "runId", e.pipeline, e.task`,
+)
+
+/** An event as a run stores it and its tasks read it: the producer linked, or null when emitted. */
+export function storedEvent(row: AssetEventRow): StoredAssetEvent {
+  return {
+    id: row.id,
+    value: row.value,
+    createdAt: new Date(row.createdAt).toISOString(),
+    producer:
+      row.runId && row.pipeline && row.task
+        ? { pipeline: row.pipeline, runId: row.runId, task: row.task }
+        : null,
+  }
+}
 
 /**
  * CTEs for the completion's statement (finish-attempt.ts): each success of a task that produces
@@ -60,7 +90,7 @@ export async function pruneAssetEvents(database: Database, olderThanMs: number):
             select 1 from podline.runs r
             where r.assets is not null
               and r.assets @> jsonb_build_object(e.asset, jsonb_build_object('id', e.id::text)))
-        order by e.id
+        order by e.created_at
         limit ${EVENT_PRUNE_BATCH})
       returning 1`)
     deleted += rows.length

@@ -5,8 +5,9 @@ import { checkParams } from '../engine/run-params.js'
 import { computeRunValues } from '../engine/run-values.js'
 import type { Database, Executor } from '../store/database.js'
 import { textArray } from '../store/sql-arrays.js'
-import { type AssetTrigger, insertRun, type StoredAssetEvent } from './create-run.js'
-import { versionsInForce } from './versions-in-force.js'
+import { type AssetEventRow, EVENT_COLUMNS, storedEvent } from './asset-events.js'
+import { type AssetTrigger, insertRun } from './create-run.js'
+import { loadedPipelines, versionsInForce } from './versions-in-force.js'
 
 /**
  * The most events one pass turns into runs of one pipeline, in one transaction that holds the
@@ -28,17 +29,8 @@ export interface AssetRunsReport {
   problems: string[]
 }
 
-/** An event row as the pass reads it. */
-interface EventRow {
-  asset: string
-  id: string
-  tx: string
-  value: StoredAssetEvent['value']
-  createdAt: string
-  runId: string | null
-  pipeline: string | null
-  task: string | null
-}
+/** An event row as the pass reads it: with its transaction, for the cursor. */
+type EventRow = AssetEventRow & { tx: string }
 
 /**
  * The one operation that turns asset events into runs, which every worker serving a consuming
@@ -57,7 +49,7 @@ export async function createAssetRuns(
   const report: AssetRunsReport = { created: 0, more: false, pending: false, problems: [] }
   const consumers = pipelines.filter((p) => p.on !== undefined)
   if (consumers.length === 0) return report
-  const { inForce } = await versionsInForce(database, consumers)
+  const { inForce } = await versionsInForce(database, loadedPipelines(consumers))
   for (const { pipeline, plan } of inForce) {
     await database.db.transaction(async (tx) => {
       const result = await consume(database, tx, pipeline, plan)
@@ -101,8 +93,7 @@ async function consume(
   const newestOnly = on.mode === 'all'
   const events = await database.rows<EventRow & { pending: boolean }>(
     sql`with horizon as (select pg_snapshot_xmin(pg_current_snapshot())::text::bigint as xmin)
-        select e.asset, e.id::text as id, e.tx::text as tx, e.value, e.created_at::text as "createdAt",
-               e.run_id as "runId", e.pipeline, e.task, e.tx >= h.xmin as pending
+        select ${EVENT_COLUMNS}, e.tx::text as tx, e.tx >= h.xmin as pending
         from podline.asset_cursors c
         cross join horizon h
         cross join lateral (
@@ -135,14 +126,14 @@ async function consume(
   const consumed = new Map<string, EventRow>()
   if (on.mode === 'any') {
     for (const e of ready.slice(0, ASSET_BATCH)) {
-      runs.push({ events: { [e.asset]: stored(e) }, newestId: Number(e.id) })
+      runs.push({ events: { [e.asset]: storedEvent(e) }, newestId: Number(e.id) })
       consumed.set(e.asset, e)
     }
   } else {
     const newest = new Map<string, EventRow>()
     for (const e of ready) newest.set(e.asset, e)
     if (assets.every((a) => newest.has(a))) {
-      const events = Object.fromEntries([...newest].map(([asset, e]) => [asset, stored(e)]))
+      const events = Object.fromEntries([...newest].map(([asset, e]) => [asset, storedEvent(e)]))
       runs.push({ events, newestId: Math.max(...[...newest.values()].map((e) => Number(e.id))) })
       for (const [asset, e] of newest) consumed.set(asset, e)
     }
@@ -157,13 +148,4 @@ async function consume(
       tx,
     )
   return { created, more: ready.length > ASSET_BATCH, pending }
-}
-
-function stored(e: EventRow): StoredAssetEvent {
-  return {
-    id: e.id,
-    value: e.value,
-    createdAt: new Date(e.createdAt).toISOString(),
-    producer: e.runId && e.pipeline && e.task ? { pipeline: e.pipeline, runId: e.runId, task: e.task } : null,
-  }
 }

@@ -20,7 +20,7 @@ import { insertRun } from './create-run.js'
 import { endDueWaits, hasTimedWaits } from './end-wait.js'
 import { markMissedDeadlines } from './run-deadlines.js'
 import { states } from './sql-values.js'
-import { epochMs, type LoadedPipeline, versionsInForce } from './versions-in-force.js'
+import { epochMs, type LoadedPipeline, loadedPipelines, versionsInForce } from './versions-in-force.js'
 
 export interface ScheduleReport {
   /** Runs this call created. */
@@ -65,15 +65,8 @@ export async function scheduleDueRuns(
     problems: [],
   }
   if (pipelines.length === 0) return report
-  const mine = [
-    ...new Map(
-      pipelines.map((pipeline) => {
-        const plan = pipeline.plan()
-        return [`${plan.name}\0${plan.version}`, { pipeline, plan }] as const
-      }),
-    ).values(),
-  ]
-  const { inForce, now } = await versionsInForce(database, pipelines)
+  const mine = loadedPipelines(pipelines)
+  const { inForce, now } = await versionsInForce(database, mine)
   if (now) report.now = now
   for (const found of inForce) {
     const { pipeline, plan } = found

@@ -12,6 +12,16 @@ export interface LoadedPipeline {
   plan: PipelinePlan
 }
 
+/** Each loaded pipeline with its plan (made once: plan() clones it), one per name and version. */
+export function loadedPipelines(pipelines: readonly AnyPipeline[]): LoadedPipeline[] {
+  const loaded = new Map<string, LoadedPipeline>()
+  for (const pipeline of pipelines) {
+    const plan = pipeline.plan()
+    loaded.set(`${plan.name}\0${plan.version}`, { pipeline, plan })
+  }
+  return [...loaded.values()]
+}
+
 /**
  * Of the pipelines this worker has loaded, those whose version is in force: the newest version
  * (by registration) that a live worker serves. What a pipeline's code decides for all its runs (its
@@ -20,14 +30,9 @@ export interface LoadedPipeline {
  */
 export async function versionsInForce(
   database: Database,
-  pipelines: readonly AnyPipeline[],
+  mine: readonly LoadedPipeline[],
 ): Promise<{ inForce: LoadedPipeline[]; now: Date | undefined }> {
-  const loaded = new Map<string, LoadedPipeline>()
-  for (const pipeline of pipelines) {
-    const plan = pipeline.plan()
-    loaded.set(`${plan.name}\0${plan.version}`, { pipeline, plan })
-  }
-  const mine = [...loaded.values()]
+  const loaded = new Map(mine.map((m) => [`${m.plan.name}\0${m.plan.version}`, m]))
   if (mine.length === 0) return { inForce: [], now: undefined }
   const rows = await database.rows<{ name: string; version: string; now: number }>(sql`
     select my.name, my.version, ${epochMs('now()')} as now

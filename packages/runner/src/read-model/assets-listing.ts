@@ -1,17 +1,12 @@
 import type { PipelinePlan } from '@podline/sdk'
 import { sql } from 'drizzle-orm'
+import { type AssetEventRow, EVENT_COLUMNS, storedEvent } from '../queue/asset-events.js'
+import type { StoredAssetEvent } from '../queue/create-run.js'
 import type { Database } from '../store/database.js'
 import { textArray } from '../store/sql-arrays.js'
 
-/** One recorded event, as listings show it. */
-export interface AssetEventListing {
-  id: string
-  asset: string
-  value: unknown
-  createdAt: string
-  /** The task run whose success recorded it; null when emitted from outside. */
-  producer: { pipeline: string; runId: string; task: string } | null
-}
+/** One recorded event, as listings show it: as a run stores it, with its asset. */
+export type AssetEventListing = StoredAssetEvent & { asset: string }
 
 /** One asset as `podline assets` and the UI show it: who produces it, who runs on it, its last event. */
 export interface AssetListing {
@@ -23,23 +18,7 @@ export interface AssetListing {
   lastEvent: AssetEventListing | null
 }
 
-interface EventRow {
-  id: string
-  asset: string
-  value: unknown
-  createdAt: string
-  runId: string | null
-  pipeline: string | null
-  task: string | null
-}
-
-const eventOf = (r: EventRow): AssetEventListing => ({
-  id: r.id,
-  asset: r.asset,
-  value: r.value,
-  createdAt: new Date(r.createdAt).toISOString(),
-  producer: r.runId && r.pipeline && r.task ? { pipeline: r.pipeline, runId: r.runId, task: r.task } : null,
-})
+const eventOf = (row: AssetEventRow): AssetEventListing => ({ ...storedEvent(row), asset: row.asset })
 
 /**
  * Every asset the newest registered version of each pipeline declares, by name: its producers
@@ -69,11 +48,10 @@ export async function listAssets(database: Database): Promise<AssetListing[]> {
   }
   const names = [...byName.keys()].sort()
   if (names.length === 0) return []
-  const last = await database.rows<EventRow>(sql`
-    select e.* from unnest(${textArray(names)}) as a(name)
+  const last = await database.rows<AssetEventRow>(sql`
+    select ${EVENT_COLUMNS} from unnest(${textArray(names)}) as a(name)
     cross join lateral (
-      select id::text as id, asset, value, created_at::text as "createdAt", run_id as "runId", pipeline, task
-      from podline.asset_events where asset = a.name order by asset_events.id desc limit 1
+      select * from podline.asset_events where asset = a.name order by id desc limit 1
     ) e`)
   for (const row of last) {
     const listing = byName.get(row.asset)
@@ -89,10 +67,9 @@ export async function assetEvents(
   options: { limit?: number; before?: string } = {},
 ): Promise<AssetEventListing[]> {
   const limit = Math.min(Math.max(1, options.limit ?? 50), 500)
-  const rows = await database.rows<EventRow>(sql`
-    select id::text as id, asset, value, created_at::text as "createdAt", run_id as "runId", pipeline, task
-    from podline.asset_events
-    where asset = ${asset} ${options.before ? sql`and id < ${options.before}::bigint` : sql``}
-    order by asset_events.id desc limit ${limit}`)
+  const rows = await database.rows<AssetEventRow>(sql`
+    select ${EVENT_COLUMNS} from podline.asset_events e
+    where e.asset = ${asset} ${options.before ? sql`and e.id < ${options.before}::bigint` : sql``}
+    order by e.id desc limit ${limit}`)
   return rows.map(eventOf)
 }

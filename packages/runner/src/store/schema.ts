@@ -557,6 +557,8 @@ export const assetEvents = podline.table(
     // A consumer's pass reads one asset's events after its cursor, in order; listings read the newest.
     index('asset_events_asset_order_idx').on(t.asset, t.tx, t.id),
     index('asset_events_asset_id_idx').on(t.asset, t.id),
+    // Retention reads the events past its age, oldest first, never the recent ones (each sweep).
+    index('asset_events_created_idx').on(t.createdAt),
     // An offloaded value's object, by its key: kept while an event points to it (collect-orphans.ts).
     index('asset_events_reference_key_idx')
       .on(sql`(${t.value} -> '$podline' ->> 'key')`)

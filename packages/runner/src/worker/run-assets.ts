@@ -2,7 +2,6 @@ import {
   type AnyPipeline,
   type AssetEvent,
   assetsOf,
-  isAsset,
   type RunAssets,
   SchemaValidationError,
   type TaskDefinition,
@@ -67,7 +66,6 @@ export async function runAssets(
 export async function checkProduced(def: TaskDefinition, value: unknown): Promise<void> {
   if (!def.produces || isReference(value)) return
   for (const asset of def.produces) {
-    if (!isAsset(asset)) continue
     try {
       await validateWith(asset.schema, value, `the output of task "${def.name}"`)
     } catch (error) {

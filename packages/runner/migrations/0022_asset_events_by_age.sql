@@ -1,0 +1,1 @@
+CREATE INDEX "asset_events_created_idx" ON "podline"."asset_events" USING btree ("created_at");
