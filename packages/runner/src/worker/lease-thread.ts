@@ -39,12 +39,25 @@ export type FromLeaseThread =
   | { type: 'lost'; ids: TaskRunId[]; version: number }
   | { type: 'error'; message: string }
 
+class RenewalOverdue extends Error {}
+
 function runLeaseThread(port: MessagePort, data: LeaseThreadData): void {
   const { url, text, params, idsIndex, heartbeatMs, shared } = data
   const lastRenewal = new BigInt64Array(shared)
-  const sql = postgres(url, { max: 1, onnotice() {}, connect_timeout: 10, prepare: true })
-  // As drizzle sets up its client: json parameters arrive already serialised.
-  sql.options.serializers['114'] = sql.options.serializers['3802'] = (x: unknown) => x
+  const connect = () => {
+    const client = postgres(url, { max: 1, onnotice() {}, connect_timeout: 10, prepare: true })
+    // As drizzle sets up its client: json parameters arrive already serialised.
+    client.options.serializers['114'] = client.options.serializers['3802'] = (x: unknown) => x
+    return client
+  }
+  let sql = connect()
+  /**
+   * A renewal's deadline: two heartbeats, a third of the lease short of it. A connection whose peer
+   * vanished (a network cut, a bridge that changed its address) answers nothing until TCP gives up,
+   * minutes later; past the deadline the connection is dropped and the next renewal, at once, opens
+   * another, so leases are renewed as soon as the database can be reached again.
+   */
+  const deadlineMs = 2 * heartbeatMs
   const post = (message: FromLeaseThread) => port.postMessage(message)
   let ids: TaskRunId[] = []
   let version = 0
@@ -52,14 +65,22 @@ function runLeaseThread(port: MessagePort, data: LeaseThreadData): void {
   let stopped = false
   let beating = Promise.resolve()
 
-  async function beat(): Promise<void> {
+  /** Whether the renewal ran past its deadline: the next one goes at once, on a new connection. */
+  async function beat(): Promise<boolean> {
     const asked = ids
     const askedVersion = version
     const sentAt = Date.now()
     const values = params.slice()
     values[idsIndex] = JSON.stringify(asked)
+    let overdue: NodeJS.Timeout | undefined
+    const query = sql.unsafe(text, values as never[], { prepare: true })
     try {
-      const rows = await sql.unsafe(text, values as never[], { prepare: true })
+      const rows = await Promise.race([
+        query,
+        new Promise<never>((_, reject) => {
+          overdue = setTimeout(() => reject(new RenewalOverdue()), deadlineMs)
+        }),
+      ])
       // The version first: a reader between the two stores pairs it with the older time, the safe side.
       Atomics.store(lastRenewal, 1, BigInt(askedVersion))
       Atomics.store(lastRenewal, 0, BigInt(sentAt))
@@ -67,14 +88,25 @@ function runLeaseThread(port: MessagePort, data: LeaseThreadData): void {
       const lost = asked.filter((id) => !still.has(id))
       if (lost.length) post({ type: 'lost', ids: lost, version: askedVersion })
     } catch (error) {
+      if (error instanceof RenewalOverdue) {
+        query.catch(() => {})
+        const stale = sql
+        sql = connect()
+        void stale.end({ timeout: 0 }).catch(() => {})
+        post({ type: 'error', message: `a lease renewal got no answer in ${deadlineMs} ms: reconnecting` })
+        return true
+      }
       post({ type: 'error', message: String((error instanceof Error && error.message) || error) })
+    } finally {
+      clearTimeout(overdue)
     }
+    return false
   }
 
   function loop(): void {
     if (stopped) return
-    beating = beat().finally(() => {
-      if (!stopped) timer = setTimeout(loop, heartbeatMs)
+    beating = beat().then((again) => {
+      if (!stopped) timer = setTimeout(loop, again ? 0 : heartbeatMs)
     })
   }
 
