@@ -23,7 +23,12 @@ export async function waitForRun(
   options: WaitForRunOptions = {},
 ): Promise<EndedRunState> {
   const { pollMs = 2000, signal } = options
-  let wake: () => void = () => {}
+  // A notification that arrives while the row is being read is kept (`notified`): the wait after
+  // that read ends at once instead of sleeping out a poll on a run that has already ended.
+  let notified = false
+  let wake: () => void = () => {
+    notified = true
+  }
   const onNotify = (id: string) => id === runId && wake()
   const unlisten = await Promise.all([
     database.listen(RUN_FINISHED_CHANNEL, onNotify),
@@ -34,9 +39,11 @@ export async function waitForRun(
   try {
     for (;;) {
       signal?.throwIfAborted()
+      notified = false
       const [row] = await database.db.select({ state: runs.state }).from(runs).where(eq(runs.id, runId))
       if (!row) throw new Error(`there is no run ${runId} in ${database.location}`)
       if (row.state !== 'queued' && row.state !== 'running') return row.state
+      if (notified) continue
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, pollMs)
         wake = () => {
@@ -44,6 +51,9 @@ export async function waitForRun(
           resolve()
         }
       })
+      wake = () => {
+        notified = true
+      }
     }
   } finally {
     signal?.removeEventListener('abort', onAbort)

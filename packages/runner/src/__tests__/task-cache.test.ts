@@ -1,7 +1,8 @@
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { type AnyPipeline, pipeline, type TaskDefinition } from '@podline/sdk'
-import { sql } from 'drizzle-orm'
+import { type SQL, sql } from 'drizzle-orm'
+import { PgDialect } from 'drizzle-orm/pg-core'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import {
@@ -13,6 +14,7 @@ import {
   runTasks,
   storePrefix,
 } from '../index.js'
+import type { Executor } from '../store/database.js'
 import { waitUntil } from '../testing/index.js'
 import { useFreshDatabase } from '../testing/vitest.js'
 import { taskCacheKey } from '../worker/task-cache-key.js'
@@ -146,6 +148,40 @@ describe('cached task results', () => {
     await runLocal(stamped, {}, { database: db.database })
     await runLocal(stamped, {}, { database: db.database })
     expect(calls.get('parse')).toBe(1)
+  })
+
+  it('answers the lookups of attempts that reach their cache together with one statement', async () => {
+    calls.clear()
+    let wide = pipeline('wide') as unknown as {
+      task(name: string, options: { cache: { version: string } }, fn: () => unknown): typeof wide
+    }
+    for (let i = 0; i < 24; i++)
+      wide = wide.task(`t${i}`, { cache: { version: '1' } }, () => {
+        count('wide')
+        return i
+      })
+    const p = wide as unknown as AnyPipeline
+    await runLocal(p, {}, { database: db.database, concurrency: 8 })
+    expect(calls.get('wide')).toBe(24)
+    // The same store, counting the statements that look entries up.
+    let lookups = 0
+    const dialect = new PgDialect()
+    const counting = new Proxy(db.database, {
+      get(target, key, receiver) {
+        if (key !== 'rows') return Reflect.get(target, key, receiver)
+        return (query: SQL, executor?: Executor) => {
+          if (/from jsonb_to_recordset[\s\S]*join podline\.task_cache/.test(dialect.sqlToQuery(query).sql))
+            lookups++
+          return target.rows(query, executor)
+        }
+      },
+    })
+    let runId = ''
+    await runLocal(p, {}, { database: counting, concurrency: 8, onRun: (id) => (runId = id) })
+    expect(calls.get('wide')).toBe(24)
+    expect((await runTasks(db.database, runId)).every((t) => t.cachedFrom !== null)).toBe(true)
+    expect(lookups).toBeGreaterThan(0)
+    expect(lookups).toBeLessThan(24)
   })
 
   it('keys a pod task by its spec as rendered: another image misses', async () => {

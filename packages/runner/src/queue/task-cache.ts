@@ -31,18 +31,29 @@ export function storeCacheEntries(done: SQL): SQL {
     )`
 }
 
-/** The live entry of a task's key, if there is one. */
-export async function findCacheEntry(
+/** The key a lookup asks for. */
+export interface CacheLookup {
+  pipeline: string
+  task: string
+  key: string
+}
+
+/** A live entry found for a lookup, with the lookup's index. */
+export interface FoundCacheEntry extends CacheHit {
+  index: number
+}
+
+/** The live entries of many keys in one statement: each found one with its lookup's index. */
+export async function findCacheEntries(
   database: Database,
-  pipeline: string,
-  task: string,
-  key: string,
-): Promise<CacheHit | undefined> {
-  const [row] = await database.rows<CacheHit>(sql`
-    select value, size, run_id as "runId" from podline.task_cache
-    where pipeline = ${pipeline} and task = ${task} and key = ${key}
-      and (expires_at is null or expires_at > now())`)
-  return row
+  lookups: readonly CacheLookup[],
+): Promise<FoundCacheEntry[]> {
+  return database.rows<FoundCacheEntry>(sql`
+    select w.index, c.value, c.size, c.run_id as "runId"
+    from jsonb_to_recordset(${JSON.stringify(lookups.map((l, index) => ({ ...l, index })))}::jsonb)
+           as w(pipeline text, task text, key text, index int)
+    join podline.task_cache c using (pipeline, task, key)
+    where c.expires_at is null or c.expires_at > now()`)
 }
 
 /** Retention: deletes the entries that have expired; returns how many. */

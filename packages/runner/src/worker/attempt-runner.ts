@@ -16,7 +16,6 @@ import type { ClaimedTaskRun } from '../queue/claim-task-runs.js'
 import { failRunOnParams } from '../queue/fail-run-params.js'
 import { type AttemptOutcome, finishAttempt, putXcom } from '../queue/finish-attempt.js'
 import { returnUnstarted } from '../queue/release-task-runs.js'
-import { findCacheEntry } from '../queue/task-cache.js'
 import type { Database } from '../store/database.js'
 import { databaseErrorMessage, isPermanentDatabaseError } from '../store/database-error.js'
 import type { WorkerLog } from '../worker-log.js'
@@ -26,6 +25,7 @@ import { offloadOutcome, resolveTaskInputs } from './attempt-offload.js'
 import { failureOutcome, successOutcome } from './attempt-outcome.js'
 import type { AttemptEnd } from './attempt-span.js'
 import { AttemptTimeout, TaskTimeoutError, whileStoring } from './attempt-timeout.js'
+import { CacheLookups } from './cache-lookups.js'
 import { CompletionBatch } from './completion-batch.js'
 import { ClaimInputs } from './item-inputs.js'
 import type { LoadedPipelines } from './loaded-pipelines.js'
@@ -103,12 +103,14 @@ export class AttemptRunner {
   /** The inputs of claimed task runs; a mapped task's items share theirs, read once. */
   readonly #inputs: ClaimInputs
   readonly #completions: CompletionBatch
+  readonly #cacheLookups: CacheLookups
   readonly #params = new Map<string, Promise<unknown>>()
   readonly #assets = new Map<string, Promise<RunAssets>>()
 
   constructor(options: AttemptRunnerOptions) {
     this.#o = options
     this.#inputs = new ClaimInputs(options.database)
+    this.#cacheLookups = new CacheLookups(options.database)
     this.#completions = new CompletionBatch({
       database: options.database,
       workerId: options.workerId,
@@ -179,7 +181,7 @@ export class AttemptRunner {
         const cache = await taskCacheKey(def, c.pipeline, inputs.resolved, c.params, ctx)
         const hit =
           cache && !c.noCache
-            ? await findCacheEntry(this.#o.database, c.pipeline, c.task, cache.key)
+            ? await this.#cacheLookups.find({ pipeline: c.pipeline, task: c.task, key: cache.key })
             : undefined
         // The hit is recorded with the ending (task_runs.cached_from and its event's message).
         if (hit) {

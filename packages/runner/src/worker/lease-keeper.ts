@@ -237,8 +237,11 @@ async function startThreadKeeper(options: LeaseKeeperOptions, url: string): Prom
   })
   thread.unref()
   let exited = false
+  let loaded = false
   thread.on('message', (m: FromLeaseThread) => {
-    if (m.type === 'lost') {
+    if (m.type === 'loaded') {
+      loaded = true
+    } else if (m.type === 'lost') {
       const reason = new LeaseLostError('the lease of this attempt was taken away')
       for (const id of m.ids) if (held.heldAt(id, m.version)) options.onLost(id, reason)
     } else if (m.type === 'error') {
@@ -290,6 +293,13 @@ async function startThreadKeeper(options: LeaseKeeperOptions, url: string): Prom
     renewNow: () => Promise.resolve(),
     async stop() {
       guard.stop()
+      // A thread still loading its modules has no connection to close and would finish loading
+      // before it read the message (on a busy machine, most of a short local run's time): it is
+      // ended at once. A loaded one closes its connection itself.
+      if (!loaded) {
+        await thread.terminate()
+        return
+      }
       tell({ type: 'stop' })
       await Promise.race([exit, new Promise((r) => setTimeout(r, 3000).unref())])
       if (!exited) await thread.terminate()

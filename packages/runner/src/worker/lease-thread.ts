@@ -34,8 +34,12 @@ export interface LeaseThreadData {
 /** From the main thread: the held set (posted whole at each change), or the end. */
 export type ToLeaseThread = { type: 'ids'; ids: TaskRunId[]; version: number } | { type: 'stop' }
 
-/** To the main thread: held ids a renewal no longer found ours, or a renewal that failed. */
+/**
+ * To the main thread: that the thread has loaded and renews from now on, held ids a renewal no
+ * longer found ours, or a renewal that failed.
+ */
 export type FromLeaseThread =
+  | { type: 'loaded' }
   | { type: 'lost'; ids: TaskRunId[]; version: number }
   | { type: 'error'; message: string }
 
@@ -122,6 +126,7 @@ function runLeaseThread(port: MessagePort, data: LeaseThreadData): void {
       port.close()
     }
   })
+  post({ type: 'loaded' })
   loop()
 }
 
