@@ -10,7 +10,9 @@ import { spawnWorker } from './support/worker-process.js'
  * its leases last a second and a half from the claim's start. The reconciler of a second worker
  * hands those task runs to that one. The slow worker must not start what it claimed once the lease
  * is gone, so every task runs exactly once. Before leases were counted per claim, the slow worker
- * ran each task it claimed, and the other worker ran it again.
+ * ran each task it claimed, and the other worker ran it again. A claim that comes back lapsed makes
+ * the slow worker wait before its next: without it, the slow worker took the runs it handed back
+ * again and again (6 to 16 lapsed claims of a task run in a run of this test, now 2 or 3).
  */
 describe('claims slower than the lease', () => {
   it('a worker never starts a task run whose lease ran out before it could start; each task runs once', async () => {
@@ -44,6 +46,10 @@ describe('claims slower than the lease', () => {
         select count(*)::int as n from podline.events where worker = ${id ?? ''} and to_state = 'running'`
       // The slow worker did claim (so the test exercised the late claims) ...
       expect(claimedBySlow[0]?.n).toBeGreaterThan(0)
+      // ... handed back what came back lapsed, and waited before claiming again.
+      expect(slow.stderr()).toMatch(
+        /came back from a claim after their lease of 1500 ms ran out; handed back, claiming again in \d+ ms/,
+      )
       const executions = new Map<string, number>()
       for (const e of readSideEffects(side.file).filter((s) => s.what === 'start')) {
         const key = `${e.runId} ${e.task}`

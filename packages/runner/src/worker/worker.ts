@@ -436,6 +436,12 @@ export class Worker {
 
   async #claimLoop(): Promise<void> {
     const backoff = new Backoff(100, 5000)
+    /**
+     * A claim whose leases ran out before it came back: this worker's database is slower than its
+     * lease. It waits before claiming again, longer each time, so that the work it hands back goes
+     * to a worker that can start it instead of lapsing here claim after claim.
+     */
+    const lapseBackoff = new Backoff(250, 2000)
     while (!this.#stopping) {
       // Each kind is claimed up to its own free slots (inline tasks: concurrency; pods: podConcurrency).
       this.#startQueued()
@@ -448,6 +454,8 @@ export class Worker {
         .filter((w) => w.free > 0)
       /** True when some claim took all it asked for: more may be queued. */
       let full = false
+      /** How many task runs came back from the claims with their leases run out. */
+      let lapsedCount = 0
       if (wanted.length > 0) {
         this.#woken = false
         try {
@@ -482,9 +490,20 @@ export class Worker {
               else this.#queue.push(claimed)
             }
             if (lapsed.length > 0) void this.#queue.handBack(lapsed)
+            lapsedCount += lapsed.length
             full ||= batch.length === free
           }
           backoff.reset()
+          if (lapsedCount > 0) {
+            const delay = lapseBackoff.next()
+            this.#log(
+              'warn',
+              `${lapsedCount} task runs came back from a claim after their lease of ${this.#o.leaseMs} ms ran out; handed back, claiming again in ${delay} ms`,
+            )
+            await sleep(delay)
+            continue
+          }
+          lapseBackoff.reset()
         } catch (error) {
           // The database restarted or the network dropped: keep trying, never crash the worker.
           this.#o.onClaimError?.(error)
